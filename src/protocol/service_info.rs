@@ -1,0 +1,450 @@
+//! Feature service root and layer resources: the properties a client needs to know which edits
+//! a service will accept (arcgis-sync.md §3). Unknown fields are ignored; absent flags take the
+//! documented defaults.
+
+use super::error::{CarriesServiceError, ServiceError};
+use super::lenient::{
+    bool_or_text, bool_or_text_default_true, opt_bool_or_text, opt_int_or_text, yes,
+};
+use serde::{Deserialize, Serialize};
+
+/// `syncCapabilities` of the service root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncCapabilities {
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_async: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_registering_existing_data: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_sync_direction_control: bool,
+    /// False when absent (documented default).
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_per_layer_sync: bool,
+    /// True when absent (documented default).
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub supports_per_replica_sync: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_sync_model_none: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_rollback_on_failure: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_attachments_sync_direction: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_bi_directional_sync_for_server: bool,
+}
+
+impl Default for SyncCapabilities {
+    fn default() -> Self {
+        SyncCapabilities {
+            supports_async: false,
+            supports_registering_existing_data: false,
+            supports_sync_direction_control: false,
+            supports_per_layer_sync: false,
+            supports_per_replica_sync: true,
+            supports_sync_model_none: false,
+            supports_rollback_on_failure: false,
+            supports_attachments_sync_direction: false,
+            supports_bi_directional_sync_for_server: false,
+        }
+    }
+}
+
+/// `editorTrackingInfo` / `ownershipBasedAccessControlForFeatures`: who may edit whose features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EditorTrackingInfo {
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub enable_editor_tracking: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub enable_ownership_access_control: bool,
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub allow_others_to_query: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub allow_others_to_update: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub allow_others_to_delete: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub allow_anonymous_to_update: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub allow_anonymous_to_delete: bool,
+}
+
+/// `xssPreventionInfo`: the untrusted-HTML filter behind error 1006.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct XssPreventionInfo {
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub xss_prevention_enabled: bool,
+    #[serde(default)]
+    pub xss_prevention_rule: String,
+    #[serde(default)]
+    pub xss_input_rule: String,
+}
+
+/// A layer or table entry in the service root's `layers` / `tables` list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerRef {
+    #[serde(deserialize_with = "super::lenient::opt_int_or_text", default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry_type: Option<String>,
+}
+
+/// The FeatureServer root resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureServiceInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<serde_json::Value>,
+    #[serde(default)]
+    pub service_description: String,
+    #[serde(default)]
+    pub capabilities: String,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub sync_enabled: bool,
+    #[serde(default)]
+    pub sync_capabilities: SyncCapabilities,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_disconnected_editing: bool,
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub allow_geometry_updates: bool,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_true_curves_updates: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "opt_int_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_record_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spatial_reference: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_extent: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editor_tracking_info: Option<EditorTrackingInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xss_prevention_info: Option<XssPreventionInfo>,
+    #[serde(default)]
+    pub layers: Vec<LayerRef>,
+    #[serde(default)]
+    pub tables: Vec<LayerRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ServiceError>,
+}
+
+impl FeatureServiceInfo {
+    /// The comma-separated capabilities contain `name` (case-insensitive).
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.capabilities
+            .split(',')
+            .any(|c| c.trim().eq_ignore_ascii_case(name))
+    }
+}
+
+impl CarriesServiceError for FeatureServiceInfo {
+    fn take_service_error(&mut self) -> Option<ServiceError> {
+        self.error.take()
+    }
+}
+
+/// Field types (`esriFieldType*`); anything else is kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldType {
+    #[serde(rename = "esriFieldTypeOID")]
+    Oid,
+    #[serde(rename = "esriFieldTypeGlobalID")]
+    GlobalId,
+    #[serde(rename = "esriFieldTypeGUID")]
+    Guid,
+    #[serde(rename = "esriFieldTypeString")]
+    String,
+    #[serde(rename = "esriFieldTypeSmallInteger")]
+    SmallInteger,
+    #[serde(rename = "esriFieldTypeInteger")]
+    Integer,
+    #[serde(rename = "esriFieldTypeBigInteger")]
+    BigInteger,
+    #[serde(rename = "esriFieldTypeSingle")]
+    Single,
+    #[serde(rename = "esriFieldTypeDouble")]
+    Double,
+    #[serde(rename = "esriFieldTypeDate")]
+    Date,
+    #[serde(rename = "esriFieldTypeGeometry")]
+    Geometry,
+    #[serde(rename = "esriFieldTypeBlob")]
+    Blob,
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// A field's domain: coded values or a numeric range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Domain {
+    #[serde(rename = "codedValue")]
+    CodedValue {
+        #[serde(default)]
+        name: String,
+        #[serde(rename = "codedValues", default)]
+        coded_values: Vec<CodedValue>,
+    },
+    #[serde(rename = "range")]
+    Range {
+        #[serde(default)]
+        name: String,
+        range: [f64; 2],
+    },
+    #[serde(rename = "inherited")]
+    Inherited,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodedValue {
+    pub name: String,
+    pub code: serde_json::Value,
+}
+
+/// A layer field with the properties that decide 1001, 1016, 1023.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Field {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_int_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub length: Option<i64>,
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub nullable: bool,
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub editable: bool,
+    #[serde(
+        default,
+        deserialize_with = "lenient_domain",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub domain: Option<Domain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<serde_json::Value>,
+}
+
+fn lenient_domain<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Domain>, D::Error> {
+    let raw = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(raw.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// An attribute index; `isUnique` indexes produce 1022 on violation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    #[serde(default)]
+    pub name: String,
+    /// Comma-separated field names.
+    #[serde(default)]
+    pub fields: String,
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub is_ascending: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub is_unique: bool,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl Index {
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+    }
+}
+
+/// `ownershipBasedAccessControlForFeatures` on a layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnershipAccessControl {
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub allow_others_to_query: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub allow_others_to_update: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub allow_others_to_delete: bool,
+}
+
+/// `editFieldsInfo`: which fields hold creator and editor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EditFieldsInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_date_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editor_field: Option<String>,
+}
+
+/// A layer or table resource (`…/FeatureServer/<id>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerInfo {
+    #[serde(default, deserialize_with = "opt_int_or_text")]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub name: String,
+    /// "Feature Layer" or "Table".
+    #[serde(rename = "type", default)]
+    pub layer_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry_type: Option<String>,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub has_z: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub has_m: bool,
+    #[serde(default)]
+    pub object_id_field: String,
+    #[serde(default)]
+    pub global_id_field: String,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+    #[serde(default = "yes", deserialize_with = "bool_or_text_default_true")]
+    pub allow_geometry_updates: bool,
+    #[serde(
+        default,
+        deserialize_with = "opt_bool_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_true_curves_updates: Option<bool>,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub enable_z_defaults: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_default: Option<f64>,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub allow_update_without_m_values: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub has_attachments: bool,
+    #[serde(default)]
+    pub capabilities: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_fields_info: Option<EditFieldsInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership_based_access_control_for_features: Option<OwnershipAccessControl>,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_rollback_on_failure_parameter: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub supports_apply_edits_with_global_ids: bool,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub is_data_versioned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ServiceError>,
+}
+
+impl LayerInfo {
+    /// A field by name, compared case-insensitively as ArcGIS does.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl CarriesServiceError for LayerInfo {
+    fn take_service_error(&mut self) -> Option<ServiceError> {
+        self.error.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixture-shaped service root: capability text, sync flags as text, documented defaults.
+    #[test]
+    fn service_root_defaults_and_text_flags() {
+        let text = r#"{"currentVersion":10.81,"capabilities":"Create,Delete,Query,Update,Editing,Sync",
+            "syncEnabled":"true","syncCapabilities":{"supportsAsync":true,"supportsRollbackOnFailure":"false"},
+            "xssPreventionInfo":{"xssPreventionEnabled":true,"xssPreventionRule":"InputOnly","xssInputRule":"rejectInvalid"},
+            "layers":[{"id":0,"name":"Hydrants","geometryType":"esriGeometryPoint"}],"tables":[{"id":2,"name":"Inspections"}],
+            "somethingNew":{"x":1}}"#;
+        let info: FeatureServiceInfo = serde_json::from_str(text).unwrap();
+        assert!(
+            info.sync_enabled && info.has_capability("sync") && !info.has_capability("Uploads")
+        );
+        assert!(info.sync_capabilities.supports_async);
+        assert!(
+            !info.sync_capabilities.supports_per_layer_sync,
+            "false if absent"
+        );
+        assert!(
+            info.sync_capabilities.supports_per_replica_sync,
+            "true if absent"
+        );
+        assert_eq!(
+            info.xss_prevention_info.as_ref().unwrap().xss_input_rule,
+            "rejectInvalid"
+        );
+        assert_eq!(info.tables[0].id, Some(2));
+        let again: FeatureServiceInfo =
+            serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
+        assert_eq!(again, info);
+    }
+
+    #[test]
+    fn layer_fields_indexes_and_domains() {
+        let text = r#"{"id":0,"name":"Hydrants","type":"Feature Layer","geometryType":"esriGeometryPoint",
+            "hasZ":false,"hasM":"true","objectIdField":"OBJECTID","globalIdField":"GlobalID",
+            "fields":[{"name":"OBJECTID","type":"esriFieldTypeOID","nullable":false,"editable":false},
+                      {"name":"Depth","type":"esriFieldTypeDouble","nullable":false,"domain":{"type":"range","name":"d","range":[0,50]}},
+                      {"name":"Status","type":"esriFieldTypeString","length":16,
+                       "domain":{"type":"codedValue","name":"s","codedValues":[{"name":"In service","code":"IS"}]}},
+                      {"name":"Odd","type":"esriFieldTypeRaster","domain":{"type":"weird"}}],
+            "indexes":[{"name":"FDO_GlobalID","fields":"GlobalID","isUnique":true}],
+            "allowGeometryUpdates":false,
+            "ownershipBasedAccessControlForFeatures":{"allowOthersToUpdate":false,"allowOthersToDelete":false}}"#;
+        let layer: LayerInfo = serde_json::from_str(text).unwrap();
+        assert!(layer.has_m && !layer.has_z && !layer.allow_geometry_updates);
+        let depth = layer.field("depth").unwrap();
+        assert!(!depth.nullable && depth.editable);
+        assert!(matches!(
+            depth.domain,
+            Some(Domain::Range {
+                range: [0.0, 50.0],
+                ..
+            })
+        ));
+        assert_eq!(layer.field("Status").unwrap().length, Some(16));
+        assert_eq!(
+            layer.field("Odd").unwrap().field_type,
+            FieldType::Other("esriFieldTypeRaster".into())
+        );
+        assert!(
+            layer.field("Odd").unwrap().domain.is_none(),
+            "unknown domain kinds are dropped, not fatal"
+        );
+        assert!(layer.indexes[0].is_unique);
+        assert_eq!(
+            layer.indexes[0].field_names().collect::<Vec<_>>(),
+            vec!["GlobalID"]
+        );
+        let again: LayerInfo =
+            serde_json::from_str(&serde_json::to_string(&layer).unwrap()).unwrap();
+        assert_eq!(again.fields.len(), 4);
+    }
+}
