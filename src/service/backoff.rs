@@ -27,11 +27,18 @@ mod tests {
 
     #[test]
     fn grows_exponentially_within_bounds() {
-        let b = Backoff { base: Duration::from_millis(100), max: Duration::from_secs(2) };
+        let b = Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        };
         for attempt in 0..30 {
             let d = b.delay(attempt);
-            let full = (Duration::from_millis(100) * 2u32.saturating_pow(attempt.min(20))).min(Duration::from_secs(2));
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?} vs {full:?}");
+            let full = (Duration::from_millis(100) * 2u32.saturating_pow(attempt.min(20)))
+                .min(Duration::from_secs(2));
+            assert!(
+                d >= full / 2 && d <= full,
+                "attempt {attempt}: {d:?} vs {full:?}"
+            );
         }
         assert!(b.delay(25) <= Duration::from_secs(2));
     }

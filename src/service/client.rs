@@ -7,8 +7,9 @@ use super::backoff::Backoff;
 use super::error::ServiceClientError;
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{
-    CarriesServiceError, CreateReplicaParams, DataFormat, FeatureServiceInfo, Guid, JobState, LayerInfo,
-    ReplicaInfo, ReplicaListEntry, ReplicaResponse, ReplyError, SuccessReply, SyncReplicaParams,
+    CarriesServiceError, CreateReplicaParams, DataFormat, FeatureServiceInfo, Guid, JobState,
+    LayerInfo, ReplicaInfo, ReplicaListEntry, ReplicaResponse, ReplyError, SuccessReply,
+    SyncReplicaParams,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -136,7 +137,11 @@ impl std::fmt::Debug for FeatureServiceClient {
 
 impl FeatureServiceClient {
     /// A client for `service_url` (`…/FeatureServer`). The URL must be http(s) and absolute.
-    pub fn new(service_url: &str, token: Option<Token>, config: ClientConfig) -> Result<Self, ServiceClientError> {
+    pub fn new(
+        service_url: &str,
+        token: Option<Token>,
+        config: ClientConfig,
+    ) -> Result<Self, ServiceClientError> {
         let service_url = parse_service_url(service_url)?;
         let origin = service_url.origin();
         let same_origin_only = reqwest::redirect::Policy::custom(move |attempt| {
@@ -184,41 +189,57 @@ impl FeatureServiceClient {
     /// The FeatureServer root resource.
     pub async fn service_info(&self) -> Result<FeatureServiceInfo, ServiceClientError> {
         let url = self.inner.service_url.clone();
-        self.call("service properties", Method::GET, url, json_form()).await
+        self.call("service properties", Method::GET, url, json_form())
+            .await
     }
 
     /// A layer or table resource.
     pub async fn layer_info(&self, layer_id: i64) -> Result<LayerInfo, ServiceClientError> {
         let url = self.endpoint(&[&layer_id.to_string()]);
-        self.call("layer properties", Method::GET, url, json_form()).await
+        self.call("layer properties", Method::GET, url, json_form())
+            .await
     }
 
     /// The replicas the token's user can see.
     pub async fn replicas(&self) -> Result<Vec<ReplicaListEntry>, ServiceClientError> {
         let url = self.endpoint(&["replicas"]);
-        self.call("list replicas", Method::GET, url, json_form()).await
+        self.call("list replicas", Method::GET, url, json_form())
+            .await
     }
 
     /// One replica's server-side definition and generations.
     pub async fn replica_info(&self, replica_id: &Guid) -> Result<ReplicaInfo, ServiceClientError> {
         let url = self.endpoint(&["replicas", replica_id.as_str()]);
-        self.call("replica info", Method::GET, url, json_form()).await
+        self.call("replica info", Method::GET, url, json_form())
+            .await
     }
 
     /// Unregisters a replica; a replica the server no longer has is treated as already gone.
-    pub async fn unregister_replica(&self, replica_id: &Guid) -> Result<Unregistered, ServiceClientError> {
+    pub async fn unregister_replica(
+        &self,
+        replica_id: &Guid,
+    ) -> Result<Unregistered, ServiceClientError> {
         let url = self.endpoint(&["unRegisterReplica"]);
         let form = vec![
             ("f".to_string(), "json".to_string()),
             ("replicaID".to_string(), replica_id.to_string()),
         ];
-        match self.call::<SuccessReply>("unRegisterReplica", Method::POST, url, form).await {
+        match self
+            .call::<SuccessReply>("unRegisterReplica", Method::POST, url, form)
+            .await
+        {
             Ok(reply) if reply.success => Ok(Unregistered::Now),
             Ok(_) => Err(ServiceClientError::Service {
                 operation: "unRegisterReplica",
-                error: crate::protocol::ServiceError::new(0, "the service did not confirm the unregistration", vec![]),
+                error: crate::protocol::ServiceError::new(
+                    0,
+                    "the service did not confirm the unregistration",
+                    vec![],
+                ),
             }),
-            Err(e) if e.replica_error().is_some_and(|c| c.code == 3061) || e.code() == Some(404) => {
+            Err(e)
+                if e.replica_error().is_some_and(|c| c.code == 3061) || e.code() == Some(404) =>
+            {
                 Ok(Unregistered::AlreadyGone)
             }
             Err(e) => Err(e),
@@ -233,8 +254,17 @@ impl FeatureServiceClient {
         progress: ProgressFn<'_>,
     ) -> Result<ReplicaResult, ServiceClientError> {
         let url = self.endpoint(&["createReplica"]);
-        let first: ReplicaResponse = self.call("createReplica", Method::POST, url, params.to_form()).await?;
-        self.finish_job("createReplica", first, params.data_format, result_dir, progress).await
+        let first: ReplicaResponse = self
+            .call("createReplica", Method::POST, url, params.to_form())
+            .await?;
+        self.finish_job(
+            "createReplica",
+            first,
+            params.data_format,
+            result_dir,
+            progress,
+        )
+        .await
     }
 
     /// synchronizeReplica, following an async job and downloading the result. A lost synchronous
@@ -246,12 +276,24 @@ impl FeatureServiceClient {
         progress: ProgressFn<'_>,
     ) -> Result<ReplicaResult, ServiceClientError> {
         let url = self.endpoint(&["synchronizeReplica"]);
-        let first: ReplicaResponse = self.call("synchronizeReplica", Method::POST, url, params.to_form()).await?;
-        self.finish_job("synchronizeReplica", first, params.data_format, result_dir, progress).await
+        let first: ReplicaResponse = self
+            .call("synchronizeReplica", Method::POST, url, params.to_form())
+            .await?;
+        self.finish_job(
+            "synchronizeReplica",
+            first,
+            params.data_format,
+            result_dir,
+            progress,
+        )
+        .await
     }
 
     /// One status check of an async job at `status_url` (absolute, or relative to the service).
-    pub async fn job_status(&self, status_url: &str) -> Result<ReplicaResponse, ServiceClientError> {
+    pub async fn job_status(
+        &self,
+        status_url: &str,
+    ) -> Result<ReplicaResponse, ServiceClientError> {
         let url = self.resolve("job status", status_url)?;
         self.call("job status", Method::GET, url, json_form()).await
     }
@@ -267,7 +309,8 @@ impl FeatureServiceClient {
         let (reply, state) = match first.status_location() {
             Some(status_url) => {
                 let status_url = status_url.to_string();
-                self.poll_until_done(operation, &status_url, progress).await?
+                self.poll_until_done(operation, &status_url, progress)
+                    .await?
             }
             None => (first, JobState::Completed),
         };
@@ -311,7 +354,10 @@ impl FeatureServiceClient {
         let mut outage_started: Option<Instant> = None;
         let mut outage_attempt = 0u32;
         loop {
-            match self.call::<ReplicaResponse>("job status", Method::GET, url.clone(), json_form()).await {
+            match self
+                .call::<ReplicaResponse>("job status", Method::GET, url.clone(), json_form())
+                .await
+            {
                 Ok(status) => {
                     outage_started = None;
                     outage_attempt = 0;
@@ -319,15 +365,19 @@ impl FeatureServiceClient {
                     progress(JobProgress {
                         state: state.clone(),
                         fraction: status.progress.map(|p| (p.clamp(0, 100) as f32) / 100.0),
-                        message: status.error.as_ref().map(|e| e.summary()).unwrap_or_default(),
+                        message: status
+                            .error
+                            .as_ref()
+                            .map(|e| e.summary())
+                            .unwrap_or_default(),
                     });
                     match state {
                         JobState::Failed => {
                             let error = status.error.clone().map(Box::new);
-                            let message = error
-                                .as_ref()
-                                .map(|e| e.summary())
-                                .unwrap_or_else(|| "the server reported Failed without a reason".into());
+                            let message =
+                                error.as_ref().map(|e| e.summary()).unwrap_or_else(|| {
+                                    "the server reported Failed without a reason".into()
+                                });
                             return Err(ServiceClientError::JobFailed {
                                 operation,
                                 message,
@@ -354,7 +404,10 @@ impl FeatureServiceClient {
                     operation,
                     kind: TransportKind::Timeout,
                     status: None,
-                    detail: format!("the job did not finish within {} s", config.max_job_duration.as_secs()),
+                    detail: format!(
+                        "the job did not finish within {} s",
+                        config.max_job_duration.as_secs()
+                    ),
                     url: url.to_string(),
                 });
             }
@@ -362,8 +415,13 @@ impl FeatureServiceClient {
     }
 
     async fn download_json(&self, url: &Url) -> Result<ReplicaResponse, ServiceClientError> {
-        match self.call::<ReplicaResponse>("download result", Method::GET, url.clone(), json_form()).await {
-            Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => Err(expired(url)),
+        match self
+            .call::<ReplicaResponse>("download result", Method::GET, url.clone(), json_form())
+            .await
+        {
+            Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
+                Err(expired(url))
+            }
             other => other,
         }
     }
@@ -383,7 +441,11 @@ impl FeatureServiceClient {
         }
     }
 
-    async fn download_file_once(&self, url: &Url, dir: &Path) -> Result<PathBuf, ServiceClientError> {
+    async fn download_file_once(
+        &self,
+        url: &Url,
+        dir: &Path,
+    ) -> Result<PathBuf, ServiceClientError> {
         use tokio::io::AsyncWriteExt;
         let operation = "download result";
         let mut response = self.send(operation, Method::GET, url, &[]).await?;
@@ -430,18 +492,28 @@ impl FeatureServiceClient {
         drop(file);
         if !first_bytes.starts_with(b"SQLite format 3\0") {
             let _ = tokio::fs::remove_file(&part_path).await;
-            if let Ok(env) = serde_json::from_slice::<crate::protocol::ErrorEnvelope>(&first_bytes) {
+            if let Ok(env) = serde_json::from_slice::<crate::protocol::ErrorEnvelope>(&first_bytes)
+            {
                 if env.error.code == Some(404) {
                     return Err(expired(url));
                 }
-                return Err(ServiceClientError::Service { operation, error: env.error });
+                return Err(ServiceClientError::Service {
+                    operation,
+                    error: env.error,
+                });
             }
-            return Err(malformed(operation, "expected a SQLite geodatabase".into(), &first_bytes));
+            return Err(malformed(
+                operation,
+                "expected a SQLite geodatabase".into(),
+                &first_bytes,
+            ));
         }
-        tokio::fs::rename(&part_path, &final_path).await.map_err(|source| ServiceClientError::Io {
-            path: final_path.clone(),
-            source,
-        })?;
+        tokio::fs::rename(&part_path, &final_path)
+            .await
+            .map_err(|source| ServiceClientError::Io {
+                path: final_path.clone(),
+                source,
+            })?;
         Ok(final_path)
     }
 
@@ -456,7 +528,10 @@ impl FeatureServiceClient {
         let config = &self.inner.config;
         let mut attempt = 0;
         loop {
-            let outcome = match self.fetch_body(operation, method.clone(), &url, &form).await {
+            let outcome = match self
+                .fetch_body(operation, method.clone(), &url, &form)
+                .await
+            {
                 Ok(body) => parse(operation, &body),
                 Err(e) => Err(e),
             };
@@ -512,19 +587,32 @@ impl FeatureServiceClient {
             .token
             .as_ref()
             .filter(|_| url.origin() == self.inner.service_url.origin());
-        let client = if token.is_some() { &self.inner.authed } else { &self.inner.anonymous };
+        let client = if token.is_some() {
+            &self.inner.authed
+        } else {
+            &self.inner.anonymous
+        };
         tracing::debug!(operation, url = %url, with_token = token.is_some(), "request");
         let mut request = client.request(method.clone(), url.clone());
-        let mut pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut pairs: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         if let Some(token) = token {
             if self.inner.config.token_as_parameter {
                 pairs.push(("token", token.expose()));
             } else {
-                request = request.header("X-Esri-Authorization", format!("Bearer {}", token.expose()));
+                request =
+                    request.header("X-Esri-Authorization", format!("Bearer {}", token.expose()));
             }
         }
-        request = if method == Method::GET { request.query(&pairs) } else { request.form(&pairs) };
-        request.send().await.map_err(|e| transport_error(operation, url, &e))
+        request = if method == Method::GET {
+            request.query(&pairs)
+        } else {
+            request.form(&pairs)
+        };
+        request
+            .send()
+            .await
+            .map_err(|e| transport_error(operation, url, &e))
     }
 
     fn endpoint(&self, segments: &[&str]) -> Url {
@@ -554,7 +642,10 @@ fn parse_service_url(text: &str) -> Result<Url, ServiceClientError> {
     };
     let url = Url::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(invalid(format!("scheme {:?} is not http or https", url.scheme())));
+        return Err(invalid(format!(
+            "scheme {:?} is not http or https",
+            url.scheme()
+        )));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid("no host".into()));
@@ -573,7 +664,10 @@ fn json_form() -> Vec<(String, String)> {
     vec![("f".to_string(), "json".to_string())]
 }
 
-fn parse<T: DeserializeOwned + CarriesServiceError>(operation: &'static str, body: &[u8]) -> Result<T, ServiceClientError> {
+fn parse<T: DeserializeOwned + CarriesServiceError>(
+    operation: &'static str,
+    body: &[u8],
+) -> Result<T, ServiceClientError> {
     crate::protocol::parse_reply::<T>(body).map_err(|e| match e {
         ReplyError::Service(error) => ServiceClientError::Service { operation, error },
         ReplyError::Malformed { reason, snippet } => ServiceClientError::Malformed {
@@ -584,7 +678,11 @@ fn parse<T: DeserializeOwned + CarriesServiceError>(operation: &'static str, bod
     })
 }
 
-fn check_status(operation: &'static str, url: &Url, status: StatusCode) -> Result<(), ServiceClientError> {
+fn check_status(
+    operation: &'static str,
+    url: &Url,
+    status: StatusCode,
+) -> Result<(), ServiceClientError> {
     if status == StatusCode::OK {
         return Ok(());
     }
@@ -677,30 +775,55 @@ mod tests {
 
     #[test]
     fn service_urls_are_validated_and_normalised() {
-        let ok = parse_service_url("http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer/?f=json").unwrap();
-        assert_eq!(ok.as_str(), "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer");
+        let ok = parse_service_url(
+            "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer/?f=json",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.as_str(),
+            "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer"
+        );
         for bad in ["", "ftp://x/FeatureServer", "not a url", "http://"] {
             let err = parse_service_url(bad).unwrap_err();
-            assert!(matches!(err, ServiceClientError::InvalidUrl { .. }), "{bad}");
+            assert!(
+                matches!(err, ServiceClientError::InvalidUrl { .. }),
+                "{bad}"
+            );
             assert!(!err.to_string().contains('\n'));
         }
     }
 
     #[test]
     fn endpoints_encode_braced_ids() {
-        let c = FeatureServiceClient::new("http://h/arcgis/rest/services/W/FeatureServer", None, ClientConfig::default()).unwrap();
+        let c = FeatureServiceClient::new(
+            "http://h/arcgis/rest/services/W/FeatureServer",
+            None,
+            ClientConfig::default(),
+        )
+        .unwrap();
         let g = Guid::parse("7a0c2c24-5ca5-408f-8705-a23ef105f351").unwrap();
         let url = c.endpoint(&["replicas", g.as_str()]);
-        assert_eq!(url.as_str(), "http://h/arcgis/rest/services/W/FeatureServer/replicas/%7B7A0C2C24-5CA5-408F-8705-A23EF105F351%7D");
-        assert_eq!(c.resolve("x", "jobs/12").unwrap().as_str(), "http://h/arcgis/rest/services/W/FeatureServer/jobs/12");
-        assert_eq!(c.resolve("x", "https://other/file.json").unwrap().as_str(), "https://other/file.json");
+        assert_eq!(
+            url.as_str(),
+            "http://h/arcgis/rest/services/W/FeatureServer/replicas/%7B7A0C2C24-5CA5-408F-8705-A23EF105F351%7D"
+        );
+        assert_eq!(
+            c.resolve("x", "jobs/12").unwrap().as_str(),
+            "http://h/arcgis/rest/services/W/FeatureServer/jobs/12"
+        );
+        assert_eq!(
+            c.resolve("x", "https://other/file.json").unwrap().as_str(),
+            "https://other/file.json"
+        );
     }
 
     #[test]
     fn token_debug_is_redacted() {
         let t = Token::new("s3cret-value").unwrap();
         assert!(!format!("{t:?}").contains("s3cret"));
-        let c = FeatureServiceClient::new("http://h/FeatureServer", Some(t), ClientConfig::default()).unwrap();
+        let c =
+            FeatureServiceClient::new("http://h/FeatureServer", Some(t), ClientConfig::default())
+                .unwrap();
         assert!(!format!("{c:?}").contains("s3cret"));
         assert!(Token::new("  ").is_none());
     }

@@ -1,8 +1,8 @@
 //! Typed failures of talking to a feature service, classified the way seed 004 asks:
 //! transport problems (retryable), the service's error envelope, and replies we cannot read.
 
-use crate::protocol::catalog::{self, CatalogEntry, TransportKind};
 use crate::protocol::ServiceError;
+use crate::protocol::catalog::{self, CatalogEntry, TransportKind};
 use std::path::PathBuf;
 
 /// Why a call to a feature service failed. Messages name the operation; URLs come last and
@@ -74,7 +74,8 @@ impl ServiceClientError {
 
     /// The replica-level catalog entry this failure stands for (3061 replica does not exist, …).
     pub fn replica_error(&self) -> Option<&'static CatalogEntry> {
-        self.service_error().and_then(catalog::classify_service_error)
+        self.service_error()
+            .and_then(catalog::classify_service_error)
     }
 
     /// True when only a client reset can get the replica syncing again.
@@ -86,7 +87,9 @@ impl ServiceClientError {
     pub fn is_transient(&self) -> bool {
         match self {
             ServiceClientError::Transport { kind, status, .. } => match kind {
-                TransportKind::HttpStatus => status.is_none_or(|s| s >= 500 || s == 408 || s == 429),
+                TransportKind::HttpStatus => {
+                    status.is_none_or(|s| s >= 500 || s == 408 || s == 429)
+                }
                 TransportKind::ResultExpired => false,
                 _ => true,
             },

@@ -8,5 +8,7 @@ mod client;
 mod error;
 
 pub use backoff::Backoff;
-pub use client::{ClientConfig, FeatureServiceClient, JobProgress, ProgressFn, ReplicaResult, Token, Unregistered};
+pub use client::{
+    ClientConfig, FeatureServiceClient, JobProgress, ProgressFn, ReplicaResult, Token, Unregistered,
+};
 pub use error::ServiceClientError;
