@@ -13,11 +13,14 @@ use syncwatch::service::{Backoff, ClientConfig, FeatureServiceClient, Token};
 /// What a stand-in host saw: (path and query, all header lines).
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
+/// A canned reply: status, content type, body.
+type Reply = (u16, &'static str, &'static str);
+
 /// Replies, in order; the last one repeats.
 #[derive(Clone)]
 struct Host {
     seen: Seen,
-    replies: Arc<Mutex<Vec<(u16, &'static str, &'static str)>>>,
+    replies: Arc<Mutex<Vec<Reply>>>,
 }
 
 async fn record(State(host): State<Host>, request: Request) -> Response {
@@ -44,7 +47,7 @@ async fn record(State(host): State<Host>, request: Request) -> Response {
         .into_response()
 }
 
-async fn start_host(replies: Vec<(u16, &'static str, &'static str)>) -> (String, Seen) {
+async fn start_host(replies: Vec<Reply>) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let host = Host {
         seen: seen.clone(),

@@ -4,5 +4,6 @@
 //! back only through [`Event`] (see [`api`]).
 
 pub mod api;
+pub mod reset;
 
 pub use api::*;
