@@ -82,7 +82,7 @@ pub enum RecoveryError {
 pub fn plan_recovery(
     changes: &[UnsyncedChange],
     fresh_layers: &[LayerInfo],
-    exists: impl Fn(i64, &Guid) -> bool,
+    mut exists: impl FnMut(i64, &Guid) -> bool,
 ) -> Result<RecoveryPlan, RecoveryError> {
     for change in changes {
         check_schema(change, fresh_layers)?;
