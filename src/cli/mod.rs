@@ -3,6 +3,7 @@
 //! printed once, here, with their cause chain.
 
 mod codes;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,12 +36,15 @@ pub struct Args {
 pub enum Command {
     /// Print the error-code catalog with guidance for each code.
     Codes(codes::CodesArgs),
+    /// Run the reference feature service (demo water network unless --service is given).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Some(Command::Codes(a)) => codes::run(&a),
+        Some(Command::Serve(a)) => serve::run(&a),
         None => Err(anyhow::anyhow!(
             "the desktop window is not part of this build yet; try `syncwatch --help`"
         )),
