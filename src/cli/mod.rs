@@ -7,6 +7,7 @@ mod create;
 mod edit;
 mod replicas;
 mod results;
+mod serve;
 mod session;
 mod sync;
 mod unregister;
@@ -57,6 +58,8 @@ pub enum Command {
     Results(results::ResultsArgs),
     /// Unregister a replica on its service and forget it here.
     Unregister(unregister::UnregisterArgs),
+    /// Run the reference feature service (demo water network unless --service is given).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -69,6 +72,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Sync(a)) => sync::run(&a, args.data_dir.as_deref()),
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
+        Some(Command::Serve(a)) => serve::run(&a),
         None => Err(anyhow::anyhow!(
             "the desktop window is not part of this build yet; try `syncwatch --help`"
         )),
