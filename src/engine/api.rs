@@ -145,6 +145,33 @@ pub enum Command {
     DemoTerminateSync,
     /// Finish running jobs' current step and stop.
     Shutdown,
+    /// Record a local edit in the replica's change queue (the `syncwatch edit` command). Answered
+    /// with [`Event::ReplicaChanged`], or [`Event::CommandFailed`] when the edit is not possible.
+    /// (Added in issue 4; additive.)
+    EditFeature {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        edit: LocalEdit,
+    },
+}
+
+/// A local edit of one feature, as [`Command::EditFeature`] carries it. (Added in issue 4.)
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalEdit {
+    /// A new feature; a GlobalID among the attributes is kept, otherwise one is assigned.
+    Add {
+        attributes: crate::protocol::Attributes,
+        geometry: Option<serde_json::Value>,
+    },
+    /// New values for some attributes (and optionally the geometry) of an existing feature.
+    Update {
+        global_id: Guid,
+        attributes: crate::protocol::Attributes,
+        geometry: Option<serde_json::Value>,
+    },
+    Delete {
+        global_id: Guid,
+    },
 }
 
 /// A replica's health, derived in a fixed priority order (DESIGN.md §4): the first that applies wins.

@@ -358,6 +358,24 @@ impl Store {
         )
     }
 
+    /// Sets where the replica's file lives (decided when the replica is registered).
+    pub fn set_replica_path(
+        &self,
+        local_id: LocalReplicaId,
+        file_path: &Path,
+    ) -> Result<(), StoreError> {
+        self.update_replica(local_id, "file_path = ?2", &[&file_path.to_string_lossy()])
+    }
+
+    /// Records the server replicaID once the replica exists.
+    pub fn set_replica_guid(
+        &self,
+        local_id: LocalReplicaId,
+        replica_guid: &Guid,
+    ) -> Result<(), StoreError> {
+        self.update_replica(local_id, "replica_guid = ?2", &[&replica_guid.as_str()])
+    }
+
     /// Forgets a replica and everything recorded about it.
     pub fn remove_replica(&mut self, local_id: LocalReplicaId) -> Result<(), StoreError> {
         let path = self.path.clone();
@@ -446,6 +464,17 @@ impl Store {
             )
             .map_err(|e| self.sql(e))?;
         Ok(JobId(self.conn.last_insert_rowid()))
+    }
+
+    /// A queued job starts running now (its duration counts from here).
+    pub fn mark_job_running(&self, job_id: JobId) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET started_ms = ?2 WHERE job_id = ?1",
+                params![job_id.0, now_ms()],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
     }
 
     /// Finishes a job; returns its duration in milliseconds.
