@@ -41,9 +41,7 @@ pub enum Command {
 pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Some(Command::Codes(a)) => codes::run(&a),
-        None => Err(anyhow::anyhow!(
-            "the desktop window is not part of this build yet; try `syncwatch --help`"
-        )),
+        None => crate::ui::run(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
