@@ -63,8 +63,7 @@ pub fn replica_detail_ui(
                 ui.label(reason);
                 ui.horizontal(|ui| {
                     let mut mode = replica.reset_mode;
-                    ui.label("Reset mode");
-                    egui::ComboBox::from_id_salt("reset-mode")
+                    egui::ComboBox::new("reset-mode", "Reset mode")
                         .selected_text(mode.label())
                         .show_ui(ui, |ui| {
                             for m in RESET_MODES {

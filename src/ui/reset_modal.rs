@@ -17,13 +17,13 @@ pub enum ResetModalAction {
     Cancel(LocalReplicaId),
 }
 
-/// "recover or discard → discard → manual".
+/// "recover or discard » discard » manual".
 pub fn mode_chain_text(mode: ResetMode, fallbacks: &[ResetMode]) -> String {
     std::iter::once(mode)
         .chain(fallbacks.iter().copied())
         .map(ResetMode::label)
         .collect::<Vec<_>>()
-        .join(" → ")
+        .join(" » ")
 }
 
 /// Draws the modal over everything.
@@ -46,11 +46,14 @@ pub fn reset_modal_ui(ctx: &egui::Context, pending: &PendingReset) -> ResetModal
         }
         ui.add_space(6.0);
         ui.label(RichText::new("Mode").strong());
-        ui.label(format!(
-            "{} (fallback chain: {})",
-            plan.mode.label(),
-            mode_chain_text(plan.mode, &plan.fallback_chain)
-        ));
+        if plan.fallback_chain.is_empty() {
+            ui.label(format!("{} (no fallback)", plan.mode.label()));
+        } else {
+            ui.label(format!(
+                "{} (each step runs only if the one before fails)",
+                mode_chain_text(plan.mode, &plan.fallback_chain)
+            ));
+        }
         ui.add_space(6.0);
         ui.label(RichText::new("What will be kept").strong());
         ui.label(
@@ -187,7 +190,7 @@ mod tests {
                 ResetMode::RecoverOrDiscard,
                 ResetMode::RecoverOrDiscard.fallback_chain()
             ),
-            "recover or discard → discard → manual"
+            "recover or discard » discard » manual"
         );
         assert_eq!(mode_chain_text(ResetMode::Manual, &[]), "manual");
     }

@@ -265,6 +265,20 @@ impl GridState {
                 self.selected = None;
                 self.filter.layer_id = None;
                 self.filter.code = None;
+            } else {
+                // A new snapshot of the same replica: keep the selection on the same edit.
+                let identity = self
+                    .selected_record()
+                    .map(|r| (r.layer_id, r.global_id.clone(), r.change_type));
+                self.selected = identity.and_then(|(layer_id, global_id, change_type)| {
+                    rows.iter()
+                        .position(|r| {
+                            r.layer_id == layer_id
+                                && r.global_id == global_id
+                                && r.change_type == change_type
+                        })
+                        .map(|i| i as u32)
+                });
             }
             let mut layers: Vec<(i64, String)> = Vec::new();
             let mut codes: Vec<i64> = Vec::new();
@@ -480,8 +494,8 @@ fn table_ui(ui: &mut egui::Ui, grid: &mut GridState) {
                     for col in SortColumn::ALL {
                         header.col(|ui| {
                             let arrow = match now_sort {
-                                Some((c, true)) if c == col => " ▲",
-                                Some((c, false)) if c == col => " ▼",
+                                Some((c, true)) if c == col => " ⏶",
+                                Some((c, false)) if c == col => " ⏷",
                                 _ => "",
                             };
                             let text = RichText::new(format!("{}{arrow}", col.title())).strong();

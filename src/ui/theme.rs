@@ -26,7 +26,7 @@ pub fn health_symbol(health: Health) -> &'static str {
         Health::Error => "✖",
         Health::Syncing => "⟳",
         Health::FailedEdits => "⚠",
-        Health::LocalEditsPending => "↑",
+        Health::LocalEditsPending => "⬆",
         Health::UpToDate => "✔",
     }
 }
