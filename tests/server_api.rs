@@ -720,3 +720,56 @@ async fn data_survives_a_restart() {
         .any(|f| f["attributes"]["GlobalID"] == gid.as_str());
     assert!(found);
 }
+
+/// Throughput of one synchronizeReplica carrying 100,000 hydrant adds, end to end over HTTP
+/// (form encoding, JSON parsing, checks, one SQLite transaction). Run in release:
+/// `cargo test --release --test server_api -- --ignored --nocapture server_apply_throughput`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run explicitly in release"]
+async fn server_apply_throughput() {
+    const EDITS: usize = 100_000;
+    let fx = start().await;
+    let (replica, generation) = fx.replica("0", "").await;
+    let features: Vec<Value> = (0..EDITS)
+        .map(|i| hydrant(&new_gid(), &format!("B-{i:07}")))
+        .collect();
+    let edits = adds(0, features).to_string();
+    let gen_text = generation.to_string();
+    let form = [
+        ("f", "json"),
+        ("replicaID", replica.as_str()),
+        ("replicaServerGen", gen_text.as_str()),
+        ("syncDirection", "upload"),
+        ("rollbackOnFailure", "true"),
+        ("transportType", "esriTransportTypeEmbedded"),
+        ("edits", edits.as_str()),
+    ];
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let started = std::time::Instant::now();
+    let resp = fx
+        .http
+        .post(format!("{}/synchronizeReplica", fx.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let reply: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status}: {}", &text[..text.len().min(300)]));
+    let elapsed = started.elapsed();
+    assert!(reply.get("error").is_none(), "{reply}");
+    let rate = EDITS as f64 / elapsed.as_secs_f64();
+    println!(
+        "server apply: {EDITS} edits in {:.2} s = {rate:.0} edits/s",
+        elapsed.as_secs_f64()
+    );
+    let all = fx.create("0", &[]).await;
+    assert_eq!(
+        all["layers"][0]["features"].as_array().unwrap().len(),
+        EDITS + demo().layer(0).unwrap().seed.len()
+    );
+}
