@@ -773,3 +773,54 @@ async fn server_apply_throughput() {
         EDITS + demo().layer(0).unwrap().seed.len()
     );
 }
+
+/// Hostile and odd uploads get the envelope or per-edit failures; the service keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_uploads_never_break_the_service() {
+    let fx = start().await;
+    let (a, gen_a) = fx.replica("0", "").await;
+    let gid = new_gid();
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    let uploads = [
+        r#"[{"id":0,"features":{"adds":[{"attributes":{"GlobalID":"G","Flow_GPM":1e400}}]}}]"#
+            .to_string(),
+        r#"[{"id":"zero"}]"#.to_string(),
+        deep,
+        format!(
+            r#"[{{"id":0,"features":{{"adds":[{{"geometry":[1,2],"attributes":{{"GlobalID":"{gid}","FacilityID":"X1"}}}}]}}}}]"#
+        ),
+        format!(
+            r#"[{{"id":0,"features":{{"updates":[{{"attributes":{{"GlobalID":"{gid}","FacilityID":{{"$ne":1}}}}}}]}}}}]"#
+        ),
+        format!(
+            r#"[{{"id":9223372036854775807,"features":{{"deleteIds":["{gid}", "", "DROP TABLE"]}}}}]"#
+        ),
+        format!(
+            r#"[{{"id":0,"features":{{"adds":[{{"geometry":{{"x":1e308,"y":-1e308}},"attributes":{{"GlobalID":"{gid}","FacilityID":"🚒🚒"}}}}]}}}}]"#
+        ),
+    ];
+    let gen_text = gen_a.to_string();
+    for edits in &uploads {
+        let form = [
+            ("f", "json"),
+            ("replicaID", a.as_str()),
+            ("replicaServerGen", gen_text.as_str()),
+            ("edits", edits.as_str()),
+            ("transportType", "esriTransportTypeEmbedded"),
+        ];
+        let resp = fx
+            .http
+            .post(format!("{}/synchronizeReplica", fx.url))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{edits}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["error"].is_object() || body["replicaServerGen"].is_number(),
+            "{edits}: {body}"
+        );
+    }
+    assert!(fx.post("replicas", &[("f", "json")]).await.is_array());
+}
