@@ -464,7 +464,8 @@ async fn per_layer_sync_layers() {
 }
 
 /// unRegisterReplica: the replica is gone and a later sync answers exactly like seed 004;
-/// `replicaID=*` removes the rest; replica info accepts braced, bare and URL-encoded ids.
+/// closeReplica unregisters after the sync; `replicaID=*` removes the rest; replica info accepts
+/// braced, bare and URL-encoded ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unregister_and_replica_info() {
     let fx = start().await;
