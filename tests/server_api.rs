@@ -825,3 +825,44 @@ async fn hostile_uploads_never_break_the_service() {
     }
     assert!(fx.post("replicas", &[("f", "json")]).await.is_array());
 }
+
+/// The ArcGIS API for Python (PyPI `arcgis` 2.4.4) connects, creates replicas (sync and async),
+/// synchronizes with edits, sees a rollback and unregisters, against the reference service.
+/// Needs `pip install arcgis==2.4.4 six`; `PYTHON` names the interpreter (default `python3`).
+/// Run: `cargo test --test server_api -- --ignored arcgis_python_interop`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the arcgis Python package (pip install arcgis==2.4.4 six)"]
+async fn arcgis_python_interop() {
+    let fx = start().await;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/arcgis_interop.py"
+    );
+    let base = fx.server.base_url().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(base)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    assert_eq!(line["ok"], true);
+    assert!(
+        fx.post("replicas", &[("f", "json")])
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["replicaID"] != line["replicaID"])
+    );
+}
