@@ -67,6 +67,9 @@ pub(crate) struct JobReport {
     pub reach: Reach,
     /// The replica was removed (unregistered, or its create failed).
     pub removed: bool,
+    /// `JobCompleted` or `JobFailed`: the runner sends it once the replica is no longer busy, so a
+    /// front end that hears it and asks for a summary never sees the replica still syncing.
+    pub final_event: Option<Event>,
 }
 
 /// Registers a replica about to be created, so the job has a local id. Its file path is final.
@@ -122,6 +125,7 @@ pub(crate) async fn run(
         service_url,
         reach: Reach::NotTried,
         removed: false,
+        final_event: None,
     };
     let result = match job {
         Job::Create(request) => create(&deps, replica, job_id, request, cancel).await,
@@ -132,7 +136,7 @@ pub(crate) async fn run(
         Ok(done) => {
             report.reach = Reach::Reached;
             report.removed = done.removed;
-            finish_ok(&deps, replica, job_id, done, started).await;
+            report.final_event = Some(finish_ok(&deps, job_id, done, started, replica).await);
         }
         Err(failure) => {
             report.reach = match &failure.error {
@@ -141,7 +145,7 @@ pub(crate) async fn run(
                 _ => Reach::NotTried,
             };
             report.removed = failure.removed;
-            finish_failed(&deps, replica, job_id, failure).await;
+            report.final_event = Some(finish_failed(&deps, replica, job_id, failure).await);
         }
     }
     report
@@ -189,11 +193,11 @@ failed_from!(
 
 async fn finish_ok(
     deps: &Deps,
-    replica: LocalReplicaId,
     job_id: JobId,
     done: Done,
     started: std::time::Instant,
-) {
+    replica: LocalReplicaId,
+) -> Event {
     let state = done.state.clone().unwrap_or(JobState::Completed);
     let finish = JobFinish {
         state: state.as_str().to_string(),
@@ -207,7 +211,7 @@ async fn finish_ok(
             .with_store(move |s| s.finish_job(job_id, &finish))
             .await;
     }
-    deps.events.send(Event::JobCompleted {
+    Event::JobCompleted {
         replica,
         job: job_id,
         outcome: JobOutcome {
@@ -217,15 +221,15 @@ async fn finish_ok(
             failed_edits: done.failed_edits,
             duration_ms: started.elapsed().as_millis() as i64,
         },
-    });
-    if done.removed {
-        deps.events.send(Event::ReplicaRemoved { replica });
-    } else {
-        send_summary(deps, replica, false).await;
     }
 }
 
-async fn finish_failed(deps: &Deps, replica: LocalReplicaId, job_id: JobId, failed: Failed) {
+async fn finish_failed(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    failed: Failed,
+) -> Event {
     let failure = failed.error.to_failure();
     tracing::warn!(replica = %replica, job = job_id.0, error = %failure.message, "job failed");
     let message = failure.message.clone();
@@ -251,15 +255,10 @@ async fn finish_failed(deps: &Deps, replica: LocalReplicaId, job_id: JobId, fail
     if !is_cancel {
         log(deps, Some(replica), &name, failure.code, &failure.message).await;
     }
-    deps.events.send(Event::JobFailed {
+    Event::JobFailed {
         replica,
         job: job_id,
         error: failure,
-    });
-    if failed.removed {
-        deps.events.send(Event::ReplicaRemoved { replica });
-    } else {
-        send_summary(deps, replica, false).await;
     }
 }
 
@@ -581,10 +580,7 @@ async fn sync(
                 )
                 .await;
             }
-            Err(e)
-                if e.transport_kind() == Some(TransportKind::ResultExpired)
-                    && redos < MAX_EXPIRED_RESULT_REDOS =>
-            {
+            Err(e) if is_expired_result(&e) && redos < MAX_EXPIRED_RESULT_REDOS => {
                 redos += 1;
                 // Nothing was applied and no generation stored: redo from the old generation.
                 // The resent uploads are idempotent by GlobalID on the server.
@@ -594,6 +590,21 @@ async fn sync(
             Err(e) => return Err(sync_failed(deps, replica, &record.name, e, path.clone()).await),
         }
     }
+}
+
+/// The result file was gone when downloaded. The service client classifies an envelope 404 as
+/// `ResultExpired`; a plain HTTP 404 on the result download means the same.
+fn is_expired_result(error: &crate::service::ServiceClientError) -> bool {
+    use crate::service::ServiceClientError;
+    error.transport_kind() == Some(TransportKind::ResultExpired)
+        || matches!(
+            error,
+            ServiceClientError::Transport {
+                operation: "download result",
+                status: Some(404),
+                ..
+            }
+        )
 }
 
 /// Reads the definition and generations and, unless downloading only, marks the queued changes
@@ -636,8 +647,27 @@ async fn apply_reply(
             Ok((applied, names, response))
         })
         .await?;
-    let rows: Vec<(EditResultRow, String)> = response
-        .result_rows()
+    let mut server_rows = response.result_rows();
+    // Servers report failures (and adds with returnIdsForAdds); an acknowledged change without a
+    // row still succeeded, and its success must clear earlier failures.
+    for (layer_id, global_id, kind) in &applied.acknowledged {
+        let reported = server_rows
+            .iter()
+            .any(|r| r.layer_id == *layer_id && r.global_id.as_ref() == Some(global_id));
+        if !reported {
+            server_rows.push(EditResultRow {
+                layer_id: *layer_id,
+                object_id: None,
+                global_id: Some(global_id.clone()),
+                object_type: ObjectType::Feature,
+                change_type: kind.change_type(),
+                success: true,
+                code: None,
+                description: None,
+            });
+        }
+    }
+    let rows: Vec<(EditResultRow, String)> = server_rows
         .into_iter()
         .map(|row| {
             let name = layer_name(&layer_names, row.layer_id);

@@ -299,11 +299,17 @@ impl Runner {
             }
         };
         self.running.remove(&replica);
-        if let Some(report) = report {
-            self.note_reach(&report);
+        if let Some(mut report) = report {
+            if let Some(event) = report.final_event.take() {
+                self.deps.events.send(event);
+            }
             if report.removed {
                 self.queued.remove(&replica);
+                self.deps.events.send(Event::ReplicaRemoved { replica });
+            } else if !self.queued.contains_key(&replica) {
+                jobs::send_summary(&self.deps, replica, false).await;
             }
+            self.note_reach(&report);
         }
         if let Some(queue) = self.queued.get_mut(&replica)
             && let Some((job_id, job)) = queue.pop_front()
