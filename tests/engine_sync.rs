@@ -665,3 +665,72 @@ async fn network_lost_and_back_then_unregister() {
         .await;
     assert!(replicas.is_empty());
 }
+
+/// Auto-sync runs a sync on its own once an interval is set, and stops when it is cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_sync_runs_on_the_interval() {
+    let h = start(ServerConfig::default()).await;
+    let r = h
+        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .await;
+    h.update(r, HYD_1, json!({"Notes": "auto"})).await;
+    h.send(Command::SetAutoSync {
+        interval_secs: Some(1),
+    })
+    .await;
+    let outcome = h
+        .next(|e| match e {
+            Event::JobCompleted {
+                replica, outcome, ..
+            } if *replica == r => Some(outcome.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(outcome.uploaded, 1);
+    h.send(Command::SetAutoSync {
+        interval_secs: None,
+    })
+    .await;
+    assert!(h.file(r).changes().unwrap().is_empty());
+}
+
+/// Edit results export to CSV with a header and one line per chosen row; the service token
+/// appears in neither the CSV nor the replica summaries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_csv_never_includes_the_token() {
+    let h = start(ServerConfig::default()).await;
+    let (r, end) = h
+        .job(Command::CreateReplica(CreateRequest {
+            service_url: h.server.service_url(),
+            token: Some("tech1-token".into()),
+            name: "secured".into(),
+            layers: vec![0],
+            sync_model: SyncModel::PerReplica,
+            is_async: false,
+        }))
+        .await;
+    end.unwrap();
+    h.update(r, HYD_1, json!({"Status": null})).await;
+    h.sync(r, SyncOptions::default()).await.unwrap();
+    let rows = h.results(r).await;
+    let path = h.dir.path().join("results.csv");
+    h.send(Command::ExportCsv {
+        indices: (0..rows.len() as u32).collect(),
+        rows: rows.clone(),
+        path: path.clone(),
+    })
+    .await;
+    let written = h
+        .next(|e| match e {
+            Event::ExportFinished { rows, .. } => Some(*rows),
+            _ => None,
+        })
+        .await;
+    assert_eq!(written, rows.len());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("layer_id,layer_name,object_id,global_id"));
+    assert!(text.contains("1001"));
+    assert!(!text.contains("tech1-token"));
+    let summary = h.summary(r).await;
+    assert!(!format!("{summary:?}").contains("tech1-token"));
+}
