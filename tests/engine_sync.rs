@@ -734,3 +734,62 @@ async fn export_csv_never_includes_the_token() {
     let summary = h.summary(r).await;
     assert!(!format!("{summary:?}").contains("tech1-token"));
 }
+
+/// Jobs of one replica run one at a time; Cancel stops the running one at its next checkpoint
+/// and drops the queued one, and every edit stays queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_the_running_job_and_drops_the_queued_one() {
+    let h = start(ServerConfig {
+        job_step_delay: Duration::from_millis(400),
+        ..ServerConfig::default()
+    })
+    .await;
+    let r = h
+        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .await;
+    h.update(r, HYD_1, json!({"Notes": "maybe later"})).await;
+    let sync = || Command::SyncNow {
+        replica: r,
+        options: options(SyncDirection::Bidirectional, true),
+    };
+    h.send(sync()).await;
+    h.send(sync()).await;
+    let mut queued = Vec::new();
+    while queued.len() < 2 {
+        let job = h
+            .next(|e| match e {
+                Event::JobQueued { replica, job } if *replica == r => Some(*job),
+                _ => None,
+            })
+            .await;
+        queued.push(job);
+    }
+    h.next(|e| match e {
+        Event::JobStatus { job, state, .. } if *job == queued[0] && *state == JobState::Pending => {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    h.send(Command::Cancel { replica: r }).await;
+    let mut ended = Vec::new();
+    while ended.len() < 2 {
+        let (job, message) = h
+            .next(|e| match e {
+                Event::JobFailed { job, error, .. } => Some((*job, error.message.clone())),
+                Event::JobCompleted { job, .. } => panic!("job {job:?} was not cancelled"),
+                _ => None,
+            })
+            .await;
+        assert!(message.contains("cancelled"), "{message}");
+        ended.push(job);
+    }
+    ended.sort();
+    assert_eq!(ended, queued);
+    assert_eq!(h.file(r).changes().unwrap().len(), 1);
+    let outcome = h
+        .sync(r, options(SyncDirection::Bidirectional, false))
+        .await
+        .unwrap();
+    assert_eq!(outcome.uploaded, 1);
+}

@@ -367,6 +367,12 @@ impl Runner {
                     .deps
                     .with_store(move |s| s.finish_job(job_id, &finish))
                     .await;
+                // Every JobQueued gets its end, so front ends never wait on a dropped job.
+                self.deps.events.send(Event::JobFailed {
+                    replica,
+                    job: job_id,
+                    error: EngineError::Cancelled.to_failure(),
+                });
             }
         }
         if let Some(running) = self.running.get(&replica) {
