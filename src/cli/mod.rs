@@ -73,9 +73,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),
-        None => Err(anyhow::anyhow!(
-            "the desktop window is not part of this build yet; try `syncwatch --help`"
-        )),
+        None => crate::ui::run(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,299 @@
+//! The centre "Overview" of the selected replica: health, live job status with progress and
+//! elapsed time, generations, sync direction and model, per-layer state, the client-reset
+//! controls when the server can no longer sync it, and a history plot of sync durations and
+//! failed-edit counts.
+
+use super::replica_list::badge_ui;
+use super::theme;
+use super::view_model::JobView;
+use crate::engine::{LocalReplicaId, ReplicaSummary, ResetMode};
+use crate::protocol::SyncModel;
+use egui::RichText;
+use egui_plot::{Bar, BarChart, Legend, Line, Plot};
+
+/// What the user asked for in the overview.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailAction {
+    None,
+    SyncNow(LocalReplicaId),
+    Cancel(LocalReplicaId),
+    SetResetMode(LocalReplicaId, ResetMode),
+    StartReset(LocalReplicaId, ResetMode),
+    ShowFailedEdits,
+}
+
+const RESET_MODES: [ResetMode; 4] = [
+    ResetMode::RecoverOrDiscard,
+    ResetMode::Recover,
+    ResetMode::Discard,
+    ResetMode::Manual,
+];
+
+/// Draws the overview. `now_secs` is the UI clock (for elapsed time), `now_ms` the wall clock.
+pub fn replica_detail_ui(
+    ui: &mut egui::Ui,
+    replica: &ReplicaSummary,
+    job: Option<&JobView>,
+    now_secs: f64,
+    now_ms: i64,
+) -> DetailAction {
+    let mut action = DetailAction::None;
+    let dark = ui.visuals().dark_mode;
+    let health = replica.health();
+    ui.horizontal(|ui| {
+        ui.heading(&replica.name);
+        badge_ui(ui, health, theme::health_color(health, dark));
+    });
+    ui.label(RichText::new(&replica.service_url).weak().small());
+
+    if let Some(reason) = &replica.reset_required {
+        egui::Frame::new()
+            .fill(theme::red(dark).gamma_multiply(0.15))
+            .stroke(egui::Stroke::new(1.0, theme::red(dark)))
+            .inner_margin(8.0)
+            .corner_radius(4.0)
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(
+                    RichText::new("This replica needs a client reset")
+                        .strong()
+                        .color(theme::red(dark)),
+                );
+                ui.label(reason);
+                ui.horizontal(|ui| {
+                    let mut mode = replica.reset_mode;
+                    egui::ComboBox::new("reset-mode", "Reset mode")
+                        .selected_text(mode.label())
+                        .show_ui(ui, |ui| {
+                            for m in RESET_MODES {
+                                ui.selectable_value(&mut mode, m, m.label());
+                            }
+                        });
+                    if mode != replica.reset_mode {
+                        action = DetailAction::SetResetMode(replica.id, mode);
+                    }
+                    if ui
+                        .button("Start client reset…")
+                        .on_hover_text(
+                            "Back up the replica, then reset it. Manual mode asks you to confirm first.",
+                        )
+                        .clicked()
+                    {
+                        action = DetailAction::StartReset(replica.id, replica.reset_mode);
+                    }
+                });
+            });
+        ui.add_space(6.0);
+    }
+    if let Some(error) = &replica.last_error {
+        ui.colored_label(theme::red(dark), format!("Last error: {error}"));
+    }
+
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        ui.label(RichText::new("Sync job").strong());
+        job_status_ui(ui, replica, job, now_secs, &mut action);
+        let ui = &mut cols[1];
+        ui.label(RichText::new("Replica").strong());
+        egui::Grid::new("replica-facts")
+            .num_columns(2)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                ui.label("Last successful sync");
+                ui.label(format!(
+                    "{} ({})",
+                    theme::relative_time(replica.last_success_ms, now_ms),
+                    replica
+                        .last_success_ms
+                        .map_or_else(|| "never".to_owned(), theme::timestamp)
+                ));
+                ui.end_row();
+                ui.label("Last attempt");
+                ui.label(theme::relative_time(replica.last_sync_attempt_ms, now_ms));
+                ui.end_row();
+                ui.label("Direction / model");
+                ui.label(format!("{} / {}", replica.direction, replica.sync_model));
+                ui.end_row();
+                ui.label("Generation");
+                ui.label(generation_text(replica));
+                ui.end_row();
+                ui.label("Reset mode");
+                ui.label(replica.reset_mode.label());
+                ui.end_row();
+                ui.label("Replica GUID");
+                ui.label(
+                    replica
+                        .replica_guid
+                        .as_ref()
+                        .map_or_else(|| "–".to_owned(), |g| g.to_string()),
+                );
+                ui.end_row();
+            });
+    });
+    ui.add_space(6.0);
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Layers").strong());
+        if replica.failed_edits > 0 || replica.predicted_failures > 0 {
+            let text = format!(
+                "{} failed edits, {} predicted – show them",
+                replica.failed_edits, replica.predicted_failures
+            );
+            if ui.link(text).clicked() {
+                action = DetailAction::ShowFailedEdits;
+            }
+        }
+    });
+    layer_table_ui(ui, replica, dark);
+    ui.add_space(6.0);
+    ui.separator();
+    ui.label(RichText::new("History").strong());
+    history_plot_ui(ui, replica, now_ms);
+    action
+}
+
+fn generation_text(replica: &ReplicaSummary) -> String {
+    match replica.sync_model {
+        SyncModel::PerLayer => {
+            if replica.layer_gens.is_empty() {
+                "–".to_owned()
+            } else {
+                replica
+                    .layer_gens
+                    .iter()
+                    .map(|(layer, gen_)| format!("layer {layer}: {gen_}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }
+        _ => replica
+            .server_gen
+            .map_or_else(|| "–".to_owned(), |g| g.to_string()),
+    }
+}
+
+fn job_status_ui(
+    ui: &mut egui::Ui,
+    replica: &ReplicaSummary,
+    job: Option<&JobView>,
+    now_secs: f64,
+    action: &mut DetailAction,
+) {
+    let dark = ui.visuals().dark_mode;
+    match job {
+        Some(job) => {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(job.state.as_str())
+                        .strong()
+                        .color(theme::job_state_color(&job.state, dark)),
+                );
+                ui.label(format!(
+                    "job {} · {}",
+                    job.job.0,
+                    theme::duration_text(job.elapsed_ms(now_secs))
+                ));
+            });
+            let bar = match (job.is_running(), job.progress) {
+                (true, Some(p)) => egui::ProgressBar::new(p).show_percentage(),
+                (true, None) => egui::ProgressBar::new(0.0).animate(true),
+                (false, _) => egui::ProgressBar::new(1.0),
+            };
+            ui.add(bar.desired_width(ui.available_width().min(320.0)));
+            ui.label(&job.message);
+            if job.is_running() {
+                // Elapsed time ticks while the job runs.
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(250));
+            }
+        }
+        None => {
+            ui.label("No job since start-up.");
+        }
+    }
+    ui.horizontal(|ui| {
+        let running = job.is_some_and(JobView::is_running) || replica.syncing;
+        if ui
+            .add_enabled(
+                !running && replica.reset_required.is_none(),
+                egui::Button::new("Sync now"),
+            )
+            .on_hover_text("Ctrl+R")
+            .clicked()
+        {
+            *action = DetailAction::SyncNow(replica.id);
+        }
+        if running && ui.button("Cancel job").clicked() {
+            *action = DetailAction::Cancel(replica.id);
+        }
+    });
+}
+
+fn layer_table_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, dark: bool) {
+    egui::Grid::new("layer-table")
+        .num_columns(5)
+        .striped(true)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            for title in ["Layer", "ID", "Server gen", "Pending", "Failed"] {
+                ui.label(RichText::new(title).strong());
+            }
+            ui.end_row();
+            for layer in &replica.layers {
+                ui.label(&layer.name);
+                ui.label(layer.layer_id.to_string());
+                let gen_ = layer
+                    .server_gen
+                    .or_else(|| {
+                        replica
+                            .layer_gens
+                            .iter()
+                            .find(|(l, _)| *l == layer.layer_id)
+                            .map(|(_, g)| *g)
+                    })
+                    .or(replica.server_gen);
+                ui.label(gen_.map_or_else(|| "–".to_owned(), |g| g.to_string()));
+                ui.label(layer.pending_changes.to_string());
+                if layer.failed_edits > 0 {
+                    ui.colored_label(theme::red(dark), layer.failed_edits.to_string());
+                } else {
+                    ui.label("0");
+                }
+                ui.end_row();
+            }
+        });
+}
+
+fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
+    if replica.history.is_empty() {
+        ui.weak("No syncs recorded yet.");
+        return;
+    }
+    let dark = ui.visuals().dark_mode;
+    let minutes_ago = |ms: i64| (ms - now_ms) as f64 / 60_000.0;
+    let durations: Vec<[f64; 2]> = replica
+        .history
+        .iter()
+        .map(|p| [minutes_ago(p.finished_ms), p.duration_ms as f64 / 1000.0])
+        .collect();
+    let bars: Vec<Bar> = replica
+        .history
+        .iter()
+        .map(|p| Bar::new(minutes_ago(p.finished_ms), p.failed_edits as f64).width(4.0))
+        .collect();
+    let height = ui.available_height().clamp(120.0, 220.0);
+    Plot::new(("history-plot", replica.id.0))
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label("minutes ago")
+        .allow_scroll(false)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .show(ui, |plot| {
+            plot.bar_chart(
+                BarChart::new("Failed edits", bars).color(theme::red(dark).gamma_multiply(0.8)),
+            );
+            plot.line(Line::new("Duration (s)", durations).color(theme::blue(dark)));
+        });
+}

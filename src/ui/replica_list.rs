@@ -1,0 +1,151 @@
+//! The left panel: one row per replica with its health badge (colour, symbol and text; red or
+//! amber for problems, never green while anything failed), the last successful sync as a
+//! relative time and the count of pending local changes.
+
+use super::theme;
+use crate::engine::{Health, LocalReplicaId, ReplicaSummary};
+use egui::{RichText, Sense};
+
+/// What the user did in the list.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaListAction {
+    None,
+    Select(LocalReplicaId),
+    SyncNow(LocalReplicaId),
+    CreateReplica,
+}
+
+/// Draws the replica list. `now_ms` is the wall clock used for relative times.
+pub fn replica_list_ui(
+    ui: &mut egui::Ui,
+    replicas: &[ReplicaSummary],
+    selected: Option<LocalReplicaId>,
+    now_ms: i64,
+    loaded: bool,
+) -> ReplicaListAction {
+    let mut action = ReplicaListAction::None;
+    ui.horizontal(|ui| {
+        ui.heading("Replicas");
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .small_button("+")
+                .on_hover_text("Create a replica on a feature service")
+                .clicked()
+            {
+                action = ReplicaListAction::CreateReplica;
+            }
+        });
+    });
+    ui.separator();
+    if replicas.is_empty() {
+        if loaded {
+            ui.label("No replicas yet.");
+            if ui.button("Connect to a service…").clicked() {
+                action = ReplicaListAction::CreateReplica;
+            }
+        } else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Loading replicas…");
+            });
+        }
+        return action;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("replica-list")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for replica in replicas {
+                let a = replica_row_ui(ui, replica, selected == Some(replica.id), now_ms);
+                if a != ReplicaListAction::None {
+                    action = a;
+                }
+            }
+        });
+    action
+}
+
+fn replica_row_ui(
+    ui: &mut egui::Ui,
+    replica: &ReplicaSummary,
+    is_selected: bool,
+    now_ms: i64,
+) -> ReplicaListAction {
+    let mut action = ReplicaListAction::None;
+    let health = replica.health();
+    let dark = ui.visuals().dark_mode;
+    let color = theme::health_color(health, dark);
+    let fill = if is_selected {
+        ui.visuals().selection.bg_fill
+    } else {
+        ui.visuals().faint_bg_color
+    };
+    let frame = egui::Frame::group(ui.style()).fill(fill).inner_margin(6.0);
+    let builder = egui::UiBuilder::new()
+        .id_salt(("replica-row", replica.id.0))
+        .sense(Sense::click());
+    let row = ui.scope_builder(builder, |ui| {
+        // Labels must not swallow the click meant for the row.
+        ui.style_mut().interaction.selectable_labels = false;
+        frame.show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(&replica.name).strong());
+            });
+            ui.horizontal(|ui| {
+                badge_ui(ui, health, color);
+            });
+            ui.label(format!(
+                "Last sync: {}",
+                theme::relative_time(replica.last_success_ms, now_ms)
+            ))
+            .on_hover_text(
+                replica
+                    .last_success_ms
+                    .map_or_else(|| "never synced".to_owned(), theme::timestamp),
+            );
+            let mut counts = format!("{} pending local changes", replica.pending_changes);
+            if replica.failed_edits > 0 {
+                counts.push_str(&format!(", {} failed", replica.failed_edits));
+            }
+            if replica.predicted_failures > 0 {
+                counts.push_str(&format!(", {} predicted", replica.predicted_failures));
+            }
+            ui.label(counts);
+            if ui
+                .add_enabled(
+                    !replica.syncing && !replica.paused && replica.reset_required.is_none(),
+                    egui::Button::new("Sync now").small(),
+                )
+                .on_hover_text(format!("Sync {} now", replica.name))
+                .clicked()
+            {
+                action = ReplicaListAction::SyncNow(replica.id);
+            }
+        });
+    });
+    if row.response.clicked() && action == ReplicaListAction::None {
+        action = ReplicaListAction::Select(replica.id);
+    }
+    ui.add_space(4.0);
+    action
+}
+
+/// The coloured health badge: symbol and text, so colour is never the only cue.
+pub fn badge_ui(ui: &mut egui::Ui, health: Health, color: egui::Color32) {
+    let text = RichText::new(format!(
+        "{} {}",
+        theme::health_symbol(health),
+        health.label()
+    ))
+    .color(egui::Color32::WHITE)
+    .strong();
+    egui::Frame::new()
+        .fill(color)
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(6, 2))
+        .show(ui, |ui| {
+            ui.label(text);
+        });
+}

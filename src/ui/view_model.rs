@@ -1,0 +1,400 @@
+//! The UI's picture of the world, built only from engine [`Event`]s: replica summaries, live
+//! jobs, edit-result snapshots, the error log, a pending reset confirmation and finished reset
+//! reports. [`ViewModel::apply`] is the only writer; panels read it. No egui here, so it is
+//! tested like plain data.
+
+use crate::engine::{
+    EditResultRecord, Event, Failure, FailureClass, JobId, LocalReplicaId, LogEntry,
+    ReplicaSummary, ResetPlan, ResetReport,
+};
+use crate::protocol::JobState;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Oldest log lines are dropped beyond this many.
+pub const MAX_LOG_ENTRIES: usize = 20_000;
+
+/// A job the UI has heard of, running or finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    pub job: JobId,
+    pub state: JobState,
+    pub progress: Option<f32>,
+    pub message: String,
+    /// UI clock (seconds, `egui::InputState::time`) when the job was first seen.
+    pub started_at_secs: f64,
+    /// Set when the job finished: its duration as the engine measured it, or as the UI saw it.
+    pub finished_duration_ms: Option<i64>,
+}
+
+impl JobView {
+    pub fn is_running(&self) -> bool {
+        !self.state.is_terminal()
+    }
+
+    /// Milliseconds since the job started (frozen once it has finished).
+    pub fn elapsed_ms(&self, now_secs: f64) -> i64 {
+        self.finished_duration_ms
+            .unwrap_or(((now_secs - self.started_at_secs).max(0.0) * 1000.0) as i64)
+    }
+}
+
+/// A reset waiting for the user's explicit confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingReset {
+    pub plan: ResetPlan,
+    /// Why an automatic mode fell back to manual, if it did.
+    pub fallback_error: Option<String>,
+}
+
+/// A finished reset, shown in a summary window until dismissed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetSummary {
+    pub report: ResetReport,
+    pub replica_name: String,
+    /// `true` after recovery, `false` after discard.
+    pub recovered: bool,
+}
+
+/// A one-line message for the status bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// Everything the panels draw.
+#[derive(Debug, Default)]
+pub struct ViewModel {
+    /// Replicas in the order the engine listed them.
+    pub replicas: Vec<ReplicaSummary>,
+    pub jobs: HashMap<LocalReplicaId, JobView>,
+    pub results: HashMap<LocalReplicaId, Arc<[EditResultRecord]>>,
+    pub log: Vec<LogEntry>,
+    pub pending_reset: Option<PendingReset>,
+    pub reset_summaries: Vec<ResetSummary>,
+    /// Services that stopped answering, with the reason.
+    pub network_lost: BTreeMap<String, String>,
+    pub notice: Option<Notice>,
+    /// `true` once the first replica list arrived.
+    pub loaded: bool,
+    /// Replicas whose job finished since the UI last asked for their edit results.
+    pub results_stale: Vec<LocalReplicaId>,
+}
+
+impl ViewModel {
+    pub fn replica(&self, id: LocalReplicaId) -> Option<&ReplicaSummary> {
+        self.replicas.iter().find(|r| r.id == id)
+    }
+
+    pub fn replica_name(&self, id: LocalReplicaId) -> String {
+        self.replica(id)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| format!("replica {id}"))
+    }
+
+    /// Applies one engine event. `now_secs` is the UI clock; `now_ms` the wall clock (epoch ms).
+    pub fn apply(&mut self, event: Event, now_secs: f64, now_ms: i64) {
+        match event {
+            Event::ReplicasLoaded { replicas } => {
+                self.loaded = true;
+                self.replicas = replicas;
+                let known: Vec<_> = self.replicas.iter().map(|r| r.id).collect();
+                self.jobs.retain(|id, _| known.contains(id));
+                self.results.retain(|id, _| known.contains(id));
+            }
+            Event::ReplicaChanged { summary } => {
+                match self.replicas.iter_mut().find(|r| r.id == summary.id) {
+                    Some(slot) => *slot = summary,
+                    None => self.replicas.push(summary),
+                }
+            }
+            Event::ReplicaRemoved { replica } => {
+                self.replicas.retain(|r| r.id != replica);
+                self.jobs.remove(&replica);
+                self.results.remove(&replica);
+            }
+            Event::JobQueued { replica, job } => {
+                self.jobs.insert(
+                    replica,
+                    JobView {
+                        job,
+                        state: JobState::Pending,
+                        progress: None,
+                        message: "Queued".to_owned(),
+                        started_at_secs: now_secs,
+                        finished_duration_ms: None,
+                    },
+                );
+            }
+            Event::JobStatus {
+                replica,
+                job,
+                state,
+                progress,
+                message,
+            } => {
+                let entry = self.jobs.entry(replica).or_insert_with(|| JobView {
+                    job,
+                    state: JobState::Pending,
+                    progress: None,
+                    message: String::new(),
+                    started_at_secs: now_secs,
+                    finished_duration_ms: None,
+                });
+                if entry.job != job {
+                    entry.job = job;
+                    entry.started_at_secs = now_secs;
+                    entry.finished_duration_ms = None;
+                }
+                entry.state = state;
+                entry.progress = progress;
+                entry.message = message;
+            }
+            Event::JobCompleted {
+                replica,
+                job,
+                outcome,
+            } => {
+                let text = format!(
+                    "{}: {} uploaded, {} downloaded, {} failed edits",
+                    outcome.state.as_str(),
+                    outcome.uploaded,
+                    outcome.downloaded,
+                    outcome.failed_edits
+                );
+                self.jobs.insert(
+                    replica,
+                    JobView {
+                        job,
+                        state: outcome.state,
+                        progress: Some(1.0),
+                        message: text,
+                        started_at_secs: now_secs,
+                        finished_duration_ms: Some(outcome.duration_ms),
+                    },
+                );
+                if !self.results_stale.contains(&replica) {
+                    self.results_stale.push(replica);
+                }
+            }
+            Event::JobFailed {
+                replica,
+                job,
+                error,
+            } => {
+                let started = self.jobs.get(&replica).map(|j| j.started_at_secs);
+                let elapsed = started.map(|s| ((now_secs - s).max(0.0) * 1000.0) as i64);
+                self.jobs.insert(
+                    replica,
+                    JobView {
+                        job,
+                        state: JobState::Failed,
+                        progress: None,
+                        message: failure_text(&error),
+                        started_at_secs: started.unwrap_or(now_secs),
+                        finished_duration_ms: Some(elapsed.unwrap_or(0)),
+                    },
+                );
+                let entry = LogEntry {
+                    at_ms: now_ms,
+                    replica: Some(replica),
+                    replica_name: self.replica_name(replica),
+                    code: error.code,
+                    message: failure_text(&error),
+                };
+                self.push_log(entry);
+                if !self.results_stale.contains(&replica) {
+                    self.results_stale.push(replica);
+                }
+            }
+            Event::EditResultsReady { replica, rows } => {
+                self.results.insert(replica, rows);
+                self.results_stale.retain(|r| *r != replica);
+            }
+            Event::NetworkLost {
+                service_url,
+                reason,
+            } => {
+                self.push_log(LogEntry {
+                    at_ms: now_ms,
+                    replica: None,
+                    replica_name: String::new(),
+                    code: None,
+                    message: format!("Service not answering ({reason}): {service_url}"),
+                });
+                self.network_lost.insert(service_url, reason);
+            }
+            Event::NetworkBack { service_url } => {
+                self.network_lost.remove(&service_url);
+            }
+            Event::ResetRequired { replica, reason } => {
+                self.push_log(LogEntry {
+                    at_ms: now_ms,
+                    replica: Some(replica),
+                    replica_name: self.replica_name(replica),
+                    code: None,
+                    message: format!("Client reset required: {reason}"),
+                });
+                if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
+                    r.reset_required = Some(reason);
+                }
+            }
+            Event::ResetAwaitingConfirmation {
+                plan,
+                fallback_error,
+            } => {
+                self.pending_reset = Some(PendingReset {
+                    plan,
+                    fallback_error,
+                });
+            }
+            Event::BeforeReset { plan } => {
+                self.notice = Some(Notice {
+                    text: format!(
+                        "Resetting {}: backup written to {}",
+                        plan.replica_name,
+                        plan.backup_dir.display()
+                    ),
+                    is_error: false,
+                });
+            }
+            Event::AfterRecovery { report } => self.push_reset_summary(report, true),
+            Event::AfterDiscard { report } => self.push_reset_summary(report, false),
+            Event::ManualResetFallback { replica, error } => {
+                self.push_log(LogEntry {
+                    at_ms: now_ms,
+                    replica: Some(replica),
+                    replica_name: self.replica_name(replica),
+                    code: None,
+                    message: format!("Automatic client reset failed, waiting for you: {error}"),
+                });
+            }
+            Event::Logged { entry } => self.push_log(entry),
+            Event::ExportFinished { path, rows } => {
+                self.notice = Some(Notice {
+                    text: format!("Exported {rows} rows to {}", path.display()),
+                    is_error: false,
+                });
+            }
+            Event::CommandFailed { what, error } => {
+                let text = format!("{what} failed: {}", failure_text(&error));
+                self.push_log(LogEntry {
+                    at_ms: now_ms,
+                    replica: None,
+                    replica_name: String::new(),
+                    code: error.code,
+                    message: text.clone(),
+                });
+                self.notice = Some(Notice {
+                    text,
+                    is_error: true,
+                });
+            }
+        }
+    }
+
+    /// Appends to the log, skipping an exact repeat of the previous line (the engine may report
+    /// one failure both as `JobFailed` and as `Logged`).
+    pub fn push_log(&mut self, entry: LogEntry) {
+        if let Some(last) = self.log.last()
+            && last.replica == entry.replica
+            && last.code == entry.code
+            && last.message == entry.message
+            && (entry.at_ms - last.at_ms).abs() < 5_000
+        {
+            return;
+        }
+        self.log.push(entry);
+        if self.log.len() > MAX_LOG_ENTRIES {
+            let excess = self.log.len() - MAX_LOG_ENTRIES;
+            self.log.drain(..excess);
+        }
+    }
+
+    fn push_reset_summary(&mut self, report: ResetReport, recovered: bool) {
+        let replica_name = self.replica_name(report.replica);
+        if self
+            .pending_reset
+            .as_ref()
+            .is_some_and(|p| p.plan.replica == report.replica)
+        {
+            self.pending_reset = None;
+        }
+        self.reset_summaries.push(ResetSummary {
+            report,
+            replica_name,
+            recovered,
+        });
+    }
+}
+
+/// "[transport] connection refused (code 3061)".
+pub fn failure_text(error: &Failure) -> String {
+    let class = match error.class {
+        FailureClass::Transport => "network",
+        FailureClass::Service => "service",
+        FailureClass::Local => "local",
+    };
+    match error.code {
+        Some(code) => format!("[{class}] {} (code {code})", error.message),
+        None => format!("[{class}] {}", error.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::fixtures;
+
+    #[test]
+    fn replica_changed_replaces_in_place_and_job_failure_is_logged() {
+        let mut vm = ViewModel::default();
+        for e in fixtures::startup_events() {
+            vm.apply(e, 0.0, fixtures::NOW_MS);
+        }
+        assert_eq!(vm.replicas.len(), 3);
+        let id = vm.replicas[1].id;
+        let mut changed = vm.replicas[1].clone();
+        changed.failed_edits = 0;
+        vm.apply(
+            Event::ReplicaChanged { summary: changed },
+            0.0,
+            fixtures::NOW_MS,
+        );
+        assert_eq!(vm.replicas.len(), 3);
+        assert_eq!(vm.replicas[1].failed_edits, 0);
+        let before = vm.log.len();
+        let failure = Failure {
+            class: FailureClass::Transport,
+            code: None,
+            message: "connection refused".into(),
+        };
+        vm.apply(
+            Event::JobFailed {
+                replica: id,
+                job: JobId(9),
+                error: failure.clone(),
+            },
+            1.0,
+            fixtures::NOW_MS,
+        );
+        assert_eq!(vm.log.len(), before + 1);
+        assert_eq!(vm.jobs[&id].state, JobState::Failed);
+        // The same failure logged again right away is not duplicated.
+        vm.apply(
+            Event::Logged {
+                entry: LogEntry {
+                    at_ms: fixtures::NOW_MS,
+                    replica: Some(id),
+                    replica_name: vm.replica_name(id),
+                    code: None,
+                    message: failure_text(&failure),
+                },
+            },
+            1.0,
+            fixtures::NOW_MS,
+        );
+        assert_eq!(vm.log.len(), before + 1);
+    }
+}

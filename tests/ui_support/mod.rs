@@ -1,0 +1,128 @@
+//! Shared rig for the kittest UI tests: the app built from a command sink and an event channel,
+//! no engine. Tests push `Event`s and read back the `Command`s the UI sent.
+#![allow(dead_code)]
+
+use egui_kittest::Harness;
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use syncwatch::engine::{Command, Event};
+use syncwatch::ui::{
+    AppConfig, CommandSink, FixedPathPicker, Persisted, SyncwatchApp, Tab, fixtures,
+};
+
+pub struct Rig {
+    pub harness: Harness<'static, SyncwatchApp>,
+    pub events: Sender<Event>,
+    pub commands: tokio::sync::mpsc::Receiver<Command>,
+    /// What the app sent while starting (refresh, results of the first replica).
+    pub startup_commands: Vec<Command>,
+}
+
+pub struct RigOptions {
+    pub export_path: Option<PathBuf>,
+    pub show_log: bool,
+    pub queue: usize,
+    pub demo: bool,
+    pub size: egui::Vec2,
+}
+
+impl Default for RigOptions {
+    fn default() -> Self {
+        RigOptions {
+            export_path: None,
+            show_log: false,
+            queue: 64,
+            demo: false,
+            size: egui::vec2(1280.0, 800.0),
+        }
+    }
+}
+
+/// The app with the three fixture replicas loaded (log panel hidden unless asked for).
+pub fn rig() -> Rig {
+    rig_with(RigOptions::default())
+}
+
+pub fn rig_with(options: RigOptions) -> Rig {
+    let (sink, commands) = CommandSink::channel(options.queue);
+    let (events, event_rx) = std::sync::mpsc::channel();
+    for e in fixtures::startup_events() {
+        events.send(e).expect("receiver alive");
+    }
+    let persisted = Persisted {
+        show_log: options.show_log,
+        tab: Tab::Overview,
+        ..Persisted::default()
+    };
+    let mut app = SyncwatchApp::new(
+        sink,
+        event_rx,
+        Box::new(FixedPathPicker(options.export_path)),
+        AppConfig {
+            demo: options.demo,
+            default_service_url: "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer"
+                .to_owned(),
+            screenshot_path: None,
+        },
+        persisted,
+    );
+    app.set_mock_now_ms(Some(fixtures::NOW_MS));
+    let mut harness = Harness::builder()
+        .with_size(options.size)
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    harness.run();
+    let mut rig = Rig {
+        harness,
+        events,
+        commands,
+        startup_commands: Vec::new(),
+    };
+    rig.startup_commands = rig.take_commands();
+    rig
+}
+
+impl Rig {
+    pub fn push(&mut self, events: impl IntoIterator<Item = Event>) {
+        for e in events {
+            self.events.send(e).expect("receiver alive");
+        }
+        self.harness.run();
+    }
+
+    /// Every command sent since the last call.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        let mut out = Vec::new();
+        while let Ok(c) = self.commands.try_recv() {
+            out.push(c);
+        }
+        out
+    }
+
+    /// Types into the text box labelled `label`.
+    pub fn type_into(&mut self, label: &str, text: &str) {
+        use egui_kittest::kittest::Queryable as _;
+        let role = egui::accesskit::Role::TextInput;
+        self.harness.get_by_role_and_label(role, label).click();
+        self.harness.run();
+        self.harness
+            .get_by_role_and_label(role, label)
+            .type_text(text);
+        self.harness.run();
+    }
+
+    pub fn click(&mut self, label: &str) {
+        use egui_kittest::kittest::Queryable as _;
+        self.harness.get_by_label(label).click();
+        self.harness.run();
+    }
+
+    pub fn select_replica(&mut self, name: &str) {
+        self.click(name);
+    }
+
+    /// Selects the failing replica and opens its edit results.
+    pub fn open_failing_results(&mut self) {
+        self.select_replica("Parcel inspections");
+        self.click("Edit results (8 failed)");
+    }
+}
