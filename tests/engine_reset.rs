@@ -178,18 +178,9 @@ async fn recover_or_discard_recovers_local_changes() {
         },
     ];
     for edit in edits {
-        fx.send(Command::EditFeature {
-            replica,
-            layer_id: 0,
-            edit,
-        })
-        .await;
+        fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     }
-    fx.wait_for(
-        "3 local edits",
-        |e| matches!(e, Event::ReplicaChanged { summary } if summary.pending_changes == 3),
-    )
-    .await;
+    assert_eq!(fx.replica_file().changes().unwrap().len(), 3);
     fx.terminate_and_reenable().await;
 
     fx.sync(replica).await;
@@ -260,17 +251,8 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
         attributes: attrs(json!({"Notes": "leaking"})),
         geometry: None,
     };
-    fx.send(Command::EditFeature {
-        replica,
-        layer_id: 0,
-        edit,
-    })
-    .await;
-    fx.wait_for(
-        "edit queued",
-        |e| matches!(e, Event::ReplicaChanged { summary } if summary.pending_changes == 1),
-    )
-    .await;
+    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
+    assert_eq!(fx.replica_file().changes().unwrap().len(), 1);
     fx.admin(
         "/admin/schema",
         Some(json!({"change": "dropField", "layer": 0, "field": "Notes"})),

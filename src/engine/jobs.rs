@@ -80,6 +80,9 @@ pub(crate) struct JobReport {
     pub needs_reset: bool,
     /// Queue a sync next (a recovery's replayed edits are waiting to be uploaded).
     pub then_sync: bool,
+    /// `JobCompleted` or `JobFailed`: the runner sends it once the replica is no longer busy, so a
+    /// front end that hears it and asks for a summary never sees the replica still syncing.
+    pub final_event: Option<Event>,
 }
 
 /// Registers a replica about to be created, so the job has a local id. Its file path is final.
@@ -137,6 +140,7 @@ pub(crate) async fn run(
         removed: false,
         needs_reset: false,
         then_sync: false,
+        final_event: None,
     };
     let result = match job {
         Job::Create(request) => create(&deps, replica, job_id, request, cancel).await,
@@ -151,7 +155,7 @@ pub(crate) async fn run(
             report.reach = Reach::Reached;
             report.removed = done.removed;
             report.then_sync = done.then_sync;
-            finish_ok(&deps, replica, job_id, done, started).await;
+            report.final_event = Some(finish_ok(&deps, job_id, done, started, replica).await);
         }
         Err(failure) => {
             report.reach = match &failure.error {
@@ -162,7 +166,7 @@ pub(crate) async fn run(
             report.removed = failure.removed;
             report.needs_reset =
                 matches!(&failure.error, EngineError::Service(e) if e.needs_client_reset());
-            finish_failed(&deps, replica, job_id, failure).await;
+            report.final_event = Some(finish_failed(&deps, replica, job_id, failure).await);
         }
     }
     report
@@ -211,11 +215,11 @@ failed_from!(
 
 async fn finish_ok(
     deps: &Deps,
-    replica: LocalReplicaId,
     job_id: JobId,
     done: Done,
     started: std::time::Instant,
-) {
+    replica: LocalReplicaId,
+) -> Event {
     let state = done.state.clone().unwrap_or(JobState::Completed);
     let finish = JobFinish {
         state: state.as_str().to_string(),
@@ -229,7 +233,7 @@ async fn finish_ok(
             .with_store(move |s| s.finish_job(job_id, &finish))
             .await;
     }
-    deps.events.send(Event::JobCompleted {
+    Event::JobCompleted {
         replica,
         job: job_id,
         outcome: JobOutcome {
@@ -239,15 +243,15 @@ async fn finish_ok(
             failed_edits: done.failed_edits,
             duration_ms: started.elapsed().as_millis() as i64,
         },
-    });
-    if done.removed {
-        deps.events.send(Event::ReplicaRemoved { replica });
-    } else {
-        send_summary(deps, replica, false).await;
     }
 }
 
-async fn finish_failed(deps: &Deps, replica: LocalReplicaId, job_id: JobId, failed: Failed) {
+async fn finish_failed(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    failed: Failed,
+) -> Event {
     let failure = failed.error.to_failure();
     tracing::warn!(replica = %replica, job = job_id.0, error = %failure.message, "job failed");
     let message = failure.message.clone();
@@ -273,15 +277,10 @@ async fn finish_failed(deps: &Deps, replica: LocalReplicaId, job_id: JobId, fail
     if !is_cancel {
         log(deps, Some(replica), &name, failure.code, &failure.message).await;
     }
-    deps.events.send(Event::JobFailed {
+    Event::JobFailed {
         replica,
         job: job_id,
         error: failure,
-    });
-    if failed.removed {
-        deps.events.send(Event::ReplicaRemoved { replica });
-    } else {
-        send_summary(deps, replica, false).await;
     }
 }
 
@@ -539,7 +538,23 @@ async fn unregister(deps: &Deps, replica: LocalReplicaId) -> Result<Done, Failed
         let client = client_for(deps, &record.service_url, record.token.clone())?;
         client.unregister_replica(guid).await?;
     }
-    // The replica file stays on disk as a backup of anything unsynced.
+    // The replica file stays on disk as a backup of anything unsynced; say where.
+    let path = record.file_path.clone();
+    let unsynced = tokio::task::spawn_blocking(move || {
+        ReplicaFile::open(&path)
+            .and_then(|f| f.pending_counts())
+            .map(|counts| counts.iter().map(|c| c.total()).sum::<u32>())
+            .unwrap_or(0)
+    })
+    .await
+    .unwrap_or(0);
+    if unsynced > 0 {
+        let message = format!(
+            "unregistered with {unsynced} unsynced local edit(s); they remain in {}",
+            record.file_path.display()
+        );
+        log(deps, Some(replica), &record.name, None, &message).await;
+    }
     deps.with_store(move |s| s.remove_replica(replica)).await?;
     Ok(Done {
         state: Some(JobState::Completed),
@@ -651,19 +666,31 @@ async fn sync(
                 )
                 .await;
             }
-            Err(e)
-                if e.transport_kind() == Some(TransportKind::ResultExpired)
-                    && redos < MAX_EXPIRED_RESULT_REDOS =>
-            {
+            Err(e) if is_expired_result(&e) && redos < MAX_EXPIRED_RESULT_REDOS => {
                 redos += 1;
                 // Nothing was applied and no generation stored: redo from the old generation.
                 // The resent uploads are idempotent by GlobalID on the server.
                 let message = format!("{}; redoing the sync from the stored generation", chain(&e));
                 log(deps, Some(replica), &record.name, None, &message).await;
             }
-            Err(e) => return Err(sync_failed(deps, replica, &record.name, e, path.clone()).await),
+            Err(e) => return Err(sync_failed(deps, replica, e, path.clone()).await),
         }
     }
+}
+
+/// The result file was gone when downloaded. The service client classifies an envelope 404 as
+/// `ResultExpired`; a plain HTTP 404 on the result download means the same.
+fn is_expired_result(error: &crate::service::ServiceClientError) -> bool {
+    use crate::service::ServiceClientError;
+    error.transport_kind() == Some(TransportKind::ResultExpired)
+        || matches!(
+            error,
+            ServiceClientError::Transport {
+                operation: "download result",
+                status: Some(404),
+                ..
+            }
+        )
 }
 
 /// Reads the definition and generations and, unless downloading only, marks the queued changes
@@ -706,8 +733,27 @@ async fn apply_reply(
             Ok((applied, names, response))
         })
         .await?;
-    let rows: Vec<(EditResultRow, String)> = response
-        .result_rows()
+    let mut server_rows = response.result_rows();
+    // Servers report failures (and adds with returnIdsForAdds); an acknowledged change without a
+    // row still succeeded, and its success must clear earlier failures.
+    for (layer_id, global_id, kind) in &applied.acknowledged {
+        let reported = server_rows
+            .iter()
+            .any(|r| r.layer_id == *layer_id && r.global_id.as_ref() == Some(global_id));
+        if !reported {
+            server_rows.push(EditResultRow {
+                layer_id: *layer_id,
+                object_id: None,
+                global_id: Some(global_id.clone()),
+                object_type: ObjectType::Feature,
+                change_type: kind.change_type(),
+                success: true,
+                code: None,
+                description: None,
+            });
+        }
+    }
+    let rows: Vec<(EditResultRow, String)> = server_rows
         .into_iter()
         .map(|row| {
             let name = layer_name(&layer_names, row.layer_id);
@@ -781,7 +827,6 @@ fn layer_name(layers: &[ReplicaLayer], layer_id: i64) -> String {
 async fn sync_failed(
     deps: &Deps,
     replica: LocalReplicaId,
-    replica_name: &str,
     error: crate::service::ServiceClientError,
     path: PathBuf,
 ) -> Failed {
@@ -809,7 +854,6 @@ async fn sync_failed(
         if let Err(e) = record_rollback(deps, replica, infos, path).await {
             tracing::warn!(error = %chain(&e), "could not record the rolled-back edits");
         }
-        let _ = replica_name;
         send_edit_results(deps, replica).await;
     }
     EngineError::Service(error).into()

@@ -161,18 +161,6 @@ impl Runner {
                     self.command_failed("drop edit", &e);
                 }
             }
-            Command::EditFeature {
-                replica,
-                layer_id,
-                edit,
-            } => {
-                let syncing = self.is_syncing(replica);
-                if let Err(e) =
-                    local::edit_feature(&self.deps, replica, layer_id, edit, syncing).await
-                {
-                    self.command_failed("edit feature", &e);
-                }
-            }
             Command::Unregister { replica } => self.enqueue(replica, Job::Unregister).await,
             Command::SetAutoSync { interval_secs } => self.set_auto_sync(interval_secs).await,
             Command::SetResetMode { replica, mode } => {
@@ -307,11 +295,17 @@ impl Runner {
         };
         self.running.remove(&replica);
         let (mut needs_reset, mut then_sync) = (false, false);
-        if let Some(report) = report {
-            self.note_reach(&report);
+        if let Some(mut report) = report {
+            if let Some(event) = report.final_event.take() {
+                self.deps.events.send(event);
+            }
             if report.removed {
                 self.queued.remove(&replica);
+                self.deps.events.send(Event::ReplicaRemoved { replica });
+            } else if !self.queued.contains_key(&replica) {
+                jobs::send_summary(&self.deps, replica, false).await;
             }
+            self.note_reach(&report);
             needs_reset = report.needs_reset;
             then_sync = report.then_sync;
         }
@@ -406,6 +400,12 @@ impl Runner {
                     .deps
                     .with_store(move |s| s.finish_job(job_id, &finish))
                     .await;
+                // Every JobQueued gets its end, so front ends never wait on a dropped job.
+                self.deps.events.send(Event::JobFailed {
+                    replica,
+                    job: job_id,
+                    error: EngineError::Cancelled.to_failure(),
+                });
             }
         }
         if let Some(running) = self.running.get(&replica) {

@@ -246,12 +246,10 @@ pub struct RefusedEdit {
 /// What [`ReplicaFile::apply_sync`] did, in one transaction.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AppliedSync {
-    /// Uploaded changes the server confirmed; folded into the server version and unqueued.
+    /// Uploaded changes the reply did not refuse; folded into the server version and unqueued.
     pub acknowledged: Vec<(i64, Guid, ChangeKind)>,
     /// Uploaded changes the server refused; still queued.
     pub refused: Vec<RefusedEdit>,
-    /// Uploaded changes with no result in the reply; still queued and resent (uploads are idempotent).
-    pub unconfirmed: u32,
     pub downloaded_adds: u32,
     pub downloaded_updates: u32,
     pub downloaded_deletes: u32,
@@ -966,9 +964,9 @@ impl ReplicaFile {
         }))
     }
 
-    /// Applies a synchronizeReplica reply in ONE transaction: acknowledges the uploaded changes the
-    /// server confirmed (folding them into the server version), keeps refused and unconfirmed ones
-    /// queued, applies the downloaded server changes, and only then stores the new generation(s).
+    /// Applies a complete synchronizeReplica reply in ONE transaction: acknowledges the changes of
+    /// upload `upload_gen` (folding them into the server version) except those the reply reports as
+    /// refused, which stay queued (marked failed), applies the downloaded server changes, and only then stores the new generation(s).
     /// `upload_gen` is the generation of the upload this reply answers (`None` if nothing was sent).
     /// `advance_generations` is false for upload-only syncs, which download nothing and so must not
     /// move the point from which server changes are sent.
@@ -1505,7 +1503,14 @@ fn acknowledge(
                 && r.global_id.as_ref() == Some(&change.global_id)
         });
         match result {
-            None => applied.unconfirmed += 1,
+            // A complete reply acknowledges its upload generation as a whole (the Runtime model):
+            // servers report failures, and successes only for adds with returnIdsForAdds.
+            None => {
+                acknowledge_one(tx, path, &change, None)?;
+                applied
+                    .acknowledged
+                    .push((change.layer_id, change.global_id.clone(), change.kind));
+            }
             Some(r) if r.success => {
                 acknowledge_one(tx, path, &change, r.object_id)?;
                 applied

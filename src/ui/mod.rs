@@ -217,6 +217,5 @@ fn command_name(command: &Command) -> &'static str {
         Command::ExportCsv { .. } => "Export CSV",
         Command::DemoTerminateSync => "Demo: terminate sync",
         Command::Shutdown => "Shutdown",
-        Command::EditFeature { .. } => "Edit feature",
     }
 }

@@ -384,10 +384,10 @@ fn apply_sync_acknowledges_refuses_and_downloads() {
     );
 }
 
-/// A reply without a result for an uploaded change leaves it queued; a NoEdits reply still
-/// advances the generation; an upload-only sync does not.
+/// A complete reply without a result for an uploaded change acknowledges it (servers report
+/// failures only); a NoEdits reply still advances the generation; an upload-only sync does not.
 #[test]
-fn unconfirmed_edits_stay_and_no_edits_advance_generation() {
+fn unreported_edits_are_acknowledged_and_no_edits_advance_generation() {
     let dir = tempfile::tempdir().unwrap();
     let mut file = new_file(&dir);
     file.record_delete(0, &gid(HYDRANT_A)).unwrap();
@@ -400,11 +400,12 @@ fn unconfirmed_edits_stay_and_no_edits_advance_generation() {
     let applied = file
         .apply_sync(Some(upload.upload_gen), &reply, false)
         .unwrap();
-    assert_eq!(applied.unconfirmed, 1);
+    assert_eq!(applied.acknowledged.len(), 1);
     assert_eq!(applied.generations.replica_server_gen, Some(10));
+    assert!(file.changes().unwrap().is_empty());
+    assert!(file.server_feature(0, &gid(HYDRANT_A)).unwrap().is_none());
     let applied = file.apply_sync(None, &reply, true).unwrap();
     assert_eq!(applied.generations.replica_server_gen, Some(12));
-    assert_eq!(file.changes().unwrap().len(), 1);
 }
 
 /// A change edited again after its upload keeps the newer values queued when acknowledged.
