@@ -412,9 +412,7 @@ impl SyncwatchApp {
             } else {
                 format!(
                     "Auto-sync every {}",
-                    super::theme::duration_text(
-                        self.persisted.auto_sync_interval_secs as i64 * 1000
-                    )
+                    super::theme::interval_text(self.persisted.auto_sync_interval_secs)
                 )
             });
             ui.separator();
@@ -457,9 +455,9 @@ impl SyncwatchApp {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let running = self.vm.jobs.values().filter(|j| j.is_running()).count();
                 ui.weak(format!(
-                    "{} replicas · {} jobs running",
-                    self.vm.replicas.len(),
-                    running
+                    "{} · {}",
+                    plural(self.vm.replicas.len(), "replica", "replicas"),
+                    plural(running, "job running", "jobs running")
                 ));
             });
         });
@@ -821,6 +819,14 @@ impl SyncwatchApp {
             });
         }
         ctx.request_repaint();
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 

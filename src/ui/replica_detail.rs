@@ -287,6 +287,7 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
         .height(height)
         .legend(Legend::default())
         .x_axis_label("minutes ago")
+        .y_axis_label("seconds / failed edits")
         .allow_scroll(false)
         .allow_zoom(false)
         .allow_drag(false)
