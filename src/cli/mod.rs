@@ -3,6 +3,14 @@
 //! printed once, here, with their cause chain.
 
 mod codes;
+mod create;
+mod edit;
+mod replicas;
+mod results;
+mod serve;
+mod session;
+mod sync;
+mod unregister;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,19 +37,43 @@ pub mod exit {
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Where syncwatch keeps its database and replica files (default: the platform data directory).
+    #[arg(long, global = true, env = "SYNCWATCH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the error-code catalog with guidance for each code.
     Codes(codes::CodesArgs),
+    /// List the replicas this laptop holds.
+    Replicas(replicas::ReplicasArgs),
+    /// Create a replica on a feature service and download it.
+    Create(create::CreateArgs),
+    /// Record a local add, update or delete for the next sync.
+    Edit(edit::EditArgs),
+    /// Synchronize a replica.
+    Sync(sync::SyncArgs),
+    /// Show a replica's edit results.
+    Results(results::ResultsArgs),
+    /// Unregister a replica on its service and forget it here.
+    Unregister(unregister::UnregisterArgs),
+    /// Run the reference feature service (demo water network unless --service is given).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Some(Command::Codes(a)) => codes::run(&a),
-        None => crate::ui::run(),
+        Some(Command::Replicas(a)) => replicas::run(&a, args.data_dir.as_deref()),
+        Some(Command::Create(a)) => create::run(&a, args.data_dir.as_deref()),
+        Some(Command::Edit(a)) => edit::run(&a, args.data_dir.as_deref()),
+        Some(Command::Sync(a)) => sync::run(&a, args.data_dir.as_deref()),
+        Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
+        Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
+        Some(Command::Serve(a)) => serve::run(&a),
+        None => crate::ui::run(args.data_dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -73,8 +73,8 @@ impl Default for SyncOptions {
     }
 }
 
-/// What the technician asks for when creating a replica.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the technician asks for when creating a replica. `Debug` hides the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRequest {
     pub service_url: String,
     /// Kept in memory and in the app database only; never logged.
@@ -83,6 +83,19 @@ pub struct CreateRequest {
     pub layers: Vec<i64>,
     pub sync_model: SyncModel,
     pub is_async: bool,
+}
+
+impl std::fmt::Debug for CreateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateRequest")
+            .field("service_url", &self.service_url)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .field("name", &self.name)
+            .field("layers", &self.layers)
+            .field("sync_model", &self.sync_model)
+            .field("is_async", &self.is_async)
+            .finish()
+    }
 }
 
 /// The UI's request, sent through [`crate::engine`]'s handle. Results come back later as [`Event`]s.
@@ -145,6 +158,33 @@ pub enum Command {
     DemoTerminateSync,
     /// Finish running jobs' current step and stop.
     Shutdown,
+    /// Record a local edit in the replica's change queue (the `syncwatch edit` command). Answered
+    /// with [`Event::ReplicaChanged`], or [`Event::CommandFailed`] when the edit is not possible.
+    /// (Added in issue 4; additive.)
+    EditFeature {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        edit: LocalEdit,
+    },
+}
+
+/// A local edit of one feature, as [`Command::EditFeature`] carries it. (Added in issue 4.)
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalEdit {
+    /// A new feature; a GlobalID among the attributes is kept, otherwise one is assigned.
+    Add {
+        attributes: crate::protocol::Attributes,
+        geometry: Option<serde_json::Value>,
+    },
+    /// New values for some attributes (and optionally the geometry) of an existing feature.
+    Update {
+        global_id: Guid,
+        attributes: crate::protocol::Attributes,
+        geometry: Option<serde_json::Value>,
+    },
+    Delete {
+        global_id: Guid,
+    },
 }
 
 /// A replica's health, derived in a fixed priority order (DESIGN.md §4): the first that applies wins.

@@ -2,7 +2,249 @@
 //! writing replica files through `geodatabase` and history through `store`, client resets.
 //! Runs on tokio; never touches egui. Front ends reach it only through [`Command`] and hear
 //! back only through [`Event`] (see [`api`]).
+//!
+//! * [`start`] opens the app database under the data directory and spawns the engine task on the
+//!   current tokio runtime; it returns an [`EngineHandle`] (cheap to clone) for sending commands.
+//! * One job per replica at a time; later jobs for that replica queue. Jobs of different replicas
+//!   run side by side, at most [`MAX_CONCURRENT_JOBS`] talking to services at once.
+//! * rusqlite runs only inside `spawn_blocking`.
+//! * Shutdown: [`Command::Shutdown`], or dropping every [`EngineHandle`], closes the queue; running
+//!   jobs then finish (or reach their next checkpoint) and the task returns.
 
 pub mod api;
+mod error;
+mod jobs;
+mod local;
+pub mod reset;
+mod runner;
+mod summary;
 
 pub use api::*;
+pub use error::EngineError;
+
+use crate::service::ClientConfig;
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Commands the queue holds before [`EngineHandle::try_send`] reports "busy".
+pub const COMMAND_QUEUE_CAPACITY: usize = 64;
+/// Jobs allowed to talk to services at once; further jobs wait for a permit.
+pub const MAX_CONCURRENT_JOBS: usize = 4;
+
+/// Where the engine keeps its files and how it talks to services.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Holds `syncwatch.db`, `replicas/` (one file per replica) and `results/` (downloads).
+    pub data_dir: PathBuf,
+    pub client: ClientConfig,
+    /// Smallest delay before auto-sync retries a service that could not be reached; doubles per
+    /// failure up to [`EngineConfig::max_unreachable_backoff_secs`].
+    pub min_unreachable_backoff_secs: u64,
+    pub max_unreachable_backoff_secs: u64,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            data_dir: data_dir.into(),
+            client: ClientConfig::default(),
+            min_unreachable_backoff_secs: 15,
+            max_unreachable_backoff_secs: 15 * 60,
+        }
+    }
+}
+
+/// The file layout under the data directory.
+#[derive(Debug, Clone)]
+pub(crate) struct DataDirs {
+    root: PathBuf,
+}
+
+impl DataDirs {
+    fn store_path(&self) -> PathBuf {
+        self.root.join("syncwatch.db")
+    }
+    fn replicas_dir(&self) -> PathBuf {
+        self.root.join("replicas")
+    }
+    fn results_dir(&self) -> PathBuf {
+        self.root.join("results")
+    }
+    /// A new replica's file: `replicas/<local id>-<name>.replica`, the name reduced to safe characters.
+    fn replica_file_path(&self, replica: LocalReplicaId, name: &str) -> PathBuf {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(60)
+            .collect();
+        self.replicas_dir()
+            .join(format!("{}-{safe}.replica", replica.0))
+    }
+}
+
+/// What every job and command handler shares.
+#[derive(Clone)]
+pub(crate) struct Deps {
+    pub store: Arc<Mutex<Store>>,
+    pub dirs: DataDirs,
+    pub config: EngineConfig,
+    pub events: EventSender,
+}
+
+impl Deps {
+    /// Runs `f` on the app database off the runtime's workers.
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            // A panic elsewhere cannot leave the connection half-used: each call is one statement
+            // or one transaction, so a poisoned lock is still safe to use.
+            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await?;
+        Ok(result?)
+    }
+
+    /// Runs `f` on the app database and `f` may fail with any engine error.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, EngineError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await?
+    }
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not create the data directory {path}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not open the app database")]
+    Store(#[from] crate::store::StoreError),
+    #[error("the engine must be started inside a tokio runtime")]
+    NoRuntime,
+}
+
+/// A full or closed command queue.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The engine is busy; try again shortly (the UI shows "busy").
+    #[error("the engine is busy; try again")]
+    Busy(Command),
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped(Command),
+}
+
+/// The front ends' end of the command queue. Cheap to clone; when the last clone is dropped the
+/// engine shuts down.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl EngineHandle {
+    /// Queues a command without waiting (for the UI thread). A full queue is [`SendError::Busy`].
+    pub fn try_send(&self, command: Command) -> Result<(), SendError> {
+        self.commands.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(c) => SendError::Busy(c),
+            mpsc::error::TrySendError::Closed(c) => SendError::Stopped(c),
+        })
+    }
+
+    /// Queues a command, waiting for room.
+    pub async fn send(&self, command: Command) -> Result<(), SendError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|e| SendError::Stopped(e.0))
+    }
+
+    /// Queues a command from a thread that is not a runtime worker (the CLI's main thread).
+    pub fn blocking_send(&self, command: Command) -> Result<(), SendError> {
+        self.commands
+            .blocking_send(command)
+            .map_err(|e| SendError::Stopped(e.0))
+    }
+}
+
+/// Starts the engine on the current tokio runtime. Events go to `events`; the engine first sends
+/// [`Event::ReplicasLoaded`]. The returned join handle resolves once the engine has shut down.
+pub fn start(
+    config: EngineConfig,
+    events: EventSender,
+) -> Result<(EngineHandle, tokio::task::JoinHandle<()>), StartError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+    let dirs = DataDirs {
+        root: config.data_dir.clone(),
+    };
+    for dir in [dirs.root.clone(), dirs.replicas_dir(), dirs.results_dir()] {
+        create_private_dir(&dir)?;
+    }
+    let store = Store::open(&dirs.store_path())?;
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE_CAPACITY);
+    let deps = Deps {
+        store: Arc::new(Mutex::new(store)),
+        dirs,
+        config,
+        events,
+    };
+    let join = runtime.spawn(runner::run(rx, deps));
+    Ok((EngineHandle { commands: tx }, join))
+}
+
+/// [`start`] with a plain channel and no waker: for the CLI and tests.
+pub fn start_with_channel(
+    config: EngineConfig,
+) -> Result<
+    (
+        EngineHandle,
+        std::sync::mpsc::Receiver<Event>,
+        tokio::task::JoinHandle<()>,
+    ),
+    StartError,
+> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (handle, join) = start(config, EventSender::new(tx, Arc::new(|| {})))?;
+    Ok((handle, rx, join))
+}
+
+fn create_private_dir(path: &Path) -> Result<(), StartError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(|source| StartError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,1 +1,10 @@
-//! placeholder
+//! The SQLite file formats shared by the client and the server. Blocking (rusqlite) only: call
+//! it from `spawn_blocking` or a dedicated thread, never directly from async code.
+//!
+//! * [`delta`]: delta files — the result of a createReplica / synchronizeReplica with
+//!   `dataFormat=sqlite` (generations, downloaded changes, `GDB_DataChangesEditResults`). The
+//!   server writes them, the client reads them back into the protocol types.
+//! * [`replica_file`]: the local replica file with its features, change tracking and generations.
+
+pub mod delta;
+pub mod replica_file;

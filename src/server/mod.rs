@@ -1,1 +1,261 @@
-//! placeholder
+//! The reference feature service: the ArcGIS REST sync API (createReplica, synchronizeReplica,
+//! unRegisterReplica, replicas, async jobs, expiring result files) over axum, with real constraint
+//! checks, tokens, ownership rules, a loopback-only admin API and fault injection. Used embedded
+//! (GUI demo, tests, benchmarks: [`start`] on `127.0.0.1:0`) or standalone (`syncwatch serve`).
+//!
+//! Layout: `definition` (the service definition file), `store` (SQLite), `checks` (per-edit
+//! rules), `apply` (applying uploads), `where_clause` (layerQueries filters), `ops` (the
+//! operations, blocking), `routes` (HTTP), `jobs` (async jobs), `outputs` (result files),
+//! `faults` and `admin`. SQLite work runs on `spawn_blocking`, never on a runtime worker.
+//!
+//! Shutdown: dropping the [`RunningServer`] (or calling [`RunningServer::shutdown`]) stops
+//! accepting connections; a temporary data directory is removed with it.
+
+mod admin;
+mod apply;
+mod checks;
+pub mod definition;
+mod faults;
+mod jobs;
+mod ops;
+mod outputs;
+mod routes;
+mod store;
+mod where_clause;
+
+pub use checks::is_untrusted_html;
+pub use definition::{DefinitionError, LayerDef, OwnershipDef, ServiceDefinition, UserDef};
+pub use faults::{FaultKind, FaultRule};
+pub use where_clause::{Condition, WhereError};
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Default lifetime of a result file without access (the ArcGIS output directory's 10 minutes).
+pub const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(600);
+
+/// How to run the reference service.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Database and output directory; `None` uses a temporary directory removed on shutdown.
+    pub data_dir: Option<PathBuf>,
+    /// The service; `None` uses the demo water network (`assets/demo/service.json`).
+    pub definition: Option<ServiceDefinition>,
+    /// Result files are removed after this long without access.
+    pub result_ttl: Duration,
+    /// Key for the admin API (`X-Admin-Key`); `None` generates a random one.
+    pub admin_key: Option<String>,
+    /// How long an async job stays Pending and then InProgress (so tests can observe both).
+    pub job_step_delay: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: None,
+            definition: None,
+            result_ttl: DEFAULT_RESULT_TTL,
+            admin_key: None,
+            job_step_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A running reference service. Dropping it shuts the service down.
+#[derive(Debug)]
+pub struct RunningServer {
+    base_url: String,
+    service_name: String,
+    admin_key: String,
+    local_addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    temp_dir: Option<PathBuf>,
+}
+
+impl RunningServer {
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `http://127.0.0.1:PORT/arcgis/rest/services/<Name>/FeatureServer`
+    pub fn service_url(&self) -> String {
+        format!(
+            "{}/arcgis/rest/services/{}/FeatureServer",
+            self.base_url, self.service_name
+        )
+    }
+
+    /// The service name from the definition.
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+
+    /// The key the admin API wants in `X-Admin-Key`.
+    pub fn admin_key(&self) -> &str {
+        &self.admin_key
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops the service and waits until it has stopped.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            // The receiver is gone only if the server already stopped.
+            let _ = tx.send(());
+        }
+        if let Some(dir) = self.temp_dir.take()
+            && let Err(err) = std::fs::remove_dir_all(&dir)
+        {
+            tracing::debug!(dir = %dir.display(), %err, "could not remove the temporary data directory");
+        }
+    }
+}
+
+/// Starts the service on the current tokio runtime and returns once it is listening.
+///
+/// Must be called inside a tokio runtime (multi-threaded: database work uses
+/// `spawn_blocking`). Outside async code use [`start_blocking`].
+pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
+    let definition = match config.definition.clone() {
+        Some(def) => def,
+        None => ServiceDefinition::demo().map_err(io::Error::other)?,
+    };
+    let (data_dir, temp_dir) = match &config.data_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!(
+                "syncwatch-server-{}",
+                uuid::Uuid::new_v4().simple()
+            ));
+            (dir.clone(), Some(dir))
+        }
+    };
+    std::fs::create_dir_all(&data_dir)?;
+    let admin_key = config
+        .admin_key
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let settings = routes::Settings {
+        data_dir: data_dir.clone(),
+        result_ttl: config.result_ttl,
+        admin_key: admin_key.clone(),
+        job_step_delay: config.job_step_delay,
+    };
+    let state = tokio::task::spawn_blocking(move || routes::AppState::open(definition, settings))
+        .await
+        .map_err(io::Error::other)??;
+    let service_name = state.service_name();
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let local_addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let app = routes::router(state.clone());
+    let sweeper = state.spawn_sweeper();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_rx.await;
+        })
+        .await;
+        sweeper.abort();
+        if let Err(err) = served {
+            tracing::error!(%err, "reference service stopped with an error");
+        }
+    });
+    tracing::info!(%local_addr, service = %service_name, "reference feature service listening");
+    Ok(RunningServer {
+        base_url: format!("http://{local_addr}"),
+        service_name,
+        admin_key,
+        local_addr,
+        shutdown: Some(shutdown_tx),
+        task: Some(task),
+        temp_dir,
+    })
+}
+
+/// A service running on its own tokio runtime, for callers without one (GUI demo mode,
+/// synchronous tests). Dropping it shuts the service and its runtime down. Do not drop it
+/// inside async code.
+#[derive(Debug)]
+pub struct BlockingServer {
+    server: Option<RunningServer>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl BlockingServer {
+    pub fn server(&self) -> &RunningServer {
+        // Present from construction until drop.
+        self.server
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("server taken before drop"))
+    }
+    pub fn base_url(&self) -> &str {
+        self.server().base_url()
+    }
+    pub fn service_url(&self) -> String {
+        self.server().service_url()
+    }
+    pub fn admin_key(&self) -> &str {
+        self.server().admin_key()
+    }
+}
+
+impl Drop for BlockingServer {
+    fn drop(&mut self) {
+        if let (Some(server), Some(runtime)) = (self.server.take(), self.runtime.take()) {
+            runtime.block_on(server.shutdown());
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+/// Starts the service on a private two-thread runtime; see [`BlockingServer`].
+pub fn start_blocking(config: ServerConfig) -> io::Result<BlockingServer> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("syncwatch-server")
+        .enable_all()
+        .build()?;
+    let server = runtime.block_on(start(config))?;
+    Ok(BlockingServer {
+        server: Some(server),
+        runtime: Some(runtime),
+    })
+}
+
+/// Runs the service until Ctrl-C (for `syncwatch serve`).
+pub async fn serve_until_ctrl_c(config: ServerConfig) -> io::Result<()> {
+    let server = start(config).await?;
+    println!(
+        "syncwatch reference feature service: {}",
+        server.service_url()
+    );
+    println!("admin key (X-Admin-Key): {}", server.admin_key());
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Ingest: parsing synchronizeReplica replies with 100,000 and 1,000,000 edit results into the
+//! protocol types and flattening them into edit-result rows (budget: ≥ 200 MB/s, BENCHMARKS.md).
+//! Run: `cargo bench --bench ingest`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use syncwatch::protocol::{
+    EditResult, Guid, LayerSyncResult, ReplicaResponse, ResponseType, parse_reply,
+};
+
+/// A realistic reply: 10 layers, results split between adds, updates and deletes, one in five failed.
+fn sync_reply_json(results: usize) -> Vec<u8> {
+    let layers = 10;
+    let per_layer = results / layers;
+    let mut reply = ReplicaResponse {
+        replica_id: Some(Guid::new_v4()),
+        replica_name: Some("bench".into()),
+        replica_server_gen: Some(1_374_861_421_011),
+        response_type: Some(ResponseType::Edits),
+        ..Default::default()
+    };
+    for layer in 0..layers {
+        let mut l = LayerSyncResult {
+            id: layer as i64,
+            ..Default::default()
+        };
+        for i in 0..per_layer {
+            let gid = Some(Guid::new_v4());
+            let oid = Some((layer * per_layer + i) as i64);
+            let r = if i % 5 == 0 {
+                EditResult::failed(
+                    oid,
+                    gid,
+                    1001,
+                    "Field: Depth is not nullable. Cannot set null value.",
+                )
+            } else {
+                EditResult::ok(oid, gid)
+            };
+            match i % 3 {
+                0 => l.add_results.push(r),
+                1 => l.update_results.push(r),
+                _ => l.delete_results.push(r),
+            }
+        }
+        reply.edits.push(l);
+    }
+    serde_json::to_vec(&reply).expect("serialize bench reply")
+}
+
+fn ingest(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ingest_json");
+    group.sample_size(10);
+    for results in [100_000usize, 1_000_000] {
+        let body = sync_reply_json(results);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(results), &body, |b, body| {
+            b.iter(|| {
+                let reply: ReplicaResponse = parse_reply(body).expect("bench reply parses");
+                let rows = reply.result_rows();
+                assert_eq!(rows.len(), results);
+                rows
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ingest);
+criterion_main!(benches);

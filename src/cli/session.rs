@@ -1,0 +1,232 @@
+//! What every headless command shares: the data directory, an engine on a small tokio runtime,
+//! waiting for the events that answer a command, resolving `<replica>` (name or replicaID), and
+//! the progress bar (only on a terminal, never with `--json`).
+
+use crate::engine::{
+    self, Command, EngineConfig, EngineHandle, Event, Failure, JobId, JobOutcome, LocalReplicaId,
+    ReplicaSummary,
+};
+use anyhow::{Context, anyhow, bail};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+/// How long a command waits for the engine before giving up (a job always ends before this).
+const EVENT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+/// How long shutdown waits for the engine to finish.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The data directory: `--data-dir` / `SYNCWATCH_DATA_DIR`, else the platform's data directory.
+pub fn data_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_path_buf());
+    }
+    directories::ProjectDirs::from("org", "syncwatch", "syncwatch")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| anyhow!("no home directory found; pass --data-dir"))
+}
+
+/// How a job ended, as a command sees it.
+#[derive(Debug)]
+pub enum JobEnd {
+    Completed {
+        replica: LocalReplicaId,
+        outcome: JobOutcome,
+    },
+    Failed {
+        error: Failure,
+    },
+    ResetRequired {
+        reason: String,
+    },
+}
+
+/// A running engine and its events.
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    handle: EngineHandle,
+    events: Receiver<Event>,
+    join: tokio::task::JoinHandle<()>,
+    replicas: Vec<ReplicaSummary>,
+    show_progress: bool,
+}
+
+impl Session {
+    /// Starts the engine on the data directory. `quiet`: no progress bar (`--json`).
+    pub fn start(data_dir: &Path, quiet: bool) -> anyhow::Result<Session> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("could not start the async runtime")?;
+        let (handle, events, join) = {
+            let _entered = runtime.enter();
+            engine::start_with_channel(EngineConfig::new(data_dir))
+                .with_context(|| format!("could not start the engine in {}", data_dir.display()))?
+        };
+        let mut session = Session {
+            runtime,
+            handle,
+            events,
+            join,
+            replicas: Vec::new(),
+            show_progress: !quiet && std::io::stderr().is_terminal(),
+        };
+        session.replicas = session.wait_for(|e| match e {
+            Event::ReplicasLoaded { replicas } => Some(Ok(replicas.clone())),
+            Event::CommandFailed { error, .. } => Some(Err(anyhow!("{}", error.message))),
+            _ => None,
+        })??;
+        Ok(session)
+    }
+
+    /// The replicas known when the session started.
+    pub fn replicas(&self) -> &[ReplicaSummary] {
+        &self.replicas
+    }
+
+    /// The replica named `name_or_id`, or whose replicaID it is.
+    pub fn resolve(&self, name_or_id: &str) -> anyhow::Result<ReplicaSummary> {
+        if let Some(r) = self.replicas.iter().find(|r| r.name == name_or_id) {
+            return Ok(r.clone());
+        }
+        if let Ok(guid) = crate::protocol::Guid::parse(name_or_id)
+            && let Some(r) = self
+                .replicas
+                .iter()
+                .find(|r| r.replica_guid.as_ref() == Some(&guid))
+        {
+            return Ok(r.clone());
+        }
+        bail!("no replica named {name_or_id:?} (see `syncwatch replicas`)")
+    }
+
+    pub fn send(&self, command: Command) -> anyhow::Result<()> {
+        self.handle
+            .blocking_send(command)
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Waits until `pick` accepts an event.
+    pub fn wait_for<T>(&self, mut pick: impl FnMut(&Event) -> Option<T>) -> anyhow::Result<T> {
+        loop {
+            let event = self
+                .events
+                .recv_timeout(EVENT_TIMEOUT)
+                .map_err(|_| anyhow!("the engine stopped answering"))?;
+            if let Some(found) = pick(&event) {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Sends a job command and follows the job to its end, with a progress bar on a terminal.
+    /// `replica`: the replica it is for (None for a create: the first queued job is ours).
+    pub fn run_job(
+        &self,
+        command: Command,
+        what: &str,
+        replica: Option<LocalReplicaId>,
+    ) -> anyhow::Result<JobEnd> {
+        self.send(command)?;
+        let bar = self.progress_bar(what);
+        let mut ours: Option<(LocalReplicaId, JobId)> = None;
+        let mut reset_reason: Option<String> = None;
+        let end = self.wait_for(|event| match event {
+            Event::JobQueued { replica: r, job }
+                if ours.is_none() && replica.is_none_or(|want| want == *r) =>
+            {
+                ours = Some((*r, *job));
+                None
+            }
+            Event::JobStatus {
+                job,
+                message,
+                progress,
+                ..
+            } if ours.is_some_and(|(_, j)| j == *job) => {
+                if let Some(bar) = &bar {
+                    bar.set_message(message.clone());
+                    if let Some(p) = progress {
+                        bar.set_position((p * 100.0).clamp(0.0, 100.0) as u64);
+                    }
+                }
+                None
+            }
+            Event::ResetRequired { replica: r, reason }
+                if ours.is_some_and(|(mine, _)| mine == *r) =>
+            {
+                reset_reason = Some(reason.clone());
+                None
+            }
+            Event::JobCompleted {
+                replica: r,
+                job,
+                outcome,
+            } if ours.is_some_and(|(_, j)| j == *job) => Some(Ok(JobEnd::Completed {
+                replica: *r,
+                outcome: outcome.clone(),
+            })),
+            Event::JobFailed { job, error, .. } if ours.is_some_and(|(_, j)| j == *job) => {
+                Some(Ok(match reset_reason.take() {
+                    Some(reason) => JobEnd::ResetRequired { reason },
+                    None => JobEnd::Failed {
+                        error: error.clone(),
+                    },
+                }))
+            }
+            Event::CommandFailed { error, .. } if ours.is_none() => {
+                Some(Err(anyhow!("{}", error.message)))
+            }
+            _ => None,
+        })?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        end
+    }
+
+    fn progress_bar(&self, what: &str) -> Option<indicatif::ProgressBar> {
+        if !self.show_progress {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(100);
+        let style = indicatif::ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(what.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Some(bar)
+    }
+
+    /// Stops the engine and waits for it.
+    pub fn shutdown(self) {
+        let _ = self.handle.blocking_send(Command::Shutdown);
+        let join = self.join;
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(SHUTDOWN_TIMEOUT, join).await });
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A time in epoch milliseconds as local ISO text, or "never".
+pub fn when(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "never".into())
+}

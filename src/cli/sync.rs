@@ -1,0 +1,108 @@
+//! `syncwatch sync`: synchronize one replica and report how it ended. Exit code 0 when every edit
+//! was accepted, 1 when the server refused some (they stay queued), 2 when the sync failed, 3 when
+//! the replica needs a client reset.
+
+use super::session::{JobEnd, Session, data_dir, print_json};
+use crate::engine::{Command, SyncOptions};
+use crate::protocol::{JobState, SyncDirection};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The replica's name or replicaID.
+    pub replica: String,
+    /// bidirectional (default), upload or download.
+    #[arg(long, default_value = "bidirectional", value_parser = parse_direction)]
+    pub direction: SyncDirection,
+    /// Run it as an async job on the service and poll its status.
+    #[arg(long = "async")]
+    pub is_async: bool,
+    /// One refused edit rolls back every edit of the upload.
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_direction(text: &str) -> Result<SyncDirection, String> {
+    match text.parse::<SyncDirection>()? {
+        SyncDirection::Snapshot => Err("use bidirectional, upload or download".into()),
+        direction => Ok(direction),
+    }
+}
+
+pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
+    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
+    let summary = match session.resolve(&args.replica) {
+        Ok(s) => s,
+        Err(e) => {
+            session.shutdown();
+            return Err(e);
+        }
+    };
+    let options = SyncOptions {
+        direction: args.direction,
+        is_async: args.is_async,
+        rollback_on_failure: args.rollback_on_failure,
+    };
+    let end = session.run_job(
+        Command::SyncNow {
+            replica: summary.id,
+            options,
+        },
+        "sync",
+        Some(summary.id),
+    );
+    session.shutdown();
+    match end? {
+        JobEnd::Completed { outcome, .. } => {
+            let refused = outcome.state == JobState::CompletedWithErrors;
+            if args.json {
+                print_json(&serde_json::json!({ "replica": summary.name, "outcome": outcome }))?;
+            } else {
+                println!(
+                    "{}: {} — uploaded {}, downloaded {}, refused {}",
+                    summary.name,
+                    outcome.state.as_str(),
+                    outcome.uploaded,
+                    outcome.downloaded,
+                    outcome.failed_edits
+                );
+                if refused {
+                    println!(
+                        "refused edits stay queued; see `syncwatch results {} --failed`",
+                        summary.name
+                    );
+                }
+            }
+            Ok(if refused {
+                super::exit::EDITS_REFUSED
+            } else {
+                super::exit::OK
+            })
+        }
+        JobEnd::Failed { error, .. } => report_failure(args.json, &error.message),
+        JobEnd::ResetRequired { reason, .. } => report_reset(args.json, &reason),
+    }
+}
+
+/// A failed job: the reason on one line (stderr; also JSON on stdout with `--json`).
+pub(super) fn report_failure(json: bool, message: &str) -> anyhow::Result<u8> {
+    let line = message.replace('\n', " ");
+    if json {
+        print_json(&serde_json::json!({ "state": "Failed", "error": line }))?;
+    }
+    eprintln!("syncwatch: {line}");
+    Ok(super::exit::FAILED)
+}
+
+/// The replica needs a client reset.
+pub(super) fn report_reset(json: bool, reason: &str) -> anyhow::Result<u8> {
+    let line = reason.replace('\n', " ");
+    if json {
+        print_json(&serde_json::json!({ "state": "ResetRequired", "reason": line }))?;
+    }
+    eprintln!("syncwatch: the replica needs a client reset: {line}");
+    Ok(super::exit::RESET_REQUIRED)
+}

@@ -1,0 +1,91 @@
+//! Typed failures inside the engine, and how each becomes the [`Failure`] front ends show.
+
+use super::api::{Failure, FailureClass, LocalReplicaId};
+use crate::geodatabase::replica_file::ReplicaFileError;
+use crate::service::ServiceClientError;
+use crate::store::StoreError;
+
+/// Why an engine step failed. A refused edit is not an error (it is an edit result), and a
+/// replica that needs a client reset is reported as [`super::Event::ResetRequired`].
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the feature service call failed")]
+    Service(#[from] ServiceClientError),
+    #[error("the local replica file failed")]
+    ReplicaFile(#[from] ReplicaFileError),
+    #[error("the app database failed")]
+    Store(#[from] StoreError),
+    #[error("replica {0} is not registered")]
+    UnknownReplica(LocalReplicaId),
+    #[error("replica {replica} has no server replicaID yet (it was never created)")]
+    NotCreated { replica: LocalReplicaId },
+    #[error("replica {replica} needs a client reset: {reason}")]
+    ResetRequired {
+        replica: LocalReplicaId,
+        reason: String,
+    },
+    #[error("the job was cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("could not write {path}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not write CSV to {path}")]
+    Csv {
+        path: std::path::PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("internal error (please report): {0}")]
+    Bug(String),
+}
+
+impl From<tokio::task::JoinError> for EngineError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        EngineError::Bug(format!("a blocking task stopped: {e}"))
+    }
+}
+
+impl EngineError {
+    /// The front-end view: class, code and a one-line message with the cause chain.
+    pub fn to_failure(&self) -> Failure {
+        let class = match self {
+            EngineError::Service(e) if e.transport_kind().is_some() => FailureClass::Transport,
+            EngineError::Service(_) | EngineError::ResetRequired { .. } => FailureClass::Service,
+            _ => FailureClass::Local,
+        };
+        let code = match self {
+            EngineError::Service(e) => e.replica_error().map(|c| c.code).or(e.code()),
+            _ => None,
+        };
+        Failure {
+            class,
+            code,
+            message: chain(self),
+        }
+    }
+
+    /// True for failures that mean "the service cannot be reached right now".
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EngineError::Service(e) if e.transport_kind().is_some() && e.is_transient())
+    }
+}
+
+/// `error: cause: cause` on one line, the way `{:#}` prints an anyhow chain.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

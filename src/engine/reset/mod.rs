@@ -1,0 +1,16 @@
+//! Client reset (DESIGN.md §3, seed 000): backups, the reset guard, the recovery rules and their
+//! replay onto a fresh replica. The engine worker drives the steps; the decisions are pure
+//! functions ([`guard`], [`recovery`]) and the file steps are blocking ([`backup`], [`replay`]).
+
+pub mod backup;
+pub mod guard;
+pub mod recovery;
+pub mod replay;
+
+#[cfg(test)]
+mod tests;
+
+pub use backup::{Backup, BackupError, ChangesExport, back_up, new_recovery_dir};
+pub use guard::{GuardDecision, ResetGuard, Strategy};
+pub use recovery::{RecoveryError, RecoveryPlan, UnsyncedChange, UnsyncedKind, plan_recovery};
+pub use replay::{ReplayError, replay_into, unsynced_changes};

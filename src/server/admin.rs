@@ -1,0 +1,300 @@
+//! The admin API under `/admin`, answered only on loopback connections that carry the right
+//! `X-Admin-Key`: terminate and re-enable sync, expire every result file, inject and clear
+//! faults, and make breaking schema changes (drop a field or a layer, change a field type).
+//! Owns these endpoints and their guard; the effects live in `store`, `outputs` and `faults`.
+//! Never logs the key.
+
+use super::definition::ServiceDefinition;
+use super::faults::FaultRule;
+use super::ops::OpError;
+use super::routes::{AppState, Shared};
+use crate::protocol::{ErrorEnvelope, FieldType, ServiceError};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// The header that carries the admin key.
+pub const ADMIN_KEY_HEADER: &str = "x-admin-key";
+
+/// The admin routes, behind the loopback-and-key guard.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/admin/status", get(status))
+        .route("/admin/sync/terminate", post(terminate_sync))
+        .route("/admin/sync/enable", post(enable_sync))
+        .route("/admin/results/expire", post(expire_results))
+        .route(
+            "/admin/faults",
+            get(list_faults).post(add_faults).delete(clear_faults),
+        )
+        .route("/admin/schema", post(change_schema))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+fn denied(status: StatusCode, detail: &str) -> Response {
+    let error = ServiceError::new(
+        i64::from(status.as_u16()),
+        "Admin access denied.",
+        vec![detail.into()],
+    );
+    (status, Json(ErrorEnvelope { error })).into_response()
+}
+
+async fn guard(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        tracing::warn!(%peer, "admin request from a non-loopback address refused");
+        return denied(
+            StatusCode::FORBIDDEN,
+            "The admin API answers on loopback only.",
+        );
+    }
+    let given = request
+        .headers()
+        .get(ADMIN_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if given.is_empty() || !same_key(given, &state.shared.settings.admin_key) {
+        return denied(
+            StatusCode::UNAUTHORIZED,
+            "Send the admin key in the X-Admin-Key header.",
+        );
+    }
+    next.run(request).await
+}
+
+/// Compares keys without stopping at the first difference.
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn reply(result: Result<serde_json::Value, OpError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(OpError::Service(error)) => {
+            (StatusCode::BAD_REQUEST, Json(ErrorEnvelope { error })).into_response()
+        }
+        Err(OpError::Store(e)) => {
+            tracing::error!(error = %e, "admin operation failed in the database");
+            let error = ServiceError::new(
+                500,
+                "Unable to complete operation.",
+                vec!["Internal server error.".into()],
+            );
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(ErrorEnvelope { error }),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn status(State(state): State<AppState>) -> Response {
+    let result = state
+        .blocking(|s: &Shared| {
+            let core = s.core();
+            Ok(serde_json::json!({
+                "syncEnabled": core.store.sync_enabled()?,
+                "replicas": core.store.replicas()?.len(),
+                "schemaVersion": core.schema_version,
+                "generation": core.store.current_gen()?,
+                "faults": s.faults.list(),
+            }))
+        })
+        .await;
+    reply(result)
+}
+
+async fn terminate_sync(State(state): State<AppState>) -> Response {
+    let result = state
+        .blocking(|s: &Shared| {
+            let dropped = s.core().store.set_sync_enabled(false)?;
+            tracing::warn!(
+                dropped,
+                "sync terminated by the administrator; every replica was dropped"
+            );
+            Ok(serde_json::json!({"success": true, "replicasDropped": dropped}))
+        })
+        .await;
+    reply(result)
+}
+
+async fn enable_sync(State(state): State<AppState>) -> Response {
+    let result = state
+        .blocking(|s: &Shared| {
+            s.core().store.set_sync_enabled(true)?;
+            tracing::info!("sync re-enabled by the administrator");
+            Ok(serde_json::json!({"success": true}))
+        })
+        .await;
+    reply(result)
+}
+
+async fn expire_results(State(state): State<AppState>) -> Response {
+    let result = state
+        .blocking(|s: &Shared| {
+            Ok(serde_json::json!({"success": true, "expired": s.outputs.expire_all()}))
+        })
+        .await;
+    reply(result)
+}
+
+async fn list_faults(State(state): State<AppState>) -> Response {
+    Json(state.shared.faults.list()).into_response()
+}
+
+/// One rule or a list of rules.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FaultRules {
+    One(FaultRule),
+    Many(Vec<FaultRule>),
+}
+
+async fn add_faults(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let rules = match serde_json::from_slice::<FaultRules>(&body) {
+        Ok(FaultRules::One(rule)) => vec![rule],
+        Ok(FaultRules::Many(rules)) => rules,
+        Err(e) => {
+            return reply(Err(OpError::Service(ServiceError::new(
+                400,
+                "Invalid fault rule.",
+                vec![format!(
+                    "expected {{\"operation\",\"kind\",\"count\",…}}: {e}"
+                )],
+            ))));
+        }
+    };
+    let added = rules.len();
+    for rule in rules {
+        state.shared.faults.add(rule);
+    }
+    Json(serde_json::json!({"success": true, "added": added})).into_response()
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Response {
+    state.shared.faults.clear();
+    Json(serde_json::json!({"success": true})).into_response()
+}
+
+/// A breaking schema change.
+#[derive(Debug, Deserialize)]
+#[serde(
+    tag = "change",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum SchemaChange {
+    DropField {
+        layer: i64,
+        field: String,
+    },
+    DropLayer {
+        layer: i64,
+    },
+    ChangeFieldType {
+        layer: i64,
+        field: String,
+        #[serde(rename = "type")]
+        field_type: FieldType,
+    },
+}
+
+async fn change_schema(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let change = match serde_json::from_slice::<SchemaChange>(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return reply(Err(OpError::Service(ServiceError::new(
+                400,
+                "Invalid schema change.",
+                vec![format!(
+                    "expected {{\"change\":\"dropField\"|\"dropLayer\"|\"changeFieldType\",…}}: {e}"
+                )],
+            ))));
+        }
+    };
+    let result = state
+        .blocking(move |s: &Shared| {
+            let mut core = s.core();
+            let mut def = core.def.clone();
+            let what = apply_change(&mut def, &change).map_err(|detail| {
+                OpError::Service(ServiceError::new(
+                    400,
+                    "Invalid schema change.",
+                    vec![detail],
+                ))
+            })?;
+            let version = core.schema_version + 1;
+            core.store.save_definition(&def, version)?;
+            core.def = def;
+            core.schema_version = version;
+            core.last_schema_change = Some(what.clone());
+            tracing::warn!(version, %what, "breaking schema change");
+            Ok(serde_json::json!({"success": true, "schemaVersion": version, "change": what}))
+        })
+        .await;
+    reply(result)
+}
+
+fn apply_change(def: &mut ServiceDefinition, change: &SchemaChange) -> Result<String, String> {
+    match change {
+        SchemaChange::DropLayer { layer } => {
+            if def.remove_layer(*layer) {
+                Ok(format!("layer {layer} was dropped"))
+            } else {
+                Err(format!("layer {layer} does not exist"))
+            }
+        }
+        SchemaChange::DropField { layer, field } => {
+            let l = def
+                .layer_mut(*layer)
+                .ok_or(format!("layer {layer} does not exist"))?;
+            if super::definition::is_system_field(field)
+                || l.owner_field()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(field))
+            {
+                return Err(format!("field {field} cannot be dropped"));
+            }
+            let before = l.fields.len();
+            l.fields.retain(|f| !f.name.eq_ignore_ascii_case(field));
+            if before == l.fields.len() {
+                return Err(format!("layer {layer} has no field {field}"));
+            }
+            l.indexes
+                .retain(|i| !i.field_names().any(|n| n.eq_ignore_ascii_case(field)));
+            Ok(format!("field {field} was dropped from layer {layer}"))
+        }
+        SchemaChange::ChangeFieldType {
+            layer,
+            field,
+            field_type,
+        } => {
+            let l = def
+                .layer_mut(*layer)
+                .ok_or(format!("layer {layer} does not exist"))?;
+            let f = l
+                .fields
+                .iter_mut()
+                .find(|f| f.name.eq_ignore_ascii_case(field))
+                .ok_or(format!("layer {layer} has no field {field}"))?;
+            f.field_type = field_type.clone();
+            f.domain = None;
+            Ok(format!("field {field} of layer {layer} changed type"))
+        }
+    }
+}

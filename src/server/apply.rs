@@ -1,0 +1,457 @@
+//! Applies the uploaded edits of one synchronizeReplica inside the caller's transaction: adds,
+//! updates and deletes by GlobalID, idempotent resends, uniqueness (1022), existence (1011),
+//! unknown layers (2001), and the per-edit checks of `checks`. Owns the prepared statements and
+//! the batched uniqueness sets that keep 100,000 edits fast. It must not commit or roll back: the
+//! caller decides from the outcome (rollbackOnFailure) what happens to the transaction.
+
+use super::checks::{self, Caller, EditContext, EditKind, PreparedRow, Rejection};
+use super::definition::{LayerDef, ServiceDefinition};
+use super::store::{self, StoreError};
+use crate::protocol::{EditResult, Feature, Guid, LayerEdits, LayerSyncResult};
+use rusqlite::{Connection, params, types::ValueRef};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// How one layer's uploaded edits are treated in this sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerUpload {
+    Apply,
+    /// The layer syncs download-only or snapshot: its edits are ignored.
+    Ignore,
+    /// The layer is not in the service or not in the replica: every edit fails with 2001.
+    NotFound,
+}
+
+/// An edit that failed, as the rollback envelope names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedEdit {
+    pub layer_id: i64,
+    pub global_id: Option<Guid>,
+    pub rejection: Rejection,
+}
+
+/// What applying the edits came to.
+#[derive(Debug)]
+pub enum ApplyOutcome {
+    /// Every edit was tried; failures (if any) are in the results.
+    Applied {
+        results: Vec<LayerSyncResult>,
+        failed: usize,
+        applied: usize,
+    },
+    /// rollbackOnFailure: the first failure stops everything; the caller rolls back.
+    RolledBack(FailedEdit),
+}
+
+/// The options of one apply.
+pub struct ApplyOptions<'a> {
+    pub def: &'a ServiceDefinition,
+    pub caller: &'a Caller,
+    pub generation: i64,
+    pub rollback_on_failure: bool,
+    pub return_ids_for_adds: bool,
+}
+
+/// Applies `edits` at `options.generation`; `upload` says how each layer is treated.
+pub fn apply_edits(
+    conn: &Connection,
+    edits: &[LayerEdits],
+    upload: &dyn Fn(i64) -> LayerUpload,
+    options: &ApplyOptions<'_>,
+) -> Result<ApplyOutcome, StoreError> {
+    let mut results = Vec::new();
+    let (mut failed, mut applied) = (0, 0);
+    for layer_edits in edits {
+        let mut result = LayerSyncResult {
+            id: layer_edits.id,
+            ..Default::default()
+        };
+        let mode = match options.def.layer(layer_edits.id) {
+            None => LayerUpload::NotFound,
+            Some(_) => upload(layer_edits.id),
+        };
+        let outcome = match (mode, options.def.layer(layer_edits.id)) {
+            (LayerUpload::Ignore, _) => continue,
+            (LayerUpload::Apply, Some(layer)) => {
+                let mut applier = LayerApplier::new(conn, layer, options)?;
+                applier.apply(layer_edits, &mut result)?
+            }
+            _ => layer_not_found(layer_edits, &mut result, options.rollback_on_failure),
+        };
+        if let Some(failure) = outcome.rolled_back {
+            return Ok(ApplyOutcome::RolledBack(failure));
+        }
+        failed += outcome.failed;
+        applied += outcome.applied;
+        if !result.add_results.is_empty()
+            || !result.update_results.is_empty()
+            || !result.delete_results.is_empty()
+        {
+            results.push(result);
+        }
+    }
+    Ok(ApplyOutcome::Applied {
+        results,
+        failed,
+        applied,
+    })
+}
+
+#[derive(Default)]
+struct LayerOutcome {
+    failed: usize,
+    applied: usize,
+    rolled_back: Option<FailedEdit>,
+}
+
+/// Every edit of a layer the service does not know fails with 2001.
+fn layer_not_found(
+    edits: &LayerEdits,
+    result: &mut LayerSyncResult,
+    rollback: bool,
+) -> LayerOutcome {
+    let rejection = Rejection::new(2001, edits.id.to_string());
+    let failed =
+        |gid: Option<Guid>| EditResult::failed(None, gid, rejection.code, rejection.description());
+    let first = edits
+        .features
+        .adds
+        .iter()
+        .chain(edits.features.updates.iter())
+        .map(Feature::global_id)
+        .next()
+        .flatten()
+        .or_else(|| {
+            edits
+                .features
+                .delete_ids
+                .first()
+                .and_then(|s| Guid::parse(s).ok())
+        });
+    if rollback && !edits.features.is_empty() {
+        return LayerOutcome {
+            rolled_back: Some(FailedEdit {
+                layer_id: edits.id,
+                global_id: first,
+                rejection,
+            }),
+            ..Default::default()
+        };
+    }
+    result.add_results = edits
+        .features
+        .adds
+        .iter()
+        .map(|f| failed(f.global_id()))
+        .collect();
+    result.update_results = edits
+        .features
+        .updates
+        .iter()
+        .map(|f| failed(f.global_id()))
+        .collect();
+    result.delete_results = edits
+        .features
+        .delete_ids
+        .iter()
+        .map(|s| failed(Guid::parse(s).ok()))
+        .collect();
+    LayerOutcome {
+        failed: edits.features.len(),
+        ..Default::default()
+    }
+}
+
+/// Values of one unique field in the live rows: value key -> GlobalID.
+struct UniqueSet {
+    field: String,
+    values: HashMap<String, String>,
+}
+
+struct LayerApplier<'a> {
+    conn: &'a Connection,
+    layer: &'a LayerDef,
+    options: &'a ApplyOptions<'a>,
+    next_object_id: i64,
+    unique: Vec<UniqueSet>,
+}
+
+impl<'a> LayerApplier<'a> {
+    fn new(
+        conn: &'a Connection,
+        layer: &'a LayerDef,
+        options: &'a ApplyOptions<'a>,
+    ) -> Result<Self, StoreError> {
+        let max: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(object_id), 0) FROM features WHERE layer_id = ?1",
+            [layer.id],
+            |r| r.get(0),
+        )?;
+        let unique = layer
+            .unique_fields()
+            .into_iter()
+            .map(|field| load_unique(conn, layer.id, field))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LayerApplier {
+            conn,
+            layer,
+            options,
+            next_object_id: max + 1,
+            unique,
+        })
+    }
+
+    fn ctx(&self) -> EditContext<'a> {
+        EditContext {
+            def: self.options.def,
+            layer: self.layer,
+            caller: self.options.caller,
+        }
+    }
+
+    fn apply(
+        &mut self,
+        edits: &LayerEdits,
+        result: &mut LayerSyncResult,
+    ) -> Result<LayerOutcome, StoreError> {
+        let mut outcome = LayerOutcome::default();
+        for feature in &edits.features.adds {
+            let r = self.add(feature)?;
+            if self.record(r, &mut result.add_results, &mut outcome, true) {
+                return Ok(outcome);
+            }
+        }
+        for feature in &edits.features.updates {
+            let r = self.update(feature)?;
+            if self.record(r, &mut result.update_results, &mut outcome, false) {
+                return Ok(outcome);
+            }
+        }
+        for text in &edits.features.delete_ids {
+            let r = self.delete(text)?;
+            if self.record(r, &mut result.delete_results, &mut outcome, false) {
+                return Ok(outcome);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Files one edit's result; true when the apply must stop (rollback).
+    fn record(
+        &self,
+        result: EditAttempt,
+        into: &mut Vec<EditResult>,
+        outcome: &mut LayerOutcome,
+        is_add: bool,
+    ) -> bool {
+        match result {
+            Ok((object_id, global_id)) => {
+                outcome.applied += 1;
+                if is_add && self.options.return_ids_for_adds {
+                    into.push(EditResult::ok(Some(object_id), Some(global_id)));
+                }
+                false
+            }
+            Err((object_id, global_id, rejection)) => {
+                outcome.failed += 1;
+                if self.options.rollback_on_failure {
+                    outcome.rolled_back = Some(FailedEdit {
+                        layer_id: self.layer.id,
+                        global_id,
+                        rejection,
+                    });
+                    return true;
+                }
+                into.push(EditResult::failed(
+                    object_id,
+                    global_id,
+                    rejection.code,
+                    rejection.description(),
+                ));
+                false
+            }
+        }
+    }
+
+    fn add(&mut self, feature: &Feature) -> Result<EditAttempt, StoreError> {
+        let global_id = match checks::global_id_of(feature) {
+            Ok(g) => g,
+            Err(rejection) => return Ok(Err((None, None, rejection))),
+        };
+        if let Some(existing) = store::row_by_global_id(self.conn, self.layer.id, &global_id)? {
+            // A resent add: already applied once, never duplicated.
+            return Ok(Ok((existing.object_id, global_id)));
+        }
+        let row = match checks::prepare_add(self.ctx(), feature) {
+            Ok(row) => row,
+            Err(rejection) => return Ok(Err((None, Some(global_id), rejection))),
+        };
+        if let Some(rejection) = self.unique_violation(&row, None) {
+            return Ok(Err((None, Some(global_id), rejection)));
+        }
+        let object_id = self.next_object_id;
+        self.next_object_id += 1;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO features(layer_id, object_id, global_id, attributes, geometry, owner, gen, created_gen, deleted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0)",
+            )?
+            .execute(params![
+                self.layer.id,
+                object_id,
+                row.global_id.as_str(),
+                serde_json::to_string(&row.attributes)?,
+                row.geometry.as_ref().map(Value::to_string),
+                row.owner,
+                self.options.generation
+            ])?;
+        self.remember_unique(&row, None);
+        Ok(Ok((object_id, global_id)))
+    }
+
+    fn update(&mut self, feature: &Feature) -> Result<EditAttempt, StoreError> {
+        let global_id = match checks::global_id_of(feature) {
+            Ok(g) => g,
+            Err(rejection) => return Ok(Err((None, None, rejection))),
+        };
+        let existing = match store::row_by_global_id(self.conn, self.layer.id, &global_id)? {
+            Some(row) if !row.deleted => row,
+            _ => return Ok(Err((None, Some(global_id), Rejection::new(1011, "")))),
+        };
+        let oid = Some(existing.object_id);
+        let row = match checks::prepare_update(
+            self.ctx(),
+            feature,
+            global_id.clone(),
+            &existing.attributes,
+            existing.geometry.as_ref(),
+            &existing.owner,
+        ) {
+            Ok(row) => row,
+            Err(rejection) => return Ok(Err((oid, Some(global_id), rejection))),
+        };
+        if let Some(rejection) = self.unique_violation(&row, Some(&existing.attributes)) {
+            return Ok(Err((oid, Some(global_id), rejection)));
+        }
+        self.conn
+            .prepare_cached(
+                "UPDATE features SET attributes = ?3, geometry = ?4, gen = ?5 WHERE layer_id = ?1 AND object_id = ?2",
+            )?
+            .execute(params![
+                self.layer.id,
+                existing.object_id,
+                serde_json::to_string(&row.attributes)?,
+                row.geometry.as_ref().map(Value::to_string),
+                self.options.generation
+            ])?;
+        self.remember_unique(&row, Some(&existing.attributes));
+        Ok(Ok((existing.object_id, global_id)))
+    }
+
+    fn delete(&mut self, text: &str) -> Result<EditAttempt, StoreError> {
+        let global_id = match text.trim() {
+            "" => return Ok(Err((None, None, Rejection::new(1021, "")))),
+            t => match Guid::parse(t) {
+                Ok(g) => g,
+                Err(_) => return Ok(Err((None, None, Rejection::new(1016, "GlobalID")))),
+            },
+        };
+        let existing = match store::row_by_global_id(self.conn, self.layer.id, &global_id)? {
+            Some(row) => row,
+            None => return Ok(Err((None, Some(global_id), Rejection::new(1011, "")))),
+        };
+        if existing.deleted {
+            // Deleting what is already gone is a no-op, so a resent delete succeeds.
+            return Ok(Ok((existing.object_id, global_id)));
+        }
+        if let Err(rejection) = checks::check_owner(self.ctx(), &existing.owner, EditKind::Delete) {
+            return Ok(Err((Some(existing.object_id), Some(global_id), rejection)));
+        }
+        self.conn
+            .prepare_cached(
+                "UPDATE features SET deleted = 1, gen = ?3 WHERE layer_id = ?1 AND object_id = ?2",
+            )?
+            .execute(params![
+                self.layer.id,
+                existing.object_id,
+                self.options.generation
+            ])?;
+        for set in &mut self.unique {
+            if let Some(key) = existing.attributes.get(&set.field).and_then(value_key) {
+                set.values.remove(&key);
+            }
+        }
+        Ok(Ok((existing.object_id, global_id)))
+    }
+
+    /// 1022 when a unique field's new value belongs to another live row.
+    fn unique_violation(
+        &self,
+        row: &PreparedRow,
+        _old: Option<&serde_json::Map<String, Value>>,
+    ) -> Option<Rejection> {
+        self.unique.iter().find_map(|set| {
+            let key = row.attributes.get(&set.field).and_then(value_key)?;
+            match set.values.get(&key) {
+                Some(owner) if owner != row.global_id.as_str() => {
+                    Some(Rejection::new(1022, &set.field))
+                }
+                _ => None,
+            }
+        })
+    }
+
+    fn remember_unique(&mut self, row: &PreparedRow, old: Option<&serde_json::Map<String, Value>>) {
+        for set in &mut self.unique {
+            if let Some(old_key) = old.and_then(|o| o.get(&set.field)).and_then(value_key) {
+                set.values.remove(&old_key);
+            }
+            if let Some(key) = row.attributes.get(&set.field).and_then(value_key) {
+                set.values.insert(key, row.global_id.as_str().to_string());
+            }
+        }
+    }
+}
+
+/// Ok((objectId, GlobalID)) or Err((objectId, GlobalID, why)).
+type EditAttempt = Result<(i64, Guid), (Option<i64>, Option<Guid>, Rejection)>;
+
+/// A comparable key for a unique value; null has none (nulls never collide).
+fn value_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Number(n) => Some(number_key(n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => Some(format!("s:{s}")),
+        other => Some(other.to_string()),
+    }
+}
+
+fn number_key(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        format!("n:{}", f as i64)
+    } else {
+        format!("n:{f}")
+    }
+}
+
+fn load_unique(conn: &Connection, layer_id: i64, field: String) -> Result<UniqueSet, StoreError> {
+    let path = format!("$.\"{}\"", field.replace('"', ""));
+    let mut stmt = conn.prepare(
+        "SELECT global_id, json_extract(attributes, ?2) FROM features WHERE layer_id = ?1 AND deleted = 0",
+    )?;
+    let mut values = HashMap::new();
+    let mut rows = stmt.query(params![layer_id, path])?;
+    while let Some(row) = rows.next()? {
+        let global_id: String = row.get(0)?;
+        let key = match row.get_ref(1)? {
+            ValueRef::Null | ValueRef::Blob(_) => None,
+            ValueRef::Integer(i) => Some(format!("n:{i}")),
+            ValueRef::Real(f) => Some(number_key(f)),
+            ValueRef::Text(t) => Some(format!("s:{}", String::from_utf8_lossy(t))),
+        };
+        if let Some(key) = key {
+            values.insert(key, global_id);
+        }
+    }
+    Ok(UniqueSet { field, values })
+}

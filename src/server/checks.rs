@@ -1,0 +1,554 @@
+//! The constraint checks the reference service applies to every uploaded edit, each yielding a
+//! documented edit-result code (text from `catalog::describe`): GlobalID (1020/1021), field values
+//! (1001 not nullable, 1016 wrong type / too long / outside a domain / unknown field, 1023 not
+//! editable, 1006 untrusted HTML), geometry (1002 m, 1004 update not allowed, 1014 z, 1015 bad)
+//! and ownership (1007/1013). Pure functions over the definition and the stored row: no I/O, no
+//! database; uniqueness (1022) and existence (1011) need the store and live in `apply`.
+
+use super::definition::{LayerDef, ServiceDefinition, is_system_field};
+use crate::protocol::catalog;
+use crate::protocol::{Attributes, Domain, Feature, Field, FieldType, Guid};
+use serde_json::Value;
+
+/// A refused edit: the edit-result code and the `<value>` of its description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: i64,
+    pub value: String,
+}
+
+impl Rejection {
+    pub fn new(code: i64, value: impl Into<String>) -> Self {
+        Rejection {
+            code,
+            value: value.into(),
+        }
+    }
+
+    /// The server's description text for this code, from the catalog.
+    pub fn description(&self) -> String {
+        catalog::describe(self.code, &self.value)
+    }
+}
+
+/// Who is editing: the user behind the token (empty name = anonymous).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Caller {
+    pub name: String,
+    pub is_admin: bool,
+}
+
+/// What the checks need to know about one layer.
+#[derive(Clone, Copy)]
+pub struct EditContext<'a> {
+    pub def: &'a ServiceDefinition,
+    pub layer: &'a LayerDef,
+    pub caller: &'a Caller,
+}
+
+/// A row ready to store: canonical field names, defaults filled, system fields set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRow {
+    pub global_id: Guid,
+    pub attributes: Attributes,
+    pub geometry: Option<Value>,
+    pub owner: String,
+}
+
+/// The kind of edit an ownership check is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditKind {
+    Update,
+    Delete,
+}
+
+/// The GlobalID of an uploaded feature: 1020 when absent, 1021 when empty, 1016 when not a GUID.
+pub fn global_id_of(feature: &Feature) -> Result<Guid, Rejection> {
+    match feature.attr_ci("globalid") {
+        None => Err(Rejection::new(1020, "")),
+        Some(Value::Null) => Err(Rejection::new(1021, "")),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(Rejection::new(1021, "")),
+        Some(Value::String(s)) => Guid::parse(s).map_err(|_| Rejection::new(1016, "GlobalID")),
+        Some(_) => Err(Rejection::new(1016, "GlobalID")),
+    }
+}
+
+/// Checks an add and returns the row to insert (without its object id).
+pub fn prepare_add(ctx: EditContext<'_>, feature: &Feature) -> Result<PreparedRow, Rejection> {
+    let global_id = global_id_of(feature)?;
+    let owner_field = ctx.layer.owner_field();
+    let mut attributes = Attributes::new();
+    for (name, value) in &feature.attributes {
+        let field = known_field(ctx.layer, name)?;
+        if is_system_field(&field.name) || Some(field.name.as_str()) == owner_field {
+            continue;
+        }
+        if !field.editable && !value.is_null() {
+            return Err(Rejection::new(1023, &field.name));
+        }
+        check_value(ctx.def, field, value)?;
+        attributes.insert(field.name.clone(), value.clone());
+    }
+    fill_defaults_and_require(ctx.layer, &mut attributes)?;
+    let geometry = checked_geometry(ctx, feature.geometry.as_ref())?;
+    let owner = ctx.caller.name.clone();
+    if let Some(owner_field) = owner_field {
+        attributes.insert(owner_field.to_string(), Value::String(owner.clone()));
+    }
+    attributes.insert(
+        super::definition::GLOBAL_ID_FIELD.into(),
+        Value::String(global_id.as_str().to_string()),
+    );
+    Ok(PreparedRow {
+        global_id,
+        attributes,
+        geometry,
+        owner,
+    })
+}
+
+/// Checks an update against the stored row and returns the merged row.
+pub fn prepare_update(
+    ctx: EditContext<'_>,
+    feature: &Feature,
+    global_id: Guid,
+    stored_attributes: &Attributes,
+    stored_geometry: Option<&Value>,
+    owner: &str,
+) -> Result<PreparedRow, Rejection> {
+    check_owner(ctx, owner, EditKind::Update)?;
+    let mut attributes = stored_attributes.clone();
+    for (name, value) in &feature.attributes {
+        let field = known_field(ctx.layer, name)?;
+        if is_system_field(&field.name) {
+            continue;
+        }
+        let unchanged = stored_attributes.get(&field.name).unwrap_or(&Value::Null) == value;
+        if unchanged {
+            continue;
+        }
+        if !field.editable {
+            return Err(Rejection::new(1023, &field.name));
+        }
+        if value.is_null() && !field.nullable {
+            return Err(Rejection::new(1001, &field.name));
+        }
+        check_value(ctx.def, field, value)?;
+        attributes.insert(field.name.clone(), value.clone());
+    }
+    let geometry = match feature.geometry.as_ref() {
+        None => stored_geometry.cloned(),
+        Some(new) if Some(new) == stored_geometry => stored_geometry.cloned(),
+        Some(new) => {
+            if !ctx.layer.is_table() && !ctx.def.allows_geometry_updates(ctx.layer) {
+                return Err(Rejection::new(1004, ""));
+            }
+            checked_geometry(ctx, Some(new))?
+        }
+    };
+    Ok(PreparedRow {
+        global_id,
+        attributes,
+        geometry,
+        owner: owner.to_string(),
+    })
+}
+
+/// Ownership-based access control for updating or deleting a feature owned by `owner`.
+pub fn check_owner(ctx: EditContext<'_>, owner: &str, kind: EditKind) -> Result<(), Rejection> {
+    let Some(rules) = ctx.layer.ownership.as_ref() else {
+        return Ok(());
+    };
+    if ctx.caller.is_admin || is_anonymous_owner(owner) || owner == ctx.caller.name {
+        return Ok(());
+    }
+    if !rules.allow_others_to_query {
+        return Err(Rejection::new(1013, ""));
+    }
+    let allowed = match kind {
+        EditKind::Update => rules.allow_others_to_update,
+        EditKind::Delete => rules.allow_others_to_delete,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Rejection::new(1007, ""))
+    }
+}
+
+/// Whether `caller` may see a feature owned by `owner` (queries, downloads).
+pub fn owner_visible(layer: &LayerDef, caller: &Caller, owner: &str) -> bool {
+    match layer.ownership.as_ref() {
+        None => true,
+        Some(rules) => {
+            rules.allow_others_to_query
+                || caller.is_admin
+                || is_anonymous_owner(owner)
+                || owner == caller.name
+        }
+    }
+}
+
+fn is_anonymous_owner(owner: &str) -> bool {
+    owner.is_empty() || owner.eq_ignore_ascii_case("ESRI_Anonymous")
+}
+
+fn known_field<'a>(layer: &'a LayerDef, name: &str) -> Result<&'a Field, Rejection> {
+    layer.field(name).ok_or_else(|| Rejection::new(1016, name))
+}
+
+fn fill_defaults_and_require(
+    layer: &LayerDef,
+    attributes: &mut Attributes,
+) -> Result<(), Rejection> {
+    for field in &layer.fields {
+        if is_system_field(&field.name) || Some(field.name.as_str()) == layer.owner_field() {
+            continue;
+        }
+        let present = attributes.get(&field.name).is_some_and(|v| !v.is_null());
+        if present {
+            continue;
+        }
+        match &field.default_value {
+            Some(default) if !default.is_null() => {
+                attributes.insert(field.name.clone(), default.clone());
+            }
+            _ if !field.nullable && field.editable => {
+                return Err(Rejection::new(1001, &field.name));
+            }
+            _ => {
+                attributes.entry(field.name.clone()).or_insert(Value::Null);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 1001 for null in a non-nullable field, 1006 for untrusted HTML, 1016 for a wrong type, a too
+/// long text or a value outside the domain.
+fn check_value(def: &ServiceDefinition, field: &Field, value: &Value) -> Result<(), Rejection> {
+    let bad = || Rejection::new(1016, &field.name);
+    if value.is_null() {
+        return if field.nullable {
+            Ok(())
+        } else {
+            Err(Rejection::new(1001, &field.name))
+        };
+    }
+    match &field.field_type {
+        FieldType::String => {
+            let text = value.as_str().ok_or_else(bad)?;
+            if field
+                .length
+                .is_some_and(|max| text.chars().count() as i64 > max)
+            {
+                return Err(bad());
+            }
+            if def.rejects_untrusted_html() && is_untrusted_html(text) {
+                return Err(Rejection::new(1006, &field.name));
+            }
+        }
+        FieldType::SmallInteger => {
+            check_integer(value, i16::MIN.into(), i16::MAX.into()).ok_or_else(bad)?
+        }
+        FieldType::Integer => {
+            check_integer(value, i32::MIN.into(), i32::MAX.into()).ok_or_else(bad)?
+        }
+        FieldType::BigInteger | FieldType::Date => {
+            check_integer(value, -(1 << 53), 1 << 53).ok_or_else(bad)?
+        }
+        FieldType::Single | FieldType::Double => {
+            value.as_f64().filter(|f| f.is_finite()).ok_or_else(bad)?;
+        }
+        FieldType::Guid | FieldType::GlobalId => {
+            value
+                .as_str()
+                .and_then(|s| Guid::parse(s).ok())
+                .ok_or_else(bad)?;
+        }
+        FieldType::Oid | FieldType::Geometry | FieldType::Blob | FieldType::Other(_) => {}
+    }
+    if let Some(domain) = &field.domain
+        && !in_domain(domain, value)
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+fn check_integer(value: &Value, min: i64, max: i64) -> Option<()> {
+    let n = match value.as_i64() {
+        Some(n) => n,
+        None => {
+            let f = value.as_f64()?;
+            if f.fract() != 0.0 || !f.is_finite() || f.abs() > 9.0e15 {
+                return None;
+            }
+            f as i64
+        }
+    };
+    (min..=max).contains(&n).then_some(())
+}
+
+fn in_domain(domain: &Domain, value: &Value) -> bool {
+    match domain {
+        Domain::CodedValue { coded_values, .. } => {
+            coded_values.iter().any(|c| same_value(&c.code, value))
+        }
+        Domain::Range { range, .. } => value
+            .as_f64()
+            .is_some_and(|v| v >= range[0] && v <= range[1]),
+        Domain::Inherited => true,
+    }
+}
+
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Text the `rejectInvalid` HTML filter refuses: script tags, script URLs, inline event handlers,
+/// embedded frames and objects.
+pub fn is_untrusted_html(text: &str) -> bool {
+    let lower: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() || *c == ' ')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    const MARKERS: [&str; 9] = [
+        "<script",
+        "javascript:",
+        "vbscript:",
+        "<iframe",
+        "<object",
+        "<embed",
+        "data:text/html",
+        "<svg",
+        "expression(",
+    ];
+    if MARKERS.iter().any(|m| lower.contains(m)) {
+        return true;
+    }
+    lower.contains('<') && has_event_handler(&lower)
+}
+
+/// `on<letters> =` inside a tag-bearing text, e.g. `<img src=x onerror=alert(1)>`.
+fn has_event_handler(lower: &str) -> bool {
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = lower[i..].find("on") {
+        let start = i + pos;
+        let preceded_ok =
+            start == 0 || matches!(bytes[start - 1], b' ' | b'/' | b'"' | b'\'' | b'<');
+        let mut j = start + 2;
+        while j < bytes.len() && bytes[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        while j < bytes.len() && bytes[j] == b' ' {
+            j += 1;
+        }
+        if preceded_ok && j > start + 2 && bytes.get(j) == Some(&b'=') {
+            return true;
+        }
+        i = start + 2;
+    }
+    false
+}
+
+/// Checks geometry JSON against the layer: 1015 when it cannot be set, 1014 without z on a z
+/// layer (unless z defaults are on), 1002 without m on an m layer.
+fn checked_geometry(
+    ctx: EditContext<'_>,
+    geometry: Option<&Value>,
+) -> Result<Option<Value>, Rejection> {
+    let Some(geometry) = geometry.filter(|g| !g.is_null()) else {
+        return Ok(None);
+    };
+    let Some(kind) = ctx.layer.geometry_type.as_deref() else {
+        return Err(Rejection::new(1015, ""));
+    };
+    let object = geometry
+        .as_object()
+        .ok_or_else(|| Rejection::new(1015, ""))?;
+    let wants_z = ctx.layer.has_z && !ctx.layer.enable_z_defaults;
+    let wants_m = ctx.layer.has_m;
+    let coords = coordinates(kind, object).ok_or_else(|| Rejection::new(1015, ""))?;
+    for c in &coords {
+        if c.len() < 2 || c.iter().any(|v| !v.is_finite()) {
+            return Err(Rejection::new(1015, ""));
+        }
+        let extra = c.len() - 2;
+        if wants_z && extra == 0 {
+            return Err(Rejection::new(1014, ""));
+        }
+        if wants_m && extra < usize::from(ctx.layer.has_z) + 1 {
+            return Err(Rejection::new(1002, ""));
+        }
+    }
+    Ok(Some(geometry.clone()))
+}
+
+/// Every coordinate of a geometry as numbers; `None` when the JSON is not that geometry type.
+fn coordinates(kind: &str, object: &serde_json::Map<String, Value>) -> Option<Vec<Vec<f64>>> {
+    match kind {
+        "esriGeometryPoint" => {
+            let mut c = vec![number(object.get("x")?)?, number(object.get("y")?)?];
+            if let Some(z) = object.get("z").filter(|v| !v.is_null()) {
+                c.push(number(z)?);
+            }
+            if let Some(m) = object.get("m").filter(|v| !v.is_null()) {
+                c.push(number(m)?);
+            }
+            Some(c).map(|c| vec![c])
+        }
+        "esriGeometryMultipoint" => point_list(object.get("points")?, 1),
+        "esriGeometryPolyline" => nested(object.get("paths")?, 2),
+        "esriGeometryPolygon" => nested(object.get("rings")?, 3),
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    v.as_f64().filter(|f| f.is_finite())
+}
+
+fn point_list(v: &Value, min_points: usize) -> Option<Vec<Vec<f64>>> {
+    let items = v.as_array()?;
+    if items.len() < min_points {
+        return None;
+    }
+    items
+        .iter()
+        .map(|p| {
+            p.as_array()?
+                .iter()
+                .map(number)
+                .collect::<Option<Vec<f64>>>()
+        })
+        .collect()
+}
+
+fn nested(v: &Value, min_points: usize) -> Option<Vec<Vec<f64>>> {
+    let parts = v.as_array()?;
+    if parts.is_empty() {
+        return None;
+    }
+    let mut all = Vec::new();
+    for part in parts {
+        all.extend(point_list(part, min_points)?);
+    }
+    Some(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn feature(v: Value) -> Feature {
+        serde_json::from_value(v).unwrap()
+    }
+
+    const GID: &str = "{7A0C2C24-5CA5-408F-8705-A23EF105F351}";
+
+    #[test]
+    fn global_id_codes() {
+        assert_eq!(
+            global_id_of(&feature(json!({"attributes":{}})))
+                .unwrap_err()
+                .code,
+            1020
+        );
+        assert_eq!(
+            global_id_of(&feature(json!({"attributes":{"GlobalID":""}})))
+                .unwrap_err()
+                .code,
+            1021
+        );
+        assert_eq!(
+            global_id_of(&feature(json!({"attributes":{"globalid":7}})))
+                .unwrap_err()
+                .code,
+            1016
+        );
+        assert!(global_id_of(&feature(json!({"attributes":{"GLOBALID":GID}}))).is_ok());
+    }
+
+    #[test]
+    fn value_and_geometry_codes_on_the_demo_valves() {
+        let def = ServiceDefinition::demo().unwrap();
+        let caller = Caller::default();
+        let valves = def.layer(1).unwrap();
+        let ctx = EditContext {
+            def: &def,
+            layer: valves,
+            caller: &caller,
+        };
+        let base = json!({"GlobalID":GID,"ValveID":"V-1","Diameter_mm":150,"Depth":1.5});
+        let ok = feature(json!({"geometry":{"x":1.0,"y":2.0,"z":3.0},"attributes":base}));
+        assert!(prepare_add(ctx, &ok).is_ok());
+        let cases = [
+            (
+                json!({"geometry":{"x":1.0,"y":2.0},"attributes":base}),
+                1014,
+                "",
+            ),
+            (
+                json!({"geometry":{"x":"a","y":2.0,"z":1},"attributes":base}),
+                1015,
+                "",
+            ),
+            (
+                json!({"attributes":{"GlobalID":GID,"ValveID":"V-1","Diameter_mm":150}}),
+                1001,
+                "Depth",
+            ),
+            (
+                json!({"attributes":{"GlobalID":GID,"ValveID":"V-1","Diameter_mm":"wide","Depth":1}}),
+                1016,
+                "Diameter_mm",
+            ),
+            (
+                json!({"attributes":{"GlobalID":GID,"ValveID":"V-1","Diameter_mm":5000,"Depth":1}}),
+                1016,
+                "Diameter_mm",
+            ),
+            (
+                json!({"attributes":{"GlobalID":GID,"ValveID":"V-123456789012345678901","Diameter_mm":150,"Depth":1}}),
+                1016,
+                "ValveID",
+            ),
+            (
+                json!({"attributes":{"GlobalID":GID,"ValveID":"V","Diameter_mm":150,"Depth":1,"Nope":1}}),
+                1016,
+                "Nope",
+            ),
+        ];
+        for (f, code, value) in cases {
+            let err = prepare_add(ctx, &feature(f.clone())).unwrap_err();
+            assert_eq!((err.code, err.value.as_str()), (code, value), "{f}");
+        }
+    }
+
+    #[test]
+    fn untrusted_html_is_recognised() {
+        for bad in [
+            "<script>alert(1)</script>",
+            "<a href='javascript:x'>",
+            "<img src=x onerror=alert(1)>",
+            "<IMG SRC=x OnLoad = y>",
+        ] {
+            assert!(is_untrusted_html(bad), "{bad}");
+        }
+        for good in [
+            "Cap replaced",
+            "<b>bold</b>",
+            "turn on = yes",
+            "5 < 6 and once",
+        ] {
+            assert!(!is_untrusted_html(good), "{good}");
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! The service definition file: which layers and tables the reference service publishes, their
+//! fields and rules (nullable, editable, length, domain, unique indexes, z/m, geometry updates,
+//! ownership, HTML filtering), its users and tokens, and seed features. Owns parsing and
+//! validation of that file and turning it into the wire resources (`FeatureServiceInfo`,
+//! `LayerInfo`). It must not touch the database: seeding is `store`'s job.
+//! Format: `docs/service-definition.md`.
+
+use crate::protocol::{
+    EditFieldsInfo, Feature, FeatureServiceInfo, Field, FieldType, Index, LayerInfo, LayerRef,
+    OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
+};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The field every layer has as its object id.
+pub const OBJECT_ID_FIELD: &str = "OBJECTID";
+/// The field every layer has as its GlobalID.
+pub const GLOBAL_ID_FIELD: &str = "GlobalID";
+
+/// The demo water network, used when no `--service` file is given.
+const DEMO_SERVICE: &str = include_str!("../../assets/demo/service.json");
+
+/// Why a service definition cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionError {
+    #[error("could not read the service definition {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the service definition is not valid JSON of the expected shape: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error("the service definition is inconsistent: {0}")]
+    Invalid(String),
+}
+
+/// A user of the service and the token that identifies them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDef {
+    pub name: String,
+    pub token: String,
+    /// Admins are exempt from ownership-based access control.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// Ownership-based access control of one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnershipDef {
+    /// The field that holds the creator's user name; the server fills it on add.
+    pub owner_field: String,
+    #[serde(default = "yes")]
+    pub allow_others_to_query: bool,
+    #[serde(default)]
+    pub allow_others_to_update: bool,
+    #[serde(default)]
+    pub allow_others_to_delete: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One layer (with `geometryType`) or table (without).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerDef {
+    pub id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry_type: Option<String>,
+    #[serde(default)]
+    pub has_z: bool,
+    #[serde(default)]
+    pub has_m: bool,
+    /// Layer override of the service-wide `allowGeometryUpdates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_geometry_updates: Option<bool>,
+    #[serde(default)]
+    pub enable_z_defaults: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_default: Option<f64>,
+    /// User fields; `OBJECTID` and `GlobalID` are added when missing.
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    /// Attribute indexes; `isUnique` ones are enforced (error 1022).
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<OwnershipDef>,
+    /// Features loaded into an empty data directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seed: Vec<Feature>,
+}
+
+impl LayerDef {
+    pub fn is_table(&self) -> bool {
+        self.geometry_type.is_none()
+    }
+
+    /// A field by name, compared case-insensitively as ArcGIS does.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Fields covered by a unique index, except the system fields (always unique by design).
+    pub fn unique_fields(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .indexes
+            .iter()
+            .filter(|i| i.is_unique)
+            .flat_map(|i| i.field_names().map(str::to_string).collect::<Vec<_>>())
+            .filter(|n| !is_system_field(n))
+            .filter_map(|n| self.field(&n).map(|f| f.name.clone()))
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// The owner field, when ownership-based access control is on.
+    pub fn owner_field(&self) -> Option<&str> {
+        self.ownership.as_ref().map(|o| o.owner_field.as_str())
+    }
+}
+
+/// `OBJECTID` or `GlobalID` (any case).
+pub fn is_system_field(name: &str) -> bool {
+    name.eq_ignore_ascii_case(OBJECT_ID_FIELD) || name.eq_ignore_ascii_case(GLOBAL_ID_FIELD)
+}
+
+/// The whole service definition file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDefinition {
+    /// Service name: the `<Name>` in `/arcgis/rest/services/<Name>/FeatureServer`.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// When true, every service request needs a valid token (499 / 498 otherwise).
+    #[serde(default)]
+    pub require_token: bool,
+    #[serde(default)]
+    pub users: Vec<UserDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spatial_reference: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_extent: Option<serde_json::Value>,
+    #[serde(default = "yes")]
+    pub allow_geometry_updates: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xss_prevention_info: Option<XssPreventionInfo>,
+    #[serde(default)]
+    pub layers: Vec<LayerDef>,
+    #[serde(default)]
+    pub tables: Vec<LayerDef>,
+}
+
+impl ServiceDefinition {
+    /// The built-in demo water network (`assets/demo/service.json`).
+    pub fn demo() -> Result<Self, DefinitionError> {
+        Self::from_json(DEMO_SERVICE)
+    }
+
+    /// Reads and validates a definition file.
+    pub fn load(path: &Path) -> Result<Self, DefinitionError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DefinitionError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_json(&text)
+    }
+
+    /// Parses and validates definition JSON; adds the system fields and indexes.
+    pub fn from_json(text: &str) -> Result<Self, DefinitionError> {
+        let mut def: ServiceDefinition = serde_json::from_str(text)?;
+        def.complete();
+        def.validate()?;
+        Ok(def)
+    }
+
+    fn complete(&mut self) {
+        for layer in self.layers.iter_mut().chain(self.tables.iter_mut()) {
+            add_system_fields(layer);
+        }
+    }
+
+    fn validate(&self) -> Result<(), DefinitionError> {
+        let invalid = |m: String| Err(DefinitionError::Invalid(m));
+        if self.name.trim().is_empty() || !self.name.chars().all(is_name_char) {
+            return invalid(format!(
+                "service name {:?} must be non-empty letters, digits or _",
+                self.name
+            ));
+        }
+        let mut ids: Vec<i64> = self.all_layers().map(|l| l.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return invalid("two layers or tables share an id".into());
+        }
+        for layer in self.all_layers() {
+            if layer.ids_of_fields_clash() {
+                return invalid(format!("layer {} has two fields with one name", layer.id));
+            }
+            if let Some(owner) = layer.owner_field()
+                && layer.field(owner).is_none()
+            {
+                return invalid(format!(
+                    "layer {} names owner field {owner:?}, which it does not have",
+                    layer.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Layers then tables.
+    pub fn all_layers(&self) -> impl Iterator<Item = &LayerDef> {
+        self.layers.iter().chain(self.tables.iter())
+    }
+
+    pub fn layer(&self, id: i64) -> Option<&LayerDef> {
+        self.all_layers().find(|l| l.id == id)
+    }
+
+    pub fn layer_mut(&mut self, id: i64) -> Option<&mut LayerDef> {
+        self.layers
+            .iter_mut()
+            .chain(self.tables.iter_mut())
+            .find(|l| l.id == id)
+    }
+
+    /// Removes a layer or table; false when there was none.
+    pub fn remove_layer(&mut self, id: i64) -> bool {
+        let before = self.layers.len() + self.tables.len();
+        self.layers.retain(|l| l.id != id);
+        self.tables.retain(|l| l.id != id);
+        before != self.layers.len() + self.tables.len()
+    }
+
+    /// The user a token belongs to.
+    pub fn user_by_token(&self, token: &str) -> Option<&UserDef> {
+        self.users.iter().find(|u| u.token == token)
+    }
+
+    /// The FeatureServer root resource.
+    pub fn service_info(&self) -> FeatureServiceInfo {
+        FeatureServiceInfo {
+            current_version: Some(serde_json::json!(11.1)),
+            service_description: self.description.clone(),
+            capabilities: "Create,Delete,Query,Update,Editing,Sync".into(),
+            sync_enabled: true,
+            sync_capabilities: SyncCapabilities {
+                supports_async: true,
+                supports_registering_existing_data: false,
+                supports_sync_direction_control: true,
+                supports_per_layer_sync: true,
+                supports_per_replica_sync: true,
+                supports_sync_model_none: true,
+                supports_rollback_on_failure: true,
+                supports_attachments_sync_direction: false,
+                supports_bi_directional_sync_for_server: false,
+            },
+            supports_disconnected_editing: true,
+            allow_geometry_updates: self.allow_geometry_updates,
+            allow_true_curves_updates: Some(false),
+            max_record_count: Some(2000),
+            spatial_reference: self.spatial_reference.clone(),
+            full_extent: self.full_extent.clone(),
+            editor_tracking_info: None,
+            xss_prevention_info: self.xss_prevention_info.clone(),
+            layers: self.layers.iter().map(layer_ref).collect(),
+            tables: self.tables.iter().map(layer_ref).collect(),
+            error: None,
+        }
+    }
+
+    /// Geometry updates allowed on this layer (layer setting, else the service's).
+    pub fn allows_geometry_updates(&self, layer: &LayerDef) -> bool {
+        layer
+            .allow_geometry_updates
+            .unwrap_or(self.allow_geometry_updates)
+    }
+
+    /// HTML filtering with `rejectInvalid` is on.
+    pub fn rejects_untrusted_html(&self) -> bool {
+        self.xss_prevention_info.as_ref().is_some_and(|x| {
+            x.xss_prevention_enabled && !x.xss_input_rule.eq_ignore_ascii_case("sanitizeInvalid")
+        })
+    }
+
+    /// A layer or table resource.
+    pub fn layer_info(&self, layer: &LayerDef) -> LayerInfo {
+        LayerInfo {
+            id: Some(layer.id),
+            name: layer.name.clone(),
+            layer_type: if layer.is_table() {
+                "Table".into()
+            } else {
+                "Feature Layer".into()
+            },
+            geometry_type: layer.geometry_type.clone(),
+            has_z: layer.has_z,
+            has_m: layer.has_m,
+            object_id_field: OBJECT_ID_FIELD.into(),
+            global_id_field: GLOBAL_ID_FIELD.into(),
+            fields: layer.fields.clone(),
+            indexes: layer.indexes.clone(),
+            allow_geometry_updates: self.allows_geometry_updates(layer),
+            allow_true_curves_updates: Some(false),
+            enable_z_defaults: layer.enable_z_defaults,
+            z_default: layer.z_default,
+            allow_update_without_m_values: false,
+            has_attachments: false,
+            capabilities: "Create,Delete,Query,Update,Editing,Sync".into(),
+            edit_fields_info: layer.ownership.as_ref().map(|o| EditFieldsInfo {
+                creator_field: Some(o.owner_field.clone()),
+                ..Default::default()
+            }),
+            ownership_based_access_control_for_features: layer.ownership.as_ref().map(|o| {
+                OwnershipAccessControl {
+                    allow_others_to_query: o.allow_others_to_query,
+                    allow_others_to_update: o.allow_others_to_update,
+                    allow_others_to_delete: o.allow_others_to_delete,
+                }
+            }),
+            supports_rollback_on_failure_parameter: true,
+            supports_apply_edits_with_global_ids: true,
+            is_data_versioned: false,
+            error: None,
+        }
+    }
+}
+
+impl LayerDef {
+    fn ids_of_fields_clash(&self) -> bool {
+        let mut names: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| f.name.to_ascii_lowercase())
+            .collect();
+        names.sort();
+        names.windows(2).any(|w| w[0] == w[1])
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn layer_ref(layer: &LayerDef) -> LayerRef {
+    LayerRef {
+        id: Some(layer.id),
+        name: layer.name.clone(),
+        geometry_type: layer.geometry_type.clone(),
+    }
+}
+
+fn system_field(name: &str, field_type: FieldType) -> Field {
+    Field {
+        name: name.into(),
+        field_type,
+        alias: Some(name.into()),
+        length: if name == GLOBAL_ID_FIELD {
+            Some(38)
+        } else {
+            None
+        },
+        nullable: false,
+        editable: false,
+        domain: None,
+        default_value: None,
+    }
+}
+
+fn add_system_fields(layer: &mut LayerDef) {
+    if layer.field(GLOBAL_ID_FIELD).is_none() {
+        layer
+            .fields
+            .insert(0, system_field(GLOBAL_ID_FIELD, FieldType::GlobalId));
+    }
+    if layer.field(OBJECT_ID_FIELD).is_none() {
+        layer
+            .fields
+            .insert(0, system_field(OBJECT_ID_FIELD, FieldType::Oid));
+    }
+    for (name, field) in [
+        ("PK__OBJECTID", OBJECT_ID_FIELD),
+        ("FDO_GlobalID", GLOBAL_ID_FIELD),
+    ] {
+        if !layer.indexes.iter().any(|i| i.name == name) {
+            layer.indexes.push(Index {
+                name: name.into(),
+                fields: field.into(),
+                is_ascending: true,
+                is_unique: true,
+                description: String::new(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_definition_loads_with_system_fields() {
+        let def = ServiceDefinition::demo().unwrap();
+        assert!(!def.layers.is_empty() && !def.tables.is_empty());
+        for layer in def.all_layers() {
+            assert!(layer.field("objectid").is_some());
+            assert!(layer.field("globalid").is_some());
+            assert!(
+                !layer.seed.is_empty(),
+                "layer {} has seed features",
+                layer.id
+            );
+        }
+        let info = def.service_info();
+        assert!(info.has_capability("Sync"));
+        assert_eq!(info.layers.len(), def.layers.len());
+    }
+
+    #[test]
+    fn inconsistent_definitions_are_refused() {
+        let dup = r#"{"name":"S","layers":[{"id":0,"name":"a"}],"tables":[{"id":0,"name":"b"}]}"#;
+        assert!(matches!(
+            ServiceDefinition::from_json(dup),
+            Err(DefinitionError::Invalid(_))
+        ));
+        let owner =
+            r#"{"name":"S","layers":[{"id":0,"name":"a","ownership":{"ownerField":"Nope"}}]}"#;
+        assert!(ServiceDefinition::from_json(owner).is_err());
+        assert!(ServiceDefinition::from_json("{").is_err());
+        assert!(ServiceDefinition::from_json(r#"{"name":"a b"}"#).is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! The output directory: result files of createReplica / synchronizeReplica (JSON or delta
+//! SQLite), served under `/arcgis/rest/directories/arcgisoutput/<Service>/<file>`. Owns their
+//! names and their expiry: a file not accessed for the TTL is removed, like ArcGIS Server's
+//! output-directory clean-up. Names are generated here; a requested name that is not one of ours
+//! is never turned into a path.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Result files and their last access.
+pub struct Outputs {
+    dir: PathBuf,
+    ttl: Duration,
+    files: Mutex<HashMap<String, Instant>>,
+}
+
+impl Outputs {
+    pub fn new(dir: PathBuf, ttl: Duration) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Outputs {
+            dir,
+            ttl,
+            files: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A fresh file name with this extension (`json` or `geodatabase`) and its path.
+    pub fn new_name(&self, extension: &str) -> (String, PathBuf) {
+        let name = format!("_ags_data_{}.{extension}", uuid::Uuid::new_v4().simple());
+        let path = self.dir.join(&name);
+        (name, path)
+    }
+
+    /// Registers a written file; its TTL starts now.
+    pub fn publish(&self, name: &str) {
+        self.lock().insert(name.to_string(), Instant::now());
+    }
+
+    /// Writes `bytes` as a new result file and returns its name.
+    pub fn write(&self, extension: &str, bytes: &[u8]) -> std::io::Result<String> {
+        let (name, path) = self.new_name(extension);
+        std::fs::write(&path, bytes)?;
+        self.publish(&name);
+        Ok(name)
+    }
+
+    /// The path of a live result file, refreshing its access time; `None` when unknown or expired.
+    pub fn open(&self, name: &str) -> Option<PathBuf> {
+        let mut files = self.lock();
+        let last = *files.get(name)?;
+        if last.elapsed() > self.ttl {
+            files.remove(name);
+            remove_file(&self.dir.join(name));
+            return None;
+        }
+        files.insert(name.to_string(), Instant::now());
+        Some(self.dir.join(name))
+    }
+
+    /// Removes every file not accessed within the TTL; returns how many.
+    pub fn sweep(&self) -> usize {
+        let mut files = self.lock();
+        let expired: Vec<String> = files
+            .iter()
+            .filter(|(_, last)| last.elapsed() > self.ttl)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &expired {
+            files.remove(name);
+            remove_file(&self.dir.join(name));
+        }
+        expired.len()
+    }
+
+    /// Removes every result file now (admin).
+    pub fn expire_all(&self) -> usize {
+        let mut files = self.lock();
+        for name in files.keys() {
+            remove_file(&self.dir.join(name));
+        }
+        let count = files.len();
+        files.clear();
+        count
+    }
+
+    /// How often the sweeper should run.
+    pub fn sweep_interval(&self) -> Duration {
+        (self.ttl / 4).clamp(Duration::from_millis(50), Duration::from_secs(30))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        // A panic while holding this lock leaves only a map of timestamps: keep using it.
+        self.files.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn remove_file(path: &Path) {
+    if let Err(err) = std::fs::remove_file(path)
+        && err.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), %err, "could not remove an expired result file");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_expire_after_the_ttl_without_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let outputs = Outputs::new(dir.path().to_path_buf(), Duration::from_millis(40)).unwrap();
+        let name = outputs.write("json", b"{}").unwrap();
+        assert!(outputs.open(&name).is_some());
+        assert!(outputs.open("../../etc/passwd").is_none());
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(outputs.sweep(), 1);
+        assert!(outputs.open(&name).is_none());
+        assert!(!dir.path().join(&name).exists());
+        let other = outputs.write("json", b"{}").unwrap();
+        assert_eq!(outputs.expire_all(), 1);
+        assert!(outputs.open(&other).is_none());
+    }
+}

@@ -1,0 +1,217 @@
+use super::*;
+
+fn open(dir: &tempfile::TempDir) -> Store {
+    Store::open(&dir.path().join("app").join("syncwatch.db")).unwrap()
+}
+
+fn new_replica(name: &str) -> NewReplica {
+    NewReplica {
+        name: name.into(),
+        service_url: "http://127.0.0.1:1/arcgis/rest/services/Water/FeatureServer".into(),
+        token: Some("s3cret-token".into()),
+        replica_guid: None,
+        file_path: PathBuf::from("/tmp/x.replica"),
+    }
+}
+
+fn result(gid: &Guid, success: bool, code: Option<i64>) -> (EditResultRow, String) {
+    (
+        EditResultRow {
+            layer_id: 0,
+            object_id: Some(4),
+            global_id: Some(gid.clone()),
+            object_type: ObjectType::Feature,
+            change_type: ChangeType::Update,
+            success,
+            code,
+            description: code.map(|c| format!("error {c}")),
+        },
+        "Hydrants".to_string(),
+    )
+}
+
+/// The registry stores replicas, finds them by name or replicaID, never prints the token,
+/// and migrations are recorded in user_version; reopening keeps everything.
+#[test]
+fn registry_round_trip_and_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = store.add_replica(&new_replica("hydrants")).unwrap();
+    assert!(matches!(
+        store.add_replica(&new_replica("hydrants")),
+        Err(StoreError::NameTaken(_))
+    ));
+    let guid = Guid::new_v4();
+    store
+        .set_replica_file(id, &guid, Path::new("/data/hydrants.replica"))
+        .unwrap();
+    store.set_paused(id, true).unwrap();
+    store.set_reset_mode(id, ResetMode::Manual).unwrap();
+    store
+        .set_reset_required(id, Some("replica does not exist"))
+        .unwrap();
+    store.record_attempt(id, 5, Some("timeout")).unwrap();
+    let record = store.replica(id).unwrap();
+    assert_eq!(record.token.as_deref(), Some("s3cret-token"));
+    assert!(!format!("{record:?}").contains("s3cret"));
+    assert_eq!(record.reset_mode, ResetMode::Manual);
+    assert!(record.paused);
+    assert_eq!(record.last_error.as_deref(), Some("timeout"));
+    store.record_success(id, 9).unwrap();
+    let record = store.replica(id).unwrap();
+    assert_eq!((record.last_error, record.last_success_ms), (None, Some(9)));
+    assert_eq!(
+        store.find_replica("hydrants").unwrap().unwrap().local_id,
+        id
+    );
+    assert_eq!(
+        store.find_replica(guid.bare()).unwrap().unwrap().local_id,
+        id
+    );
+    assert!(store.find_replica("nope").unwrap().is_none());
+    let path = store.path().to_path_buf();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let version: i64 = store
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, migrations::CURRENT_VERSION);
+    assert_eq!(store.replicas().unwrap().len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// A database from a newer build is refused rather than modified.
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syncwatch.db");
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
+}
+
+/// Edit results are de-duplicated by (replica, layer, GlobalID, code) with attempt counts,
+/// and a later success or a drop clears the failures.
+#[test]
+fn edit_results_dedupe_and_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let id = store.add_replica(&new_replica("hydrants")).unwrap();
+    let job1 = store
+        .start_job(id, JobKind::Sync, Some("bidirectional"))
+        .unwrap();
+    let (a, b) = (Guid::new_v4(), Guid::new_v4());
+    store
+        .record_edit_results(
+            id,
+            job1,
+            &[result(&a, false, Some(1001)), result(&b, false, Some(1007))],
+            100,
+        )
+        .unwrap();
+    let job2 = store
+        .start_job(id, JobKind::Sync, Some("bidirectional"))
+        .unwrap();
+    store
+        .record_edit_results(
+            id,
+            job2,
+            &[result(&a, false, Some(1001)), result(&b, false, Some(1013))],
+            200,
+        )
+        .unwrap();
+    let rows = store.edit_results(id).unwrap();
+    assert_eq!(rows.len(), 3);
+    let a_row = rows
+        .iter()
+        .find(|r| r.global_id == Some(a.clone()))
+        .unwrap();
+    assert_eq!(
+        (a_row.attempts, a_row.first_seen_ms, a_row.last_seen_ms),
+        (2, 100, 200)
+    );
+    assert_eq!(a_row.layer_name, "Hydrants");
+    assert_eq!(store.failed_edit_counts(id).unwrap(), vec![(0, 2)]);
+
+    store
+        .record_edit_results(id, job2, &[result(&a, true, None)], 300)
+        .unwrap();
+    assert_eq!(store.clear_edit_results(id, 0, &b).unwrap(), 2);
+    let rows = store.edit_results(id).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].success);
+    assert!(store.failed_edit_counts(id).unwrap().is_empty());
+}
+
+/// Jobs record timings and outcomes; the log keeps lines; settings and the reset guard persist;
+/// removing a replica removes what belongs to it.
+#[test]
+fn jobs_log_settings_and_reset_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let id = store.add_replica(&new_replica("hydrants")).unwrap();
+    let job = store.start_job(id, JobKind::Sync, Some("upload")).unwrap();
+    let duration = store
+        .finish_job(
+            job,
+            &JobFinish {
+                state: "CompletedWithErrors".into(),
+                uploaded: 3,
+                downloaded: 1,
+                failed_edits: 1,
+                error: None,
+            },
+        )
+        .unwrap();
+    assert!(duration >= 0);
+    let jobs = store.jobs(id, 10).unwrap();
+    assert_eq!(jobs[0].state.as_deref(), Some("CompletedWithErrors"));
+    assert_eq!(jobs[0].uploaded, 3);
+
+    store
+        .log(&LogEntry {
+            at_ms: 1,
+            replica: Some(id),
+            replica_name: "hydrants".into(),
+            code: Some(3061),
+            message: "replica does not exist".into(),
+        })
+        .unwrap();
+    assert_eq!(store.recent_log(10).unwrap()[0].code, Some(3061));
+
+    assert_eq!(store.auto_sync_interval_secs().unwrap(), None);
+    store.set_auto_sync_interval_secs(Some(300)).unwrap();
+    assert_eq!(store.auto_sync_interval_secs().unwrap(), Some(300));
+    store.set_auto_sync_interval_secs(None).unwrap();
+    assert_eq!(store.auto_sync_interval_secs().unwrap(), None);
+
+    let guard = ResetGuard {
+        local_id: id,
+        mode: ResetMode::Recover,
+        at_ms: 5,
+        reason: "3061".into(),
+    };
+    store.set_reset_guard(&guard).unwrap();
+    assert_eq!(store.reset_guard(id).unwrap(), Some(guard));
+    store.clear_reset_guard(id).unwrap();
+    assert_eq!(store.reset_guard(id).unwrap(), None);
+
+    store.remove_replica(id).unwrap();
+    assert!(store.jobs(id, 10).unwrap().is_empty());
+    assert!(matches!(
+        store.replica(id),
+        Err(StoreError::NoSuchReplica(_))
+    ));
+    assert_eq!(store.recent_log(10).unwrap()[0].replica, None);
+}
