@@ -1,0 +1,171 @@
+//! The window against the real engine and the reference service (loopback, temp dirs): create a
+//! replica through "Connect to service", make a local edit the server refuses, sync, find the
+//! refused edit in the grid, fix it in the attribute form and resend, and see it disappear.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use syncwatch::engine::{self, Command, EngineConfig, EventSender, LocalEdit};
+use syncwatch::protocol::JobState;
+use syncwatch::server::ServerConfig;
+use syncwatch::ui::{AppConfig, CommandSink, FixedPathPicker, Persisted, SyncwatchApp, Tab};
+
+/// Steps the UI until `done` holds (the engine works on other threads).
+fn wait_until(
+    h: &mut Harness<'static, SyncwatchApp>,
+    what: &str,
+    done: impl Fn(&SyncwatchApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.run_steps(3);
+}
+
+fn type_into(h: &mut Harness<'static, SyncwatchApp>, label: &str, text: &str) {
+    let role = egui::accesskit::Role::TextInput;
+    h.get_by_role_and_label(role, label).click();
+    h.run_steps(2);
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.run_steps(2);
+}
+
+fn click(h: &mut Harness<'static, SyncwatchApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(3);
+}
+
+#[test]
+fn fix_a_refused_edit_end_to_end() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = runtime
+        .block_on(syncwatch::server::start(ServerConfig {
+            data_dir: Some(dir.path().join("service")),
+            ..ServerConfig::default()
+        }))
+        .expect("server");
+    let (event_tx, event_rx) = std::sync::mpsc::channel();
+    let events = EventSender::new(event_tx, Arc::new(|| {}));
+    let (handle, _join) = {
+        let _entered = runtime.enter();
+        engine::start(EngineConfig::new(dir.path().join("app")), events).expect("engine")
+    };
+    let app = SyncwatchApp::new(
+        CommandSink::engine(handle.clone()),
+        event_rx,
+        Box::new(FixedPathPicker(None)),
+        AppConfig {
+            demo: true,
+            default_service_url: server.service_url(),
+            screenshot_path: None,
+        },
+        Persisted {
+            show_log: false,
+            ..Persisted::default()
+        },
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    wait_until(&mut h, "the replica list", |a| a.vm.loaded);
+
+    // Create a replica of the demo service through the dialog.
+    click(&mut h, "Connect to service…");
+    type_into(&mut h, "Replica name", "Hydrants e2e");
+    click(&mut h, "Create replica");
+    wait_until(&mut h, "the new replica", |a| {
+        a.vm.replicas.len() == 1
+            && !a.vm.replicas[0].syncing
+            && a.vm.replicas[0].server_gen.is_some()
+    });
+    let replica = h.state().vm.replicas[0].id;
+    assert_eq!(h.state().selected(), Some(replica));
+
+    // A local add without the non-nullable FacilityID: the server refuses it (1001).
+    let mut attributes = syncwatch::protocol::Attributes::new();
+    attributes.insert("FacilityID".into(), serde_json::Value::Null);
+    attributes.insert("Status".into(), serde_json::json!("IS"));
+    handle
+        .try_send(Command::EditFeature {
+            replica,
+            layer_id: 0,
+            edit: LocalEdit::Add {
+                attributes,
+                geometry: Some(serde_json::json!({"x": -122.64, "y": 45.52})),
+            },
+        })
+        .expect("queue edit");
+    wait_until(&mut h, "the pending edit", |a| {
+        a.vm.replica(replica)
+            .is_some_and(|r| r.pending_changes == 1)
+    });
+
+    click(&mut h, "⟳ Sync now");
+    wait_until(&mut h, "the sync to finish", |a| {
+        a.vm.jobs
+            .get(&replica)
+            .is_some_and(|j| j.state.is_terminal())
+            && a.vm.replica(replica).is_some_and(|r| !r.syncing)
+    });
+    assert_eq!(
+        h.state().vm.jobs[&replica].state,
+        JobState::CompletedWithErrors,
+        "{:?}",
+        h.state().vm.jobs[&replica]
+    );
+    wait_until(&mut h, "the refused edit in the results", |a| {
+        a.vm.results
+            .get(&replica)
+            .is_some_and(|rows| rows.iter().any(|r| r.code == Some(1001)))
+    });
+
+    // Find it in the grid, fix it and resend.
+    h.state_mut().persisted.tab = Tab::Results;
+    h.run_steps(3);
+    click(&mut h, "1000 feature");
+    assert_eq!(h.state().grid.indices.len(), 1);
+    let row = h.state().grid.indices[0];
+    h.state_mut().grid.selected = Some(row);
+    h.run_steps(3);
+    h.get_by_label_contains("1001 – ");
+    click(&mut h, "Fix and resend…");
+    assert_eq!(
+        h.state().fix.as_ref().map(|f| f.fields[0].0.clone()),
+        Some("FacilityID".to_owned())
+    );
+    type_into(&mut h, "Value", "HYD-E2E-1");
+    click(&mut h, "Save and resend");
+    wait_until(&mut h, "the resend to finish", |a| {
+        a.vm.jobs
+            .get(&replica)
+            .is_some_and(|j| j.state == JobState::Completed)
+            && a.vm.replica(replica).is_some_and(|r| !r.syncing)
+    });
+    wait_until(&mut h, "the refused edit to be gone", |a| {
+        a.vm.results
+            .get(&replica)
+            .is_some_and(|rows| rows.iter().all(|r| r.success))
+    });
+    h.run_steps(3);
+    assert_eq!(
+        h.state().grid.indices.len(),
+        0,
+        "nothing left in the 1000 series"
+    );
+    let summary = h.state().vm.replica(replica).cloned().expect("replica");
+    assert_eq!(summary.failed_edits, 0);
+    assert_eq!(summary.pending_changes, 0);
+    assert_eq!(summary.health(), syncwatch::engine::Health::UpToDate);
+    assert!(h.query_all_by_label("✔ Up to date").count() >= 1);
+    drop(h);
+    runtime.block_on(server.shutdown());
+}
