@@ -39,8 +39,24 @@ fn click(h: &mut Harness<'static, SyncwatchApp>, label: &str) {
     h.run_steps(3);
 }
 
-#[test]
-fn fix_a_refused_edit_end_to_end() {
+/// A reference service, the engine and the app on it, in temp dirs.
+struct Stack {
+    runtime: tokio::runtime::Runtime,
+    server: Option<syncwatch::server::RunningServer>,
+    handle: engine::EngineHandle,
+    h: Harness<'static, SyncwatchApp>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+fn stack() -> Stack {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -77,12 +93,52 @@ fn fix_a_refused_edit_end_to_end() {
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
     wait_until(&mut h, "the replica list", |a| a.vm.loaded);
+    Stack {
+        runtime,
+        server: Some(server),
+        handle,
+        h,
+        _dir: dir,
+    }
+}
+
+/// "Create a demo replica" creates a replica of the demo service, queues edits and syncs: the
+/// grid then shows the edits the service refused.
+#[test]
+fn demo_replica_shows_refused_edits() {
+    let mut s = stack();
+    let h = &mut s.h;
+    click(h, "Create a demo replica");
+    wait_until(h, "the demo replica's first sync", |a| {
+        a.vm.replicas.len() == 1
+            && a.vm.jobs.values().any(|j| j.state.is_terminal())
+            && !a.vm.replicas[0].syncing
+    });
+    let replica = h.state().vm.replicas[0].id;
+    wait_until(h, "the refused edits", |a| {
+        a.vm.results
+            .get(&replica)
+            .is_some_and(|rows| rows.iter().any(|r| !r.success))
+    });
+    let rows = h.state().vm.results[&replica].clone();
+    let refused: Vec<Option<i64>> = rows.iter().filter(|r| !r.success).map(|r| r.code).collect();
+    assert!(refused.len() >= 2, "{rows:?}");
+    assert!(refused.contains(&Some(1001)), "{refused:?}");
+    let summary = h.state().vm.replica(replica).cloned().expect("replica");
+    assert_eq!(summary.health(), syncwatch::engine::Health::FailedEdits);
+}
+
+#[test]
+fn fix_a_refused_edit_end_to_end() {
+    let mut s = stack();
+    let handle = s.handle.clone();
+    let h = &mut s.h;
 
     // Create a replica of the demo service through the dialog.
-    click(&mut h, "Connect to service…");
-    type_into(&mut h, "Replica name", "Hydrants e2e");
-    click(&mut h, "Create replica");
-    wait_until(&mut h, "the new replica", |a| {
+    click(h, "Connect to service…");
+    type_into(h, "Replica name", "Hydrants e2e");
+    click(h, "Create replica");
+    wait_until(h, "the new replica", |a| {
         a.vm.replicas.len() == 1
             && !a.vm.replicas[0].syncing
             && a.vm.replicas[0].server_gen.is_some()
@@ -104,13 +160,13 @@ fn fix_a_refused_edit_end_to_end() {
             },
         })
         .expect("queue edit");
-    wait_until(&mut h, "the pending edit", |a| {
+    wait_until(h, "the pending edit", |a| {
         a.vm.replica(replica)
             .is_some_and(|r| r.pending_changes == 1)
     });
 
-    click(&mut h, "⟳ Sync now");
-    wait_until(&mut h, "the sync to finish", |a| {
+    click(h, "⟳ Sync now");
+    wait_until(h, "the sync to finish", |a| {
         a.vm.jobs
             .get(&replica)
             .is_some_and(|j| j.state.is_terminal())
@@ -122,7 +178,7 @@ fn fix_a_refused_edit_end_to_end() {
         "{:?}",
         h.state().vm.jobs[&replica]
     );
-    wait_until(&mut h, "the refused edit in the results", |a| {
+    wait_until(h, "the refused edit in the results", |a| {
         a.vm.results
             .get(&replica)
             .is_some_and(|rows| rows.iter().any(|r| r.code == Some(1001)))
@@ -131,26 +187,26 @@ fn fix_a_refused_edit_end_to_end() {
     // Find it in the grid, fix it and resend.
     h.state_mut().persisted.tab = Tab::Results;
     h.run_steps(3);
-    click(&mut h, "1000 feature");
+    click(h, "1000 feature");
     assert_eq!(h.state().grid.indices.len(), 1);
     let row = h.state().grid.indices[0];
     h.state_mut().grid.selected = Some(row);
     h.run_steps(3);
     h.get_by_label_contains("1001 – ");
-    click(&mut h, "Fix and resend…");
+    click(h, "Fix and resend…");
     assert_eq!(
         h.state().fix.as_ref().map(|f| f.fields[0].0.clone()),
         Some("FacilityID".to_owned())
     );
-    type_into(&mut h, "Value", "HYD-E2E-1");
-    click(&mut h, "Save and resend");
-    wait_until(&mut h, "the resend to finish", |a| {
+    type_into(h, "Value", "HYD-E2E-1");
+    click(h, "Save and resend");
+    wait_until(h, "the resend to finish", |a| {
         a.vm.jobs
             .get(&replica)
             .is_some_and(|j| j.state == JobState::Completed)
             && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
-    wait_until(&mut h, "the refused edit to be gone", |a| {
+    wait_until(h, "the refused edit to be gone", |a| {
         a.vm.results
             .get(&replica)
             .is_some_and(|rows| rows.iter().all(|r| r.success))
@@ -166,6 +222,4 @@ fn fix_a_refused_edit_end_to_end() {
     assert_eq!(summary.pending_changes, 0);
     assert_eq!(summary.health(), syncwatch::engine::Health::UpToDate);
     assert!(h.query_all_by_label("✔ Up to date").count() >= 1);
-    drop(h);
-    runtime.block_on(server.shutdown());
 }

@@ -103,10 +103,23 @@ pub enum Action {
     ExportCsv,
     LoadResults(LocalReplicaId),
     DemoTerminateSync,
+    CreateDemoReplica,
     ShowTab(Tab),
     FocusSearch,
     DismissSummary,
     Refresh,
+}
+
+/// Name of the replica "Create a demo replica" makes.
+pub const DEMO_REPLICA_NAME: &str = "Water network (demo)";
+
+/// Progress of "Create a demo replica": create it, then queue a few local edits and sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoSeed {
+    NotStarted,
+    /// Waiting for the created replica to appear, downloaded and idle.
+    Creating,
+    Done,
 }
 
 struct ScreenshotHook {
@@ -134,6 +147,7 @@ pub struct SyncwatchApp {
     /// Replicas whose edit results were asked for and not yet delivered.
     results_requested: HashSet<LocalReplicaId>,
     started: bool,
+    pub demo_seed: DemoSeed,
     screenshot: Option<ScreenshotHook>,
     /// Last measured time `logic` spent on events (for the status bar tooltip).
     pub last_drain: Duration,
@@ -170,6 +184,7 @@ impl SyncwatchApp {
             mock_now_ms: None,
             results_requested: HashSet::new(),
             started: false,
+            demo_seed: DemoSeed::NotStarted,
             screenshot,
             last_drain: Duration::ZERO,
         }
@@ -284,12 +299,14 @@ impl SyncwatchApp {
                     selected,
                     self.now_ms(),
                     self.vm.loaded,
+                    self.config.demo && self.demo_seed == DemoSeed::NotStarted,
                 );
                 match a {
                     ReplicaListAction::None => {}
                     ReplicaListAction::Select(id) => actions.push(Action::Select(id)),
                     ReplicaListAction::SyncNow(id) => actions.push(Action::SyncNow(id)),
                     ReplicaListAction::CreateReplica => actions.push(Action::OpenConnect),
+                    ReplicaListAction::CreateDemoReplica => actions.push(Action::CreateDemoReplica),
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui, selected, &mut actions));
@@ -300,6 +317,7 @@ impl SyncwatchApp {
             self.apply(ui.ctx(), action);
         }
         self.request_results_if_needed();
+        self.continue_demo_seed();
         // Relative times ("3 min ago") move on even when nothing happens.
         ui.ctx().request_repaint_after(Duration::from_secs(15));
     }
@@ -374,6 +392,15 @@ impl SyncwatchApp {
             });
             if self.config.demo {
                 ui.menu_button("Demo", |ui| {
+                    if ui
+                        .add_enabled(
+                            self.demo_seed == DemoSeed::NotStarted,
+                            egui::Button::new("Demo: create a demo replica"),
+                        )
+                        .clicked()
+                    {
+                        actions.push(Action::CreateDemoReplica);
+                    }
                     if ui
                         .button("Demo: terminate and re-enable sync")
                         .on_hover_text("Every demo replica then needs a client reset")
@@ -584,17 +611,7 @@ impl SyncwatchApp {
             Action::Select(id) => {
                 self.persisted.selected_replica = Some(id);
             }
-            Action::SyncNow(id) => {
-                if self.send(Command::SyncNow {
-                    replica: id,
-                    options: SyncOptions::default(),
-                }) {
-                    self.vm.notice = Some(Notice {
-                        text: format!("Sync of {} requested", self.vm.replica_name(id)),
-                        is_error: false,
-                    });
-                }
-            }
+            Action::SyncNow(id) => self.apply_sync(id),
             Action::SyncSelected => {
                 if let Some(id) = self.selected() {
                     self.apply(ctx, Action::SyncNow(id));
@@ -723,6 +740,23 @@ impl SyncwatchApp {
             Action::DemoTerminateSync => {
                 self.send(Command::DemoTerminateSync);
             }
+            Action::CreateDemoReplica => {
+                let request = CreateRequest {
+                    service_url: self.config.default_service_url.clone(),
+                    token: None,
+                    name: DEMO_REPLICA_NAME.to_owned(),
+                    layers: vec![0, 1, 2],
+                    sync_model: crate::protocol::SyncModel::PerReplica,
+                    is_async: true,
+                };
+                if self.send(Command::CreateReplica(request)) {
+                    self.demo_seed = DemoSeed::Creating;
+                    self.vm.notice = Some(Notice {
+                        text: format!("Creating {DEMO_REPLICA_NAME}…"),
+                        is_error: false,
+                    });
+                }
+            }
             Action::ShowTab(tab) => self.persisted.tab = tab,
             Action::FocusSearch => {
                 self.persisted.tab = Tab::Results;
@@ -736,6 +770,59 @@ impl SyncwatchApp {
             Action::Refresh => {
                 self.send(Command::RefreshReplicas);
             }
+        }
+    }
+
+    /// Once the demo replica is downloaded, queues local edits (one valid, three the service
+    /// refuses: a null non-nullable field, a value outside a range domain, a code outside a
+    /// coded-value domain) and syncs, so the grid shows real refused edits.
+    fn continue_demo_seed(&mut self) {
+        if self.demo_seed != DemoSeed::Creating {
+            return;
+        }
+        let Some(replica) = self
+            .vm
+            .replicas
+            .iter()
+            .find(|r| r.name == DEMO_REPLICA_NAME && r.server_gen.is_some() && !r.syncing)
+            .map(|r| r.id)
+        else {
+            return;
+        };
+        self.demo_seed = DemoSeed::Done;
+        self.persisted.selected_replica = Some(replica);
+        let hydrants = [
+            serde_json::json!({"FacilityID": "HYD-DEMO-1", "Status": "IS", "Flow_GPM": 1200.0}),
+            serde_json::json!({"FacilityID": null, "Status": "IS", "Flow_GPM": 900.0}),
+            serde_json::json!({"FacilityID": "HYD-DEMO-3", "Status": "IS", "Flow_GPM": 9999.0}),
+            serde_json::json!({"FacilityID": "HYD-DEMO-4", "Status": "BROKEN"}),
+        ];
+        for (i, attributes) in hydrants.into_iter().enumerate() {
+            let serde_json::Value::Object(attributes) = attributes else {
+                continue;
+            };
+            let geometry = serde_json::json!({"x": -122.66 + 0.01 * i as f64, "y": 45.52});
+            self.send(Command::EditFeature {
+                replica,
+                layer_id: 0,
+                edit: crate::engine::LocalEdit::Add {
+                    attributes,
+                    geometry: Some(geometry),
+                },
+            });
+        }
+        self.apply_sync(replica);
+    }
+
+    fn apply_sync(&mut self, replica: LocalReplicaId) {
+        if self.send(Command::SyncNow {
+            replica,
+            options: SyncOptions::default(),
+        }) {
+            self.vm.notice = Some(Notice {
+                text: format!("Sync of {} requested", self.vm.replica_name(replica)),
+                is_error: false,
+            });
         }
     }
 
