@@ -2,105 +2,13 @@
 //! replica through "Connect to service", make a local edit the server refuses, sync, find the
 //! refused edit in the grid, fix it in the attribute form and resend, and see it disappear.
 
-use egui_kittest::Harness;
+mod ui_support;
+
 use egui_kittest::kittest::Queryable as _;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use syncwatch::engine::{self, Command, EngineConfig, EventSender, LocalEdit};
+use syncwatch::engine::{Command, LocalEdit};
 use syncwatch::protocol::JobState;
-use syncwatch::server::ServerConfig;
-use syncwatch::ui::{AppConfig, CommandSink, FixedPathPicker, Persisted, SyncwatchApp, Tab};
-
-/// Steps the UI until `done` holds (the engine works on other threads).
-fn wait_until(
-    h: &mut Harness<'static, SyncwatchApp>,
-    what: &str,
-    done: impl Fn(&SyncwatchApp) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    h.run_steps(3);
-}
-
-fn type_into(h: &mut Harness<'static, SyncwatchApp>, label: &str, text: &str) {
-    let role = egui::accesskit::Role::TextInput;
-    h.get_by_role_and_label(role, label).click();
-    h.run_steps(2);
-    h.get_by_role_and_label(role, label).type_text(text);
-    h.run_steps(2);
-}
-
-fn click(h: &mut Harness<'static, SyncwatchApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(3);
-}
-
-/// A reference service, the engine and the app on it, in temp dirs.
-struct Stack {
-    runtime: tokio::runtime::Runtime,
-    server: Option<syncwatch::server::RunningServer>,
-    handle: engine::EngineHandle,
-    h: Harness<'static, SyncwatchApp>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.shutdown());
-        }
-    }
-}
-
-fn stack() -> Stack {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = runtime
-        .block_on(syncwatch::server::start(ServerConfig {
-            data_dir: Some(dir.path().join("service")),
-            ..ServerConfig::default()
-        }))
-        .expect("server");
-    let (event_tx, event_rx) = std::sync::mpsc::channel();
-    let events = EventSender::new(event_tx, Arc::new(|| {}));
-    let (handle, _join) = {
-        let _entered = runtime.enter();
-        engine::start(EngineConfig::new(dir.path().join("app")), events).expect("engine")
-    };
-    let app = SyncwatchApp::new(
-        CommandSink::engine(handle.clone()),
-        event_rx,
-        Box::new(FixedPathPicker(None)),
-        AppConfig {
-            demo: true,
-            default_service_url: server.service_url(),
-            screenshot_path: None,
-        },
-        Persisted {
-            show_log: false,
-            ..Persisted::default()
-        },
-    );
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
-    wait_until(&mut h, "the replica list", |a| a.vm.loaded);
-    Stack {
-        runtime,
-        server: Some(server),
-        handle,
-        h,
-        _dir: dir,
-    }
-}
+use syncwatch::ui::Tab;
+use ui_support::stack::{click, stack, type_into, wait_until};
 
 /// "Create a demo replica" creates a replica of the demo service, queues edits and syncs: the
 /// grid then shows the edits the service refused.

@@ -99,3 +99,35 @@ fn screenshot_reset_modal() {
     settle(&mut h);
     save(&mut h, "reset-modal.png");
 }
+
+/// The real engine and reference service after "Create a demo replica": real refused edits.
+#[test]
+fn screenshot_real_engine_demo_replica() {
+    use ui_support::stack::{click, stack_with, wait_until};
+    let mut s = stack_with(
+        Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .wgpu(),
+    );
+    let h = &mut s.h;
+    click(h, "Create a demo replica");
+    wait_until(h, "the refused edits", |a| {
+        a.vm.replicas
+            .first()
+            .is_some_and(|r| !r.syncing && r.failed_edits > 0)
+            && a.vm
+                .results
+                .values()
+                .any(|rows| rows.iter().any(|r| !r.success))
+    });
+    h.state_mut().persisted.show_log = true;
+    h.run_steps(4);
+    save(h, "real-engine-overview.png");
+    h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
+    h.run_steps(4);
+    if let Some(&first) = h.state().grid.indices.first() {
+        h.state_mut().grid.selected = Some(first);
+    }
+    h.run_steps(4);
+    save(h, "real-engine-results.png");
+}
