@@ -131,3 +131,21 @@ fn screenshot_real_engine_demo_replica() {
     h.run_steps(4);
     save(h, "real-engine-results.png");
 }
+
+/// Light mode (the window follows the system theme): badge and text contrast.
+#[test]
+fn screenshot_light_mode() {
+    let (app, _tx) = app(true);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    h.state_mut().persisted.selected_replica = Some(fixtures::FAILING);
+    h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
+    settle(&mut h);
+    h.state_mut().grid.selected = Some(0);
+    settle(&mut h);
+    save(&mut h, "light-mode-results.png");
+}
