@@ -3,7 +3,9 @@
 //! turns them into `Command`s through the [`CommandSink`]. Built from a command sender and an
 //! event receiver, so tests drive it without an engine.
 
-use super::dialogs::{self, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, FixValues};
+use super::dialogs::{
+    self, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, FixValues, UnregisterConfirm,
+};
 use super::log_panel::{LogPanelState, log_panel_ui};
 use super::replica_detail::{DetailAction, replica_detail_ui};
 use super::replica_list::{ReplicaListAction, replica_list_ui};
@@ -94,6 +96,8 @@ pub enum Action {
         values: FixValues,
     },
     OpenDrop(u32),
+    OpenUnregister(LocalReplicaId),
+    Unregister(LocalReplicaId),
     DropEdit {
         replica: LocalReplicaId,
         layer_id: i64,
@@ -138,6 +142,7 @@ pub struct SyncwatchApp {
     pub connect: Option<ConnectDialog>,
     pub fix: Option<FixDialog>,
     pub drop_confirm: Option<DropConfirm>,
+    pub unregister_confirm: Option<UnregisterConfirm>,
     events: std::sync::mpsc::Receiver<Event>,
     commands: CommandSink,
     file_picker: Box<dyn FilePicker>,
@@ -177,6 +182,7 @@ impl SyncwatchApp {
             connect: None,
             fix: None,
             drop_confirm: None,
+            unregister_confirm: None,
             events,
             commands,
             file_picker,
@@ -532,6 +538,9 @@ impl SyncwatchApp {
                             DetailAction::StartReset(id, m) => {
                                 actions.push(Action::StartReset(id, m));
                             }
+                            DetailAction::Unregister(id) => {
+                                actions.push(Action::OpenUnregister(id))
+                            }
                             DetailAction::ShowFailedEdits => {
                                 actions.push(Action::ShowTab(Tab::Results))
                             }
@@ -590,6 +599,13 @@ impl SyncwatchApp {
                     global_id: dialog.global_id.clone(),
                     values,
                 }),
+            }
+        }
+        if let Some(confirm) = &self.unregister_confirm {
+            match dialogs::unregister_confirm_ui(ctx, confirm) {
+                DialogOutcome::Open => {}
+                DialogOutcome::Cancelled => self.unregister_confirm = None,
+                DialogOutcome::Done(()) => actions.push(Action::Unregister(confirm.replica)),
             }
         }
         if let Some(confirm) = &self.drop_confirm {
@@ -722,6 +738,20 @@ impl SyncwatchApp {
                     self.drop_confirm = None;
                     self.results_requested.remove(&replica);
                     self.vm.results_stale.push(replica);
+                }
+            }
+            Action::OpenUnregister(id) => {
+                if let Some(r) = self.vm.replica(id) {
+                    self.unregister_confirm = Some(UnregisterConfirm {
+                        replica: id,
+                        name: r.name.clone(),
+                        pending_changes: r.pending_changes,
+                    });
+                }
+            }
+            Action::Unregister(id) => {
+                if self.send(Command::Unregister { replica: id }) {
+                    self.unregister_confirm = None;
                 }
             }
             Action::CopyText(text) => {

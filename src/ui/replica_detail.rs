@@ -21,6 +21,8 @@ pub enum DetailAction {
     SetResetMode(LocalReplicaId, ResetMode),
     StartReset(LocalReplicaId, ResetMode),
     ShowFailedEdits,
+    /// Ask to confirm unregistering the replica.
+    Unregister(LocalReplicaId),
 }
 
 const RESET_MODES: [ResetMode; 4] = [
@@ -226,6 +228,13 @@ fn job_status_ui(
         }
         if running && ui.button("Cancel job").clicked() {
             *action = DetailAction::Cancel(replica.id);
+        }
+        if ui
+            .add_enabled(!running, egui::Button::new("Unregister…"))
+            .on_hover_text("Unregister the replica on the server and remove it from this list")
+            .clicked()
+        {
+            *action = DetailAction::Unregister(replica.id);
         }
     });
 }
