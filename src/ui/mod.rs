@@ -56,7 +56,7 @@ pub struct CommandSink {
 #[derive(Debug, Clone)]
 enum SinkInner {
     Channel(tokio::sync::mpsc::Sender<Command>),
-    Engine(crate::engine::EngineHandle),
+    Engine(Box<crate::engine::EngineHandle>),
 }
 
 impl CommandSink {
@@ -75,7 +75,7 @@ impl CommandSink {
     /// Sends through the running engine's handle.
     pub fn engine(handle: crate::engine::EngineHandle) -> Self {
         CommandSink {
-            inner: SinkInner::Engine(handle),
+            inner: SinkInner::Engine(Box::new(handle)),
         }
     }
 
