@@ -163,18 +163,10 @@ impl Harness {
         layer_id: i64,
         edit: LocalEdit,
     ) -> ReplicaSummary {
-        self.send(Command::EditFeature {
-            replica,
-            layer_id,
-            edit,
-        })
-        .await;
-        self.next(|e| match e {
-            Event::ReplicaChanged { summary } if summary.id == replica => Some(summary.clone()),
-            Event::CommandFailed { error, .. } => panic!("edit failed: {error:?}"),
-            _ => None,
-        })
-        .await
+        self.engine
+            .edit_feature(replica, layer_id, edit)
+            .await
+            .unwrap_or_else(|e| panic!("edit failed: {e:#?}"))
     }
 
     async fn update(&self, replica: LocalReplicaId, global_id: &str, values: Value) {
@@ -792,4 +784,62 @@ async fn cancel_stops_the_running_job_and_drops_the_queued_one() {
         .await
         .unwrap();
     assert_eq!(outcome.uploaded, 1);
+}
+
+/// A front end that owns the bounded command queue (the GUI) starts the engine on it with
+/// `start_with_receiver`; events reach it through its own `EventSender` and wake it each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gui_style_start_with_own_queue_and_waker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (command_tx, command_rx) = tokio::sync::mpsc::channel(4);
+    let (event_tx, event_rx) = std::sync::mpsc::channel();
+    let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = wakes.clone();
+    let events = engine::EventSender::new(
+        event_tx,
+        Arc::new(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }),
+    );
+    let join = engine::start_with_receiver(
+        &tokio::runtime::Handle::current(),
+        EngineConfig::new(dir.path()),
+        command_rx,
+        events,
+    )
+    .unwrap();
+    command_tx.try_send(Command::RefreshReplicas).unwrap();
+    command_tx.try_send(Command::Shutdown).unwrap();
+    tokio::time::timeout(EVENT_WAIT, join)
+        .await
+        .unwrap()
+        .unwrap();
+    let loaded = event_rx
+        .try_iter()
+        .filter(|e| matches!(e, Event::ReplicasLoaded { replicas } if replicas.is_empty()))
+        .count();
+    assert_eq!(loaded, 2, "one at start-up, one for the refresh");
+    assert!(wakes.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}
+
+/// A replica file that cannot be read fails the sync as a local error naming the file, shows as
+/// an error on the replica, and is left exactly as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_replica_file_is_reported_and_left_alone() {
+    let h = start(ServerConfig::default()).await;
+    let r = h
+        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .await;
+    let path = h.file_path(r);
+    let garbage = b"not a replica file, and never to be overwritten ........".to_vec();
+    std::fs::write(&path, &garbage).unwrap();
+    let failure = h.sync(r, SyncOptions::default()).await.unwrap_err();
+    assert_eq!(failure.class, engine::FailureClass::Local);
+    assert!(
+        failure.message.contains(&*path.to_string_lossy()),
+        "{}",
+        failure.message
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    assert_eq!(h.summary(r).await.health(), engine::Health::Error);
 }

@@ -58,16 +58,22 @@ fn fix_a_refused_edit_end_to_end() {
     let mut attributes = syncwatch::protocol::Attributes::new();
     attributes.insert("FacilityID".into(), serde_json::Value::Null);
     attributes.insert("Status".into(), serde_json::json!("IS"));
-    handle
-        .try_send(Command::EditFeature {
+    let summary = s
+        .runtime
+        .block_on(handle.edit_feature(
             replica,
-            layer_id: 0,
-            edit: LocalEdit::Add {
+            0,
+            LocalEdit::Add {
                 attributes,
                 geometry: Some(serde_json::json!({"x": -122.64, "y": 45.52})),
             },
-        })
-        .expect("queue edit");
+        ))
+        .expect("record edit");
+    assert_eq!(summary.pending_changes, 1);
+    // The engine answers edit_feature directly; ask for the summary the UI shows.
+    handle
+        .try_send(Command::RefreshReplicas)
+        .expect("queue refresh");
     wait_until(h, "the pending edit", |a| {
         a.vm.replica(replica)
             .is_some_and(|r| r.pending_changes == 1)

@@ -2,7 +2,7 @@
 //! sync uploads it.
 
 use super::session::{Session, data_dir, print_json};
-use crate::engine::{Command, Event, LocalEdit};
+use crate::engine::LocalEdit;
 use crate::protocol::{Attributes, Guid};
 use anyhow::{Context, anyhow, bail};
 use std::path::Path;
@@ -113,18 +113,9 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
             return Err(e);
         }
     };
-    session.send(Command::EditFeature {
-        replica: summary.id,
-        layer_id: args.layer_id,
-        edit,
-    })?;
-    let answer = session.wait_for(|e| match e {
-        Event::ReplicaChanged { summary: s } if s.id == summary.id => Some(Ok(s.clone())),
-        Event::CommandFailed { error, .. } => Some(Err(error.message.clone())),
-        _ => None,
-    });
+    let answer = session.edit_feature(summary.id, args.layer_id, edit);
     session.shutdown();
-    match answer? {
+    match answer {
         Ok(after) => {
             if args.json {
                 print_json(&serde_json::json!({
@@ -139,6 +130,8 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
             }
             Ok(super::exit::OK)
         }
-        Err(message) => super::sync::report_failure(args.json, &message),
+        Err(error) => {
+            super::sync::report_failure(args.json, &format!("{:#}", anyhow::Error::new(error)))
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! the progress bar (only on a terminal, never with `--json`).
 
 use crate::engine::{
-    self, Command, EngineConfig, EngineHandle, Event, Failure, JobId, JobOutcome, LocalReplicaId,
-    ReplicaSummary,
+    self, Command, EngineConfig, EngineHandle, Event, Failure, JobId, JobOutcome, LocalEdit,
+    LocalReplicaId, ReplicaSummary,
 };
 use anyhow::{Context, anyhow, bail};
 use std::io::IsTerminal;
@@ -106,6 +106,17 @@ impl Session {
         self.handle
             .blocking_send(command)
             .map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Records a local edit through the engine; the replica's summary afterwards.
+    pub fn edit_feature(
+        &self,
+        replica: LocalReplicaId,
+        layer_id: i64,
+        edit: LocalEdit,
+    ) -> Result<ReplicaSummary, engine::EngineError> {
+        self.runtime
+            .block_on(self.handle.edit_feature(replica, layer_id, edit))
     }
 
     /// Waits until `pick` accepts an event.

@@ -158,17 +158,11 @@ pub enum Command {
     DemoTerminateSync,
     /// Finish running jobs' current step and stop.
     Shutdown,
-    /// Record a local edit in the replica's change queue (the `syncwatch edit` command). Answered
-    /// with [`Event::ReplicaChanged`], or [`Event::CommandFailed`] when the edit is not possible.
-    /// (Added in issue 4; additive.)
-    EditFeature {
-        replica: LocalReplicaId,
-        layer_id: i64,
-        edit: LocalEdit,
-    },
 }
 
-/// A local edit of one feature, as [`Command::EditFeature`] carries it. (Added in issue 4.)
+/// A local edit of one feature, for `EngineHandle::edit_feature` (the `syncwatch edit`
+/// command). Added in issue 4; not a [`Command`], so front ends that match on commands are
+/// unaffected.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LocalEdit {
     /// A new feature; a GlobalID among the attributes is kept, otherwise one is assigned.

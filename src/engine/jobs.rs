@@ -468,7 +468,23 @@ async fn unregister(deps: &Deps, replica: LocalReplicaId) -> Result<Done, Failed
         let client = client_for(deps, &record.service_url, record.token.clone())?;
         client.unregister_replica(guid).await?;
     }
-    // The replica file stays on disk as a backup of anything unsynced.
+    // The replica file stays on disk as a backup of anything unsynced; say where.
+    let path = record.file_path.clone();
+    let unsynced = tokio::task::spawn_blocking(move || {
+        ReplicaFile::open(&path)
+            .and_then(|f| f.pending_counts())
+            .map(|counts| counts.iter().map(|c| c.total()).sum::<u32>())
+            .unwrap_or(0)
+    })
+    .await
+    .unwrap_or(0);
+    if unsynced > 0 {
+        let message = format!(
+            "unregistered with {unsynced} unsynced local edit(s); they remain in {}",
+            record.file_path.display()
+        );
+        log(deps, Some(replica), &record.name, None, &message).await;
+    }
     deps.with_store(move |s| s.remove_replica(replica)).await?;
     Ok(Done {
         state: Some(JobState::Completed),
@@ -587,7 +603,7 @@ async fn sync(
                 let message = format!("{}; redoing the sync from the stored generation", chain(&e));
                 log(deps, Some(replica), &record.name, None, &message).await;
             }
-            Err(e) => return Err(sync_failed(deps, replica, &record.name, e, path.clone()).await),
+            Err(e) => return Err(sync_failed(deps, replica, job_id, e, path.clone()).await),
         }
     }
 }
@@ -741,7 +757,7 @@ fn layer_name(layers: &[ReplicaLayer], layer_id: i64) -> String {
 async fn sync_failed(
     deps: &Deps,
     replica: LocalReplicaId,
-    replica_name: &str,
+    job_id: JobId,
     error: crate::service::ServiceClientError,
     path: PathBuf,
 ) -> Failed {
@@ -766,10 +782,9 @@ async fn sync_failed(
         .map(|e| e.infos.clone())
         .unwrap_or_default();
     if !infos.is_empty() {
-        if let Err(e) = record_rollback(deps, replica, infos, path).await {
+        if let Err(e) = record_rollback(deps, replica, job_id, infos, path).await {
             tracing::warn!(error = %chain(&e), "could not record the rolled-back edits");
         }
-        let _ = replica_name;
         send_edit_results(deps, replica).await;
     }
     EngineError::Service(error).into()
@@ -779,6 +794,7 @@ async fn sync_failed(
 async fn record_rollback(
     deps: &Deps,
     replica: LocalReplicaId,
+    job_id: JobId,
     infos: Vec<crate::protocol::ErrorInfo>,
     path: PathBuf,
 ) -> Result<(), EngineError> {
@@ -819,7 +835,7 @@ async fn record_rollback(
         }
         let plain: Vec<EditResultRow> = rows.iter().map(|(r, _)| r.clone()).collect();
         file.record_refusals(&plain)?;
-        store.record_edit_results(replica, JobId(0), &rows, now_ms())?;
+        store.record_edit_results(replica, job_id, &rows, now_ms())?;
         Ok(())
     })
     .await

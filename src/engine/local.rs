@@ -3,7 +3,7 @@
 //! replica file) and answers with events; none talks to the network.
 
 use super::Deps;
-use super::api::{EditResultRecord, Event, LocalEdit, LocalReplicaId};
+use super::api::{EditResultRecord, Event, LocalEdit, LocalReplicaId, ReplicaSummary};
 use super::error::EngineError;
 use super::jobs::{send_edit_results, send_summary};
 use crate::geodatabase::replica_file::ReplicaFile;
@@ -11,14 +11,14 @@ use crate::protocol::{Attributes, Feature, Guid};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Records a local add, update or delete in the replica's change queue.
+/// Records a local add, update or delete in the replica's change queue (one transaction) and
+/// returns the replica's summary afterwards (`syncing` is not known here and reads false).
 pub(crate) async fn edit_feature(
     deps: &Deps,
     replica: LocalReplicaId,
     layer_id: i64,
     edit: LocalEdit,
-    syncing: bool,
-) -> Result<(), EngineError> {
+) -> Result<ReplicaSummary, EngineError> {
     deps.blocking(move |store| {
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
@@ -42,11 +42,11 @@ pub(crate) async fn edit_feature(
             } => file.record_update(layer_id, &global_id, attributes, geometry)?,
             LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
         }
-        Ok(())
+        drop(file);
+        let record = store.replica(replica)?;
+        Ok(super::summary::build(store, &record, false)?)
     })
-    .await?;
-    send_summary(deps, replica, syncing).await;
-    Ok(())
+    .await
 }
 
 /// Replaces a refused edit's values; it is resent on the next sync. Its failure stays in the

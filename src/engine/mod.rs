@@ -160,9 +160,18 @@ pub enum SendError {
 
 /// The front ends' end of the command queue. Cheap to clone; when the last clone is dropped the
 /// engine shuts down.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
+    deps: Deps,
+}
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle")
+            .field("data_dir", &self.deps.dirs.root)
+            .finish()
+    }
 }
 
 impl EngineHandle {
@@ -188,6 +197,36 @@ impl EngineHandle {
             .blocking_send(command)
             .map_err(|e| SendError::Stopped(e.0))
     }
+
+    /// Records a local edit in the replica's change queue (one transaction in its replica file) and
+    /// returns the replica's summary afterwards. For `syncwatch edit`; it is not a [`Command`] so
+    /// that front ends matching on commands stay unaffected. Safe while a sync of the replica runs:
+    /// an edit made after an upload is kept queued when that upload is acknowledged.
+    pub async fn edit_feature(
+        &self,
+        replica: LocalReplicaId,
+        layer_id: i64,
+        edit: LocalEdit,
+    ) -> Result<ReplicaSummary, EngineError> {
+        local::edit_feature(&self.deps, replica, layer_id, edit).await
+    }
+}
+
+/// Opens the data directory and the app database (blocking, once, before anything is spawned).
+fn open_deps(config: EngineConfig, events: EventSender) -> Result<Deps, StartError> {
+    let dirs = DataDirs {
+        root: config.data_dir.clone(),
+    };
+    for dir in [dirs.root.clone(), dirs.replicas_dir(), dirs.results_dir()] {
+        create_private_dir(&dir)?;
+    }
+    let store = Store::open(&dirs.store_path())?;
+    Ok(Deps {
+        store: Arc::new(Mutex::new(store)),
+        dirs,
+        config,
+        events,
+    })
 }
 
 /// Starts the engine on the current tokio runtime. Events go to `events`; the engine first sends
@@ -197,22 +236,22 @@ pub fn start(
     events: EventSender,
 ) -> Result<(EngineHandle, tokio::task::JoinHandle<()>), StartError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
-    let dirs = DataDirs {
-        root: config.data_dir.clone(),
-    };
-    for dir in [dirs.root.clone(), dirs.replicas_dir(), dirs.results_dir()] {
-        create_private_dir(&dir)?;
-    }
-    let store = Store::open(&dirs.store_path())?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_CAPACITY);
-    let deps = Deps {
-        store: Arc::new(Mutex::new(store)),
-        dirs,
-        config,
-        events,
-    };
-    let join = runtime.spawn(runner::run(rx, deps));
-    Ok((EngineHandle { commands: tx }, join))
+    let deps = open_deps(config, events)?;
+    let join = runtime.spawn(runner::run(rx, deps.clone()));
+    Ok((EngineHandle { commands: tx, deps }, join))
+}
+
+/// Starts the engine on `runtime`, reading commands from a queue the front end created itself
+/// (the GUI keeps the bounded `Sender` and calls `try_send`; a full queue means "busy").
+pub fn start_with_receiver(
+    runtime: &tokio::runtime::Handle,
+    config: EngineConfig,
+    commands: mpsc::Receiver<Command>,
+    events: EventSender,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let deps = open_deps(config, events)?;
+    Ok(runtime.spawn(runner::run(commands, deps)))
 }
 
 /// [`start`] with a plain channel and no waker: for the CLI and tests.

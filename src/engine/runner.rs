@@ -162,18 +162,6 @@ impl Runner {
                     self.command_failed("drop edit", &e);
                 }
             }
-            Command::EditFeature {
-                replica,
-                layer_id,
-                edit,
-            } => {
-                let syncing = self.is_syncing(replica);
-                if let Err(e) =
-                    local::edit_feature(&self.deps, replica, layer_id, edit, syncing).await
-                {
-                    self.command_failed("edit feature", &e);
-                }
-            }
             Command::Unregister { replica } => self.enqueue(replica, Job::Unregister).await,
             Command::SetAutoSync { interval_secs } => self.set_auto_sync(interval_secs).await,
             Command::SetResetMode { replica, mode } => {
