@@ -164,6 +164,10 @@ impl ViewModel {
                     outcome.downloaded,
                     outcome.failed_edits
                 );
+                self.notice = Some(Notice {
+                    text: format!("{}: {text}", self.replica_name(replica)),
+                    is_error: false,
+                });
                 self.jobs.insert(
                     replica,
                     JobView {
@@ -204,6 +208,10 @@ impl ViewModel {
                     code: error.code,
                     message: failure_text(&error),
                 };
+                self.notice = Some(Notice {
+                    text: format!("Sync of {} failed: {}", entry.replica_name, entry.message),
+                    is_error: true,
+                });
                 self.push_log(entry);
                 if !self.results_stale.contains(&replica) {
                     self.results_stale.push(replica);
