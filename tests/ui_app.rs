@@ -485,3 +485,28 @@ fn million_rows_are_virtual() {
     r.harness.run_steps(3);
     assert_eq!(r.harness.state().grid.rebuilds, rebuilds);
 }
+
+/// Unregistering asks first; only "Unregister replica" sends the command.
+#[test]
+fn unregister_needs_confirmation() {
+    let mut r = rig();
+    r.select_replica("Parcel inspections");
+    r.click("Unregister…");
+    r.harness.get_by_label("Unregister Parcel inspections?");
+    r.harness
+        .get_by_label("12 unsynced local changes will not reach the server.");
+    r.click("Keep replica");
+    assert!(r.take_commands().is_empty());
+    r.click("Unregister…");
+    r.click("Unregister replica");
+    assert_eq!(
+        r.take_commands(),
+        vec![Command::Unregister {
+            replica: fixtures::FAILING
+        }]
+    );
+    r.push([Event::ReplicaRemoved {
+        replica: fixtures::FAILING,
+    }]);
+    assert!(r.harness.query_by_label("Parcel inspections").is_none());
+}

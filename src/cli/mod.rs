@@ -73,7 +73,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),
-        None => crate::ui::run(),
+        None => crate::ui::run(args.data_dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -74,6 +74,19 @@ impl DataDirs {
     fn results_dir(&self) -> PathBuf {
         self.root.join("results")
     }
+    /// Where client resets put their backups: `recovery/<name>-<time>/`.
+    fn recovery_dir(&self) -> PathBuf {
+        self.root.join("recovery")
+    }
+    /// The file of a replica re-created by a client reset, next to the old one.
+    fn reset_file_path(&self, replica: LocalReplicaId, name: &str, stamp_ms: i64) -> PathBuf {
+        let old = self.replica_file_path(replica, name);
+        let stem = old
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        old.with_file_name(format!("{stem}-reset-{stamp_ms}.replica"))
+    }
     /// A new replica's file: `replicas/<local id>-<name>.replica`, the name reduced to safe characters.
     fn replica_file_path(&self, replica: LocalReplicaId, name: &str) -> PathBuf {
         let safe: String = name
@@ -286,6 +299,6 @@ fn create_private_dir(path: &Path) -> Result<(), StartError> {
     })
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

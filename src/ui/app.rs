@@ -3,7 +3,9 @@
 //! turns them into `Command`s through the [`CommandSink`]. Built from a command sender and an
 //! event receiver, so tests drive it without an engine.
 
-use super::dialogs::{self, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, FixValues};
+use super::dialogs::{
+    self, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, FixValues, UnregisterConfirm,
+};
 use super::log_panel::{LogPanelState, log_panel_ui};
 use super::replica_detail::{DetailAction, replica_detail_ui};
 use super::replica_list::{ReplicaListAction, replica_list_ui};
@@ -94,6 +96,8 @@ pub enum Action {
         values: FixValues,
     },
     OpenDrop(u32),
+    OpenUnregister(LocalReplicaId),
+    Unregister(LocalReplicaId),
     DropEdit {
         replica: LocalReplicaId,
         layer_id: i64,
@@ -103,10 +107,23 @@ pub enum Action {
     ExportCsv,
     LoadResults(LocalReplicaId),
     DemoTerminateSync,
+    CreateDemoReplica,
     ShowTab(Tab),
     FocusSearch,
     DismissSummary,
     Refresh,
+}
+
+/// Name of the replica "Create a demo replica" makes.
+pub const DEMO_REPLICA_NAME: &str = "Water network (demo)";
+
+/// Progress of "Create a demo replica": create it, then queue a few local edits and sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoSeed {
+    NotStarted,
+    /// Waiting for the created replica to appear, downloaded and idle.
+    Creating,
+    Done,
 }
 
 struct ScreenshotHook {
@@ -125,6 +142,7 @@ pub struct SyncwatchApp {
     pub connect: Option<ConnectDialog>,
     pub fix: Option<FixDialog>,
     pub drop_confirm: Option<DropConfirm>,
+    pub unregister_confirm: Option<UnregisterConfirm>,
     events: std::sync::mpsc::Receiver<Event>,
     commands: CommandSink,
     file_picker: Box<dyn FilePicker>,
@@ -134,6 +152,7 @@ pub struct SyncwatchApp {
     /// Replicas whose edit results were asked for and not yet delivered.
     results_requested: HashSet<LocalReplicaId>,
     started: bool,
+    pub demo_seed: DemoSeed,
     screenshot: Option<ScreenshotHook>,
     /// Last measured time `logic` spent on events (for the status bar tooltip).
     pub last_drain: Duration,
@@ -163,6 +182,7 @@ impl SyncwatchApp {
             connect: None,
             fix: None,
             drop_confirm: None,
+            unregister_confirm: None,
             events,
             commands,
             file_picker,
@@ -170,6 +190,7 @@ impl SyncwatchApp {
             mock_now_ms: None,
             results_requested: HashSet::new(),
             started: false,
+            demo_seed: DemoSeed::NotStarted,
             screenshot,
             last_drain: Duration::ZERO,
         }
@@ -284,12 +305,14 @@ impl SyncwatchApp {
                     selected,
                     self.now_ms(),
                     self.vm.loaded,
+                    self.config.demo && self.demo_seed == DemoSeed::NotStarted,
                 );
                 match a {
                     ReplicaListAction::None => {}
                     ReplicaListAction::Select(id) => actions.push(Action::Select(id)),
                     ReplicaListAction::SyncNow(id) => actions.push(Action::SyncNow(id)),
                     ReplicaListAction::CreateReplica => actions.push(Action::OpenConnect),
+                    ReplicaListAction::CreateDemoReplica => actions.push(Action::CreateDemoReplica),
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui, selected, &mut actions));
@@ -300,6 +323,7 @@ impl SyncwatchApp {
             self.apply(ui.ctx(), action);
         }
         self.request_results_if_needed();
+        self.continue_demo_seed();
         // Relative times ("3 min ago") move on even when nothing happens.
         ui.ctx().request_repaint_after(Duration::from_secs(15));
     }
@@ -375,6 +399,15 @@ impl SyncwatchApp {
             if self.config.demo {
                 ui.menu_button("Demo", |ui| {
                     if ui
+                        .add_enabled(
+                            self.demo_seed == DemoSeed::NotStarted,
+                            egui::Button::new("Demo: create a demo replica"),
+                        )
+                        .clicked()
+                    {
+                        actions.push(Action::CreateDemoReplica);
+                    }
+                    if ui
                         .button("Demo: terminate and re-enable sync")
                         .on_hover_text("Every demo replica then needs a client reset")
                         .clicked()
@@ -412,9 +445,7 @@ impl SyncwatchApp {
             } else {
                 format!(
                     "Auto-sync every {}",
-                    super::theme::duration_text(
-                        self.persisted.auto_sync_interval_secs as i64 * 1000
-                    )
+                    super::theme::interval_text(self.persisted.auto_sync_interval_secs)
                 )
             });
             ui.separator();
@@ -457,9 +488,9 @@ impl SyncwatchApp {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let running = self.vm.jobs.values().filter(|j| j.is_running()).count();
                 ui.weak(format!(
-                    "{} replicas · {} jobs running",
-                    self.vm.replicas.len(),
-                    running
+                    "{} · {}",
+                    plural(self.vm.replicas.len(), "replica", "replicas"),
+                    plural(running, "job running", "jobs running")
                 ));
             });
         });
@@ -506,6 +537,9 @@ impl SyncwatchApp {
                             }
                             DetailAction::StartReset(id, m) => {
                                 actions.push(Action::StartReset(id, m));
+                            }
+                            DetailAction::Unregister(id) => {
+                                actions.push(Action::OpenUnregister(id))
                             }
                             DetailAction::ShowFailedEdits => {
                                 actions.push(Action::ShowTab(Tab::Results))
@@ -567,6 +601,13 @@ impl SyncwatchApp {
                 }),
             }
         }
+        if let Some(confirm) = &self.unregister_confirm {
+            match dialogs::unregister_confirm_ui(ctx, confirm) {
+                DialogOutcome::Open => {}
+                DialogOutcome::Cancelled => self.unregister_confirm = None,
+                DialogOutcome::Done(()) => actions.push(Action::Unregister(confirm.replica)),
+            }
+        }
         if let Some(confirm) = &self.drop_confirm {
             match dialogs::drop_confirm_ui(ctx, confirm) {
                 DialogOutcome::Open => {}
@@ -586,17 +627,7 @@ impl SyncwatchApp {
             Action::Select(id) => {
                 self.persisted.selected_replica = Some(id);
             }
-            Action::SyncNow(id) => {
-                if self.send(Command::SyncNow {
-                    replica: id,
-                    options: SyncOptions::default(),
-                }) {
-                    self.vm.notice = Some(Notice {
-                        text: format!("Sync of {} requested", self.vm.replica_name(id)),
-                        is_error: false,
-                    });
-                }
-            }
+            Action::SyncNow(id) => self.apply_sync(id),
             Action::SyncSelected => {
                 if let Some(id) = self.selected() {
                     self.apply(ctx, Action::SyncNow(id));
@@ -709,6 +740,20 @@ impl SyncwatchApp {
                     self.vm.results_stale.push(replica);
                 }
             }
+            Action::OpenUnregister(id) => {
+                if let Some(r) = self.vm.replica(id) {
+                    self.unregister_confirm = Some(UnregisterConfirm {
+                        replica: id,
+                        name: r.name.clone(),
+                        pending_changes: r.pending_changes,
+                    });
+                }
+            }
+            Action::Unregister(id) => {
+                if self.send(Command::Unregister { replica: id }) {
+                    self.unregister_confirm = None;
+                }
+            }
             Action::CopyText(text) => {
                 self.vm.notice = Some(Notice {
                     text: format!("Copied {text}"),
@@ -725,6 +770,23 @@ impl SyncwatchApp {
             Action::DemoTerminateSync => {
                 self.send(Command::DemoTerminateSync);
             }
+            Action::CreateDemoReplica => {
+                let request = CreateRequest {
+                    service_url: self.config.default_service_url.clone(),
+                    token: None,
+                    name: DEMO_REPLICA_NAME.to_owned(),
+                    layers: vec![0, 1, 2],
+                    sync_model: crate::protocol::SyncModel::PerReplica,
+                    is_async: true,
+                };
+                if self.send(Command::CreateReplica(request)) {
+                    self.demo_seed = DemoSeed::Creating;
+                    self.vm.notice = Some(Notice {
+                        text: format!("Creating {DEMO_REPLICA_NAME}…"),
+                        is_error: false,
+                    });
+                }
+            }
             Action::ShowTab(tab) => self.persisted.tab = tab,
             Action::FocusSearch => {
                 self.persisted.tab = Tab::Results;
@@ -738,6 +800,59 @@ impl SyncwatchApp {
             Action::Refresh => {
                 self.send(Command::RefreshReplicas);
             }
+        }
+    }
+
+    /// Once the demo replica is downloaded, queues local edits (one valid, three the service
+    /// refuses: a null non-nullable field, a value outside a range domain, a code outside a
+    /// coded-value domain) and syncs, so the grid shows real refused edits.
+    fn continue_demo_seed(&mut self) {
+        if self.demo_seed != DemoSeed::Creating {
+            return;
+        }
+        let Some(replica) = self
+            .vm
+            .replicas
+            .iter()
+            .find(|r| r.name == DEMO_REPLICA_NAME && r.server_gen.is_some() && !r.syncing)
+            .map(|r| r.id)
+        else {
+            return;
+        };
+        self.demo_seed = DemoSeed::Done;
+        self.persisted.selected_replica = Some(replica);
+        let hydrants = [
+            serde_json::json!({"FacilityID": "HYD-DEMO-1", "Status": "IS", "Flow_GPM": 1200.0}),
+            serde_json::json!({"FacilityID": null, "Status": "IS", "Flow_GPM": 900.0}),
+            serde_json::json!({"FacilityID": "HYD-DEMO-3", "Status": "IS", "Flow_GPM": 9999.0}),
+            serde_json::json!({"FacilityID": "HYD-DEMO-4", "Status": "BROKEN"}),
+        ];
+        for (i, attributes) in hydrants.into_iter().enumerate() {
+            let serde_json::Value::Object(attributes) = attributes else {
+                continue;
+            };
+            let geometry = serde_json::json!({"x": -122.66 + 0.01 * i as f64, "y": 45.52});
+            self.send(Command::EditFeature {
+                replica,
+                layer_id: 0,
+                edit: crate::engine::LocalEdit::Add {
+                    attributes,
+                    geometry: Some(geometry),
+                },
+            });
+        }
+        self.apply_sync(replica);
+    }
+
+    fn apply_sync(&mut self, replica: LocalReplicaId) {
+        if self.send(Command::SyncNow {
+            replica,
+            options: SyncOptions::default(),
+        }) {
+            self.vm.notice = Some(Notice {
+                text: format!("Sync of {} requested", self.vm.replica_name(replica)),
+                is_error: false,
+            });
         }
     }
 
@@ -821,6 +936,14 @@ impl SyncwatchApp {
             });
         }
         ctx.request_repaint();
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 

@@ -374,6 +374,48 @@ pub fn drop_confirm_ui(ctx: &egui::Context, confirm: &DropConfirm) -> DialogOutc
     outcome
 }
 
+/// Confirmation before a replica is unregistered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnregisterConfirm {
+    pub replica: LocalReplicaId,
+    pub name: String,
+    pub pending_changes: u32,
+}
+
+pub fn unregister_confirm_ui(
+    ctx: &egui::Context,
+    confirm: &UnregisterConfirm,
+) -> DialogOutcome<()> {
+    let mut outcome = DialogOutcome::Open;
+    let modal = egui::Modal::new(egui::Id::unique("syncwatch-unregister")).show(ctx, |ui| {
+        ui.set_max_width(460.0);
+        ui.heading(format!("Unregister {}?", confirm.name));
+        ui.label("The replica is unregistered on the server and removed from this list. Its local file is kept as a backup.");
+        if confirm.pending_changes > 0 {
+            ui.colored_label(
+                super::theme::red(ui.visuals().dark_mode),
+                format!(
+                    "{} unsynced local changes will not reach the server.",
+                    confirm.pending_changes
+                ),
+            );
+        }
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            if ui.button("Unregister replica").clicked() {
+                outcome = DialogOutcome::Done(());
+            }
+            if ui.button("Keep replica").clicked() {
+                outcome = DialogOutcome::Cancelled;
+            }
+        });
+    });
+    if outcome == DialogOutcome::Open && modal.should_close() {
+        outcome = DialogOutcome::Cancelled;
+    }
+    outcome
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

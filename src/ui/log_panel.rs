@@ -74,6 +74,7 @@ pub fn log_panel_ui(
     });
     state.refresh(log, selected);
     let dark = ui.visuals().dark_mode;
+    let max_height = ui.available_height() - 24.0;
     TableBuilder::new(ui)
         .id_salt("log-table")
         .striped(true)
@@ -83,7 +84,9 @@ pub fn log_panel_ui(
         .column(Column::initial(170.0).clip(true))
         .column(Column::initial(50.0))
         .column(Column::remainder().clip(true))
-        .auto_shrink([false, false])
+        // Fill the panel's width, not its height: otherwise the table makes the panel grow.
+        .auto_shrink([false, true])
+        .max_scroll_height(max_height.max(40.0))
         .header(18.0, |mut h| {
             for title in ["Time", "Replica", "Code", "Message"] {
                 h.col(|ui| {

@@ -10,9 +10,9 @@
 //! * [`fixtures`]      realistic fake events for tests, screenshots and benchmarks.
 //! * [`bench`]         headless frame-time measurement.
 //!
-//! Start-up ([`run`]): builds the tokio runtime, the command queue and the event channel, starts
-//! the backend on the runtime and opens the window; closing the window sends
-//! `Command::Shutdown` and shuts the runtime down.
+//! Start-up ([`run`]): builds the tokio runtime, starts the embedded demo service and the engine
+//! on it, opens the window; closing the window sends `Command::Shutdown`, waits for the engine
+//! and stops the demo service and the runtime.
 
 pub mod app;
 pub mod bench;
@@ -28,9 +28,11 @@ pub mod view_model;
 
 pub use app::{Action, AppConfig, Persisted, SyncwatchApp, Tab};
 
-use crate::engine::{Command, Event, EventSender, Failure, FailureClass};
-use std::path::PathBuf;
-use std::sync::Arc;
+use crate::engine::{Command, EngineConfig, Event, EventSender, Failure, FailureClass};
+use crate::server::ServerConfig;
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// Commands the UI may queue before `Busy` is shown.
 pub const COMMAND_QUEUE: usize = 256;
@@ -44,30 +46,51 @@ pub enum SendError {
     Closed,
 }
 
-/// The UI's end of the command queue: a bounded tokio sender used with `try_send`, so the UI
-/// thread never waits.
+/// The UI's end of the command queue: a bounded tokio sender used with `try_send` (a test
+/// channel, or the engine's own handle), so the UI thread never waits.
 #[derive(Debug, Clone)]
 pub struct CommandSink {
-    tx: tokio::sync::mpsc::Sender<Command>,
+    inner: SinkInner,
+}
+
+#[derive(Debug, Clone)]
+enum SinkInner {
+    Channel(tokio::sync::mpsc::Sender<Command>),
+    Engine(crate::engine::EngineHandle),
 }
 
 impl CommandSink {
     pub fn new(tx: tokio::sync::mpsc::Sender<Command>) -> Self {
-        CommandSink { tx }
+        CommandSink {
+            inner: SinkInner::Channel(tx),
+        }
     }
 
-    /// A sink and its receiving end (tests, or to hand the receiver to the engine).
+    /// A sink and its receiving end (tests, or to hand the receiver to a stand-in backend).
     pub fn channel(capacity: usize) -> (Self, tokio::sync::mpsc::Receiver<Command>) {
         let (tx, rx) = tokio::sync::mpsc::channel(capacity);
-        (CommandSink { tx }, rx)
+        (Self::new(tx), rx)
+    }
+
+    /// Sends through the running engine's handle.
+    pub fn engine(handle: crate::engine::EngineHandle) -> Self {
+        CommandSink {
+            inner: SinkInner::Engine(handle),
+        }
     }
 
     pub fn send(&self, command: Command) -> Result<(), SendError> {
         use tokio::sync::mpsc::error::TrySendError;
-        self.tx.try_send(command).map_err(|e| match e {
-            TrySendError::Full(_) => SendError::Busy,
-            TrySendError::Closed(_) => SendError::Closed,
-        })
+        match &self.inner {
+            SinkInner::Channel(tx) => tx.try_send(command).map_err(|e| match e {
+                TrySendError::Full(_) => SendError::Busy,
+                TrySendError::Closed(_) => SendError::Closed,
+            }),
+            SinkInner::Engine(handle) => handle.try_send(command).map_err(|e| match e {
+                crate::engine::SendError::Busy(_) => SendError::Busy,
+                crate::engine::SendError::Stopped(_) => SendError::Closed,
+            }),
+        }
     }
 }
 
@@ -100,21 +123,76 @@ impl FilePicker for FixedPathPicker {
     }
 }
 
+/// Default loopback port of the embedded demo service (a fixed port keeps demo replicas
+/// working across restarts; a free port is used when it is taken).
+pub const DEMO_PORT: u16 = 47_817;
+
 /// Opens the window and blocks until it is closed. Returns the process exit code.
-pub fn run() -> anyhow::Result<u8> {
+///
+/// Starts, on one tokio runtime: the embedded demo feature service on loopback (unless
+/// `SYNCWATCH_NO_DEMO=1`) and the sync engine on `data_dir` (`--data-dir`,
+/// `SYNCWATCH_DATA_DIR`, else the platform data directory). Developer hooks:
+/// `SYNCWATCH_UI_FIXTURES=1` replays [`fixtures`] instead of running the engine;
+/// `SYNCWATCH_SCREENSHOT=path.png` saves a screenshot after a few frames and closes.
+pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("syncwatch-engine")
         .enable_all()
         .build()
-        .map_err(|e| anyhow::anyhow!("could not start the async runtime: {e}"))?;
-    let (commands, command_rx) = CommandSink::channel(COMMAND_QUEUE);
+        .context("could not start the async runtime")?;
+    let use_fixtures = env_flag("SYNCWATCH_UI_FIXTURES");
+    let data_dir = match data_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => directories::ProjectDirs::from("org", "syncwatch", "syncwatch")
+            .map(|d| d.data_dir().to_path_buf())
+            .ok_or_else(|| anyhow::anyhow!("no home directory found; pass --data-dir"))?,
+    };
+    // Repaints are requested through this cell once the window (and its context) exists;
+    // events sent before that wait in the channel and are drained on the first frame.
+    let egui_ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+    let waker_ctx = egui_ctx.clone();
     let (event_tx, event_rx) = std::sync::mpsc::channel::<Event>();
-    let use_fixtures = std::env::var_os("SYNCWATCH_UI_FIXTURES").is_some_and(|v| v == "1");
+    let events = EventSender::new(
+        event_tx,
+        Arc::new(move || {
+            if let Some(ctx) = waker_ctx.get() {
+                ctx.request_repaint();
+            }
+        }),
+    );
+
+    let demo = if use_fixtures || env_flag("SYNCWATCH_NO_DEMO") {
+        None
+    } else {
+        match runtime.block_on(start_demo_service(&data_dir)) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                eprintln!(
+                    "syncwatch: the demo service could not start ({e:#}); continuing without it"
+                );
+                None
+            }
+        }
+    };
+
+    let (commands, engine_join) = if use_fixtures {
+        let (sink, rx) = CommandSink::channel(COMMAND_QUEUE);
+        runtime.spawn(fixture_backend(rx, events));
+        (sink, None)
+    } else {
+        let _entered = runtime.enter();
+        let (handle, join) = crate::engine::start(EngineConfig::new(&data_dir), events)
+            .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
+        (CommandSink::engine(handle), Some(join))
+    };
+
     let config = AppConfig {
-        demo: use_fixtures,
-        default_service_url: "http://127.0.0.1:8080/arcgis/rest/services/Demo/FeatureServer"
-            .to_owned(),
+        demo: demo.is_some() || use_fixtures,
+        default_service_url: demo.as_ref().map_or_else(
+            || "https://".to_owned(),
+            crate::server::RunningServer::service_url,
+        ),
         screenshot_path: std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from),
     };
     let options = eframe::NativeOptions {
@@ -125,14 +203,12 @@ pub fn run() -> anyhow::Result<u8> {
             .with_min_inner_size([900.0, 560.0]),
         ..Default::default()
     };
-    let handle = runtime.handle().clone();
+    let shutdown_sink = commands.clone();
     let result = eframe::run_native(
         "syncwatch",
         options,
         Box::new(move |cc| {
-            let ctx = cc.egui_ctx.clone();
-            let events = EventSender::new(event_tx, Arc::new(move || ctx.request_repaint()));
-            start_backend(&handle, command_rx, events, use_fixtures);
+            let _ = egui_ctx.set(cc.egui_ctx.clone());
             let mut app = SyncwatchApp::from_creation_context(
                 cc,
                 commands,
@@ -146,76 +222,67 @@ pub fn run() -> anyhow::Result<u8> {
             Ok(Box::new(app))
         }),
     );
+    // Let running jobs reach a checkpoint, then stop the demo service and the runtime.
+    let _ = shutdown_sink.send(Command::Shutdown);
+    drop(shutdown_sink);
+    if let Some(join) = engine_join {
+        let _ = runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(10), join).await
+        });
+    }
+    if let Some(server) = demo {
+        runtime.block_on(server.shutdown());
+    }
     runtime.shutdown_timeout(std::time::Duration::from_secs(3));
     result.map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
     Ok(crate::cli::exit::OK)
 }
 
-/// Starts whatever answers the UI's commands on the runtime.
-///
-/// The engine (`engine::start`) is being written on another branch; until it is merged this
-/// runs a stand-in that lists no replicas and reports every other command as not available.
-/// With `SYNCWATCH_UI_FIXTURES=1` the stand-in replays [`fixtures`] instead (developer aid for
-/// screenshots and checking the window under Xvfb).
-fn start_backend(
-    handle: &tokio::runtime::Handle,
-    mut commands: tokio::sync::mpsc::Receiver<Command>,
-    events: EventSender,
-    use_fixtures: bool,
-) {
-    handle.spawn(async move {
-        if use_fixtures {
-            for e in fixtures::startup_events() {
-                events.send(e);
-            }
-            for e in fixtures::running_job_events() {
-                events.send(e);
-            }
-        }
-        while let Some(command) = commands.recv().await {
-            match command {
-                Command::Shutdown => break,
-                Command::RefreshReplicas if !use_fixtures => {
-                    events.send(Event::ReplicasLoaded { replicas: vec![] })
-                }
-                Command::RefreshReplicas | Command::LoadEditResults { .. } if use_fixtures => {}
-                Command::Reset { .. } if use_fixtures => {
-                    events.send(fixtures::reset_awaiting_event())
-                }
-                Command::ConfirmReset { .. } if use_fixtures => {
-                    events.send(fixtures::after_recovery_event())
-                }
-                other => events.send(Event::CommandFailed {
-                    what: command_name(&other).to_owned(),
-                    error: Failure {
-                        class: FailureClass::Local,
-                        code: None,
-                        message: "the sync engine is not part of this build yet".to_owned(),
-                    },
-                }),
-            }
-        }
-    });
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v == "1")
 }
 
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::RefreshReplicas => "Refresh",
-        Command::CreateReplica(_) => "Create replica",
-        Command::SyncNow { .. } => "Sync now",
-        Command::SyncAll => "Sync all",
-        Command::Cancel { .. } => "Cancel",
-        Command::FixEdit { .. } => "Fix edit",
-        Command::DropEdit { .. } => "Drop edit",
-        Command::Unregister { .. } => "Unregister",
-        Command::SetAutoSync { .. } => "Set auto-sync",
-        Command::SetResetMode { .. } => "Set reset mode",
-        Command::Reset { .. } => "Reset",
-        Command::ConfirmReset { .. } => "Confirm reset",
-        Command::CancelReset { .. } => "Cancel reset",
-        Command::LoadEditResults { .. } => "Load edit results",
-        Command::ExportCsv { .. } => "Export CSV",
-        Command::DemoTerminateSync => "Demo: terminate sync",
-        Command::Shutdown => "Shutdown",
+/// The demo water network on loopback, its data kept under `data_dir/demo-service`.
+async fn start_demo_service(data_dir: &Path) -> anyhow::Result<crate::server::RunningServer> {
+    let mut config = ServerConfig {
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], DEMO_PORT)),
+        data_dir: Some(data_dir.join("demo-service")),
+        job_step_delay: std::time::Duration::from_millis(400),
+        ..ServerConfig::default()
+    };
+    match crate::server::start(config.clone()).await {
+        Ok(server) => Ok(server),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            config.addr.set_port(0);
+            Ok(crate::server::start(config).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replays [`fixtures`] and answers a few commands the way the engine would (developer aid
+/// for screenshots and for checking the window under Xvfb without a service).
+async fn fixture_backend(mut commands: tokio::sync::mpsc::Receiver<Command>, events: EventSender) {
+    for e in fixtures::startup_events()
+        .into_iter()
+        .chain(fixtures::running_job_events())
+    {
+        events.send(e);
+    }
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Shutdown => break,
+            Command::RefreshReplicas | Command::LoadEditResults { .. } => {}
+            Command::Reset { .. } => events.send(fixtures::reset_awaiting_event()),
+            Command::ConfirmReset { .. } => events.send(fixtures::after_recovery_event()),
+            other => events.send(Event::CommandFailed {
+                what: format!("{other:?}").chars().take(40).collect(),
+                error: Failure {
+                    class: FailureClass::Local,
+                    code: None,
+                    message: "fixture mode: no engine is running".to_owned(),
+                },
+            }),
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::view_model::JobView;
 use crate::engine::{LocalReplicaId, ReplicaSummary, ResetMode};
 use crate::protocol::SyncModel;
 use egui::RichText;
-use egui_plot::{Bar, BarChart, Legend, Line, Plot};
+use egui_plot::{Bar, BarChart, Corner, Legend, Line, Plot, Points};
 
 /// What the user asked for in the overview.
 #[must_use]
@@ -21,6 +21,8 @@ pub enum DetailAction {
     SetResetMode(LocalReplicaId, ResetMode),
     StartReset(LocalReplicaId, ResetMode),
     ShowFailedEdits,
+    /// Ask to confirm unregistering the replica.
+    Unregister(LocalReplicaId),
 }
 
 const RESET_MODES: [ResetMode; 4] = [
@@ -227,6 +229,13 @@ fn job_status_ui(
         if running && ui.button("Cancel job").clicked() {
             *action = DetailAction::Cancel(replica.id);
         }
+        if ui
+            .add_enabled(!running, egui::Button::new("Unregister…"))
+            .on_hover_text("Unregister the replica on the server and remove it from this list")
+            .clicked()
+        {
+            *action = DetailAction::Unregister(replica.id);
+        }
     });
 }
 
@@ -277,23 +286,51 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
         .iter()
         .map(|p| [minutes_ago(p.finished_ms), p.duration_ms as f64 / 1000.0])
         .collect();
+    // Bars as wide as 60 % of the closest gap between two syncs (1 min for a single sync).
+    let xs: Vec<f64> = replica
+        .history
+        .iter()
+        .map(|p| minutes_ago(p.finished_ms))
+        .collect();
+    let min_gap = xs
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .filter(|g| *g > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let bar_width = if min_gap.is_finite() {
+        min_gap * 0.6
+    } else {
+        1.0
+    };
+    let oldest = xs.iter().copied().fold(0.0, f64::min);
     let bars: Vec<Bar> = replica
         .history
         .iter()
-        .map(|p| Bar::new(minutes_ago(p.finished_ms), p.failed_edits as f64).width(4.0))
+        .map(|p| Bar::new(minutes_ago(p.finished_ms), p.failed_edits as f64).width(bar_width))
         .collect();
     let height = ui.available_height().clamp(120.0, 220.0);
     Plot::new(("history-plot", replica.id.0))
         .height(height)
-        .legend(Legend::default())
+        .legend(Legend::default().position(Corner::LeftTop))
         .x_axis_label("minutes ago")
+        .y_axis_label("seconds / failed edits")
         .allow_scroll(false)
         .allow_zoom(false)
         .allow_drag(false)
+        // At least the last half hour, so one or two syncs do not fill the whole plot.
+        .include_x(0.0)
+        .include_x(oldest.min(-30.0))
+        .include_y(0.0)
+        .include_y(1.0)
         .show(ui, |plot| {
             plot.bar_chart(
                 BarChart::new("Failed edits", bars).color(theme::red(dark).gamma_multiply(0.8)),
             );
-            plot.line(Line::new("Duration (s)", durations).color(theme::blue(dark)));
+            plot.line(Line::new("Duration (s)", durations.clone()).color(theme::blue(dark)));
+            plot.points(
+                Points::new("Duration (s)", durations)
+                    .radius(2.5)
+                    .color(theme::blue(dark)),
+            );
         });
 }

@@ -14,6 +14,8 @@ pub enum ReplicaListAction {
     Select(LocalReplicaId),
     SyncNow(LocalReplicaId),
     CreateReplica,
+    /// Create a replica of the embedded demo service and seed it with a few local edits.
+    CreateDemoReplica,
 }
 
 /// Draws the replica list. `now_ms` is the wall clock used for relative times.
@@ -23,6 +25,7 @@ pub fn replica_list_ui(
     selected: Option<LocalReplicaId>,
     now_ms: i64,
     loaded: bool,
+    offer_demo: bool,
 ) -> ReplicaListAction {
     let mut action = ReplicaListAction::None;
     ui.horizontal(|ui| {
@@ -41,6 +44,16 @@ pub fn replica_list_ui(
     if replicas.is_empty() {
         if loaded {
             ui.label("No replicas yet.");
+            if offer_demo
+                && ui
+                    .button("Create a demo replica")
+                    .on_hover_text(
+                        "A replica of the embedded demo water network, with a few local edits (some the server will refuse)",
+                    )
+                    .clicked()
+            {
+                action = ReplicaListAction::CreateDemoReplica;
+            }
             if ui.button("Connect to a service…").clicked() {
                 action = ReplicaListAction::CreateReplica;
             }

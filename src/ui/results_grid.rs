@@ -123,13 +123,13 @@ impl SortColumn {
 
     fn column(self) -> Column {
         match self {
-            SortColumn::ObjectId => Column::initial(70.0),
-            SortColumn::GlobalId => Column::initial(150.0),
-            SortColumn::Layer => Column::initial(90.0),
-            SortColumn::ChangeType => Column::initial(60.0),
-            SortColumn::ObjectType => Column::initial(80.0),
-            SortColumn::Success => Column::initial(60.0),
-            SortColumn::Code => Column::initial(50.0),
+            SortColumn::ObjectId => Column::initial(62.0),
+            SortColumn::GlobalId => Column::initial(110.0),
+            SortColumn::Layer => Column::initial(80.0),
+            SortColumn::ChangeType => Column::initial(56.0),
+            SortColumn::ObjectType => Column::initial(66.0),
+            SortColumn::Success => Column::initial(58.0),
+            SortColumn::Code => Column::initial(46.0),
             SortColumn::Description => Column::initial(300.0),
             SortColumn::FirstSeen | SortColumn::LastSeen => Column::initial(130.0),
             SortColumn::Attempts => Column::initial(65.0),
@@ -373,8 +373,8 @@ pub fn results_grid_ui(ui: &mut egui::Ui, grid: &mut GridState, has_snapshot: bo
 
     egui::Panel::right("results-detail")
         .resizable(true)
-        .default_size(320.0)
-        .min_size(240.0)
+        .default_size(300.0)
+        .min_size(220.0)
         .show(ui, |ui| {
             let a = detail_pane_ui(ui, grid);
             if a != GridAction::None {
@@ -395,7 +395,8 @@ fn filter_bar_ui(ui: &mut egui::Ui, grid: &mut GridState, total: usize, action: 
                 grid.filter.chip = chip;
             }
         }
-        ui.separator();
+    });
+    ui.horizontal_wrapped(|ui| {
         let layer_text = grid
             .filter
             .layer_id
@@ -592,6 +593,27 @@ fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
         .id_salt("detail-scroll")
         .show(ui, |ui| {
             ui.heading("Edit result");
+            ui.horizontal_wrapped(|ui| {
+                let failed = !r.success && r.global_id.is_some();
+                if ui
+                    .add_enabled(failed, egui::Button::new("Fix and resend…"))
+                    .clicked()
+                {
+                    action = GridAction::FixAndResend(selected);
+                }
+                if ui
+                    .add_enabled(failed, egui::Button::new("Drop local edit…"))
+                    .clicked()
+                {
+                    action = GridAction::Drop(selected);
+                }
+                if let Some(g) = &r.global_id
+                    && ui.button("Copy GlobalID").clicked()
+                {
+                    action = GridAction::CopyGlobalId(g.to_string());
+                }
+            });
+            ui.separator();
             egui::Grid::new("detail-grid").num_columns(2).show(ui, |ui| {
                 ui.label("Layer");
                 ui.label(format!("{} ({})", r.layer_name, r.layer_id));
@@ -658,27 +680,6 @@ fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
             } else {
                 ui.label(&r.description);
             }
-            ui.separator();
-            ui.horizontal_wrapped(|ui| {
-                let failed = !r.success && r.global_id.is_some();
-                if ui
-                    .add_enabled(failed, egui::Button::new("Fix and resend…"))
-                    .clicked()
-                {
-                    action = GridAction::FixAndResend(selected);
-                }
-                if ui
-                    .add_enabled(failed, egui::Button::new("Drop local edit…"))
-                    .clicked()
-                {
-                    action = GridAction::Drop(selected);
-                }
-                if let Some(g) = &r.global_id
-                    && ui.button("Copy GlobalID").clicked()
-                {
-                    action = GridAction::CopyGlobalId(g.to_string());
-                }
-            });
         });
     action
 }

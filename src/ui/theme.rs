@@ -113,6 +113,17 @@ pub fn duration_text(millis: i64) -> String {
     }
 }
 
+/// "30 s", "5 min", "1 h 30 min".
+pub fn interval_text(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 && s % 60 == 0 => format!("{} min", s / 60),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,8 @@
 //! no engine. Tests push `Event`s and read back the `Command`s the UI sent.
 #![allow(dead_code)]
 
+pub mod stack;
+
 use egui_kittest::Harness;
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;

@@ -1,0 +1,133 @@
+//! The window against the real engine and the reference service (loopback, temp dirs): create a
+//! replica through "Connect to service", make a local edit the server refuses, sync, find the
+//! refused edit in the grid, fix it in the attribute form and resend, and see it disappear.
+
+mod ui_support;
+
+use egui_kittest::kittest::Queryable as _;
+use syncwatch::engine::{Command, LocalEdit};
+use syncwatch::protocol::JobState;
+use syncwatch::ui::Tab;
+use ui_support::stack::{click, stack, type_into, wait_until};
+
+/// "Create a demo replica" creates a replica of the demo service, queues edits and syncs: the
+/// grid then shows the edits the service refused.
+#[test]
+fn demo_replica_shows_refused_edits() {
+    let mut s = stack();
+    let h = &mut s.h;
+    click(h, "Create a demo replica");
+    wait_until(h, "the demo replica's first sync", |a| {
+        a.vm.replicas.len() == 1
+            && a.vm.jobs.values().any(|j| j.state.is_terminal())
+            && !a.vm.replicas[0].syncing
+    });
+    let replica = h.state().vm.replicas[0].id;
+    wait_until(h, "the refused edits", |a| {
+        a.vm.results
+            .get(&replica)
+            .is_some_and(|rows| rows.iter().any(|r| !r.success))
+    });
+    let rows = h.state().vm.results[&replica].clone();
+    let refused: Vec<Option<i64>> = rows.iter().filter(|r| !r.success).map(|r| r.code).collect();
+    assert!(refused.len() >= 2, "{rows:?}");
+    assert!(refused.contains(&Some(1001)), "{refused:?}");
+    let summary = h.state().vm.replica(replica).cloned().expect("replica");
+    assert_eq!(summary.health(), syncwatch::engine::Health::FailedEdits);
+}
+
+#[test]
+fn fix_a_refused_edit_end_to_end() {
+    let mut s = stack();
+    let handle = s.handle.clone();
+    let h = &mut s.h;
+
+    // Create a replica of the demo service through the dialog.
+    click(h, "Connect to service…");
+    type_into(h, "Replica name", "Hydrants e2e");
+    click(h, "Create replica");
+    wait_until(h, "the new replica", |a| {
+        a.vm.replicas.len() == 1
+            && !a.vm.replicas[0].syncing
+            && a.vm.replicas[0].server_gen.is_some()
+    });
+    let replica = h.state().vm.replicas[0].id;
+    assert_eq!(h.state().selected(), Some(replica));
+
+    // A local add without the non-nullable FacilityID: the server refuses it (1001).
+    let mut attributes = syncwatch::protocol::Attributes::new();
+    attributes.insert("FacilityID".into(), serde_json::Value::Null);
+    attributes.insert("Status".into(), serde_json::json!("IS"));
+    handle
+        .try_send(Command::EditFeature {
+            replica,
+            layer_id: 0,
+            edit: LocalEdit::Add {
+                attributes,
+                geometry: Some(serde_json::json!({"x": -122.64, "y": 45.52})),
+            },
+        })
+        .expect("queue edit");
+    wait_until(h, "the pending edit", |a| {
+        a.vm.replica(replica)
+            .is_some_and(|r| r.pending_changes == 1)
+    });
+
+    click(h, "⟳ Sync now");
+    wait_until(h, "the sync to finish", |a| {
+        a.vm.jobs
+            .get(&replica)
+            .is_some_and(|j| j.state.is_terminal())
+            && a.vm.replica(replica).is_some_and(|r| !r.syncing)
+    });
+    assert_eq!(
+        h.state().vm.jobs[&replica].state,
+        JobState::CompletedWithErrors,
+        "{:?}",
+        h.state().vm.jobs[&replica]
+    );
+    wait_until(h, "the refused edit in the results", |a| {
+        a.vm.results
+            .get(&replica)
+            .is_some_and(|rows| rows.iter().any(|r| r.code == Some(1001)))
+    });
+
+    // Find it in the grid, fix it and resend.
+    h.state_mut().persisted.tab = Tab::Results;
+    h.run_steps(3);
+    click(h, "1000 feature");
+    assert_eq!(h.state().grid.indices.len(), 1);
+    let row = h.state().grid.indices[0];
+    h.state_mut().grid.selected = Some(row);
+    h.run_steps(3);
+    h.get_by_label_contains("1001 – ");
+    click(h, "Fix and resend…");
+    assert_eq!(
+        h.state().fix.as_ref().map(|f| f.fields[0].0.clone()),
+        Some("FacilityID".to_owned())
+    );
+    type_into(h, "Value", "HYD-E2E-1");
+    click(h, "Save and resend");
+    wait_until(h, "the resend to finish", |a| {
+        a.vm.jobs
+            .get(&replica)
+            .is_some_and(|j| j.state == JobState::Completed)
+            && a.vm.replica(replica).is_some_and(|r| !r.syncing)
+    });
+    wait_until(h, "the refused edit to be gone", |a| {
+        a.vm.results
+            .get(&replica)
+            .is_some_and(|rows| rows.iter().all(|r| r.success))
+    });
+    h.run_steps(3);
+    assert_eq!(
+        h.state().grid.indices.len(),
+        0,
+        "nothing left in the 1000 series"
+    );
+    let summary = h.state().vm.replica(replica).cloned().expect("replica");
+    assert_eq!(summary.failed_edits, 0);
+    assert_eq!(summary.pending_changes, 0);
+    assert_eq!(summary.health(), syncwatch::engine::Health::UpToDate);
+    assert!(h.query_all_by_label("✔ Up to date").count() >= 1);
+}
