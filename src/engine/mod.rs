@@ -45,6 +45,9 @@ pub struct EngineConfig {
     /// failure up to [`EngineConfig::max_unreachable_backoff_secs`].
     pub min_unreachable_backoff_secs: u64,
     pub max_unreachable_backoff_secs: u64,
+    /// When a sync finds the replica unsyncable, run the replica's automatic reset mode right away
+    /// (seed 000's automatic client reset). Off for headless commands, which report and exit.
+    pub reset_on_detection: bool,
 }
 
 impl EngineConfig {
@@ -54,6 +57,7 @@ impl EngineConfig {
             client: ClientConfig::default(),
             min_unreachable_backoff_secs: 15,
             max_unreachable_backoff_secs: 15 * 60,
+            reset_on_detection: true,
         }
     }
 }

@@ -166,6 +166,17 @@ impl Runner {
                     self.command_failed("drop edit", &e);
                 }
             }
+            Command::EditFeature {
+                replica,
+                layer_id,
+                edit,
+            } => match local::edit_feature(&self.deps, replica, layer_id, edit).await {
+                Ok(mut summary) => {
+                    summary.syncing = self.is_syncing(replica);
+                    self.deps.events.send(Event::ReplicaChanged { summary });
+                }
+                Err(e) => self.command_failed("edit feature", &e),
+            },
             Command::Unregister { replica } => self.enqueue(replica, Job::Unregister).await,
             Command::SetAutoSync { interval_secs } => self.set_auto_sync(interval_secs).await,
             Command::SetResetMode { replica, mode } => {
@@ -322,7 +333,7 @@ impl Runner {
             }
             self.launch(replica, job_id, job);
         }
-        if needs_reset {
+        if needs_reset && self.deps.config.reset_on_detection {
             self.start_reset_after_detection(replica).await;
         }
         if then_sync {
