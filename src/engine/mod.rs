@@ -182,7 +182,8 @@ pub enum SendError {
 #[derive(Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
-    deps: Deps,
+    /// Boxed behind an `Arc` so the handle stays pointer-sized (front ends keep it in enums).
+    deps: Arc<Deps>,
 }
 
 impl std::fmt::Debug for EngineHandle {
@@ -258,7 +259,13 @@ pub fn start(
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_CAPACITY);
     let deps = open_deps(config, events)?;
     let join = runtime.spawn(runner::run(rx, deps.clone()));
-    Ok((EngineHandle { commands: tx, deps }, join))
+    Ok((
+        EngineHandle {
+            commands: tx,
+            deps: Arc::new(deps),
+        },
+        join,
+    ))
 }
 
 /// Starts the engine on `runtime`, reading commands from a queue the front end created itself
