@@ -51,6 +51,8 @@ async fn start(server_config: ServerConfig) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let mut config = EngineConfig::new(dir.path());
     config.client = fast_client();
+    // These tests are about sync; the client reset is covered in engine_reset.rs.
+    config.reset_on_detection = false;
     let (engine, events, _join) = engine::start_with_channel(config).unwrap();
     let harness = Harness {
         server,
@@ -569,7 +571,8 @@ async fn expired_result_is_redone_without_duplicates() {
 }
 
 /// A replica the server no longer knows (sync terminated and re-enabled) is marked reset
-/// required; its edits stay; later syncs refuse to run; client reset itself answers "not yet".
+/// required; its edits stay; later syncs refuse to run; a manual reset only plans and waits.
+/// (Automatic reset on detection is off here; `engine_reset.rs` covers the reset itself.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_replica_needs_a_client_reset() {
     let h = start(ServerConfig::default()).await;
@@ -606,13 +609,21 @@ async fn missing_replica_needs_a_client_reset() {
         mode: engine::ResetMode::Manual,
     })
     .await;
-    let message = h
+    let plan = h
         .next(|e| match e {
-            Event::CommandFailed { error, .. } => Some(error.message.clone()),
+            Event::ResetAwaitingConfirmation { plan, .. } if plan.replica == r => {
+                Some(plan.clone())
+            }
             _ => None,
         })
         .await;
-    assert!(message.contains("not implemented"), "{message}");
+    assert_eq!(plan.changes.iter().map(|c| c.updates).sum::<u32>(), 1);
+    assert!(plan.reason.contains("3061"), "{}", plan.reason);
+    assert_eq!(
+        h.file(r).changes().unwrap().len(),
+        1,
+        "planning a manual reset changes nothing"
+    );
 }
 
 /// An unreachable service fails the job as a transport failure and announces NetworkLost once;

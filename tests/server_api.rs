@@ -464,7 +464,8 @@ async fn per_layer_sync_layers() {
 }
 
 /// unRegisterReplica: the replica is gone and a later sync answers exactly like seed 004;
-/// `replicaID=*` removes the rest; replica info accepts braced, bare and URL-encoded ids.
+/// closeReplica unregisters after the sync; `replicaID=*` removes the rest; replica info accepts
+/// braced, bare and URL-encoded ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unregister_and_replica_info() {
     let fx = start().await;
@@ -719,4 +720,149 @@ async fn data_survives_a_restart() {
         .iter()
         .any(|f| f["attributes"]["GlobalID"] == gid.as_str());
     assert!(found);
+}
+
+/// Throughput of one synchronizeReplica carrying 100,000 hydrant adds, end to end over HTTP
+/// (form encoding, JSON parsing, checks, one SQLite transaction). Run in release:
+/// `cargo test --release --test server_api -- --ignored --nocapture server_apply_throughput`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run explicitly in release"]
+async fn server_apply_throughput() {
+    const EDITS: usize = 100_000;
+    let fx = start().await;
+    let (replica, generation) = fx.replica("0", "").await;
+    let features: Vec<Value> = (0..EDITS)
+        .map(|i| hydrant(&new_gid(), &format!("B-{i:07}")))
+        .collect();
+    let edits = adds(0, features).to_string();
+    let gen_text = generation.to_string();
+    let form = [
+        ("f", "json"),
+        ("replicaID", replica.as_str()),
+        ("replicaServerGen", gen_text.as_str()),
+        ("syncDirection", "upload"),
+        ("rollbackOnFailure", "true"),
+        ("transportType", "esriTransportTypeEmbedded"),
+        ("edits", edits.as_str()),
+    ];
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let started = std::time::Instant::now();
+    let resp = fx
+        .http
+        .post(format!("{}/synchronizeReplica", fx.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let reply: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status}: {}", &text[..text.len().min(300)]));
+    let elapsed = started.elapsed();
+    assert!(reply.get("error").is_none(), "{reply}");
+    let rate = EDITS as f64 / elapsed.as_secs_f64();
+    println!(
+        "server apply: {EDITS} edits in {:.2} s = {rate:.0} edits/s",
+        elapsed.as_secs_f64()
+    );
+    let all = fx.create("0", &[]).await;
+    assert_eq!(
+        all["layers"][0]["features"].as_array().unwrap().len(),
+        EDITS + demo().layer(0).unwrap().seed.len()
+    );
+}
+
+/// Hostile and odd uploads get the envelope or per-edit failures; the service keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_uploads_never_break_the_service() {
+    let fx = start().await;
+    let (a, gen_a) = fx.replica("0", "").await;
+    let gid = new_gid();
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    let uploads = [
+        r#"[{"id":0,"features":{"adds":[{"attributes":{"GlobalID":"G","Flow_GPM":1e400}}]}}]"#
+            .to_string(),
+        r#"[{"id":"zero"}]"#.to_string(),
+        deep,
+        format!(
+            r#"[{{"id":0,"features":{{"adds":[{{"geometry":[1,2],"attributes":{{"GlobalID":"{gid}","FacilityID":"X1"}}}}]}}}}]"#
+        ),
+        format!(
+            r#"[{{"id":0,"features":{{"updates":[{{"attributes":{{"GlobalID":"{gid}","FacilityID":{{"$ne":1}}}}}}]}}}}]"#
+        ),
+        format!(
+            r#"[{{"id":9223372036854775807,"features":{{"deleteIds":["{gid}", "", "DROP TABLE"]}}}}]"#
+        ),
+        format!(
+            r#"[{{"id":0,"features":{{"adds":[{{"geometry":{{"x":1e308,"y":-1e308}},"attributes":{{"GlobalID":"{gid}","FacilityID":"🚒🚒"}}}}]}}}}]"#
+        ),
+    ];
+    let gen_text = gen_a.to_string();
+    for edits in &uploads {
+        let form = [
+            ("f", "json"),
+            ("replicaID", a.as_str()),
+            ("replicaServerGen", gen_text.as_str()),
+            ("edits", edits.as_str()),
+            ("transportType", "esriTransportTypeEmbedded"),
+        ];
+        let resp = fx
+            .http
+            .post(format!("{}/synchronizeReplica", fx.url))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{edits}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["error"].is_object() || body["replicaServerGen"].is_number(),
+            "{edits}: {body}"
+        );
+    }
+    assert!(fx.post("replicas", &[("f", "json")]).await.is_array());
+}
+
+/// The ArcGIS API for Python (PyPI `arcgis` 2.4.4) connects, creates replicas (sync and async),
+/// synchronizes with edits, sees a rollback and unregisters, against the reference service.
+/// Needs `pip install arcgis==2.4.4 six`; `PYTHON` names the interpreter (default `python3`).
+/// Run: `cargo test --test server_api -- --ignored arcgis_python_interop`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the arcgis Python package (pip install arcgis==2.4.4 six)"]
+async fn arcgis_python_interop() {
+    let fx = start().await;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/arcgis_interop.py"
+    );
+    let base = fx.server.base_url().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(base)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    assert_eq!(line["ok"], true);
+    assert!(
+        fx.post("replicas", &[("f", "json")])
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["replicaID"] != line["replicaID"])
+    );
 }

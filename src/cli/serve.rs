@@ -30,6 +30,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
+    init_logging();
     let definition = match &args.service {
         Some(path) => Some(ServiceDefinition::load(path)?),
         None => None,
@@ -47,4 +48,14 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         .block_on(server::serve_until_ctrl_c(config))
         .with_context(|| format!("the reference service failed on {}", args.addr))?;
     Ok(super::exit::OK)
+}
+
+/// Logs to stderr, `info` unless `RUST_LOG` says otherwise. Another subscriber already set is fine.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -62,7 +62,12 @@ impl Session {
             .context("could not start the async runtime")?;
         let (handle, events, join) = {
             let _entered = runtime.enter();
-            engine::start_with_channel(EngineConfig::new(data_dir))
+            // Headless commands report a needed reset (exit 3); only `syncwatch reset` resets.
+            let config = EngineConfig {
+                reset_on_detection: false,
+                ..EngineConfig::new(data_dir)
+            };
+            engine::start_with_channel(config)
                 .with_context(|| format!("could not start the engine in {}", data_dir.display()))?
         };
         let mut session = Session {

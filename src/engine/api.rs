@@ -158,6 +158,14 @@ pub enum Command {
     DemoTerminateSync,
     /// Finish running jobs' current step and stop.
     Shutdown,
+    /// Record a local edit in the replica's change queue (the GUI's attribute editor and demo
+    /// seeding; the CLI uses [`crate::engine::EngineHandle::edit_feature`]). Answered with
+    /// [`Event::ReplicaChanged`], or [`Event::CommandFailed`] when the edit is not possible.
+    EditFeature {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        edit: LocalEdit,
+    },
 }
 
 /// A local edit of one feature, for `EngineHandle::edit_feature` (the `syncwatch edit`

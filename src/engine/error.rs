@@ -26,6 +26,9 @@ pub enum EngineError {
     },
     #[error("the job was cancelled")]
     Cancelled,
+    /// A client reset could not finish; the replica is untouched and still needs a reset.
+    #[error("client reset failed: {0}")]
+    Reset(String),
     #[error("{0}")]
     Unsupported(String),
     #[error("could not write {path}")]

@@ -6,7 +6,9 @@
 //! from the server's results, and the downloaded changes and the new generation are written in one
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
-use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, LogEntry, SyncOptions};
+use super::api::{
+    CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, LogEntry, ResetMode, SyncOptions,
+};
 use super::error::{EngineError, chain};
 use super::{Deps, now_ms, summary};
 use crate::geodatabase::replica_file::{
@@ -32,6 +34,11 @@ pub(crate) enum Job {
     Create(CreateRequest),
     Sync(SyncOptions),
     Unregister,
+    /// A client reset in this mode; `confirmed` when the user confirmed a manual reset.
+    Reset {
+        mode: ResetMode,
+        confirmed: bool,
+    },
 }
 
 impl Job {
@@ -40,6 +47,7 @@ impl Job {
             Job::Create(_) => JobKind::Create,
             Job::Sync(_) => JobKind::Sync,
             Job::Unregister => JobKind::Unregister,
+            Job::Reset { .. } => JobKind::Reset,
         }
     }
     pub fn direction(&self) -> Option<&'static str> {
@@ -67,6 +75,11 @@ pub(crate) struct JobReport {
     pub reach: Reach,
     /// The replica was removed (unregistered, or its create failed).
     pub removed: bool,
+    /// A sync just found that only a client reset can help (first detection, not a refusal of a
+    /// replica already marked).
+    pub needs_reset: bool,
+    /// Queue a sync next (a recovery's replayed edits are waiting to be uploaded).
+    pub then_sync: bool,
     /// `JobCompleted` or `JobFailed`: the runner sends it once the replica is no longer busy, so a
     /// front end that hears it and asks for a summary never sees the replica still syncing.
     pub final_event: Option<Event>,
@@ -125,17 +138,23 @@ pub(crate) async fn run(
         service_url,
         reach: Reach::NotTried,
         removed: false,
+        needs_reset: false,
+        then_sync: false,
         final_event: None,
     };
     let result = match job {
         Job::Create(request) => create(&deps, replica, job_id, request, cancel).await,
         Job::Sync(options) => sync(&deps, replica, job_id, options, cancel).await,
         Job::Unregister => unregister(&deps, replica).await,
+        Job::Reset { mode, confirmed } => {
+            super::reset::job::run(&deps, replica, job_id, mode, confirmed, cancel).await
+        }
     };
     match result {
         Ok(done) => {
             report.reach = Reach::Reached;
             report.removed = done.removed;
+            report.then_sync = done.then_sync;
             report.final_event = Some(finish_ok(&deps, job_id, done, started, replica).await);
         }
         Err(failure) => {
@@ -145,6 +164,8 @@ pub(crate) async fn run(
                 _ => Reach::NotTried,
             };
             report.removed = failure.removed;
+            report.needs_reset =
+                matches!(&failure.error, EngineError::Service(e) if e.needs_client_reset());
             report.final_event = Some(finish_failed(&deps, replica, job_id, failure).await);
         }
     }
@@ -153,18 +174,19 @@ pub(crate) async fn run(
 
 /// A successful job's counts.
 #[derive(Debug, Default)]
-struct Done {
-    state: Option<JobState>,
-    uploaded: u32,
-    downloaded: u32,
-    failed_edits: u32,
-    removed: bool,
+pub(crate) struct Done {
+    pub state: Option<JobState>,
+    pub uploaded: u32,
+    pub downloaded: u32,
+    pub failed_edits: u32,
+    pub removed: bool,
+    pub then_sync: bool,
 }
 
 /// A failed job: the error, and whether the replica is gone as a result.
-struct Failed {
-    error: EngineError,
-    removed: bool,
+pub(crate) struct Failed {
+    pub error: EngineError,
+    pub removed: bool,
 }
 
 impl From<EngineError> for Failed {
@@ -311,7 +333,7 @@ pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
     }
 }
 
-fn client_for(
+pub(crate) fn client_for(
     deps: &Deps,
     service_url: &str,
     token: Option<String>,
@@ -324,7 +346,7 @@ fn client_for(
 }
 
 /// A progress callback that turns job status into [`Event::JobStatus`].
-fn progress_events(
+pub(crate) fn progress_events(
     deps: &Deps,
     replica: LocalReplicaId,
     job_id: JobId,
@@ -342,7 +364,7 @@ fn progress_events(
 }
 
 /// Resolves when the job is cancelled (never, if the runner is gone).
-async fn cancelled(mut cancel: watch::Receiver<bool>) {
+pub(crate) async fn cancelled(mut cancel: watch::Receiver<bool>) {
     if cancel.wait_for(|c| *c).await.is_err() {
         std::future::pending::<()>().await;
     }
@@ -376,6 +398,47 @@ async fn create_inner(
     cancel: watch::Receiver<bool>,
 ) -> Result<Done, EngineError> {
     let client = client_for(deps, &request.service_url, request.token.clone())?;
+    let path = deps
+        .with_store(move |s| s.replica(replica))
+        .await?
+        .file_path;
+    let fresh = create_replica_file(deps, &client, replica, job_id, request, &path, cancel).await?;
+    let guid = fresh.guid.clone();
+    let registered = deps
+        .with_store(move |store| {
+            store.set_replica_guid(replica, &guid)?;
+            store.record_success(replica, now_ms())
+        })
+        .await;
+    if let Err(e) = registered {
+        unregister_quietly(&client, &fresh.guid).await;
+        return Err(e);
+    }
+    Ok(Done {
+        state: Some(JobState::Completed),
+        downloaded: fresh.downloaded,
+        ..Default::default()
+    })
+}
+
+/// A replica just created on the server and written to its local file.
+pub(crate) struct FreshReplica {
+    pub guid: Guid,
+    pub downloaded: u32,
+    pub layer_infos: Vec<LayerInfo>,
+}
+
+/// Creates a replica on the service and writes it to a new file at `path` (never overwriting).
+/// If the file cannot be written, the server replica is unregistered again.
+pub(crate) async fn create_replica_file(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: &CreateRequest,
+    path: &std::path::Path,
+    cancel: watch::Receiver<bool>,
+) -> Result<FreshReplica, EngineError> {
     let service_info = client.service_info().await?;
     let mut layer_infos: Vec<LayerInfo> = Vec::with_capacity(request.layers.len());
     for layer_id in &request.layers {
@@ -430,36 +493,43 @@ async fn create_inner(
         .iter()
         .map(|l| l.features.len() as u32)
         .sum();
-    let written = deps
-        .blocking({
-            let guid = guid.clone();
-            move |store| {
-                let path = store.replica(replica)?.file_path;
-                ReplicaFile::create(
-                    &path,
-                    &definition,
-                    &response,
-                    Some(&service_info),
-                    &layer_infos,
-                )?;
-                store.set_replica_guid(replica, &guid)?;
-                store.record_success(replica, now_ms())?;
-                Ok(())
-            }
+    let written = {
+        let path = path.to_path_buf();
+        let layer_infos = layer_infos.clone();
+        tokio::task::spawn_blocking(move || {
+            ReplicaFile::create(
+                &path,
+                &definition,
+                &response,
+                Some(&service_info),
+                &layer_infos,
+            )
+            .map(drop)
         })
-        .await;
-    if let Err(e) = written {
-        // The server holds a replica nobody can sync: give it back.
-        if let Err(u) = client.unregister_replica(&guid).await {
-            tracing::warn!(error = %chain(&u), "could not unregister the replica whose file failed");
+        .await
+    };
+    match written {
+        Ok(Ok(())) => Ok(FreshReplica {
+            guid,
+            downloaded,
+            layer_infos,
+        }),
+        Ok(Err(e)) => {
+            unregister_quietly(client, &guid).await;
+            Err(e.into())
         }
-        return Err(e);
+        Err(e) => {
+            unregister_quietly(client, &guid).await;
+            Err(e.into())
+        }
     }
-    Ok(Done {
-        state: Some(JobState::Completed),
-        downloaded,
-        ..Default::default()
-    })
+}
+
+/// Gives a server replica nobody can sync back to the server; failures are only logged.
+pub(crate) async fn unregister_quietly(client: &FeatureServiceClient, guid: &Guid) {
+    if let Err(u) = client.unregister_replica(guid).await {
+        tracing::warn!(error = %chain(&u), "could not unregister a replica that is no longer used");
+    }
 }
 
 async fn unregister(deps: &Deps, replica: LocalReplicaId) -> Result<Done, Failed> {
@@ -740,7 +810,7 @@ async fn apply_reply(
         uploaded,
         downloaded: applied.downloaded(),
         failed_edits,
-        removed: false,
+        ..Default::default()
     })
 }
 

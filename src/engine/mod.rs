@@ -8,8 +8,10 @@
 //! * One job per replica at a time; later jobs for that replica queue. Jobs of different replicas
 //!   run side by side, at most [`MAX_CONCURRENT_JOBS`] talking to services at once.
 //! * rusqlite runs only inside `spawn_blocking`.
-//! * Shutdown: [`Command::Shutdown`], or dropping every [`EngineHandle`], closes the queue; running
-//!   jobs then finish (or reach their next checkpoint) and the task returns.
+//! * Shutdown: [`Command::Shutdown`], or dropping every [`EngineHandle`], closes the queue. On
+//!   `Shutdown` running jobs stop at their next checkpoint (a network call is abandoned and its
+//!   edits stay queued; a reply already received is still applied); the task then returns.
+//! * [`start`] opens the app database synchronously before spawning (once, at start-up).
 
 pub mod api;
 mod error;
@@ -43,6 +45,9 @@ pub struct EngineConfig {
     /// failure up to [`EngineConfig::max_unreachable_backoff_secs`].
     pub min_unreachable_backoff_secs: u64,
     pub max_unreachable_backoff_secs: u64,
+    /// When a sync finds the replica unsyncable, run the replica's automatic reset mode right away
+    /// (seed 000's automatic client reset). Off for headless commands, which report and exit.
+    pub reset_on_detection: bool,
 }
 
 impl EngineConfig {
@@ -52,6 +57,7 @@ impl EngineConfig {
             client: ClientConfig::default(),
             min_unreachable_backoff_secs: 15,
             max_unreachable_backoff_secs: 15 * 60,
+            reset_on_detection: true,
         }
     }
 }
@@ -71,6 +77,19 @@ impl DataDirs {
     }
     fn results_dir(&self) -> PathBuf {
         self.root.join("results")
+    }
+    /// Where client resets put their backups: `recovery/<name>-<time>/`.
+    fn recovery_dir(&self) -> PathBuf {
+        self.root.join("recovery")
+    }
+    /// The file of a replica re-created by a client reset, next to the old one.
+    fn reset_file_path(&self, replica: LocalReplicaId, name: &str, stamp_ms: i64) -> PathBuf {
+        let old = self.replica_file_path(replica, name);
+        let stem = old
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        old.with_file_name(format!("{stem}-reset-{stamp_ms}.replica"))
     }
     /// A new replica's file: `replicas/<local id>-<name>.replica`, the name reduced to safe characters.
     fn replica_file_path(&self, replica: LocalReplicaId, name: &str) -> PathBuf {
@@ -163,7 +182,8 @@ pub enum SendError {
 #[derive(Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
-    deps: Deps,
+    /// Boxed behind an `Arc` so the handle stays pointer-sized (front ends keep it in enums).
+    deps: Arc<Deps>,
 }
 
 impl std::fmt::Debug for EngineHandle {
@@ -239,7 +259,13 @@ pub fn start(
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_CAPACITY);
     let deps = open_deps(config, events)?;
     let join = runtime.spawn(runner::run(rx, deps.clone()));
-    Ok((EngineHandle { commands: tx, deps }, join))
+    Ok((
+        EngineHandle {
+            commands: tx,
+            deps: Arc::new(deps),
+        },
+        join,
+    ))
 }
 
 /// Starts the engine on `runtime`, reading commands from a queue the front end created itself
@@ -284,6 +310,6 @@ fn create_private_dir(path: &Path) -> Result<(), StartError> {
     })
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

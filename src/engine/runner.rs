@@ -3,7 +3,9 @@
 //! It stops when the command queue closes (every handle dropped, or [`Command::Shutdown`]), after
 //! the running jobs have finished.
 
-use super::api::{Command, Event, Failure, FailureClass, JobId, LocalReplicaId, SyncOptions};
+use super::api::{
+    Command, Event, Failure, FailureClass, JobId, LocalReplicaId, ResetMode, SyncOptions,
+};
 use super::error::EngineError;
 use super::jobs::{self, Job, JobReport, Reach};
 use super::{Deps, MAX_CONCURRENT_JOBS, local, summary};
@@ -13,9 +15,6 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-
-/// What the command reply says for the parts of issue 5 that are not built yet.
-const RESET_NOT_IMPLEMENTED: &str = "client reset is not implemented yet";
 
 /// A running job.
 struct Running {
@@ -73,6 +72,11 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
                     accepting = false;
                     commands.close();
                     runner.queued.clear();
+                    // Running jobs stop at their next checkpoint: a network call is abandoned
+                    // (edits stay queued), a reply already received is still applied.
+                    for running in runner.running.values() {
+                        let _ = running.cancel.send(true);
+                    }
                 }
                 Some(command) => runner.handle(command).await,
             },
@@ -162,6 +166,17 @@ impl Runner {
                     self.command_failed("drop edit", &e);
                 }
             }
+            Command::EditFeature {
+                replica,
+                layer_id,
+                edit,
+            } => match local::edit_feature(&self.deps, replica, layer_id, edit).await {
+                Ok(mut summary) => {
+                    summary.syncing = self.is_syncing(replica);
+                    self.deps.events.send(Event::ReplicaChanged { summary });
+                }
+                Err(e) => self.command_failed("edit feature", &e),
+            },
             Command::Unregister { replica } => self.enqueue(replica, Job::Unregister).await,
             Command::SetAutoSync { interval_secs } => self.set_auto_sync(interval_secs).await,
             Command::SetResetMode { replica, mode } => {
@@ -176,13 +191,21 @@ impl Runner {
                     Err(e) => self.command_failed("set reset mode", &e),
                 }
             }
-            Command::Reset { .. } => self.not_available("client reset", RESET_NOT_IMPLEMENTED),
-            Command::ConfirmReset { .. } => {
-                self.not_available("confirm client reset", RESET_NOT_IMPLEMENTED)
+            Command::Reset { replica, mode } => {
+                let job = Job::Reset {
+                    mode,
+                    confirmed: false,
+                };
+                self.enqueue(replica, job).await
             }
-            Command::CancelReset { .. } => {
-                self.not_available("cancel client reset", RESET_NOT_IMPLEMENTED)
+            Command::ConfirmReset { replica } => {
+                let job = Job::Reset {
+                    mode: ResetMode::Manual,
+                    confirmed: true,
+                };
+                self.enqueue(replica, job).await
             }
+            Command::CancelReset { replica } => self.cancel_reset(replica).await,
             Command::LoadEditResults { replica } => {
                 jobs::send_edit_results(&self.deps, replica).await
             }
@@ -287,6 +310,7 @@ impl Runner {
             }
         };
         self.running.remove(&replica);
+        let (mut needs_reset, mut then_sync) = (false, false);
         if let Some(mut report) = report {
             if let Some(event) = report.final_event.take() {
                 self.deps.events.send(event);
@@ -298,6 +322,8 @@ impl Runner {
                 jobs::send_summary(&self.deps, replica, false).await;
             }
             self.note_reach(&report);
+            needs_reset = report.needs_reset;
+            then_sync = report.then_sync;
         }
         if let Some(queue) = self.queued.get_mut(&replica)
             && let Some((job_id, job)) = queue.pop_front()
@@ -307,6 +333,41 @@ impl Runner {
             }
             self.launch(replica, job_id, job);
         }
+        if needs_reset && self.deps.config.reset_on_detection {
+            self.start_reset_after_detection(replica).await;
+        }
+        if then_sync {
+            self.enqueue(replica, Job::Sync(SyncOptions::default()))
+                .await;
+        }
+    }
+
+    /// A sync just found the replica unsyncable: an automatic mode resets right away (seed 000's
+    /// automatic client reset); Manual plans the reset and waits for the technician.
+    async fn start_reset_after_detection(&mut self, replica: LocalReplicaId) {
+        match self.deps.with_store(move |s| s.replica(replica)).await {
+            Ok(record) if !record.paused => {
+                let job = Job::Reset {
+                    mode: record.reset_mode,
+                    confirmed: false,
+                };
+                self.enqueue(replica, job).await;
+            }
+            Ok(_) => {}
+            Err(e) => self.command_failed("start client reset", &e),
+        }
+    }
+
+    /// The technician cancelled a manual reset: nothing changes; the replica still needs one.
+    async fn cancel_reset(&mut self, replica: LocalReplicaId) {
+        let name = match self.deps.with_store(move |s| s.replica(replica)).await {
+            Ok(record) => record.name,
+            Err(e) => return self.command_failed("cancel client reset", &e),
+        };
+        let message =
+            "manual client reset cancelled; the replica is unchanged and still needs a reset";
+        jobs::log(&self.deps, Some(replica), &name, None, message).await;
+        jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await;
     }
 
     /// NetworkLost on the first unreachable job of a service, NetworkBack on its next success.

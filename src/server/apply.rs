@@ -174,6 +174,8 @@ struct LayerApplier<'a> {
     options: &'a ApplyOptions<'a>,
     next_object_id: i64,
     unique: Vec<UniqueSet>,
+    /// Object ids of the uploaded adds' GlobalIDs that already exist (looked up in batches).
+    existing_adds: HashMap<String, i64>,
 }
 
 impl<'a> LayerApplier<'a> {
@@ -198,6 +200,7 @@ impl<'a> LayerApplier<'a> {
             options,
             next_object_id: max + 1,
             unique,
+            existing_adds: HashMap::new(),
         })
     }
 
@@ -215,6 +218,7 @@ impl<'a> LayerApplier<'a> {
         result: &mut LayerSyncResult,
     ) -> Result<LayerOutcome, StoreError> {
         let mut outcome = LayerOutcome::default();
+        self.existing_adds = existing_global_ids(self.conn, self.layer.id, &edits.features.adds)?;
         for feature in &edits.features.adds {
             let r = self.add(feature)?;
             if self.record(r, &mut result.add_results, &mut outcome, true) {
@@ -278,9 +282,9 @@ impl<'a> LayerApplier<'a> {
             Ok(g) => g,
             Err(rejection) => return Ok(Err((None, None, rejection))),
         };
-        if let Some(existing) = store::row_by_global_id(self.conn, self.layer.id, &global_id)? {
+        if let Some(object_id) = self.existing_adds.get(global_id.as_str()) {
             // A resent add: already applied once, never duplicated.
-            return Ok(Ok((existing.object_id, global_id)));
+            return Ok(Ok((*object_id, global_id)));
         }
         let row = match checks::prepare_add(self.ctx(), feature) {
             Ok(row) => row,
@@ -306,6 +310,8 @@ impl<'a> LayerApplier<'a> {
                 self.options.generation
             ])?;
         self.remember_unique(&row, None);
+        self.existing_adds
+            .insert(global_id.as_str().to_string(), object_id);
         Ok(Ok((object_id, global_id)))
     }
 
@@ -411,6 +417,35 @@ impl<'a> LayerApplier<'a> {
             }
         }
     }
+}
+
+/// GlobalIDs per existence query.
+const LOOKUP_CHUNK: usize = 500;
+
+/// The object ids of those `adds` whose GlobalID the layer already has (live or deleted).
+fn existing_global_ids(
+    conn: &Connection,
+    layer_id: i64,
+    adds: &[Feature],
+) -> Result<HashMap<String, i64>, StoreError> {
+    let ids: Vec<String> = adds
+        .iter()
+        .filter_map(Feature::global_id)
+        .map(|g| g.as_str().to_string())
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let placeholders = vec!["?"; chunk.len()].join(",");
+        let sql = format!(
+            "SELECT global_id, object_id FROM features WHERE layer_id = {layer_id} AND global_id IN ({placeholders})"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
+        while let Some(row) = rows.next()? {
+            found.insert(row.get::<_, String>(0)?, row.get::<_, i64>(1)?);
+        }
+    }
+    Ok(found)
 }
 
 /// Ok((objectId, GlobalID)) or Err((objectId, GlobalID, why)).

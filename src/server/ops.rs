@@ -259,6 +259,7 @@ pub fn synchronize(
     caller: &Caller,
     params: &SyncReplicaParams,
 ) -> Result<SyncOutcome, OpError> {
+    let started = std::time::Instant::now();
     if !core.store.sync_enabled()? {
         return Err(sync_disabled());
     }
@@ -344,7 +345,14 @@ pub fn synchronize(
         generation,
         plan.iter().map(|p| p.id),
     );
-    tracing::info!(replica = %record.replica_id, generation, applied, failed, "replica synchronized");
+    tracing::info!(
+        replica = %record.replica_id,
+        generation,
+        applied,
+        failed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "replica synchronized"
+    );
     Ok(SyncOutcome {
         response,
         has_failed_edits: failed > 0,

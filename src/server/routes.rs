@@ -27,6 +27,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// Largest request body accepted (100,000 edits are about 20 MB of form-encoded JSON).
+const MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
+
 /// Settings fixed at start.
 pub struct Settings {
     pub data_dir: PathBuf,
@@ -154,6 +157,7 @@ pub fn router(state: AppState) -> Router {
             any(result_file),
         )
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.shared.faults.clone(),
             faults::inject,

@@ -315,8 +315,10 @@ pub(crate) fn row_by_global_id(
     layer_id: i64,
     global_id: &Guid,
 ) -> Result<Option<StoredRow>, StoreError> {
-    let sql = format!("SELECT {ROW_COLUMNS} FROM features WHERE layer_id = ?1 AND global_id = ?2");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT object_id, global_id, attributes, geometry, owner, gen, created_gen, deleted
+         FROM features WHERE layer_id = ?1 AND global_id = ?2",
+    )?;
     let raw = stmt
         .query_row(params![layer_id, global_id.as_str()], read_row)
         .optional()?;

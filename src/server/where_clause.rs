@@ -517,4 +517,27 @@ mod tests {
             Err(WhereError::TooLong)
         ));
     }
+
+    proptest::proptest! {
+        /// Any text parses to a condition or a typed error, and evaluating never panics.
+        #[test]
+        fn arbitrary_text_never_panics(clause in "[ -~]{0,80}") {
+            let a = attrs(json!({"Status":"IS","Flow":1}));
+            if let Ok(c) = parse(&clause) {
+                let _ = c.matches(&a);
+            }
+        }
+
+        /// Clause-shaped text built from the grammar's own tokens never panics either.
+        #[test]
+        fn token_soup_never_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec!["Status", "Flow", "=", "<>", "<", ">=", "'IS'", "1", "-2.5",
+                "(", ")", "AND", "OR", "NOT", "IN", "IS", "NULL", ",", "'a''b'"]), 0..24)) {
+            let clause = parts.join(" ");
+            let a = attrs(json!({"Status":"IS","Flow":1}));
+            if let Ok(c) = parse(&clause) {
+                let _ = c.matches(&a);
+            }
+        }
+    }
 }

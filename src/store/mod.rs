@@ -112,6 +112,7 @@ pub enum JobKind {
     Create,
     Sync,
     Unregister,
+    Reset,
 }
 
 impl JobKind {
@@ -120,6 +121,7 @@ impl JobKind {
             JobKind::Create => "create",
             JobKind::Sync => "sync",
             JobKind::Unregister => "unregister",
+            JobKind::Reset => "reset",
         }
     }
 }
@@ -374,6 +376,36 @@ impl Store {
         replica_guid: &Guid,
     ) -> Result<(), StoreError> {
         self.update_replica(local_id, "replica_guid = ?2", &[&replica_guid.as_str()])
+    }
+
+    /// A client reset finished: in one transaction the replica now lives in `file_path` under the
+    /// new server `replica_guid`, no longer needs a reset, and the old replica's edit results are gone
+    /// (recovered edits are queued again in the new file).
+    pub fn switch_replica_file(
+        &mut self,
+        local_id: LocalReplicaId,
+        file_path: &Path,
+        replica_guid: &Guid,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let changed = tx
+            .execute(
+                "UPDATE replicas SET file_path = ?2, replica_guid = ?3, reset_required = NULL, last_error = NULL
+                 WHERE local_id = ?1",
+                rusqlite::params![local_id.0, file_path.to_string_lossy(), replica_guid.as_str()],
+            )
+            .map_err(sql)?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchReplica(local_id));
+        }
+        tx.execute("DELETE FROM edit_results WHERE local_id = ?1", [local_id.0])
+            .map_err(sql)?;
+        tx.commit().map_err(sql)
     }
 
     /// Forgets a replica and everything recorded about it.

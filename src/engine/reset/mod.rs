@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod guard;
+pub(crate) mod job;
 pub mod recovery;
 pub mod replay;
 
