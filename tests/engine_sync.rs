@@ -832,3 +832,25 @@ async fn gui_style_start_with_own_queue_and_waker() {
     assert_eq!(loaded, 2, "one at start-up, one for the refresh");
     assert!(wakes.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }
+
+/// A replica file that cannot be read fails the sync as a local error naming the file, shows as
+/// an error on the replica, and is left exactly as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_replica_file_is_reported_and_left_alone() {
+    let h = start(ServerConfig::default()).await;
+    let r = h
+        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .await;
+    let path = h.file_path(r);
+    let garbage = b"not a replica file, and never to be overwritten ........".to_vec();
+    std::fs::write(&path, &garbage).unwrap();
+    let failure = h.sync(r, SyncOptions::default()).await.unwrap_err();
+    assert_eq!(failure.class, engine::FailureClass::Local);
+    assert!(
+        failure.message.contains(&*path.to_string_lossy()),
+        "{}",
+        failure.message
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    assert_eq!(h.summary(r).await.health(), engine::Health::Error);
+}

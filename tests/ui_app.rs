@@ -510,3 +510,49 @@ fn unregister_needs_confirmation() {
     }]);
     assert!(r.harness.query_by_label("Parcel inspections").is_none());
 }
+
+/// A flood of events is applied over several frames (8 ms budget each), never in one long frame.
+#[test]
+fn event_flood_is_drained_within_a_budget() {
+    let mut r = rig();
+    let entries = 300_000;
+    for i in 0..entries {
+        r.events
+            .send(Event::Logged {
+                entry: syncwatch::engine::LogEntry {
+                    at_ms: fixtures::NOW_MS + i as i64 * 10_000,
+                    replica: None,
+                    replica_name: String::new(),
+                    code: Some(1000),
+                    message: format!("flood {i}"),
+                },
+            })
+            .expect("receiver alive");
+    }
+    let ctx = r.harness.ctx.clone();
+    let before = r.harness.state().vm.log.len();
+    let started = std::time::Instant::now();
+    r.harness.state_mut().drain_events(&ctx);
+    let one_drain = started.elapsed();
+    let applied = r.harness.state().vm.log.len() - before;
+    assert!(
+        applied > 0 && applied < entries,
+        "applied {applied} in one drain"
+    );
+    assert!(
+        one_drain < std::time::Duration::from_millis(200),
+        "{one_drain:?}"
+    );
+    // Later frames finish the job; the log keeps the newest entries up to its cap.
+    let last = format!("flood {}", entries - 1);
+    let mut drains = 1;
+    while r.harness.state().vm.log.last().map(|e| e.message.as_str()) != Some(last.as_str()) {
+        r.harness.state_mut().drain_events(&ctx);
+        drains += 1;
+        assert!(drains < 10_000, "never finished");
+    }
+    assert!(drains > 1);
+    let cap = syncwatch::ui::view_model::MAX_LOG_ENTRIES;
+    let kept = r.harness.state().vm.log.len();
+    assert!((cap..=cap + cap / 10).contains(&kept), "{kept}");
+}

@@ -58,16 +58,22 @@ fn fix_a_refused_edit_end_to_end() {
     let mut attributes = syncwatch::protocol::Attributes::new();
     attributes.insert("FacilityID".into(), serde_json::Value::Null);
     attributes.insert("Status".into(), serde_json::json!("IS"));
-    handle
-        .try_send(Command::EditFeature {
+    let summary = s
+        .runtime
+        .block_on(handle.edit_feature(
             replica,
-            layer_id: 0,
-            edit: LocalEdit::Add {
+            0,
+            LocalEdit::Add {
                 attributes,
                 geometry: Some(serde_json::json!({"x": -122.64, "y": 45.52})),
             },
-        })
-        .expect("queue edit");
+        ))
+        .expect("record edit");
+    assert_eq!(summary.pending_changes, 1);
+    // The engine answers edit_feature directly; ask for the summary the UI shows.
+    handle
+        .try_send(Command::RefreshReplicas)
+        .expect("queue refresh");
     wait_until(h, "the pending edit", |a| {
         a.vm.replica(replica)
             .is_some_and(|r| r.pending_changes == 1)
@@ -130,4 +136,68 @@ fn fix_a_refused_edit_end_to_end() {
     assert_eq!(summary.pending_changes, 0);
     assert_eq!(summary.health(), syncwatch::engine::Health::UpToDate);
     assert!(h.query_all_by_label("✔ Up to date").count() >= 1);
+}
+
+/// A real client reset through the window: the service terminates and re-enables sync, the next
+/// sync needs a reset, the manual mode opens the confirmation modal, "Back up and reset" runs it
+/// and the summary window reports what happened.
+#[test]
+fn manual_client_reset_through_the_modal() {
+    let mut s = stack();
+    let handle = s.handle.clone();
+    let (base_url, admin_key) = {
+        let server = s.server.as_ref().expect("server");
+        (server.base_url().to_owned(), server.admin_key().to_owned())
+    };
+    let h = &mut s.h;
+    click(h, "Connect to service…");
+    type_into(h, "Replica name", "Hydrants reset");
+    click(h, "Create replica");
+    wait_until(h, "the new replica", |a| {
+        a.vm.replicas.len() == 1
+            && !a.vm.replicas[0].syncing
+            && a.vm.replicas[0].server_gen.is_some()
+    });
+    let replica = h.state().vm.replicas[0].id;
+    handle
+        .try_send(Command::SetResetMode {
+            replica,
+            mode: syncwatch::engine::ResetMode::Manual,
+        })
+        .expect("queue");
+    wait_until(h, "manual mode", |a| {
+        a.vm.replica(replica)
+            .is_some_and(|r| r.reset_mode == syncwatch::engine::ResetMode::Manual)
+    });
+
+    // The service administrator terminates and re-enables sync.
+    s.runtime.block_on(async {
+        for path in ["/admin/sync/terminate", "/admin/sync/enable"] {
+            let status = reqwest::Client::new()
+                .post(format!("{base_url}{path}"))
+                .header("X-Admin-Key", &admin_key)
+                .send()
+                .await
+                .expect("admin call")
+                .status();
+            assert!(status.is_success(), "{path}: {status}");
+        }
+    });
+    let h = &mut s.h;
+    click(h, "⟳ Sync now");
+    wait_until(h, "the reset confirmation", |a| {
+        a.vm.pending_reset.is_some()
+    });
+    h.get_by_label("Back up and reset");
+    h.get_by_label_contains("Client reset: Hydrants reset");
+    click(h, "Back up and reset");
+    wait_until(h, "the reset to finish", |a| {
+        !a.vm.reset_summaries.is_empty()
+    });
+    h.get_by_label_contains("Reset finished: Hydrants reset");
+    click(h, "Close");
+    wait_until(h, "the replica to sync again", |a| {
+        a.vm.replica(replica)
+            .is_some_and(|r| r.reset_required.is_none() && !r.syncing)
+    });
 }

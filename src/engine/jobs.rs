@@ -673,7 +673,7 @@ async fn sync(
                 let message = format!("{}; redoing the sync from the stored generation", chain(&e));
                 log(deps, Some(replica), &record.name, None, &message).await;
             }
-            Err(e) => return Err(sync_failed(deps, replica, e, path.clone()).await),
+            Err(e) => return Err(sync_failed(deps, replica, job_id, e, path.clone()).await),
         }
     }
 }
@@ -827,6 +827,7 @@ fn layer_name(layers: &[ReplicaLayer], layer_id: i64) -> String {
 async fn sync_failed(
     deps: &Deps,
     replica: LocalReplicaId,
+    job_id: JobId,
     error: crate::service::ServiceClientError,
     path: PathBuf,
 ) -> Failed {
@@ -851,7 +852,7 @@ async fn sync_failed(
         .map(|e| e.infos.clone())
         .unwrap_or_default();
     if !infos.is_empty() {
-        if let Err(e) = record_rollback(deps, replica, infos, path).await {
+        if let Err(e) = record_rollback(deps, replica, job_id, infos, path).await {
             tracing::warn!(error = %chain(&e), "could not record the rolled-back edits");
         }
         send_edit_results(deps, replica).await;
@@ -863,6 +864,7 @@ async fn sync_failed(
 async fn record_rollback(
     deps: &Deps,
     replica: LocalReplicaId,
+    job_id: JobId,
     infos: Vec<crate::protocol::ErrorInfo>,
     path: PathBuf,
 ) -> Result<(), EngineError> {
@@ -903,7 +905,7 @@ async fn record_rollback(
         }
         let plain: Vec<EditResultRow> = rows.iter().map(|(r, _)| r.clone()).collect();
         file.record_refusals(&plain)?;
-        store.record_edit_results(replica, JobId(0), &rows, now_ms())?;
+        store.record_edit_results(replica, job_id, &rows, now_ms())?;
         Ok(())
     })
     .await

@@ -8,8 +8,10 @@
 //! * One job per replica at a time; later jobs for that replica queue. Jobs of different replicas
 //!   run side by side, at most [`MAX_CONCURRENT_JOBS`] talking to services at once.
 //! * rusqlite runs only inside `spawn_blocking`.
-//! * Shutdown: [`Command::Shutdown`], or dropping every [`EngineHandle`], closes the queue; running
-//!   jobs then finish (or reach their next checkpoint) and the task returns.
+//! * Shutdown: [`Command::Shutdown`], or dropping every [`EngineHandle`], closes the queue. On
+//!   `Shutdown` running jobs stop at their next checkpoint (a network call is abandoned and its
+//!   edits stay queued; a reply already received is still applied); the task then returns.
+//! * [`start`] opens the app database synchronously before spawning (once, at start-up).
 
 pub mod api;
 mod error;
@@ -198,7 +200,8 @@ pub enum SendError {
 #[derive(Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
-    deps: Deps,
+    /// Boxed behind an `Arc` so the handle stays pointer-sized (front ends keep it in enums).
+    deps: Arc<Deps>,
 }
 
 impl std::fmt::Debug for EngineHandle {
@@ -274,7 +277,13 @@ pub fn start(
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_CAPACITY);
     let deps = open_deps(config, events)?;
     let join = runtime.spawn(runner::run(rx, deps.clone()));
-    Ok((EngineHandle { commands: tx, deps }, join))
+    Ok((
+        EngineHandle {
+            commands: tx,
+            deps: Arc::new(deps),
+        },
+        join,
+    ))
 }
 
 /// Starts the engine on `runtime`, reading commands from a queue the front end created itself

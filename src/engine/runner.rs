@@ -72,6 +72,11 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
                     accepting = false;
                     commands.close();
                     runner.queued.clear();
+                    // Running jobs stop at their next checkpoint: a network call is abandoned
+                    // (edits stay queued), a reply already received is still applied.
+                    for running in runner.running.values() {
+                        let _ = running.cancel.send(true);
+                    }
                 }
                 Some(command) => runner.handle(command).await,
             },

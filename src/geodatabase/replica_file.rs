@@ -21,7 +21,9 @@ use crate::protocol::{
     Attributes, EditResultRow, Feature, FeatureChanges, FeatureServiceInfo, Guid, LayerEdits,
     LayerInfo, LayerQuery, ObjectType, ReplicaResponse, SyncDirection, SyncModel,
 };
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -459,7 +461,7 @@ impl ReplicaFile {
         layer_infos: &[LayerInfo],
     ) -> Result<(), ReplicaFileError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         tx.execute_batch(SCHEMA).map_err(|e| sql_at(&path, e))?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('format', ?1), ('version', ?2)",
@@ -508,6 +510,14 @@ impl ReplicaFile {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A write transaction that takes the write lock up front, so it waits (busy timeout) for
+    /// another process instead of failing half-way when upgrading from a read.
+    fn write_tx(&mut self) -> Result<Transaction<'_>, ReplicaFileError> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql_at(&self.path, e))
     }
 
     fn sql(&self, source: rusqlite::Error) -> ReplicaFileError {
@@ -595,21 +605,7 @@ impl ReplicaFile {
 
     /// The cached properties of one layer.
     pub fn layer_info(&self, layer_id: i64) -> Result<Option<LayerInfo>, ReplicaFileError> {
-        let text: Option<Option<String>> = self
-            .conn
-            .query_row(
-                "SELECT layer_info_json FROM layers WHERE layer_id = ?1",
-                [layer_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?;
-        match text {
-            None => Err(ReplicaFileError::UnknownLayer { layer_id }),
-            Some(t) => t
-                .map(|t| from_json(&self.path, "the layer properties", &t))
-                .transpose(),
-        }
+        read_layer_info(&self.conn, &self.path, layer_id)
     }
 
     /// Replaces the cached service and layer properties (after a fresh fetch).
@@ -619,7 +615,7 @@ impl ReplicaFile {
         layer_infos: &[LayerInfo],
     ) -> Result<(), ReplicaFileError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         tx.execute(
             "UPDATE definition SET service_info_json = ?1 WHERE singleton = 1",
             [to_json(service_info)?],
@@ -703,11 +699,7 @@ impl ReplicaFile {
     }
 
     fn global_id_field(&self, layer_id: i64) -> Result<String, ReplicaFileError> {
-        Ok(self
-            .layer_info(layer_id)?
-            .map(|i| i.global_id_field)
-            .filter(|f| !f.is_empty())
-            .unwrap_or_else(|| DEFAULT_GLOBAL_ID_FIELD.to_string()))
+        global_id_field(&self.conn, &self.path, layer_id)
     }
 
     /// Records a local add. The feature's GlobalID is used when it has one, otherwise a new one is
@@ -730,7 +722,7 @@ impl ReplicaFile {
             serde_json::Value::String(global_id.as_str().to_string()),
         );
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         if read_server_feature(&tx, &path, layer_id, &global_id)?.is_some()
             || read_change(&tx, &path, layer_id, &global_id)?.is_some()
         {
@@ -770,7 +762,7 @@ impl ReplicaFile {
     ) -> Result<(), ReplicaFileError> {
         self.ensure_layer(layer_id)?;
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         let changed = without_global_id(attributes);
         let change = match read_change(&tx, &path, layer_id, global_id)? {
             Some(existing) if existing.kind == ChangeKind::Delete => {
@@ -822,7 +814,7 @@ impl ReplicaFile {
     ) -> Result<(), ReplicaFileError> {
         self.ensure_layer(layer_id)?;
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         match read_change(&tx, &path, layer_id, global_id)? {
             Some(existing) if existing.kind == ChangeKind::Add && existing.upload_gen.is_none() => {
                 delete_change(&tx, &path, layer_id, global_id)?;
@@ -908,35 +900,20 @@ impl ReplicaFile {
     /// The `edits` parameter for every queued change (pending, unconfirmed and refused alike),
     /// without marking anything. Empty layers are left out.
     pub fn build_edits(&self) -> Result<Vec<LayerEdits>, ReplicaFileError> {
-        let changes = self.changes()?;
-        let mut edits: Vec<LayerEdits> = Vec::new();
-        for change in &changes {
-            let gid_field = self.global_id_field(change.layer_id)?;
-            let layer = match edits.iter_mut().find(|e| e.id == change.layer_id) {
-                Some(l) => l,
-                None => {
-                    edits.push(LayerEdits {
-                        id: change.layer_id,
-                        ..Default::default()
-                    });
-                    let last = edits.len() - 1;
-                    &mut edits[last]
-                }
-            };
-            push_edit(&mut layer.features, change, &gid_field);
-        }
-        Ok(edits)
+        build_edits(&self.conn, &self.path)
     }
 
     /// Builds the `edits` for an upload and marks every included change as uploaded with a new
     /// client generation, in one transaction. `None` when nothing is queued.
     pub fn begin_upload(&mut self) -> Result<Option<Upload>, ReplicaFileError> {
-        let edits = self.build_edits()?;
+        let path = self.path.clone();
+        // Built and marked in one write transaction: an edit cannot slip in between and be
+        // mistaken for the uploaded revision.
+        let tx = self.write_tx()?;
+        let edits = build_edits(&tx, &path)?;
         if edits.is_empty() {
             return Ok(None);
         }
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
         let last_gen: Option<i64> = tx
             .query_row("SELECT MAX(upload_gen) FROM changes", [], |r| r.get(0))
             .map_err(|e| sql_at(&path, e))?;
@@ -977,7 +954,7 @@ impl ReplicaFile {
         advance_generations: bool,
     ) -> Result<AppliedSync, ReplicaFileError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         let mut applied = AppliedSync::default();
         // Downloads first: a server echo of one of our own adds (a redo after an expired result)
         // is then simply overwritten by the acknowledgement below; nothing is duplicated.
@@ -1005,7 +982,7 @@ impl ReplicaFile {
     /// the changes stay queued, marked failed. Nothing else changes.
     pub fn record_refusals(&mut self, rows: &[EditResultRow]) -> Result<u32, ReplicaFileError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         let mut count = 0;
         for row in rows.iter().filter(|r| !r.success) {
             let Some(gid) = &row.global_id else { continue };
@@ -1033,7 +1010,7 @@ impl ReplicaFile {
     ) -> Result<LocalChange, ReplicaFileError> {
         let gid_field = self.global_id_field(layer_id)?;
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         let Some(mut change) = read_change(&tx, &path, layer_id, global_id)? else {
             return Err(ReplicaFileError::NoSuchChange {
                 layer_id,
@@ -1073,7 +1050,7 @@ impl ReplicaFile {
         global_id: &Guid,
     ) -> Result<LocalChange, ReplicaFileError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql_at(&path, e))?;
+        let tx = self.write_tx()?;
         let Some(change) = read_change(&tx, &path, layer_id, global_id)? else {
             return Err(ReplicaFileError::NoSuchChange {
                 layer_id,
@@ -1157,6 +1134,59 @@ fn ensure_layer(conn: &Connection, path: &Path, layer_id: i64) -> Result<(), Rep
     found
         .map(|_| ())
         .ok_or(ReplicaFileError::UnknownLayer { layer_id })
+}
+
+fn read_layer_info(
+    conn: &Connection,
+    path: &Path,
+    layer_id: i64,
+) -> Result<Option<LayerInfo>, ReplicaFileError> {
+    let text: Option<Option<String>> = conn
+        .query_row(
+            "SELECT layer_info_json FROM layers WHERE layer_id = ?1",
+            [layer_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| sql_at(path, e))?;
+    match text {
+        None => Err(ReplicaFileError::UnknownLayer { layer_id }),
+        Some(t) => t
+            .map(|t| from_json(path, "the layer properties", &t))
+            .transpose(),
+    }
+}
+
+/// The layer's GlobalID field name from its cached properties, else `GlobalID`.
+fn global_id_field(
+    conn: &Connection,
+    path: &Path,
+    layer_id: i64,
+) -> Result<String, ReplicaFileError> {
+    Ok(read_layer_info(conn, path, layer_id)?
+        .map(|i| i.global_id_field)
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| DEFAULT_GLOBAL_ID_FIELD.to_string()))
+}
+
+/// The `edits` parameter for every queued change, one entry per layer that has any.
+fn build_edits(conn: &Connection, path: &Path) -> Result<Vec<LayerEdits>, ReplicaFileError> {
+    let mut edits: Vec<LayerEdits> = Vec::new();
+    for change in read_changes(conn, path)? {
+        let gid_field = global_id_field(conn, path, change.layer_id)?;
+        let index = match edits.iter().position(|e| e.id == change.layer_id) {
+            Some(i) => i,
+            None => {
+                edits.push(LayerEdits {
+                    id: change.layer_id,
+                    ..Default::default()
+                });
+                edits.len() - 1
+            }
+        };
+        push_edit(&mut edits[index].features, &change, &gid_field);
+    }
+    Ok(edits)
 }
 
 fn object_id_of(feature: &Feature) -> Option<i64> {

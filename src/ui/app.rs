@@ -827,21 +827,23 @@ impl SyncwatchApp {
             serde_json::json!({"FacilityID": "HYD-DEMO-3", "Status": "IS", "Flow_GPM": 9999.0}),
             serde_json::json!({"FacilityID": "HYD-DEMO-4", "Status": "BROKEN"}),
         ];
-        for (i, attributes) in hydrants.into_iter().enumerate() {
-            let serde_json::Value::Object(attributes) = attributes else {
-                continue;
-            };
-            let geometry = serde_json::json!({"x": -122.66 + 0.01 * i as f64, "y": 45.52});
-            self.send(Command::EditFeature {
-                replica,
-                layer_id: 0,
-                edit: crate::engine::LocalEdit::Add {
+        let edits = hydrants
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, attributes)| match attributes {
+                serde_json::Value::Object(attributes) => Some(crate::engine::LocalEdit::Add {
                     attributes,
-                    geometry: Some(geometry),
-                },
-            });
-        }
-        self.apply_sync(replica);
+                    geometry: Some(serde_json::json!({"x": -122.66 + 0.01 * i as f64, "y": 45.52})),
+                }),
+                _ => None,
+            })
+            .collect();
+        // Edits first, then the sync, in that order on the runtime.
+        self.commands.edit_features_then_sync(replica, 0, edits);
+        self.vm.notice = Some(Notice {
+            text: format!("Recording demo edits and syncing {DEMO_REPLICA_NAME}…"),
+            is_error: false,
+        });
     }
 
     fn apply_sync(&mut self, replica: LocalReplicaId) {

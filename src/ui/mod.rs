@@ -53,10 +53,26 @@ pub struct CommandSink {
     inner: SinkInner,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum SinkInner {
     Channel(tokio::sync::mpsc::Sender<Command>),
-    Engine(Box<crate::engine::EngineHandle>),
+    Engine(Box<EngineSink>),
+}
+
+#[derive(Clone)]
+struct EngineSink {
+    handle: crate::engine::EngineHandle,
+    runtime: tokio::runtime::Handle,
+    events: EventSender,
+}
+
+impl std::fmt::Debug for SinkInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SinkInner::Channel(_) => f.write_str("Channel"),
+            SinkInner::Engine(sink) => f.debug_tuple("Engine").field(&sink.handle).finish(),
+        }
+    }
 }
 
 impl CommandSink {
@@ -72,11 +88,64 @@ impl CommandSink {
         (Self::new(tx), rx)
     }
 
-    /// Sends through the running engine's handle.
-    pub fn engine(handle: crate::engine::EngineHandle) -> Self {
+    /// Sends through the running engine's handle. `runtime` and `events` serve
+    /// [`CommandSink::edit_features_then_sync`], whose engine call is async.
+    pub fn engine(
+        handle: crate::engine::EngineHandle,
+        runtime: tokio::runtime::Handle,
+        events: EventSender,
+    ) -> Self {
         CommandSink {
-            inner: SinkInner::Engine(Box::new(handle)),
+            inner: SinkInner::Engine(Box::new(EngineSink {
+                handle,
+                runtime,
+                events,
+            })),
         }
+    }
+
+    /// Records local edits (the engine's `edit_feature`, not a `Command`) one after another on
+    /// the runtime, reporting each through the event channel, then queues a sync of the replica.
+    /// Used by "Create a demo replica". A test channel ignores it.
+    pub fn edit_features_then_sync(
+        &self,
+        replica: crate::engine::LocalReplicaId,
+        layer_id: i64,
+        edits: Vec<crate::engine::LocalEdit>,
+    ) {
+        let SinkInner::Engine(sink) = &self.inner else {
+            return;
+        };
+        let (handle, events) = (sink.handle.clone(), sink.events.clone());
+        sink.runtime.spawn(async move {
+            for edit in edits {
+                match handle.edit_feature(replica, layer_id, edit).await {
+                    Ok(summary) => events.send(Event::ReplicaChanged { summary }),
+                    Err(e) => events.send(Event::CommandFailed {
+                        what: "record a local edit".to_owned(),
+                        error: Failure {
+                            class: FailureClass::Local,
+                            code: None,
+                            message: format!("{e:#}"),
+                        },
+                    }),
+                }
+            }
+            let sync = Command::SyncNow {
+                replica,
+                options: crate::engine::SyncOptions::default(),
+            };
+            if handle.send(sync).await.is_err() {
+                events.send(Event::CommandFailed {
+                    what: "Sync now".to_owned(),
+                    error: Failure {
+                        class: FailureClass::Local,
+                        code: None,
+                        message: "the sync engine has stopped".to_owned(),
+                    },
+                });
+            }
+        });
     }
 
     pub fn send(&self, command: Command) -> Result<(), SendError> {
@@ -86,7 +155,7 @@ impl CommandSink {
                 TrySendError::Full(_) => SendError::Busy,
                 TrySendError::Closed(_) => SendError::Closed,
             }),
-            SinkInner::Engine(handle) => handle.try_send(command).map_err(|e| match e {
+            SinkInner::Engine(sink) => sink.handle.try_send(command).map_err(|e| match e {
                 crate::engine::SendError::Busy(_) => SendError::Busy,
                 crate::engine::SendError::Stopped(_) => SendError::Closed,
             }),
@@ -182,9 +251,11 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
         (sink, None)
     } else {
         let _entered = runtime.enter();
-        let (handle, join) = crate::engine::start(engine_config(&data_dir, demo.as_ref()), events)
-            .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
-        (CommandSink::engine(handle), Some(join))
+        let (handle, join) =
+            crate::engine::start(engine_config(&data_dir, demo.as_ref()), events.clone())
+                .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
+        let sink = CommandSink::engine(handle, runtime.handle().clone(), events);
+        (sink, Some(join))
     };
 
     let config = AppConfig {

@@ -11,7 +11,8 @@ use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// Oldest log lines are dropped beyond this many.
+/// Oldest log lines are dropped beyond this many (checked in batches: up to 10 % more may be
+/// kept for a while).
 pub const MAX_LOG_ENTRIES: usize = 20_000;
 
 /// A job the UI has heard of, running or finished.
@@ -163,6 +164,10 @@ impl ViewModel {
                     outcome.downloaded,
                     outcome.failed_edits
                 );
+                self.notice = Some(Notice {
+                    text: format!("{}: {text}", self.replica_name(replica)),
+                    is_error: false,
+                });
                 self.jobs.insert(
                     replica,
                     JobView {
@@ -203,6 +208,10 @@ impl ViewModel {
                     code: error.code,
                     message: failure_text(&error),
                 };
+                self.notice = Some(Notice {
+                    text: format!("Sync of {} failed: {}", entry.replica_name, entry.message),
+                    is_error: true,
+                });
                 self.push_log(entry);
                 if !self.results_stale.contains(&replica) {
                     self.results_stale.push(replica);
@@ -306,7 +315,8 @@ impl ViewModel {
             return;
         }
         self.log.push(entry);
-        if self.log.len() > MAX_LOG_ENTRIES {
+        // Trim in batches (a tenth of the cap at a time), so a flood of lines costs O(1) each.
+        if self.log.len() > MAX_LOG_ENTRIES + MAX_LOG_ENTRIES / 10 {
             let excess = self.log.len() - MAX_LOG_ENTRIES;
             self.log.drain(..excess);
         }

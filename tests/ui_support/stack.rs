@@ -75,10 +75,10 @@ pub fn stack_with(builder: egui_kittest::HarnessBuilder<SyncwatchApp>) -> Stack 
     let events = EventSender::new(event_tx, Arc::new(|| {}));
     let (handle, _join) = {
         let _entered = runtime.enter();
-        engine::start(EngineConfig::new(dir.path().join("app")), events).expect("engine")
+        engine::start(EngineConfig::new(dir.path().join("app")), events.clone()).expect("engine")
     };
     let app = SyncwatchApp::new(
-        CommandSink::engine(handle.clone()),
+        CommandSink::engine(handle.clone(), runtime.handle().clone(), events),
         event_rx,
         Box::new(FixedPathPicker(None)),
         AppConfig {
