@@ -27,6 +27,10 @@ impl Fixture {
         let server = server::start(ServerConfig::default()).await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let mut config = EngineConfig::new(data.path());
+        config.demo_admin = Some(engine::DemoAdmin {
+            base_url: server.base_url().to_string(),
+            admin_key: server.admin_key().to_string(),
+        });
         config.client = ClientConfig {
             max_attempts: 2,
             backoff: Backoff {
@@ -366,4 +370,34 @@ async fn reset_guard_stops_a_loop_until_a_sync_succeeds() {
     })
     .await;
     assert!(!fx.event_names().contains(&"ManualResetFallback"));
+}
+
+/// The demo menu's "terminate and re-enable sync": every replica is forgotten by the server, the
+/// engine syncs them all, detects it and recovers automatically, local edits included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_terminate_sync_triggers_automatic_recovery() {
+    let mut fx = Fixture::start().await;
+    let replica = fx.create("demo").await;
+    let (a, _) = two_hydrants(&fx.replica_file());
+    let edit = LocalEdit::Update {
+        global_id: a,
+        attributes: attrs(json!({"Notes": "painted"})),
+        geometry: None,
+    };
+    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
+    fx.send(Command::DemoTerminateSync).await;
+    let after = fx
+        .wait_for("AfterRecovery", |e| {
+            matches!(e, Event::AfterRecovery { .. })
+        })
+        .await;
+    let Event::AfterRecovery { report } = after else {
+        unreachable!()
+    };
+    assert_eq!(report.replica, replica);
+    assert_eq!(report.recovered.len(), 1);
+    assert_eq!(
+        fx.event_names(),
+        vec!["ResetRequired", "BeforeReset", "AfterRecovery"]
+    );
 }

@@ -392,3 +392,32 @@ async fn breaking_schema_changes() {
         "Setting of value for Flow_GPM failed."
     );
 }
+
+/// Without a tokio runtime (the GUI thread): `start_blocking` serves on its own runtime and
+/// stops when dropped.
+#[test]
+fn blocking_server_serves_and_stops_on_drop() {
+    use std::io::{Read, Write};
+    let server = syncwatch::server::start_blocking(ServerConfig::default()).unwrap();
+    let addr = server.server().local_addr();
+    assert!(
+        server
+            .service_url()
+            .ends_with("/arcgis/rest/services/WaterNetwork/FeatureServer")
+    );
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /arcgis/rest/info?f=json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.contains("currentVersion"),
+        "{reply}"
+    );
+    drop(server);
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "stopped listening"
+    );
+}

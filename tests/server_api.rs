@@ -748,6 +748,7 @@ async fn server_apply_throughput() {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
+    let cpu_before = process_cpu_secs();
     let started = std::time::Instant::now();
     let resp = fx
         .http
@@ -762,6 +763,13 @@ async fn server_apply_throughput() {
     let reply: Value = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("{status}: {}", &text[..text.len().min(300)]));
     let elapsed = started.elapsed();
+    let cpu = process_cpu_secs() - cpu_before;
+    if cpu > 0.0 {
+        println!(
+            "server apply: process CPU {cpu:.2} s = {:.0} edits per CPU-second",
+            EDITS as f64 / cpu
+        );
+    }
     assert!(reply.get("error").is_none(), "{reply}");
     let rate = EDITS as f64 / elapsed.as_secs_f64();
     println!(
@@ -865,4 +873,19 @@ async fn arcgis_python_interop() {
             .iter()
             .all(|r| r["replicaID"] != line["replicaID"])
     );
+}
+
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`; 0 elsewhere).
+fn process_cpu_secs() -> f64 {
+    const TICKS_PER_SEC: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / TICKS_PER_SEC
 }

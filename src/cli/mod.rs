@@ -6,6 +6,7 @@ mod codes;
 mod create;
 mod edit;
 mod replicas;
+mod reset;
 mod results;
 mod serve;
 mod session;
@@ -54,6 +55,8 @@ pub enum Command {
     Edit(edit::EditArgs),
     /// Synchronize a replica.
     Sync(sync::SyncArgs),
+    /// Client-reset a replica the server can no longer sync (backs up first).
+    Reset(reset::ResetArgs),
     /// Show a replica's edit results.
     Results(results::ResultsArgs),
     /// Unregister a replica on its service and forget it here.
@@ -70,6 +73,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Create(a)) => create::run(&a, args.data_dir.as_deref()),
         Some(Command::Edit(a)) => edit::run(&a, args.data_dir.as_deref()),
         Some(Command::Sync(a)) => sync::run(&a, args.data_dir.as_deref()),
+        Some(Command::Reset(a)) => reset::run(&a, args.data_dir.as_deref()),
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),

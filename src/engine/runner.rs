@@ -218,10 +218,7 @@ impl Runner {
                     self.command_failed("export CSV", &e);
                 }
             }
-            Command::DemoTerminateSync => self.not_available(
-                "terminate sync on the demo service",
-                "the demo service is not part of this build yet",
-            ),
+            Command::DemoTerminateSync => self.demo_terminate_sync().await,
             Command::Shutdown => {}
         }
     }
@@ -356,6 +353,36 @@ impl Runner {
             Ok(_) => {}
             Err(e) => self.command_failed("start client reset", &e),
         }
+    }
+
+    /// Demo service only: terminate and re-enable sync (every replica is forgotten by the server,
+    /// seed 000's way to test client resets), then sync everything so the resets happen now.
+    async fn demo_terminate_sync(&mut self) {
+        let Some(admin) = self.deps.config.demo_admin.clone() else {
+            return self.not_available(
+                "terminate sync on the demo service",
+                "only the embedded demo service can be told to terminate sync",
+            );
+        };
+        let client = reqwest::Client::new();
+        for step in ["terminate", "enable"] {
+            let url = format!("{}/admin/sync/{step}", admin.base_url.trim_end_matches('/'));
+            let sent = client
+                .post(&url)
+                .header("X-Admin-Key", &admin.admin_key)
+                .send()
+                .await;
+            let failure = match sent {
+                Ok(r) if r.status().is_success() => continue,
+                Ok(r) => format!("the demo service answered HTTP {}", r.status()),
+                Err(e) => format!("could not reach the demo service: {e}"),
+            };
+            return self.not_available("terminate sync on the demo service", &failure);
+        }
+        let message =
+            "demo: sync was terminated and re-enabled; every replica needs a client reset";
+        jobs::log(&self.deps, None, "demo service", None, message).await;
+        self.sync_all(false).await;
     }
 
     /// The technician cancelled a manual reset: nothing changes; the replica still needs one.

@@ -176,6 +176,7 @@ struct LayerApplier<'a> {
     unique: Vec<UniqueSet>,
     /// Object ids of the uploaded adds' GlobalIDs that already exist (looked up in batches).
     existing_adds: HashMap<String, i64>,
+    insert: rusqlite::CachedStatement<'a>,
 }
 
 impl<'a> LayerApplier<'a> {
@@ -184,9 +185,10 @@ impl<'a> LayerApplier<'a> {
         layer: &'a LayerDef,
         options: &'a ApplyOptions<'a>,
     ) -> Result<Self, StoreError> {
+        // Object ids are unique across the service: they are the table's rowid.
         let max: i64 = conn.query_row(
-            "SELECT COALESCE(MAX(object_id), 0) FROM features WHERE layer_id = ?1",
-            [layer.id],
+            "SELECT COALESCE(MAX(object_id), 0) FROM features",
+            [],
             |r| r.get(0),
         )?;
         let unique = layer
@@ -201,6 +203,10 @@ impl<'a> LayerApplier<'a> {
             next_object_id: max + 1,
             unique,
             existing_adds: HashMap::new(),
+            insert: conn.prepare_cached(
+                "INSERT INTO features(layer_id, object_id, global_id, attributes, geometry, owner, gen, created_gen, deleted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0)",
+            )?,
         })
     }
 
@@ -295,20 +301,15 @@ impl<'a> LayerApplier<'a> {
         }
         let object_id = self.next_object_id;
         self.next_object_id += 1;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO features(layer_id, object_id, global_id, attributes, geometry, owner, gen, created_gen, deleted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0)",
-            )?
-            .execute(params![
-                self.layer.id,
-                object_id,
-                row.global_id.as_str(),
-                serde_json::to_string(&row.attributes)?,
-                row.geometry.as_ref().map(Value::to_string),
-                row.owner,
-                self.options.generation
-            ])?;
+        self.insert.execute(params![
+            self.layer.id,
+            object_id,
+            row.global_id.as_str(),
+            serde_json::to_string(&row.attributes)?,
+            row.geometry.as_ref().map(Value::to_string),
+            row.owner,
+            self.options.generation
+        ])?;
         self.remember_unique(&row, None);
         self.existing_adds
             .insert(global_id.as_str().to_string(), object_id);

@@ -76,17 +76,17 @@ pub struct ReplicaRecord {
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+PRAGMA cache_size = -65536;
 CREATE TABLE IF NOT EXISTS features (
+    object_id INTEGER PRIMARY KEY,
     layer_id INTEGER NOT NULL,
-    object_id INTEGER NOT NULL,
     global_id TEXT NOT NULL,
     attributes TEXT NOT NULL,
     geometry TEXT,
     owner TEXT NOT NULL DEFAULT '',
     gen INTEGER NOT NULL,
     created_gen INTEGER NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (layer_id, object_id)
+    deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS features_global_id ON features(layer_id, global_id);
 CREATE INDEX IF NOT EXISTS features_gen ON features(layer_id, gen);
@@ -376,13 +376,17 @@ fn collect_rows(
 }
 
 /// Loads the definition's seed features at generation 1 (anonymous owner unless the seed names one).
+/// Object ids are unique across the service (so they are the table's rowid) and numbered in
+/// definition order.
 fn seed(conn: &Connection, def: &ServiceDefinition) -> Result<(), StoreError> {
     let mut insert = conn.prepare(
         "INSERT OR IGNORE INTO features(layer_id, object_id, global_id, attributes, geometry, owner, gen, created_gen, deleted)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, 0)",
     )?;
+    let mut object_id = 0_i64;
     for layer in def.all_layers() {
-        for (index, feature) in layer.seed.iter().enumerate() {
+        for feature in &layer.seed {
+            object_id += 1;
             let global_id = feature.global_id().unwrap_or_else(Guid::new_v4);
             let mut attributes = Attributes::new();
             for (name, value) in &feature.attributes {
@@ -402,7 +406,7 @@ fn seed(conn: &Connection, def: &ServiceDefinition) -> Result<(), StoreError> {
             let geometry = feature.geometry.as_ref().map(Value::to_string);
             insert.execute(params![
                 layer.id,
-                index as i64 + 1,
+                object_id,
                 global_id.as_str(),
                 serde_json::to_string(&attributes)?,
                 geometry,

@@ -56,7 +56,7 @@ pub struct CommandSink {
 #[derive(Debug, Clone)]
 enum SinkInner {
     Channel(tokio::sync::mpsc::Sender<Command>),
-    Engine(crate::engine::EngineHandle),
+    Engine(Box<crate::engine::EngineHandle>),
 }
 
 impl CommandSink {
@@ -75,7 +75,7 @@ impl CommandSink {
     /// Sends through the running engine's handle.
     pub fn engine(handle: crate::engine::EngineHandle) -> Self {
         CommandSink {
-            inner: SinkInner::Engine(handle),
+            inner: SinkInner::Engine(Box::new(handle)),
         }
     }
 
@@ -182,7 +182,7 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
         (sink, None)
     } else {
         let _entered = runtime.enter();
-        let (handle, join) = crate::engine::start(EngineConfig::new(&data_dir), events)
+        let (handle, join) = crate::engine::start(engine_config(&data_dir, demo.as_ref()), events)
             .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
         (CommandSink::engine(handle), Some(join))
     };
@@ -284,5 +284,17 @@ async fn fixture_backend(mut commands: tokio::sync::mpsc::Receiver<Command>, eve
                 },
             }),
         }
+    }
+}
+
+/// The engine's settings for the window: automatic resets on detection, and the demo service's
+/// admin API when the demo runs.
+fn engine_config(data_dir: &Path, demo: Option<&crate::server::RunningServer>) -> EngineConfig {
+    EngineConfig {
+        demo_admin: demo.map(|server| crate::engine::DemoAdmin {
+            base_url: server.base_url().to_string(),
+            admin_key: server.admin_key().to_string(),
+        }),
+        ..EngineConfig::new(data_dir)
     }
 }

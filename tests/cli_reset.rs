@@ -1,0 +1,116 @@
+//! `syncwatch reset` run as the real binary against the in-process reference service.
+
+use serde_json::Value;
+use syncwatch::server::{self, BlockingServer, ServerConfig};
+
+const HYD_1: &str = "{9DFB369B-AB13-4FAE-A276-55DAA05F1119}";
+
+struct Cli {
+    server: BlockingServer,
+    data_dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn start() -> Cli {
+        Cli {
+            server: server::start_blocking(ServerConfig::default()).unwrap(),
+            data_dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn json(&self, args: &[&str], code: i32) -> Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .args(args)
+            .env_remove("SYNCWATCH_DATA_DIR")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
+    }
+
+    fn admin(&self, path: &str) {
+        let url = format!("{}/admin/{path}", self.server.base_url());
+        let key = self.server.admin_key().to_string();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let status = reqwest::Client::new()
+                .post(url)
+                .header("X-Admin-Key", key)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(status.is_success(), "{path}: {status}");
+        });
+    }
+}
+
+/// After terminate + re-enable, `sync` exits 3; `reset --mode manual` without `--yes` prints the
+/// plan, exits 3 and changes nothing; `reset --mode recover --yes` recovers the local edit and
+/// uploads it; the next `sync` succeeds.
+#[test]
+fn reset_plans_then_recovers_and_uploads() {
+    let cli = Cli::start();
+    let service = cli.server.service_url();
+    cli.json(
+        &[
+            "create",
+            "--service",
+            &service,
+            "--name",
+            "field7",
+            "--layers",
+            "0",
+            "--json",
+        ],
+        0,
+    );
+    cli.json(
+        &[
+            "edit",
+            "field7",
+            "--layer",
+            "0",
+            "--update",
+            HYD_1,
+            r#"{"Notes":"hinge squeaks"}"#,
+            "--json",
+        ],
+        0,
+    );
+    cli.admin("sync/terminate");
+    cli.admin("sync/enable");
+    cli.json(&["sync", "field7", "--json"], 3);
+
+    let plan = cli.json(&["reset", "field7", "--mode", "manual", "--json"], 3);
+    assert_eq!(plan["state"], "AwaitingConfirmation");
+    assert_eq!(plan["plan"]["changes"][0]["updates"], 1);
+    cli.json(&["sync", "field7", "--json"], 3);
+
+    let done = cli.json(
+        &["reset", "field7", "--mode", "recover", "--yes", "--json"],
+        0,
+    );
+    assert_eq!(done["reset"]["mode_used"], "recover");
+    assert_eq!(done["reset"]["recovered"].as_array().unwrap().len(), 1);
+    assert_eq!(done["upload"]["uploaded"], 1);
+    let backup = done["reset"]["backup_files"][0].as_str().unwrap();
+    assert!(std::path::Path::new(backup).exists());
+
+    let synced = cli.json(&["sync", "field7", "--json"], 0);
+    assert_eq!(synced["outcome"]["state"], "Completed");
+}
