@@ -168,9 +168,8 @@ pub enum Command {
     },
 }
 
-/// A local edit of one feature, for `EngineHandle::edit_feature` (the `syncwatch edit`
-/// command). Added in issue 4; not a [`Command`], so front ends that match on commands are
-/// unaffected.
+/// A local edit of one feature, carried by [`Command::EditFeature`] (the GUI) and by
+/// `EngineHandle::edit_feature` (the `syncwatch edit` command). Added in issue 4.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LocalEdit {
     /// A new feature; a GlobalID among the attributes is kept, otherwise one is assigned.

@@ -237,9 +237,9 @@ impl EngineHandle {
     }
 
     /// Records a local edit in the replica's change queue (one transaction in its replica file) and
-    /// returns the replica's summary afterwards. For `syncwatch edit`; it is not a [`Command`] so
-    /// that front ends matching on commands stay unaffected. Safe while a sync of the replica runs:
-    /// an edit made after an upload is kept queued when that upload is acknowledged.
+    /// returns the replica's summary afterwards, for callers that want the answer directly
+    /// (`syncwatch edit`); the GUI sends [`Command::EditFeature`] instead. Safe while a sync of the
+    /// replica runs: an edit made after an upload is kept queued when that upload is acknowledged.
     pub async fn edit_feature(
         &self,
         replica: LocalReplicaId,
