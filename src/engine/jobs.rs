@@ -681,16 +681,7 @@ async fn sync(
 /// The result file was gone when downloaded. The service client classifies an envelope 404 as
 /// `ResultExpired`; a plain HTTP 404 on the result download means the same.
 fn is_expired_result(error: &crate::service::ServiceClientError) -> bool {
-    use crate::service::ServiceClientError;
     error.transport_kind() == Some(TransportKind::ResultExpired)
-        || matches!(
-            error,
-            ServiceClientError::Transport {
-                operation: "download result",
-                status: Some(404),
-                ..
-            }
-        )
 }
 
 /// Reads the definition and generations and, unless downloading only, marks the queued changes

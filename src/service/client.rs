@@ -419,9 +419,13 @@ impl FeatureServiceClient {
             .call::<ReplicaResponse>("download result", Method::GET, url.clone(), json_form())
             .await
         {
+            // The output directory removed the file: an envelope with 404, or a plain HTTP 404.
             Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
                 Err(expired(url))
             }
+            Err(ServiceClientError::Transport {
+                status: Some(404), ..
+            }) => Err(expired(url)),
             other => other,
         }
     }
