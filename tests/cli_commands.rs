@@ -1,73 +1,12 @@
 //! The headless commands run as the real binary against the in-process reference feature
 //! service, each with its own `--data-dir` in a temp dir: output shapes and exit codes.
 
-use serde_json::Value;
-use std::process::Output;
-use syncwatch::server::{self, BlockingServer, ServerConfig};
+mod cli_support;
+
+use cli_support::Cli;
 
 const HYD_1: &str = "{9DFB369B-AB13-4FAE-A276-55DAA05F1119}";
 const HYD_2: &str = "{5CBD0BA3-A1A6-4CDE-BA12-4C647E02FF05}";
-
-struct Cli {
-    server: BlockingServer,
-    data_dir: tempfile::TempDir,
-}
-
-impl Cli {
-    fn start() -> Cli {
-        Cli {
-            server: server::start_blocking(ServerConfig::default()).unwrap(),
-            data_dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .args(args)
-            .env_remove("SYNCWATCH_DATA_DIR")
-            .output()
-            .unwrap()
-    }
-
-    /// Runs a command that must exit with `code` and returns its JSON output.
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-
-    fn admin(&self, path: &str) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let url = format!("{}/admin/{path}", self.server.base_url());
-        let key = self.server.admin_key().to_string();
-        runtime.block_on(async move {
-            let status = reqwest::Client::new()
-                .post(url)
-                .header("X-Admin-Key", key)
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert!(status.is_success(), "{path}: {status}");
-        });
-    }
-}
 
 /// create, replicas, edit (add, update, delete), sync, a refused edit (exit 1), results with
 /// filters, and unregister, all through the binary with --json.

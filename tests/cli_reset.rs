@@ -1,63 +1,10 @@
 //! `syncwatch reset` run as the real binary against the in-process reference service.
 
-use serde_json::Value;
-use syncwatch::server::{self, BlockingServer, ServerConfig};
+mod cli_support;
+
+use cli_support::Cli;
 
 const HYD_1: &str = "{9DFB369B-AB13-4FAE-A276-55DAA05F1119}";
-
-struct Cli {
-    server: BlockingServer,
-    data_dir: tempfile::TempDir,
-}
-
-impl Cli {
-    fn start() -> Cli {
-        Cli {
-            server: server::start_blocking(ServerConfig::default()).unwrap(),
-            data_dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .args(args)
-            .env_remove("SYNCWATCH_DATA_DIR")
-            .output()
-            .unwrap();
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}\nstdout: {stdout}\nstderr: {stderr}"
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
-    }
-
-    fn admin(&self, path: &str) {
-        let url = format!("{}/admin/{path}", self.server.base_url());
-        let key = self.server.admin_key().to_string();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let status = reqwest::Client::new()
-                .post(url)
-                .header("X-Admin-Key", key)
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert!(status.is_success(), "{path}: {status}");
-        });
-    }
-}
 
 /// After terminate + re-enable, `sync` exits 3; `reset --mode manual` without `--yes` prints the
 /// plan, exits 3 and changes nothing; `reset --mode recover --yes` recovers the local edit and
