@@ -4,6 +4,7 @@
 //! `reset_precheck_guard`). Pure decisions; the store keeps the record.
 
 use crate::engine::api::ResetMode;
+use crate::store::ResetGuard;
 use serde::{Deserialize, Serialize};
 
 /// The automatic strategy a reset actually ran.
@@ -14,12 +15,22 @@ pub enum Strategy {
     Discard,
 }
 
-/// The guard record of an unproven reset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResetGuard {
-    pub strategy: Strategy,
-    pub at_ms: i64,
-    pub reason: String,
+impl Strategy {
+    /// The strategy a stored guard records (a manual reset discards).
+    pub fn of(mode: ResetMode) -> Strategy {
+        match mode {
+            ResetMode::Recover | ResetMode::RecoverOrDiscard => Strategy::Recover,
+            ResetMode::Discard | ResetMode::Manual => Strategy::Discard,
+        }
+    }
+
+    /// How the guard record stores it.
+    pub fn as_mode(self) -> ResetMode {
+        match self {
+            Strategy::Recover => ResetMode::Recover,
+            Strategy::Discard => ResetMode::Discard,
+        }
+    }
 }
 
 /// What to do with a requested reset given the guard.
@@ -39,7 +50,7 @@ pub fn check(previous: Option<&ResetGuard>, requested: ResetMode) -> GuardDecisi
     let Some(previous) = previous else {
         return GuardDecision::Proceed(requested);
     };
-    match (previous.strategy, requested) {
+    match (Strategy::of(previous.mode), requested) {
         (_, ResetMode::Manual) => GuardDecision::Proceed(ResetMode::Manual),
         (Strategy::Discard, _) => GuardDecision::FallBackToManual(format!(
             "a discard reset already ran ({}) and the replica has not synced since; stopping to prevent a reset loop",
@@ -60,7 +71,8 @@ mod tests {
 
     fn guard(strategy: Strategy) -> ResetGuard {
         ResetGuard {
-            strategy,
+            local_id: crate::engine::api::LocalReplicaId(1),
+            mode: strategy.as_mode(),
             at_ms: 1,
             reason: "replica does not exist".into(),
         }

@@ -25,7 +25,7 @@ use crate::engine::jobs::{self, Done, Failed, FreshReplica};
 use crate::engine::{Deps, now_ms};
 use crate::geodatabase::replica_file::ReplicaFile;
 use crate::protocol::JobState;
-use crate::store::{ReplicaRecord, ResetGuard as StoredGuard};
+use crate::store::{ReplicaRecord, ResetGuard};
 use std::path::PathBuf;
 use tokio::sync::watch;
 
@@ -47,7 +47,7 @@ pub(crate) async fn run(
     let decision = if confirmed {
         GuardDecision::Proceed(ResetMode::Manual)
     } else {
-        guard::check(previous.as_ref().map(to_guard).as_ref(), mode)
+        guard::check(previous.as_ref(), mode)
     };
     let effective = match decision {
         GuardDecision::Proceed(m) => m,
@@ -123,18 +123,6 @@ pub(crate) async fn run(
     Err(fall_back_to_manual(deps, &record, &reason, last_error).await)
 }
 
-fn to_guard(stored: &StoredGuard) -> guard::ResetGuard {
-    guard::ResetGuard {
-        strategy: if stored.mode == ResetMode::Recover {
-            Strategy::Recover
-        } else {
-            Strategy::Discard
-        },
-        at_ms: stored.at_ms,
-        reason: stored.reason.clone(),
-    }
-}
-
 fn strategy_label(strategy: Strategy) -> &'static str {
     match strategy {
         Strategy::Recover => "recovery",
@@ -148,12 +136,9 @@ async fn write_guard(
     strategy: Strategy,
     reason: &str,
 ) -> Result<(), EngineError> {
-    let guard = StoredGuard {
+    let guard = ResetGuard {
         local_id: replica,
-        mode: match strategy {
-            Strategy::Recover => ResetMode::Recover,
-            Strategy::Discard => ResetMode::Discard,
-        },
+        mode: strategy.as_mode(),
         at_ms: now_ms(),
         reason: reason.to_string(),
     };
@@ -296,10 +281,7 @@ async fn attempt(
     }
     Ok(ResetReport {
         replica,
-        mode_used: match strategy {
-            Strategy::Recover => ResetMode::Recover,
-            Strategy::Discard => ResetMode::Discard,
-        },
+        mode_used: strategy.as_mode(),
         recovered,
         discarded,
         backup_files: vec![backup.replica_copy.clone(), backup.changes_export.clone()],

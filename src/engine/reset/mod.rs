@@ -12,6 +12,6 @@ pub mod replay;
 mod tests;
 
 pub use backup::{Backup, BackupError, ChangesExport, back_up, new_recovery_dir};
-pub use guard::{GuardDecision, ResetGuard, Strategy};
+pub use guard::{GuardDecision, Strategy};
 pub use recovery::{RecoveryError, RecoveryPlan, UnsyncedChange, UnsyncedKind, plan_recovery};
 pub use replay::{ReplayError, replay_into, unsynced_changes};
