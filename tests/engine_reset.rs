@@ -401,3 +401,125 @@ async fn demo_terminate_sync_triggers_automatic_recovery() {
         vec!["ResetRequired", "BeforeReset", "AfterRecovery"]
     );
 }
+
+/// RecoverOrDiscard falls back to Discard when recovery hits a breaking schema change: the
+/// changes are discarded (kept in the backup) and the replica syncs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_or_discard_falls_back_to_discard() {
+    let mut fx = Fixture::start().await;
+    let replica = fx.create("inlets").await;
+    let (a, _) = two_hydrants(&fx.replica_file());
+    let edit = LocalEdit::Update {
+        global_id: a.clone(),
+        attributes: attrs(json!({"Notes": "cracked"})),
+        geometry: None,
+    };
+    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
+    fx.admin(
+        "/admin/schema",
+        Some(json!({"change": "dropField", "layer": 0, "field": "Notes"})),
+    )
+    .await;
+    fx.terminate_and_reenable().await;
+
+    fx.sync(replica).await;
+    let after = fx
+        .wait_for("AfterDiscard", |e| matches!(e, Event::AfterDiscard { .. }))
+        .await;
+    assert_eq!(
+        fx.event_names(),
+        vec!["ResetRequired", "BeforeReset", "AfterDiscard"]
+    );
+    let Event::AfterDiscard { report } = after else {
+        unreachable!()
+    };
+    assert_eq!(report.mode_used, ResetMode::Discard);
+    assert_eq!(report.discarded.len(), 1);
+    assert_eq!(report.discarded[0].global_id, a);
+    assert_eq!(
+        ReplicaFile::open(&report.backup_files[0])
+            .unwrap()
+            .changes()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        fx.replica_file().changes().unwrap().is_empty(),
+        "the fresh replica has no queued change"
+    );
+    fx.sync(replica).await;
+    fx.wait_for("sync after discard", |e| {
+        matches!(e, Event::JobCompleted { replica: r, outcome, .. } if *r == replica && outcome.state.as_str() == "Completed")
+    })
+    .await;
+}
+
+/// Discard falls back to Manual when the fresh replica cannot be created (the service answers
+/// HTTP 500 to createReplica): the old replica and its change stay untouched; once the service
+/// works again, confirming the manual reset succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discard_falls_back_to_manual_when_create_fails() {
+    let mut fx = Fixture::start().await;
+    let replica = fx.create("pipes").await;
+    fx.send(Command::SetResetMode {
+        replica,
+        mode: ResetMode::Discard,
+    })
+    .await;
+    let (a, _) = two_hydrants(&fx.replica_file());
+    let edit = LocalEdit::Update {
+        global_id: a,
+        attributes: attrs(json!({"Notes": "valve stuck"})),
+        geometry: None,
+    };
+    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
+    fx.terminate_and_reenable().await;
+    fx.admin(
+        "/admin/faults",
+        Some(json!({"operation": "createReplica", "kind": "http500", "count": 20})),
+    )
+    .await;
+
+    fx.sync(replica).await;
+    let waiting = fx
+        .wait_for("manual plan", |e| {
+            matches!(e, Event::ResetAwaitingConfirmation { .. })
+        })
+        .await;
+    assert_eq!(
+        fx.event_names(),
+        vec![
+            "ResetRequired",
+            "BeforeReset",
+            "ManualResetFallback",
+            "ResetAwaitingConfirmation"
+        ]
+    );
+    let Event::ResetAwaitingConfirmation { fallback_error, .. } = waiting else {
+        unreachable!()
+    };
+    assert!(fallback_error.unwrap().contains("createReplica"));
+    assert_eq!(
+        fx.replica_file().changes().unwrap().len(),
+        1,
+        "the old replica is untouched"
+    );
+
+    let status = reqwest::Client::new()
+        .delete(format!("{}/admin/faults", fx.server.base_url()))
+        .header("X-Admin-Key", fx.server.admin_key())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success());
+    fx.send(Command::ConfirmReset { replica }).await;
+    let after = fx
+        .wait_for("AfterDiscard", |e| matches!(e, Event::AfterDiscard { .. }))
+        .await;
+    let Event::AfterDiscard { report } = after else {
+        unreachable!()
+    };
+    assert_eq!(report.discarded.len(), 1);
+}
