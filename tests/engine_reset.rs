@@ -7,7 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use syncwatch::engine::{
     self, Command, CreateRequest, EngineConfig, EngineHandle, Event, LocalEdit, LocalReplicaId,
-    ResetMode, SyncOptions,
+    ResetMode, ResetPlan, SyncOptions,
 };
 use syncwatch::geodatabase::replica_file::ReplicaFile;
 use syncwatch::protocol::{Attributes, Guid, SyncModel};
@@ -103,6 +103,46 @@ impl Fixture {
             ..SyncOptions::default()
         };
         self.send(Command::SyncNow { replica, options }).await;
+    }
+
+    /// Syncs and waits until that replica's job completes without refusals.
+    async fn sync_completed(&mut self, replica: LocalReplicaId) {
+        self.sync(replica).await;
+        self.wait_for("a completed sync", |e| {
+            matches!(e, Event::JobCompleted { replica: r, outcome, .. } if *r == replica && outcome.state.as_str() == "Completed")
+        })
+        .await;
+    }
+
+    /// Syncs a replica the server forgot whose automatic reset must fall back to manual: checks the
+    /// events came in the seed's order and returns the plan and the fallback reason.
+    async fn sync_into_manual_fallback(
+        &mut self,
+        replica: LocalReplicaId,
+    ) -> (ResetPlan, Option<String>) {
+        self.sync(replica).await;
+        let waiting = self
+            .wait_for("manual plan", |e| {
+                matches!(e, Event::ResetAwaitingConfirmation { .. })
+            })
+            .await;
+        assert_eq!(
+            self.event_names(),
+            vec![
+                "ResetRequired",
+                "BeforeReset",
+                "ManualResetFallback",
+                "ResetAwaitingConfirmation"
+            ]
+        );
+        let Event::ResetAwaitingConfirmation {
+            plan,
+            fallback_error,
+        } = waiting
+        else {
+            unreachable!()
+        };
+        (plan, fallback_error)
     }
 
     async fn admin(&self, path: &str, body: Option<serde_json::Value>) {
@@ -264,28 +304,7 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
     .await;
     fx.terminate_and_reenable().await;
 
-    fx.sync(replica).await;
-    let waiting = fx
-        .wait_for("manual plan", |e| {
-            matches!(e, Event::ResetAwaitingConfirmation { .. })
-        })
-        .await;
-    assert_eq!(
-        fx.event_names(),
-        vec![
-            "ResetRequired",
-            "BeforeReset",
-            "ManualResetFallback",
-            "ResetAwaitingConfirmation"
-        ]
-    );
-    let Event::ResetAwaitingConfirmation {
-        plan,
-        fallback_error,
-    } = waiting
-    else {
-        unreachable!()
-    };
+    let (plan, fallback_error) = fx.sync_into_manual_fallback(replica).await;
     assert!(
         fallback_error.unwrap().contains("Notes"),
         "the reason names the dropped field"
@@ -324,8 +343,7 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
         1,
         "the discarded change is in the backup"
     );
-    fx.sync(replica).await;
-    fx.wait_for("sync after reset", |e| matches!(e, Event::JobCompleted { replica: r, outcome, .. } if *r == replica && outcome.state.as_str() == "Completed")).await;
+    fx.sync_completed(replica).await;
 }
 
 /// The reset guard: a second reset before the first was proven by a sync goes to manual instead
@@ -357,8 +375,7 @@ async fn reset_guard_stops_a_loop_until_a_sync_succeeds() {
     };
     assert!(error.contains("loop"), "{error}");
 
-    fx.sync(replica).await;
-    fx.wait_for("proving sync", |e| matches!(e, Event::JobCompleted { outcome, .. } if outcome.state.as_str() == "Completed")).await;
+    fx.sync_completed(replica).await;
     fx.seen.clear();
     fx.send(Command::Reset {
         replica,
@@ -448,11 +465,7 @@ async fn recover_or_discard_falls_back_to_discard() {
         fx.replica_file().changes().unwrap().is_empty(),
         "the fresh replica has no queued change"
     );
-    fx.sync(replica).await;
-    fx.wait_for("sync after discard", |e| {
-        matches!(e, Event::JobCompleted { replica: r, outcome, .. } if *r == replica && outcome.state.as_str() == "Completed")
-    })
-    .await;
+    fx.sync_completed(replica).await;
 }
 
 /// Discard falls back to Manual when the fresh replica cannot be created (the service answers
@@ -481,24 +494,7 @@ async fn discard_falls_back_to_manual_when_create_fails() {
     )
     .await;
 
-    fx.sync(replica).await;
-    let waiting = fx
-        .wait_for("manual plan", |e| {
-            matches!(e, Event::ResetAwaitingConfirmation { .. })
-        })
-        .await;
-    assert_eq!(
-        fx.event_names(),
-        vec![
-            "ResetRequired",
-            "BeforeReset",
-            "ManualResetFallback",
-            "ResetAwaitingConfirmation"
-        ]
-    );
-    let Event::ResetAwaitingConfirmation { fallback_error, .. } = waiting else {
-        unreachable!()
-    };
+    let (_, fallback_error) = fx.sync_into_manual_fallback(replica).await;
     assert!(fallback_error.unwrap().contains("createReplica"));
     assert_eq!(
         fx.replica_file().changes().unwrap().len(),

@@ -731,20 +731,14 @@ impl ReplicaFile {
                 global_id,
             });
         }
-        let change = LocalChange {
+        let change = fresh_change(
             layer_id,
-            global_id: global_id.clone(),
-            kind: ChangeKind::Add,
-            attributes: feature.attributes,
-            geometry: feature.geometry,
-            before: None,
-            upload_gen: None,
-            state: ChangeState::Pending,
-            error_code: None,
-            error_text: None,
-            edited_ms: now_ms(),
-            revision: 1,
-        };
+            &global_id,
+            ChangeKind::Add,
+            feature.attributes,
+            feature.geometry,
+            None,
+        );
         write_change(&tx, &path, &change)?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(global_id)
@@ -785,20 +779,14 @@ impl ReplicaFile {
                         global_id: global_id.clone(),
                     });
                 };
-                LocalChange {
+                fresh_change(
                     layer_id,
-                    global_id: global_id.clone(),
-                    kind: ChangeKind::Update,
-                    attributes: changed,
+                    global_id,
+                    ChangeKind::Update,
+                    changed,
                     geometry,
-                    before: Some(server),
-                    upload_gen: None,
-                    state: ChangeState::Pending,
-                    error_code: None,
-                    error_text: None,
-                    edited_ms: now_ms(),
-                    revision: 1,
-                }
+                    Some(server),
+                )
             }
         };
         write_change(&tx, &path, &change)?;
@@ -837,20 +825,14 @@ impl ReplicaFile {
                         global_id: global_id.clone(),
                     });
                 };
-                let change = LocalChange {
+                let change = fresh_change(
                     layer_id,
-                    global_id: global_id.clone(),
-                    kind: ChangeKind::Delete,
-                    attributes: Attributes::new(),
-                    geometry: None,
-                    before: Some(server),
-                    upload_gen: None,
-                    state: ChangeState::Pending,
-                    error_code: None,
-                    error_text: None,
-                    edited_ms: now_ms(),
-                    revision: 1,
-                };
+                    global_id,
+                    ChangeKind::Delete,
+                    Attributes::new(),
+                    None,
+                    Some(server),
+                );
                 write_change(&tx, &path, &change)?;
             }
         }
@@ -1113,6 +1095,31 @@ fn without_global_id(mut attributes: Attributes) -> Attributes {
 }
 
 /// A change after one more local edit: back to pending, new revision and time.
+/// A change queued for the first time: pending, revision 1, edited now.
+fn fresh_change(
+    layer_id: i64,
+    global_id: &Guid,
+    kind: ChangeKind,
+    attributes: Attributes,
+    geometry: Option<serde_json::Value>,
+    before: Option<Feature>,
+) -> LocalChange {
+    LocalChange {
+        layer_id,
+        global_id: global_id.clone(),
+        kind,
+        attributes,
+        geometry,
+        before,
+        upload_gen: None,
+        state: ChangeState::Pending,
+        error_code: None,
+        error_text: None,
+        edited_ms: now_ms(),
+        revision: 1,
+    }
+}
+
 fn touched(mut change: LocalChange) -> LocalChange {
     change.state = ChangeState::Pending;
     change.error_code = None;
