@@ -9,6 +9,7 @@ pub mod form;
 pub mod guid;
 pub mod lenient;
 pub mod replica;
+pub mod rules;
 pub mod service_info;
 
 pub use catalog::{CatalogEntry, ErrorDomain, Resend, Series, TransportKind};

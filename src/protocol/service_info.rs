@@ -147,6 +147,20 @@ impl FeatureServiceInfo {
             .split(',')
             .any(|c| c.trim().eq_ignore_ascii_case(name))
     }
+
+    /// Geometry updates allowed on this layer. The layer resource carries the effective value
+    /// (its own setting, else the service's), so that is what counts.
+    pub fn allows_geometry_updates(&self, layer: &LayerInfo) -> bool {
+        layer.allow_geometry_updates
+    }
+
+    /// HTML filtering with `rejectInvalid` (any input rule but `sanitizeInvalid`) is on: text
+    /// with untrusted HTML is refused with 1006.
+    pub fn rejects_untrusted_html(&self) -> bool {
+        self.xss_prevention_info.as_ref().is_some_and(|x| {
+            x.xss_prevention_enabled && !x.xss_input_rule.eq_ignore_ascii_case("sanitizeInvalid")
+        })
+    }
 }
 
 impl CarriesServiceError for FeatureServiceInfo {
@@ -356,6 +370,11 @@ pub struct LayerInfo {
     pub error: Option<ServiceError>,
 }
 
+/// The GlobalID field's name when a layer resource does not say.
+pub const DEFAULT_GLOBAL_ID_FIELD: &str = "GlobalID";
+/// The object id field's name when a layer resource does not say.
+pub const DEFAULT_OBJECT_ID_FIELD: &str = "OBJECTID";
+
 impl LayerInfo {
     /// A field by name, compared case-insensitively as ArcGIS does.
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -363,6 +382,37 @@ impl LayerInfo {
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
     }
+
+    /// A table (no geometry) rather than a feature layer.
+    pub fn is_table(&self) -> bool {
+        self.geometry_type.is_none()
+    }
+
+    /// The GlobalID field's name (`GlobalID` when the resource does not name one).
+    pub fn global_id_field_name(&self) -> &str {
+        non_empty_or(&self.global_id_field, DEFAULT_GLOBAL_ID_FIELD)
+    }
+
+    /// The object id or GlobalID field (any case): maintained by the service, never edited.
+    pub fn is_system_field(&self, name: &str) -> bool {
+        name.eq_ignore_ascii_case(non_empty_or(&self.object_id_field, DEFAULT_OBJECT_ID_FIELD))
+            || name.eq_ignore_ascii_case(self.global_id_field_name())
+    }
+
+    /// The field holding each feature's owner (the creator field), when ownership-based access
+    /// control is on.
+    pub fn owner_field(&self) -> Option<&str> {
+        self.ownership_based_access_control_for_features.as_ref()?;
+        self.edit_fields_info
+            .as_ref()?
+            .creator_field
+            .as_deref()
+            .filter(|f| !f.is_empty())
+    }
+}
+
+fn non_empty_or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
+    if text.is_empty() { fallback } else { text }
 }
 
 impl CarriesServiceError for LayerInfo {

@@ -7,7 +7,9 @@
 use super::checks::{self, Caller, EditContext, EditKind, PreparedRow, Rejection};
 use super::definition::{LayerDef, ServiceDefinition};
 use super::store::{self, StoreError};
-use crate::protocol::{EditResult, Feature, Guid, LayerEdits, LayerSyncResult};
+use crate::protocol::{
+    EditResult, Feature, FeatureServiceInfo, Guid, LayerEdits, LayerInfo, LayerSyncResult,
+};
 use rusqlite::{Connection, params, types::ValueRef};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -61,6 +63,8 @@ pub fn apply_edits(
 ) -> Result<ApplyOutcome, StoreError> {
     let mut results = Vec::new();
     let (mut failed, mut applied) = (0, 0);
+    // The checks read the service as its clients see it: the root and layer resources.
+    let service = options.def.service_info();
     for layer_edits in edits {
         let mut result = LayerSyncResult {
             id: layer_edits.id,
@@ -73,7 +77,7 @@ pub fn apply_edits(
         let outcome = match (mode, options.def.layer(layer_edits.id)) {
             (LayerUpload::Ignore, _) => continue,
             (LayerUpload::Apply, Some(layer)) => {
-                let mut applier = LayerApplier::new(conn, layer, options)?;
+                let mut applier = LayerApplier::new(conn, layer, &service, options)?;
                 applier.apply(layer_edits, &mut result)?
             }
             _ => layer_not_found(layer_edits, &mut result, options.rollback_on_failure),
@@ -171,6 +175,9 @@ struct UniqueSet {
 struct LayerApplier<'a> {
     conn: &'a Connection,
     layer: &'a LayerDef,
+    service: &'a FeatureServiceInfo,
+    /// The layer resource the checks work on.
+    layer_info: LayerInfo,
     options: &'a ApplyOptions<'a>,
     next_object_id: i64,
     unique: Vec<UniqueSet>,
@@ -183,6 +190,7 @@ impl<'a> LayerApplier<'a> {
     fn new(
         conn: &'a Connection,
         layer: &'a LayerDef,
+        service: &'a FeatureServiceInfo,
         options: &'a ApplyOptions<'a>,
     ) -> Result<Self, StoreError> {
         // Object ids are unique across the service: they are the table's rowid.
@@ -199,6 +207,8 @@ impl<'a> LayerApplier<'a> {
         Ok(LayerApplier {
             conn,
             layer,
+            service,
+            layer_info: options.def.layer_info(layer),
             options,
             next_object_id: max + 1,
             unique,
@@ -210,10 +220,10 @@ impl<'a> LayerApplier<'a> {
         })
     }
 
-    fn ctx(&self) -> EditContext<'a> {
+    fn ctx(&self) -> EditContext<'_> {
         EditContext {
-            def: self.options.def,
-            layer: self.layer,
+            def: self.service,
+            layer: &self.layer_info,
             caller: self.options.caller,
         }
     }

@@ -286,13 +286,6 @@ impl ServiceDefinition {
             .unwrap_or(self.allow_geometry_updates)
     }
 
-    /// HTML filtering with `rejectInvalid` is on.
-    pub fn rejects_untrusted_html(&self) -> bool {
-        self.xss_prevention_info.as_ref().is_some_and(|x| {
-            x.xss_prevention_enabled && !x.xss_input_rule.eq_ignore_ascii_case("sanitizeInvalid")
-        })
-    }
-
     /// A layer or table resource.
     pub fn layer_info(&self, layer: &LayerDef) -> LayerInfo {
         LayerInfo {

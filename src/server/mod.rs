@@ -3,8 +3,8 @@
 //! checks, tokens, ownership rules, a loopback-only admin API and fault injection. Used embedded
 //! (GUI demo, tests, benchmarks: [`start`] on `127.0.0.1:0`) or standalone (`syncwatch serve`).
 //!
-//! Layout: `definition` (the service definition file), `store` (SQLite), `checks` (per-edit
-//! rules), `apply` (applying uploads), `where_clause` (layerQueries filters), `ops` (the
+//! Layout: `definition` (the service definition file), `store` (SQLite), `checks` (the per-edit
+//! rules of `protocol::rules`), `apply` (applying uploads), `where_clause` (layerQueries filters), `ops` (the
 //! operations, blocking), `routes` (HTTP), `jobs` (async jobs), `outputs` (result files),
 //! `faults` and `admin`. SQLite work runs on `spawn_blocking`, never on a runtime worker.
 //!
@@ -13,7 +13,8 @@
 
 mod admin;
 mod apply;
-mod checks;
+/// The per-edit checks live in `protocol::rules`, shared with the client's validator.
+use crate::protocol::rules as checks;
 pub mod definition;
 mod faults;
 mod jobs;
@@ -23,7 +24,7 @@ mod routes;
 mod store;
 mod where_clause;
 
-pub use checks::is_untrusted_html;
+pub use crate::protocol::rules::is_untrusted_html;
 pub use definition::{DefinitionError, LayerDef, OwnershipDef, ServiceDefinition, UserDef};
 pub use faults::{FaultKind, FaultRule};
 pub use where_clause::{Condition, WhereError};

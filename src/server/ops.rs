@@ -5,7 +5,7 @@
 //! only be called off the async runtime (`spawn_blocking`), with the core locked.
 
 use super::apply::{self, ApplyOptions, ApplyOutcome, FailedEdit, LayerUpload};
-use super::checks::{Caller, owner_visible};
+use super::checks::{Caller, is_anonymous_owner};
 use super::definition::{LayerDef, ServiceDefinition};
 use super::store::{self, ReplicaLayerRecord, ReplicaRecord, Store, StoreError, StoredRow};
 use super::where_clause::Condition;
@@ -219,6 +219,19 @@ fn project(layer: &LayerDef, row: &StoredRow) -> crate::protocol::Feature {
         feature.geometry = None;
     }
     feature
+}
+
+/// Whether `caller` may see a feature owned by `owner` (createReplica data, downloads).
+fn owner_visible(layer: &LayerDef, caller: &Caller, owner: &str) -> bool {
+    match layer.ownership.as_ref() {
+        None => true,
+        Some(rules) => {
+            rules.allow_others_to_query
+                || caller.is_admin
+                || is_anonymous_owner(owner)
+                || owner == caller.name
+        }
+    }
 }
 
 fn visible(layer: &LayerDef, caller: &Caller, filter: Option<&Condition>, row: &StoredRow) -> bool {

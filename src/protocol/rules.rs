@@ -1,13 +1,16 @@
-//! The constraint checks the reference service applies to every uploaded edit, each yielding a
+//! The constraint rules a feature service applies to every uploaded edit, each yielding a
 //! documented edit-result code (text from `catalog::describe`): GlobalID (1020/1021), field values
 //! (1001 not nullable, 1016 wrong type / too long / outside a domain / unknown field, 1023 not
-//! editable, 1006 untrusted HTML), geometry (1002 m, 1004 update not allowed, 1014 z, 1015 bad)
-//! and ownership (1007/1013). Pure functions over the definition and the stored row: no I/O, no
-//! database; uniqueness (1022) and existence (1011) need the store and live in `apply`.
+//! editable, 1006 untrusted HTML), geometry (1002 m, 1004 update not allowed, 1005 true curves,
+//! 1014 z, 1015 bad) and ownership (1007/1013). Pure functions over the service and layer
+//! resources (`FeatureServiceInfo`, `LayerInfo`) and the stored row: no I/O, no database.
+//! Shared by the reference service (`server::apply`) and the client's validator
+//! (`engine::validate`), so a prediction and the server's answer come from the same code.
+//! Uniqueness (1022) is decided here too ([`UniqueValues`]), over values the caller loads;
+//! existence (1011) needs the server's store and stays in `server::apply`.
 
-use super::definition::{LayerDef, ServiceDefinition, is_system_field};
-use crate::protocol::catalog;
-use crate::protocol::{Attributes, Domain, Feature, Field, FieldType, Guid};
+use super::catalog;
+use super::{Attributes, Domain, Feature, FeatureServiceInfo, Field, FieldType, Guid, LayerInfo};
 use serde_json::Value;
 
 /// A refused edit: the edit-result code and the `<value>` of its description.
@@ -41,8 +44,8 @@ pub struct Caller {
 /// What the checks need to know about one layer.
 #[derive(Clone, Copy)]
 pub struct EditContext<'a> {
-    pub def: &'a ServiceDefinition,
-    pub layer: &'a LayerDef,
+    pub def: &'a FeatureServiceInfo,
+    pub layer: &'a LayerInfo,
     pub caller: &'a Caller,
 }
 
@@ -80,7 +83,7 @@ pub fn prepare_add(ctx: EditContext<'_>, feature: &Feature) -> Result<PreparedRo
     let mut attributes = Attributes::new();
     for (name, value) in &feature.attributes {
         let field = known_field(ctx.layer, name)?;
-        if is_system_field(&field.name) || Some(field.name.as_str()) == owner_field {
+        if ctx.layer.is_system_field(&field.name) || Some(field.name.as_str()) == owner_field {
             continue;
         }
         if !field.editable && !value.is_null() {
@@ -96,7 +99,7 @@ pub fn prepare_add(ctx: EditContext<'_>, feature: &Feature) -> Result<PreparedRo
         attributes.insert(owner_field.to_string(), Value::String(owner.clone()));
     }
     attributes.insert(
-        super::definition::GLOBAL_ID_FIELD.into(),
+        ctx.layer.global_id_field_name().into(),
         Value::String(global_id.as_str().to_string()),
     );
     Ok(PreparedRow {
@@ -120,7 +123,7 @@ pub fn prepare_update(
     let mut attributes = stored_attributes.clone();
     for (name, value) in &feature.attributes {
         let field = known_field(ctx.layer, name)?;
-        if is_system_field(&field.name) {
+        if ctx.layer.is_system_field(&field.name) {
             continue;
         }
         let unchanged = stored_attributes.get(&field.name).unwrap_or(&Value::Null) == value;
@@ -156,7 +159,11 @@ pub fn prepare_update(
 
 /// Ownership-based access control for updating or deleting a feature owned by `owner`.
 pub fn check_owner(ctx: EditContext<'_>, owner: &str, kind: EditKind) -> Result<(), Rejection> {
-    let Some(rules) = ctx.layer.ownership.as_ref() else {
+    let Some(rules) = ctx
+        .layer
+        .ownership_based_access_control_for_features
+        .as_ref()
+    else {
         return Ok(());
     };
     if ctx.caller.is_admin || is_anonymous_owner(owner) || owner == ctx.caller.name {
@@ -176,33 +183,21 @@ pub fn check_owner(ctx: EditContext<'_>, owner: &str, kind: EditKind) -> Result<
     }
 }
 
-/// Whether `caller` may see a feature owned by `owner` (queries, downloads).
-pub fn owner_visible(layer: &LayerDef, caller: &Caller, owner: &str) -> bool {
-    match layer.ownership.as_ref() {
-        None => true,
-        Some(rules) => {
-            rules.allow_others_to_query
-                || caller.is_admin
-                || is_anonymous_owner(owner)
-                || owner == caller.name
-        }
-    }
-}
-
-fn is_anonymous_owner(owner: &str) -> bool {
+/// Features owned by anonymous (empty or `ESRI_Anonymous`) are editable by anyone.
+pub fn is_anonymous_owner(owner: &str) -> bool {
     owner.is_empty() || owner.eq_ignore_ascii_case("ESRI_Anonymous")
 }
 
-fn known_field<'a>(layer: &'a LayerDef, name: &str) -> Result<&'a Field, Rejection> {
+fn known_field<'a>(layer: &'a LayerInfo, name: &str) -> Result<&'a Field, Rejection> {
     layer.field(name).ok_or_else(|| Rejection::new(1016, name))
 }
 
 fn fill_defaults_and_require(
-    layer: &LayerDef,
+    layer: &LayerInfo,
     attributes: &mut Attributes,
 ) -> Result<(), Rejection> {
     for field in &layer.fields {
-        if is_system_field(&field.name) || Some(field.name.as_str()) == layer.owner_field() {
+        if layer.is_system_field(&field.name) || Some(field.name.as_str()) == layer.owner_field() {
             continue;
         }
         let present = attributes.get(&field.name).is_some_and(|v| !v.is_null());
@@ -226,7 +221,7 @@ fn fill_defaults_and_require(
 
 /// 1001 for null in a non-nullable field, 1006 for untrusted HTML, 1016 for a wrong type, a too
 /// long text or a value outside the domain.
-fn check_value(def: &ServiceDefinition, field: &Field, value: &Value) -> Result<(), Rejection> {
+fn check_value(def: &FeatureServiceInfo, field: &Field, value: &Value) -> Result<(), Rejection> {
     let bad = || Rejection::new(1016, &field.name);
     if value.is_null() {
         return if field.nullable {
@@ -480,14 +475,32 @@ mod tests {
         assert!(global_id_of(&feature(json!({"attributes":{"GLOBALID":GID}}))).is_ok());
     }
 
+    /// The demo service's valves layer resource, as the reference service publishes it.
+    fn valves() -> LayerInfo {
+        serde_json::from_value(json!({
+            "id": 1, "name": "Valves", "type": "Feature Layer", "geometryType": "esriGeometryPoint",
+            "hasZ": true, "objectIdField": "OBJECTID", "globalIdField": "GlobalID",
+            "allowGeometryUpdates": false,
+            "fields": [
+                {"name": "OBJECTID", "type": "esriFieldTypeOID", "nullable": false, "editable": false},
+                {"name": "GlobalID", "type": "esriFieldTypeGlobalID", "length": 38, "nullable": false, "editable": false},
+                {"name": "ValveID", "type": "esriFieldTypeString", "length": 20, "nullable": false},
+                {"name": "Diameter_mm", "type": "esriFieldTypeSmallInteger", "nullable": false,
+                 "domain": {"type": "range", "name": "ValveDiameter", "range": [50, 1200]}},
+                {"name": "Depth", "type": "esriFieldTypeDouble", "nullable": false}
+            ]
+        }))
+        .unwrap()
+    }
+
     #[test]
     fn value_and_geometry_codes_on_the_demo_valves() {
-        let def = ServiceDefinition::demo().unwrap();
+        let def = FeatureServiceInfo::default();
         let caller = Caller::default();
-        let valves = def.layer(1).unwrap();
+        let valves = valves();
         let ctx = EditContext {
             def: &def,
-            layer: valves,
+            layer: &valves,
             caller: &caller,
         };
         let base = json!({"GlobalID":GID,"ValveID":"V-1","Diameter_mm":150,"Depth":1.5});
