@@ -12,6 +12,7 @@
 use super::catalog;
 use super::{Attributes, Domain, Feature, FeatureServiceInfo, Field, FieldType, Guid, LayerInfo};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// A refused edit: the edit-result code and the `<value>` of its description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -356,6 +357,116 @@ fn has_event_handler(lower: &str) -> bool {
     false
 }
 
+/// 1005 when the layer does not allow true-curve updates (`allowTrueCurvesUpdates: false`) and
+/// the edit's geometry carries true curves.
+pub fn check_true_curves(layer: &LayerInfo, geometry: Option<&Value>) -> Result<(), Rejection> {
+    let forbidden = layer.allow_true_curves_updates == Some(false);
+    if forbidden && geometry.is_some_and(has_true_curves) {
+        Err(Rejection::new(1005, ""))
+    } else {
+        Ok(())
+    }
+}
+
+/// Esri JSON with true curves: `curvePaths` / `curveRings`, or a segment object (`c` circular
+/// arc, `a` elliptic arc, `b` Bézier) inside a path or ring.
+pub fn has_true_curves(geometry: &Value) -> bool {
+    let Some(object) = geometry.as_object() else {
+        return false;
+    };
+    if object.contains_key("curvePaths") || object.contains_key("curveRings") {
+        return true;
+    }
+    ["paths", "rings"]
+        .iter()
+        .filter_map(|k| object.get(*k)?.as_array())
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .any(|point| {
+            point
+                .as_object()
+                .is_some_and(|o| ["c", "a", "b"].iter().any(|k| o.contains_key(*k)))
+        })
+}
+
+/// The values of one unique field among the live rows of a layer (value key -> GlobalID), kept
+/// up to date as an upload is applied in order, so a value taken earlier in the same upload
+/// collides too (1022).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UniqueValues {
+    pub field: String,
+    values: HashMap<String, String>,
+}
+
+impl UniqueValues {
+    pub fn new(field: impl Into<String>) -> Self {
+        UniqueValues {
+            field: field.into(),
+            values: HashMap::new(),
+        }
+    }
+
+    /// Records that the row `global_id` holds `value` (null holds nothing).
+    pub fn insert(&mut self, value: &Value, global_id: impl Into<String>) {
+        if let Some(key) = value_key(value) {
+            self.values.insert(key, global_id.into());
+        }
+    }
+
+    /// 1022 when the row's value of this field belongs to another live row.
+    pub fn violation(&self, row: &PreparedRow) -> Option<Rejection> {
+        let key = row.attributes.get(&self.field).and_then(value_key)?;
+        match self.values.get(&key) {
+            Some(holder) if holder != row.global_id.as_str() => {
+                Some(Rejection::new(1022, &self.field))
+            }
+            _ => None,
+        }
+    }
+
+    /// The row was stored: its new value is taken, its `old` value (an update's) is free.
+    pub fn remember(&mut self, row: &PreparedRow, old: Option<&Attributes>) {
+        if let Some(old) = old {
+            self.forget(old);
+        }
+        if let Some(value) = row.attributes.get(&self.field) {
+            self.insert(value, row.global_id.as_str());
+        }
+    }
+
+    /// A row with these attributes is gone (deleted or about to change): its value is free.
+    pub fn forget(&mut self, attributes: &Attributes) {
+        if let Some(key) = attributes.get(&self.field).and_then(value_key) {
+            self.values.remove(&key);
+        }
+    }
+}
+
+/// The first unique field whose value the row would take from another row (1022).
+pub fn unique_violation(sets: &[UniqueValues], row: &PreparedRow) -> Option<Rejection> {
+    sets.iter().find_map(|set| set.violation(row))
+}
+
+/// A comparable key for a unique value; null has none (nulls never collide). Numbers compare by
+/// value (2 and 2.0 collide), text by exact content.
+fn value_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Number(n) => Some(number_key(n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => Some(format!("s:{s}")),
+        other => Some(other.to_string()),
+    }
+}
+
+fn number_key(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        format!("n:{}", f as i64)
+    } else {
+        format!("n:{f}")
+    }
+}
+
 /// Checks geometry JSON against the layer: 1015 when it cannot be set, 1014 without z on a z
 /// layer (unless z defaults are on), 1002 without m on an m layer.
 fn checked_geometry(
@@ -547,6 +658,60 @@ mod tests {
             let err = prepare_add(ctx, &feature(f.clone())).unwrap_err();
             assert_eq!((err.code, err.value.as_str()), (code, value), "{f}");
         }
+    }
+
+    #[test]
+    fn true_curves_are_recognised_where_the_layer_forbids_them() {
+        let arc = json!({"curvePaths":[[[0.0,0.0],{"c":[[1.0,1.0],[0.5,0.8]]}]]});
+        let inline_arc = json!({"paths":[[[0.0,0.0],{"a":[[1.0,1.0],[0.5,0.5],0,1,0,1.0,0.5]}]]});
+        let straight = json!({"paths":[[[0.0,0.0],[1.0,1.0]]]});
+        assert!(has_true_curves(&arc) && has_true_curves(&inline_arc));
+        assert!(!has_true_curves(&straight) && !has_true_curves(&json!({"x":1,"y":2})));
+        let mut layer = valves();
+        layer.allow_true_curves_updates = Some(false);
+        assert_eq!(
+            check_true_curves(&layer, Some(&arc)).unwrap_err().code,
+            1005
+        );
+        assert!(check_true_curves(&layer, Some(&straight)).is_ok());
+        layer.allow_true_curves_updates = Some(true);
+        assert!(check_true_curves(&layer, Some(&arc)).is_ok());
+    }
+
+    /// Uniqueness follows the upload: a value taken earlier in it collides, a freed one does not.
+    #[test]
+    fn unique_values_follow_the_upload() {
+        let row = |gid: &str, id: Value| PreparedRow {
+            global_id: Guid::parse(gid).unwrap(),
+            attributes: json!({"ValveID": id}).as_object().unwrap().clone(),
+            geometry: None,
+            owner: String::new(),
+        };
+        const OTHER: &str = "{11111111-2222-3333-4444-555555555555}";
+        let mut set = UniqueValues::new("ValveID");
+        set.insert(&json!("V-1"), OTHER);
+        assert_eq!(
+            set.violation(&row(GID, json!("V-1"))).unwrap(),
+            Rejection::new(1022, "ValveID")
+        );
+        assert!(
+            set.violation(&row(OTHER, json!("V-1"))).is_none(),
+            "its own value"
+        );
+        set.forget(&row(OTHER, json!("V-1")).attributes);
+        assert!(
+            set.violation(&row(GID, json!("V-1"))).is_none(),
+            "freed by a delete"
+        );
+        set.remember(&row(GID, json!(2)), None);
+        assert!(
+            set.violation(&row(OTHER, json!(2.0))).is_some(),
+            "2 and 2.0 collide"
+        );
+        assert!(
+            set.violation(&row(OTHER, Value::Null)).is_none(),
+            "nulls never collide"
+        );
     }
 
     #[test]

@@ -399,6 +399,21 @@ impl LayerInfo {
             || name.eq_ignore_ascii_case(self.global_id_field_name())
     }
 
+    /// Fields covered by a unique index (canonical names), except the system fields: their
+    /// values are the service's to assign.
+    pub fn unique_fields(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .indexes
+            .iter()
+            .filter(|i| i.is_unique)
+            .flat_map(|i| i.field_names().collect::<Vec<_>>())
+            .filter(|n| !self.is_system_field(n))
+            .filter_map(|n| self.field(n).map(|f| f.name.clone()))
+            .collect();
+        names.dedup();
+        names
+    }
+
     /// The field holding each feature's owner (the creator field), when ownership-based access
     /// control is on.
     pub fn owner_field(&self) -> Option<&str> {

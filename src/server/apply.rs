@@ -4,7 +4,7 @@
 //! the batched uniqueness sets that keep 100,000 edits fast. It must not commit or roll back: the
 //! caller decides from the outcome (rollbackOnFailure) what happens to the transaction.
 
-use super::checks::{self, Caller, EditContext, EditKind, PreparedRow, Rejection};
+use super::checks::{self, Caller, EditContext, EditKind, Rejection, UniqueValues};
 use super::definition::{LayerDef, ServiceDefinition};
 use super::store::{self, StoreError};
 use crate::protocol::{
@@ -166,12 +166,6 @@ fn layer_not_found(
     }
 }
 
-/// Values of one unique field in the live rows: value key -> GlobalID.
-struct UniqueSet {
-    field: String,
-    values: HashMap<String, String>,
-}
-
 struct LayerApplier<'a> {
     conn: &'a Connection,
     layer: &'a LayerDef,
@@ -180,7 +174,7 @@ struct LayerApplier<'a> {
     layer_info: LayerInfo,
     options: &'a ApplyOptions<'a>,
     next_object_id: i64,
-    unique: Vec<UniqueSet>,
+    unique: Vec<UniqueValues>,
     /// Object ids of the uploaded adds' GlobalIDs that already exist (looked up in batches).
     existing_adds: HashMap<String, i64>,
     insert: rusqlite::CachedStatement<'a>,
@@ -199,7 +193,8 @@ impl<'a> LayerApplier<'a> {
             [],
             |r| r.get(0),
         )?;
-        let unique = layer
+        let layer_info = options.def.layer_info(layer);
+        let unique = layer_info
             .unique_fields()
             .into_iter()
             .map(|field| load_unique(conn, layer.id, field))
@@ -208,7 +203,7 @@ impl<'a> LayerApplier<'a> {
             conn,
             layer,
             service,
-            layer_info: options.def.layer_info(layer),
+            layer_info,
             options,
             next_object_id: max + 1,
             unique,
@@ -306,7 +301,7 @@ impl<'a> LayerApplier<'a> {
             Ok(row) => row,
             Err(rejection) => return Ok(Err((None, Some(global_id), rejection))),
         };
-        if let Some(rejection) = self.unique_violation(&row, None) {
+        if let Some(rejection) = checks::unique_violation(&self.unique, &row) {
             return Ok(Err((None, Some(global_id), rejection)));
         }
         let object_id = self.next_object_id;
@@ -320,7 +315,9 @@ impl<'a> LayerApplier<'a> {
             row.owner,
             self.options.generation
         ])?;
-        self.remember_unique(&row, None);
+        for set in &mut self.unique {
+            set.remember(&row, None);
+        }
         self.existing_adds
             .insert(global_id.as_str().to_string(), object_id);
         Ok(Ok((object_id, global_id)))
@@ -347,7 +344,7 @@ impl<'a> LayerApplier<'a> {
             Ok(row) => row,
             Err(rejection) => return Ok(Err((oid, Some(global_id), rejection))),
         };
-        if let Some(rejection) = self.unique_violation(&row, Some(&existing.attributes)) {
+        if let Some(rejection) = checks::unique_violation(&self.unique, &row) {
             return Ok(Err((oid, Some(global_id), rejection)));
         }
         self.conn
@@ -361,7 +358,9 @@ impl<'a> LayerApplier<'a> {
                 row.geometry.as_ref().map(Value::to_string),
                 self.options.generation
             ])?;
-        self.remember_unique(&row, Some(&existing.attributes));
+        for set in &mut self.unique {
+            set.remember(&row, Some(&existing.attributes));
+        }
         Ok(Ok((existing.object_id, global_id)))
     }
 
@@ -394,39 +393,9 @@ impl<'a> LayerApplier<'a> {
                 self.options.generation
             ])?;
         for set in &mut self.unique {
-            if let Some(key) = existing.attributes.get(&set.field).and_then(value_key) {
-                set.values.remove(&key);
-            }
+            set.forget(&existing.attributes);
         }
         Ok(Ok((existing.object_id, global_id)))
-    }
-
-    /// 1022 when a unique field's new value belongs to another live row.
-    fn unique_violation(
-        &self,
-        row: &PreparedRow,
-        _old: Option<&serde_json::Map<String, Value>>,
-    ) -> Option<Rejection> {
-        self.unique.iter().find_map(|set| {
-            let key = row.attributes.get(&set.field).and_then(value_key)?;
-            match set.values.get(&key) {
-                Some(owner) if owner != row.global_id.as_str() => {
-                    Some(Rejection::new(1022, &set.field))
-                }
-                _ => None,
-            }
-        })
-    }
-
-    fn remember_unique(&mut self, row: &PreparedRow, old: Option<&serde_json::Map<String, Value>>) {
-        for set in &mut self.unique {
-            if let Some(old_key) = old.and_then(|o| o.get(&set.field)).and_then(value_key) {
-                set.values.remove(&old_key);
-            }
-            if let Some(key) = row.attributes.get(&set.field).and_then(value_key) {
-                set.values.insert(key, row.global_id.as_str().to_string());
-            }
-        }
     }
 }
 
@@ -462,42 +431,26 @@ fn existing_global_ids(
 /// Ok((objectId, GlobalID)) or Err((objectId, GlobalID, why)).
 type EditAttempt = Result<(i64, Guid), (Option<i64>, Option<Guid>, Rejection)>;
 
-/// A comparable key for a unique value; null has none (nulls never collide).
-fn value_key(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::Number(n) => Some(number_key(n.as_f64().unwrap_or(f64::NAN))),
-        Value::String(s) => Some(format!("s:{s}")),
-        other => Some(other.to_string()),
-    }
-}
-
-fn number_key(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 9.0e15 {
-        format!("n:{}", f as i64)
-    } else {
-        format!("n:{f}")
-    }
-}
-
-fn load_unique(conn: &Connection, layer_id: i64, field: String) -> Result<UniqueSet, StoreError> {
+fn load_unique(
+    conn: &Connection,
+    layer_id: i64,
+    field: String,
+) -> Result<UniqueValues, StoreError> {
     let path = format!("$.\"{}\"", field.replace('"', ""));
     let mut stmt = conn.prepare(
         "SELECT global_id, json_extract(attributes, ?2) FROM features WHERE layer_id = ?1 AND deleted = 0",
     )?;
-    let mut values = HashMap::new();
+    let mut values = UniqueValues::new(field);
     let mut rows = stmt.query(params![layer_id, path])?;
     while let Some(row) = rows.next()? {
         let global_id: String = row.get(0)?;
-        let key = match row.get_ref(1)? {
-            ValueRef::Null | ValueRef::Blob(_) => None,
-            ValueRef::Integer(i) => Some(format!("n:{i}")),
-            ValueRef::Real(f) => Some(number_key(f)),
-            ValueRef::Text(t) => Some(format!("s:{}", String::from_utf8_lossy(t))),
+        let value = match row.get_ref(1)? {
+            ValueRef::Null | ValueRef::Blob(_) => continue,
+            ValueRef::Integer(i) => Value::from(i),
+            ValueRef::Real(f) => Value::from(f),
+            ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
         };
-        if let Some(key) = key {
-            values.insert(key, global_id);
-        }
+        values.insert(&value, global_id);
     }
-    Ok(UniqueSet { field, values })
+    Ok(values)
 }

@@ -108,20 +108,6 @@ impl LayerDef {
             .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
-    /// Fields covered by a unique index, except the system fields (always unique by design).
-    pub fn unique_fields(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .indexes
-            .iter()
-            .filter(|i| i.is_unique)
-            .flat_map(|i| i.field_names().map(str::to_string).collect::<Vec<_>>())
-            .filter(|n| !is_system_field(n))
-            .filter_map(|n| self.field(&n).map(|f| f.name.clone()))
-            .collect();
-        names.dedup();
-        names
-    }
-
     /// The owner field, when ownership-based access control is on.
     pub fn owner_field(&self) -> Option<&str> {
         self.ownership.as_ref().map(|o| o.owner_field.as_str())
