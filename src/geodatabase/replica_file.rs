@@ -12,6 +12,11 @@
 //! the changes it stands for. A file that cannot be read is never overwritten: opening it gives a
 //! typed error naming the path.
 //!
+//! Format versions: the `meta` table holds `version`. Version 2 added the editor (the user the
+//! service knows the replica's uploads by, for ownership rules) and the predicted refusal of each
+//! queued change. Opening an older file migrates it in place in one transaction (a column added
+//! is all a step does; nothing queued is touched).
+//!
 //! Model: the `features` table is always the *server's* version (what the last download or the
 //! last acknowledged upload says the server holds). Local edits live only in `changes`; the local
 //! view of a feature is the server version with its queued change laid over it. Dropping a change
@@ -31,7 +36,14 @@ use std::time::Duration;
 /// Marks a SQLite file as a syncwatch replica file (stored in `meta`).
 const FORMAT_MARKER: &str = "syncwatch-replica";
 /// Schema version of replica files written by this build.
-const FORMAT_VERSION: i64 = 1;
+const FORMAT_VERSION: i64 = 2;
+/// The steps from each older version to the next; index 0 upgrades version 1 to 2.
+const MIGRATIONS: &[&str] = &["
+    ALTER TABLE definition ADD COLUMN editor TEXT;
+    ALTER TABLE changes ADD COLUMN predicted_code INTEGER;
+    ALTER TABLE changes ADD COLUMN predicted_text TEXT;
+    ALTER TABLE changes ADD COLUMN predicted_revision INTEGER;
+"];
 /// How long a write waits for another process holding the file (the GUI and a CLI command).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attribute name used for the GlobalID when the layer's properties do not name one.
@@ -219,6 +231,8 @@ pub struct PendingCounts {
     pub deletes: u32,
     /// Of those, how many the server refused last time.
     pub failed: u32,
+    /// Of those not refused yet, how many the service's rules predict it will refuse.
+    pub predicted: u32,
 }
 
 impl PendingCounts {
@@ -233,6 +247,63 @@ pub struct Upload {
     pub upload_gen: i64,
     pub edits: Vec<LayerEdits>,
     pub change_count: u32,
+    /// Changes the plan kept back (still queued, not marked).
+    pub held: u32,
+    /// Changes sent without some of their content.
+    pub trimmed: u32,
+}
+
+/// One queued change as it was when judged: a plan entry only applies while the change is still
+/// at that revision (an edit made since then is sent as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChangeKey {
+    pub layer_id: i64,
+    pub global_id: Guid,
+    pub revision: i64,
+}
+
+impl ChangeKey {
+    pub fn of(change: &LocalChange) -> Self {
+        ChangeKey {
+            layer_id: change.layer_id,
+            global_id: change.global_id.clone(),
+            revision: change.revision,
+        }
+    }
+
+    fn matches(&self, change: &LocalChange) -> bool {
+        self.layer_id == change.layer_id
+            && self.global_id == change.global_id
+            && self.revision == change.revision
+    }
+}
+
+/// Content left out of one change when it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trim {
+    pub change: ChangeKey,
+    /// Attribute names (any case) not sent.
+    pub fields: Vec<String>,
+    /// The geometry is not sent.
+    pub geometry: bool,
+}
+
+/// What an upload leaves out (the engine decides it from predicted refusals).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UploadPlan {
+    /// Changes kept back locally: not sent, not marked, still queued.
+    pub held: Vec<ChangeKey>,
+    /// Changes sent without some of their content; what is sent is what an acknowledgement keeps.
+    pub trimmed: Vec<Trim>,
+}
+
+/// A refusal the service's rules predict for a queued change at `change.revision`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictedRefusal {
+    pub change: ChangeKey,
+    pub kind: ChangeKind,
+    pub code: i64,
+    pub description: String,
 }
 
 /// A refused edit as the replica file records it.
@@ -292,7 +363,8 @@ CREATE TABLE definition (
     direction TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
     replica_server_gen INTEGER,
-    service_info_json TEXT
+    service_info_json TEXT,
+    editor TEXT
 );
 CREATE TABLE layers (
     layer_id INTEGER PRIMARY KEY,
@@ -324,6 +396,9 @@ CREATE TABLE changes (
     error_text TEXT,
     edited_ms INTEGER NOT NULL,
     revision INTEGER NOT NULL,
+    predicted_code INTEGER,
+    predicted_text TEXT,
+    predicted_revision INTEGER,
     PRIMARY KEY (layer_id, global_id)
 );
 ";
@@ -380,9 +455,41 @@ impl ReplicaFile {
                 path: path.to_path_buf(),
             });
         }
-        let file = ReplicaFile::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        file.check_format()?;
+        let mut file = ReplicaFile::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let version = file.check_format()?;
+        if version < FORMAT_VERSION {
+            file.migrate(version)?;
+        }
         Ok(file)
+    }
+
+    /// Upgrades a file of an older format version, every step and the new version in one
+    /// transaction: a failure leaves the file as it was.
+    fn migrate(&mut self, from: i64) -> Result<(), ReplicaFileError> {
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        // Another process may have migrated it while we waited for the lock.
+        let found: i64 = tx
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'version'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| sql_at(&path, e))?;
+        if found != from {
+            return Ok(());
+        }
+        for step in MIGRATIONS.iter().skip((from - 1).max(0) as usize) {
+            tx.execute_batch(step).map_err(|e| sql_at(&path, e))?;
+        }
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'version'",
+            [FORMAT_VERSION.to_string()],
+        )
+        .map_err(|e| sql_at(&path, e))?;
+        tx.commit().map_err(|e| sql_at(&path, e))?;
+        tracing::info!(from, to = FORMAT_VERSION, path = %path.display(), "replica file migrated");
+        Ok(())
     }
 
     fn connect(path: &Path, flags: OpenFlags) -> Result<ReplicaFile, ReplicaFileError> {
@@ -408,7 +515,8 @@ impl ReplicaFile {
         Ok(file)
     }
 
-    fn check_format(&self) -> Result<(), ReplicaFileError> {
+    /// Checks the marker and returns the file's format version.
+    fn check_format(&self) -> Result<i64, ReplicaFileError> {
         let marker: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'format'", [], |row| {
@@ -450,7 +558,7 @@ impl ReplicaFile {
                 found: version,
             });
         }
-        Ok(())
+        Ok(version)
     }
 
     fn write_initial(
@@ -631,6 +739,142 @@ impl ReplicaFile {
             }
         }
         tx.commit().map_err(|e| sql_at(&path, e))
+    }
+
+    /// The user the service knows this replica's uploads by (its `replicaOwner`; empty for
+    /// anonymous), `None` when not known yet. Ownership rules are judged for this user.
+    pub fn editor(&self) -> Result<Option<String>, ReplicaFileError> {
+        self.conn
+            .query_row(
+                "SELECT editor FROM definition WHERE singleton = 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Records the user the service knows this replica's uploads by.
+    pub fn set_editor(&mut self, editor: &str) -> Result<(), ReplicaFileError> {
+        self.conn
+            .execute(
+                "UPDATE definition SET editor = ?1 WHERE singleton = 1",
+                [editor],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The values of `field` in the server's version of every feature of a layer this file
+    /// holds, by GlobalID (nulls left out).
+    pub fn server_values(
+        &self,
+        layer_id: i64,
+        field: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, ReplicaFileError> {
+        let path = format!("$.\"{}\"", field.replace('"', ""));
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT global_id, json_extract(attributes_json, ?2) FROM features
+                 WHERE layer_id = ?1 AND json_extract(attributes_json, ?2) IS NOT NULL",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![layer_id, path], |r| {
+                let value = match r.get_ref(1)? {
+                    rusqlite::types::ValueRef::Integer(i) => serde_json::Value::from(i),
+                    rusqlite::types::ValueRef::Real(f) => serde_json::Value::from(f),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        serde_json::Value::String(String::from_utf8_lossy(t).into_owned())
+                    }
+                    _ => serde_json::Value::Null,
+                };
+                Ok((r.get::<_, String>(0)?, value))
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Replaces every stored prediction with `predictions` (one transaction). A prediction is
+    /// kept only for the change revision it was made for.
+    pub fn store_predictions(
+        &mut self,
+        predictions: &[PredictedRefusal],
+    ) -> Result<(), ReplicaFileError> {
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        tx.execute(
+            "UPDATE changes SET predicted_code = NULL, predicted_text = NULL, predicted_revision = NULL",
+            [],
+        )
+        .map_err(|e| sql_at(&path, e))?;
+        for p in predictions {
+            tx.execute(
+                "UPDATE changes SET predicted_code = ?4, predicted_text = ?5, predicted_revision = ?3
+                 WHERE layer_id = ?1 AND global_id = ?2 AND revision = ?3",
+                params![
+                    p.change.layer_id,
+                    p.change.global_id.as_str(),
+                    p.change.revision,
+                    p.code,
+                    p.description
+                ],
+            )
+            .map_err(|e| sql_at(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_at(&path, e))
+    }
+
+    /// The stored predictions that still stand: made for the change's current revision, and the
+    /// server has not refused that change yet (then its real result is what counts).
+    pub fn predicted_refusals(&self) -> Result<Vec<PredictedRefusal>, ReplicaFileError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT layer_id, global_id, revision, kind, predicted_code, predicted_text
+                 FROM changes
+                 WHERE predicted_code IS NOT NULL AND predicted_revision = revision
+                     AND state <> 'failed'
+                 ORDER BY layer_id, global_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        let bad = |what: &str| ReplicaFileError::NotAReplicaFile {
+            path: self.path.clone(),
+            reason: format!("unreadable {what} in the change queue"),
+        };
+        rows.into_iter()
+            .map(|(layer_id, gid, revision, kind, code, text)| {
+                Ok(PredictedRefusal {
+                    change: ChangeKey {
+                        layer_id,
+                        global_id: Guid::parse(&gid).map_err(|_| bad("GlobalID"))?,
+                        revision,
+                    },
+                    kind: ChangeKind::parse(&kind).ok_or_else(|| bad("change kind"))?,
+                    code,
+                    description: text.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// The layer's GlobalID field name (from its cached properties, else `GlobalID`).
+    pub fn layer_global_id_field(&self, layer_id: i64) -> Result<String, ReplicaFileError> {
+        global_id_field(&self.conn, &self.path, layer_id)
     }
 
     /// The server's version of a feature, as last downloaded or acknowledged.
@@ -860,7 +1104,9 @@ impl ReplicaFile {
             .prepare(
                 "SELECT l.layer_id,
                     COALESCE(SUM(c.kind = 'add'), 0), COALESCE(SUM(c.kind = 'update'), 0),
-                    COALESCE(SUM(c.kind = 'delete'), 0), COALESCE(SUM(c.state = 'failed'), 0)
+                    COALESCE(SUM(c.kind = 'delete'), 0), COALESCE(SUM(c.state = 'failed'), 0),
+                    COALESCE(SUM(c.state <> 'failed' AND c.predicted_code IS NOT NULL
+                        AND c.predicted_revision = c.revision), 0)
                  FROM layers l LEFT JOIN changes c ON c.layer_id = l.layer_id
                  GROUP BY l.layer_id ORDER BY l.layer_id",
             )
@@ -873,6 +1119,7 @@ impl ReplicaFile {
                     updates: r.get(2)?,
                     deletes: r.get(3)?,
                     failed: r.get(4)?,
+                    predicted: r.get(5)?,
                 })
             })
             .map_err(|e| self.sql(e))?;
@@ -882,17 +1129,27 @@ impl ReplicaFile {
     /// The `edits` parameter for every queued change (pending, unconfirmed and refused alike),
     /// without marking anything. Empty layers are left out.
     pub fn build_edits(&self) -> Result<Vec<LayerEdits>, ReplicaFileError> {
-        build_edits(&self.conn, &self.path)
+        Ok(build_edits(&self.conn, &self.path, &UploadPlan::default())?.0)
     }
 
     /// Builds the `edits` for an upload and marks every included change as uploaded with a new
     /// client generation, in one transaction. `None` when nothing is queued.
     pub fn begin_upload(&mut self) -> Result<Option<Upload>, ReplicaFileError> {
+        self.begin_upload_with(&UploadPlan::default())
+    }
+
+    /// [`ReplicaFile::begin_upload`] following `plan`: held changes stay queued and unmarked,
+    /// trimmed ones are sent (and marked) without the content the plan leaves out. `None` when
+    /// nothing is left to send.
+    pub fn begin_upload_with(
+        &mut self,
+        plan: &UploadPlan,
+    ) -> Result<Option<Upload>, ReplicaFileError> {
         let path = self.path.clone();
         // Built and marked in one write transaction: an edit cannot slip in between and be
         // mistaken for the uploaded revision.
         let tx = self.write_tx()?;
-        let edits = build_edits(&tx, &path)?;
+        let (edits, held, trimmed) = build_edits(&tx, &path, plan)?;
         if edits.is_empty() {
             return Ok(None);
         }
@@ -920,6 +1177,8 @@ impl ReplicaFile {
             upload_gen,
             edits,
             change_count,
+            held,
+            trimmed,
         }))
     }
 
@@ -1176,10 +1435,29 @@ fn global_id_field(
         .unwrap_or_else(|| DEFAULT_GLOBAL_ID_FIELD.to_string()))
 }
 
-/// The `edits` parameter for every queued change, one entry per layer that has any.
-fn build_edits(conn: &Connection, path: &Path) -> Result<Vec<LayerEdits>, ReplicaFileError> {
+/// The `edits` parameter for every queued change the plan does not hold back, one entry per
+/// layer that has any; with the numbers of changes held and trimmed.
+fn build_edits(
+    conn: &Connection,
+    path: &Path,
+    plan: &UploadPlan,
+) -> Result<(Vec<LayerEdits>, u32, u32), ReplicaFileError> {
     let mut edits: Vec<LayerEdits> = Vec::new();
-    for change in read_changes(conn, path)? {
+    let (mut held, mut trimmed) = (0, 0);
+    for mut change in read_changes(conn, path)? {
+        if plan.held.iter().any(|k| k.matches(&change)) {
+            held += 1;
+            continue;
+        }
+        if let Some(trim) = plan.trimmed.iter().find(|t| t.change.matches(&change)) {
+            change
+                .attributes
+                .retain(|name, _| !trim.fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
+            if trim.geometry {
+                change.geometry = None;
+            }
+            trimmed += 1;
+        }
         let gid_field = global_id_field(conn, path, change.layer_id)?;
         let index = match edits.iter().position(|e| e.id == change.layer_id) {
             Some(i) => i,
@@ -1193,7 +1471,7 @@ fn build_edits(conn: &Connection, path: &Path) -> Result<Vec<LayerEdits>, Replic
         };
         push_edit(&mut edits[index].features, &change, &gid_field);
     }
-    Ok(edits)
+    Ok((edits, held, trimmed))
 }
 
 fn object_id_of(feature: &Feature) -> Option<i64> {
@@ -1431,10 +1709,11 @@ fn overlay(server: Option<Feature>, change: Option<&LocalChange>) -> Option<Feat
     }
 }
 
-/// Adds one queued change to a layer's `features` edits.
-fn push_edit(features: &mut FeatureChanges, change: &LocalChange, gid_field: &str) {
+/// The feature an add or update is sent as (`None` for a delete): an add's attributes as
+/// queued; an update's changed attributes plus its GlobalID in `gid_field`.
+pub fn wire_feature(change: &LocalChange, gid_field: &str) -> Option<Feature> {
     match change.kind {
-        ChangeKind::Add => features.adds.push(Feature {
+        ChangeKind::Add => Some(Feature {
             attributes: change.attributes.clone(),
             geometry: change.geometry.clone(),
         }),
@@ -1444,12 +1723,21 @@ fn push_edit(features: &mut FeatureChanges, change: &LocalChange, gid_field: &st
                 gid_field.to_string(),
                 serde_json::Value::String(change.global_id.as_str().to_string()),
             );
-            features.updates.push(Feature {
+            Some(Feature {
                 attributes,
                 geometry: change.geometry.clone(),
-            });
+            })
         }
-        ChangeKind::Delete => features
+        ChangeKind::Delete => None,
+    }
+}
+
+/// Adds one queued change to a layer's `features` edits.
+fn push_edit(features: &mut FeatureChanges, change: &LocalChange, gid_field: &str) {
+    match (change.kind, wire_feature(change, gid_field)) {
+        (ChangeKind::Add, Some(feature)) => features.adds.push(feature),
+        (ChangeKind::Update, Some(feature)) => features.updates.push(feature),
+        _ => features
             .delete_ids
             .push(change.global_id.as_str().to_string()),
     }

@@ -553,3 +553,170 @@ fn fix_and_drop() {
         Err(ReplicaFileError::NoSuchChange { .. })
     ));
 }
+
+/// A version 1 file (before editors and predictions) opens, is migrated in place to version 2,
+/// and keeps every queued change.
+#[test]
+fn version_1_files_are_migrated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hydrants.replica");
+    {
+        let mut file = new_file(&dir);
+        file.record_update(0, &gid(HYDRANT_A), attrs(json!({"NAME": "A2"})), None)
+            .unwrap();
+    }
+    // Turn it back into exactly what a version 1 build wrote.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE definition DROP COLUMN editor;
+         ALTER TABLE changes DROP COLUMN predicted_code;
+         ALTER TABLE changes DROP COLUMN predicted_text;
+         ALTER TABLE changes DROP COLUMN predicted_revision;
+         UPDATE meta SET value = '1' WHERE key = 'version';",
+    )
+    .unwrap();
+    drop(conn);
+
+    let mut file = ReplicaFile::open(&path).unwrap();
+    let version: String = file
+        .conn
+        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, FORMAT_VERSION.to_string());
+    assert_eq!(file.editor().unwrap(), None, "not known for an old file");
+    let change = file.change(0, &gid(HYDRANT_A)).unwrap().unwrap();
+    assert_eq!(change.attributes["NAME"], json!("A2"));
+    file.set_editor("tech1").unwrap();
+    drop(file);
+    let file = ReplicaFile::open(&path).unwrap();
+    assert_eq!(file.editor().unwrap().as_deref(), Some("tech1"));
+}
+
+/// A plan holds changes back (still queued, not marked) and trims others; an acknowledgement
+/// folds in only what was sent.
+#[test]
+fn upload_plan_holds_and_trims() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = new_file(&dir);
+    let (a, b) = (gid(HYDRANT_A), gid(HYDRANT_B));
+    file.record_update(
+        0,
+        &a,
+        attrs(json!({"NAME": "A2", "DEPTH": 9.0})),
+        Some(json!({"x": 7.0, "y": 7.0})),
+    )
+    .unwrap();
+    file.record_update(0, &b, attrs(json!({"NAME": "B2"})), None)
+        .unwrap();
+    let change_a = file.change(0, &a).unwrap().unwrap();
+    let change_b = file.change(0, &b).unwrap().unwrap();
+    let plan = UploadPlan {
+        held: vec![ChangeKey::of(&change_b)],
+        trimmed: vec![Trim {
+            change: ChangeKey::of(&change_a),
+            fields: vec!["depth".into()],
+            geometry: true,
+        }],
+    };
+    let upload = file.begin_upload_with(&plan).unwrap().unwrap();
+    assert_eq!(
+        (upload.change_count, upload.held, upload.trimmed),
+        (1, 1, 1)
+    );
+    let updates = &upload.edits[0].features.updates;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(
+        updates[0].attributes,
+        attrs(json!({"NAME": "A2", "GlobalID": HYDRANT_A}))
+    );
+    assert_eq!(updates[0].geometry, None);
+    let held = file.change(0, &b).unwrap().unwrap();
+    assert_eq!((held.state, held.upload_gen), (ChangeState::Pending, None));
+
+    let applied = file
+        .apply_sync(Some(upload.upload_gen), &sync_reply(11, vec![]), true)
+        .unwrap();
+    assert_eq!(applied.acknowledged.len(), 1);
+    let server_a = file.server_feature(0, &a).unwrap().unwrap();
+    assert_eq!(server_a.attributes["NAME"], json!("A2"));
+    assert_eq!(
+        server_a.attributes["DEPTH"],
+        json!(1.5),
+        "left out, not applied"
+    );
+    assert!(file.change(0, &a).unwrap().is_none());
+    assert!(
+        file.change(0, &b).unwrap().is_some(),
+        "held changes stay queued"
+    );
+
+    // A plan entry for an older revision does not apply: the edited change is sent as it is.
+    file.record_update(0, &b, attrs(json!({"NAME": "B3"})), None)
+        .unwrap();
+    let upload = file.begin_upload_with(&plan).unwrap().unwrap();
+    assert_eq!((upload.change_count, upload.held), (1, 0));
+}
+
+/// Predictions are kept per change revision and give way to the server's refusal.
+#[test]
+fn predictions_follow_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = new_file(&dir);
+    let a = gid(HYDRANT_A);
+    file.record_update(0, &a, attrs(json!({"NAME": null})), None)
+        .unwrap();
+    let change = file.change(0, &a).unwrap().unwrap();
+    let predicted = PredictedRefusal {
+        change: ChangeKey::of(&change),
+        kind: ChangeKind::Update,
+        code: 1001,
+        description: "Field: NAME is not nullable. Cannot set null value.".into(),
+    };
+    file.store_predictions(std::slice::from_ref(&predicted))
+        .unwrap();
+    assert_eq!(file.predicted_refusals().unwrap(), vec![predicted.clone()]);
+    assert_eq!(file.pending_counts().unwrap()[0].predicted, 1);
+
+    file.record_update(0, &a, attrs(json!({"NAME": "fixed"})), None)
+        .unwrap();
+    assert!(file.predicted_refusals().unwrap().is_empty(), "stale");
+
+    let change = file.change(0, &a).unwrap().unwrap();
+    file.store_predictions(&[PredictedRefusal {
+        change: ChangeKey::of(&change),
+        ..predicted
+    }])
+    .unwrap();
+    assert_eq!(file.predicted_refusals().unwrap().len(), 1);
+    file.record_refusals(&[EditResultRow {
+        layer_id: 0,
+        object_id: Some(1),
+        global_id: Some(a.clone()),
+        object_type: ObjectType::Feature,
+        change_type: ChangeType::Update,
+        success: false,
+        code: Some(1001),
+        description: Some("refused".into()),
+    }])
+    .unwrap();
+    assert!(
+        file.predicted_refusals().unwrap().is_empty(),
+        "the real result wins"
+    );
+    assert_eq!(
+        file.server_values(0, "name").unwrap().len(),
+        0,
+        "field names in JSON paths are exact"
+    );
+    let mut names = file.server_values(0, "NAME").unwrap();
+    names.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        names,
+        vec![
+            (HYDRANT_A.to_string(), json!("A")),
+            (HYDRANT_B.to_string(), json!("B"))
+        ]
+    );
+}
