@@ -55,6 +55,51 @@ impl ResetMode {
     }
 }
 
+/// What a sync does with local changes the service's rules predict it will refuse (seed 004:
+/// clients should check the service's settings before sending edits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PredictedPolicy {
+    /// Send them anyway; the server's answer is what counts.
+    #[default]
+    Send,
+    /// Keep them back locally, queued, until they are fixed or dropped.
+    Hold,
+    /// Send every add and update with only its writable content: values of fields that are not
+    /// editable, and a geometry change where geometry updates are off, are left out (seed 004:
+    /// "include only writable fields"). What is left is sent as under `Send`.
+    EditableOnly,
+}
+
+impl PredictedPolicy {
+    pub const ALL: [PredictedPolicy; 3] = [
+        PredictedPolicy::Send,
+        PredictedPolicy::Hold,
+        PredictedPolicy::EditableOnly,
+    ];
+
+    /// The setting's name in the store and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PredictedPolicy::Send => "send",
+            PredictedPolicy::Hold => "hold",
+            PredictedPolicy::EditableOnly => "editable-only",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PredictedPolicy::Send => "send anyway",
+            PredictedPolicy::Hold => "hold back until fixed",
+            PredictedPolicy::EditableOnly => "send only editable fields",
+        }
+    }
+}
+
 /// Options of one sync job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncOptions {
@@ -137,6 +182,11 @@ pub enum Command {
         replica: LocalReplicaId,
         mode: ResetMode,
     },
+    /// Choose what this replica's syncs do with predicted refusals.
+    SetPredictedPolicy {
+        replica: LocalReplicaId,
+        policy: PredictedPolicy,
+    },
     /// Start a client reset now with this mode (Manual: plan it and wait for [`Command::ConfirmReset`]).
     Reset {
         replica: LocalReplicaId,
@@ -146,7 +196,8 @@ pub enum Command {
     ConfirmReset { replica: LocalReplicaId },
     /// The user cancelled the planned manual reset; the replica stays "reset required".
     CancelReset { replica: LocalReplicaId },
-    /// Send the replica's edit results ([`Event::EditResultsReady`]).
+    /// Send the replica's edit results ([`Event::EditResultsReady`]): the server's, and the
+    /// refusals predicted for queued changes from the cached rules (checked again now; offline).
     LoadEditResults { replica: LocalReplicaId },
     /// Write these rows of an edit-results snapshot to a CSV file (off the UI thread).
     ExportCsv {
@@ -278,7 +329,11 @@ pub struct ReplicaSummary {
     pub last_sync_attempt_ms: Option<i64>,
     pub pending_changes: u32,
     pub failed_edits: u32,
+    /// Queued changes the service's cached rules predict it will refuse (not refused yet).
     pub predicted_failures: u32,
+    /// What syncs do with them.
+    #[serde(default)]
+    pub predicted_policy: PredictedPolicy,
     pub reset_required: Option<String>,
     pub reset_mode: ResetMode,
     pub paused: bool,
@@ -428,6 +483,17 @@ pub enum Event {
         job: JobId,
         error: Failure,
     },
+    /// Before a sync uploads: the queued changes the service's rules predict it will refuse
+    /// (rows with `predicted: true`, the server's description text), and what the replica's
+    /// policy did with them: `held` changes kept back, `trimmed` sent without read-only content.
+    FailuresPredicted {
+        replica: LocalReplicaId,
+        job: JobId,
+        policy: PredictedPolicy,
+        rows: Vec<EditResultRecord>,
+        held: u32,
+        trimmed: u32,
+    },
     /// A snapshot of the replica's edit results; the grid filters it by index.
     EditResultsReady {
         replica: LocalReplicaId,
@@ -521,6 +587,7 @@ mod tests {
             pending_changes: 0,
             failed_edits: 0,
             predicted_failures: 0,
+            predicted_policy: PredictedPolicy::default(),
             reset_required: None,
             reset_mode: ResetMode::default(),
             paused: false,

@@ -7,12 +7,14 @@
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
 use super::api::{
-    CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, LogEntry, ResetMode, SyncOptions,
+    CreateRequest, EditResultRecord, Event, JobId, JobOutcome, LocalReplicaId, LogEntry,
+    PredictedPolicy, ResetMode, SyncOptions,
 };
 use super::error::{EngineError, chain};
-use super::{Deps, now_ms, summary};
+use super::{Deps, now_ms, summary, validate};
 use crate::geodatabase::replica_file::{
-    AppliedSync, ChangeKind, Generations, ReplicaDefinition, ReplicaFile, ReplicaLayer, Upload,
+    AppliedSync, ChangeKind, Generations, PredictedRefusal, ReplicaDefinition, ReplicaFile,
+    ReplicaLayer, Upload,
 };
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{
@@ -320,9 +322,23 @@ pub(crate) async fn send_summary(deps: &Deps, replica: LocalReplicaId, syncing: 
     }
 }
 
-/// Sends the replica's edit results.
+/// Sends the replica's edit results: the server's, then the refusals predicted for queued
+/// changes (checked again against the cached rules first).
 pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
-    match deps.with_store(move |s| s.edit_results(replica)).await {
+    let loaded = deps
+        .blocking(move |store| {
+            let record = store.replica(replica)?;
+            let mut rows = store.edit_results(replica)?;
+            if record.replica_guid.is_some() {
+                let mut file = ReplicaFile::open(&record.file_path)?;
+                validate::refresh(&mut file)?;
+                // Changes the server already refused show their real result instead.
+                rows.extend(predicted_rows(&file, &file.predicted_refusals()?)?);
+            }
+            Ok(rows)
+        })
+        .await;
+    match loaded {
         Ok(rows) => deps.events.send(Event::EditResultsReady {
             replica,
             rows: Arc::from(rows),
@@ -331,6 +347,38 @@ pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
             tracing::warn!(replica = %replica, error = %chain(&e), "could not load edit results")
         }
     }
+}
+
+/// Predicted refusals as edit-result rows (`predicted: true`), for the grid and the CLI.
+pub(crate) fn predicted_rows(
+    file: &ReplicaFile,
+    predictions: &[PredictedRefusal],
+) -> Result<Vec<EditResultRecord>, EngineError> {
+    let layers = file.definition()?.layers;
+    let now = now_ms();
+    predictions
+        .iter()
+        .map(|p| {
+            let object_id = file
+                .server_feature(p.change.layer_id, &p.change.global_id)?
+                .and_then(|f| f.attr_ci("objectid").and_then(|v| v.as_i64()));
+            Ok(EditResultRecord {
+                layer_id: p.change.layer_id,
+                layer_name: layer_name(&layers, p.change.layer_id),
+                object_id,
+                global_id: Some(p.change.global_id.clone()),
+                object_type: ObjectType::Feature,
+                change_type: p.kind.change_type(),
+                success: false,
+                code: Some(p.code),
+                description: p.description.clone(),
+                first_seen_ms: now,
+                last_seen_ms: now,
+                attempts: 0,
+                predicted: true,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn client_for(
@@ -493,18 +541,22 @@ pub(crate) async fn create_replica_file(
         .iter()
         .map(|l| l.features.len() as u32)
         .sum();
+    let editor = replica_owner(client, &guid).await;
     let written = {
         let path = path.to_path_buf();
         let layer_infos = layer_infos.clone();
         tokio::task::spawn_blocking(move || {
-            ReplicaFile::create(
+            let mut file = ReplicaFile::create(
                 &path,
                 &definition,
                 &response,
                 Some(&service_info),
                 &layer_infos,
-            )
-            .map(drop)
+            )?;
+            match editor {
+                Some(editor) => file.set_editor(&editor),
+                None => Ok(()),
+            }
         })
         .await
     };
@@ -523,6 +575,80 @@ pub(crate) async fn create_replica_file(
             Err(e.into())
         }
     }
+}
+
+/// The user the service knows the replica's uploads by (`replicaOwner`); `None` when the
+/// service does not say (ownership is then not judged locally).
+async fn replica_owner(client: &FeatureServiceClient, guid: &Guid) -> Option<String> {
+    match client.replica_info(guid).await {
+        Ok(info) => Some(info.replica_owner),
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "could not read the replica's owner; ownership rules are not checked locally");
+            None
+        }
+    }
+}
+
+/// Fetches the service's root and layer resources (and the replica's owner, when not known yet)
+/// and caches them in the replica file, so predictions follow the service's current rules. An
+/// unreachable service fails the sync here; any other failure keeps the cached rules.
+async fn refresh_rules(
+    client: &FeatureServiceClient,
+    guid: &Guid,
+    path: &std::path::Path,
+) -> Result<(), EngineError> {
+    let known = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
+            let file = ReplicaFile::open(&path)?;
+            let layer_ids: Vec<i64> = file
+                .definition()?
+                .layers
+                .iter()
+                .map(|l| l.layer_id)
+                .collect();
+            Ok((layer_ids, file.editor()?))
+        })
+        .await??
+    };
+    let (layer_ids, editor) = known;
+    let fetched = fetch_rules(client, &layer_ids).await;
+    let (service_info, layer_infos) = match fetched {
+        Ok(rules) => rules,
+        Err(e) if e.is_unreachable() => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "could not refresh the service's rules; predicting from the cached ones");
+            return Ok(());
+        }
+    };
+    let editor = match editor {
+        Some(_) => None,
+        None => replica_owner(client, guid).await,
+    };
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || -> Result<(), EngineError> {
+        let mut file = ReplicaFile::open(&path)?;
+        file.cache_properties(&service_info, &layer_infos)?;
+        if let Some(editor) = editor {
+            file.set_editor(&editor)?;
+        }
+        Ok(())
+    })
+    .await?
+}
+
+async fn fetch_rules(
+    client: &FeatureServiceClient,
+    layer_ids: &[i64],
+) -> Result<(crate::protocol::FeatureServiceInfo, Vec<LayerInfo>), EngineError> {
+    let service_info = client.service_info().await?;
+    let mut layer_infos = Vec::with_capacity(layer_ids.len());
+    for layer_id in layer_ids {
+        let mut info = client.layer_info(*layer_id).await?;
+        info.id = Some(*layer_id);
+        layer_infos.push(info);
+    }
+    Ok((service_info, layer_infos))
 }
 
 /// Gives a server replica nobody can sync back to the server; failures are only logged.
@@ -624,10 +750,32 @@ async fn sync(
         .ok_or(EngineError::NotCreated { replica })?;
     let client = client_for(deps, &record.service_url, record.token.clone())?;
     let path = record.file_path.clone();
+    refresh_rules(&client, &guid, &path).await?;
+    let policy = deps
+        .with_store(move |s| s.predicted_policy(replica))
+        .await?;
     let mut redos = 0;
     loop {
-        let prepared = prepare_upload(path.clone(), options.direction).await?;
-        let (definition, generations, upload) = prepared;
+        let prepared = prepare_upload(path.clone(), options.direction, policy).await?;
+        let Prepared {
+            definition,
+            generations,
+            upload,
+            predictions,
+            predicted_rows,
+        } = prepared;
+        if !predictions.is_empty() {
+            report_predictions(
+                deps,
+                replica,
+                job_id,
+                &record.name,
+                policy,
+                predicted_rows,
+                upload.as_ref(),
+            )
+            .await;
+        }
         let params = sync_params(&guid, &definition, &generations, &options, upload.as_ref());
         let uploaded = upload.as_ref().map_or(0, |u| u.change_count);
         deps.events.send(Event::JobStatus {
@@ -652,17 +800,20 @@ async fn sync(
                     )
                     .into());
                 }
-                let upload_gen = upload.as_ref().map(|u| u.upload_gen);
+                let sent = Sent {
+                    upload_gen: upload.as_ref().map(|u| u.upload_gen),
+                    count: uploaded,
+                    predictions,
+                };
                 return apply_reply(
                     deps,
                     replica,
                     job_id,
                     &record.name,
                     &options,
-                    upload_gen,
+                    sent,
                     result.response,
                     result.state,
-                    uploaded,
                 )
                 .await;
             }
@@ -684,22 +835,140 @@ fn is_expired_result(error: &crate::service::ServiceClientError) -> bool {
     error.transport_kind() == Some(TransportKind::ResultExpired)
 }
 
-/// Reads the definition and generations and, unless downloading only, marks the queued changes
-/// as uploaded — one blocking step.
+/// What a sync is about to send, and what the rules predict for it.
+struct Prepared {
+    definition: ReplicaDefinition,
+    generations: Generations,
+    upload: Option<Upload>,
+    /// Every queued change's predicted refusal (held ones included).
+    predictions: Vec<PredictedRefusal>,
+    predicted_rows: Vec<EditResultRecord>,
+}
+
+/// Reads the definition and generations, predicts the queued changes' refusals and, unless
+/// downloading only, marks the changes the policy sends as uploaded — one blocking step.
 async fn prepare_upload(
     path: PathBuf,
     direction: SyncDirection,
-) -> Result<(ReplicaDefinition, Generations, Option<Upload>), EngineError> {
+    policy: PredictedPolicy,
+) -> Result<Prepared, EngineError> {
     tokio::task::spawn_blocking(move || {
         let mut file = ReplicaFile::open(&path)?;
+        let predictions = validate::refresh(&mut file)?;
+        let predicted_rows = predicted_rows(&file, &predictions)?;
         let upload = if direction == SyncDirection::Download {
             None
         } else {
-            file.begin_upload()?
+            let plan = validate::plan(&file, policy, &predictions)?;
+            file.begin_upload_with(&plan)?
         };
-        Ok((file.definition()?, file.generations()?, upload))
+        Ok(Prepared {
+            definition: file.definition()?,
+            generations: file.generations()?,
+            upload,
+            predictions,
+            predicted_rows,
+        })
     })
     .await?
+}
+
+/// Tells front ends (and the sync error log) which queued changes the rules predict the
+/// service will refuse, and what the policy did with them, before anything is sent.
+async fn report_predictions(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    replica_name: &str,
+    policy: PredictedPolicy,
+    rows: Vec<EditResultRecord>,
+    upload: Option<&Upload>,
+) {
+    let (held, trimmed) = upload.map_or((0, 0), |u| (u.held, u.trimmed));
+    let mut codes: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.code)
+        .map(|c| c.to_string())
+        .collect();
+    codes.dedup();
+    let message = format!(
+        "{} queued edit(s) predicted to be refused (codes {}); policy: {}{}",
+        rows.len(),
+        codes.join(", "),
+        policy.label(),
+        match policy {
+            PredictedPolicy::Hold => format!(", {held} held back"),
+            PredictedPolicy::EditableOnly => format!(", {trimmed} sent without read-only content"),
+            PredictedPolicy::Send => String::new(),
+        }
+    );
+    log(
+        deps,
+        Some(replica),
+        replica_name,
+        rows.first().and_then(|r| r.code),
+        &message,
+    )
+    .await;
+    deps.events.send(Event::FailuresPredicted {
+        replica,
+        job: job_id,
+        policy,
+        rows,
+        held,
+        trimmed,
+    });
+}
+
+/// What an upload sent: its generation, how many changes, and the predictions made for it.
+struct Sent {
+    upload_gen: Option<i64>,
+    count: u32,
+    predictions: Vec<PredictedRefusal>,
+}
+
+/// Compares the server's answer with the prediction for every change that was sent: the real
+/// result is what is kept; each difference goes to the sync error log.
+async fn log_prediction_differences(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    replica_name: &str,
+    predictions: &[PredictedRefusal],
+    applied: &AppliedSync,
+) {
+    for p in predictions {
+        let key = (p.change.layer_id, &p.change.global_id);
+        let refused = applied
+            .refused
+            .iter()
+            .find(|r| (r.layer_id, &r.global_id) == key);
+        let accepted = applied
+            .acknowledged
+            .iter()
+            .any(|(layer_id, gid, _)| (*layer_id, gid) == key);
+        let answer = match (refused, accepted) {
+            (Some(r), _) if r.code == Some(p.code) => continue,
+            (Some(r), _) => format!(
+                "the server refused it with {} ({})",
+                r.code
+                    .map_or_else(|| "no code".to_string(), |c| c.to_string()),
+                r.description
+            ),
+            (None, true) => "the server accepted it".to_string(),
+            // Held back, or not answered: nothing to compare.
+            (None, false) => continue,
+        };
+        let message = format!(
+            "prediction differed for {} {} in layer {}: predicted {} ({}), but {answer}; the server's result is kept",
+            p.kind.as_str(),
+            p.change.global_id,
+            p.change.layer_id,
+            p.code,
+            p.description
+        );
+        tracing::info!(replica = %replica, predicted = p.code, "{message}");
+        log(deps, Some(replica), replica_name, Some(p.code), &message).await;
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -709,21 +978,25 @@ async fn apply_reply(
     job_id: JobId,
     replica_name: &str,
     options: &SyncOptions,
-    upload_gen: Option<i64>,
+    sent: Sent,
     response: ReplicaResponse,
     state: JobState,
-    uploaded: u32,
 ) -> Result<Done, Failed> {
     let advance = options.direction != SyncDirection::Upload;
+    let upload_gen = sent.upload_gen;
+    let uploaded = sent.count;
     let (applied, layer_names, response) = deps
         .blocking(move |store| {
             let path = store.replica(replica)?.file_path;
             let mut file = ReplicaFile::open(&path)?;
             let applied: AppliedSync = file.apply_sync(upload_gen, &response, advance)?;
+            // What is still queued is judged again against what the server now holds.
+            validate::refresh(&mut file)?;
             let names = file.definition()?.layers;
             Ok((applied, names, response))
         })
         .await?;
+    log_prediction_differences(deps, replica, replica_name, &sent.predictions, &applied).await;
     let mut server_rows = response.result_rows();
     // Servers report failures (and adds with returnIdsForAdds); an acknowledged change without a
     // row still succeeded, and its success must clear earlier failures.

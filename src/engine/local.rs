@@ -42,6 +42,7 @@ pub(crate) async fn edit_feature(
             } => file.record_update(layer_id, &global_id, attributes, geometry)?,
             LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
         }
+        super::validate::refresh(&mut file)?;
         drop(file);
         let record = store.replica(replica)?;
         Ok(super::summary::build(store, &record, false)?)
@@ -64,6 +65,7 @@ pub(crate) async fn fix_edit(
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
         file.fix_change(layer_id, &global_id, attributes, geometry)?;
+        super::validate::refresh(&mut file)?;
         Ok(())
     })
     .await?;
@@ -83,6 +85,7 @@ pub(crate) async fn drop_edit(
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
         file.drop_change(layer_id, &global_id)?;
+        super::validate::refresh(&mut file)?;
         store.clear_edit_results(replica, layer_id, &global_id)?;
         Ok(())
     })

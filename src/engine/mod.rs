@@ -20,6 +20,7 @@ mod local;
 pub mod reset;
 mod runner;
 mod summary;
+mod validate;
 
 pub use api::*;
 pub use error::EngineError;

@@ -191,6 +191,18 @@ impl Runner {
                     Err(e) => self.command_failed("set reset mode", &e),
                 }
             }
+            Command::SetPredictedPolicy { replica, policy } => {
+                match self
+                    .deps
+                    .with_store(move |s| s.set_predicted_policy(replica, policy))
+                    .await
+                {
+                    Ok(()) => {
+                        jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await
+                    }
+                    Err(e) => self.command_failed("set predicted-refusal policy", &e),
+                }
+            }
             Command::Reset { replica, mode } => {
                 let job = Job::Reset {
                     mode,

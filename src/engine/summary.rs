@@ -48,6 +48,7 @@ pub(crate) fn build(
         pending_changes: 0,
         failed_edits: failed_by_layer.iter().map(|(_, n)| n).sum(),
         predicted_failures: 0,
+        predicted_policy: store.predicted_policy(record.local_id)?,
         reset_required: record.reset_required.clone(),
         reset_mode: record.reset_mode,
         paused: record.paused,
@@ -79,6 +80,7 @@ fn fill_from_file(
     summary.server_gen = generations.replica_server_gen;
     summary.layer_gens = generations.layer_server_gens.clone();
     summary.pending_changes = counts.iter().map(|c| c.total()).sum();
+    summary.predicted_failures = counts.iter().map(|c| c.predicted).sum();
     summary.layers = definition
         .layers
         .iter()

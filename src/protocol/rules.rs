@@ -84,7 +84,7 @@ pub fn prepare_add(ctx: EditContext<'_>, feature: &Feature) -> Result<PreparedRo
     let mut attributes = Attributes::new();
     for (name, value) in &feature.attributes {
         let field = known_field(ctx.layer, name)?;
-        if ctx.layer.is_system_field(&field.name) || Some(field.name.as_str()) == owner_field {
+        if is_filled_by_service(ctx.layer, field) {
             continue;
         }
         if !field.editable && !value.is_null() {
@@ -144,7 +144,7 @@ pub fn prepare_update(
         None => stored_geometry.cloned(),
         Some(new) if Some(new) == stored_geometry => stored_geometry.cloned(),
         Some(new) => {
-            if !ctx.layer.is_table() && !ctx.def.allows_geometry_updates(ctx.layer) {
+            if refuses_geometry_updates(ctx) {
                 return Err(Rejection::new(1004, ""));
             }
             checked_geometry(ctx, Some(new))?
@@ -156,6 +156,60 @@ pub fn prepare_update(
         geometry,
         owner: owner.to_string(),
     })
+}
+
+/// What an edit carries that the layer will not take: values for fields that are not editable
+/// (1023) and, for an update, a geometry change where geometry updates are off (1004). A client
+/// that "includes only writable fields" leaves these out. `stored`: the stored row of an update
+/// (`None` for an add).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReadOnlyContent {
+    /// Attribute names as the edit spells them.
+    pub fields: Vec<String>,
+    pub geometry: bool,
+}
+
+impl ReadOnlyContent {
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && !self.geometry
+    }
+}
+
+pub fn read_only_content(
+    ctx: EditContext<'_>,
+    feature: &Feature,
+    stored: Option<(&Attributes, Option<&Value>)>,
+) -> ReadOnlyContent {
+    let mut content = ReadOnlyContent::default();
+    for (name, value) in &feature.attributes {
+        let Some(field) = ctx.layer.field(name) else {
+            continue;
+        };
+        let read_only = match stored {
+            None => !is_filled_by_service(ctx.layer, field) && !field.editable && !value.is_null(),
+            Some((attributes, _)) => {
+                let changed = attributes.get(&field.name).unwrap_or(&Value::Null) != value;
+                !ctx.layer.is_system_field(&field.name) && changed && !field.editable
+            }
+        };
+        if read_only {
+            content.fields.push(name.clone());
+        }
+    }
+    if let (Some((_, stored_geometry)), Some(new)) = (stored, feature.geometry.as_ref()) {
+        content.geometry = Some(new) != stored_geometry && refuses_geometry_updates(ctx);
+    }
+    content
+}
+
+/// System and owner fields: the service fills them on add, whatever the edit says.
+fn is_filled_by_service(layer: &LayerInfo, field: &Field) -> bool {
+    layer.is_system_field(&field.name) || Some(field.name.as_str()) == layer.owner_field()
+}
+
+/// A changed geometry is refused (1004) on this layer.
+fn refuses_geometry_updates(ctx: EditContext<'_>) -> bool {
+    !ctx.layer.is_table() && !ctx.def.allows_geometry_updates(ctx.layer)
 }
 
 /// Ownership-based access control for updating or deleting a feature owned by `owner`.

@@ -9,7 +9,9 @@
 
 mod migrations;
 
-use crate::engine::api::{EditResultRecord, JobId, LocalReplicaId, LogEntry, ResetMode};
+use crate::engine::api::{
+    EditResultRecord, JobId, LocalReplicaId, LogEntry, PredictedPolicy, ResetMode,
+};
 use crate::protocol::{ChangeType, EditResultRow, Guid, ObjectType};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -191,6 +193,11 @@ fn parse_reset_mode(text: &str) -> ResetMode {
         "manual" => ResetMode::Manual,
         _ => ResetMode::RecoverOrDiscard,
     }
+}
+
+/// Setting key of a replica's predicted-refusal policy.
+fn predicted_policy_key(local_id: LocalReplicaId) -> String {
+    format!("replica.{}.predicted_policy", local_id.0)
 }
 
 /// Key of an edit result: failures by code, successes as 0, a failure without a code as -1.
@@ -426,6 +433,11 @@ impl Store {
         tx.execute(
             "UPDATE event_log SET local_id = NULL WHERE local_id = ?1",
             [local_id.0],
+        )
+        .map_err(sql)?;
+        tx.execute(
+            "DELETE FROM settings WHERE key = ?1",
+            [predicted_policy_key(local_id)],
         )
         .map_err(sql)?;
         let removed = tx
@@ -771,6 +783,26 @@ impl Store {
         }
         .map_err(|e| self.sql(e))?;
         Ok(())
+    }
+
+    /// What this replica's syncs do with predicted refusals (`Send` unless set).
+    pub fn predicted_policy(
+        &self,
+        local_id: LocalReplicaId,
+    ) -> Result<PredictedPolicy, StoreError> {
+        Ok(self
+            .setting(&predicted_policy_key(local_id))?
+            .and_then(|v| PredictedPolicy::parse(&v))
+            .unwrap_or_default())
+    }
+
+    pub fn set_predicted_policy(
+        &self,
+        local_id: LocalReplicaId,
+        policy: PredictedPolicy,
+    ) -> Result<(), StoreError> {
+        self.replica(local_id)?;
+        self.set_setting(&predicted_policy_key(local_id), Some(policy.as_str()))
     }
 
     /// The auto-sync interval; `None` when auto-sync is off.

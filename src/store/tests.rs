@@ -215,3 +215,30 @@ fn jobs_log_settings_and_reset_guard() {
     ));
     assert_eq!(store.recent_log(10).unwrap()[0].replica, None);
 }
+
+/// The predicted-refusal policy is per replica, `send` by default, and goes with the replica.
+#[test]
+fn predicted_policy_per_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let a = store.add_replica(&new_replica("a")).unwrap();
+    let b = store.add_replica(&new_replica("b")).unwrap();
+    assert_eq!(store.predicted_policy(a).unwrap(), PredictedPolicy::Send);
+    store
+        .set_predicted_policy(a, PredictedPolicy::Hold)
+        .unwrap();
+    store
+        .set_predicted_policy(b, PredictedPolicy::EditableOnly)
+        .unwrap();
+    assert_eq!(store.predicted_policy(a).unwrap(), PredictedPolicy::Hold);
+    assert_eq!(
+        store.predicted_policy(b).unwrap(),
+        PredictedPolicy::EditableOnly
+    );
+    store.remove_replica(a).unwrap();
+    assert_eq!(store.setting("replica.1.predicted_policy").unwrap(), None);
+    assert!(matches!(
+        store.set_predicted_policy(a, PredictedPolicy::Hold),
+        Err(StoreError::NoSuchReplica(_))
+    ));
+}

@@ -5,7 +5,8 @@
 
 use crate::engine::{
     EditResultRecord, Event, JobId, JobOutcome, LayerChangeCounts, LayerState, LocalReplicaId,
-    LogEntry, ObjectOutcome, ReplicaSummary, ResetMode, ResetPlan, ResetReport, SyncHistoryPoint,
+    LogEntry, ObjectOutcome, PredictedPolicy, ReplicaSummary, ResetMode, ResetPlan, ResetReport,
+    SyncHistoryPoint,
 };
 use crate::protocol::{ChangeType, Guid, JobState, ObjectType, SyncDirection, SyncModel, catalog};
 use std::path::PathBuf;
@@ -95,6 +96,7 @@ pub fn replicas() -> Vec<ReplicaSummary> {
             pending_changes: 0,
             failed_edits: 0,
             predicted_failures: 0,
+            predicted_policy: PredictedPolicy::Send,
             reset_required: None,
             reset_mode: ResetMode::RecoverOrDiscard,
             paused: false,
@@ -139,6 +141,7 @@ pub fn replicas() -> Vec<ReplicaSummary> {
             pending_changes: 12,
             failed_edits: 7,
             predicted_failures: 1,
+            predicted_policy: PredictedPolicy::Send,
             reset_required: None,
             reset_mode: ResetMode::RecoverOrDiscard,
             paused: false,
@@ -176,6 +179,7 @@ pub fn replicas() -> Vec<ReplicaSummary> {
             pending_changes: 5,
             failed_edits: 0,
             predicted_failures: 0,
+            predicted_policy: PredictedPolicy::Send,
             reset_required: Some(
                 "Replica with this GUID does not exist on the server (3061): sync was terminated and re-enabled."
                     .into(),

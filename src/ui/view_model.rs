@@ -183,6 +183,12 @@ impl ViewModel {
                     self.results_stale.push(replica);
                 }
             }
+            Event::FailuresPredicted { replica, .. } => {
+                // The grid shows predicted refusals next to real ones: reload it.
+                if !self.results_stale.contains(&replica) {
+                    self.results_stale.push(replica);
+                }
+            }
             Event::JobFailed {
                 replica,
                 job,
