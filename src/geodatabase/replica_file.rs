@@ -1140,7 +1140,7 @@ impl ReplicaFile {
 
     /// [`ReplicaFile::begin_upload`] following `plan`: held changes stay queued and unmarked,
     /// trimmed ones are sent (and marked) without the content the plan leaves out. `None` when
-    /// nothing is left to send.
+    /// nothing is queued; an upload with no edits when everything queued is held.
     pub fn begin_upload_with(
         &mut self,
         plan: &UploadPlan,
@@ -1150,7 +1150,7 @@ impl ReplicaFile {
         // mistaken for the uploaded revision.
         let tx = self.write_tx()?;
         let (edits, held, trimmed) = build_edits(&tx, &path, plan)?;
-        if edits.is_empty() {
+        if edits.is_empty() && held == 0 {
             return Ok(None);
         }
         let last_gen: Option<i64> = tx

@@ -1,6 +1,7 @@
 //! The admin API under `/admin`, answered only on loopback connections that carry the right
 //! `X-Admin-Key`: terminate and re-enable sync, expire every result file, inject and clear
-//! faults, and make breaking schema changes (drop a field or a layer, change a field type).
+//! faults, make breaking schema changes (drop a field or a layer, change a field type), and
+//! change a layer's ownership rules (not breaking: replicas keep syncing under the new rules).
 //! Owns these endpoints and their guard; the effects live in `store`, `outputs` and `faults`.
 //! Never logs the key.
 
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             get(list_faults).post(add_faults).delete(clear_faults),
         )
         .route("/admin/schema", post(change_schema))
+        .route("/admin/ownership", post(change_ownership))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -246,6 +248,59 @@ async fn change_schema(State(state): State<AppState>, body: axum::body::Bytes) -
             core.last_schema_change = Some(what.clone());
             tracing::warn!(version, %what, "breaking schema change");
             Ok(serde_json::json!({"success": true, "schemaVersion": version, "change": what}))
+        })
+        .await;
+    reply(result)
+}
+
+/// New ownership rules for a layer that has ownership-based access control.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OwnershipChange {
+    layer: i64,
+    allow_others_to_query: bool,
+    allow_others_to_update: bool,
+    allow_others_to_delete: bool,
+}
+
+async fn change_ownership(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let change = match serde_json::from_slice::<OwnershipChange>(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return reply(Err(OpError::Service(ServiceError::new(
+                400,
+                "Invalid ownership change.",
+                vec![format!(
+                    "expected {{\"layer\",\"allowOthersToQuery\",\"allowOthersToUpdate\",\"allowOthersToDelete\"}}: {e}"
+                )],
+            ))));
+        }
+    };
+    let result = state
+        .blocking(move |s: &Shared| {
+            let mut core = s.core();
+            let mut def = core.def.clone();
+            let rules = def
+                .layer_mut(change.layer)
+                .and_then(|l| l.ownership.as_mut())
+                .ok_or_else(|| {
+                    OpError::Service(ServiceError::new(
+                        400,
+                        "Invalid ownership change.",
+                        vec![format!(
+                            "layer {} does not exist or has no ownership-based access control",
+                            change.layer
+                        )],
+                    ))
+                })?;
+            rules.allow_others_to_query = change.allow_others_to_query;
+            rules.allow_others_to_update = change.allow_others_to_update;
+            rules.allow_others_to_delete = change.allow_others_to_delete;
+            let version = core.schema_version;
+            core.store.save_definition(&def, version)?;
+            core.def = def;
+            tracing::info!(layer = change.layer, "ownership rules changed");
+            Ok(serde_json::json!({"success": true, "layer": change.layer}))
         })
         .await;
     reply(result)
