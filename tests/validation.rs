@@ -23,6 +23,8 @@ const HYD_1: &str = "{9DFB369B-AB13-4FAE-A276-55DAA05F1119}";
 const HYD_2: &str = "{5CBD0BA3-A1A6-4CDE-BA12-4C647E02FF05}";
 const HYD_3: &str = "{6424550A-E36B-49B3-9DCB-369D2330FCF1}";
 const HYD_4: &str = "{F3194A3B-381E-43E7-952C-466E473A1797}";
+/// Demo main MN-0001 (layer 2, a straight main; the layer does not allow true curve updates).
+const MN_1: &str = "{D68E4A38-6EEF-479C-AD74-D97EDCDE76C6}";
 /// Demo valve VLV-0001 (layer 1, geometry updates off).
 const VLV_1: &str = "{C8493A1C-0F26-41F7-B5EA-5F24C6035E55}";
 /// A demo inspection (layer 3) whose inspector (owner) is tech2.
@@ -87,7 +89,7 @@ fn by_global_id<'a>(
     for r in rows.into_iter().filter(|r| !r.success) {
         found
             .entry(r.global_id.as_ref().unwrap().to_string())
-            .or_insert_with(|| (r.code.unwrap(), r.description.clone()));
+            .or_insert_with(|| (r.code.unwrap(), r.description.to_string()));
     }
     found
 }
@@ -338,7 +340,7 @@ impl Harness {
 }
 
 /// Attribute and geometry codes: edits to hydrants, valves and mains are predicted offline from
-/// the cached rules (1001, 1002, 1004, 1006, 1014, 1016, 1022, 1023) with the server's text, the
+/// the cached rules (1001, 1002, 1004, 1005, 1006, 1014, 1016, 1022, 1023) with the server's text, the
 /// sync reports the same predictions before uploading, and the server refuses exactly those
 /// edits with exactly that code and description. The edit that breaks no rule is not predicted
 /// and is accepted.
@@ -390,6 +392,17 @@ async fn predictions_match_the_server_for_attribute_and_geometry_codes() {
                    "attributes": {"MainID": "MN-T1"}}),
         )
         .await;
+    h.edit(
+        r,
+        2,
+        LocalEdit::Update {
+            global_id: gid(MN_1),
+            attributes: Attributes::new(),
+            geometry: Some(json!({"curvePaths": [[[-122.6, 45.5, 0.0],
+                {"c": [[-122.61, 45.51, 10.0], [-122.604, 45.507, 5.0]]}]], "hasM": true})),
+        },
+    )
+    .await;
     let accepted = h
         .add(
             r,
@@ -408,18 +421,19 @@ async fn predictions_match_the_server_for_attribute_and_geometry_codes() {
         (valve_without_z.to_string(), expect(1014, "")),
         (VLV_1.to_string(), expect(1004, "")),
         (main_without_m.to_string(), expect(1002, "")),
+        (MN_1.to_string(), expect(1005, "")),
     ]
     .into();
     // Offline: from the rules cached in the replica file at create time.
     assert_eq!(h.predicted(r).await, expected);
     let summary = h.summary(r).await;
-    assert_eq!(summary.predicted_failures, 8);
+    assert_eq!(summary.predicted_failures, 9);
     assert_eq!(summary.health(), engine::Health::FailedEdits);
 
     let synced = h.sync(r).await;
     assert_eq!(synced.predicted, expected, "reported before the upload");
     assert_eq!(synced.outcome.state, JobState::CompletedWithErrors);
-    assert_eq!(synced.outcome.uploaded, 9, "send anyway is the default");
+    assert_eq!(synced.outcome.uploaded, 10, "send anyway is the default");
     assert_eq!(
         h.refused(r).await,
         expected,

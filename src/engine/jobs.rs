@@ -364,14 +364,14 @@ pub(crate) fn predicted_rows(
                 .and_then(|f| f.attr_ci("objectid").and_then(|v| v.as_i64()));
             Ok(EditResultRecord {
                 layer_id: p.change.layer_id,
-                layer_name: layer_name(&layers, p.change.layer_id),
+                layer_name: layer_name(&layers, p.change.layer_id).into(),
                 object_id,
                 global_id: Some(p.change.global_id.clone()),
                 object_type: ObjectType::Feature,
                 change_type: p.kind.change_type(),
                 success: false,
                 code: Some(p.code),
-                description: p.description.clone(),
+                description: p.description.as_str().into(),
                 first_seen_ms: now,
                 last_seen_ms: now,
                 attempts: 0,

@@ -8,11 +8,13 @@
 //! network, and the only thing it writes is the stored predictions.
 //!
 //! What is decidable locally: everything the rules judge from the edit, the layer and the stored
-//! row (1001, 1002, 1004, 1005, 1006, 1014, 1015, 1016, 1020, 1021, 1023), ownership (1007, 1013)
-//! once the replica's editor is known, and uniqueness (1022) against the features this replica
-//! holds and the upload itself. An update or delete of a feature the file has no server version
-//! of (the server would say 1011, or may know it) is not judged. The editor is taken as not an
-//! administrator, who would be exempt from ownership rules; the server's answer wins then.
+//! row (1001, 1002, 1004, 1005 for curves in the edit, 1006, 1014, 1015, 1016, 1020, 1021, 1023),
+//! ownership (1007, 1013) once the replica's editor is known, and uniqueness (1022) against the
+//! features this replica holds and the upload itself. Not judged: an update or delete of a
+//! feature the file has no server version of (the server would say 1011, or may know it), and
+//! 1005 for replacing a curve stored on the server (createReplica hands clients densified
+//! geometry, so the client cannot see it). The editor is taken as not an administrator, who
+//! would be exempt from ownership rules; the server's answer wins then.
 
 use super::api::PredictedPolicy;
 use crate::geodatabase::replica_file::{
@@ -167,8 +169,6 @@ fn judge_add(
     feature: &Feature,
     unique: &mut [UniqueValues],
 ) -> Result<(), Rejection> {
-    rules::global_id_of(feature)?;
-    rules::check_true_curves(ctx.layer, feature.geometry.as_ref())?;
     let row = rules::prepare_add(ctx, feature)?;
     if let Some(rejection) = rules::unique_violation(unique, &row) {
         return Err(rejection);
@@ -187,12 +187,6 @@ fn judge_update(
 ) -> Result<(), Rejection> {
     let global_id = rules::global_id_of(feature)?;
     let owner = owner_of(ctx.layer, stored);
-    rules::check_owner(ctx, &owner, EditKind::Update)?;
-    let moved = feature
-        .geometry
-        .as_ref()
-        .filter(|g| Some(*g) != stored.geometry.as_ref());
-    rules::check_true_curves(ctx.layer, moved)?;
     let row = rules::prepare_update(
         ctx,
         feature,

@@ -412,7 +412,8 @@ fn has_event_handler(lower: &str) -> bool {
 }
 
 /// 1005 when the layer does not allow true-curve updates (`allowTrueCurvesUpdates: false`) and
-/// the edit's geometry carries true curves.
+/// the edit's geometry carries true curves. (An update that would replace a curve stored on the
+/// server is the server's to judge: clients only ever see curves densified.)
 pub fn check_true_curves(layer: &LayerInfo, geometry: Option<&Value>) -> Result<(), Rejection> {
     let forbidden = layer.allow_true_curves_updates == Some(false);
     if forbidden && geometry.is_some_and(has_true_curves) {
@@ -422,26 +423,11 @@ pub fn check_true_curves(layer: &LayerInfo, geometry: Option<&Value>) -> Result<
     }
 }
 
-/// Esri JSON with true curves: `curvePaths` / `curveRings`, or a segment object (`c` circular
-/// arc, `a` elliptic arc, `b` Bézier) inside a path or ring.
+/// Whether geometry JSON holds true curves (`curvePaths` / `curveRings`).
 pub fn has_true_curves(geometry: &Value) -> bool {
-    let Some(object) = geometry.as_object() else {
-        return false;
-    };
-    if object.contains_key("curvePaths") || object.contains_key("curveRings") {
-        return true;
-    }
-    ["paths", "rings"]
-        .iter()
-        .filter_map(|k| object.get(*k)?.as_array())
-        .flatten()
-        .filter_map(Value::as_array)
-        .flatten()
-        .any(|point| {
-            point
-                .as_object()
-                .is_some_and(|o| ["c", "a", "b"].iter().any(|k| o.contains_key(*k)))
-        })
+    geometry
+        .as_object()
+        .is_some_and(|o| o.contains_key("curvePaths") || o.contains_key("curveRings"))
 }
 
 /// The values of one unique field among the live rows of a layer (value key -> GlobalID), kept
@@ -530,6 +516,7 @@ fn checked_geometry(
     let Some(geometry) = geometry.filter(|g| !g.is_null()) else {
         return Ok(None);
     };
+    check_true_curves(ctx.layer, Some(geometry))?;
     let Some(kind) = ctx.layer.geometry_type.as_deref() else {
         return Err(Rejection::new(1015, ""));
     };
@@ -717,9 +704,8 @@ mod tests {
     #[test]
     fn true_curves_are_recognised_where_the_layer_forbids_them() {
         let arc = json!({"curvePaths":[[[0.0,0.0],{"c":[[1.0,1.0],[0.5,0.8]]}]]});
-        let inline_arc = json!({"paths":[[[0.0,0.0],{"a":[[1.0,1.0],[0.5,0.5],0,1,0,1.0,0.5]}]]});
         let straight = json!({"paths":[[[0.0,0.0],[1.0,1.0]]]});
-        assert!(has_true_curves(&arc) && has_true_curves(&inline_arc));
+        assert!(has_true_curves(&arc));
         assert!(!has_true_curves(&straight) && !has_true_curves(&json!({"x":1,"y":2})));
         let mut layer = valves();
         layer.allow_true_curves_updates = Some(false);

@@ -70,6 +70,9 @@ pub struct AppConfig {
     pub default_service_url: String,
     /// `SYNCWATCH_SCREENSHOT`: save a PNG of the window after a few frames, then close.
     pub screenshot_path: Option<std::path::PathBuf>,
+    /// `SYNCWATCH_FIRST_FRAME_FILE`: write this file once the first frame is laid out
+    /// (`benches/window.rs` measures start-up with it).
+    pub first_frame_marker: Option<std::path::PathBuf>,
 }
 
 /// Everything a panel can ask for; applied at the end of the frame.
@@ -550,7 +553,7 @@ impl SyncwatchApp {
             Tab::Results => {
                 let rows = self.vm.results.get(&replica.id).cloned();
                 if let Some(rows) = &rows {
-                    self.grid.sync(replica.id, rows);
+                    self.grid.sync(replica.id, rows, ui.ctx());
                 } else {
                     self.grid.clear();
                 }
@@ -719,7 +722,7 @@ impl SyncwatchApp {
                     self.drop_confirm = Some(DropConfirm {
                         replica: id,
                         layer_id: r.layer_id,
-                        layer_name: r.layer_name.clone(),
+                        layer_name: r.layer_name.to_string(),
                         global_id,
                         object_id: r.object_id,
                     });
@@ -968,6 +971,11 @@ impl eframe::App for SyncwatchApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
+        if let Some(path) = self.config.first_frame_marker.take()
+            && let Err(e) = std::fs::write(&path, b"first frame\n")
+        {
+            eprintln!("syncwatch: could not write {}: {e}", path.display());
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

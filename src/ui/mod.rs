@@ -202,7 +202,8 @@ pub const DEMO_PORT: u16 = 47_817;
 /// `SYNCWATCH_NO_DEMO=1`) and the sync engine on `data_dir` (`--data-dir`,
 /// `SYNCWATCH_DATA_DIR`, else the platform data directory). Developer hooks:
 /// `SYNCWATCH_UI_FIXTURES=1` replays [`fixtures`] instead of running the engine;
-/// `SYNCWATCH_SCREENSHOT=path.png` saves a screenshot after a few frames and closes.
+/// `SYNCWATCH_SCREENSHOT=path.png` saves a screenshot after a few frames and closes;
+/// `SYNCWATCH_FIRST_FRAME_FILE=path` writes that file once the first frame is laid out.
 pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -265,6 +266,7 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
             crate::server::RunningServer::service_url,
         ),
         screenshot_path: std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from),
+        first_frame_marker: std::env::var_os("SYNCWATCH_FIRST_FRAME_FILE").map(PathBuf::from),
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

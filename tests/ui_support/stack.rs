@@ -84,7 +84,7 @@ pub fn stack_with(builder: egui_kittest::HarnessBuilder<SyncwatchApp>) -> Stack 
         AppConfig {
             demo: true,
             default_service_url: server.service_url(),
-            screenshot_path: None,
+            ..AppConfig::default()
         },
         Persisted {
             show_log: false,
