@@ -2,6 +2,7 @@
 //! the desktop window opens. Each subcommand drives the same library the GUI uses; errors are
 //! printed once, here, with their cause chain.
 
+mod check;
 mod codes;
 mod create;
 mod edit;
@@ -10,6 +11,7 @@ mod reset;
 mod results;
 mod serve;
 mod session;
+mod settings;
 mod sync;
 mod unregister;
 
@@ -33,7 +35,7 @@ pub mod exit {
     name = "syncwatch",
     version,
     about = "Desktop sync monitor for ArcGIS feature-service replicas",
-    after_help = "Exit codes: 0 success; 1 done but edits were refused; 2 failed; 3 the replica needs a client reset."
+    after_help = "Exit codes: 0 success; 1 done but edits were refused (or, for check, are predicted to be); 2 failed; 3 the replica needs a client reset."
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -55,6 +57,10 @@ pub enum Command {
     Edit(edit::EditArgs),
     /// Synchronize a replica.
     Sync(sync::SyncArgs),
+    /// List the queued edits the service's rules predict it will refuse (works offline).
+    Check(check::CheckArgs),
+    /// Show a replica's settings, or choose what syncs do with predicted refusals.
+    Settings(settings::SettingsArgs),
     /// Client-reset a replica the server can no longer sync (backs up first).
     Reset(reset::ResetArgs),
     /// Show a replica's edit results.
@@ -73,6 +79,8 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Create(a)) => create::run(&a, args.data_dir.as_deref()),
         Some(Command::Edit(a)) => edit::run(&a, args.data_dir.as_deref()),
         Some(Command::Sync(a)) => sync::run(&a, args.data_dir.as_deref()),
+        Some(Command::Check(a)) => check::run(&a, args.data_dir.as_deref()),
+        Some(Command::Settings(a)) => settings::run(&a, args.data_dir.as_deref()),
         Some(Command::Reset(a)) => reset::run(&a, args.data_dir.as_deref()),
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),

@@ -3,8 +3,8 @@
 //! the progress bar (only on a terminal, never with `--json`).
 
 use crate::engine::{
-    self, Command, EngineConfig, EngineHandle, Event, Failure, JobId, JobOutcome, LocalEdit,
-    LocalReplicaId, ReplicaSummary,
+    self, Command, EditResultRecord, EngineConfig, EngineHandle, Event, Failure, JobId, JobOutcome,
+    LocalEdit, LocalReplicaId, PredictedPolicy, ReplicaSummary,
 };
 use anyhow::{Context, anyhow, bail};
 use std::io::IsTerminal;
@@ -27,12 +27,23 @@ pub fn data_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("no home directory found; pass --data-dir"))
 }
 
+/// What a sync predicted before it uploaded ([`Event::FailuresPredicted`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Predicted {
+    pub policy: PredictedPolicy,
+    pub rows: Vec<EditResultRecord>,
+    pub held: u32,
+    pub trimmed: u32,
+}
+
 /// How a job ended, as a command sees it.
 #[derive(Debug)]
 pub enum JobEnd {
     Completed {
         replica: LocalReplicaId,
         outcome: JobOutcome,
+        /// The refusals the sync predicted before uploading, if any.
+        predicted: Option<Predicted>,
     },
     Failed {
         error: Failure,
@@ -149,6 +160,7 @@ impl Session {
         let bar = self.progress_bar(what);
         let mut ours: Option<(LocalReplicaId, JobId)> = None;
         let mut reset_reason: Option<String> = None;
+        let mut predicted: Option<Predicted> = None;
         let end = self.wait_for(|event| match event {
             Event::JobQueued { replica: r, job }
                 if ours.is_none() && replica.is_none_or(|want| want == *r) =>
@@ -176,6 +188,22 @@ impl Session {
                 reset_reason = Some(reason.clone());
                 None
             }
+            Event::FailuresPredicted {
+                job,
+                policy,
+                rows,
+                held,
+                trimmed,
+                ..
+            } if ours.is_some_and(|(_, j)| j == *job) => {
+                predicted = Some(Predicted {
+                    policy: *policy,
+                    rows: rows.clone(),
+                    held: *held,
+                    trimmed: *trimmed,
+                });
+                None
+            }
             Event::JobCompleted {
                 replica: r,
                 job,
@@ -183,6 +211,7 @@ impl Session {
             } if ours.is_some_and(|(_, j)| j == *job) => Some(Ok(JobEnd::Completed {
                 replica: *r,
                 outcome: outcome.clone(),
+                predicted: predicted.take(),
             })),
             Event::JobFailed { job, error, .. } if ours.is_some_and(|(_, j)| j == *job) => {
                 Some(Ok(match reset_reason.take() {

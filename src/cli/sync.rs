@@ -1,9 +1,10 @@
-//! `syncwatch sync`: synchronize one replica and report how it ended. Exit code 0 when every edit
-//! was accepted, 1 when the server refused some (they stay queued), 2 when the sync failed, 3 when
-//! the replica needs a client reset.
+//! `syncwatch sync`: synchronize one replica and report how it ended, after the refusals the
+//! service's rules predicted before the upload (and what the replica's policy did with them).
+//! Exit code 0 when every edit was accepted, 1 when the server refused some (they stay queued),
+//! 2 when the sync failed, 3 when the replica needs a client reset.
 
-use super::session::{JobEnd, Session, data_dir, print_json};
-use crate::engine::{Command, SyncOptions};
+use super::session::{JobEnd, Predicted, Session, data_dir, print_json};
+use crate::engine::{Command, EditResultRecord, PredictedPolicy, SyncOptions};
 use crate::protocol::{JobState, SyncDirection};
 use std::path::Path;
 
@@ -56,11 +57,18 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
     );
     session.shutdown();
     match end? {
-        JobEnd::Completed { outcome, .. } => {
+        JobEnd::Completed {
+            outcome, predicted, ..
+        } => {
             let refused = outcome.state == JobState::CompletedWithErrors;
             if args.json {
-                print_json(&serde_json::json!({ "replica": summary.name, "outcome": outcome }))?;
+                print_json(&serde_json::json!({
+                    "replica": summary.name, "outcome": outcome, "predicted": predicted,
+                }))?;
             } else {
+                if let Some(predicted) = &predicted {
+                    print_predicted(predicted);
+                }
                 println!(
                     "{}: {} — uploaded {}, downloaded {}, refused {}",
                     summary.name,
@@ -85,6 +93,43 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
         JobEnd::Failed { error, .. } => report_failure(args.json, &error.message),
         JobEnd::ResetRequired { reason, .. } => report_reset(args.json, &reason),
     }
+}
+
+/// The refusals predicted before the upload, one line each, and what the policy did.
+fn print_predicted(predicted: &Predicted) {
+    println!(
+        "{} queued edit(s) predicted to be refused (policy: {}):",
+        predicted.rows.len(),
+        predicted.policy.label()
+    );
+    for row in &predicted.rows {
+        println!("  {}", predicted_line(row));
+    }
+    match predicted.policy {
+        PredictedPolicy::Hold => println!(
+            "{} held back locally until fixed or dropped",
+            predicted.held
+        ),
+        PredictedPolicy::EditableOnly => {
+            println!("{} sent with only their editable fields", predicted.trimmed)
+        }
+        PredictedPolicy::Send => {}
+    }
+}
+
+/// `predicted 1001 layer 0 (Hydrants) update {…}: Field: … is not nullable. …`
+pub(super) fn predicted_line(row: &EditResultRecord) -> String {
+    format!(
+        "predicted {} layer {} ({}) {} {}: {}",
+        row.code.map_or_else(|| "-".to_string(), |c| c.to_string()),
+        row.layer_id,
+        row.layer_name,
+        row.change_type.label(),
+        row.global_id
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |g| g.to_string()),
+        row.description
+    )
 }
 
 /// A failed job: the reason on one line (stderr; also JSON on stdout with `--json`).

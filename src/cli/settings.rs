@@ -1,0 +1,80 @@
+//! `syncwatch settings`: show a replica's settings, or change what its syncs do with local edits
+//! the service's rules predict it will refuse (`--predicted send|hold|editable-only`).
+
+use super::session::{Session, data_dir, print_json};
+use crate::engine::{Command, Event, PredictedPolicy};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct SettingsArgs {
+    /// The replica's name or replicaID.
+    pub replica: String,
+    /// What a sync does with edits predicted to be refused: send (send anyway, the default),
+    /// hold (keep them queued locally until fixed or dropped) or editable-only (send updates
+    /// and adds with only their editable fields).
+    #[arg(long, value_parser = parse_policy)]
+    pub predicted: Option<PredictedPolicy>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_policy(text: &str) -> Result<PredictedPolicy, String> {
+    PredictedPolicy::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a policy; use send, hold or editable-only"))
+}
+
+pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
+    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
+    let mut summary = match session.resolve(&args.replica) {
+        Ok(s) => s,
+        Err(e) => {
+            session.shutdown();
+            return Err(e);
+        }
+    };
+    if let Some(policy) = args.predicted {
+        let set = session
+            .send(Command::SetPredictedPolicy {
+                replica: summary.id,
+                policy,
+            })
+            .and_then(|()| {
+                session.wait_for(|e| match e {
+                    Event::ReplicaChanged { summary: s }
+                        if s.id == summary.id && s.predicted_policy == policy =>
+                    {
+                        Some(Ok(s.clone()))
+                    }
+                    Event::CommandFailed { error, .. } => {
+                        Some(Err(anyhow::anyhow!("{}", error.message)))
+                    }
+                    _ => None,
+                })?
+            });
+        match set {
+            Ok(s) => summary = s,
+            Err(e) => {
+                session.shutdown();
+                return Err(e);
+            }
+        }
+    }
+    session.shutdown();
+    if args.json {
+        print_json(&serde_json::json!({
+            "replica": summary.name,
+            "predicted": summary.predicted_policy,
+            "resetMode": summary.reset_mode,
+        }))?;
+    } else {
+        println!("{}", summary.name);
+        println!(
+            "  predicted refusals: {} ({})",
+            summary.predicted_policy.as_str(),
+            summary.predicted_policy.label()
+        );
+        println!("  client reset mode:  {}", summary.reset_mode.label());
+    }
+    Ok(super::exit::OK)
+}
