@@ -94,17 +94,32 @@ impl ViewModel {
             .unwrap_or_else(|| format!("replica {id}"))
     }
 
+    /// A local edit changed what is predicted for a replica: the grid shows predictions next to
+    /// the server's results, so its snapshot is reloaded.
+    fn note_predictions(&mut self, summary: &ReplicaSummary) {
+        let moved = self
+            .replica(summary.id)
+            .is_some_and(|old| old.predicted_failures != summary.predicted_failures);
+        if moved && !self.results_stale.contains(&summary.id) {
+            self.results_stale.push(summary.id);
+        }
+    }
+
     /// Applies one engine event. `now_secs` is the UI clock; `now_ms` the wall clock (epoch ms).
     pub fn apply(&mut self, event: Event, now_secs: f64, now_ms: i64) {
         match event {
             Event::ReplicasLoaded { replicas } => {
                 self.loaded = true;
+                for summary in &replicas {
+                    self.note_predictions(summary);
+                }
                 self.replicas = replicas;
                 let known: Vec<_> = self.replicas.iter().map(|r| r.id).collect();
                 self.jobs.retain(|id, _| known.contains(id));
                 self.results.retain(|id, _| known.contains(id));
             }
             Event::ReplicaChanged { summary } => {
+                self.note_predictions(&summary);
                 match self.replicas.iter_mut().find(|r| r.id == summary.id) {
                     Some(slot) => *slot = summary,
                     None => self.replicas.push(summary),
