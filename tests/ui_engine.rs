@@ -23,13 +23,19 @@ fn demo_replica_shows_refused_edits() {
             && !a.vm.replicas[0].syncing
     });
     let replica = h.state().vm.replicas[0].id;
+    // The server's refusals (predicted ones show as soon as the edits are queued).
     wait_until(h, "the refused edits", |a| {
         a.vm.results
             .get(&replica)
-            .is_some_and(|rows| rows.iter().any(|r| !r.success))
+            .is_some_and(|rows| rows.iter().any(|r| !r.success && !r.predicted))
+            && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
     let rows = h.state().vm.results[&replica].clone();
-    let refused: Vec<Option<i64>> = rows.iter().filter(|r| !r.success).map(|r| r.code).collect();
+    let refused: Vec<Option<i64>> = rows
+        .iter()
+        .filter(|r| !r.success && !r.predicted)
+        .map(|r| r.code)
+        .collect();
     assert!(refused.len() >= 2, "{rows:?}");
     assert!(refused.contains(&Some(1001)), "{refused:?}");
     let summary = h.state().vm.replica(replica).cloned().expect("replica");
