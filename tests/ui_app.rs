@@ -67,6 +67,28 @@ fn grid_filters_by_each_series() {
             "{chip}: {absent} should be hidden"
         );
     }
+    // Every cell sits under its own header: the code under "Code", the layer under "Layer".
+    r.click("1000 feature");
+    let columns = [
+        ("Code", "1001"),
+        ("Layer", "Parcels"),
+        ("Change", "update"),
+        ("Object", "feature"),
+    ];
+    for (header, cell) in columns {
+        let header_x = r.harness.get_by_label(header).rect().left();
+        let cell_x = r
+            .harness
+            .query_all_by_label(cell)
+            .next()
+            .unwrap_or_else(|| panic!("no cell {cell}"))
+            .rect()
+            .left();
+        assert!(
+            (header_x - cell_x).abs() < 12.0,
+            "{cell} at x={cell_x} is not under {header} at x={header_x}"
+        );
+    }
 }
 
 /// Sorting by a header and searching narrow and order the rows; indices are rebuilt only on change.

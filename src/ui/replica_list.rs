@@ -47,10 +47,9 @@ pub fn replica_list_ui(
     ui.separator();
     if replicas.is_empty() {
         if let Some(what) = preparing {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(what);
-            });
+            // Wrapped: a long step must not widen the (resizable, remembered) panel.
+            ui.spinner();
+            ui.add(egui::Label::new(what).wrap());
         } else if loaded {
             ui.label("No replicas yet.");
             if ui.button("Connect to a service…").clicked() {
