@@ -132,6 +132,15 @@ pub enum Command {
     Unregister { replica: LocalReplicaId },
     /// Auto-sync every `interval_secs`; `None` pauses auto-sync.
     SetAutoSync { interval_secs: Option<u64> },
+    /// Pause (`true`) or resume this replica: a paused replica is left out of auto-sync,
+    /// "Sync all" and automatic client resets, and its badge says "Paused".
+    SetPaused {
+        replica: LocalReplicaId,
+        paused: bool,
+    },
+    /// Point every replica of the service at `from_url` to `to_url` (the embedded demo service
+    /// came up on another loopback port). Answered with [`Event::ReplicasLoaded`].
+    RepointService { from_url: String, to_url: String },
     /// Set the client-reset mode used when this replica next needs a reset.
     SetResetMode {
         replica: LocalReplicaId,
