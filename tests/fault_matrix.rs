@@ -567,3 +567,43 @@ async fn result_download_under_every_fault() {
 async fn unregister_replica_under_every_fault() {
     run_step(Step::UnregisterReplica).await;
 }
+
+/// An add whose sync reply is lost (the service committed it) and that the technician then edits
+/// again: the next sync resends it, the service applies the later values instead of reporting
+/// "already there", and both sides agree on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_after_a_lost_reply_reaches_the_service() {
+    let rig = rig().await;
+    let h = &rig.h;
+    let replica = h.create("lost-reply").await;
+    let added = h.add_hydrant(replica, "LOST-1").await;
+    h.add_fault(json!({"operation": "synchronizeReplica", "kind": "dropConnection", "count": PERSISTENT_COUNT}))
+        .await;
+    assert!(h.sync(replica, false).await.is_err());
+    h.clear_faults().await;
+    assert_eq!(
+        h.server_db().count_marker("LOST-1"),
+        1,
+        "the service committed it"
+    );
+    h.edit(
+        replica,
+        syncwatch::engine::LocalEdit::Update {
+            global_id: added.clone(),
+            attributes: reliability_support::attrs(json!({"FacilityID": "LOST-2"})),
+            geometry: None,
+        },
+    )
+    .await;
+    h.sync(replica, false).await.unwrap();
+    let db = h.server_db();
+    assert_eq!(db.count_global_id(0, &added), 1);
+    assert_eq!(
+        db.attributes(0, &added).unwrap()["FacilityID"],
+        json!("LOST-2"),
+        "the later edit reached the service"
+    );
+    let file = h.file_path(replica).unwrap();
+    let local = local_count(&file, 0, &added, "LOST-2");
+    assert_eq!((local.queued, local.in_server_version), (0, 1));
+}

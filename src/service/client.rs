@@ -525,7 +525,11 @@ impl FeatureServiceClient {
             source,
         };
         tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
-        let mut file = tokio::fs::File::create(&part_path).await.map_err(io_err)?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(&part_path).await.map_err(io_err)?;
         let mut written: u64 = 0;
         let mut first_bytes = Vec::new();
         loop {
