@@ -143,7 +143,7 @@ pub struct SyncwatchApp {
     pub fix: Option<FixDialog>,
     pub drop_confirm: Option<DropConfirm>,
     pub unregister_confirm: Option<UnregisterConfirm>,
-    events: std::sync::mpsc::Receiver<Event>,
+    events: crate::engine::EventReceiver,
     commands: CommandSink,
     file_picker: Box<dyn FilePicker>,
     config: AppConfig,
@@ -161,7 +161,7 @@ pub struct SyncwatchApp {
 impl SyncwatchApp {
     pub fn new(
         commands: CommandSink,
-        events: std::sync::mpsc::Receiver<Event>,
+        events: impl Into<crate::engine::EventReceiver>,
         file_picker: Box<dyn FilePicker>,
         config: AppConfig,
         persisted: Persisted,
@@ -183,7 +183,7 @@ impl SyncwatchApp {
             fix: None,
             drop_confirm: None,
             unregister_confirm: None,
-            events,
+            events: events.into(),
             commands,
             file_picker,
             config,
@@ -200,7 +200,7 @@ impl SyncwatchApp {
     pub fn from_creation_context(
         cc: &eframe::CreationContext<'_>,
         commands: CommandSink,
-        events: std::sync::mpsc::Receiver<Event>,
+        events: impl Into<crate::engine::EventReceiver>,
         file_picker: Box<dyn FilePicker>,
         config: AppConfig,
     ) -> Self {

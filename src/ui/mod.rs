@@ -221,15 +221,13 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
     // events sent before that wait in the channel and are drained on the first frame.
     let egui_ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
     let waker_ctx = egui_ctx.clone();
-    let (event_tx, event_rx) = std::sync::mpsc::channel::<Event>();
-    let events = EventSender::new(
-        event_tx,
-        Arc::new(move || {
-            if let Some(ctx) = waker_ctx.get() {
-                ctx.request_repaint();
-            }
-        }),
-    );
+    // Coalescing: however slowly the window reads, a job's progress and a replica's summary wait
+    // at most once each.
+    let (events, event_rx) = crate::engine::event_channel(Arc::new(move || {
+        if let Some(ctx) = waker_ctx.get() {
+            ctx.request_repaint();
+        }
+    }));
 
     let demo = if use_fixtures || env_flag("SYNCWATCH_NO_DEMO") {
         None
