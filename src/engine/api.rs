@@ -177,6 +177,15 @@ pub enum Command {
     Unregister { replica: LocalReplicaId },
     /// Auto-sync every `interval_secs`; `None` pauses auto-sync.
     SetAutoSync { interval_secs: Option<u64> },
+    /// Pause (`true`) or resume this replica: a paused replica is left out of auto-sync,
+    /// "Sync all" and automatic client resets, and its badge says "Paused".
+    SetPaused {
+        replica: LocalReplicaId,
+        paused: bool,
+    },
+    /// Point every replica of the service at `from_url` to `to_url` (the embedded demo service
+    /// came up on another loopback port). Answered with [`Event::ReplicasLoaded`].
+    RepointService { from_url: String, to_url: String },
     /// Set the client-reset mode used when this replica next needs a reset.
     SetResetMode {
         replica: LocalReplicaId,
@@ -549,26 +558,6 @@ pub enum Event {
     },
 }
 
-/// Engine-side end of the event channel: every send calls the waker (the UI's repaint request).
-#[derive(Clone)]
-pub struct EventSender {
-    tx: std::sync::mpsc::Sender<Event>,
-    waker: Arc<dyn Fn() + Send + Sync>,
-}
-
-impl EventSender {
-    pub fn new(tx: std::sync::mpsc::Sender<Event>, waker: Arc<dyn Fn() + Send + Sync>) -> Self {
-        EventSender { tx, waker }
-    }
-
-    /// Sends and wakes the receiver. A send fails only after the front end has gone; then no one is left to tell.
-    pub fn send(&self, event: Event) {
-        if self.tx.send(event).is_ok() {
-            (self.waker)();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,26 +623,5 @@ mod tests {
         assert_eq!(ResetMode::Recover.fallback_chain(), &[ResetMode::Manual]);
         assert_eq!(ResetMode::Discard.fallback_chain(), &[ResetMode::Manual]);
         assert!(ResetMode::Manual.fallback_chain().is_empty());
-    }
-
-    #[test]
-    fn sender_wakes_on_every_send_and_survives_a_closed_receiver() {
-        let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let w = woken.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sender = EventSender::new(
-            tx,
-            Arc::new(move || {
-                w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }),
-        );
-        sender.send(Event::ReplicaRemoved {
-            replica: LocalReplicaId(2),
-        });
-        drop(rx);
-        sender.send(Event::ReplicaRemoved {
-            replica: LocalReplicaId(1),
-        });
-        assert_eq!(woken.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -455,6 +455,25 @@ impl Store {
         self.update_replica(local_id, "paused = ?2", &[&paused])
     }
 
+    /// Points every replica of the service at `from_url` to `to_url` (a loopback demo service that
+    /// moved to another port). Returns the replicas changed.
+    pub fn repoint_service(
+        &self,
+        from_url: &str,
+        to_url: &str,
+    ) -> Result<Vec<LocalReplicaId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "UPDATE replicas SET service_url = ?2 WHERE service_url = ?1 RETURNING local_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let ids = stmt
+            .query_map([from_url, to_url], |r| r.get(0).map(LocalReplicaId))
+            .map_err(|e| self.sql(e))?;
+        ids.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+
     pub fn set_reset_mode(
         &self,
         local_id: LocalReplicaId,

@@ -90,15 +90,16 @@ pub enum SortColumn {
 }
 
 impl SortColumn {
+    /// The seed's columns first, in its order (so Code stays in view next to the detail pane).
     pub const ALL: [SortColumn; 12] = [
         SortColumn::ObjectId,
         SortColumn::GlobalId,
         SortColumn::Layer,
         SortColumn::ChangeType,
-        SortColumn::ObjectType,
         SortColumn::Success,
         SortColumn::Code,
         SortColumn::Description,
+        SortColumn::ObjectType,
         SortColumn::FirstSeen,
         SortColumn::LastSeen,
         SortColumn::Attempts,
@@ -736,6 +737,7 @@ fn table_ui(ui: &mut egui::Ui, grid: &mut GridState) {
     }
 }
 
+/// One row's cells, in the order of [`SortColumn::ALL`].
 fn row_cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &EditResultRecord, dark: bool) {
     let mut cell = |text: String, color: Option<Color32>| {
         row.col(|ui| {
@@ -758,13 +760,6 @@ fn row_cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &EditResultRecord, d
     );
     cell(r.layer_name.to_string(), None);
     cell(r.change_type.label().to_owned(), None);
-    cell(
-        match r.object_type {
-            ObjectType::Feature => "feature".to_owned(),
-            ObjectType::Attachment => "attachment".to_owned(),
-        },
-        None,
-    );
     if r.success {
         cell("✔ yes".to_owned(), Some(theme::green(dark)));
     } else {
@@ -772,6 +767,13 @@ fn row_cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &EditResultRecord, d
     }
     cell(r.code.map_or_else(String::new, |c| c.to_string()), None);
     cell(r.description.to_string(), None);
+    cell(
+        match r.object_type {
+            ObjectType::Feature => "feature".to_owned(),
+            ObjectType::Attachment => "attachment".to_owned(),
+        },
+        None,
+    );
     cell(theme::timestamp(r.first_seen_ms), None);
     cell(theme::timestamp(r.last_seen_ms), None);
     cell(r.attempts.to_string(), None);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use syncwatch::engine::{Command, Event};
 use syncwatch::ui::{
-    AppConfig, CommandSink, FixedPathPicker, Persisted, SyncwatchApp, Tab, fixtures,
+    AppConfig, CommandSink, FilePicker, FixedPathPicker, Persisted, SyncwatchApp, Tab, fixtures,
 };
 
 pub struct Rig {
@@ -22,6 +22,8 @@ pub struct Rig {
 
 pub struct RigOptions {
     pub export_path: Option<PathBuf>,
+    /// A file picker of the test's own (instead of one answering `export_path` at once).
+    pub picker: Option<Box<dyn FilePicker>>,
     pub show_log: bool,
     pub queue: usize,
     pub demo: bool,
@@ -32,6 +34,7 @@ impl Default for RigOptions {
     fn default() -> Self {
         RigOptions {
             export_path: None,
+            picker: None,
             show_log: false,
             queue: 64,
             demo: false,
@@ -59,11 +62,14 @@ pub fn rig_with(options: RigOptions) -> Rig {
     let mut app = SyncwatchApp::new(
         sink,
         event_rx,
-        Box::new(FixedPathPicker(options.export_path)),
+        options
+            .picker
+            .unwrap_or_else(|| Box::new(FixedPathPicker(options.export_path))),
         AppConfig {
             demo: options.demo,
             default_service_url: "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer"
                 .to_owned(),
+            demo_seed: None,
             ..AppConfig::default()
         },
         persisted,
