@@ -618,4 +618,8 @@ async fn editable_only_strips_read_only_content_and_the_server_accepts() {
     let valve = file.server_feature(1, &gid(VLV_1)).unwrap().unwrap();
     assert_eq!(valve.attributes["Turns"], json!(12));
     assert_eq!(valve.geometry, stored_valve.geometry, "geometry left out");
+    assert!(
+        !h.event_log_mentions("prediction differed").await,
+        "a trimmed edit is not the edit the prediction was for"
+    );
 }

@@ -764,7 +764,7 @@ async fn sync(
             predictions,
             predicted_rows,
         } = prepared;
-        if !predictions.is_empty() {
+        if !predicted_rows.is_empty() {
             report_predictions(
                 deps,
                 replica,
@@ -840,8 +840,10 @@ struct Prepared {
     definition: ReplicaDefinition,
     generations: Generations,
     upload: Option<Upload>,
-    /// Every queued change's predicted refusal (held ones included).
+    /// The predicted refusals of the changes sent as they are (not held, not trimmed): what the
+    /// server's answer is compared with.
     predictions: Vec<PredictedRefusal>,
+    /// Every queued change's predicted refusal, as rows for front ends.
     predicted_rows: Vec<EditResultRecord>,
 }
 
@@ -856,10 +858,12 @@ async fn prepare_upload(
         let mut file = ReplicaFile::open(&path)?;
         let predictions = validate::refresh(&mut file)?;
         let predicted_rows = predicted_rows(&file, &predictions)?;
+        let mut predictions = predictions;
         let upload = if direction == SyncDirection::Download {
             None
         } else {
             let plan = validate::plan(&file, policy, &predictions)?;
+            predictions.retain(|p| !plan.trimmed.iter().any(|t| t.change == p.change));
             file.begin_upload_with(&plan)?
         };
         Ok(Prepared {
@@ -885,12 +889,10 @@ async fn report_predictions(
     upload: Option<&Upload>,
 ) {
     let (held, trimmed) = upload.map_or((0, 0), |u| (u.held, u.trimmed));
-    let mut codes: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.code)
-        .map(|c| c.to_string())
-        .collect();
+    let mut codes: Vec<i64> = rows.iter().filter_map(|r| r.code).collect();
+    codes.sort_unstable();
     codes.dedup();
+    let codes: Vec<String> = codes.iter().map(i64::to_string).collect();
     let message = format!(
         "{} queued edit(s) predicted to be refused (codes {}); policy: {}{}",
         rows.len(),
