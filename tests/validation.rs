@@ -5,18 +5,19 @@
 //! and unsent, "editable-only" sends updates without read-only content and the server accepts
 //! them; and when the server answers otherwise, its answer wins and the difference is logged.
 
+mod reliability_support;
+
+use reliability_support::{Harness, attrs};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
-use std::time::Duration;
 use syncwatch::engine::{
-    self, Command, CreateRequest, EditResultRecord, EngineConfig, EngineHandle, Event, JobOutcome,
-    LocalEdit, LocalReplicaId, PredictedPolicy, ReplicaSummary, SyncOptions,
+    self, Command, CreateRequest, EditResultRecord, Event, JobOutcome, LocalEdit, LocalReplicaId,
+    PredictedPolicy, ReplicaSummary, SyncOptions,
 };
 use syncwatch::geodatabase::replica_file::{ChangeState, ReplicaFile};
 use syncwatch::protocol::{Attributes, Guid, JobState, SyncModel, catalog};
-use syncwatch::server::{self, RunningServer, ServerConfig};
+use syncwatch::server::ServerConfig;
+use syncwatch::service::ClientConfig;
 
 /// Demo hydrants HYD-0001 … HYD-0004 (layer 0).
 const HYD_1: &str = "{9DFB369B-AB13-4FAE-A276-55DAA05F1119}";
@@ -31,15 +32,6 @@ const VLV_1: &str = "{C8493A1C-0F26-41F7-B5EA-5F24C6035E55}";
 const TECH2_INSPECTION: &str = "{18CEE579-ACBD-4248-AB1A-F191EEF9919F}";
 const TECH1_TOKEN: &str = "tech1-token";
 const ADMIN_TOKEN: &str = "demo-admin-token";
-/// Longest a test waits for one event.
-const EVENT_WAIT: Duration = Duration::from_secs(30);
-
-struct Harness {
-    server: RunningServer,
-    engine: EngineHandle,
-    events: Receiver<Event>,
-    dir: tempfile::TempDir,
-}
 
 /// What one sync reported and answered: the predictions made before it uploaded (by GlobalID)
 /// and how it ended.
@@ -50,25 +42,15 @@ struct Synced {
     outcome: JobOutcome,
 }
 
-async fn start() -> Harness {
-    let server = server::start(ServerConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = EngineConfig::new(dir.path());
-    config.reset_on_detection = false;
-    let (engine, events, _join) = engine::start_with_channel(config).unwrap();
-    let h = Harness {
-        server,
-        engine,
-        events,
-        dir,
-    };
-    h.next(|e| matches!(e, Event::ReplicasLoaded { .. }).then_some(()))
-        .await;
-    h
+/// The engine against the reference service, with the validator's view of it.
+struct Validation {
+    h: Harness,
 }
 
-fn attrs(value: Value) -> Attributes {
-    value.as_object().unwrap().clone()
+async fn start() -> Validation {
+    Validation {
+        h: Harness::start(ServerConfig::default(), ClientConfig::default()).await,
+    }
 }
 
 fn gid(text: &str) -> Guid {
@@ -94,89 +76,35 @@ fn by_global_id<'a>(
     found
 }
 
-impl Harness {
-    async fn next<T>(&self, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + EVENT_WAIT;
-        loop {
-            match self.events.try_recv() {
-                Ok(event) => {
-                    if let Some(found) = pick(&event) {
-                        return found;
-                    }
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    assert!(tokio::time::Instant::now() < deadline, "no matching event");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err(e) => panic!("engine stopped: {e}"),
-            }
-        }
-    }
-
-    async fn send(&self, command: Command) {
-        self.engine.send(command).await.unwrap();
-    }
-
+impl Validation {
     /// Creates a replica of `layers` as the user behind `token`.
     async fn create(&self, name: &str, layers: Vec<i64>, token: Option<&str>) -> LocalReplicaId {
-        self.send(Command::CreateReplica(CreateRequest {
-            service_url: self.server.service_url(),
+        let request = CreateRequest {
             token: token.map(str::to_string),
-            name: name.into(),
             layers,
             sync_model: SyncModel::PerReplica,
-            is_async: false,
-        }))
-        .await;
-        let replica = self
-            .next(|e| match e {
-                Event::JobQueued { replica, .. } => Some(*replica),
-                Event::CommandFailed { error, .. } => panic!("create failed: {error:?}"),
-                _ => None,
-            })
-            .await;
-        let outcome = self
-            .next(|e| match e {
-                Event::JobCompleted {
-                    replica: r,
-                    outcome,
-                    ..
-                } if *r == replica => Some(outcome.clone()),
-                Event::JobFailed {
-                    replica: r, error, ..
-                } if *r == replica => {
-                    panic!("create failed: {error:?}")
-                }
-                _ => None,
-            })
-            .await;
+            ..self.h.create_request(name, false)
+        };
+        let (replica, end) = self.h.job(Command::CreateReplica(request)).await;
+        let outcome = end.unwrap_or_else(|f| panic!("create failed: {f:?}"));
         assert_eq!(outcome.state, JobState::Completed);
         replica
     }
 
     /// Syncs (bidirectional) and collects what it predicted before uploading and how it ended.
     async fn sync(&self, replica: LocalReplicaId) -> Synced {
-        self.send(Command::SyncNow {
-            replica,
-            options: SyncOptions {
-                is_async: false,
-                ..SyncOptions::default()
-            },
-        })
-        .await;
-        let mut synced = Synced {
-            predicted: BTreeMap::new(),
-            held: 0,
-            trimmed: 0,
-            outcome: JobOutcome {
-                state: JobState::Pending,
-                uploaded: 0,
-                downloaded: 0,
-                failed_edits: 0,
-                duration_ms: 0,
-            },
-        };
-        synced.outcome = self
+        self.h
+            .send(Command::SyncNow {
+                replica,
+                options: SyncOptions {
+                    is_async: false,
+                    ..SyncOptions::default()
+                },
+            })
+            .await;
+        let mut predicted = (BTreeMap::new(), 0, 0);
+        let outcome = self
+            .h
             .next(|e| match e {
                 Event::FailuresPredicted {
                     replica: r,
@@ -186,8 +114,7 @@ impl Harness {
                     ..
                 } if *r == replica => {
                     assert!(rows.iter().all(|r| r.predicted));
-                    synced.predicted = by_global_id(rows);
-                    (synced.held, synced.trimmed) = (*held, *trimmed);
+                    predicted = (by_global_id(rows), *held, *trimmed);
                     None
                 }
                 Event::JobCompleted {
@@ -197,13 +124,16 @@ impl Harness {
                 } if *r == replica => Some(outcome.clone()),
                 Event::JobFailed {
                     replica: r, error, ..
-                } if *r == replica => {
-                    panic!("sync failed: {error:?}")
-                }
+                } if *r == replica => panic!("sync failed: {error:?}"),
                 _ => None,
             })
             .await;
-        synced
+        Synced {
+            predicted: predicted.0,
+            held: predicted.1,
+            trimmed: predicted.2,
+            outcome,
+        }
     }
 
     async fn edit(
@@ -212,7 +142,8 @@ impl Harness {
         layer_id: i64,
         edit: LocalEdit,
     ) -> ReplicaSummary {
-        self.engine
+        self.h
+            .engine
             .edit_feature(replica, layer_id, edit)
             .await
             .unwrap_or_else(|e| panic!("edit failed: {e:#?}"))
@@ -231,8 +162,10 @@ impl Harness {
         .await;
     }
 
-    async fn add(&self, replica: LocalReplicaId, layer_id: i64, feature: Value) -> Guid {
-        let before: Vec<Guid> = self.queued(replica);
+    /// Queues an add with a new GlobalID; returns it.
+    async fn add(&self, replica: LocalReplicaId, layer_id: i64, mut feature: Value) -> Guid {
+        let global_id = Guid::new_v4();
+        feature["attributes"]["GlobalID"] = json!(global_id.as_str());
         self.edit(
             replica,
             layer_id,
@@ -242,28 +175,19 @@ impl Harness {
             },
         )
         .await;
-        self.queued(replica)
-            .into_iter()
-            .find(|g| !before.contains(g))
-            .unwrap()
-    }
-
-    fn queued(&self, replica: LocalReplicaId) -> Vec<Guid> {
-        self.file(replica)
-            .changes()
-            .unwrap()
-            .into_iter()
-            .map(|c| c.global_id)
-            .collect()
+        global_id
     }
 
     async fn results(&self, replica: LocalReplicaId) -> Vec<EditResultRecord> {
-        self.send(Command::LoadEditResults { replica }).await;
-        self.next(|e| match e {
-            Event::EditResultsReady { replica: r, rows } if *r == replica => Some(rows.to_vec()),
-            _ => None,
-        })
-        .await
+        self.h.send(Command::LoadEditResults { replica }).await;
+        self.h
+            .next(|e| match e {
+                Event::EditResultsReady { replica: r, rows } if *r == replica => {
+                    Some(rows.to_vec())
+                }
+                _ => None,
+            })
+            .await
     }
 
     /// The predicted rows of the edit results, by GlobalID.
@@ -277,60 +201,47 @@ impl Harness {
     }
 
     async fn set_policy(&self, replica: LocalReplicaId, policy: PredictedPolicy) {
-        self.send(Command::SetPredictedPolicy { replica, policy })
+        self.h
+            .send(Command::SetPredictedPolicy { replica, policy })
             .await;
-        let summary = self
+        self.h
             .next(|e| match e {
                 Event::ReplicaChanged { summary }
                     if summary.id == replica && summary.predicted_policy == policy =>
                 {
-                    Some(summary.clone())
+                    Some(())
                 }
                 _ => None,
             })
             .await;
-        assert_eq!(summary.predicted_policy, policy);
     }
 
     async fn summary(&self, replica: LocalReplicaId) -> ReplicaSummary {
-        self.send(Command::RefreshReplicas).await;
-        self.next(|e| match e {
-            Event::ReplicasLoaded { replicas } => {
-                replicas.iter().find(|r| r.id == replica).cloned()
-            }
-            _ => None,
-        })
-        .await
+        let replicas = self.h.replicas().await;
+        replicas.into_iter().find(|r| r.id == replica).unwrap()
     }
 
     fn file(&self, replica: LocalReplicaId) -> ReplicaFile {
-        let prefix = format!("{}-", replica.0);
-        let path: PathBuf = std::fs::read_dir(self.dir.path().join("replicas"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                name.starts_with(&prefix) && name.ends_with(".replica")
-            })
-            .unwrap();
-        ReplicaFile::open(&path).unwrap()
+        ReplicaFile::open(&self.h.file_path(replica).unwrap()).unwrap()
+    }
+
+    async fn send(&self, command: Command) {
+        self.h.send(command).await;
     }
 
     /// Changes a layer's ownership rules on the service (admin API, not a breaking change).
     async fn set_ownership(&self, layer: i64, query: bool, update: bool) {
-        let response = reqwest::Client::new()
-            .post(format!("{}/admin/ownership", self.server.base_url()))
-            .header("X-Admin-Key", self.server.admin_key())
-            .json(&json!({"layer": layer, "allowOthersToQuery": query,
-                          "allowOthersToUpdate": update, "allowOthersToDelete": false}))
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
+        let rules = json!({"layer": layer, "allowOthersToQuery": query,
+                           "allowOthersToUpdate": update, "allowOthersToDelete": false});
+        let (status, reply) = self
+            .h
+            .admin(reqwest::Method::POST, "ownership", Some(rules))
+            .await;
+        assert_eq!(status, 200, "{reply}");
     }
 
     async fn event_log_mentions(&self, text: &str) -> bool {
-        let store = syncwatch::store::Store::open(&self.dir.path().join("syncwatch.db")).unwrap();
+        let store = syncwatch::store::Store::open(&self.h.dir.path().join("syncwatch.db")).unwrap();
         store
             .recent_log(200)
             .unwrap()
@@ -557,7 +468,7 @@ async fn hold_keeps_predicted_refusals_queued_and_unsent() {
         geometry: None,
     })
     .await;
-    h.next(|e| matches!(e, Event::ReplicaChanged { summary } if summary.id == r).then_some(()))
+    h.h.next(|e| matches!(e, Event::ReplicaChanged { summary } if summary.id == r).then_some(()))
         .await;
     let synced = h.sync(r).await;
     assert!(synced.predicted.is_empty());

@@ -3,7 +3,7 @@
 //! the catalog's guidance. Exit code 0 when none are predicted, 1 when some are.
 
 use super::session::{Session, data_dir, print_json};
-use crate::engine::{Command, EditResultRecord, Event};
+use crate::engine::EditResultRecord;
 use crate::protocol::catalog;
 use std::path::Path;
 
@@ -25,13 +25,7 @@ pub fn run(args: &CheckArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8>
             return Err(e);
         }
     };
-    session.send(Command::LoadEditResults {
-        replica: summary.id,
-    })?;
-    let rows = session.wait_for(|e| match e {
-        Event::EditResultsReady { replica, rows } if *replica == summary.id => Some(rows.clone()),
-        _ => None,
-    });
+    let rows = session.edit_results(summary.id);
     session.shutdown();
     let predicted: Vec<EditResultRecord> = rows?.iter().filter(|r| r.predicted).cloned().collect();
     if args.json {

@@ -1,8 +1,9 @@
 //! `syncwatch results`: the replica's edit results (refused edits with their codes, attempts and
-//! the catalog's guidance; accepted ones too unless `--failed`).
+//! the catalog's guidance; accepted ones too unless `--failed`), and the refusals predicted for
+//! edits not sent yet, marked "predicted".
 
 use super::session::{Session, data_dir, print_json, when};
-use crate::engine::{Command, EditResultRecord, Event};
+use crate::engine::EditResultRecord;
 use crate::protocol::catalog::{self, Series};
 use std::path::Path;
 
@@ -41,13 +42,7 @@ pub fn run(args: &ResultsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u
             return Err(e);
         }
     };
-    session.send(Command::LoadEditResults {
-        replica: summary.id,
-    })?;
-    let rows = session.wait_for(|e| match e {
-        Event::EditResultsReady { replica, rows } if *replica == summary.id => Some(rows.clone()),
-        _ => None,
-    });
+    let rows = session.edit_results(summary.id);
     session.shutdown();
     let rows: Vec<EditResultRecord> = rows?.iter().filter(|r| keep(args, r)).cloned().collect();
     if args.json {
@@ -64,6 +59,7 @@ pub fn run(args: &ResultsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u
             .map_or_else(|| "-".to_string(), |g| g.to_string());
         let outcome = match row.code {
             _ if row.success => "accepted".to_string(),
+            Some(code) if row.predicted => format!("predicted {code}"),
             Some(code) => format!("refused {code}"),
             None => "refused".to_string(),
         };

@@ -124,6 +124,19 @@ impl Session {
             .map_err(|e| anyhow!("{e}"))
     }
 
+    /// The replica's edit results: the server's, then the refusals predicted for its queued
+    /// changes (`predicted: true`).
+    pub fn edit_results(
+        &self,
+        replica: LocalReplicaId,
+    ) -> anyhow::Result<std::sync::Arc<[EditResultRecord]>> {
+        self.send(Command::LoadEditResults { replica })?;
+        self.wait_for(|e| match e {
+            Event::EditResultsReady { replica: r, rows } if *r == replica => Some(rows.clone()),
+            _ => None,
+        })
+    }
+
     /// Records a local edit through the engine; the replica's summary afterwards.
     pub fn edit_feature(
         &self,
