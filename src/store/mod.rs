@@ -25,7 +25,10 @@ const MAX_LOG_ENTRIES: i64 = 5_000;
 /// Why a store operation failed. Messages name the file last.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("could not open the app database: {path}")]
+    #[error(
+        "the app database is damaged or not a syncwatch database; it was left as it is \
+         (`syncwatch repair` sets it aside and rebuilds the replica list from the replica files): {path}"
+    )]
     Open {
         path: PathBuf,
         #[source]
@@ -254,8 +257,30 @@ impl Store {
                 path: path.to_path_buf(),
                 source,
             })?;
-        migrations::migrate(&mut store.conn, path)?;
+        migrations::migrate(&mut store.conn, path).map_err(damaged_as_open)?;
+        store.check_integrity()?;
         Ok(store)
+    }
+
+    /// `PRAGMA quick_check`: a damaged database is refused at open, before anything relies on it.
+    fn check_integrity(&self) -> Result<(), StoreError> {
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|source| StoreError::Open {
+                path: self.path.clone(),
+                source,
+            })?;
+        if verdict == "ok" {
+            return Ok(());
+        }
+        Err(StoreError::Open {
+            path: self.path.clone(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(verdict),
+            ),
+        })
     }
 
     /// The database file.
@@ -832,6 +857,22 @@ impl Store {
             .execute("DELETE FROM reset_guard WHERE local_id = ?1", [local_id.0])
             .map_err(|e| self.sql(e))?;
         Ok(())
+    }
+}
+
+/// A read or write that failed because the file is damaged or not a database is an `Open` error
+/// (the one that tells the user the way out).
+fn damaged_as_open(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Sqlite { path, source }
+            if matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ) =>
+        {
+            StoreError::Open { path, source }
+        }
+        other => other,
     }
 }
 
