@@ -774,15 +774,19 @@ fn transport_error(operation: &'static str, url: &Url, e: &reqwest::Error) -> Se
         operation,
         kind,
         status: None,
-        detail: transport_detail(e),
+        detail: transport_detail(e, url.scheme() == "https"),
         url: url.to_string(),
     }
 }
 
 /// The causes of a reqwest error on one line, without reqwest's own "error sending request for
-/// url (…)" (the message names the URL once, at its end) and without repeated links.
-fn transport_detail(e: &reqwest::Error) -> String {
+/// url (…)" (the message names the URL once, at its end) and without repeated links. A failed
+/// TLS handshake (over https, an I/O error of kind `InvalidData` while connecting) says so.
+fn transport_detail(e: &reqwest::Error, is_https: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
+    if is_https && e.is_connect() && is_tls_failure(e) {
+        parts.push("TLS handshake failed".into());
+    }
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         let text = s.to_string();
@@ -800,6 +804,25 @@ fn transport_detail(e: &reqwest::Error) -> String {
         };
     }
     parts.join(": ").replace('\n', " ")
+}
+
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    // An I/O error may wrap another one (`get_ref`), which `source()` skips.
+    fn invalid_data(io: &std::io::Error) -> bool {
+        io.kind() == std::io::ErrorKind::InvalidData
+            || io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+                .is_some_and(invalid_data)
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(invalid_data) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn too_large(operation: &'static str, url: &Url, limit: u64) -> ServiceClientError {
