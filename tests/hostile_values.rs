@@ -152,7 +152,7 @@ async fn hostile_text_round_trips_literally_end_to_end() {
             &record[1], LAYER_NAME,
             "the layer name survives CSV quoting"
         );
-        assert_eq!(&record[8], row.description.as_str());
+        assert_eq!(&record[8], &*row.description);
     }
     assert!(
         rows.iter().any(|r| !r.success),
