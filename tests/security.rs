@@ -295,8 +295,8 @@ async fn token_never_reaches_another_origin() {
 
 /// Every file the engine creates under the data directory — the app database, replica files,
 /// their WAL companions, the reset backup and the export of unsynced changes — the folders it
-/// creates there, and an exported CSV in a world-readable folder (overwriting a 0644 file) are
-/// readable and writable by the user only.
+/// creates there, a downloaded SQLite result file, and an exported CSV in a world-readable folder
+/// (overwriting a 0644 file) are readable and writable by the user only.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_files_are_user_only() {
@@ -337,9 +337,21 @@ async fn local_files_are_user_only() {
     h.next(|e| matches!(e, Event::ExportFinished { .. }).then_some(()))
         .await;
 
+    // A SQLite result file, as the service client downloads it for dataFormat=sqlite.
+    let downloads = tempfile::tempdir().unwrap();
+    let client = FeatureServiceClient::new(&h.service_url, None, fast_client()).unwrap();
+    let mut params = syncwatch::protocol::CreateReplicaParams::new("download", vec![0]);
+    params.data_format = syncwatch::protocol::DataFormat::Sqlite;
+    let created = client
+        .create_replica(&params, downloads.path(), &|_| {})
+        .await
+        .unwrap();
+    let delta_file = created.sqlite_file.expect("a downloaded SQLite result");
+
     let mut files = Vec::new();
     walk(h.dir.path(), &mut files);
     files.push(csv);
+    files.push(delta_file);
     let kinds = |ext: &str| {
         files
             .iter()
