@@ -9,7 +9,7 @@ mod reliability_support;
 use reliability_support::{Harness, ServerDb, attrs};
 use serde_json::{Value, json};
 use std::time::Duration;
-use syncwatch::engine::{Command, Event, LocalEdit};
+use syncwatch::engine::LocalEdit;
 use syncwatch::protocol::Guid;
 use syncwatch::server::{ServerConfig, ServiceDefinition};
 use syncwatch::service::ClientConfig;
@@ -55,25 +55,24 @@ fn hostile_service() -> ServiceDefinition {
     .unwrap()
 }
 
-fn client() -> ClientConfig {
-    ClientConfig {
+/// The hostile service and an engine in front of it.
+async fn start() -> Harness {
+    let client = ClientConfig {
         poll_interval: Duration::from_millis(10),
         ..ClientConfig::default()
-    }
+    };
+    let config = ServerConfig {
+        definition: Some(hostile_service()),
+        ..ServerConfig::default()
+    };
+    Harness::start(config, client).await
 }
 
 /// Every hostile value is stored by the service, downloaded by a second replica and exported to
 /// CSV exactly as typed; the layer keeps its injection-shaped name everywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_text_round_trips_literally_end_to_end() {
-    let h = Harness::start(
-        ServerConfig {
-            definition: Some(hostile_service()),
-            ..ServerConfig::default()
-        },
-        client(),
-    )
-    .await;
+    let h = start().await;
     let field = h.create("field").await;
     let office = h.create("office").await;
     let values = hostile_values();
@@ -128,22 +127,9 @@ async fn hostile_text_round_trips_literally_end_to_end() {
     }
     assert_eq!(office_file.definition().unwrap().layers[0].name, LAYER_NAME);
 
-    h.send(Command::LoadEditResults { replica: field }).await;
-    let rows = h
-        .next(|e| match e {
-            Event::EditResultsReady { replica, rows } if *replica == field => Some(rows.clone()),
-            _ => None,
-        })
-        .await;
+    let rows = h.edit_results(field).await;
     let csv = h.dir.path().join("hostile.csv");
-    h.send(Command::ExportCsv {
-        indices: (0..rows.len() as u32).collect(),
-        rows: rows.clone(),
-        path: csv.clone(),
-    })
-    .await;
-    h.next(|e| matches!(e, Event::ExportFinished { .. }).then_some(()))
-        .await;
+    h.export_csv(rows.clone(), &csv).await;
     let mut reader = csv::Reader::from_path(&csv).unwrap();
     let back: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(back.len(), rows.len());
@@ -165,14 +151,7 @@ async fn hostile_text_round_trips_literally_end_to_end() {
 /// refused as such; the service's data is intact afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_in_where_clauses_and_identifiers_is_never_run() {
-    let h = Harness::start(
-        ServerConfig {
-            definition: Some(hostile_service()),
-            ..ServerConfig::default()
-        },
-        client(),
-    )
-    .await;
+    let h = start().await;
     let http = reqwest::Client::new();
     let create = |clause: &str| {
         let queries = json!({"0": {"queryOption": "useFilter", "where": clause}}).to_string();

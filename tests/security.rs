@@ -121,22 +121,9 @@ async fn tokens_never_reach_logs_or_exports() {
         "an unknown token fails"
     );
 
-    h.send(Command::LoadEditResults { replica }).await;
-    let rows = h
-        .next(|e| match e {
-            Event::EditResultsReady { rows, .. } => Some(rows.clone()),
-            _ => None,
-        })
-        .await;
+    let rows = h.edit_results(replica).await;
     let csv = h.dir.path().join("export.csv");
-    h.send(Command::ExportCsv {
-        indices: (0..rows.len() as u32).collect(),
-        rows,
-        path: csv.clone(),
-    })
-    .await;
-    h.next(|e| matches!(e, Event::ExportFinished { .. }).then_some(()))
-        .await;
+    h.export_csv(rows, &csv).await;
     let exported = std::fs::read_to_string(&csv).unwrap();
     assert!(exported.contains("1001") && !exported.contains(&token));
 
@@ -328,14 +315,7 @@ async fn local_files_are_user_only() {
     let csv = shared.path().join("results.csv");
     std::fs::write(&csv, "old export\n").unwrap();
     std::fs::set_permissions(&csv, std::fs::Permissions::from_mode(0o644)).unwrap();
-    h.send(Command::ExportCsv {
-        rows: Arc::from(Vec::new()),
-        indices: vec![],
-        path: csv.clone(),
-    })
-    .await;
-    h.next(|e| matches!(e, Event::ExportFinished { .. }).then_some(()))
-        .await;
+    h.export_csv(Arc::from(Vec::new()), &csv).await;
 
     // A SQLite result file, as the service client downloads it for dataFormat=sqlite.
     let downloads = tempfile::tempdir().unwrap();
