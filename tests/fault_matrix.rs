@@ -23,9 +23,9 @@ use syncwatch::server::ServerConfig;
 use syncwatch::service::{Backoff, ClientConfig};
 
 /// The client gives up on a request after this long.
-const REQUEST_TIMEOUT: Duration = Duration::from_millis(1200);
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(2000);
 /// A `timeout` fault holds the reply back this long (past [`REQUEST_TIMEOUT`]).
-const TIMEOUT_HOLD_MS: u64 = 2500;
+const TIMEOUT_HOLD_MS: u64 = 3000;
 /// A refused-connection outage that should be ridden out lasts this long; the client's retries
 /// span at least 350 ms.
 const SHORT_OUTAGE: Duration = Duration::from_millis(100);
