@@ -141,7 +141,7 @@ fn edit_results_dedupe_and_clear() {
         (a_row.attempts, a_row.first_seen_ms, a_row.last_seen_ms),
         (2, 100, 200)
     );
-    assert_eq!(a_row.layer_name, "Hydrants");
+    assert_eq!(&*a_row.layer_name, "Hydrants");
     assert_eq!(store.failed_edit_counts(id).unwrap(), vec![(0, 2)]);
 
     store

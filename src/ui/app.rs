@@ -71,6 +71,9 @@ pub struct AppConfig {
     pub default_service_url: String,
     /// `SYNCWATCH_SCREENSHOT`: save a PNG of the window after a few frames, then close.
     pub screenshot_path: Option<std::path::PathBuf>,
+    /// `SYNCWATCH_FIRST_FRAME_FILE`: write this file once the first frame is laid out
+    /// (`benches/window.rs` measures start-up with it).
+    pub first_frame_marker: Option<std::path::PathBuf>,
     /// Progress of the first-run seeding of the demo replicas (see [`super::demo`]).
     pub demo_seed: Option<tokio::sync::watch::Receiver<SeedProgress>>,
 }
@@ -554,7 +557,7 @@ impl SyncwatchApp {
             Tab::Results => {
                 let rows = self.vm.results.get(&replica.id).cloned();
                 if let Some(rows) = &rows {
-                    self.grid.sync(replica.id, rows);
+                    self.grid.sync(replica.id, rows, ui.ctx());
                 } else {
                     self.grid.clear();
                 }
@@ -741,7 +744,7 @@ impl SyncwatchApp {
                     self.drop_confirm = Some(DropConfirm {
                         replica: id,
                         layer_id: r.layer_id,
-                        layer_name: r.layer_name.clone(),
+                        layer_name: r.layer_name.to_string(),
                         global_id,
                         object_id: r.object_id,
                     });
@@ -984,6 +987,11 @@ impl eframe::App for SyncwatchApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
+        if let Some(path) = self.config.first_frame_marker.take()
+            && let Err(e) = std::fs::write(&path, b"first frame\n")
+        {
+            eprintln!("syncwatch: could not write {}: {e}", path.display());
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -194,7 +194,7 @@ pub use demo::DEMO_PORT;
 /// `SYNCWATCH_DATA_DIR`, else the platform data directory) and, on a first run, the seeding of the
 /// demo replicas. Developer hooks: `SYNCWATCH_UI_FIXTURES=1` replays [`fixtures`] instead of
 /// running the engine; `SYNCWATCH_SCREENSHOT=path.png` saves a screenshot after a few frames and
-/// closes.
+/// closes; `SYNCWATCH_FIRST_FRAME_FILE=path` writes that file once the first frame is laid out.
 pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -266,6 +266,7 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
             .as_ref()
             .map_or_else(|| "https://".to_owned(), |d| d.server.service_url()),
         screenshot_path: std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from),
+        first_frame_marker: std::env::var_os("SYNCWATCH_FIRST_FRAME_FILE").map(PathBuf::from),
         demo_seed: seed_progress,
     };
     let options = eframe::NativeOptions {

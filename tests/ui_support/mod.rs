@@ -69,8 +69,8 @@ pub fn rig_with(options: RigOptions) -> Rig {
             demo: options.demo,
             default_service_url: "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer"
                 .to_owned(),
-            screenshot_path: None,
             demo_seed: None,
+            ..AppConfig::default()
         },
         persisted,
     );
@@ -122,6 +122,24 @@ impl Rig {
         use egui_kittest::kittest::Queryable as _;
         self.harness.get_by_label(label).click();
         self.harness.run();
+    }
+
+    /// Clicks `label` where the click starts a background filter of a large snapshot, and runs
+    /// frames until its rows have landed in the grid (a spinner repaints until then).
+    pub fn click_and_settle_grid(&mut self, label: &str) {
+        use egui_kittest::kittest::Queryable as _;
+        let rebuilds = self.harness.state().grid.rebuilds;
+        self.harness.get_by_label(label).click();
+        for _ in 0..10_000 {
+            self.harness.step();
+            let grid = &self.harness.state().grid;
+            if grid.rebuilds > rebuilds && !grid.is_filtering() {
+                self.harness.run();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("the grid filter never finished");
     }
 
     pub fn select_replica(&mut self, name: &str) {

@@ -177,8 +177,8 @@ fn finish(
         AppConfig {
             demo: true,
             default_service_url: service_url,
-            screenshot_path: None,
             demo_seed,
+            ..AppConfig::default()
         },
         Persisted {
             show_log: false,
