@@ -41,13 +41,6 @@ fn app(
     (app, tx)
 }
 
-fn harness(app: SyncwatchApp) -> Harness<'static, SyncwatchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .wgpu()
-        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app)
-}
-
 fn save(h: &mut Harness<'static, SyncwatchApp>, name: &str) {
     h.remove_cursor();
     h.run_steps(2);
