@@ -180,28 +180,12 @@ impl Runner {
             Command::Unregister { replica } => self.enqueue(replica, Job::Unregister).await,
             Command::SetAutoSync { interval_secs } => self.set_auto_sync(interval_secs).await,
             Command::SetResetMode { replica, mode } => {
-                match self
-                    .deps
-                    .with_store(move |s| s.set_reset_mode(replica, mode))
-                    .await
-                {
-                    Ok(()) => {
-                        jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await
-                    }
-                    Err(e) => self.command_failed("set reset mode", &e),
-                }
+                let update = move |s: &mut crate::store::Store| s.set_reset_mode(replica, mode);
+                self.update_replica(replica, "set reset mode", update).await
             }
             Command::SetPaused { replica, paused } => {
-                match self
-                    .deps
-                    .with_store(move |s| s.set_paused(replica, paused))
-                    .await
-                {
-                    Ok(()) => {
-                        jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await
-                    }
-                    Err(e) => self.command_failed("pause replica", &e),
-                }
+                let update = move |s: &mut crate::store::Store| s.set_paused(replica, paused);
+                self.update_replica(replica, "pause replica", update).await
             }
             Command::RepointService { from_url, to_url } => {
                 self.repoint_service(from_url, to_url).await
@@ -235,6 +219,19 @@ impl Runner {
             }
             Command::DemoTerminateSync => self.demo_terminate_sync().await,
             Command::Shutdown => {}
+        }
+    }
+
+    /// Changes one setting of a replica in the store and sends its new summary.
+    async fn update_replica<F>(&self, replica: LocalReplicaId, what: &str, update: F)
+    where
+        F: FnOnce(&mut crate::store::Store) -> Result<(), crate::store::StoreError>
+            + Send
+            + 'static,
+    {
+        match self.deps.with_store(update).await {
+            Ok(()) => jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await,
+            Err(e) => self.command_failed(what, &e),
         }
     }
 
