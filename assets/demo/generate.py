@@ -71,6 +71,24 @@ mains = [{"geometry": line(), "attributes": {
     "Material": rng.choice(["DI", "CI", "PVC", "HDPE"]),
     "Diameter_mm": rng.choice([150, 200, 300, 450])}} for i in range(1, 61)]
 
+
+
+def curved(geometry):
+    """The same main with a true curve: its first segment becomes a circular arc (`c`) whose
+    interior point sits off the chord by a fifth of its length. No random numbers are drawn, so
+    every other seed stays as it was."""
+    path = geometry["paths"][0]
+    (x0, y0, m0), (x1, y1, m1) = path[0], path[1]
+    dx, dy = x1 - x0, y1 - y0
+    interior = [round((x0 + x1) / 2 - dy * 0.2, 6), round((y0 + y1) / 2 + dx * 0.2, 6),
+                round((m0 + m1) / 2, 1)]
+    return {"curvePaths": [[path[0], {"c": [path[1], interior]}] + path[2:]], "hasM": True}
+
+
+# The last four mains hold true curves (layer 2 declares "trueCurves").
+for main in mains[-4:]:
+    main["geometry"] = curved(main["geometry"])
+
 inspectors = ["tech1", "tech2", ""]
 inspections = [{"attributes": {
     "GlobalID": guid(), "HydrantGUID": hydrants[rng.randrange(len(hydrants))]["attributes"]["GlobalID"],
@@ -123,6 +141,7 @@ service = {
          "indexes": [{"name": "IDX_ValveID", "fields": "ValveID", "isUnique": True}],
          "seed": valves},
         {"id": 2, "name": "Mains", "geometryType": "esriGeometryPolyline", "hasM": True,
+         "trueCurves": True, "allowTrueCurvesUpdates": False,
          "fields": [
              field("MainID", "esriFieldTypeString", length=20, nullable=False),
              field("Material", "esriFieldTypeString", length=8),
@@ -131,6 +150,8 @@ service = {
     ],
     "tables": [
         {"id": 3, "name": "Inspections",
+         "hasAttachments": True, "maxAttachmentSize": 10 * 1024 * 1024,
+         "attachmentContentTypes": ["image/jpeg", "image/png", "application/pdf"],
          "fields": [
              field("HydrantGUID", "esriFieldTypeGUID"),
              field("Inspector", "esriFieldTypeString", length=40, editable=False),

@@ -144,7 +144,7 @@ fn write_csv(
         writer
             .write_record([
                 row.layer_id.to_string(),
-                row.layer_name.clone(),
+                row.layer_name.to_string(),
                 row.object_id.map(|o| o.to_string()).unwrap_or_default(),
                 row.global_id
                     .as_ref()
@@ -154,7 +154,7 @@ fn write_csv(
                 row.change_type.label().to_string(),
                 row.success.to_string(),
                 row.code.map(|c| c.to_string()).unwrap_or_default(),
-                row.description.clone(),
+                row.description.to_string(),
                 row.first_seen_ms.to_string(),
                 row.last_seen_ms.to_string(),
                 row.attempts.to_string(),

@@ -13,10 +13,13 @@
 //! * `GDB_DeltaLayerGens(LayerId, ServerGen)`: perLayer generations.
 //! * `GDB_DataChanges(ID, LayerId, ChangeType, GlobalID, Feature)`: ChangeType 1 insert,
 //!   2 update (Feature = feature JSON), 3 delete (Feature NULL).
-//! * `GDB_DataChangesEditResults(…)`: as in seed 004.
+//! * `GDB_DataChangesEditResults(…)`: as in seed 004 (ObjectType 0 feature, 1 attachment).
+//! * `GDB_AttachmentChanges(ID, LayerId, ChangeType, GlobalID, Attachment)`: downloaded
+//!   attachment changes (Attachment = attachment JSON with its data as base64 or URL; NULL for a
+//!   delete). Optional when reading: deltas written before attachments have none.
 
 use crate::protocol::{
-    ChangeType, EditError, EditResult, EditResultRow, Feature, Guid, LayerServerGen,
+    Attachment, ChangeType, EditError, EditResult, EditResultRow, Feature, Guid, LayerServerGen,
     LayerSyncResult, ObjectType, ReplicaLayerData, ReplicaResponse, ResponseType, TransportType,
 };
 use rusqlite::{Connection, OpenFlags, params};
@@ -42,7 +45,13 @@ CREATE TABLE GDB_DataChangesEditResults (
     ID INTEGER PRIMARY KEY, ObjectID INTEGER, ObjectGuid TEXT, ObjectType INTEGER NOT NULL,
     Success INTEGER NOT NULL, Code INTEGER, Description TEXT, ChangeType INTEGER NOT NULL,
     SyncedLayerId INTEGER NOT NULL);
+CREATE TABLE GDB_AttachmentChanges (
+    ID INTEGER PRIMARY KEY, LayerId INTEGER NOT NULL, ChangeType INTEGER NOT NULL,
+    GlobalID TEXT NOT NULL, Attachment TEXT);
 ";
+
+/// Optional table of attachment changes (absent in deltas written before attachments).
+const ATTACHMENT_TABLE: &str = "GDB_AttachmentChanges";
 
 /// Why a delta file could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +90,7 @@ pub struct Delta {
     pub replica_server_gen: Option<i64>,
     /// perLayer generations.
     pub layer_server_gens: Vec<LayerServerGen>,
-    /// Downloaded changes per layer (only `features` is used).
+    /// Downloaded changes per layer (`features`, and `attachments` adds / updates / deleteIds).
     pub changes: Vec<LayerSyncResult>,
     pub edit_results: Vec<EditResultRow>,
 }
@@ -92,11 +101,17 @@ impl Delta {
         let mut changes: Vec<LayerSyncResult> = response
             .edits
             .iter()
-            .filter(|l| !l.features.is_empty())
-            .map(|l| LayerSyncResult {
-                id: l.id,
-                features: l.features.clone(),
-                ..Default::default()
+            .filter(|l| !l.features.is_empty() || has_attachment_changes(l))
+            .map(|l| {
+                let mut layer = LayerSyncResult {
+                    id: l.id,
+                    features: l.features.clone(),
+                    ..Default::default()
+                };
+                layer.attachments.adds = l.attachments.adds.clone();
+                layer.attachments.updates = l.attachments.updates.clone();
+                layer.attachments.delete_ids = l.attachments.delete_ids.clone();
+                layer
             })
             .collect();
         for data in &response.layers {
@@ -105,6 +120,7 @@ impl Delta {
                 ..Default::default()
             };
             layer.features.adds = data.features.clone();
+            layer.attachments.adds = data.attachments.clone();
             changes.push(layer);
         }
         Delta {
@@ -141,7 +157,7 @@ impl Delta {
                 .map(|l| ReplicaLayerData {
                     id: l.id,
                     features: l.features.adds.clone(),
-                    attachments: Vec::new(),
+                    attachments: l.attachments.adds.clone(),
                 })
                 .collect();
         } else {
@@ -162,6 +178,12 @@ impl Delta {
         }
         response
     }
+}
+
+fn has_attachment_changes(layer: &LayerSyncResult) -> bool {
+    !layer.attachments.adds.is_empty()
+        || !layer.attachments.updates.is_empty()
+        || !layer.attachments.delete_ids.is_empty()
 }
 
 fn layer_entry(edits: &mut Vec<LayerSyncResult>, layer_id: i64) -> &mut LayerSyncResult {
@@ -268,6 +290,28 @@ fn write_content(conn: &Connection, delta: &Delta) -> rusqlite::Result<()> {
             ])?;
         }
     }
+    let mut attachment = conn.prepare(
+        "INSERT INTO GDB_AttachmentChanges(LayerId, ChangeType, GlobalID, Attachment) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for layer in &delta.changes {
+        for (items, change_type) in [
+            (&layer.attachments.adds, ChangeType::Insert),
+            (&layer.attachments.updates, ChangeType::Update),
+        ] {
+            for item in items {
+                let json = serde_json::to_string(item).unwrap_or_else(|_| "{}".into());
+                attachment.execute(params![layer.id, change_type.code(), item.global_id, json])?;
+            }
+        }
+        for gid in &layer.attachments.delete_ids {
+            attachment.execute(params![
+                layer.id,
+                ChangeType::Delete.code(),
+                gid,
+                Option::<String>::None
+            ])?;
+        }
+    }
     let mut result = conn.prepare(
         "INSERT INTO GDB_DataChangesEditResults(ObjectID, ObjectGuid, ObjectType, Success, Code, Description, ChangeType, SyncedLayerId)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -321,6 +365,17 @@ pub fn read(path: &Path) -> Result<Delta, DeltaError> {
     let mut delta = read_info(&conn, &corrupt).map_err(|e| e.into_delta(&shown))??;
     delta.layer_server_gens = read_gens(&conn).map_err(unreadable)?;
     delta.changes = read_changes(&conn, &corrupt).map_err(|e| e.into_delta(&shown))??;
+    let has_attachments: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [ATTACHMENT_TABLE],
+            |r| r.get(0),
+        )
+        .map_err(unreadable)?;
+    if has_attachments > 0 {
+        read_attachment_changes(&conn, &mut delta.changes, &corrupt)
+            .map_err(|e| e.into_delta(&shown))??;
+    }
     delta.edit_results = read_results(&conn, &corrupt).map_err(|e| e.into_delta(&shown))??;
     Ok(delta)
 }
@@ -418,6 +473,41 @@ fn read_changes(
         }
     }
     Ok(Ok(layers))
+}
+
+fn read_attachment_changes(
+    conn: &Connection,
+    layers: &mut Vec<LayerSyncResult>,
+    corrupt: &dyn Fn(String) -> DeltaError,
+) -> Nested<()> {
+    let mut stmt = conn.prepare(
+        "SELECT LayerId, ChangeType, GlobalID, Attachment FROM GDB_AttachmentChanges ORDER BY ID",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<Vec<ChangeRow>>>()?;
+    for (layer_id, change_code, global_id, json) in rows {
+        let layer = layer_entry(layers, layer_id);
+        match (ChangeType::from_code(change_code), json) {
+            (Some(ChangeType::Delete), _) => layer.attachments.delete_ids.push(global_id),
+            (Some(kind), Some(json)) => {
+                let item: Attachment = match serde_json::from_str(&json) {
+                    Ok(a) => a,
+                    Err(e) => return Ok(Err(corrupt(format!("attachment {global_id}: {e}")))),
+                };
+                if kind == ChangeType::Insert {
+                    layer.attachments.adds.push(item);
+                } else {
+                    layer.attachments.updates.push(item);
+                }
+            }
+            (Some(_), None) => {
+                return Ok(Err(corrupt(format!("attachment {global_id} has no JSON"))));
+            }
+            (None, _) => return Ok(Err(corrupt(format!("ChangeType {change_code}")))),
+        }
+    }
+    Ok(Ok(()))
 }
 
 type ResultRow = (

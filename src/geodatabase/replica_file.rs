@@ -1,6 +1,7 @@
 //! The local replica file: one SQLite file per replica holding its definition, its server
 //! generations, the cached service and layer properties, the server's version of every feature
-//! (by GlobalID, per layer) and the change queue of local adds, updates and deletes.
+//! (by GlobalID, per layer), the server's attachments (`attachments`: blobs with their GlobalIDs
+//! and parents) and the change queues of local feature and attachment adds, updates and deletes.
 //!
 //! Who calls it: the engine (from `spawn_blocking`) and tests. Everything here is **blocking**
 //! rusqlite; nothing is `async`, because an async function that called rusqlite directly would
@@ -18,9 +19,13 @@
 //! therefore reverts to the server's version, and acknowledging one folds it into `features`.
 
 use crate::protocol::{
-    Attributes, EditResultRow, Feature, FeatureChanges, FeatureServiceInfo, Guid, LayerEdits,
-    LayerInfo, LayerQuery, ObjectType, ReplicaResponse, SyncDirection, SyncModel,
+    AttachmentsSyncDirection, Attributes, EditResultRow, Feature, FeatureChanges,
+    FeatureServiceInfo, Guid, LayerEdits, LayerInfo, LayerQuery, ObjectType, ReplicaResponse,
+    SyncDirection, SyncModel,
 };
+
+mod attachments;
+pub use attachments::{AttachmentPayloads, LocalAttachment};
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
@@ -30,8 +35,9 @@ use std::time::Duration;
 
 /// Marks a SQLite file as a syncwatch replica file (stored in `meta`).
 const FORMAT_MARKER: &str = "syncwatch-replica";
-/// Schema version of replica files written by this build.
-const FORMAT_VERSION: i64 = 1;
+/// Schema version of replica files written by this build. 1: features and changes;
+/// 2: attachments and attachment changes (format-1 files are migrated when opened).
+const FORMAT_VERSION: i64 = 2;
 /// How long a write waits for another process holding the file (the GUI and a CLI command).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attribute name used for the GlobalID when the layer's properties do not name one.
@@ -91,6 +97,18 @@ pub enum ReplicaFileError {
     CannotFixDelete { layer_id: i64, global_id: Guid },
     #[error("the server's reply did not carry a replicaID")]
     MissingReplicaId,
+    #[error("no feature {global_id} in any layer of this replica")]
+    NoSuchFeatureAnywhere { global_id: Guid },
+    #[error("no attachment {global_id} in this replica")]
+    NoSuchAttachment { global_id: Guid },
+    #[error("layer {layer_id} does not have attachments")]
+    NoAttachments { layer_id: i64 },
+    #[error(
+        "this replica does not sync attachments (it was created with attachmentsSyncDirection none)"
+    )]
+    AttachmentsNotSynced,
+    #[error("the server sent attachment {global_id} without its data: {path}")]
+    MissingAttachmentData { global_id: Guid, path: PathBuf },
 }
 
 /// Everything that identifies a replica and how it syncs.
@@ -217,13 +235,15 @@ pub struct PendingCounts {
     pub adds: u32,
     pub updates: u32,
     pub deletes: u32,
-    /// Of those, how many the server refused last time.
+    /// Of those, how many the server refused last time (attachment changes included).
     pub failed: u32,
+    /// Queued attachment adds, updates and deletes.
+    pub attachments: u32,
 }
 
 impl PendingCounts {
     pub fn total(&self) -> u32 {
-        self.adds + self.updates + self.deletes
+        self.adds + self.updates + self.deletes + self.attachments
     }
 }
 
@@ -259,12 +279,29 @@ pub struct AppliedSync {
     pub superseded: Vec<(i64, Guid)>,
     /// The generations now stored.
     pub generations: Generations,
+    /// Attachments downloaded (adds, updates and deletes).
+    pub downloaded_attachments: u32,
+    /// Uploaded attachment changes the reply did not refuse.
+    pub acknowledged_attachments: Vec<(i64, Guid, ChangeKind)>,
+    /// Uploaded attachment changes the server refused; still queued.
+    pub refused_attachments: Vec<RefusedEdit>,
 }
 
 impl AppliedSync {
     pub fn downloaded(&self) -> u32 {
-        self.downloaded_adds + self.downloaded_updates + self.downloaded_deletes
+        self.downloaded_adds
+            + self.downloaded_updates
+            + self.downloaded_deletes
+            + self.downloaded_attachments
     }
+}
+
+/// How a new replica file takes attachments: the replica's attachmentsSyncDirection and the
+/// data of attachments the createReplica reply gave by URL (downloaded to files beforehand).
+#[derive(Debug, Clone, Copy)]
+pub struct AttachmentSetup<'a> {
+    pub direction: AttachmentsSyncDirection,
+    pub payloads: &'a AttachmentPayloads,
 }
 
 /// An open replica file.
@@ -343,6 +380,30 @@ impl ReplicaFile {
         service_info: Option<&FeatureServiceInfo>,
         layer_infos: &[LayerInfo],
     ) -> Result<ReplicaFile, ReplicaFileError> {
+        let no_attachments = AttachmentSetup {
+            direction: AttachmentsSyncDirection::None,
+            payloads: &AttachmentPayloads::new(),
+        };
+        ReplicaFile::create_with_attachments(
+            path,
+            definition,
+            response,
+            service_info,
+            layer_infos,
+            &no_attachments,
+        )
+    }
+
+    /// [`ReplicaFile::create`] for a replica that syncs attachments: the reply's attachments are
+    /// stored with their data (base64 in the reply, or files in `attachments.payloads`).
+    pub fn create_with_attachments(
+        path: &Path,
+        definition: &ReplicaDefinition,
+        response: &ReplicaResponse,
+        service_info: Option<&FeatureServiceInfo>,
+        layer_infos: &[LayerInfo],
+        attachments: &AttachmentSetup<'_>,
+    ) -> Result<ReplicaFile, ReplicaFileError> {
         if path.exists() {
             return Err(ReplicaFileError::AlreadyExists {
                 path: path.to_path_buf(),
@@ -359,7 +420,7 @@ impl ReplicaFile {
         create_private_file(&partial)?;
         {
             let mut file = ReplicaFile::connect(&partial, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-            file.write_initial(definition, response, service_info, layer_infos)?;
+            file.write_initial(definition, response, service_info, layer_infos, attachments)?;
         }
         if path.exists() {
             return Err(ReplicaFileError::AlreadyExists {
@@ -380,9 +441,31 @@ impl ReplicaFile {
                 path: path.to_path_buf(),
             });
         }
-        let file = ReplicaFile::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        file.check_format()?;
+        let mut file = ReplicaFile::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let version = file.check_format()?;
+        if version < FORMAT_VERSION {
+            file.migrate(version)?;
+        }
         Ok(file)
+    }
+
+    /// Brings an older file up to [`FORMAT_VERSION`] in one transaction: the tables it lacks are
+    /// added, nothing existing is touched, so queued edits are kept as they are.
+    fn migrate(&mut self, from: i64) -> Result<(), ReplicaFileError> {
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        if from < 2 {
+            tx.execute_batch(attachments::ATTACHMENT_SCHEMA)
+                .map_err(|e| sql_at(&path, e))?;
+        }
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'version'",
+            [FORMAT_VERSION.to_string()],
+        )
+        .map_err(|e| sql_at(&path, e))?;
+        tx.commit().map_err(|e| sql_at(&path, e))?;
+        tracing::info!(path = %path.display(), from, to = FORMAT_VERSION, "replica file migrated");
+        Ok(())
     }
 
     fn connect(path: &Path, flags: OpenFlags) -> Result<ReplicaFile, ReplicaFileError> {
@@ -408,7 +491,8 @@ impl ReplicaFile {
         Ok(file)
     }
 
-    fn check_format(&self) -> Result<(), ReplicaFileError> {
+    /// The file's format version, checked to be one this build reads.
+    fn check_format(&self) -> Result<i64, ReplicaFileError> {
         let marker: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'format'", [], |row| {
@@ -450,7 +534,7 @@ impl ReplicaFile {
                 found: version,
             });
         }
-        Ok(())
+        Ok(version)
     }
 
     fn write_initial(
@@ -459,10 +543,14 @@ impl ReplicaFile {
         response: &ReplicaResponse,
         service_info: Option<&FeatureServiceInfo>,
         layer_infos: &[LayerInfo],
+        setup: &AttachmentSetup<'_>,
     ) -> Result<(), ReplicaFileError> {
         let path = self.path.clone();
         let tx = self.write_tx()?;
         tx.execute_batch(SCHEMA).map_err(|e| sql_at(&path, e))?;
+        tx.execute_batch(attachments::ATTACHMENT_SCHEMA)
+            .map_err(|e| sql_at(&path, e))?;
+        attachments::store_direction(&tx, &path, setup.direction)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('format', ?1), ('version', ?2)",
             params![FORMAT_MARKER, FORMAT_VERSION.to_string()],
@@ -498,10 +586,21 @@ impl ReplicaFile {
             )
             .map_err(|e| sql_at(&path, e))?;
         }
+        let mut stored = attachments::AttachmentSync::default();
         for layer in &response.layers {
             for feature in &layer.features {
                 upsert_server_feature(&tx, &path, layer.id, feature, true)?;
             }
+            let items: Vec<_> = layer.attachments.iter().collect();
+            attachments::apply_download(
+                &tx,
+                &path,
+                layer.id,
+                &items,
+                &[],
+                setup.payloads,
+                &mut stored,
+            )?;
         }
         store_generations(&tx, &path, response)?;
         tx.commit().map_err(|e| sql_at(&path, e))
@@ -873,16 +972,30 @@ impl ReplicaFile {
                     updates: r.get(2)?,
                     deletes: r.get(3)?,
                     failed: r.get(4)?,
+                    attachments: 0,
                 })
             })
             .map_err(|e| self.sql(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+        let mut counts = rows
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        let queued = attachments::counts(&self.conn, &self.path)?;
+        for c in &mut counts {
+            if let Some((total, failed)) = queued.get(&c.layer_id) {
+                c.attachments = *total;
+                c.failed += failed;
+            }
+        }
+        Ok(counts)
     }
 
-    /// The `edits` parameter for every queued change (pending, unconfirmed and refused alike),
-    /// without marking anything. Empty layers are left out.
+    /// The `edits` parameter for every queued change (pending, unconfirmed and refused alike;
+    /// attachments with their data as base64), without marking anything. Empty layers are left
+    /// out.
     pub fn build_edits(&self) -> Result<Vec<LayerEdits>, ReplicaFileError> {
-        build_edits(&self.conn, &self.path)
+        let mut edits = build_edits(&self.conn, &self.path)?;
+        attachments::push_edits(&self.conn, &self.path, &mut edits)?;
+        Ok(edits)
     }
 
     /// Builds the `edits` for an upload and marks every included change as uploaded with a new
@@ -892,15 +1005,22 @@ impl ReplicaFile {
         // Built and marked in one write transaction: an edit cannot slip in between and be
         // mistaken for the uploaded revision.
         let tx = self.write_tx()?;
-        let edits = build_edits(&tx, &path)?;
+        let mut edits = build_edits(&tx, &path)?;
+        let attachment_count = attachments::push_edits(&tx, &path, &mut edits)?;
         if edits.is_empty() {
             return Ok(None);
         }
         let last_gen: Option<i64> = tx
-            .query_row("SELECT MAX(upload_gen) FROM changes", [], |r| r.get(0))
+            .query_row(
+                "SELECT MAX(g) FROM (SELECT MAX(upload_gen) AS g FROM changes
+                                     UNION ALL SELECT MAX(upload_gen) FROM attachment_changes)",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| sql_at(&path, e))?;
         let upload_gen = now_ms().max(last_gen.unwrap_or(0) + 1);
-        let mut change_count = 0u32;
+        attachments::mark_uploaded(&tx, &path, upload_gen)?;
+        let mut change_count = attachment_count;
         for layer in &edits {
             for feature in layer.features.adds.iter().chain(&layer.features.updates) {
                 if let Some(gid) = feature.global_id() {
@@ -935,23 +1055,56 @@ impl ReplicaFile {
         response: &ReplicaResponse,
         advance_generations: bool,
     ) -> Result<AppliedSync, ReplicaFileError> {
+        self.apply_sync_with_attachments(
+            upload_gen,
+            response,
+            advance_generations,
+            &AttachmentPayloads::new(),
+        )
+    }
+
+    /// [`ReplicaFile::apply_sync`] with the data of attachments downloaded by URL (saved to files
+    /// by the caller beforehand). Attachments land in the same transaction as the feature
+    /// changes and the generation; one without data fails the whole apply.
+    pub fn apply_sync_with_attachments(
+        &mut self,
+        upload_gen: Option<i64>,
+        response: &ReplicaResponse,
+        advance_generations: bool,
+        payloads: &AttachmentPayloads,
+    ) -> Result<AppliedSync, ReplicaFileError> {
         let path = self.path.clone();
         let tx = self.write_tx()?;
         let mut applied = AppliedSync::default();
+        let mut attached = attachments::AttachmentSync::default();
         // Downloads first: a server echo of one of our own adds (a redo after an expired result)
         // is then simply overwritten by the acknowledgement below; nothing is duplicated.
         for layer in &response.edits {
             apply_download(&tx, &path, layer.id, &layer.features, &mut applied)?;
-        }
-        if let Some(generation) = upload_gen {
-            acknowledge(
+            let items: Vec<_> = layer
+                .attachments
+                .adds
+                .iter()
+                .chain(&layer.attachments.updates)
+                .collect();
+            attachments::apply_download(
                 &tx,
                 &path,
-                generation,
-                &response.result_rows(),
-                &mut applied,
+                layer.id,
+                &items,
+                &layer.attachments.delete_ids,
+                payloads,
+                &mut attached,
             )?;
         }
+        if let Some(generation) = upload_gen {
+            let rows = response.result_rows();
+            acknowledge(&tx, &path, generation, &rows, &mut applied)?;
+            attachments::acknowledge(&tx, &path, generation, &rows, &mut attached)?;
+        }
+        applied.downloaded_attachments = attached.downloaded;
+        applied.acknowledged_attachments = attached.acknowledged;
+        applied.refused_attachments = attached.refused;
         if advance_generations {
             store_generations(&tx, &path, response)?;
         }
@@ -965,8 +1118,11 @@ impl ReplicaFile {
     pub fn record_refusals(&mut self, rows: &[EditResultRow]) -> Result<u32, ReplicaFileError> {
         let path = self.path.clone();
         let tx = self.write_tx()?;
-        let mut count = 0;
-        for row in rows.iter().filter(|r| !r.success) {
+        let mut count = attachments::record_refusals(&tx, &path, rows)?;
+        for row in rows
+            .iter()
+            .filter(|r| !r.success && r.object_type == ObjectType::Feature)
+        {
             let Some(gid) = &row.global_id else { continue };
             count += tx
                 .execute(
@@ -1042,6 +1198,20 @@ impl ReplicaFile {
         delete_change(&tx, &path, layer_id, global_id)?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(change)
+    }
+
+    /// Drops the queued change of a feature or, when the GlobalID is an attachment's, of that
+    /// attachment. `false` when nothing was queued under that GlobalID.
+    pub fn drop_queued(
+        &mut self,
+        layer_id: i64,
+        global_id: &Guid,
+    ) -> Result<bool, ReplicaFileError> {
+        match self.drop_change(layer_id, global_id) {
+            Ok(_) => Ok(true),
+            Err(ReplicaFileError::NoSuchChange { .. }) => self.drop_attachment_change(global_id),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1509,6 +1679,7 @@ fn apply_download(
             params![layer_id, global_id.as_str()],
         )
         .map_err(|e| sql_at(path, e))?;
+        attachments::remove_attachments_of(tx, path, layer_id, &global_id)?;
         applied.downloaded_deletes += 1;
         // Server delete beats a local update; a local delete of a deleted feature is done.
         if let Some(local) = read_change(tx, path, layer_id, &global_id)?
@@ -1604,6 +1775,8 @@ fn acknowledge_one(
                 params![change.layer_id, change.global_id.as_str()],
             )
             .map_err(|e| sql_at(path, e))?;
+            // The server deleted the feature's attachments with it.
+            attachments::remove_attachments_of(tx, path, change.layer_id, &change.global_id)?;
         }
         ChangeKind::Add | ChangeKind::Update => {
             if let Some(mut sent) = sent {

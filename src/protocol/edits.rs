@@ -61,9 +61,19 @@ impl FeatureChanges {
     }
 }
 
-/// One attachment as sent or downloaded.
+/// One attachment as sent or downloaded. Downloads carry `attachmentId` and `size`, and either
+/// `data` (base64) or `url` as `returnAttachmentsDataByUrl` asks; uploads carry `data` or `uploadId`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Attachment {
+    #[serde(
+        rename = "attachmentId",
+        alias = "AttachmentId",
+        alias = "ATTACHMENTID",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_int_or_text"
+    )]
+    pub attachment_id: Option<i64>,
     #[serde(rename = "globalid", alias = "globalId", alias = "GlobalID", default)]
     pub global_id: String,
     #[serde(

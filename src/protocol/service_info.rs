@@ -340,6 +340,17 @@ pub struct LayerInfo {
     pub allow_update_without_m_values: bool,
     #[serde(default, deserialize_with = "bool_or_text")]
     pub has_attachments: bool,
+    /// Largest attachment the layer accepts, in bytes (a syncwatch reference-service extension;
+    /// absent on ArcGIS services).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_int_or_text"
+    )]
+    pub max_attachment_size: Option<i64>,
+    /// Content types the layer accepts for attachments; empty means any (syncwatch extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment_content_types: Vec<String>,
     #[serde(default)]
     pub capabilities: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

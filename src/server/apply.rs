@@ -1,13 +1,16 @@
 //! Applies the uploaded edits of one synchronizeReplica inside the caller's transaction: adds,
 //! updates and deletes by GlobalID, idempotent resends, uniqueness (1022), existence (1011),
-//! unknown layers (2001), and the per-edit checks of `checks`. Owns the prepared statements and
+//! unknown layers (2001), the per-edit checks of `checks`, the true-curve check of `curves` (1005),
+//! and (through `attachments`) each layer's attachment edits after its feature edits. Owns the prepared statements and
 //! the batched uniqueness sets that keep 100,000 edits fast. It must not commit or roll back: the
 //! caller decides from the outcome (rollbackOnFailure) what happens to the transaction.
 
+use super::attachments;
 use super::checks::{self, Caller, EditContext, EditKind, PreparedRow, Rejection};
+use super::curves::{self, CurveUpdate};
 use super::definition::{LayerDef, ServiceDefinition};
 use super::store::{self, StoreError};
-use crate::protocol::{EditResult, Feature, Guid, LayerEdits, LayerSyncResult};
+use crate::protocol::{EditResult, Feature, Guid, LayerEdits, LayerSyncResult, ObjectType};
 use rusqlite::{Connection, params, types::ValueRef};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -27,7 +30,22 @@ pub enum LayerUpload {
 pub struct FailedEdit {
     pub layer_id: i64,
     pub global_id: Option<Guid>,
-    pub rejection: Rejection,
+    pub code: i64,
+    pub description: String,
+    /// A feature (0) or an attachment (1).
+    pub object_type: ObjectType,
+}
+
+impl FailedEdit {
+    fn feature(layer_id: i64, global_id: Option<Guid>, rejection: &Rejection) -> Self {
+        FailedEdit {
+            layer_id,
+            global_id,
+            code: rejection.code,
+            description: rejection.description(),
+            object_type: ObjectType::Feature,
+        }
+    }
 }
 
 /// What applying the edits came to.
@@ -50,6 +68,8 @@ pub struct ApplyOptions<'a> {
     pub generation: i64,
     pub rollback_on_failure: bool,
     pub return_ids_for_adds: bool,
+    /// The replica uploads attachments (attachmentsSyncDirection upload or bidirectional).
+    pub attachments_upload: bool,
 }
 
 /// Applies `edits` at `options.generation`; `upload` says how each layer is treated.
@@ -74,7 +94,20 @@ pub fn apply_edits(
             (LayerUpload::Ignore, _) => continue,
             (LayerUpload::Apply, Some(layer)) => {
                 let mut applier = LayerApplier::new(conn, layer, options)?;
-                applier.apply(layer_edits, &mut result)?
+                let mut outcome = applier.apply(layer_edits, &mut result)?;
+                if outcome.rolled_back.is_none() && !layer_edits.attachments.is_empty() {
+                    let attached = attachments::apply(
+                        conn,
+                        layer,
+                        options,
+                        &layer_edits.attachments,
+                        &mut result.attachments,
+                    )?;
+                    outcome.failed += attached.failed;
+                    outcome.applied += attached.applied;
+                    outcome.rolled_back = attached.rolled_back;
+                }
+                outcome
             }
             _ => layer_not_found(layer_edits, &mut result, options.rollback_on_failure),
         };
@@ -86,6 +119,7 @@ pub fn apply_edits(
         if !result.add_results.is_empty()
             || !result.update_results.is_empty()
             || !result.delete_results.is_empty()
+            || !result.attachments.is_empty()
         {
             results.push(result);
         }
@@ -130,14 +164,46 @@ fn layer_not_found(
         });
     if rollback && !edits.features.is_empty() {
         return LayerOutcome {
+            rolled_back: Some(FailedEdit::feature(edits.id, first, &rejection)),
+            ..Default::default()
+        };
+    }
+    if rollback && !edits.attachments.is_empty() {
+        let first = edits
+            .attachments
+            .adds
+            .iter()
+            .chain(&edits.attachments.updates)
+            .map(|a| a.global_id.as_str())
+            .chain(edits.attachments.delete_ids.iter().map(String::as_str))
+            .find_map(|g| Guid::parse(g).ok());
+        return LayerOutcome {
             rolled_back: Some(FailedEdit {
-                layer_id: edits.id,
-                global_id: first,
-                rejection,
+                object_type: ObjectType::Attachment,
+                ..FailedEdit::feature(edits.id, first, &rejection)
             }),
             ..Default::default()
         };
     }
+    let attachment_failed = |g: &str| failed(Guid::parse(g).ok());
+    result.attachments.add_results = edits
+        .attachments
+        .adds
+        .iter()
+        .map(|a| attachment_failed(&a.global_id))
+        .collect();
+    result.attachments.update_results = edits
+        .attachments
+        .updates
+        .iter()
+        .map(|a| attachment_failed(&a.global_id))
+        .collect();
+    result.attachments.delete_results = edits
+        .attachments
+        .delete_ids
+        .iter()
+        .map(|g| attachment_failed(g))
+        .collect();
     result.add_results = edits
         .features
         .adds
@@ -157,7 +223,10 @@ fn layer_not_found(
         .map(|s| failed(Guid::parse(s).ok()))
         .collect();
     LayerOutcome {
-        failed: edits.features.len(),
+        failed: edits.features.len()
+            + edits.attachments.adds.len()
+            + edits.attachments.updates.len()
+            + edits.attachments.delete_ids.len(),
         ..Default::default()
     }
 }
@@ -265,11 +334,8 @@ impl<'a> LayerApplier<'a> {
             Err((object_id, global_id, rejection)) => {
                 outcome.failed += 1;
                 if self.options.rollback_on_failure {
-                    outcome.rolled_back = Some(FailedEdit {
-                        layer_id: self.layer.id,
-                        global_id,
-                        rejection,
-                    });
+                    outcome.rolled_back =
+                        Some(FailedEdit::feature(self.layer.id, global_id, &rejection));
                     return true;
                 }
                 into.push(EditResult::failed(
@@ -326,6 +392,26 @@ impl<'a> LayerApplier<'a> {
             _ => return Ok(Err((None, Some(global_id), Rejection::new(1011, "")))),
         };
         let oid = Some(existing.object_id);
+        let unchanged_curve;
+        let mut feature = feature;
+        if self.options.def.allows_geometry_updates(self.layer) {
+            match curves::check_curve_update(
+                self.options.def.allows_true_curves_updates(self.layer),
+                existing.geometry.as_ref(),
+                feature.geometry.as_ref(),
+            ) {
+                Err(rejection) => return Ok(Err((oid, Some(global_id), rejection))),
+                Ok(CurveUpdate::SameAsDensified) => {
+                    // The client sent back the densified curve it was given: keep the curve.
+                    unchanged_curve = Feature {
+                        geometry: None,
+                        ..feature.clone()
+                    };
+                    feature = &unchanged_curve;
+                }
+                Ok(CurveUpdate::Untouched | CurveUpdate::Replaces) => {}
+            }
+        }
         let row = match checks::prepare_update(
             self.ctx(),
             feature,
@@ -387,6 +473,15 @@ impl<'a> LayerApplier<'a> {
             if let Some(key) = existing.attributes.get(&set.field).and_then(value_key) {
                 set.values.remove(&key);
             }
+        }
+        if self.layer.has_attachments {
+            // A deleted feature's attachments go with it (downloaded as attachment deletes).
+            store::delete_attachments_of(
+                self.conn,
+                self.layer.id,
+                global_id.as_str(),
+                self.options.generation,
+            )?;
         }
         Ok(Ok((existing.object_id, global_id)))
     }

@@ -1,6 +1,7 @@
 //! The service definition file: which layers and tables the reference service publishes, their
 //! fields and rules (nullable, editable, length, domain, unique indexes, z/m, geometry updates,
-//! ownership, HTML filtering), its users and tokens, and seed features. Owns parsing and
+//! ownership, HTML filtering, attachments and their limits, true curves), its users and tokens,
+//! and seed features. Owns parsing and
 //! validation of that file and turning it into the wire resources (`FeatureServiceInfo`,
 //! `LayerInfo`). It must not touch the database: seeding is `store`'s job.
 //! Format: `docs/service-definition.md`.
@@ -16,6 +17,10 @@ use std::path::Path;
 pub const OBJECT_ID_FIELD: &str = "OBJECTID";
 /// The field every layer has as its GlobalID.
 pub const GLOBAL_ID_FIELD: &str = "GlobalID";
+
+/// Largest attachment a layer with `hasAttachments` accepts when it declares no
+/// `maxAttachmentSize`.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
 
 /// The demo water network, used when no `--service` file is given.
 const DEMO_SERVICE: &str = include_str!("../../assets/demo/service.json");
@@ -91,6 +96,22 @@ pub struct LayerDef {
     pub indexes: Vec<Index>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ownership: Option<OwnershipDef>,
+    /// Features of this layer can carry attachments (photos, documents).
+    #[serde(default)]
+    pub has_attachments: bool,
+    /// Largest attachment accepted, in bytes (default [`DEFAULT_MAX_ATTACHMENT_BYTES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attachment_size: Option<u64>,
+    /// Accepted attachment content types (`image/jpeg`, or `image/*`); empty accepts any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment_content_types: Vec<String>,
+    /// The layer holds true curves (`curvePaths` / `curveRings` geometry JSON); replicas get
+    /// them densified.
+    #[serde(default)]
+    pub true_curves: bool,
+    /// Layer override of the service-wide `allowTrueCurvesUpdates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_true_curves_updates: Option<bool>,
     /// Features loaded into an empty data directory.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seed: Vec<Feature>,
@@ -126,6 +147,12 @@ impl LayerDef {
     pub fn owner_field(&self) -> Option<&str> {
         self.ownership.as_ref().map(|o| o.owner_field.as_str())
     }
+
+    /// Largest attachment this layer accepts, in bytes.
+    pub fn max_attachment_bytes(&self) -> u64 {
+        self.max_attachment_size
+            .unwrap_or(DEFAULT_MAX_ATTACHMENT_BYTES)
+    }
 }
 
 /// `OBJECTID` or `GlobalID` (any case).
@@ -152,6 +179,9 @@ pub struct ServiceDefinition {
     pub full_extent: Option<serde_json::Value>,
     #[serde(default = "yes")]
     pub allow_geometry_updates: bool,
+    /// Updates may replace a true curve with a densified geometry (1005 otherwise).
+    #[serde(default)]
+    pub allow_true_curves_updates: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xss_prevention_info: Option<XssPreventionInfo>,
     #[serde(default)]
@@ -262,12 +292,12 @@ impl ServiceDefinition {
                 supports_per_replica_sync: true,
                 supports_sync_model_none: true,
                 supports_rollback_on_failure: true,
-                supports_attachments_sync_direction: false,
+                supports_attachments_sync_direction: true,
                 supports_bi_directional_sync_for_server: false,
             },
             supports_disconnected_editing: true,
             allow_geometry_updates: self.allow_geometry_updates,
-            allow_true_curves_updates: Some(false),
+            allow_true_curves_updates: Some(self.allow_true_curves_updates),
             max_record_count: Some(2000),
             spatial_reference: self.spatial_reference.clone(),
             full_extent: self.full_extent.clone(),
@@ -284,6 +314,13 @@ impl ServiceDefinition {
         layer
             .allow_geometry_updates
             .unwrap_or(self.allow_geometry_updates)
+    }
+
+    /// Updates may replace this layer's true curves (layer setting, else the service's).
+    pub fn allows_true_curves_updates(&self, layer: &LayerDef) -> bool {
+        layer
+            .allow_true_curves_updates
+            .unwrap_or(self.allow_true_curves_updates)
     }
 
     /// HTML filtering with `rejectInvalid` is on.
@@ -311,11 +348,19 @@ impl ServiceDefinition {
             fields: layer.fields.clone(),
             indexes: layer.indexes.clone(),
             allow_geometry_updates: self.allows_geometry_updates(layer),
-            allow_true_curves_updates: Some(false),
+            allow_true_curves_updates: Some(self.allows_true_curves_updates(layer)),
             enable_z_defaults: layer.enable_z_defaults,
             z_default: layer.z_default,
             allow_update_without_m_values: false,
-            has_attachments: false,
+            has_attachments: layer.has_attachments,
+            max_attachment_size: layer
+                .has_attachments
+                .then(|| i64::try_from(layer.max_attachment_bytes()).unwrap_or(i64::MAX)),
+            attachment_content_types: if layer.has_attachments {
+                layer.attachment_content_types.clone()
+            } else {
+                Vec::new()
+            },
             capabilities: "Create,Delete,Query,Update,Editing,Sync".into(),
             edit_fields_info: layer.ownership.as_ref().map(|o| EditFieldsInfo {
                 creator_field: Some(o.owner_field.clone()),

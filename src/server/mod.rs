@@ -4,7 +4,8 @@
 //! (GUI demo, tests, benchmarks: [`start`] on `127.0.0.1:0`) or standalone (`syncwatch serve`).
 //!
 //! Layout: `definition` (the service definition file), `store` (SQLite), `checks` (per-edit
-//! rules), `apply` (applying uploads), `where_clause` (layerQueries filters), `ops` (the
+//! rules), `attachment_checks` (per-attachment rules), `curves` (true curves: densify, 1005),
+//! `apply` (applying uploads), `attachments` (applying attachment edits, attachment downloads), `where_clause` (layerQueries filters), `ops` (the
 //! operations, blocking), `routes` (HTTP), `jobs` (async jobs), `outputs` (result files),
 //! `faults` and `admin`. SQLite work runs on `spawn_blocking`, never on a runtime worker.
 //!
@@ -13,7 +14,10 @@
 
 mod admin;
 mod apply;
+mod attachment_checks;
+mod attachments;
 mod checks;
+mod curves;
 pub mod definition;
 mod faults;
 mod jobs;

@@ -5,15 +5,17 @@
 //! only be called off the async runtime (`spawn_blocking`), with the core locked.
 
 use super::apply::{self, ApplyOptions, ApplyOutcome, FailedEdit, LayerUpload};
+use super::attachments::{self, DataBy};
 use super::checks::{Caller, owner_visible};
 use super::definition::{LayerDef, ServiceDefinition};
 use super::store::{self, ReplicaLayerRecord, ReplicaRecord, Store, StoreError, StoredRow};
 use super::where_clause::Condition;
 use crate::protocol::catalog;
 use crate::protocol::{
-    CreateReplicaParams, ErrorInfo, FeatureChanges, Guid, LayerServerGen, LayerSyncResult,
-    QueryOption, ReplicaInfo, ReplicaLayerData, ReplicaLayerInfo, ReplicaListEntry,
-    ReplicaResponse, ResponseType, ServiceError, SyncDirection, SyncModel, SyncReplicaParams,
+    Attachment, AttachmentChanges, AttachmentsSyncDirection, CreateReplicaParams, ErrorInfo,
+    FeatureChanges, Guid, LayerServerGen, LayerSyncResult, QueryOption, ReplicaInfo,
+    ReplicaLayerData, ReplicaLayerInfo, ReplicaListEntry, ReplicaResponse, ResponseType,
+    ServiceError, SyncDirection, SyncModel, SyncReplicaParams,
 };
 use rusqlite::Connection;
 
@@ -90,6 +92,7 @@ pub fn create_replica(
     if params.layers.is_empty() {
         return Err(bad_request("'layers' names no layer"));
     }
+    let attachments_sync_direction = attachments_direction(params)?;
     let mut layers = Vec::new();
     for id in &params.layers {
         let layer = core
@@ -106,6 +109,8 @@ pub fn create_replica(
         sync_direction: params
             .sync_direction
             .unwrap_or(SyncDirection::Bidirectional),
+        return_attachments: params.return_attachments,
+        attachments_sync_direction,
         layers,
         server_gen: 0,
         schema_version: core.schema_version,
@@ -118,12 +123,23 @@ pub fn create_replica(
     } else {
         core.store.current_gen()?
     };
+    let data_by = if params.return_attachments_data_by_url {
+        DataBy::Url
+    } else {
+        DataBy::Base64
+    };
     let mut data = Vec::new();
     for layer in &record.layers {
+        let features = replica_rows(&core.store.conn, &core.def, caller, layer)?;
+        let attachments = if record.return_attachments {
+            replica_attachments(&core.store.conn, &core.def, layer.id, &features, data_by)?
+        } else {
+            Vec::new()
+        };
         data.push(ReplicaLayerData {
             id: layer.id,
-            features: replica_rows(&core.store.conn, &core.def, caller, layer)?,
-            attachments: Vec::new(),
+            features,
+            attachments,
         });
     }
     let mut response = ReplicaResponse {
@@ -144,6 +160,61 @@ pub fn create_replica(
     }
     tracing::info!(replica = %record.replica_id, registered, generation, "replica created");
     Ok(response)
+}
+
+/// `attachmentsSyncDirection`, defaulting as the Runtime does: bidirectional when attachments are
+/// returned, none otherwise. Returned attachments cannot sync `none`; attachments that are not
+/// returned cannot sync `bidirectional` (the replica would miss the older ones).
+fn attachments_direction(
+    params: &CreateReplicaParams,
+) -> Result<AttachmentsSyncDirection, OpError> {
+    let direction = params
+        .attachments_sync_direction
+        .unwrap_or(if params.return_attachments {
+            AttachmentsSyncDirection::Bidirectional
+        } else {
+            AttachmentsSyncDirection::None
+        });
+    let consistent = match direction {
+        AttachmentsSyncDirection::Upload => true,
+        AttachmentsSyncDirection::Bidirectional => params.return_attachments,
+        AttachmentsSyncDirection::None => !params.return_attachments,
+    };
+    if consistent {
+        Ok(direction)
+    } else {
+        Err(bad_request(format!(
+            "attachmentsSyncDirection {direction} does not fit returnAttachments={}: use bidirectional or upload with returned attachments, upload or none without",
+            params.return_attachments
+        )))
+    }
+}
+
+/// The live attachments of the replica's `features` (those the caller may see).
+fn replica_attachments(
+    conn: &Connection,
+    def: &ServiceDefinition,
+    layer_id: i64,
+    features: &[crate::protocol::Feature],
+    data_by: DataBy,
+) -> Result<Vec<Attachment>, StoreError> {
+    if !def.layer(layer_id).is_some_and(|l| l.has_attachments) {
+        return Ok(Vec::new());
+    }
+    let parents: std::collections::HashSet<String> = features
+        .iter()
+        .filter_map(|f| f.global_id())
+        .map(|g| g.as_str().to_string())
+        .collect();
+    let mut out = Vec::new();
+    for stored in store::live_attachments(conn, layer_id)? {
+        if parents.contains(&stored.parent_global_id)
+            && let Some(wire) = attachments::to_wire(conn, &stored, data_by)?
+        {
+            out.push(wire);
+        }
+    }
+    Ok(out)
 }
 
 fn layer_record(
@@ -209,7 +280,8 @@ fn replica_rows(
         .collect())
 }
 
-/// The row as a feature with only the layer's current fields (a dropped field disappears).
+/// The row as a feature with only the layer's current fields (a dropped field disappears) and
+/// its true curves densified (clients do not edit curves).
 fn project(layer: &LayerDef, row: &StoredRow) -> crate::protocol::Feature {
     let mut feature = row.to_feature();
     feature
@@ -217,6 +289,11 @@ fn project(layer: &LayerDef, row: &StoredRow) -> crate::protocol::Feature {
         .retain(|name, _| layer.field(name).is_some());
     if layer.is_table() {
         feature.geometry = None;
+    }
+    if let Some(geometry) = feature.geometry.as_mut()
+        && super::curves::has_true_curves(geometry)
+    {
+        *geometry = super::curves::densify(geometry);
     }
     feature
 }
@@ -297,6 +374,7 @@ pub fn synchronize(
         generation,
         rollback_on_failure: params.rollback_on_failure.unwrap_or(false),
         return_ids_for_adds: params.return_ids_for_adds,
+        attachments_upload: record.attachments_sync_direction != AttachmentsSyncDirection::None,
     };
     let (mut results, failed, applied) =
         match apply::apply_edits(&tx, &params.edits, &uploads, &options)? {
@@ -310,7 +388,12 @@ pub fn synchronize(
                 applied,
             } => (results, failed, applied),
         };
-    let (downloads, snapshot) = download(&tx, def, caller, &record, &plan, generation)?;
+    let data_by = if params.return_attachment_data_by_url {
+        DataBy::Url
+    } else {
+        DataBy::Base64
+    };
+    let (downloads, snapshot) = download(&tx, def, caller, &record, &plan, generation, data_by)?;
     merge_downloads(&mut results, downloads);
     record.last_sync_ms = Some(now_ms());
     for p in &plan {
@@ -426,13 +509,16 @@ fn upload_mode(plan: &[LayerPlan], id: i64) -> LayerUpload {
 fn rolled_back(failure: &FailedEdit, edits: &[crate::protocol::LayerEdits]) -> ServiceError {
     let mut error = ServiceError::new(400, catalog::describe(1003, ""), Vec::new());
     error.infos.push(ErrorInfo {
-        error_code: Some(failure.rejection.code),
-        description: failure.rejection.description(),
+        error_code: Some(failure.code),
+        description: failure.description.clone(),
         layer_id: Some(failure.layer_id),
         object_guid: failure.global_id.clone(),
-        object_type: Some(0),
+        object_type: Some(failure.object_type.code()),
     });
-    for layer in edits.iter().filter(|l| !l.features.is_empty()) {
+    for layer in edits
+        .iter()
+        .filter(|l| !l.features.is_empty() || !l.attachments.is_empty())
+    {
         error.infos.push(ErrorInfo {
             error_code: Some(2000),
             description: catalog::describe(2000, &layer.id.to_string()),
@@ -454,6 +540,7 @@ fn download(
     record: &ReplicaRecord,
     plan: &[LayerPlan],
     generation: i64,
+    data_by: DataBy,
 ) -> Result<Downloads, StoreError> {
     let mut changes = Vec::new();
     let mut snapshot = Vec::new();
@@ -462,17 +549,33 @@ fn download(
             continue;
         };
         match p.direction {
-            SyncDirection::Snapshot => snapshot.push(ReplicaLayerData {
-                id: p.id,
-                features: replica_rows(conn, def, caller, layer)?,
-                attachments: Vec::new(),
-            }),
+            SyncDirection::Snapshot => {
+                let features = replica_rows(conn, def, caller, layer)?;
+                let attachments = if record.return_attachments {
+                    replica_attachments(conn, def, p.id, &features, data_by)?
+                } else {
+                    Vec::new()
+                };
+                snapshot.push(ReplicaLayerData {
+                    id: p.id,
+                    features,
+                    attachments,
+                })
+            }
             SyncDirection::Download | SyncDirection::Bidirectional => {
                 let features = layer_changes(conn, def, caller, layer, p.client_gen, generation)?;
-                if !features.is_empty() {
+                let attachments = if record.attachments_sync_direction
+                    == AttachmentsSyncDirection::Bidirectional
+                {
+                    attachment_changes(conn, def, caller, layer, p.client_gen, generation, data_by)?
+                } else {
+                    AttachmentChanges::default()
+                };
+                if !features.is_empty() || !attachments.is_empty() {
                     changes.push(LayerSyncResult {
                         id: p.id,
                         features,
+                        attachments,
                         ..Default::default()
                     });
                 }
@@ -516,10 +619,63 @@ fn layer_changes(
     Ok(changes)
 }
 
+/// Attachment changes of one replica layer in generations `(client_gen, generation)` whose
+/// parents the caller may see; deletes of attachments the client never had are left out.
+fn attachment_changes(
+    conn: &Connection,
+    def: &ServiceDefinition,
+    caller: &Caller,
+    layer: &ReplicaLayerRecord,
+    client_gen: i64,
+    generation: i64,
+    data_by: DataBy,
+) -> Result<AttachmentChanges, StoreError> {
+    let mut changes = AttachmentChanges::default();
+    let Some(layer_def) = def.layer(layer.id).filter(|l| l.has_attachments) else {
+        return Ok(changes);
+    };
+    if layer.query_option == QueryOption::None {
+        return Ok(changes);
+    }
+    let filter = layer_filter(def, layer);
+    for stored in store::attachment_changes_between(conn, layer.id, client_gen, generation)? {
+        let is_new = stored.created_gen > client_gen;
+        if stored.deleted {
+            if !is_new {
+                changes.delete_ids.push(stored.global_id.clone());
+            }
+            continue;
+        }
+        let parent = match Guid::parse(&stored.parent_global_id) {
+            Ok(gid) => store::row_by_global_id(conn, layer.id, &gid)?,
+            Err(_) => None,
+        };
+        let Some(parent) = parent.filter(|p| !p.deleted) else {
+            continue;
+        };
+        if !visible(layer_def, caller, filter.as_ref(), &parent) {
+            continue;
+        }
+        if let Some(wire) = attachments::to_wire(conn, &stored, data_by)? {
+            if is_new {
+                changes.adds.push(wire);
+            } else {
+                changes.updates.push(wire);
+            }
+        }
+    }
+    Ok(changes)
+}
+
 fn merge_downloads(results: &mut Vec<LayerSyncResult>, downloads: Vec<LayerSyncResult>) {
     for d in downloads {
         match results.iter_mut().find(|r| r.id == d.id) {
-            Some(r) => r.features = d.features,
+            Some(r) => {
+                r.features = d.features;
+                r.attachments.adds = d.attachments.adds;
+                r.attachments.updates = d.attachments.updates;
+                r.attachments.delete_ids = d.attachments.delete_ids;
+            }
             None => results.push(d),
         }
     }
@@ -609,8 +765,8 @@ pub fn info(core: &Core, replica_id: &Guid) -> Result<ReplicaInfo, OpError> {
         },
         creation_date: Some(r.created_ms),
         last_sync_date: r.last_sync_ms,
-        return_attachments: false,
-        attachments_sync_direction: Some("none".into()),
+        return_attachments: r.return_attachments,
+        attachments_sync_direction: Some(r.attachments_sync_direction.as_str().into()),
         spatial_rel: Some("esriSpatialRelIntersects".into()),
         target_type: Some("client".into()),
         sync_direction: Some(r.sync_direction),
@@ -630,4 +786,30 @@ pub fn info(core: &Core, replica_id: &Guid) -> Result<ReplicaInfo, OpError> {
         spatial_reference: core.def.spatial_reference.clone(),
         error: None,
     })
+}
+
+/// The content type and data of a live attachment under `layer_id` / `object_id` (its parent's
+/// object id), when the caller may see the parent.
+pub fn attachment_data(
+    core: &Core,
+    caller: &Caller,
+    layer_id: i64,
+    object_id: i64,
+    attachment_id: i64,
+) -> Result<Option<(String, Vec<u8>)>, OpError> {
+    let Some(layer) = core.def.layer(layer_id).filter(|l| l.has_attachments) else {
+        return Ok(None);
+    };
+    let conn = &core.store.conn;
+    let Some(stored) = store::attachment_under(conn, layer_id, object_id, attachment_id)? else {
+        return Ok(None);
+    };
+    let parent = match Guid::parse(&stored.parent_global_id) {
+        Ok(gid) => store::row_by_global_id(conn, layer_id, &gid)?,
+        Err(_) => None,
+    };
+    if !parent.is_some_and(|p| owner_visible(layer, caller, &p.owner)) {
+        return Ok(None);
+    }
+    Ok(store::attachment_data(conn, attachment_id)?.map(|data| (stored.content_type, data)))
 }

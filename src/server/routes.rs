@@ -153,6 +153,10 @@ pub fn router(state: AppState) -> Router {
             any(job_status),
         )
         .route(
+            "/arcgis/rest/services/{service}/FeatureServer/{layer}/{object}/attachments/{attachment}",
+            any(attachment_file),
+        )
+        .route(
             "/arcgis/rest/directories/arcgisoutput/{service}/{file}",
             any(result_file),
         )
@@ -494,13 +498,18 @@ fn execute(
     work: &Work,
     force_url: bool,
 ) -> Result<Executed, OpError> {
-    let (document, has_failed_edits) = match work {
+    let (mut document, has_failed_edits) = match work {
         Work::Create(p) => (ops::create_replica(&mut shared.core(), who, p)?, false),
         Work::Sync(p) => {
             let outcome = ops::synchronize(&mut shared.core(), who, p)?;
             (outcome.response, outcome.has_failed_edits)
         }
     };
+    let service_url = format!(
+        "{base_url}/arcgis/rest/services/{}/FeatureServer",
+        shared.service_name
+    );
+    absolute_attachment_urls(&mut document, &service_url);
     let reply = deliver(
         shared,
         base_url,
@@ -513,6 +522,27 @@ fn execute(
         reply,
         has_failed_edits,
     })
+}
+
+/// Attachment data URLs come from `ops` relative to the FeatureServer; clients get them absolute.
+fn absolute_attachment_urls(document: &mut ReplicaResponse, service_url: &str) {
+    let layers = document
+        .layers
+        .iter_mut()
+        .flat_map(|l| l.attachments.iter_mut());
+    let edits = document.edits.iter_mut().flat_map(|l| {
+        l.attachments
+            .adds
+            .iter_mut()
+            .chain(l.attachments.updates.iter_mut())
+    });
+    for attachment in layers.chain(edits) {
+        if let Some(url) = attachment.url.as_mut()
+            && !url.starts_with("http")
+        {
+            *url = format!("{service_url}/{url}");
+        }
+    }
 }
 
 fn deliver(
@@ -678,6 +708,58 @@ async fn replica_info(
     .await;
     match result {
         Ok(info) => json(&info),
+        Err(e) => op_error(e),
+    }
+}
+
+/// `…/FeatureServer/<layer>/<objectId>/attachments/<attachmentId>`: an attachment's data, with
+/// its content type. 404 with the envelope for an unknown or deleted attachment, or one whose
+/// parent the caller may not see.
+async fn attachment_file(
+    State(state): State<AppState>,
+    Path((service, layer, object, attachment)): Path<(String, String, String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Req::new(&uri, headers, &[]);
+    if let Err(r) = check_service(&state.shared, &service) {
+        return *r;
+    }
+    let who = match caller(&state.shared, &req) {
+        Ok(c) => c,
+        Err(e) => return envelope(StatusCode::OK, e),
+    };
+    let ids = (
+        layer.parse::<i64>(),
+        object.parse::<i64>(),
+        attachment.parse::<i64>(),
+    );
+    let (Ok(layer_id), Ok(object_id), Ok(attachment_id)) = ids else {
+        return not_found(uri).await;
+    };
+    let found = state
+        .blocking(move |s| {
+            ops::attachment_data(&s.core(), &who, layer_id, object_id, attachment_id)
+        })
+        .await;
+    match found {
+        Ok(Some((content_type, bytes))) => {
+            let mut response = Response::new(Body::from(bytes));
+            let value = HeaderValue::from_str(&content_type)
+                .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+            response.headers_mut().insert(header::CONTENT_TYPE, value);
+            response
+        }
+        Ok(None) => envelope(
+            StatusCode::NOT_FOUND,
+            ServiceError::new(
+                404,
+                "Attachment not found.",
+                vec![format!(
+                    "Layer {layer_id} has no attachment {attachment_id} on feature {object_id}"
+                )],
+            ),
+        ),
         Err(e) => op_error(e),
     }
 }

@@ -1,11 +1,13 @@
 //! The reference service's SQLite database (rusqlite, blocking): features with their generation
-//! and tombstones, replicas, the generation counter, the sync switch and the current (possibly
+//! and tombstones, attachments (data as blobs, with generation and tombstones), replicas, the generation counter, the sync switch and the current (possibly
 //! admin-changed) service definition. Owns the schema and every SQL statement; callers get plain
 //! rows. Every write happens inside a transaction; nothing here is async and nothing here
 //! decides whether an edit is allowed (that is `checks` and `apply`).
 
 use super::definition::{GLOBAL_ID_FIELD, OBJECT_ID_FIELD, ServiceDefinition};
-use crate::protocol::{Attributes, Feature, Guid, QueryOption, SyncDirection, SyncModel};
+use crate::protocol::{
+    AttachmentsSyncDirection, Attributes, Feature, Guid, QueryOption, SyncDirection, SyncModel,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -65,12 +67,22 @@ pub struct ReplicaRecord {
     pub owner: String,
     pub sync_model: SyncModel,
     pub sync_direction: SyncDirection,
+    /// createReplica's `returnAttachments` (records from before attachments read false).
+    #[serde(default)]
+    pub return_attachments: bool,
+    /// How attachments sync, fixed at create time (older records: none).
+    #[serde(default = "no_attachment_sync")]
+    pub attachments_sync_direction: AttachmentsSyncDirection,
     pub layers: Vec<ReplicaLayerRecord>,
     pub server_gen: i64,
     /// Schema version the replica was created against (breaking changes bump the service's).
     pub schema_version: i64,
     pub created_ms: i64,
     pub last_sync_ms: Option<i64>,
+}
+
+fn no_attachment_sync() -> AttachmentsSyncDirection {
+    AttachmentsSyncDirection::None
 }
 
 const SCHEMA: &str = "
@@ -90,6 +102,22 @@ CREATE TABLE IF NOT EXISTS features (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS features_global_id ON features(layer_id, global_id);
 CREATE INDEX IF NOT EXISTS features_gen ON features(layer_id, gen);
+CREATE TABLE IF NOT EXISTS attachments (
+    attachment_id INTEGER PRIMARY KEY,
+    layer_id INTEGER NOT NULL,
+    global_id TEXT NOT NULL,
+    parent_global_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    data BLOB,
+    gen INTEGER NOT NULL,
+    created_gen INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS attachments_global_id ON attachments(layer_id, global_id);
+CREATE INDEX IF NOT EXISTS attachments_gen ON attachments(layer_id, gen);
+CREATE INDEX IF NOT EXISTS attachments_parent ON attachments(layer_id, parent_global_id);
 CREATE TABLE IF NOT EXISTS replicas (replica_id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
@@ -415,6 +443,206 @@ fn seed(conn: &Connection, def: &ServiceDefinition) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// One stored attachment (live or tombstone), without its data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAttachment {
+    pub attachment_id: i64,
+    pub layer_id: i64,
+    pub global_id: String,
+    pub parent_global_id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Generation of the last change.
+    pub generation: i64,
+    /// Generation of the insert.
+    pub created_gen: i64,
+    pub deleted: bool,
+}
+
+/// A new or replaced attachment, with its data.
+pub struct AttachmentWrite<'a> {
+    pub global_id: &'a str,
+    pub parent_global_id: &'a str,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub data: &'a [u8],
+}
+
+const ATTACHMENT_COLUMNS: &str = "attachment_id, layer_id, global_id, parent_global_id, name, content_type, size, gen, created_gen, deleted";
+
+fn read_attachment(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAttachment> {
+    Ok(StoredAttachment {
+        attachment_id: r.get(0)?,
+        layer_id: r.get(1)?,
+        global_id: r.get(2)?,
+        parent_global_id: r.get(3)?,
+        name: r.get(4)?,
+        content_type: r.get(5)?,
+        size: r.get(6)?,
+        generation: r.get(7)?,
+        created_gen: r.get(8)?,
+        deleted: r.get::<_, i64>(9)? != 0,
+    })
+}
+
+/// An attachment by GlobalID (live or tombstone).
+pub(crate) fn attachment_by_global_id(
+    conn: &Connection,
+    layer_id: i64,
+    global_id: &Guid,
+) -> Result<Option<StoredAttachment>, StoreError> {
+    let sql = format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE layer_id = ?1 AND global_id = ?2"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![layer_id, global_id.as_str()], read_attachment)
+        .optional()?)
+}
+
+/// Stores a new attachment at `generation`; returns its attachment id.
+pub(crate) fn insert_attachment(
+    conn: &Connection,
+    layer_id: i64,
+    new: &AttachmentWrite<'_>,
+    generation: i64,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO attachments(layer_id, global_id, parent_global_id, name, content_type, size, data, gen, created_gen, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 0)",
+    )?
+    .execute(params![
+        layer_id,
+        new.global_id,
+        new.parent_global_id,
+        new.name,
+        new.content_type,
+        new.data.len() as i64,
+        new.data,
+        generation
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Replaces an attachment's name, content type and (when given) data at `generation`.
+pub(crate) fn update_attachment(
+    conn: &Connection,
+    attachment_id: i64,
+    name: &str,
+    content_type: &str,
+    data: Option<&[u8]>,
+    generation: i64,
+) -> Result<(), StoreError> {
+    match data {
+        Some(data) => conn
+            .prepare_cached(
+                "UPDATE attachments SET name = ?2, content_type = ?3, data = ?4, size = ?5, gen = ?6 WHERE attachment_id = ?1",
+            )?
+            .execute(params![attachment_id, name, content_type, data, data.len() as i64, generation])?,
+        None => conn
+            .prepare_cached(
+                "UPDATE attachments SET name = ?2, content_type = ?3, gen = ?4 WHERE attachment_id = ?1",
+            )?
+            .execute(params![attachment_id, name, content_type, generation])?,
+    };
+    Ok(())
+}
+
+/// Turns an attachment into a tombstone at `generation` (its data is dropped).
+pub(crate) fn delete_attachment(
+    conn: &Connection,
+    attachment_id: i64,
+    generation: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE attachments SET deleted = 1, data = NULL, gen = ?2 WHERE attachment_id = ?1",
+    )?
+    .execute(params![attachment_id, generation])?;
+    Ok(())
+}
+
+/// Deletes every live attachment of a deleted feature at `generation`; returns how many.
+pub(crate) fn delete_attachments_of(
+    conn: &Connection,
+    layer_id: i64,
+    parent_global_id: &str,
+    generation: i64,
+) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE attachments SET deleted = 1, data = NULL, gen = ?3
+             WHERE layer_id = ?1 AND parent_global_id = ?2 AND deleted = 0",
+        )?
+        .execute(params![layer_id, parent_global_id, generation])?)
+}
+
+/// Every live attachment of a layer, in attachment id order.
+pub(crate) fn live_attachments(
+    conn: &Connection,
+    layer_id: i64,
+) -> Result<Vec<StoredAttachment>, StoreError> {
+    let sql = format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE layer_id = ?1 AND deleted = 0 ORDER BY attachment_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([layer_id], read_attachment)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Attachments (live or tombstones) changed in generations `(after, before)`, both exclusive.
+pub(crate) fn attachment_changes_between(
+    conn: &Connection,
+    layer_id: i64,
+    after: i64,
+    before: i64,
+) -> Result<Vec<StoredAttachment>, StoreError> {
+    let sql = format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE layer_id = ?1 AND gen > ?2 AND gen < ?3 ORDER BY attachment_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![layer_id, after, before], read_attachment)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The data of a live attachment.
+pub(crate) fn attachment_data(
+    conn: &Connection,
+    attachment_id: i64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT data FROM attachments WHERE attachment_id = ?1 AND deleted = 0")?
+        .query_row([attachment_id], |r| r.get::<_, Option<Vec<u8>>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// A live attachment by its id under a layer and its parent's object id (the attachment URL).
+pub(crate) fn attachment_under(
+    conn: &Connection,
+    layer_id: i64,
+    parent_object_id: i64,
+    attachment_id: i64,
+) -> Result<Option<StoredAttachment>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM attachments a JOIN features f
+           ON f.layer_id = a.layer_id AND f.global_id = a.parent_global_id
+         WHERE a.layer_id = ?1 AND f.object_id = ?2 AND a.attachment_id = ?3 AND a.deleted = 0",
+        ATTACHMENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(
+            params![layer_id, parent_object_id, attachment_id],
+            read_attachment,
+        )
+        .optional()?)
 }
 
 #[cfg(test)]
