@@ -374,13 +374,22 @@ impl Runner {
     }
 
     /// At start: a client reset that a crash or a shutdown interrupted is resumed (its journal
-    /// says how far it got; see `reset::job`).
+    /// says how far it got; see `reset::job`), unless its replica is paused.
     async fn resume_interrupted_resets(&mut self) {
         let journals = match self.deps.with_store(|s| s.reset_journals()).await {
             Ok(journals) => journals,
             Err(e) => return self.command_failed("resume client resets", &e),
         };
         for journal in journals {
+            let replica = journal.local_id;
+            match self.deps.with_store(move |s| s.replica(replica)).await {
+                Ok(record) if record.paused => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    self.command_failed("resume client reset", &e);
+                    continue;
+                }
+            }
             let job = Job::Reset {
                 mode: journal.mode,
                 confirmed: false,
