@@ -160,6 +160,17 @@ impl Fixture {
         assert!(status.is_success(), "{path}: {status}");
     }
 
+    async fn clear_faults(&self) {
+        let status = reqwest::Client::new()
+            .delete(format!("{}/admin/faults", self.server.base_url()))
+            .header("X-Admin-Key", self.server.admin_key())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    }
+
     async fn terminate_and_reenable(&self) {
         self.admin("/admin/sync/terminate", None).await;
         self.admin("/admin/sync/enable", None).await;
@@ -302,6 +313,15 @@ fn assert_backup(report: &ResetReport, changes: usize) {
     );
 }
 
+/// A local update of some attributes of one feature.
+fn update(global_id: Guid, attributes: serde_json::Value) -> LocalEdit {
+    LocalEdit::Update {
+        global_id,
+        attributes: attrs(attributes),
+        geometry: None,
+    }
+}
+
 fn attrs(value: serde_json::Value) -> Attributes {
     value.as_object().cloned().unwrap()
 }
@@ -323,11 +343,7 @@ async fn recover_or_discard_recovers_local_changes() {
     let replica = fx.create("hydrants").await;
     let (a, b) = two_hydrants(&fx.replica_file());
     let edits = [
-        LocalEdit::Update {
-            global_id: a.clone(),
-            attributes: attrs(json!({"Notes": "cap replaced"})),
-            geometry: None,
-        },
+        update(a.clone(), json!({"Notes": "cap replaced"})),
         LocalEdit::Delete {
             global_id: b.clone(),
         },
@@ -405,11 +421,7 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
     })
     .await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a.clone(),
-        attributes: attrs(json!({"Notes": "leaking"})),
-        geometry: None,
-    };
+    let edit = update(a.clone(), json!({"Notes": "leaking"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     assert_eq!(fx.replica_file().changes().unwrap().len(), 1);
     fx.admin(
@@ -511,11 +523,7 @@ async fn demo_terminate_sync_triggers_automatic_recovery() {
     let mut fx = Fixture::start().await;
     let replica = fx.create("demo").await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a,
-        attributes: attrs(json!({"Notes": "painted"})),
-        geometry: None,
-    };
+    let edit = update(a, json!({"Notes": "painted"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     fx.send(Command::DemoTerminateSync).await;
     let after = fx
@@ -541,11 +549,7 @@ async fn recover_or_discard_falls_back_to_discard() {
     let mut fx = Fixture::start().await;
     let replica = fx.create("inlets").await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a.clone(),
-        attributes: attrs(json!({"Notes": "cracked"})),
-        geometry: None,
-    };
+    let edit = update(a.clone(), json!({"Notes": "cracked"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     fx.admin(
         "/admin/schema",
@@ -596,11 +600,7 @@ async fn discard_falls_back_to_manual_when_create_fails() {
     })
     .await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a,
-        attributes: attrs(json!({"Notes": "valve stuck"})),
-        geometry: None,
-    };
+    let edit = update(a, json!({"Notes": "valve stuck"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     fx.terminate_and_reenable().await;
     fx.admin(
@@ -617,14 +617,7 @@ async fn discard_falls_back_to_manual_when_create_fails() {
         "the old replica is untouched"
     );
 
-    let status = reqwest::Client::new()
-        .delete(format!("{}/admin/faults", fx.server.base_url()))
-        .header("X-Admin-Key", fx.server.admin_key())
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success());
+    fx.clear_faults().await;
     fx.send(Command::ConfirmReset { replica }).await;
     let after = fx
         .wait_for("AfterDiscard", |e| matches!(e, Event::AfterDiscard { .. }))
@@ -680,11 +673,7 @@ async fn rule_server_delete_discards_the_local_update() {
     let tech = fx.create("tech").await;
     let office = fx.create("office").await;
     let (a, _) = two_hydrants(&fx.file_of(tech));
-    let update = LocalEdit::Update {
-        global_id: a.clone(),
-        attributes: attrs(json!({"Notes": "hinge squeaks"})),
-        geometry: None,
-    };
+    let update = update(a.clone(), json!({"Notes": "hinge squeaks"}));
     fx.edit(tech, vec![update]).await;
     fx.edit(
         office,
@@ -778,17 +767,12 @@ async fn rule_same_field_local_value_wins() {
     let tech = fx.create("tech").await;
     let office = fx.create("office").await;
     let (a, _) = two_hydrants(&fx.file_of(tech));
-    let tech_update = LocalEdit::Update {
-        global_id: a.clone(),
-        attributes: attrs(json!({"Notes": "tech: cap replaced"})),
-        geometry: None,
-    };
+    let tech_update = update(a.clone(), json!({"Notes": "tech: cap replaced"}));
     fx.edit(tech, vec![tech_update]).await;
-    let office_update = LocalEdit::Update {
-        global_id: a.clone(),
-        attributes: attrs(json!({"Notes": "office: scheduled", "Flow_GPM": 999.0})),
-        geometry: None,
-    };
+    let office_update = update(
+        a.clone(),
+        json!({"Notes": "office: scheduled", "Flow_GPM": 999.0}),
+    );
     fx.edit(office, vec![office_update]).await;
     fx.sync_completed(office).await;
 
@@ -823,11 +807,7 @@ async fn failed_result_download_loses_nothing_and_the_next_reset_recovers() {
     .await;
     let (a, _) = two_hydrants(&fx.file_of(tech));
     let edits = vec![
-        LocalEdit::Update {
-            global_id: a.clone(),
-            attributes: attrs(json!({"Notes": "valve stuck"})),
-            geometry: None,
-        },
+        update(a.clone(), json!({"Notes": "valve stuck"})),
         LocalEdit::Add {
             attributes: attrs(json!({"FacilityID": "HYD-TECH-2", "Status": "IS"})),
             geometry: Some(json!({"x": 1.0, "y": 2.0})),
@@ -856,14 +836,7 @@ async fn failed_result_download_loses_nothing_and_the_next_reset_recovers() {
     let leftovers = replica_files(fx.data.path());
     assert_eq!(leftovers.len(), 1, "no fresh file left: {leftovers:?}");
 
-    let cleared = reqwest::Client::new()
-        .delete(format!("{}/admin/faults", fx.server.base_url()))
-        .header("X-Admin-Key", fx.server.admin_key())
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(cleared.is_success());
+    fx.clear_faults().await;
     fx.seen.clear();
     fx.send(Command::Reset {
         replica: tech,
@@ -924,14 +897,7 @@ async fn dropped_upload_after_recovery_is_resent_without_duplicates() {
     assert_eq!(queued.len(), 1, "the recovered add is still queued");
     assert_eq!(queued[0].global_id, gid);
 
-    let cleared = reqwest::Client::new()
-        .delete(format!("{}/admin/faults", fx.server.base_url()))
-        .header("X-Admin-Key", fx.server.admin_key())
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(cleared.is_success());
+    fx.clear_faults().await;
     fx.sync_completed(tech).await;
     let copies = fx
         .server_hydrants()

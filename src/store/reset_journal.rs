@@ -192,6 +192,14 @@ fn sql_at(path: &Path, source: rusqlite::Error) -> StoreError {
     }
 }
 
+fn bad_report(path: &Path, source: serde_json::Error) -> StoreError {
+    StoreError::BadJson {
+        what: "the reset report",
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 fn write_journal(
     conn: &rusqlite::Connection,
     path: &Path,
@@ -202,11 +210,7 @@ fn write_journal(
         .as_ref()
         .map(serde_json::to_string)
         .transpose()
-        .map_err(|source| StoreError::BadJson {
-            what: "the reset report",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| bad_report(path, source))?;
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO reset_journal ({JOURNAL_COLUMNS})
@@ -277,11 +281,7 @@ impl JournalColumns {
             .as_deref()
             .map(serde_json::from_str::<ResetReport>)
             .transpose()
-            .map_err(|source| StoreError::BadJson {
-                what: "the reset report",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| bad_report(path, source))?;
         let phase = ResetPhase::parse(&self.phase).ok_or_else(|| StoreError::BadValue {
             what: "the reset phase",
             value: self.phase.clone(),
