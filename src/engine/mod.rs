@@ -15,6 +15,7 @@
 
 pub mod api;
 mod error;
+mod events;
 mod jobs;
 mod local;
 pub mod reset;
@@ -23,6 +24,7 @@ mod summary;
 
 pub use api::*;
 pub use error::EngineError;
+pub use events::{EventReceiver, EventSender, QueueStats, event_channel};
 
 use crate::service::ClientConfig;
 use crate::store::Store;
