@@ -7,17 +7,20 @@
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
 use super::api::{
-    CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, LogEntry, ResetMode, SyncOptions,
+    AttachmentDetail, CreateRequest, EditResultRecord, Event, JobId, JobOutcome, LocalReplicaId,
+    LogEntry, ResetMode, SyncOptions,
 };
 use super::error::{EngineError, chain};
-use super::{Deps, now_ms, summary};
+use super::{Deps, attachment_transfer, now_ms, summary};
 use crate::geodatabase::replica_file::{
-    AppliedSync, ChangeKind, Generations, ReplicaDefinition, ReplicaFile, ReplicaLayer, Upload,
+    AppliedSync, AttachmentSetup, ChangeKind, Generations, ReplicaDefinition, ReplicaFile,
+    ReplicaLayer, Upload,
 };
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{
-    ChangeType, CreateReplicaParams, DataFormat, EditResultRow, Guid, JobState, LayerInfo,
-    ObjectType, ReplicaResponse, SyncDirection, SyncLayerSpec, SyncModel, SyncReplicaParams,
+    AttachmentsSyncDirection, ChangeType, CreateReplicaParams, DataFormat, EditResultRow, Guid,
+    JobState, LayerInfo, ObjectType, ReplicaResponse, SyncDirection, SyncLayerSpec, SyncModel,
+    SyncReplicaParams,
 };
 use crate::service::{FeatureServiceClient, JobProgress, Token};
 use crate::store::{JobFinish, JobKind, NewReplica};
@@ -320,9 +323,22 @@ pub(crate) async fn send_summary(deps: &Deps, replica: LocalReplicaId, syncing: 
     }
 }
 
-/// Sends the replica's edit results.
+/// Sends the replica's edit results; attachment rows carry what the replica file knows about
+/// the attachment (name, size, parent).
 pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
-    match deps.with_store(move |s| s.edit_results(replica)).await {
+    let loaded = deps
+        .blocking(move |s| {
+            let mut rows = s.edit_results(replica)?;
+            if rows.iter().any(|r| r.object_type == ObjectType::Attachment) {
+                let path = s.replica(replica)?.file_path;
+                if let Ok(file) = ReplicaFile::open(&path) {
+                    describe_attachments(&file, &mut rows);
+                }
+            }
+            Ok(rows)
+        })
+        .await;
+    match loaded {
         Ok(rows) => deps.events.send(Event::EditResultsReady {
             replica,
             rows: Arc::from(rows),
@@ -330,6 +346,28 @@ pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
         Err(e) => {
             tracing::warn!(replica = %replica, error = %chain(&e), "could not load edit results")
         }
+    }
+}
+
+/// Fills in the attachment details of attachment rows from the replica file (rows whose
+/// attachment the file no longer holds keep none).
+fn describe_attachments(file: &ReplicaFile, rows: &mut [EditResultRecord]) {
+    let Ok(known) = file.attachments(None) else {
+        return;
+    };
+    for row in rows
+        .iter_mut()
+        .filter(|r| r.object_type == ObjectType::Attachment)
+    {
+        row.attachment = known
+            .iter()
+            .find(|a| Some(&a.global_id) == row.global_id.as_ref())
+            .map(|a| AttachmentDetail {
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                size_bytes: a.size,
+                parent_global_id: a.parent_global_id.clone(),
+            });
     }
 }
 
@@ -450,6 +488,20 @@ pub(crate) async fn create_replica_file(
     params.sync_model = request.sync_model;
     params.is_async = request.is_async;
     params.data_format = DataFormat::Json;
+    // Attachments come along (their data by URL, fetched one by one) and sync both ways.
+    let attachments = if layer_infos.iter().any(|l| l.has_attachments) {
+        params.return_attachments = true;
+        params.return_attachments_data_by_url = true;
+        if service_info
+            .sync_capabilities
+            .supports_attachments_sync_direction
+        {
+            params.attachments_sync_direction = Some(AttachmentsSyncDirection::Bidirectional);
+        }
+        AttachmentsSyncDirection::Bidirectional
+    } else {
+        AttachmentsSyncDirection::None
+    };
     let progress = progress_events(deps, replica, job_id);
     let results_dir = deps.dirs.results_dir();
     let result = tokio::select! {
@@ -491,18 +543,36 @@ pub(crate) async fn create_replica_file(
     let downloaded: u32 = response
         .layers
         .iter()
-        .map(|l| l.features.len() as u32)
+        .map(|l| (l.features.len() + l.attachments.len()) as u32)
         .sum();
+    let fetched = match attachment_transfer::fetch(
+        client,
+        &attachment_transfer::by_url(&response),
+        &results_dir,
+    )
+    .await
+    {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            unregister_quietly(client, &guid).await;
+            return Err(e);
+        }
+    };
     let written = {
         let path = path.to_path_buf();
         let layer_infos = layer_infos.clone();
         tokio::task::spawn_blocking(move || {
-            ReplicaFile::create(
+            let setup = AttachmentSetup {
+                direction: attachments,
+                payloads: &fetched.payloads,
+            };
+            ReplicaFile::create_with_attachments(
                 &path,
                 &definition,
                 &response,
                 Some(&service_info),
                 &layer_infos,
+                &setup,
             )
             .map(drop)
         })
@@ -653,6 +723,13 @@ async fn sync(
                     .into());
                 }
                 let upload_gen = upload.as_ref().map(|u| u.upload_gen);
+                // Attachment data by URL is fetched before anything is applied: a failed
+                // download leaves the replica exactly as it was (the sync can simply run again).
+                let wanted = attachment_transfer::by_url(&result.response);
+                let fetched = tokio::select! {
+                    r = attachment_transfer::fetch(&client, &wanted, &results_dir) => r?,
+                    _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
+                };
                 return apply_reply(
                     deps,
                     replica,
@@ -663,6 +740,7 @@ async fn sync(
                     result.response,
                     result.state,
                     uploaded,
+                    fetched,
                 )
                 .await;
             }
@@ -713,13 +791,20 @@ async fn apply_reply(
     response: ReplicaResponse,
     state: JobState,
     uploaded: u32,
+    fetched: attachment_transfer::Fetched,
 ) -> Result<Done, Failed> {
     let advance = options.direction != SyncDirection::Upload;
     let (applied, layer_names, response) = deps
         .blocking(move |store| {
             let path = store.replica(replica)?.file_path;
             let mut file = ReplicaFile::open(&path)?;
-            let applied: AppliedSync = file.apply_sync(upload_gen, &response, advance)?;
+            let applied: AppliedSync = file.apply_sync_with_attachments(
+                upload_gen,
+                &response,
+                advance,
+                &fetched.payloads,
+            )?;
+            drop(fetched);
             let names = file.definition()?.layers;
             Ok((applied, names, response))
         })
@@ -727,16 +812,28 @@ async fn apply_reply(
     let mut server_rows = response.result_rows();
     // Servers report failures (and adds with returnIdsForAdds); an acknowledged change without a
     // row still succeeded, and its success must clear earlier failures.
-    for (layer_id, global_id, kind) in &applied.acknowledged {
-        let reported = server_rows
-            .iter()
-            .any(|r| r.layer_id == *layer_id && r.global_id.as_ref() == Some(global_id));
+    let acknowledged = applied
+        .acknowledged
+        .iter()
+        .map(|a| (a, ObjectType::Feature))
+        .chain(
+            applied
+                .acknowledged_attachments
+                .iter()
+                .map(|a| (a, ObjectType::Attachment)),
+        );
+    for ((layer_id, global_id, kind), object_type) in acknowledged {
+        let reported = server_rows.iter().any(|r| {
+            r.layer_id == *layer_id
+                && r.object_type == object_type
+                && r.global_id.as_ref() == Some(global_id)
+        });
         if !reported {
             server_rows.push(EditResultRow {
                 layer_id: *layer_id,
                 object_id: None,
                 global_id: Some(global_id.clone()),
-                object_type: ObjectType::Feature,
+                object_type,
                 change_type: kind.change_type(),
                 success: true,
                 code: None,
@@ -767,6 +864,7 @@ async fn apply_reply(
         let codes: Vec<String> = applied
             .refused
             .iter()
+            .chain(&applied.refused_attachments)
             .filter_map(|r| r.code.map(|c| c.to_string()))
             .collect();
         let message = format!(
@@ -777,7 +875,12 @@ async fn apply_reply(
             deps,
             Some(replica),
             replica_name,
-            applied.refused.first().and_then(|r| r.code),
+            applied
+                .refused
+                .iter()
+                .chain(&applied.refused_attachments)
+                .next()
+                .and_then(|r| r.code),
             &message,
         )
         .await;
@@ -867,6 +970,28 @@ async fn record_rollback(
             let Some(global_id) = info.object_guid.clone() else {
                 continue;
             };
+            if info.object_type == Some(ObjectType::Attachment.code()) {
+                let Some(attachment) = file.attachment(&global_id)? else {
+                    continue;
+                };
+                let Some(kind) = attachment.pending else {
+                    continue;
+                };
+                rows.push((
+                    EditResultRow {
+                        layer_id: attachment.layer_id,
+                        object_id: None,
+                        global_id: Some(global_id),
+                        object_type: ObjectType::Attachment,
+                        change_type: kind.change_type(),
+                        success: false,
+                        code: info.error_code,
+                        description: Some(info.description.clone()),
+                    },
+                    layer_name(&layers, attachment.layer_id),
+                ));
+                continue;
+            }
             let change = match info.layer_id {
                 Some(layer_id) => file.change(layer_id, &global_id)?,
                 None => file
