@@ -1,14 +1,16 @@
 //! Ingest: parsing synchronizeReplica replies with 100,000 and 1,000,000 edit results into the
-//! protocol types and flattening them into edit-result rows (budget: ≥ 200 MB/s, BENCHMARKS.md).
+//! protocol types and flattening them into edit-result rows (budget: ≥ 200 MB/s), and reading
+//! `GDB_DataChangesEditResults` from a delta SQLite file (budget: ≥ 1,000,000 rows/s; BENCHMARKS.md).
 //! Run: `cargo bench --bench ingest`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use syncwatch::geodatabase::delta::{self, Delta};
 use syncwatch::protocol::{
     EditResult, Guid, LayerSyncResult, ReplicaResponse, ResponseType, parse_reply,
 };
 
 /// A realistic reply: 10 layers, results split between adds, updates and deletes, one in five failed.
-fn sync_reply_json(results: usize) -> Vec<u8> {
+fn sync_reply(results: usize) -> ReplicaResponse {
     let layers = 10;
     let per_layer = results / layers;
     let mut reply = ReplicaResponse {
@@ -44,7 +46,11 @@ fn sync_reply_json(results: usize) -> Vec<u8> {
         }
         reply.edits.push(l);
     }
-    serde_json::to_vec(&reply).expect("serialize bench reply")
+    reply
+}
+
+fn sync_reply_json(results: usize) -> Vec<u8> {
+    serde_json::to_vec(&sync_reply(results)).expect("serialize bench reply")
 }
 
 fn ingest(c: &mut Criterion) {
@@ -65,5 +71,25 @@ fn ingest(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest);
+/// A delta file holding `results` edit results, as the server writes it for a SQLite download.
+fn ingest_delta(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ingest_delta");
+    group.sample_size(10);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for results in [100_000usize, 1_000_000] {
+        let path = dir.path().join(format!("delta-{results}.geodatabase"));
+        delta::write(&path, &Delta::from_response(&sync_reply(results))).expect("write delta");
+        group.throughput(Throughput::Elements(results as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(results), &path, |b, path| {
+            b.iter(|| {
+                let read = delta::read(path).expect("bench delta reads");
+                assert_eq!(read.edit_results.len(), results);
+                read
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ingest, ingest_delta);
 criterion_main!(benches);

@@ -484,6 +484,11 @@ async fn rollback_on_failure_keeps_every_edit_queued() {
         rows.iter()
             .any(|row| row.global_id == Some(gid(HYD_2)) && !row.success)
     );
+    // The good edit was rolled back with it: the layer-level 2000 is recorded against it.
+    let rolled_back: Vec<_> = rows.iter().filter(|row| row.code == Some(2000)).collect();
+    assert_eq!(rolled_back.len(), 1, "{rows:?}");
+    assert_eq!(rolled_back[0].global_id, Some(gid(HYD_1)));
+    assert!(!rolled_back[0].success);
 }
 
 /// An async sync keeps polling through a dropped connection and an HTTP 500 on the status URL.

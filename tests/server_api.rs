@@ -722,67 +722,6 @@ async fn data_survives_a_restart() {
     assert!(found);
 }
 
-/// Throughput of one synchronizeReplica carrying 100,000 hydrant adds, end to end over HTTP
-/// (form encoding, JSON parsing, checks, one SQLite transaction). Run in release:
-/// `cargo test --release --test server_api -- --ignored --nocapture server_apply_throughput`
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark; run explicitly in release"]
-async fn server_apply_throughput() {
-    const EDITS: usize = 100_000;
-    let fx = start().await;
-    let (replica, generation) = fx.replica("0", "").await;
-    let features: Vec<Value> = (0..EDITS)
-        .map(|i| hydrant(&new_gid(), &format!("B-{i:07}")))
-        .collect();
-    let edits = adds(0, features).to_string();
-    let gen_text = generation.to_string();
-    let form = [
-        ("f", "json"),
-        ("replicaID", replica.as_str()),
-        ("replicaServerGen", gen_text.as_str()),
-        ("syncDirection", "upload"),
-        ("rollbackOnFailure", "true"),
-        ("transportType", "esriTransportTypeEmbedded"),
-        ("edits", edits.as_str()),
-    ];
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let cpu_before = process_cpu_secs();
-    let started = std::time::Instant::now();
-    let resp = fx
-        .http
-        .post(format!("{}/synchronizeReplica", fx.url))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    let reply: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("{status}: {}", &text[..text.len().min(300)]));
-    let elapsed = started.elapsed();
-    let cpu = process_cpu_secs() - cpu_before;
-    if cpu > 0.0 {
-        println!(
-            "server apply: process CPU {cpu:.2} s = {:.0} edits per CPU-second",
-            EDITS as f64 / cpu
-        );
-    }
-    assert!(reply.get("error").is_none(), "{reply}");
-    let rate = EDITS as f64 / elapsed.as_secs_f64();
-    println!(
-        "server apply: {EDITS} edits in {:.2} s = {rate:.0} edits/s",
-        elapsed.as_secs_f64()
-    );
-    let all = fx.create("0", &[]).await;
-    assert_eq!(
-        all["layers"][0]["features"].as_array().unwrap().len(),
-        EDITS + demo().layer(0).unwrap().seed.len()
-    );
-}
-
 /// Hostile and odd uploads get the envelope or per-edit failures; the service keeps answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_uploads_never_break_the_service() {
@@ -873,19 +812,4 @@ async fn arcgis_python_interop() {
             .iter()
             .all(|r| r["replicaID"] != line["replicaID"])
     );
-}
-
-/// User + system CPU seconds of this process (Linux `/proc/self/stat`; 0 elsewhere).
-fn process_cpu_secs() -> f64 {
-    const TICKS_PER_SEC: f64 = 100.0;
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|t| t.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / TICKS_PER_SEC
 }

@@ -67,6 +67,28 @@ fn grid_filters_by_each_series() {
             "{chip}: {absent} should be hidden"
         );
     }
+    // Every cell sits under its own header: the code under "Code", the layer under "Layer".
+    r.click("1000 feature");
+    let columns = [
+        ("Code", "1001"),
+        ("Layer", "Parcels"),
+        ("Change", "update"),
+        ("Object", "feature"),
+    ];
+    for (header, cell) in columns {
+        let header_x = r.harness.get_by_label(header).rect().left();
+        let cell_x = r
+            .harness
+            .query_all_by_label(cell)
+            .next()
+            .unwrap_or_else(|| panic!("no cell {cell}"))
+            .rect()
+            .left();
+        assert!(
+            (header_x - cell_x).abs() < 12.0,
+            "{cell} at x={cell_x} is not under {header} at x={header_x}"
+        );
+    }
 }
 
 /// Sorting by a header and searching narrow and order the rows; indices are rebuilt only on change.
@@ -236,6 +258,118 @@ fn export_cancelled_without_a_path() {
     r.click("Export CSV…");
     assert!(r.take_commands().is_empty());
     r.harness.get_by_label("Export cancelled (no file chosen).");
+}
+
+/// A file dialog that answers only when the test says so.
+struct LatePicker(
+    std::sync::Arc<std::sync::Mutex<Option<std::sync::mpsc::Sender<Option<PathBuf>>>>>,
+);
+
+impl syncwatch::ui::FilePicker for LatePicker {
+    fn pick_save_csv(&mut self, _ctx: &egui::Context, _name: &str) -> syncwatch::ui::PendingPick {
+        let (tx, pick) = syncwatch::ui::PendingPick::channel();
+        *self.0.lock().expect("lock") = Some(tx);
+        pick
+    }
+}
+
+/// The file dialog does not block the window: frames keep coming while it is open, the grid can
+/// still be filtered, and the export is queued with the rows of the moment "Export" was clicked,
+/// once the dialog answers.
+#[test]
+fn export_dialog_does_not_block_the_window() {
+    let answer = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let mut r = rig_with(RigOptions {
+        picker: Some(Box::new(LatePicker(answer.clone()))),
+        ..RigOptions::default()
+    });
+    r.open_failing_results();
+    r.click("2000 layer");
+    r.click("Export CSV…");
+    r.harness.get_by_label("Choose where to save the CSV…");
+    assert!(r.harness.state().pending_export.is_some());
+    // The window keeps working while the dialog is open.
+    r.click("All");
+    r.harness.run_steps(5);
+    assert!(r.take_commands().is_empty(), "nothing exported yet");
+    let path = PathBuf::from("/tmp/syncwatch-test/late.csv");
+    let tx = answer.lock().expect("lock").take().expect("dialog opened");
+    tx.send(Some(path.clone())).expect("send answer");
+    r.harness.run();
+    match r.take_commands().as_slice() {
+        [
+            Command::ExportCsv {
+                indices, path: p, ..
+            },
+        ] => {
+            assert_eq!(
+                indices,
+                &vec![4, 5, 6],
+                "the rows filtered when Export was clicked"
+            );
+            assert_eq!(p, &path);
+        }
+        other => panic!("expected one ExportCsv, got {other:?}"),
+    }
+    assert!(r.harness.state().pending_export.is_none());
+}
+
+/// A replica can be paused and resumed from the toolbar and the row's context menu: the badge
+/// says "Paused", Sync now is disabled and Ctrl+R only explains why.
+#[test]
+fn pause_and_resume_a_replica() {
+    let mut r = rig();
+    r.click("⏸ Pause replica");
+    assert_eq!(
+        r.take_commands(),
+        vec![Command::SetPaused {
+            replica: fixtures::UP_TO_DATE,
+            paused: true
+        }]
+    );
+    let mut paused = r
+        .harness
+        .state()
+        .vm
+        .replica(fixtures::UP_TO_DATE)
+        .cloned()
+        .expect("replica");
+    assert!(paused.paused, "shown at once");
+    paused.paused = true;
+    r.push([Event::ReplicaChanged { summary: paused }]);
+    assert!(r.harness.query_all_by_label("⏸ Paused").count() >= 1);
+    assert!(
+        r.harness
+            .get_by_label("⟳ Sync now")
+            .accesskit_node()
+            .is_disabled()
+    );
+    r.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    r.harness.run();
+    assert!(r.take_commands().is_empty());
+    r.harness
+        .get_by_label_contains("is paused; resume it to sync");
+    // The context menu of the row resumes it.
+    // The first of the name's labels is the list row (the overview heading comes later).
+    r.harness
+        .query_all_by_label("Hydrants – crew A")
+        .next()
+        .expect("list row")
+        .click_secondary();
+    r.harness.run();
+    // The toolbar's button and the context menu's item.
+    let resume: Vec<_> = r.harness.query_all_by_label("▶ Resume replica").collect();
+    assert_eq!(resume.len(), 2, "the context menu is open");
+    resume[1].click();
+    r.harness.run();
+    assert_eq!(
+        r.take_commands(),
+        vec![Command::SetPaused {
+            replica: fixtures::UP_TO_DATE,
+            paused: false
+        }]
+    );
 }
 
 /// The reset modal explains the reset; "Back up and reset" confirms; the summary follows.
@@ -472,7 +606,7 @@ fn million_rows_are_virtual() {
         rows: fixtures::big_results(1_000_000),
     }]);
     r.select_replica("Parcel inspections");
-    r.click("Edit results (8 failed)");
+    r.click_and_settle_grid("Edit results (8 failed)");
     r.harness.get_by_label("1000000 of 1000000 rows");
     let first = fixtures::guid(10_000).to_string();
     let middle = fixtures::guid(510_000).to_string();
@@ -484,6 +618,15 @@ fn million_rows_are_virtual() {
     let rebuilds = r.harness.state().grid.rebuilds;
     r.harness.run_steps(3);
     assert_eq!(r.harness.state().grid.rebuilds, rebuilds);
+    // Filtering a million rows happens off the UI thread; the chip's rows arrive after it.
+    r.click_and_settle_grid("1000 feature");
+    let shown = r.harness.state().grid.indices.len();
+    assert_eq!(
+        shown,
+        1_000_000 / 8 * 3,
+        "codes 1001, 1007 and 1023 of every 8 rows"
+    );
+    r.harness.get_by_label("375000 of 1000000 rows");
 }
 
 /// Unregistering asks first; only "Unregister replica" sends the command.

@@ -21,7 +21,7 @@ fn row(object_id: i64, object_type: ObjectType, code: i64) -> EditResultRecord {
         change_type: ChangeType::Insert,
         success: false,
         code: Some(code),
-        description: catalog::describe(code, "Result"),
+        description: catalog::describe(code, "Result").into(),
         first_seen_ms: 1_700_000_000_000,
         last_seen_ms: 1_700_000_060_000,
         attempts: 1,
@@ -46,7 +46,8 @@ fn harness() -> Harness<'static, GridState> {
     let rows = rows();
     let mut harness = Harness::new_ui_state(
         move |ui, grid: &mut GridState| {
-            grid.sync(LocalReplicaId(1), &rows);
+            let waker = ui.ctx().clone();
+            grid.sync(LocalReplicaId(1), &rows, &waker);
             let _ = results_grid_ui(ui, grid, true);
         },
         GridState::default(),

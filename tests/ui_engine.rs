@@ -10,32 +10,6 @@ use syncwatch::protocol::JobState;
 use syncwatch::ui::Tab;
 use ui_support::stack::{click, stack, type_into, wait_until};
 
-/// "Create a demo replica" creates a replica of the demo service, queues edits and syncs: the
-/// grid then shows the edits the service refused.
-#[test]
-fn demo_replica_shows_refused_edits() {
-    let mut s = stack();
-    let h = &mut s.h;
-    click(h, "Create a demo replica");
-    wait_until(h, "the demo replica's first sync", |a| {
-        a.vm.replicas.len() == 1
-            && a.vm.jobs.values().any(|j| j.state.is_terminal())
-            && !a.vm.replicas[0].syncing
-    });
-    let replica = h.state().vm.replicas[0].id;
-    wait_until(h, "the refused edits", |a| {
-        a.vm.results
-            .get(&replica)
-            .is_some_and(|rows| rows.iter().any(|r| !r.success))
-    });
-    let rows = h.state().vm.results[&replica].clone();
-    let refused: Vec<Option<i64>> = rows.iter().filter(|r| !r.success).map(|r| r.code).collect();
-    assert!(refused.len() >= 2, "{rows:?}");
-    assert!(refused.contains(&Some(1001)), "{refused:?}");
-    let summary = h.state().vm.replica(replica).cloned().expect("replica");
-    assert_eq!(summary.health(), syncwatch::engine::Health::FailedEdits);
-}
-
 #[test]
 fn fix_a_refused_edit_end_to_end() {
     let mut s = stack();

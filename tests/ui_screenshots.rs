@@ -1,12 +1,13 @@
-//! Rendered screenshots of the window with fixture data, through kittest's wgpu renderer (Mesa
-//! lavapipe or llvmpipe; no display needed). Writes `screenshots/*.png`.
+//! Rendered screenshots of the window through kittest's wgpu renderer (Mesa lavapipe or
+//! llvmpipe; no display needed): the first-run demo on the real engine and demo service (the
+//! three seeded replicas, the grid filtered to the 1000 series, the reset modal), and light mode
+//! with fixture data. Writes `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test ui_screenshots`.
 #![cfg(feature = "snapshot")]
 
 mod ui_support;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
 use std::path::PathBuf;
 use syncwatch::ui::{AppConfig, CommandSink, FixedPathPicker, Persisted, SyncwatchApp, fixtures};
 
@@ -61,75 +62,66 @@ fn settle(h: &mut Harness<'static, SyncwatchApp>) {
     h.run_steps(6);
 }
 
-#[test]
-fn screenshot_main_window() {
-    let (app, _tx) = app(true);
-    let mut h = harness(app);
-    settle(&mut h);
-    save(&mut h, "main-window.png");
-    h.state_mut().persisted.selected_replica = Some(fixtures::FAILING);
-    settle(&mut h);
-    save(&mut h, "main-window-failed-edits.png");
-}
-
-#[test]
-fn screenshot_grid_filtered_to_1000_series() {
-    let (app, _tx) = app(true);
-    let mut h = harness(app);
-    settle(&mut h);
-    h.state_mut().persisted.selected_replica = Some(fixtures::FAILING);
-    settle(&mut h);
-    h.get_by_label("Edit results (8 failed)").click();
-    settle(&mut h);
-    h.get_by_label("1000 feature").click();
-    settle(&mut h);
-    h.get_by_label("1204").click();
-    settle(&mut h);
-    save(&mut h, "results-1000-series.png");
-}
-
-#[test]
-fn screenshot_reset_modal() {
-    let (app, tx) = app(true);
-    let mut h = harness(app);
-    settle(&mut h);
-    h.state_mut().persisted.selected_replica = Some(fixtures::NEEDS_RESET);
-    settle(&mut h);
-    tx.send(fixtures::reset_awaiting_event()).expect("send");
-    settle(&mut h);
-    save(&mut h, "reset-modal.png");
-}
-
-/// The real engine and reference service after "Create a demo replica": real refused edits.
-#[test]
-fn screenshot_real_engine_demo_replica() {
-    use ui_support::stack::{click, stack_with, wait_until};
-    let mut s = stack_with(
-        Harness::builder()
-            .with_size(egui::vec2(1280.0, 800.0))
-            .wgpu(),
-    );
-    let h = &mut s.h;
-    click(h, "Create a demo replica");
-    wait_until(h, "the refused edits", |a| {
-        a.vm.replicas
-            .first()
-            .is_some_and(|r| !r.syncing && r.failed_edits > 0)
-            && a.vm
-                .results
-                .values()
-                .any(|rows| rows.iter().any(|r| !r.success))
+/// The first-run demo, seeded through the real engine and the embedded demo service.
+fn seeded_demo(dir: &std::path::Path) -> ui_support::stack::Stack {
+    use syncwatch::ui::demo::SeedProgress;
+    use ui_support::stack::{demo_stack, wait_until};
+    let builder = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu();
+    let mut s = demo_stack(builder, dir, 0);
+    wait_until(&mut s.h, "the demo seeding", |a| {
+        a.seed_progress() == Some(SeedProgress::Finished) && a.vm.pending_reset.is_some()
     });
-    h.state_mut().persisted.show_log = true;
-    h.run_steps(4);
-    save(h, "real-engine-overview.png");
-    h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
-    h.run_steps(4);
-    if let Some(&first) = h.state().grid.indices.first() {
-        h.state_mut().grid.selected = Some(first);
+    s.h.state_mut().persisted.show_log = true;
+    s
+}
+
+fn select(s: &mut ui_support::stack::Stack, name: &str) {
+    let id =
+        s.h.state()
+            .vm
+            .replicas
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.id)
+            .expect("demo replica");
+    s.h.state_mut().persisted.selected_replica = Some(id);
+    s.h.run_steps(4);
+}
+
+/// The main window after the first run: three demo replicas in telling states, the failed-edits
+/// replica's overview; then the grid filtered to the 1000 series with a row's detail; then the
+/// reset modal of the replica that needs a client reset.
+#[test]
+fn screenshots_of_the_seeded_demo() {
+    use syncwatch::ui::demo::{FAILED_EDITS_NAME, NEEDS_RESET_NAME};
+    use ui_support::stack::{click, wait_until};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = seeded_demo(dir.path());
+    // The seeding ends with the reset confirmation; set it aside for the overview.
+    s.h.key_press(egui::Key::Escape);
+    s.h.run_steps(3);
+    select(&mut s, FAILED_EDITS_NAME);
+    save(&mut s.h, "main-window.png");
+
+    s.h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
+    s.h.run_steps(3);
+    wait_until(&mut s.h, "the edit results", |a| !a.grid.indices.is_empty());
+    click(&mut s.h, "1000 feature");
+    if let Some(&first) = s.h.state().grid.indices.first() {
+        s.h.state_mut().grid.selected = Some(first);
     }
-    h.run_steps(4);
-    save(h, "real-engine-results.png");
+    s.h.run_steps(4);
+    save(&mut s.h, "results-1000-series.png");
+
+    s.h.state_mut().persisted.tab = syncwatch::ui::Tab::Overview;
+    select(&mut s, NEEDS_RESET_NAME);
+    click(&mut s.h, "Start client reset…");
+    wait_until(&mut s.h, "the reset confirmation", |a| {
+        a.vm.pending_reset.is_some()
+    });
+    save(&mut s.h, "reset-modal.png");
 }
 
 /// Light mode (the window follows the system theme): badge and text contrast.

@@ -2,7 +2,7 @@
 //! delete an attachment, in a replica's change queue; the next sync uploads it.
 
 use super::session::{Session, data_dir, print_json};
-use crate::engine::LocalEdit;
+use crate::engine::{LocalEdit, NewAttachment};
 use crate::protocol::{Attributes, Guid};
 use anyhow::{Context, anyhow, bail};
 use std::path::{Path, PathBuf};
@@ -120,12 +120,12 @@ fn edit_from(args: &EditArgs) -> anyhow::Result<(LocalEdit, Guid, &'static str)>
         }
         let global_id = Guid::new_v4();
         return Ok((
-            LocalEdit::Attach {
+            LocalEdit::Attach(Box::new(NewAttachment {
                 global_id: global_id.clone(),
                 parent_global_id,
                 file,
                 content_type: args.content_type.clone(),
-            },
+            })),
             global_id,
             "attachment add",
         ));

@@ -132,6 +132,15 @@ pub enum Command {
     Unregister { replica: LocalReplicaId },
     /// Auto-sync every `interval_secs`; `None` pauses auto-sync.
     SetAutoSync { interval_secs: Option<u64> },
+    /// Pause (`true`) or resume this replica: a paused replica is left out of auto-sync,
+    /// "Sync all" and automatic client resets, and its badge says "Paused".
+    SetPaused {
+        replica: LocalReplicaId,
+        paused: bool,
+    },
+    /// Point every replica of the service at `from_url` to `to_url` (the embedded demo service
+    /// came up on another loopback port). Answered with [`Event::ReplicasLoaded`].
+    RepointService { from_url: String, to_url: String },
     /// Set the client-reset mode used when this replica next needs a reset.
     SetResetMode {
         replica: LocalReplicaId,
@@ -186,19 +195,23 @@ pub enum LocalEdit {
     Delete {
         global_id: Guid,
     },
-    /// Attach a file to the feature `parent_global_id` (in whichever layer holds it); the
-    /// content type is guessed from the file name when not given.
-    Attach {
-        /// The new attachment's GlobalID.
-        global_id: Guid,
-        parent_global_id: Guid,
-        file: PathBuf,
-        content_type: Option<String>,
-    },
+    /// Attach a file to a feature (boxed: it is the largest edit).
+    Attach(Box<NewAttachment>),
     /// Delete an attachment.
     Detach {
         global_id: Guid,
     },
+}
+
+/// A file to attach to the feature `parent_global_id` (in whichever layer holds it), carried by
+/// [`LocalEdit::Attach`]. The content type is guessed from the file name when not given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAttachment {
+    /// The new attachment's GlobalID.
+    pub global_id: Guid,
+    pub parent_global_id: Guid,
+    pub file: PathBuf,
+    pub content_type: Option<String>,
 }
 
 /// A replica's health, derived in a fixed priority order (DESIGN.md §4): the first that applies wins.
@@ -310,14 +323,16 @@ impl ReplicaSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EditResultRecord {
     pub layer_id: i64,
-    pub layer_name: String,
+    /// Shared by every row of the layer (a million rows hold a handful of names).
+    pub layer_name: std::sync::Arc<str>,
     pub object_id: Option<i64>,
     pub global_id: Option<Guid>,
     pub object_type: ObjectType,
     pub change_type: ChangeType,
     pub success: bool,
     pub code: Option<i64>,
-    pub description: String,
+    /// Shared by every row with the same text (the server repeats a few messages).
+    pub description: std::sync::Arc<str>,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
     pub attempts: u32,

@@ -3,7 +3,9 @@
 //! replica file) and answers with events; none talks to the network.
 
 use super::Deps;
-use super::api::{EditResultRecord, Event, LocalEdit, LocalReplicaId, ReplicaSummary};
+use super::api::{
+    EditResultRecord, Event, LocalEdit, LocalReplicaId, NewAttachment, ReplicaSummary,
+};
 use super::error::EngineError;
 use super::jobs::{send_edit_results, send_summary};
 use crate::geodatabase::replica_file::{ReplicaFile, ReplicaFileError};
@@ -42,12 +44,13 @@ pub(crate) async fn edit_feature(
                 geometry,
             } => file.record_update(layer_id, &global_id, attributes, geometry)?,
             LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
-            LocalEdit::Attach {
-                global_id,
-                parent_global_id,
-                file: source,
-                content_type,
-            } => {
+            LocalEdit::Attach(new) => {
+                let NewAttachment {
+                    global_id,
+                    parent_global_id,
+                    file: source,
+                    content_type,
+                } = *new;
                 let data = std::fs::read(&source).map_err(|e| EngineError::Io {
                     path: source.clone(),
                     source: e,
@@ -218,7 +221,7 @@ fn write_csv(
         writer
             .write_record([
                 row.layer_id.to_string(),
-                row.layer_name.clone(),
+                row.layer_name.to_string(),
                 row.object_id.map(|o| o.to_string()).unwrap_or_default(),
                 row.global_id
                     .as_ref()
@@ -228,7 +231,7 @@ fn write_csv(
                 row.change_type.label().to_string(),
                 row.success.to_string(),
                 row.code.map(|c| c.to_string()).unwrap_or_default(),
-                row.description.clone(),
+                row.description.to_string(),
                 row.first_seen_ms.to_string(),
                 row.last_seen_ms.to_string(),
                 row.attempts.to_string(),

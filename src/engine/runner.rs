@@ -191,6 +191,21 @@ impl Runner {
                     Err(e) => self.command_failed("set reset mode", &e),
                 }
             }
+            Command::SetPaused { replica, paused } => {
+                match self
+                    .deps
+                    .with_store(move |s| s.set_paused(replica, paused))
+                    .await
+                {
+                    Ok(()) => {
+                        jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await
+                    }
+                    Err(e) => self.command_failed("pause replica", &e),
+                }
+            }
+            Command::RepointService { from_url, to_url } => {
+                self.repoint_service(from_url, to_url).await
+            }
             Command::Reset { replica, mode } => {
                 let job = Job::Reset {
                     mode,
@@ -383,6 +398,27 @@ impl Runner {
             "demo: sync was terminated and re-enabled; every replica needs a client reset";
         jobs::log(&self.deps, None, "demo service", None, message).await;
         self.sync_all(false).await;
+    }
+
+    /// Moves the replicas of one service to a new URL, logs it and sends the new list.
+    async fn repoint_service(&mut self, from_url: String, to_url: String) {
+        let (from, to) = (from_url.clone(), to_url.clone());
+        match self
+            .deps
+            .with_store(move |s| s.repoint_service(&from, &to))
+            .await
+        {
+            Ok(moved) if moved.is_empty() => {}
+            Ok(moved) => {
+                let message = format!(
+                    "{} replica(s) now use the service at {to_url} (it was at {from_url})",
+                    moved.len()
+                );
+                jobs::log(&self.deps, None, "service moved", None, &message).await;
+                self.send_all_summaries().await;
+            }
+            Err(e) => self.command_failed("move replicas to the new service address", &e),
+        }
     }
 
     /// The technician cancelled a manual reset: nothing changes; the replica still needs one.

@@ -6,9 +6,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// A GUID in canonical braced upper-case form.
+/// Length of the canonical text: 32 hex digits, 4 hyphens, 2 braces.
+const CANONICAL_LEN: usize = 38;
+/// Where the hyphens sit in the bare 8-4-4-4-12 form.
+const HYPHENS: [usize; 4] = [8, 13, 18, 23];
+
+/// A GUID in canonical braced upper-case form, stored inline (a plain value: no allocation, so
+/// millions of edit results carry their GlobalIDs cheaply).
+/// Not `Copy` on purpose: call sites read as if it were text, and `clone` is a 38-byte copy.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Guid(String);
+pub struct Guid([u8; CANONICAL_LEN]);
 
 /// Why a text is not a GUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,15 +27,27 @@ pub struct GuidError {
 impl Guid {
     /// A new random (v4) GUID.
     pub fn new_v4() -> Self {
-        Self::from_uuid(uuid::Uuid::new_v4())
+        let mut bare = [0u8; 36];
+        let text = uuid::Uuid::new_v4().hyphenated().encode_upper(&mut bare);
+        Self::from_hex_digits(text.bytes().filter(|b| *b != b'-'))
     }
 
-    fn from_uuid(u: uuid::Uuid) -> Self {
-        let mut s = String::with_capacity(38);
-        s.push('{');
-        s.push_str(&u.hyphenated().to_string().to_ascii_uppercase());
-        s.push('}');
-        Guid(s)
+    /// Builds the canonical text from exactly 32 hex digits (checked by the caller).
+    fn from_hex_digits(digits: impl Iterator<Item = u8>) -> Self {
+        let mut out = [0u8; CANONICAL_LEN];
+        out[0] = b'{';
+        out[CANONICAL_LEN - 1] = b'}';
+        let mut at = 1;
+        for (i, digit) in digits.take(32).enumerate() {
+            // Digits 8, 12, 16 and 20 start a new group of 8-4-4-4-12.
+            if matches!(i, 8 | 12 | 16 | 20) {
+                out[at] = b'-';
+                at += 1;
+            }
+            out[at] = digit.to_ascii_uppercase();
+            at += 1;
+        }
+        Guid(out)
     }
 
     /// Parses braced or bare, any case. Empty text is an error.
@@ -37,46 +56,49 @@ impl Guid {
         let inner = t
             .strip_prefix('{')
             .and_then(|x| x.strip_suffix('}'))
-            .unwrap_or(t);
+            .unwrap_or(t)
+            .as_bytes();
         let is_hyphenated = inner.len() == 36
-            && inner.char_indices().all(|(i, c)| match i {
-                8 | 13 | 18 | 23 => c == '-',
-                _ => c.is_ascii_hexdigit(),
+            && inner.iter().enumerate().all(|(i, c)| {
+                if HYPHENS.contains(&i) {
+                    *c == b'-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
             });
-        let is_simple = inner.len() == 32 && inner.chars().all(|c| c.is_ascii_hexdigit());
+        let is_simple = inner.len() == 32 && inner.iter().all(u8::is_ascii_hexdigit);
         if !(is_hyphenated || is_simple) {
             return Err(GuidError {
                 text: text.to_string(),
             });
         }
-        match uuid::Uuid::parse_str(inner) {
-            Ok(u) => Ok(Self::from_uuid(u)),
-            Err(_) => Err(GuidError {
-                text: text.to_string(),
-            }),
-        }
+        Ok(Self::from_hex_digits(
+            inner.iter().copied().filter(|c| *c != b'-'),
+        ))
     }
 
     /// The canonical braced upper-case text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only `from_hex_digits` builds a Guid, and it writes ASCII only.
+        std::str::from_utf8(&self.0).expect("a Guid holds ASCII text")
     }
 
     /// Without braces, as some URL paths and file names want it.
     pub fn bare(&self) -> &str {
-        &self.0[1..self.0.len() - 1]
+        let text = self.as_str();
+        &text[1..text.len() - 1]
     }
 }
 
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -89,24 +111,63 @@ impl FromStr for Guid {
 
 impl Serialize for Guid {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Parses GUID text without first copying it into a `String`; blank text is `None`.
+struct GuidVisitor;
+
+impl serde::de::Visitor<'_> for GuidVisitor {
+    type Value = Option<Guid>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a GUID text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        Guid::parse(text).map(Some).map_err(E::custom)
     }
 }
 
 impl<'de> Deserialize<'de> for Guid {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(d)?;
-        Guid::parse(&text).map_err(serde::de::Error::custom)
+        d.deserialize_str(GuidVisitor)?.ok_or_else(|| {
+            serde::de::Error::custom(GuidError {
+                text: String::new(),
+            })
+        })
     }
 }
 
 /// An optional GUID where null or empty text means "none": servers send `""` for "no GlobalID".
 pub fn opt_guid<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Guid>, D::Error> {
-    let text = Option::<std::borrow::Cow<str>>::deserialize(d)?;
-    match text {
-        None => Ok(None),
-        Some(t) if t.trim().is_empty() => Ok(None),
-        Some(t) => Guid::parse(&t).map(Some).map_err(serde::de::Error::custom),
+    d.deserialize_option(OptionalGuidVisitor)
+}
+
+/// `null`, `""` or GUID text.
+struct OptionalGuidVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OptionalGuidVisitor {
+    type Value = Option<Guid>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a GUID text or null")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(GuidVisitor)
     }
 }
 

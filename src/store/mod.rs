@@ -13,6 +13,7 @@ use crate::engine::api::{EditResultRecord, JobId, LocalReplicaId, LogEntry, Rese
 use crate::protocol::{ChangeType, EditResultRow, Guid, ObjectType};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a write waits for another syncwatch process (the GUI and a CLI command).
@@ -442,6 +443,25 @@ impl Store {
         self.update_replica(local_id, "paused = ?2", &[&paused])
     }
 
+    /// Points every replica of the service at `from_url` to `to_url` (a loopback demo service that
+    /// moved to another port). Returns the replicas changed.
+    pub fn repoint_service(
+        &self,
+        from_url: &str,
+        to_url: &str,
+    ) -> Result<Vec<LocalReplicaId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "UPDATE replicas SET service_url = ?2 WHERE service_url = ?1 RETURNING local_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let ids = stmt
+            .query_map([from_url, to_url], |r| r.get(0).map(LocalReplicaId))
+            .map_err(|e| self.sql(e))?;
+        ids.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+
     pub fn set_reset_mode(
         &self,
         local_id: LocalReplicaId,
@@ -659,19 +679,20 @@ impl Store {
                  ORDER BY success, last_seen_ms DESC, layer_id, global_id",
             )
             .map_err(|e| self.sql(e))?;
+        let mut texts = SharedTexts::default();
         let rows = stmt
             .query_map([local_id.0], |r| {
                 let gid: String = r.get(3)?;
                 Ok(EditResultRecord {
                     layer_id: r.get(0)?,
-                    layer_name: r.get(1)?,
+                    layer_name: texts.get(r.get_ref(1)?.as_str()?),
                     object_id: r.get(2)?,
                     global_id: Guid::parse(&gid).ok(),
                     object_type: ObjectType::from_code(r.get(4)?).unwrap_or(ObjectType::Feature),
                     change_type: ChangeType::from_code(r.get(5)?).unwrap_or(ChangeType::Update),
                     success: r.get(6)?,
                     code: r.get(7)?,
-                    description: r.get(8)?,
+                    description: texts.get(r.get_ref(8)?.as_str()?),
                     first_seen_ms: r.get(9)?,
                     last_seen_ms: r.get(10)?,
                     attempts: r.get(11)?,
@@ -866,3 +887,18 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+/// One shared copy of each distinct text (layer names, server messages) while loading rows.
+#[derive(Default)]
+struct SharedTexts(std::collections::HashSet<Arc<str>>);
+
+impl SharedTexts {
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.insert(shared.clone());
+        shared
+    }
+}

@@ -141,7 +141,7 @@ fn edit_results_dedupe_and_clear() {
         (a_row.attempts, a_row.first_seen_ms, a_row.last_seen_ms),
         (2, 100, 200)
     );
-    assert_eq!(a_row.layer_name, "Hydrants");
+    assert_eq!(&*a_row.layer_name, "Hydrants");
     assert_eq!(store.failed_edit_counts(id).unwrap(), vec![(0, 2)]);
 
     store
@@ -214,4 +214,21 @@ fn jobs_log_settings_and_reset_guard() {
         Err(StoreError::NoSuchReplica(_))
     ));
     assert_eq!(store.recent_log(10).unwrap()[0].replica, None);
+}
+
+/// Repointing a service changes exactly the replicas of that URL and reports them.
+#[test]
+fn repoint_service_changes_only_that_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let old_url = new_replica("a").service_url;
+    let a = store.add_replica(&new_replica("a")).unwrap();
+    let mut other = new_replica("b");
+    other.service_url = "https://example.com/arcgis/rest/services/Water/FeatureServer".into();
+    let b = store.add_replica(&other).unwrap();
+    let new_url = "http://127.0.0.1:2/arcgis/rest/services/Water/FeatureServer";
+    assert_eq!(store.repoint_service(&old_url, new_url).unwrap(), vec![a]);
+    assert_eq!(store.replica(a).unwrap().service_url, new_url);
+    assert_eq!(store.replica(b).unwrap().service_url, other.service_url);
+    assert!(store.repoint_service(&old_url, new_url).unwrap().is_empty());
 }

@@ -3,6 +3,7 @@
 //! turns them into `Command`s through the [`CommandSink`]. Built from a command sender and an
 //! event receiver, so tests drive it without an engine.
 
+use super::demo::SeedProgress;
 use super::dialogs::{
     self, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, FixValues, UnregisterConfirm,
 };
@@ -12,7 +13,7 @@ use super::replica_list::{ReplicaListAction, replica_list_ui};
 use super::reset_modal::{ResetModalAction, reset_modal_ui, reset_summary_ui};
 use super::results_grid::{Chip, GridAction, GridState, results_grid_ui};
 use super::view_model::{Notice, ViewModel};
-use super::{CommandSink, FilePicker, SendError};
+use super::{CommandSink, FilePicker, PendingPick, SendError};
 use crate::engine::{Command, CreateRequest, Event, LocalReplicaId, ResetMode, SyncOptions};
 use crate::protocol::Guid;
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,11 @@ pub struct AppConfig {
     pub default_service_url: String,
     /// `SYNCWATCH_SCREENSHOT`: save a PNG of the window after a few frames, then close.
     pub screenshot_path: Option<std::path::PathBuf>,
+    /// `SYNCWATCH_FIRST_FRAME_FILE`: write this file once the first frame is laid out
+    /// (`benches/window.rs` measures start-up with it).
+    pub first_frame_marker: Option<std::path::PathBuf>,
+    /// Progress of the first-run seeding of the demo replicas (see [`super::demo`]).
+    pub demo_seed: Option<tokio::sync::watch::Receiver<SeedProgress>>,
 }
 
 /// Everything a panel can ask for; applied at the end of the frame.
@@ -81,6 +87,8 @@ pub enum Action {
     SyncSelected,
     SyncAll,
     SetAutoSyncPaused(bool),
+    /// Pause (`true`) or resume one replica.
+    SetPaused(LocalReplicaId, bool),
     Cancel(LocalReplicaId),
     SetResetMode(LocalReplicaId, ResetMode),
     StartReset(LocalReplicaId, ResetMode),
@@ -107,23 +115,17 @@ pub enum Action {
     ExportCsv,
     LoadResults(LocalReplicaId),
     DemoTerminateSync,
-    CreateDemoReplica,
     ShowTab(Tab),
     FocusSearch,
     DismissSummary,
     Refresh,
 }
 
-/// Name of the replica "Create a demo replica" makes.
-pub const DEMO_REPLICA_NAME: &str = "Water network (demo)";
-
-/// Progress of "Create a demo replica": create it, then queue a few local edits and sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DemoSeed {
-    NotStarted,
-    /// Waiting for the created replica to appear, downloaded and idle.
-    Creating,
-    Done,
+/// An export waiting for the file dialog: the rows are the filtered view when it was asked for.
+pub struct PendingExport {
+    pick: PendingPick,
+    rows: Arc<[crate::engine::EditResultRecord]>,
+    indices: Vec<u32>,
 }
 
 struct ScreenshotHook {
@@ -152,7 +154,8 @@ pub struct SyncwatchApp {
     /// Replicas whose edit results were asked for and not yet delivered.
     results_requested: HashSet<LocalReplicaId>,
     started: bool,
-    pub demo_seed: DemoSeed,
+    /// The file dialog of "Export CSV" is open.
+    pub pending_export: Option<PendingExport>,
     screenshot: Option<ScreenshotHook>,
     /// Last measured time `logic` spent on events (for the status bar tooltip).
     pub last_drain: Duration,
@@ -190,7 +193,7 @@ impl SyncwatchApp {
             mock_now_ms: None,
             results_requested: HashSet::new(),
             started: false,
-            demo_seed: DemoSeed::NotStarted,
+            pending_export: None,
             screenshot,
             last_drain: Duration::ZERO,
         }
@@ -294,6 +297,7 @@ impl SyncwatchApp {
                     log_panel_ui(ui, &self.vm.log, &mut self.log_state, selected);
                 });
         }
+        let preparing = self.seed_running_text();
         egui::Panel::left("replicas")
             .resizable(true)
             .default_size(270.0)
@@ -305,14 +309,17 @@ impl SyncwatchApp {
                     selected,
                     self.now_ms(),
                     self.vm.loaded,
-                    self.config.demo && self.demo_seed == DemoSeed::NotStarted,
+                    preparing.as_deref(),
                 );
                 match a {
                     ReplicaListAction::None => {}
                     ReplicaListAction::Select(id) => actions.push(Action::Select(id)),
                     ReplicaListAction::SyncNow(id) => actions.push(Action::SyncNow(id)),
                     ReplicaListAction::CreateReplica => actions.push(Action::OpenConnect),
-                    ReplicaListAction::CreateDemoReplica => actions.push(Action::CreateDemoReplica),
+                    ReplicaListAction::SetPaused(id, paused) => {
+                        actions.push(Action::SetPaused(id, paused))
+                    }
+                    ReplicaListAction::Unregister(id) => actions.push(Action::OpenUnregister(id)),
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui, selected, &mut actions));
@@ -323,7 +330,7 @@ impl SyncwatchApp {
             self.apply(ui.ctx(), action);
         }
         self.request_results_if_needed();
-        self.continue_demo_seed();
+        self.poll_export();
         // Relative times ("3 min ago") move on even when nothing happens.
         ui.ctx().request_repaint_after(Duration::from_secs(15));
     }
@@ -399,15 +406,6 @@ impl SyncwatchApp {
             if self.config.demo {
                 ui.menu_button("Demo", |ui| {
                     if ui
-                        .add_enabled(
-                            self.demo_seed == DemoSeed::NotStarted,
-                            egui::Button::new("Demo: create a demo replica"),
-                        )
-                        .clicked()
-                    {
-                        actions.push(Action::CreateDemoReplica);
-                    }
-                    if ui
                         .button("Demo: terminate and re-enable sync")
                         .on_hover_text("Every demo replica then needs a client reset")
                         .clicked()
@@ -418,15 +416,28 @@ impl SyncwatchApp {
             }
         });
         ui.horizontal(|ui| {
-            let can_sync = selected
-                .and_then(|id| self.vm.replica(id))
-                .is_some_and(|r| !r.syncing && r.reset_required.is_none());
+            let selected_replica = selected.and_then(|id| self.vm.replica(id));
+            let can_sync = selected_replica
+                .is_some_and(|r| !r.syncing && !r.paused && r.reset_required.is_none());
             if ui
                 .add_enabled(can_sync, egui::Button::new("⟳ Sync now"))
                 .on_hover_text("Sync the selected replica (Ctrl+R)")
                 .clicked()
             {
                 actions.push(Action::SyncSelected);
+            }
+            if let Some(r) = selected_replica {
+                let (text, hover) = if r.paused {
+                    (
+                        "▶ Resume replica",
+                        "Include it in auto-sync and Sync all again",
+                    )
+                } else {
+                    ("⏸ Pause replica", "Leave it out of auto-sync and Sync all")
+                };
+                if ui.button(text).on_hover_text(hover).clicked() {
+                    actions.push(Action::SetPaused(r.id, !r.paused));
+                }
             }
             if ui.button("Sync all").clicked() {
                 actions.push(Action::SyncAll);
@@ -455,11 +466,7 @@ impl SyncwatchApp {
         });
         let dark = ui.visuals().dark_mode;
         if self.config.demo {
-            banner_ui(
-                ui,
-                super::theme::blue(dark),
-                "Demo mode: connected to the embedded demo feature service on this computer. Nothing leaves this machine.",
-            );
+            banner_ui(ui, super::theme::blue(dark), &self.demo_banner_text());
         }
         for (url, reason) in &self.vm.network_lost {
             banner_ui(
@@ -550,7 +557,7 @@ impl SyncwatchApp {
             Tab::Results => {
                 let rows = self.vm.results.get(&replica.id).cloned();
                 if let Some(rows) = &rows {
-                    self.grid.sync(replica.id, rows);
+                    self.grid.sync(replica.id, rows, ui.ctx());
                 } else {
                     self.grid.clear();
                 }
@@ -628,11 +635,19 @@ impl SyncwatchApp {
                 self.persisted.selected_replica = Some(id);
             }
             Action::SyncNow(id) => self.apply_sync(id),
-            Action::SyncSelected => {
-                if let Some(id) = self.selected() {
+            Action::SyncSelected => match self.selected().and_then(|id| self.vm.replica(id)) {
+                Some(r) if r.paused => {
+                    self.vm.notice = Some(Notice {
+                        text: format!("{} is paused; resume it to sync.", r.name),
+                        is_error: false,
+                    });
+                }
+                Some(r) => {
+                    let id = r.id;
                     self.apply(ctx, Action::SyncNow(id));
                 }
-            }
+                None => {}
+            },
             Action::SyncAll => {
                 self.send(Command::SyncAll);
             }
@@ -640,6 +655,16 @@ impl SyncwatchApp {
                 let interval_secs = (!paused).then_some(self.persisted.auto_sync_interval_secs);
                 if self.send(Command::SetAutoSync { interval_secs }) {
                     self.persisted.auto_sync_paused = paused;
+                }
+            }
+            Action::SetPaused(id, paused) => {
+                if self.send(Command::SetPaused {
+                    replica: id,
+                    paused,
+                }) && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
+                {
+                    // Shown at once; the engine's ReplicaChanged confirms it.
+                    r.paused = paused;
                 }
             }
             Action::Cancel(id) => {
@@ -719,7 +744,7 @@ impl SyncwatchApp {
                     self.drop_confirm = Some(DropConfirm {
                         replica: id,
                         layer_id: r.layer_id,
-                        layer_name: r.layer_name.clone(),
+                        layer_name: r.layer_name.to_string(),
                         global_id,
                         object_id: r.object_id,
                     });
@@ -761,7 +786,7 @@ impl SyncwatchApp {
                 });
                 ctx.copy_text(text);
             }
-            Action::ExportCsv => self.export_csv(),
+            Action::ExportCsv => self.export_csv(ctx),
             Action::LoadResults(id) => {
                 if self.send(Command::LoadEditResults { replica: id }) {
                     self.results_requested.insert(id);
@@ -769,23 +794,6 @@ impl SyncwatchApp {
             }
             Action::DemoTerminateSync => {
                 self.send(Command::DemoTerminateSync);
-            }
-            Action::CreateDemoReplica => {
-                let request = CreateRequest {
-                    service_url: self.config.default_service_url.clone(),
-                    token: None,
-                    name: DEMO_REPLICA_NAME.to_owned(),
-                    layers: vec![0, 1, 2],
-                    sync_model: crate::protocol::SyncModel::PerReplica,
-                    is_async: true,
-                };
-                if self.send(Command::CreateReplica(request)) {
-                    self.demo_seed = DemoSeed::Creating;
-                    self.vm.notice = Some(Notice {
-                        text: format!("Creating {DEMO_REPLICA_NAME}…"),
-                        is_error: false,
-                    });
-                }
             }
             Action::ShowTab(tab) => self.persisted.tab = tab,
             Action::FocusSearch => {
@@ -803,49 +811,6 @@ impl SyncwatchApp {
         }
     }
 
-    /// Once the demo replica is downloaded, queues local edits (one valid, three the service
-    /// refuses: a null non-nullable field, a value outside a range domain, a code outside a
-    /// coded-value domain) and syncs, so the grid shows real refused edits.
-    fn continue_demo_seed(&mut self) {
-        if self.demo_seed != DemoSeed::Creating {
-            return;
-        }
-        let Some(replica) = self
-            .vm
-            .replicas
-            .iter()
-            .find(|r| r.name == DEMO_REPLICA_NAME && r.server_gen.is_some() && !r.syncing)
-            .map(|r| r.id)
-        else {
-            return;
-        };
-        self.demo_seed = DemoSeed::Done;
-        self.persisted.selected_replica = Some(replica);
-        let hydrants = [
-            serde_json::json!({"FacilityID": "HYD-DEMO-1", "Status": "IS", "Flow_GPM": 1200.0}),
-            serde_json::json!({"FacilityID": null, "Status": "IS", "Flow_GPM": 900.0}),
-            serde_json::json!({"FacilityID": "HYD-DEMO-3", "Status": "IS", "Flow_GPM": 9999.0}),
-            serde_json::json!({"FacilityID": "HYD-DEMO-4", "Status": "BROKEN"}),
-        ];
-        let edits = hydrants
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, attributes)| match attributes {
-                serde_json::Value::Object(attributes) => Some(crate::engine::LocalEdit::Add {
-                    attributes,
-                    geometry: Some(serde_json::json!({"x": -122.66 + 0.01 * i as f64, "y": 45.52})),
-                }),
-                _ => None,
-            })
-            .collect();
-        // Edits first, then the sync, in that order on the runtime.
-        self.commands.edit_features_then_sync(replica, 0, edits);
-        self.vm.notice = Some(Notice {
-            text: format!("Recording demo edits and syncing {DEMO_REPLICA_NAME}…"),
-            is_error: false,
-        });
-    }
-
     fn apply_sync(&mut self, replica: LocalReplicaId) {
         if self.send(Command::SyncNow {
             replica,
@@ -858,7 +823,12 @@ impl SyncwatchApp {
         }
     }
 
-    fn export_csv(&mut self) {
+    /// Opens the file dialog (it answers on a later frame, see [`Self::poll_export`]); the rows
+    /// exported are the grid's filtered view at this moment.
+    fn export_csv(&mut self, ctx: &egui::Context) {
+        if self.pending_export.is_some() {
+            return;
+        }
         let Some(rows) = self.grid.rows().cloned() else {
             return;
         };
@@ -872,27 +842,76 @@ impl SyncwatchApp {
                 .map(|c| if c.is_alphanumeric() { c } else { '-' })
                 .collect::<String>()
         );
-        match self.file_picker.save_csv_path(&suggested) {
-            Some(path) => {
-                let count = self.grid.indices.len();
-                if self.send(Command::ExportCsv {
-                    rows,
-                    indices: self.grid.indices.clone(),
-                    path: path.clone(),
-                }) {
-                    self.vm.notice = Some(Notice {
-                        text: format!("Exporting {count} rows to {}…", path.display()),
-                        is_error: false,
-                    });
-                }
-            }
-            None => {
-                self.vm.notice = Some(Notice {
-                    text: "Export cancelled (no file chosen).".into(),
-                    is_error: false,
-                });
-            }
+        self.pending_export = Some(PendingExport {
+            pick: self.file_picker.pick_save_csv(ctx, &suggested),
+            rows,
+            indices: self.grid.indices.clone(),
+        });
+        self.vm.notice = Some(Notice {
+            text: "Choose where to save the CSV…".into(),
+            is_error: false,
+        });
+    }
+
+    /// Once the file dialog has answered, queues the export (written by the engine).
+    fn poll_export(&mut self) {
+        let Some(answer) = self.pending_export.as_ref().and_then(|p| p.pick.poll()) else {
+            return;
+        };
+        let Some(export) = self.pending_export.take() else {
+            return;
+        };
+        let Some(path) = answer else {
+            self.vm.notice = Some(Notice {
+                text: "Export cancelled (no file chosen).".into(),
+                is_error: false,
+            });
+            return;
+        };
+        let count = export.indices.len();
+        if self.send(Command::ExportCsv {
+            rows: export.rows,
+            indices: export.indices,
+            path: path.clone(),
+        }) {
+            self.vm.notice = Some(Notice {
+                text: format!("Exporting {count} rows to {}…", path.display()),
+                is_error: false,
+            });
         }
+    }
+
+    /// The demo banner: always says it is a demo, and what the seeding of the demo replicas did.
+    fn demo_banner_text(&self) -> String {
+        const BASE: &str = "Demo mode: connected to the embedded demo feature service on this computer; nothing leaves this machine.";
+        match self.seed_progress() {
+            Some(SeedProgress::Finished) => format!(
+                "{BASE} Demo replicas: one up to date, one with edits the service refused, one that needs a client reset."
+            ),
+            Some(SeedProgress::Failed(why)) => {
+                format!("{BASE} The demo replicas could not be prepared: {why}")
+            }
+            Some(SeedProgress::Waiting | SeedProgress::Running { .. }) => {
+                format!("{BASE} {}", self.seed_running_text().unwrap_or_default())
+            }
+            Some(SeedProgress::NotNeeded) | None => BASE.to_owned(),
+        }
+    }
+
+    /// What the demo seeding is doing, while it runs.
+    pub fn seed_running_text(&self) -> Option<String> {
+        match self.seed_progress()? {
+            SeedProgress::Waiting => Some("Preparing the demo replicas…".to_owned()),
+            SeedProgress::Running { step, total, what } => Some(format!(
+                "Preparing the demo replicas ({step}/{total}): {what}…"
+            )),
+            _ => None,
+        }
+    }
+
+    /// The demo seeding's latest progress (`None` when not in demo mode).
+    pub fn seed_progress(&self) -> Option<SeedProgress> {
+        self.config.demo_seed.as_ref().map(|rx| rx.borrow().clone())
     }
 
     /// Asks for the selected replica's results when none are loaded or a job finished since.
@@ -968,6 +987,11 @@ impl eframe::App for SyncwatchApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
+        if let Some(path) = self.config.first_frame_marker.take()
+            && let Err(e) = std::fs::write(&path, b"first frame\n")
+        {
+            eprintln!("syncwatch: could not write {}: {e}", path.display());
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

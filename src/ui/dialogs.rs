@@ -207,11 +207,11 @@ impl FixDialog {
         Some(FixDialog {
             replica,
             layer_id: r.layer_id,
-            layer_name: r.layer_name.clone(),
+            layer_name: r.layer_name.to_string(),
             global_id,
             object_id: r.object_id,
             code: r.code,
-            description: r.description.clone(),
+            description: r.description.to_string(),
             fields: vec![(field, String::new())],
             geometry: String::new(),
             error: None,

@@ -214,7 +214,8 @@ fn record(n: u64, s: &RowSpec) -> EditResultRecord {
         description: s
             .code
             .map(|c| catalog::describe(c, s.value))
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
         first_seen_ms: NOW_MS - (s.attempts as i64) * 15 * MIN_MS,
         last_seen_ms: NOW_MS - 2 * MIN_MS,
         attempts: s.attempts,
@@ -375,14 +376,23 @@ pub fn big_results(rows: usize) -> Arc<[EditResultRecord]> {
         Some(1023),
         Some(3064),
     ];
-    const LAYERS: [&str; 3] = ["Parcels", "Inspections", "Site photos"];
+    // One shared copy of each text, as the store hands them out.
+    let layers: [Arc<str>; 3] = ["Parcels", "Inspections", "Site photos"].map(Arc::from);
+    let descriptions: Vec<Arc<str>> = CODES
+        .iter()
+        .map(|code| {
+            code.map(|c| catalog::describe(c, "STATUS"))
+                .unwrap_or_default()
+                .into()
+        })
+        .collect();
     (0..rows)
         .map(|i| {
             let code = CODES[i % CODES.len()];
             let layer_id = (i % 3) as i64;
             EditResultRecord {
                 layer_id,
-                layer_name: LAYERS[layer_id as usize].into(),
+                layer_name: layers[layer_id as usize].clone(),
                 object_id: Some(i as i64 + 1),
                 global_id: Some(guid(i as u64 + 10_000)),
                 object_type: if i % 11 == 0 {
@@ -397,9 +407,7 @@ pub fn big_results(rows: usize) -> Arc<[EditResultRecord]> {
                 },
                 success: code.is_none(),
                 code,
-                description: code
-                    .map(|c| catalog::describe(c, "STATUS"))
-                    .unwrap_or_default(),
+                description: descriptions[i % CODES.len()].clone(),
                 first_seen_ms: NOW_MS - (i as i64 % 1000) * MIN_MS,
                 last_seen_ms: NOW_MS - (i as i64 % 100) * MIN_MS,
                 attempts: (i % 4) as u32 + 1,

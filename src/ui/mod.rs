@@ -7,15 +7,18 @@
 //! * [`replica_list`], [`replica_detail`], [`results_grid`], [`reset_modal`], [`log_panel`],
 //!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`.
 //! * [`theme`]         badge colours and time formatting.
+//! * [`demo`]          the embedded demo service and the first-run demo replicas (no egui).
 //! * [`fixtures`]      realistic fake events for tests, screenshots and benchmarks.
 //! * [`bench`]         headless frame-time measurement.
 //!
 //! Start-up ([`run`]): builds the tokio runtime, starts the embedded demo service and the engine
-//! on it, opens the window; closing the window sends `Command::Shutdown`, waits for the engine
-//! and stops the demo service and the runtime.
+//! on it, seeds the demo replicas on the runtime (first run only), opens the window; closing the
+//! window sends `Command::Shutdown`, waits for the engine and stops the demo service and the
+//! runtime.
 
 pub mod app;
 pub mod bench;
+pub mod demo;
 pub mod dialogs;
 pub mod fixtures;
 pub mod log_panel;
@@ -29,7 +32,6 @@ pub mod view_model;
 pub use app::{Action, AppConfig, Persisted, SyncwatchApp, Tab};
 
 use crate::engine::{Command, EngineConfig, Event, EventSender, Failure, FailureClass};
-use crate::server::ServerConfig;
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -62,8 +64,6 @@ enum SinkInner {
 #[derive(Clone)]
 struct EngineSink {
     handle: crate::engine::EngineHandle,
-    runtime: tokio::runtime::Handle,
-    events: EventSender,
 }
 
 impl std::fmt::Debug for SinkInner {
@@ -88,64 +88,11 @@ impl CommandSink {
         (Self::new(tx), rx)
     }
 
-    /// Sends through the running engine's handle. `runtime` and `events` serve
-    /// [`CommandSink::edit_features_then_sync`], whose engine call is async.
-    pub fn engine(
-        handle: crate::engine::EngineHandle,
-        runtime: tokio::runtime::Handle,
-        events: EventSender,
-    ) -> Self {
+    /// Sends through the running engine's handle.
+    pub fn engine(handle: crate::engine::EngineHandle) -> Self {
         CommandSink {
-            inner: SinkInner::Engine(Box::new(EngineSink {
-                handle,
-                runtime,
-                events,
-            })),
+            inner: SinkInner::Engine(Box::new(EngineSink { handle })),
         }
-    }
-
-    /// Records local edits (the engine's `edit_feature`, not a `Command`) one after another on
-    /// the runtime, reporting each through the event channel, then queues a sync of the replica.
-    /// Used by "Create a demo replica". A test channel ignores it.
-    pub fn edit_features_then_sync(
-        &self,
-        replica: crate::engine::LocalReplicaId,
-        layer_id: i64,
-        edits: Vec<crate::engine::LocalEdit>,
-    ) {
-        let SinkInner::Engine(sink) = &self.inner else {
-            return;
-        };
-        let (handle, events) = (sink.handle.clone(), sink.events.clone());
-        sink.runtime.spawn(async move {
-            for edit in edits {
-                match handle.edit_feature(replica, layer_id, edit).await {
-                    Ok(summary) => events.send(Event::ReplicaChanged { summary }),
-                    Err(e) => events.send(Event::CommandFailed {
-                        what: "record a local edit".to_owned(),
-                        error: Failure {
-                            class: FailureClass::Local,
-                            code: None,
-                            message: format!("{e:#}"),
-                        },
-                    }),
-                }
-            }
-            let sync = Command::SyncNow {
-                replica,
-                options: crate::engine::SyncOptions::default(),
-            };
-            if handle.send(sync).await.is_err() {
-                events.send(Event::CommandFailed {
-                    what: "Sync now".to_owned(),
-                    error: Failure {
-                        class: FailureClass::Local,
-                        code: None,
-                        message: "the sync engine has stopped".to_owned(),
-                    },
-                });
-            }
-        });
     }
 
     pub fn send(&self, command: Command) -> Result<(), SendError> {
@@ -163,46 +110,91 @@ impl CommandSink {
     }
 }
 
-/// Chooses where a CSV export goes. The app uses [`RfdFilePicker`]; tests inject a path.
+/// Chooses where a CSV export goes without blocking the window: [`FilePicker::pick_save_csv`]
+/// returns at once and the answer arrives through [`PendingPick::poll`] on a later frame. The
+/// app uses [`RfdFilePicker`]; tests inject a path with [`FixedPathPicker`].
 pub trait FilePicker {
-    /// `None` when the user cancelled (or no dialog can be shown).
-    fn save_csv_path(&mut self, suggested_name: &str) -> Option<PathBuf>;
+    /// Starts asking. `ctx` is repainted when the answer is there.
+    fn pick_save_csv(&mut self, ctx: &egui::Context, suggested_name: &str) -> PendingPick;
 }
 
-/// The native "save as" dialog (rfd). On a headless machine it returns `None` at once.
-pub struct RfdFilePicker;
+/// A file dialog's answer that may not have arrived yet.
+#[derive(Debug)]
+pub struct PendingPick {
+    answer: std::sync::mpsc::Receiver<Option<PathBuf>>,
+}
 
-impl FilePicker for RfdFilePicker {
-    fn save_csv_path(&mut self, suggested_name: &str) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .set_title("Export edit results")
-            .set_file_name(suggested_name)
-            .add_filter("CSV", &["csv"])
-            .save_file()
+impl PendingPick {
+    /// A pick and the sender its answer comes through.
+    pub fn channel() -> (std::sync::mpsc::Sender<Option<PathBuf>>, PendingPick) {
+        let (tx, answer) = std::sync::mpsc::channel();
+        (tx, PendingPick { answer })
+    }
+
+    /// An answer that is already known.
+    pub fn ready(path: Option<PathBuf>) -> PendingPick {
+        let (tx, pick) = Self::channel();
+        let _ = tx.send(path);
+        pick
+    }
+
+    /// `None` while the dialog is open; then once `Some(path)` (`Some(None)`: cancelled).
+    pub fn poll(&self) -> Option<Option<PathBuf>> {
+        match self.answer.try_recv() {
+            Ok(path) => Some(path),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(None),
+        }
     }
 }
 
-/// Always answers the same path (tests, scripted runs).
+/// The native "save as" dialog (rfd's async dialog, driven on its own thread so the window keeps
+/// drawing). On a headless machine it answers `None` at once.
+pub struct RfdFilePicker;
+
+impl FilePicker for RfdFilePicker {
+    fn pick_save_csv(&mut self, ctx: &egui::Context, suggested_name: &str) -> PendingPick {
+        let (tx, pick) = PendingPick::channel();
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Export edit results")
+            .set_file_name(suggested_name)
+            .add_filter("CSV", &["csv"]);
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("syncwatch-file-dialog".into())
+            .spawn(move || {
+                let chosen = pollster::block_on(dialog.save_file());
+                let _ = tx.send(chosen.map(|file| file.path().to_path_buf()));
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the file dialog thread");
+        }
+        // A failed spawn dropped the sender: the pick then reads as cancelled.
+        pick
+    }
+}
+
+/// Always answers the same path at once (tests, scripted runs).
 #[derive(Debug, Clone, Default)]
 pub struct FixedPathPicker(pub Option<PathBuf>);
 
 impl FilePicker for FixedPathPicker {
-    fn save_csv_path(&mut self, _suggested_name: &str) -> Option<PathBuf> {
-        self.0.clone()
+    fn pick_save_csv(&mut self, _ctx: &egui::Context, _suggested_name: &str) -> PendingPick {
+        PendingPick::ready(self.0.clone())
     }
 }
 
-/// Default loopback port of the embedded demo service (a fixed port keeps demo replicas
-/// working across restarts; a free port is used when it is taken).
-pub const DEMO_PORT: u16 = 47_817;
+pub use demo::DEMO_PORT;
 
 /// Opens the window and blocks until it is closed. Returns the process exit code.
 ///
-/// Starts, on one tokio runtime: the embedded demo feature service on loopback (unless
-/// `SYNCWATCH_NO_DEMO=1`) and the sync engine on `data_dir` (`--data-dir`,
-/// `SYNCWATCH_DATA_DIR`, else the platform data directory). Developer hooks:
-/// `SYNCWATCH_UI_FIXTURES=1` replays [`fixtures`] instead of running the engine;
-/// `SYNCWATCH_SCREENSHOT=path.png` saves a screenshot after a few frames and closes.
+/// Starts, on one tokio runtime: the embedded demo service on loopback (unless
+/// `SYNCWATCH_NO_DEMO=1`; see [`demo`]), the sync engine on `data_dir` (`--data-dir`,
+/// `SYNCWATCH_DATA_DIR`, else the platform data directory) and, on a first run, the seeding of the
+/// demo replicas. Developer hooks: `SYNCWATCH_UI_FIXTURES=1` replays [`fixtures`] instead of
+/// running the engine; `SYNCWATCH_SCREENSHOT=path.png` saves a screenshot after a few frames and
+/// closes; `SYNCWATCH_FIRST_FRAME_FILE=path` writes that file once the first frame is laid out.
 pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -221,21 +213,20 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
     // events sent before that wait in the channel and are drained on the first frame.
     let egui_ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
     let waker_ctx = egui_ctx.clone();
+    let waker: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        if let Some(ctx) = waker_ctx.get() {
+            ctx.request_repaint();
+        }
+    });
     let (event_tx, event_rx) = std::sync::mpsc::channel::<Event>();
-    let events = EventSender::new(
-        event_tx,
-        Arc::new(move || {
-            if let Some(ctx) = waker_ctx.get() {
-                ctx.request_repaint();
-            }
-        }),
-    );
+    let window_events = EventSender::new(event_tx, waker.clone());
 
     let demo = if use_fixtures || env_flag("SYNCWATCH_NO_DEMO") {
         None
     } else {
-        match runtime.block_on(start_demo_service(&data_dir)) {
-            Ok(server) => Some(server),
+        let delay = std::time::Duration::from_millis(400);
+        match runtime.block_on(demo::start_service(&data_dir, DEMO_PORT, delay)) {
+            Ok(service) => Some(service),
             Err(e) => {
                 eprintln!(
                     "syncwatch: the demo service could not start ({e:#}); continuing without it"
@@ -245,26 +236,38 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
         }
     };
 
+    let mut seed_progress = None;
     let (commands, engine_join) = if use_fixtures {
         let (sink, rx) = CommandSink::channel(COMMAND_QUEUE);
-        runtime.spawn(fixture_backend(rx, events));
+        runtime.spawn(fixture_backend(rx, window_events));
         (sink, None)
     } else {
         let _entered = runtime.enter();
-        let (handle, join) =
-            crate::engine::start(engine_config(&data_dir, demo.as_ref()), events.clone())
-                .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
-        let sink = CommandSink::engine(handle, runtime.handle().clone(), events);
-        (sink, Some(join))
+        let (engine_events, tap) = demo::EventTap::start(window_events);
+        let config = engine_config(&data_dir, demo.as_ref().map(|d| &d.server));
+        let (handle, join) = crate::engine::start(config, engine_events)
+            .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
+        if let Some(service) = &demo {
+            seed_progress = Some(start_demo_seeding(
+                runtime.handle(),
+                &handle,
+                &tap,
+                service,
+                &data_dir,
+                waker.clone(),
+            ));
+        }
+        (CommandSink::engine(handle), Some(join))
     };
 
     let config = AppConfig {
         demo: demo.is_some() || use_fixtures,
-        default_service_url: demo.as_ref().map_or_else(
-            || "https://".to_owned(),
-            crate::server::RunningServer::service_url,
-        ),
+        default_service_url: demo
+            .as_ref()
+            .map_or_else(|| "https://".to_owned(), |d| d.server.service_url()),
         screenshot_path: std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from),
+        first_frame_marker: std::env::var_os("SYNCWATCH_FIRST_FRAME_FILE").map(PathBuf::from),
+        demo_seed: seed_progress,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -272,6 +275,9 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
             .with_app_id("syncwatch")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([900.0, 560.0]),
+        // Window size and position come back from eframe storage (stated, because the layout
+        // promise depends on it); panel sizes come back with egui's memory.
+        persist_window: true,
         ..Default::default()
     };
     let shutdown_sink = commands.clone();
@@ -301,8 +307,8 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
             tokio::time::timeout(std::time::Duration::from_secs(10), join).await
         });
     }
-    if let Some(server) = demo {
-        runtime.block_on(server.shutdown());
+    if let Some(service) = demo {
+        runtime.block_on(service.server.shutdown());
     }
     runtime.shutdown_timeout(std::time::Duration::from_secs(3));
     result.map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
@@ -313,22 +319,35 @@ fn env_flag(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| v == "1")
 }
 
-/// The demo water network on loopback, its data kept under `data_dir/demo-service`.
-async fn start_demo_service(data_dir: &Path) -> anyhow::Result<crate::server::RunningServer> {
-    let mut config = ServerConfig {
-        addr: std::net::SocketAddr::from(([127, 0, 0, 1], DEMO_PORT)),
-        data_dir: Some(data_dir.join("demo-service")),
-        job_step_delay: std::time::Duration::from_millis(400),
-        ..ServerConfig::default()
-    };
-    match crate::server::start(config.clone()).await {
-        Ok(server) => Ok(server),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            config.addr.set_port(0);
-            Ok(crate::server::start(config).await?)
+/// Re-points the demo replicas if the service moved, then seeds the demo replicas on the runtime
+/// (a no-op after the first run). Returns the progress the window shows.
+pub fn start_demo_seeding(
+    runtime: &tokio::runtime::Handle,
+    handle: &crate::engine::EngineHandle,
+    tap: &demo::EventTap,
+    service: &demo::DemoService,
+    data_dir: &Path,
+    waker: Arc<dyn Fn() + Send + Sync>,
+) -> tokio::sync::watch::Receiver<demo::SeedProgress> {
+    let (reporter, progress) = demo::SeedReporter::new(waker);
+    let listener = tap.listen();
+    let repoint = service.repoint_command();
+    let (handle, url, dir) = (
+        handle.clone(),
+        service.server.service_url(),
+        data_dir.to_path_buf(),
+    );
+    runtime.spawn(async move {
+        if let Some(command) = repoint
+            && handle.send(command).await.is_err()
+        {
+            return;
         }
-        Err(e) => Err(e.into()),
-    }
+        if let Err(e) = demo::seed(handle, listener, url, dir, reporter).await {
+            tracing::warn!(error = %e, "the demo replicas could not be seeded");
+        }
+    });
+    progress
 }
 
 /// Replays [`fixtures`] and answers a few commands the way the engine would (developer aid

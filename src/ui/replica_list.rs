@@ -1,6 +1,7 @@
 //! The left panel: one row per replica with its health badge (colour, symbol and text; red or
 //! amber for problems, never green while anything failed), the last successful sync as a
-//! relative time and the count of pending local changes.
+//! relative time and the count of pending local changes. A right click on a row offers sync,
+//! pause/resume and unregister.
 
 use super::theme;
 use crate::engine::{Health, LocalReplicaId, ReplicaSummary};
@@ -14,18 +15,21 @@ pub enum ReplicaListAction {
     Select(LocalReplicaId),
     SyncNow(LocalReplicaId),
     CreateReplica,
-    /// Create a replica of the embedded demo service and seed it with a few local edits.
-    CreateDemoReplica,
+    /// Pause (`true`) or resume the replica.
+    SetPaused(LocalReplicaId, bool),
+    /// Ask to confirm unregistering the replica.
+    Unregister(LocalReplicaId),
 }
 
-/// Draws the replica list. `now_ms` is the wall clock used for relative times.
+/// Draws the replica list. `now_ms` is the wall clock used for relative times; `preparing` says
+/// what is being prepared while the list is still empty (the demo replicas being seeded).
 pub fn replica_list_ui(
     ui: &mut egui::Ui,
     replicas: &[ReplicaSummary],
     selected: Option<LocalReplicaId>,
     now_ms: i64,
     loaded: bool,
-    offer_demo: bool,
+    preparing: Option<&str>,
 ) -> ReplicaListAction {
     let mut action = ReplicaListAction::None;
     ui.horizontal(|ui| {
@@ -42,18 +46,12 @@ pub fn replica_list_ui(
     });
     ui.separator();
     if replicas.is_empty() {
-        if loaded {
+        if let Some(what) = preparing {
+            // Wrapped: a long step must not widen the (resizable, remembered) panel.
+            ui.spinner();
+            ui.add(egui::Label::new(what).wrap());
+        } else if loaded {
             ui.label("No replicas yet.");
-            if offer_demo
-                && ui
-                    .button("Create a demo replica")
-                    .on_hover_text(
-                        "A replica of the embedded demo water network, with a few local edits (some the server will refuse)",
-                    )
-                    .clicked()
-            {
-                action = ReplicaListAction::CreateDemoReplica;
-            }
             if ui.button("Connect to a service…").clicked() {
                 action = ReplicaListAction::CreateReplica;
             }
@@ -141,6 +139,27 @@ fn replica_row_ui(
     if row.response.clicked() && action == ReplicaListAction::None {
         action = ReplicaListAction::Select(replica.id);
     }
+    row.response.context_menu(|ui| {
+        let can_sync = !replica.syncing && !replica.paused && replica.reset_required.is_none();
+        if ui
+            .add_enabled(can_sync, egui::Button::new("Sync now"))
+            .clicked()
+        {
+            action = ReplicaListAction::SyncNow(replica.id);
+        }
+        let pause_text = if replica.paused {
+            "▶ Resume replica"
+        } else {
+            "⏸ Pause replica"
+        };
+        if ui.button(pause_text).clicked() {
+            action = ReplicaListAction::SetPaused(replica.id, !replica.paused);
+        }
+        ui.separator();
+        if ui.button("Unregister…").clicked() {
+            action = ReplicaListAction::Unregister(replica.id);
+        }
+    });
     ui.add_space(4.0);
     action
 }

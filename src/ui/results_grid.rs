@@ -12,6 +12,7 @@ use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 /// Height of one grid row in points.
 pub const ROW_HEIGHT: f32 = 20.0;
@@ -89,15 +90,16 @@ pub enum SortColumn {
 }
 
 impl SortColumn {
+    /// The seed's columns first, in its order (so Code stays in view next to the detail pane).
     pub const ALL: [SortColumn; 12] = [
         SortColumn::ObjectId,
         SortColumn::GlobalId,
         SortColumn::Layer,
         SortColumn::ChangeType,
-        SortColumn::ObjectType,
         SortColumn::Success,
         SortColumn::Code,
         SortColumn::Description,
+        SortColumn::ObjectType,
         SortColumn::FirstSeen,
         SortColumn::LastSeen,
         SortColumn::Attempts,
@@ -191,36 +193,71 @@ impl GridFilter {
         if needle_lower.is_empty() {
             return true;
         }
-        let contains = |text: &str| text.to_lowercase().contains(needle_lower);
+        let contains = |text: &str| contains_ignoring_case(text, needle_lower);
+        let number = |n: i64| contains(itoa::Buffer::new().format(n));
         row.global_id.as_ref().is_some_and(|g| contains(g.as_str()))
-            || row
-                .object_id
-                .is_some_and(|o| o.to_string().contains(needle_lower))
-            || row
-                .code
-                .is_some_and(|c| c.to_string().contains(needle_lower))
+            || row.object_id.is_some_and(number)
+            || row.code.is_some_and(number)
             || contains(&row.layer_name)
             || contains(&row.description)
     }
 }
 
+/// Whether `text` contains `needle_lower` (already lower case), ignoring case. Allocation-free
+/// for ASCII (GlobalIDs, numbers and nearly all server messages); other text is lower-cased.
+fn contains_ignoring_case(text: &str, needle_lower: &str) -> bool {
+    let needle = needle_lower.as_bytes();
+    if needle.is_empty() {
+        return true;
+    }
+    if !text.is_ascii() || !needle_lower.is_ascii() {
+        return text.to_lowercase().contains(needle_lower);
+    }
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
 /// Filters and sorts `rows` into indices. Runs only when the snapshot or the filter changes.
 pub fn compute_indices(rows: &[EditResultRecord], filter: &GridFilter) -> Vec<u32> {
+    compute_indices_unless(rows, filter, &AtomicBool::new(false)).unwrap_or_default()
+}
+
+/// [`compute_indices`], giving up (`None`) once `cancelled` is set.
+fn compute_indices_unless(
+    rows: &[EditResultRecord],
+    filter: &GridFilter,
+    cancelled: &AtomicBool,
+) -> Option<Vec<u32>> {
+    const CHECK_EVERY: usize = 1 << 16;
     let needle = filter.search.trim().to_lowercase();
-    let mut indices: Vec<u32> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, row)| filter.matches(row, &needle))
-        .map(|(i, _)| i as u32)
-        .collect();
+    let mut indices: Vec<u32> = Vec::new();
+    for (chunk_no, chunk) in rows.chunks(CHECK_EVERY).enumerate() {
+        if cancelled.load(AtomicOrdering::Relaxed) {
+            return None;
+        }
+        let first = chunk_no * CHECK_EVERY;
+        indices.extend(
+            chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, row)| filter.matches(row, &needle))
+                .map(|(i, _)| (first + i) as u32),
+        );
+    }
     if let Some((column, ascending)) = filter.sort {
+        // Stable, so rows that compare equal keep the snapshot's order (newest failures first).
         indices.sort_by(|&a, &b| {
             let ord = column.compare(&rows[a as usize], &rows[b as usize]);
             if ascending { ord } else { ord.reverse() }
         });
     }
-    indices
+    Some(indices)
 }
+
+/// Snapshots with more rows than this are filtered and sorted on a worker thread: a million rows
+/// take longer than one frame, and the window must not stall while the technician types.
+pub const BACKGROUND_ROWS: usize = 50_000;
 
 /// Identity of the snapshot the indices were computed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,8 +267,116 @@ struct SourceKey {
     len: usize,
 }
 
-/// The grid's UI state (per window, not persisted except the chip).
+impl SourceKey {
+    fn of(replica: LocalReplicaId, rows: &Arc<[EditResultRecord]>) -> SourceKey {
+        SourceKey {
+            replica,
+            ptr: Arc::as_ptr(rows) as *const u8 as usize,
+            len: rows.len(),
+        }
+    }
+}
+
+/// What a snapshot plus a filter turn into: the rows to show and the choices for the filter bar.
 #[derive(Debug, Default)]
+struct GridIndex {
+    indices: Vec<u32>,
+    layers: Vec<(i64, String)>,
+    codes: Vec<i64>,
+}
+
+impl GridIndex {
+    fn build(
+        rows: &[EditResultRecord],
+        filter: &GridFilter,
+        cancelled: &AtomicBool,
+    ) -> Option<GridIndex> {
+        let indices = compute_indices_unless(rows, filter, cancelled)?;
+        let (layers, codes) = filter_choices(rows);
+        Some(GridIndex {
+            indices,
+            layers,
+            codes,
+        })
+    }
+}
+
+/// The distinct layers and codes of a snapshot (at most a few hundred of each are listed).
+fn filter_choices(rows: &[EditResultRecord]) -> (Vec<(i64, String)>, Vec<i64>) {
+    let mut layers: Vec<(i64, String)> = Vec::new();
+    let mut codes: Vec<i64> = Vec::new();
+    for row in rows {
+        if !layers.iter().any(|(id, _)| *id == row.layer_id) {
+            layers.push((row.layer_id, row.layer_name.to_string()));
+        }
+        if let Some(code) = row.code
+            && !codes.contains(&code)
+        {
+            codes.push(code);
+        }
+        if layers.len() > 256 && codes.len() > 256 {
+            break;
+        }
+    }
+    layers.sort();
+    codes.sort_unstable();
+    (layers, codes)
+}
+
+/// A filter running on a worker thread for one snapshot.
+struct IndexJob {
+    key: SourceKey,
+    filter: GridFilter,
+    rows: Arc<[EditResultRecord]>,
+    cancelled: Arc<AtomicBool>,
+    done: std::sync::mpsc::Receiver<GridIndex>,
+}
+
+impl IndexJob {
+    fn start(
+        key: SourceKey,
+        filter: GridFilter,
+        rows: Arc<[EditResultRecord]>,
+        waker: &egui::Context,
+    ) -> IndexJob {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let (tx, done) = std::sync::mpsc::channel();
+        let (job_rows, job_filter, job_cancelled, waker) = (
+            rows.clone(),
+            filter.clone(),
+            cancelled.clone(),
+            waker.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("syncwatch-grid-filter".into())
+            .spawn(move || {
+                if let Some(index) = GridIndex::build(&job_rows, &job_filter, &job_cancelled) {
+                    let _ = tx.send(index);
+                    waker.request_repaint();
+                }
+            });
+        if let Err(e) = spawned {
+            // No thread to spare: the receiver reports Disconnected and the grid filters inline.
+            tracing::warn!("could not start the grid filter thread: {e}");
+        }
+        IndexJob {
+            key,
+            filter,
+            rows,
+            cancelled,
+            done,
+        }
+    }
+}
+
+impl Drop for IndexJob {
+    fn drop(&mut self) {
+        self.cancelled.store(true, AtomicOrdering::Relaxed);
+    }
+}
+
+/// The grid's UI state (per window, not persisted except the chip).
+#[derive(Default)]
 pub struct GridState {
     pub filter: GridFilter,
     /// Row numbers into the snapshot, in display order.
@@ -244,74 +389,125 @@ pub struct GridState {
     pub focus_search: bool,
     /// How many times the index vector was rebuilt (tests check it is not per frame).
     pub rebuilds: u64,
+    /// The replica whose results the grid is showing (or about to show).
+    replica: Option<LocalReplicaId>,
     source: Option<SourceKey>,
     applied: Option<GridFilter>,
     layers: Vec<(i64, String)>,
     codes: Vec<i64>,
     rows: Option<Arc<[EditResultRecord]>>,
+    job: Option<IndexJob>,
+}
+
+impl std::fmt::Debug for GridState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GridState")
+            .field("filter", &self.filter)
+            .field("shown", &self.indices.len())
+            .field("selected", &self.selected)
+            .field("filtering", &self.is_filtering())
+            .finish_non_exhaustive()
+    }
 }
 
 impl GridState {
-    /// Brings the index vector up to date with this snapshot; cheap when nothing changed.
-    pub fn sync(&mut self, replica: LocalReplicaId, rows: &Arc<[EditResultRecord]>) {
-        let key = SourceKey {
-            replica,
-            ptr: Arc::as_ptr(rows) as *const u8 as usize,
-            len: rows.len(),
-        };
-        let source_changed = self.source != Some(key);
-        if source_changed {
-            if self.source.map(|s| s.replica) != Some(replica) {
-                self.selected = None;
-                self.filter.layer_id = None;
-                self.filter.code = None;
-            } else {
-                // A new snapshot of the same replica: keep the selection on the same edit.
-                let identity = self
-                    .selected_record()
-                    .map(|r| (r.layer_id, r.global_id.clone(), r.change_type));
-                self.selected = identity.and_then(|(layer_id, global_id, change_type)| {
-                    rows.iter()
-                        .position(|r| {
-                            r.layer_id == layer_id
-                                && r.global_id == global_id
-                                && r.change_type == change_type
-                        })
-                        .map(|i| i as u32)
-                });
-            }
-            let mut layers: Vec<(i64, String)> = Vec::new();
-            let mut codes: Vec<i64> = Vec::new();
-            for row in rows.iter() {
-                if !layers.iter().any(|(id, _)| *id == row.layer_id) {
-                    layers.push((row.layer_id, row.layer_name.clone()));
-                }
-                if let Some(code) = row.code
-                    && !codes.contains(&code)
-                {
-                    codes.push(code);
-                }
-                if layers.len() > 256 && codes.len() > 256 {
-                    break;
-                }
-            }
-            layers.sort();
-            codes.sort_unstable();
-            self.layers = layers;
-            self.codes = codes;
-            self.rows = Some(rows.clone());
+    /// Brings the index vector up to date with this snapshot; cheap when nothing changed. Large
+    /// snapshots are indexed on a worker thread that wakes `waker` when done; until then the
+    /// previous rows stay on screen and [`GridState::is_filtering`] is true.
+    pub fn sync(
+        &mut self,
+        replica: LocalReplicaId,
+        rows: &Arc<[EditResultRecord]>,
+        waker: &egui::Context,
+    ) {
+        if self.replica != Some(replica) {
+            // Another replica: its own layers and codes, nothing of the old one on screen.
+            self.clear();
+            self.filter.layer_id = None;
+            self.filter.code = None;
+            self.replica = Some(replica);
         }
-        if source_changed || self.applied.as_ref() != Some(&self.filter) {
-            self.indices = compute_indices(rows, &self.filter);
-            self.applied = Some(self.filter.clone());
-            self.source = Some(key);
-            self.rebuilds += 1;
-            // A selection that was filtered away, or whose row vanished, is dropped.
-            if let Some(sel) = self.selected
-                && ((sel as usize) >= rows.len() || !self.indices.contains(&sel))
-            {
-                self.selected = None;
+        let key = SourceKey::of(replica, rows);
+        if self.source == Some(key) && self.applied.as_ref() == Some(&self.filter) {
+            self.job = None;
+            return;
+        }
+        if rows.len() <= BACKGROUND_ROWS {
+            let index = GridIndex::build(rows, &self.filter, &AtomicBool::new(false));
+            self.install(
+                key,
+                rows.clone(),
+                self.filter.clone(),
+                index.unwrap_or_default(),
+            );
+            return;
+        }
+        let wanted = |job: &IndexJob| job.key == key && job.filter == self.filter;
+        match self.job.take() {
+            Some(job) if wanted(&job) => match job.done.try_recv() {
+                Ok(index) => self.install(key, job.rows.clone(), job.filter.clone(), index),
+                Err(std::sync::mpsc::TryRecvError::Empty) => self.job = Some(job),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    let index = GridIndex::build(rows, &self.filter, &AtomicBool::new(false));
+                    self.install(
+                        key,
+                        rows.clone(),
+                        self.filter.clone(),
+                        index.unwrap_or_default(),
+                    );
+                }
+            },
+            _ => {
+                self.job = Some(IndexJob::start(
+                    key,
+                    self.filter.clone(),
+                    rows.clone(),
+                    waker,
+                ))
             }
+        }
+    }
+
+    /// A large snapshot is being filtered or sorted on the worker thread.
+    pub fn is_filtering(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Shows `rows` through `index`, keeping the selection on the same edit where it still shows.
+    fn install(
+        &mut self,
+        key: SourceKey,
+        rows: Arc<[EditResultRecord]>,
+        filter: GridFilter,
+        index: GridIndex,
+    ) {
+        let identity = self
+            .selected_record()
+            .map(|r| (r.layer_id, r.global_id.clone(), r.change_type));
+        if self.source != Some(key) {
+            self.selected = identity.and_then(|(layer_id, global_id, change_type)| {
+                rows.iter()
+                    .position(|r| {
+                        r.layer_id == layer_id
+                            && r.global_id == global_id
+                            && r.change_type == change_type
+                    })
+                    .map(|i| i as u32)
+            });
+        }
+        self.indices = index.indices;
+        self.layers = index.layers;
+        self.codes = index.codes;
+        self.rows = Some(rows);
+        self.applied = Some(filter);
+        self.source = Some(key);
+        self.job = None;
+        self.rebuilds += 1;
+        // A selection that was filtered away is dropped.
+        if let Some(sel) = self.selected
+            && !self.indices.contains(&sel)
+        {
+            self.selected = None;
         }
     }
 
@@ -327,8 +523,11 @@ impl GridState {
 
     /// Forgets the snapshot (no replica selected).
     pub fn clear(&mut self) {
+        self.replica = None;
         self.source = None;
+        self.applied = None;
         self.rows = None;
+        self.job = None;
         self.indices.clear();
         self.selected = None;
     }
@@ -455,6 +654,10 @@ fn filter_bar_ui(ui: &mut egui::Ui, grid: &mut GridState, total: usize, action: 
         }
         ui.separator();
         ui.label(format!("{} of {} rows", grid.indices.len(), total));
+        if grid.is_filtering() {
+            ui.spinner();
+            ui.label("Filtering…");
+        }
         if ui
             .add_enabled(!grid.indices.is_empty(), egui::Button::new("Export CSV…"))
             .on_hover_text("Write the rows shown to a CSV file")
@@ -534,6 +737,7 @@ fn table_ui(ui: &mut egui::Ui, grid: &mut GridState) {
     }
 }
 
+/// One row's cells, in the order of [`SortColumn::ALL`].
 fn row_cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &EditResultRecord, dark: bool) {
     let mut cell = |text: String, color: Option<Color32>| {
         row.col(|ui| {
@@ -554,19 +758,19 @@ fn row_cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &EditResultRecord, d
             .map_or_else(String::new, |g| g.to_string()),
         None,
     );
-    cell(r.layer_name.clone(), None);
+    cell(r.layer_name.to_string(), None);
     cell(r.change_type.label().to_owned(), None);
-    match r.object_type {
-        ObjectType::Feature => cell("feature".to_owned(), None),
-        ObjectType::Attachment => cell(ATTACHMENT_MARK.to_owned(), Some(theme::amber(dark))),
-    }
     if r.success {
         cell("✔ yes".to_owned(), Some(theme::green(dark)));
     } else {
         cell("✖ no".to_owned(), Some(theme::red(dark)));
     }
     cell(r.code.map_or_else(String::new, |c| c.to_string()), None);
-    cell(r.description.clone(), None);
+    cell(r.description.to_string(), None);
+    match r.object_type {
+        ObjectType::Feature => cell("feature".to_owned(), None),
+        ObjectType::Attachment => cell(ATTACHMENT_MARK.to_owned(), Some(theme::amber(dark))),
+    }
     cell(theme::timestamp(r.first_seen_ms), None);
     cell(theme::timestamp(r.last_seen_ms), None);
     cell(r.attempts.to_string(), None);
@@ -687,7 +891,7 @@ fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
                                 "Predicted locally from the service's rules; not yet reported by the server.",
                             );
                         }
-                        ui.label(&r.description);
+                        ui.label(&*r.description);
                         ui.add_space(4.0);
                         ui.label(RichText::new("How to address it").strong());
                         ui.label(entry.how_to_address);
@@ -704,11 +908,11 @@ fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
                     }
                     None => {
                         ui.label(RichText::new(format!("Code {code}")).strong());
-                        ui.label(&r.description);
+                        ui.label(&*r.description);
                     }
                 }
             } else {
-                ui.label(&r.description);
+                ui.label(&*r.description);
             }
         });
     action
@@ -763,16 +967,81 @@ mod tests {
         assert_eq!(found, vec![0]);
     }
 
+    /// Runs `sync` until the worker's result is installed.
+    fn settle(grid: &mut GridState, rows: &Arc<[EditResultRecord]>) {
+        let ctx = egui::Context::default();
+        for _ in 0..10_000 {
+            grid.sync(fixtures::FAILING, rows, &ctx);
+            if !grid.is_filtering() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        panic!("the background filter never finished");
+    }
+
+    #[test]
+    fn large_snapshots_are_filtered_off_the_ui_thread() {
+        let rows = fixtures::big_results(BACKGROUND_ROWS + 1);
+        let ctx = egui::Context::default();
+        let mut grid = GridState::default();
+        grid.sync(fixtures::FAILING, &rows, &ctx);
+        // The frame that asked for it never waits: nothing is shown until the worker is done.
+        assert!(grid.is_filtering());
+        assert!(grid.indices.is_empty());
+        settle(&mut grid, &rows);
+        assert_eq!(grid.indices.len(), rows.len());
+        assert_eq!(grid.rebuilds, 1);
+
+        // A filter changed while another runs: only the newest one lands.
+        grid.filter.chip = Chip::Layer;
+        grid.sync(fixtures::FAILING, &rows, &ctx);
+        grid.filter.chip = Chip::Feature;
+        grid.filter.sort = Some((SortColumn::Description, false));
+        grid.sync(fixtures::FAILING, &rows, &ctx);
+        assert!(grid.is_filtering());
+        // Until then the previous rows stay on screen.
+        assert_eq!(grid.indices.len(), rows.len());
+        settle(&mut grid, &rows);
+        assert_eq!(grid.indices, compute_indices(&rows, &grid.filter));
+        assert!(
+            grid.indices
+                .iter()
+                .all(|&i| Chip::Feature.matches(&rows[i as usize]))
+        );
+    }
+
+    #[test]
+    fn search_ignores_case_in_any_text_and_numbers() {
+        let rows = fixtures::failing_results();
+        let needle = |text: &str| {
+            compute_indices(
+                &rows,
+                &GridFilter {
+                    search: text.into(),
+                    ..Default::default()
+                },
+            )
+            .len()
+        };
+        assert_eq!(needle("NOT NULLABLE"), needle("not nullable"));
+        assert!(needle("nullable") > 0);
+        assert!(needle("1001") > 0, "codes are searchable");
+        assert_eq!(needle("no such text anywhere"), 0);
+        assert!(contains_ignoring_case("Ünïcode Straße", "straße"));
+        assert!(!contains_ignoring_case("abc", "abcd"));
+    }
+
     #[test]
     fn indices_rebuild_only_on_change() {
         let rows = fixtures::failing_results();
         let mut grid = GridState::default();
-        grid.sync(fixtures::FAILING, &rows);
-        grid.sync(fixtures::FAILING, &rows);
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
         assert_eq!(grid.rebuilds, 1);
         grid.filter.chip = Chip::Layer;
-        grid.sync(fixtures::FAILING, &rows);
-        grid.sync(fixtures::FAILING, &rows);
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
         assert_eq!(grid.rebuilds, 2);
         assert_eq!(grid.indices.len(), 3);
     }

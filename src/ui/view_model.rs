@@ -29,8 +29,9 @@ pub struct JobView {
 }
 
 impl JobView {
+    /// Still running: not ended by the engine (a reset that waits for confirmation has ended).
     pub fn is_running(&self) -> bool {
-        !self.state.is_terminal()
+        self.finished_duration_ms.is_none() && !self.state.is_terminal()
     }
 
     /// Milliseconds since the job started (frozen once it has finished).
@@ -157,13 +158,19 @@ impl ViewModel {
                 job,
                 outcome,
             } => {
-                let text = format!(
-                    "{}: {} uploaded, {} downloaded, {} failed edits",
-                    outcome.state.as_str(),
-                    outcome.uploaded,
-                    outcome.downloaded,
-                    outcome.failed_edits
-                );
+                let text = match &outcome.state {
+                    // A manual client reset was planned and waits for the technician.
+                    JobState::Running(_) => {
+                        "client reset planned; waiting for your confirmation".to_owned()
+                    }
+                    state => format!(
+                        "{}: {} uploaded, {} downloaded, {} failed edits",
+                        state.as_str(),
+                        outcome.uploaded,
+                        outcome.downloaded,
+                        outcome.failed_edits
+                    ),
+                };
                 self.notice = Some(Notice {
                     text: format!("{}: {text}", self.replica_name(replica)),
                     is_error: false,
@@ -303,13 +310,14 @@ impl ViewModel {
         }
     }
 
-    /// Appends to the log, skipping an exact repeat of the previous line (the engine may report
-    /// one failure both as `JobFailed` and as `Logged`).
+    /// Appends to the log, skipping a repeat of the previous line: the engine may report one
+    /// failure both as `JobFailed` (shown as "[class] message (code N)") and as `Logged` (the
+    /// bare message).
     pub fn push_log(&mut self, entry: LogEntry) {
         if let Some(last) = self.log.last()
             && last.replica == entry.replica
             && last.code == entry.code
-            && last.message == entry.message
+            && (last.message.contains(&entry.message) || entry.message.contains(&last.message))
             && (entry.at_ms - last.at_ms).abs() < 5_000
         {
             return;
@@ -347,8 +355,10 @@ pub fn failure_text(error: &Failure) -> String {
         FailureClass::Local => "local",
     };
     match error.code {
-        Some(code) => format!("[{class}] {} (code {code})", error.message),
-        None => format!("[{class}] {}", error.message),
+        Some(code) if !error.message.ends_with(&format!("(code {code})")) => {
+            format!("[{class}] {} (code {code})", error.message)
+        }
+        _ => format!("[{class}] {}", error.message),
     }
 }
 
@@ -406,5 +416,70 @@ mod tests {
             fixtures::NOW_MS,
         );
         assert_eq!(vm.log.len(), before + 1);
+    }
+
+    /// One failure reported as JobFailed and again as the engine's log line is logged once;
+    /// a code already in the message is not repeated; a planned manual reset is not "running".
+    #[test]
+    fn one_failure_is_logged_once_and_a_planned_reset_has_ended() {
+        let mut vm = ViewModel::default();
+        for e in fixtures::startup_events() {
+            vm.apply(e, 0.0, fixtures::NOW_MS);
+        }
+        let id = vm.replicas[0].id;
+        let before = vm.log.len();
+        let error = Failure {
+            class: FailureClass::Service,
+            code: Some(400),
+            message: "job status: Operation rolled back. (code 400)".into(),
+        };
+        assert_eq!(
+            failure_text(&error),
+            "[service] job status: Operation rolled back. (code 400)"
+        );
+        vm.apply(
+            Event::JobFailed {
+                replica: id,
+                job: JobId(3),
+                error: error.clone(),
+            },
+            1.0,
+            fixtures::NOW_MS,
+        );
+        vm.apply(
+            Event::Logged {
+                entry: LogEntry {
+                    at_ms: fixtures::NOW_MS,
+                    replica: Some(id),
+                    replica_name: vm.replica_name(id),
+                    code: Some(400),
+                    message: error.message.clone(),
+                },
+            },
+            1.0,
+            fixtures::NOW_MS,
+        );
+        assert_eq!(vm.log.len(), before + 1);
+        vm.apply(
+            Event::JobCompleted {
+                replica: id,
+                job: JobId(4),
+                outcome: crate::engine::JobOutcome {
+                    state: JobState::Running("AwaitingConfirmation".into()),
+                    uploaded: 0,
+                    downloaded: 0,
+                    failed_edits: 0,
+                    duration_ms: 5,
+                },
+            },
+            2.0,
+            fixtures::NOW_MS,
+        );
+        assert!(!vm.jobs[&id].is_running());
+        assert!(
+            vm.jobs[&id]
+                .message
+                .contains("waiting for your confirmation")
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use syncwatch::engine::{Command, Event};
 use syncwatch::ui::{
-    AppConfig, CommandSink, FixedPathPicker, Persisted, SyncwatchApp, Tab, fixtures,
+    AppConfig, CommandSink, FilePicker, FixedPathPicker, Persisted, SyncwatchApp, Tab, fixtures,
 };
 
 pub struct Rig {
@@ -22,6 +22,8 @@ pub struct Rig {
 
 pub struct RigOptions {
     pub export_path: Option<PathBuf>,
+    /// A file picker of the test's own (instead of one answering `export_path` at once).
+    pub picker: Option<Box<dyn FilePicker>>,
     pub show_log: bool,
     pub queue: usize,
     pub demo: bool,
@@ -32,6 +34,7 @@ impl Default for RigOptions {
     fn default() -> Self {
         RigOptions {
             export_path: None,
+            picker: None,
             show_log: false,
             queue: 64,
             demo: false,
@@ -59,12 +62,15 @@ pub fn rig_with(options: RigOptions) -> Rig {
     let mut app = SyncwatchApp::new(
         sink,
         event_rx,
-        Box::new(FixedPathPicker(options.export_path)),
+        options
+            .picker
+            .unwrap_or_else(|| Box::new(FixedPathPicker(options.export_path))),
         AppConfig {
             demo: options.demo,
             default_service_url: "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer"
                 .to_owned(),
-            screenshot_path: None,
+            demo_seed: None,
+            ..AppConfig::default()
         },
         persisted,
     );
@@ -116,6 +122,24 @@ impl Rig {
         use egui_kittest::kittest::Queryable as _;
         self.harness.get_by_label(label).click();
         self.harness.run();
+    }
+
+    /// Clicks `label` where the click starts a background filter of a large snapshot, and runs
+    /// frames until its rows have landed in the grid (a spinner repaints until then).
+    pub fn click_and_settle_grid(&mut self, label: &str) {
+        use egui_kittest::kittest::Queryable as _;
+        let rebuilds = self.harness.state().grid.rebuilds;
+        self.harness.get_by_label(label).click();
+        for _ in 0..10_000 {
+            self.harness.step();
+            let grid = &self.harness.state().grid;
+            if grid.rebuilds > rebuilds && !grid.is_filtering() {
+                self.harness.run();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("the grid filter never finished");
     }
 
     pub fn select_replica(&mut self, name: &str) {

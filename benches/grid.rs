@@ -1,0 +1,89 @@
+//! Grid: CPU time of one whole-window frame (`run_ui` + `tessellate`, headless, no renderer) with
+//! the edit-results grid showing 1,000 and 1,000,000 results, idle and while scrolling, and the
+//! resident memory of 1,000,000 results (budgets: ≤ 2 ms at 1M rows, ≤ 1.3× the 1k figure,
+//! ≤ 250 MB RSS; BENCHMARKS.md). Run: `cargo bench --bench grid`.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use syncwatch::ui::bench::{BenchScenario, FrameStats, measure_frames};
+use syncwatch::ui::fixtures;
+
+const FRAMES: usize = 300;
+const SCREEN: egui::Vec2 = egui::vec2(1280.0, 800.0);
+
+fn main() {
+    let scenarios = [
+        BenchScenario::Idle,
+        BenchScenario::WheelScroll,
+        BenchScenario::JumpToRandomRow,
+    ];
+    let rss_start = support::rss_bytes();
+    let mut results = Vec::new();
+    let mut means = std::collections::HashMap::new();
+    println!("rows       scenario          mean ms  p95 ms   max ms");
+    for rows in [1_000usize, 1_000_000] {
+        let snapshot = fixtures::big_results(rows);
+        let rss_loaded = support::rss_bytes();
+        for scenario in scenarios {
+            let stats = measure_frames(snapshot.clone(), FRAMES, scenario, SCREEN);
+            print_row(rows, scenario, &stats);
+            means.insert((rows, format!("{scenario:?}")), stats.mean());
+            results.push(json!({
+                "rows": rows,
+                "scenario": format!("{scenario:?}"),
+                "frames": FRAMES,
+                "first_frame_ms": support::ms(stats.first_frame),
+                "mean_ms": support::ms(stats.mean()),
+                "p95_ms": support::ms(stats.percentile(0.95)),
+                "max_ms": support::ms(stats.max()),
+            }));
+        }
+        if rows == 1_000_000 {
+            let grown = rss_loaded.zip(rss_start).map(|(a, b)| a.saturating_sub(b));
+            println!(
+                "memory: RSS {} after loading 1,000,000 results ({} more than at start)",
+                support::mib(rss_loaded),
+                support::mib(grown)
+            );
+            results
+                .push(json!({ "rows": rows, "rss_bytes": rss_loaded, "rss_growth_bytes": grown }));
+        }
+    }
+    for scenario in scenarios {
+        let name = format!("{scenario:?}");
+        let small = means
+            .get(&(1_000, name.clone()))
+            .copied()
+            .unwrap_or_default();
+        let large = means
+            .get(&(1_000_000, name.clone()))
+            .copied()
+            .unwrap_or_default();
+        let ratio = ratio(large, small);
+        println!("ratio 1M/1k {name}: {ratio:.2}");
+        results.push(json!({ "scenario": name, "ratio_1m_to_1k": ratio }));
+    }
+    support::write_report(
+        "grid",
+        json!({ "screen": [SCREEN.x, SCREEN.y], "results": results }),
+    );
+}
+
+fn ratio(large: Duration, small: Duration) -> f64 {
+    if small.is_zero() {
+        return f64::NAN;
+    }
+    large.as_secs_f64() / small.as_secs_f64()
+}
+
+fn print_row(rows: usize, scenario: BenchScenario, stats: &FrameStats) {
+    println!(
+        "{rows:<10} {:<17} {:>7.3} {:>7.3} {:>7.3}",
+        format!("{scenario:?}"),
+        stats.mean().as_secs_f64() * 1e3,
+        stats.percentile(0.95).as_secs_f64() * 1e3,
+        stats.max().as_secs_f64() * 1e3
+    );
+}
