@@ -94,12 +94,13 @@ pub(crate) async fn fix_edit(
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
         match file.fix_change(layer_id, &global_id, attributes.clone(), geometry) {
+            Ok(_) => Ok(()),
+            // Not a feature change: the refused edit is an attachment's.
             Err(ReplicaFileError::NoSuchChange { .. }) => {
-                fix_attachment(&mut file, &global_id, &attributes)?
+                Ok(fix_attachment(&mut file, &global_id, &attributes)?)
             }
-            other => drop(other?),
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     })
     .await?;
     send_summary(deps, replica, syncing).await;
