@@ -15,7 +15,7 @@
 
 use super::backup::{Backup, back_up, new_recovery_dir};
 use super::guard::{self, GuardDecision, Strategy};
-use super::replay::replay_into;
+use super::replay::{replay_attachments, replay_into};
 use crate::engine::api::{
     CreateRequest, Event, JobId, LayerChangeCounts, LocalReplicaId, ResetMode, ResetPlan,
     ResetReport,
@@ -215,11 +215,16 @@ async fn attempt(
 ) -> Result<ResetReport, EngineError> {
     let replica = record.local_id;
     let old_path = record.file_path.clone();
-    let (definition, old_changes) = {
+    let (definition, old_changes, old_attachments) = {
         let path = old_path.clone();
         tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
             let file = ReplicaFile::open(&path)?;
-            Ok((file.definition()?, file.changes()?))
+            let queued: Vec<_> = file
+                .attachments(None)?
+                .into_iter()
+                .filter(|a| a.pending.is_some())
+                .collect();
+            Ok((file.definition()?, file.changes()?, queued))
         })
         .await??
     };
@@ -245,7 +250,13 @@ async fn attempt(
     .await?;
     let outcome = match strategy {
         Strategy::Recover => {
-            replay(&fresh_path, old_changes.clone(), fresh.layer_infos.clone()).await
+            replay(
+                &old_path,
+                &fresh_path,
+                old_changes.clone(),
+                fresh.layer_infos.clone(),
+            )
+            .await
         }
         Strategy::Discard => Ok((Vec::new(), Vec::new())),
     };
@@ -266,6 +277,14 @@ async fn attempt(
                 note: "discarded; kept in the backup".into(),
             })
             .collect();
+        discarded.extend(old_attachments.iter().filter_map(|a| {
+            Some(crate::engine::api::ObjectOutcome {
+                layer_id: a.layer_id,
+                global_id: a.global_id.clone(),
+                change_type: a.pending?.change_type(),
+                note: "attachment edit discarded; kept in the backup".into(),
+            })
+        }));
     }
     if let Err(e) = switch(deps, replica, &fresh, &fresh_path).await {
         give_back(&client, &fresh, &fresh_path).await;
@@ -294,15 +313,20 @@ type Outcomes = (
 );
 
 async fn replay(
+    old_path: &std::path::Path,
     fresh_path: &std::path::Path,
     old_changes: Vec<crate::geodatabase::replica_file::LocalChange>,
     layer_infos: Vec<crate::protocol::LayerInfo>,
 ) -> Result<Outcomes, EngineError> {
-    let path = fresh_path.to_path_buf();
+    let (old, path) = (old_path.to_path_buf(), fresh_path.to_path_buf());
     tokio::task::spawn_blocking(move || -> Result<Outcomes, EngineError> {
         let mut fresh = ReplicaFile::open(&path)?;
-        let plan = replay_into(&old_changes, &mut fresh, &layer_infos)
+        let mut plan = replay_into(&old_changes, &mut fresh, &layer_infos)
             .map_err(|e| EngineError::Reset(chain(&e)))?;
+        let old = ReplicaFile::open(&old)?;
+        let (recovered, discarded) = replay_attachments(&old, &mut fresh)?;
+        plan.recovered.extend(recovered);
+        plan.discarded.extend(discarded);
         Ok((plan.recovered, plan.discarded))
     })
     .await?

@@ -344,6 +344,24 @@ impl ReplicaFile {
             .map_err(|e| self.sql(e))
     }
 
+    /// The data a queued attachment change carries (an add's file, an update's new data);
+    /// `None` when it carries none or nothing is queued.
+    pub fn queued_attachment_data(
+        &self,
+        global_id: &Guid,
+    ) -> Result<Option<Vec<u8>>, ReplicaFileError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT data FROM attachment_changes WHERE global_id = ?1",
+                [global_id.as_str()],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?
+            .flatten())
+    }
+
     /// Drops a queued attachment change (the attachment reverts to the server's version).
     /// `false` when no change is queued for it.
     pub fn drop_attachment_change(&mut self, global_id: &Guid) -> Result<bool, ReplicaFileError> {
