@@ -639,7 +639,7 @@ fn sync_params(
     definition: &ReplicaDefinition,
     generations: &Generations,
     options: &SyncOptions,
-    upload: Option<&Upload>,
+    upload: Option<Upload>,
 ) -> SyncReplicaParams {
     let mut params = SyncReplicaParams::new(guid.clone(), options.direction);
     params.is_async = options.is_async;
@@ -648,7 +648,8 @@ fn sync_params(
     if let Some(upload) = upload
         && options.direction != SyncDirection::Download
     {
-        params.edits = upload.edits.clone();
+        // Moved, not copied: with attachments the edits can hold megabytes of base64.
+        params.edits = upload.edits;
         params.rollback_on_failure = Some(options.rollback_on_failure);
     }
     match definition.sync_model {
@@ -698,8 +699,9 @@ async fn sync(
     loop {
         let prepared = prepare_upload(path.clone(), options.direction).await?;
         let (definition, generations, upload) = prepared;
-        let params = sync_params(&guid, &definition, &generations, &options, upload.as_ref());
         let uploaded = upload.as_ref().map_or(0, |u| u.change_count);
+        let upload_gen = upload.as_ref().map(|u| u.upload_gen);
+        let params = sync_params(&guid, &definition, &generations, &options, upload);
         deps.events.send(Event::JobStatus {
             replica,
             job: job_id,
@@ -722,7 +724,6 @@ async fn sync(
                     )
                     .into());
                 }
-                let upload_gen = upload.as_ref().map(|u| u.upload_gen);
                 // Attachment data by URL is fetched before anything is applied: a failed
                 // download leaves the replica exactly as it was (the sync can simply run again).
                 let wanted = attachment_transfer::by_url(&result.response);
