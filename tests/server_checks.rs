@@ -305,3 +305,82 @@ async fn unknown_layers_and_layer_level_rollback() {
         ]
     );
 }
+
+/// Ownership cannot be bypassed by resending or by GlobalID collisions: tech2 resending an update
+/// of tech1's inspection is refused every time; tech2 adding a feature under tech1's GlobalID is
+/// refused (1007, or 1013 where tech1's rows are hidden), not acknowledged as a "resend", and
+/// tech1's feature is unchanged; tech1's own resent add with changed values is applied as an
+/// update (a local edit made after a lost reply is not dropped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ownership_survives_resends_and_global_id_collisions() {
+    let fx = start().await;
+    let inspection = owned_by(3, "tech1");
+    let work_order = owned_by(4, "tech1");
+    let update = json!([{"id":3,"features":{"updates":[{"attributes":{"GlobalID":inspection,"Comments":"by tech2"}}]}}]);
+    for _ in 0..2 {
+        assert_eq!(
+            failures(&fx, "3", TECH2, update.clone(), 3).await,
+            vec![expect(1007, "")]
+        );
+    }
+    let hijack = |layer: i64, gid: &str, field: &str| {
+        let mut attributes = json!({"GlobalID": gid, "Result": "FAIL", "Summary": "mine now"});
+        attributes[field] = json!(if field == "Priority" {
+            json!(3)
+        } else {
+            json!("tech2")
+        });
+        json!([{"id":layer,"features":{"adds":[{"attributes": attributes}]}}])
+    };
+    assert_eq!(
+        failures(&fx, "3", TECH2, hijack(3, &inspection, "Comments"), 3).await,
+        vec![expect(1007, "")],
+        "an add under tech1's GlobalID is tech2 editing tech1's row"
+    );
+    assert_eq!(
+        failures(&fx, "4", TECH2, hijack(4, &work_order, "Priority"), 4).await,
+        vec![expect(1013, "")],
+        "where tech1's rows are hidden the refusal does not reveal them"
+    );
+    let (replica, generation) = fx.replica("3,4", ADMIN).await;
+    let reply = fx
+        .sync(&replica, generation, &json!([]), &[("token", ADMIN)])
+        .await;
+    assert!(reply.get("error").is_none(), "{reply}");
+    let everything = fx.create("3,4", &[("token", ADMIN)]).await;
+    let find = |layer_index: usize, gid: &str| -> Value {
+        everything["layers"][layer_index]["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["attributes"]["GlobalID"] == gid)
+            .cloned()
+            .unwrap()
+    };
+    let kept = find(0, &inspection);
+    assert_eq!(kept["attributes"]["Inspector"], "tech1");
+    assert_ne!(kept["attributes"]["Comments"], "by tech2");
+    assert_ne!(kept["attributes"]["Result"], "FAIL");
+    let kept = find(1, &work_order);
+    assert_eq!(kept["attributes"]["Assignee"], "tech1");
+    assert_ne!(kept["attributes"]["Summary"], "mine now");
+
+    // tech1 adds an inspection, the reply is "lost", tech1 edits it and resends the add.
+    let gid = new_gid();
+    let add = |result: &str| json!([{"id":3,"features":{"adds":[{"attributes":{"GlobalID": gid, "Result": result}}]}}]);
+    assert_eq!(failures(&fx, "3", TECH1, add("PASS"), 3).await, vec![]);
+    assert_eq!(failures(&fx, "3", TECH1, add("FAIL"), 3).await, vec![]);
+    let again = fx.create("3", &[("token", TECH1)]).await;
+    let resent = again["layers"][0]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["attributes"]["GlobalID"] == gid.as_str())
+        .collect::<Vec<_>>();
+    assert_eq!(resent.len(), 1, "never duplicated");
+    assert_eq!(
+        resent[0]["attributes"]["Result"], "FAIL",
+        "the later edit won"
+    );
+    assert_eq!(resent[0]["attributes"]["Inspector"], "tech1");
+}

@@ -522,26 +522,6 @@ pub enum Event {
     },
 }
 
-/// Engine-side end of the event channel: every send calls the waker (the UI's repaint request).
-#[derive(Clone)]
-pub struct EventSender {
-    tx: std::sync::mpsc::Sender<Event>,
-    waker: Arc<dyn Fn() + Send + Sync>,
-}
-
-impl EventSender {
-    pub fn new(tx: std::sync::mpsc::Sender<Event>, waker: Arc<dyn Fn() + Send + Sync>) -> Self {
-        EventSender { tx, waker }
-    }
-
-    /// Sends and wakes the receiver. A send fails only after the front end has gone; then no one is left to tell.
-    pub fn send(&self, event: Event) {
-        if self.tx.send(event).is_ok() {
-            (self.waker)();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,26 +586,5 @@ mod tests {
         assert_eq!(ResetMode::Recover.fallback_chain(), &[ResetMode::Manual]);
         assert_eq!(ResetMode::Discard.fallback_chain(), &[ResetMode::Manual]);
         assert!(ResetMode::Manual.fallback_chain().is_empty());
-    }
-
-    #[test]
-    fn sender_wakes_on_every_send_and_survives_a_closed_receiver() {
-        let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let w = woken.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sender = EventSender::new(
-            tx,
-            Arc::new(move || {
-                w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }),
-        );
-        sender.send(Event::ReplicaRemoved {
-            replica: LocalReplicaId(2),
-        });
-        drop(rx);
-        sender.send(Event::ReplicaRemoved {
-            replica: LocalReplicaId(1),
-        });
-        assert_eq!(woken.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -171,6 +171,7 @@ pub fn guess_content_type(name: &str) -> &'static str {
 }
 
 /// Writes the chosen rows of an edit-results snapshot as CSV. Tokens are never part of a row.
+/// Values are written literally (CSV quoting only); the file is readable by the user only.
 pub(crate) async fn export_csv(
     deps: &Deps,
     rows: Arc<[EditResultRecord]>,
@@ -212,7 +213,11 @@ fn write_csv(
         path: path.to_path_buf(),
         source,
     };
-    let mut writer = csv::Writer::from_path(path).map_err(csv_err)?;
+    let file = create_user_only(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut writer = csv::Writer::from_writer(file);
     writer.write_record(CSV_HEADER).map_err(csv_err)?;
     let mut count = 0;
     for index in indices {
@@ -246,4 +251,21 @@ fn write_csv(
         source,
     })?;
     Ok(count)
+}
+
+/// Creates (or truncates) a file readable and writable by the user only. An existing file keeps
+/// its owner but loses any group and other permissions.
+fn create_user_only(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
 }

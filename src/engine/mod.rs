@@ -16,6 +16,7 @@
 pub mod api;
 mod attachment_transfer;
 mod error;
+mod events;
 mod jobs;
 mod local;
 pub mod reset;
@@ -24,6 +25,7 @@ mod summary;
 
 pub use api::*;
 pub use error::EngineError;
+pub use events::{EventReceiver, EventSender, QueueStats, event_channel};
 
 use crate::service::ClientConfig;
 use crate::store::Store;

@@ -354,9 +354,8 @@ impl<'a> LayerApplier<'a> {
             Ok(g) => g,
             Err(rejection) => return Ok(Err((None, None, rejection))),
         };
-        if let Some(object_id) = self.existing_adds.get(global_id.as_str()) {
-            // A resent add: already applied once, never duplicated.
-            return Ok(Ok((*object_id, global_id)));
+        if let Some(object_id) = self.existing_adds.get(global_id.as_str()).copied() {
+            return self.resent_add(feature, global_id, object_id);
         }
         let row = match checks::prepare_add(self.ctx(), feature) {
             Ok(row) => row,
@@ -380,6 +379,39 @@ impl<'a> LayerApplier<'a> {
         self.existing_adds
             .insert(global_id.as_str().to_string(), object_id);
         Ok(Ok((object_id, global_id)))
+    }
+
+    /// An add whose GlobalID the layer already has: a resend (its reply was lost), never a
+    /// duplicate. It is applied as an update of that feature, so a local edit made since the lost
+    /// reply is not dropped, under the same ownership rules as any update: a GlobalID that belongs
+    /// to a feature the caller may not update is refused (1007, or 1013 where others' features are
+    /// hidden), never acknowledged. A feature deleted since stays deleted (delete wins).
+    fn resent_add(
+        &mut self,
+        feature: &Feature,
+        global_id: Guid,
+        object_id: i64,
+    ) -> Result<EditAttempt, StoreError> {
+        match store::row_by_global_id(self.conn, self.layer.id, &global_id)? {
+            Some(row) if row.deleted => return Ok(Ok((object_id, global_id))),
+            Some(_) => {}
+            // Inserted earlier in this same upload, not yet visible to this lookup.
+            None => return Ok(Ok((object_id, global_id))),
+        }
+        let owner_field = self.layer.owner_field().map(str::to_ascii_lowercase);
+        let mut as_update = feature.clone();
+        // What an add may carry but an update may not change: the owner (the service fills it
+        // in) and empty values of read-only fields.
+        as_update.attributes.retain(|name, value| {
+            let lower = name.to_ascii_lowercase();
+            let read_only = self
+                .layer
+                .fields
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(name) && !f.editable);
+            Some(&lower) != owner_field.as_ref() && !(read_only && value.is_null())
+        });
+        self.update(&as_update)
     }
 
     fn update(&mut self, feature: &Feature) -> Result<EditAttempt, StoreError> {

@@ -1,9 +1,10 @@
-//! Fault injection for the next N requests to an operation: a delay, HTTP 500 or 503, a
-//! connection dropped mid-response (the body stream errors after some bytes), malformed JSON,
-//! truncated JSON, or an HTML error page with status 200. Owns the rule list (set through the
-//! admin API) and the axum middleware that applies it. Faults that answer instead of the
-//! operation (500, 503, malformed, HTML) never run it; a dropped connection and truncated JSON
-//! run the operation first, so its effects are committed and a resend must be idempotent.
+//! Fault injection for the next N requests to an operation: a delay, a reply held back past the
+//! client's timeout, HTTP 500 or 503, a connection dropped mid-response (the body stream errors
+//! after some bytes), malformed JSON, truncated JSON, an HTML error page with status 200, or the
+//! 404 of an expired result file. Owns the rule list (set through the admin API) and the axum
+//! middleware that applies it. Faults that answer instead of the operation (500, 503, malformed,
+//! HTML, expired) never run it; a timeout, a dropped connection and truncated JSON run the
+//! operation first, so its effects are committed and a resend must be idempotent.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -28,6 +29,12 @@ const MAX_FAULT_BODY_BYTES: usize = 256 * 1024 * 1024;
 pub enum FaultKind {
     /// Wait this long, then answer normally.
     Delay { delay_ms: u64 },
+    /// The operation runs; its reply is held back this long (longer than the client's timeout),
+    /// so the client gives up on a request whose effects are already committed.
+    Timeout {
+        #[serde(default = "default_timeout_ms")]
+        delay_ms: u64,
+    },
     /// HTTP 500 with the error envelope; the operation does not run.
     Http500,
     /// HTTP 503 (service unavailable); the operation does not run.
@@ -43,10 +50,16 @@ pub enum FaultKind {
     TruncatedJson,
     /// Status 200 with an HTML error page (a proxy or login page); the operation does not run.
     HtmlPage,
+    /// HTTP 404 with the envelope an expired result file gets; the operation does not run.
+    ResultExpired,
 }
 
 fn default_after_bytes() -> usize {
     16
+}
+
+fn default_timeout_ms() -> u64 {
+    30_000
 }
 
 /// A fault for the next `count` requests to `operation`.
@@ -143,6 +156,12 @@ pub async fn inject(
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             next.run(request).await
         }
+        FaultKind::Timeout { delay_ms } => {
+            let response = next.run(request).await;
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            response
+        }
+        FaultKind::ResultExpired => envelope(StatusCode::NOT_FOUND, 404, "Result file not found."),
         FaultKind::Http500 => envelope(
             StatusCode::INTERNAL_SERVER_ERROR,
             500,
@@ -232,6 +251,12 @@ mod tests {
         let delay: FaultRule =
             serde_json::from_str(r#"{"operation":"*","kind":"delay","delayMs":10}"#).unwrap();
         assert_eq!(delay.count, 1);
+        let timeout: FaultRule =
+            serde_json::from_str(r#"{"operation":"jobs","kind":"timeout"}"#).unwrap();
+        assert_eq!(timeout.fault, FaultKind::Timeout { delay_ms: 30_000 });
+        let expired: FaultRule =
+            serde_json::from_str(r#"{"operation":"result","kind":"resultExpired"}"#).unwrap();
+        assert_eq!(expired.fault, FaultKind::ResultExpired);
         assert!(
             serde_json::from_str::<FaultRule>(r#"{"operation":"x","kind":"explode"}"#).is_err()
         );

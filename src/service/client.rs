@@ -247,7 +247,68 @@ impl FeatureServiceClient {
     }
 
     /// createReplica, following an async job and downloading the result (into `result_dir` for SQLite).
+    ///
+    /// createReplica is not idempotent: a request whose reply was lost (connection dropped, timeout,
+    /// truncated reply) may have registered a replica, and each retry another. Replicas that appear
+    /// under this name while the call runs and are not the one it returns are unregistered again,
+    /// so none is left orphaned on the server. Best effort: it needs the `replicas` resource, and
+    /// an async job whose submission reply was lost may register its replica after the call ends.
     pub async fn create_replica(
+        &self,
+        params: &CreateReplicaParams,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
+        let before = self.replica_ids_named(&params.replica_name).await;
+        let outcome = self.create_replica_once(params, result_dir, progress).await;
+        if let Some(before) = before {
+            let kept = outcome
+                .as_ref()
+                .ok()
+                .and_then(|r| r.response.replica_id.clone());
+            self.remove_strays(&params.replica_name, &before, kept.as_ref())
+                .await;
+        }
+        outcome
+    }
+
+    /// The ids of the replicas named `name` this user can see; `None` when the list is unavailable.
+    async fn replica_ids_named(&self, name: &str) -> Option<Vec<Guid>> {
+        match self.replicas().await {
+            Ok(list) => Some(
+                list.into_iter()
+                    .filter(|r| r.replica_name == name)
+                    .map(|r| r.replica_id)
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::debug!(error = %e, "replica list unavailable; strays cannot be cleaned up");
+                None
+            }
+        }
+    }
+
+    /// Unregisters replicas named `name` that were not there `before` and are not `kept`.
+    async fn remove_strays(&self, name: &str, before: &[Guid], kept: Option<&Guid>) {
+        let Some(now) = self.replica_ids_named(name).await else {
+            return;
+        };
+        for stray in now
+            .iter()
+            .filter(|id| !before.contains(id) && Some(*id) != kept)
+        {
+            match self.unregister_replica(stray).await {
+                Ok(_) => {
+                    tracing::info!(replica = %stray, "unregistered a replica left by a lost createReplica reply")
+                }
+                Err(e) => {
+                    tracing::warn!(replica = %stray, error = %e, "could not unregister a stray replica")
+                }
+            }
+        }
+    }
+
+    async fn create_replica_once(
         &self,
         params: &CreateReplicaParams,
         result_dir: &Path,
@@ -538,7 +599,12 @@ impl FeatureServiceClient {
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
         }
-        let mut file = tokio::fs::File::create(path).await.map_err(io_err)?;
+        // Results and attachments are the technician's data: readable by the user only.
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(path).await.map_err(io_err)?;
         let mut written: u64 = 0;
         let mut first_bytes = Vec::new();
         loop {
@@ -754,21 +820,36 @@ fn transport_error(operation: &'static str, url: &Url, e: &reqwest::Error) -> Se
     } else {
         TransportKind::ConnectionLost
     };
-    // reqwest's Display includes the URL; our URL has no token (it is added to the request only).
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
     ServiceClientError::Transport {
         operation,
         kind,
         status: None,
-        detail,
+        detail: transport_detail(e),
         url: url.to_string(),
     }
+}
+
+/// The causes of a reqwest error on one line, without reqwest's own "error sending request for
+/// url (…)" (the message names the URL once, at its end) and without repeated links.
+fn transport_detail(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if parts.is_empty() {
+        // No cause to show: reqwest's own text, with the URL (which never carries the token) removed.
+        let text = e.to_string();
+        return match text.find(" for url (") {
+            Some(at) => text[..at].to_string(),
+            None => text,
+        };
+    }
+    parts.join(": ").replace('\n', " ")
 }
 
 fn too_large(operation: &'static str, url: &Url, limit: u64) -> ServiceClientError {

@@ -145,7 +145,7 @@ pub struct SyncwatchApp {
     pub fix: Option<FixDialog>,
     pub drop_confirm: Option<DropConfirm>,
     pub unregister_confirm: Option<UnregisterConfirm>,
-    events: std::sync::mpsc::Receiver<Event>,
+    events: crate::engine::EventReceiver,
     commands: CommandSink,
     file_picker: Box<dyn FilePicker>,
     config: AppConfig,
@@ -164,7 +164,7 @@ pub struct SyncwatchApp {
 impl SyncwatchApp {
     pub fn new(
         commands: CommandSink,
-        events: std::sync::mpsc::Receiver<Event>,
+        events: impl Into<crate::engine::EventReceiver>,
         file_picker: Box<dyn FilePicker>,
         config: AppConfig,
         persisted: Persisted,
@@ -186,7 +186,7 @@ impl SyncwatchApp {
             fix: None,
             drop_confirm: None,
             unregister_confirm: None,
-            events,
+            events: events.into(),
             commands,
             file_picker,
             config,
@@ -203,7 +203,7 @@ impl SyncwatchApp {
     pub fn from_creation_context(
         cc: &eframe::CreationContext<'_>,
         commands: CommandSink,
-        events: std::sync::mpsc::Receiver<Event>,
+        events: impl Into<crate::engine::EventReceiver>,
         file_picker: Box<dyn FilePicker>,
         config: AppConfig,
     ) -> Self {

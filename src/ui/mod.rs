@@ -218,8 +218,9 @@ pub fn run(data_dir: Option<&Path>) -> anyhow::Result<u8> {
             ctx.request_repaint();
         }
     });
-    let (event_tx, event_rx) = std::sync::mpsc::channel::<Event>();
-    let window_events = EventSender::new(event_tx, waker.clone());
+    // Coalescing: however slowly the window reads, a job's progress and a replica's summary wait
+    // at most once each.
+    let (window_events, event_rx) = crate::engine::event_channel(waker.clone());
 
     let demo = if use_fixtures || env_flag("SYNCWATCH_NO_DEMO") {
         None

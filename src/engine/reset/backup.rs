@@ -80,7 +80,14 @@ pub fn new_recovery_dir(
         path: path.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(root).map_err(|e| folder_err(root, e))?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(root).map_err(|e| folder_err(root, e))?;
     for n in 0..1000 {
         let name = if n == 0 {
             format!("{safe}-{stamp}")
