@@ -13,7 +13,7 @@ use syncwatch::ui::SyncwatchApp;
 use syncwatch::ui::demo::{
     DemoState, FAILED_EDITS_NAME, NEEDS_RESET_NAME, SeedProgress, UP_TO_DATE_NAME,
 };
-use ui_support::stack::{Stack, click, demo_stack, wait_until};
+use ui_support::stack::{Stack, click, demo_stack, select_named, wait_until};
 
 fn builder() -> egui_kittest::HarnessBuilder<SyncwatchApp> {
     Harness::builder().with_size(egui::vec2(1280.0, 800.0))
@@ -71,7 +71,7 @@ fn first_run_seeds_three_demo_replicas_once() {
     assert!(s.h.state().vm.pending_reset.is_none(), "Escape cancels");
 
     // The failed edits: several codes of the 1000 series and the 2000 series, from the service.
-    s.h.state_mut().persisted.selected_replica = Some(failing.id);
+    select_named(&mut s, FAILED_EDITS_NAME);
     wait_until(&mut s.h, "the failed edits", |a| {
         a.vm.results
             .get(&failing.id)
@@ -108,9 +108,7 @@ fn first_run_seeds_three_demo_replicas_once() {
     );
     assert!(s.h.state().vm.pending_reset.is_none());
     // The overview offers the reset; in Manual mode it opens the confirmation.
-    let reset_id = replica_named(&s, NEEDS_RESET_NAME).id;
-    s.h.state_mut().persisted.selected_replica = Some(reset_id);
-    s.h.run_steps(3);
+    let reset_id = select_named(&mut s, NEEDS_RESET_NAME);
     click(&mut s.h, "Start client reset…");
     wait_until(&mut s.h, "the reset confirmation", |a| {
         a.vm.pending_reset
@@ -142,9 +140,7 @@ fn demo_replicas_follow_the_service_to_a_new_port() {
         a.vm.replicas.len() == 3 && a.vm.replicas.iter().all(|r| r.service_url == new_url)
     });
     assert_eq!(DemoState::load(dir.path()).service_url, Some(new_url));
-    let replica = replica_named(&s, UP_TO_DATE_NAME).id;
-    s.h.state_mut().persisted.selected_replica = Some(replica);
-    s.h.run_steps(3);
+    let replica = select_named(&mut s, UP_TO_DATE_NAME);
     click(&mut s.h, "⟳ Sync now");
     wait_until(&mut s.h, "the sync to finish", |a| {
         a.vm.jobs

@@ -41,13 +41,6 @@ fn app(
     (app, tx)
 }
 
-fn harness(app: SyncwatchApp) -> Harness<'static, SyncwatchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .wgpu()
-        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app)
-}
-
 fn save(h: &mut Harness<'static, SyncwatchApp>, name: &str) {
     h.remove_cursor();
     h.run_steps(2);
@@ -77,32 +70,19 @@ fn seeded_demo(dir: &std::path::Path) -> ui_support::stack::Stack {
     s
 }
 
-fn select(s: &mut ui_support::stack::Stack, name: &str) {
-    let id =
-        s.h.state()
-            .vm
-            .replicas
-            .iter()
-            .find(|r| r.name == name)
-            .map(|r| r.id)
-            .expect("demo replica");
-    s.h.state_mut().persisted.selected_replica = Some(id);
-    s.h.run_steps(4);
-}
-
 /// The main window after the first run: three demo replicas in telling states, the failed-edits
 /// replica's overview; then the grid filtered to the 1000 series with a row's detail; then the
 /// reset modal of the replica that needs a client reset.
 #[test]
 fn screenshots_of_the_seeded_demo() {
     use syncwatch::ui::demo::{FAILED_EDITS_NAME, NEEDS_RESET_NAME};
-    use ui_support::stack::{click, wait_until};
+    use ui_support::stack::{click, select_named, wait_until};
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = seeded_demo(dir.path());
     // The seeding ends with the reset confirmation; set it aside for the overview.
     s.h.key_press(egui::Key::Escape);
     s.h.run_steps(3);
-    select(&mut s, FAILED_EDITS_NAME);
+    select_named(&mut s, FAILED_EDITS_NAME);
     save(&mut s.h, "main-window.png");
 
     s.h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
@@ -116,7 +96,7 @@ fn screenshots_of_the_seeded_demo() {
     save(&mut s.h, "results-1000-series.png");
 
     s.h.state_mut().persisted.tab = syncwatch::ui::Tab::Overview;
-    select(&mut s, NEEDS_RESET_NAME);
+    select_named(&mut s, NEEDS_RESET_NAME);
     click(&mut s.h, "Start client reset…");
     wait_until(&mut s.h, "the reset confirmation", |a| {
         a.vm.pending_reset.is_some()

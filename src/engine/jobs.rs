@@ -463,7 +463,49 @@ async fn create_inner(
 pub(crate) struct FreshReplica {
     pub guid: Guid,
     pub downloaded: u32,
+}
+
+/// A replica the server just created, not yet written to a file.
+pub(crate) struct RequestedReplica {
+    pub guid: Guid,
+    definition: ReplicaDefinition,
+    response: ReplicaResponse,
+    service_info: crate::protocol::FeatureServiceInfo,
     pub layer_infos: Vec<LayerInfo>,
+    /// How the replica syncs attachments.
+    attachments: AttachmentsSyncDirection,
+    /// The data of the attachments the reply gave by URL, already downloaded.
+    fetched: attachment_transfer::Fetched,
+}
+
+impl RequestedReplica {
+    /// Features and attachments the createReplica reply carried.
+    pub fn downloaded(&self) -> u32 {
+        self.response
+            .layers
+            .iter()
+            .map(|l| (l.features.len() + l.attachments.len()) as u32)
+            .sum()
+    }
+
+    /// Writes the replica to a new file at `path` (never overwriting; blocking).
+    pub fn write_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<ReplicaFile, crate::geodatabase::replica_file::ReplicaFileError> {
+        let setup = AttachmentSetup {
+            direction: self.attachments,
+            payloads: &self.fetched.payloads,
+        };
+        ReplicaFile::create_with_attachments(
+            path,
+            &self.definition,
+            &self.response,
+            Some(&self.service_info),
+            &self.layer_infos,
+            &setup,
+        )
+    }
 }
 
 /// Creates a replica on the service and writes it to a new file at `path` (never overwriting).
@@ -477,6 +519,36 @@ pub(crate) async fn create_replica_file(
     path: &std::path::Path,
     cancel: watch::Receiver<bool>,
 ) -> Result<FreshReplica, EngineError> {
+    let requested =
+        Arc::new(request_replica(deps, client, replica, job_id, request, cancel).await?);
+    let written = {
+        let (path, requested) = (path.to_path_buf(), requested.clone());
+        tokio::task::spawn_blocking(move || requested.write_file(&path).map(drop)).await
+    };
+    let failure: EngineError = match written {
+        Ok(Ok(())) => {
+            return Ok(FreshReplica {
+                guid: requested.guid.clone(),
+                downloaded: requested.downloaded(),
+            });
+        }
+        Ok(Err(e)) => e.into(),
+        Err(e) => e.into(),
+    };
+    unregister_quietly(client, &requested.guid).await;
+    Err(failure)
+}
+
+/// Asks the service for a new replica (createReplica, following an async job and downloading
+/// its result) together with the service and layer properties its file caches.
+pub(crate) async fn request_replica(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: &CreateRequest,
+    cancel: watch::Receiver<bool>,
+) -> Result<RequestedReplica, EngineError> {
     let service_info = client.service_info().await?;
     let mut layer_infos: Vec<LayerInfo> = Vec::with_capacity(request.layers.len());
     for layer_id in &request.layers {
@@ -540,11 +612,6 @@ pub(crate) async fn create_replica_file(
             .collect(),
         created_ms: now_ms(),
     };
-    let downloaded: u32 = response
-        .layers
-        .iter()
-        .map(|l| (l.features.len() + l.attachments.len()) as u32)
-        .sum();
     let fetched = match attachment_transfer::fetch(
         client,
         &attachment_transfer::by_url(&response),
@@ -554,45 +621,20 @@ pub(crate) async fn create_replica_file(
     {
         Ok(fetched) => fetched,
         Err(e) => {
+            // Nobody will ever sync the replica the server just made.
             unregister_quietly(client, &guid).await;
             return Err(e);
         }
     };
-    let written = {
-        let path = path.to_path_buf();
-        let layer_infos = layer_infos.clone();
-        tokio::task::spawn_blocking(move || {
-            let setup = AttachmentSetup {
-                direction: attachments,
-                payloads: &fetched.payloads,
-            };
-            ReplicaFile::create_with_attachments(
-                &path,
-                &definition,
-                &response,
-                Some(&service_info),
-                &layer_infos,
-                &setup,
-            )
-            .map(drop)
-        })
-        .await
-    };
-    match written {
-        Ok(Ok(())) => Ok(FreshReplica {
-            guid,
-            downloaded,
-            layer_infos,
-        }),
-        Ok(Err(e)) => {
-            unregister_quietly(client, &guid).await;
-            Err(e.into())
-        }
-        Err(e) => {
-            unregister_quietly(client, &guid).await;
-            Err(e.into())
-        }
-    }
+    Ok(RequestedReplica {
+        guid,
+        definition,
+        response,
+        service_info,
+        layer_infos,
+        attachments,
+        fetched,
+    })
 }
 
 /// Gives a server replica nobody can sync back to the server; failures are only logged.
@@ -604,6 +646,7 @@ pub(crate) async fn unregister_quietly(client: &FeatureServiceClient, guid: &Gui
 
 async fn unregister(deps: &Deps, replica: LocalReplicaId) -> Result<Done, Failed> {
     let record = deps.with_store(move |s| s.replica(replica)).await?;
+    super::reset::job::abandon_interrupted(deps, &record).await;
     if let Some(guid) = &record.replica_guid {
         let client = client_for(deps, &record.service_url, record.token.clone())?;
         client.unregister_replica(guid).await?;
@@ -682,6 +725,9 @@ async fn sync(
     cancel: watch::Receiver<bool>,
 ) -> Result<Done, Failed> {
     let record = deps.with_store(move |s| s.replica(replica)).await?;
+    if record.reset_required.is_none() {
+        super::reset::job::finish_interrupted_switch(deps, &record).await;
+    }
     if let Some(reason) = record.reset_required.clone() {
         deps.events.send(Event::ResetRequired {
             replica,

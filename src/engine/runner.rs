@@ -60,6 +60,9 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
         outages: HashMap::new(),
     };
     runner.send_all_summaries().await;
+    if runner.deps.config.reset_on_detection {
+        runner.resume_interrupted_resets().await;
+    }
     let mut accepting = true;
     loop {
         if !accepting && runner.tasks.is_empty() {
@@ -180,28 +183,12 @@ impl Runner {
             Command::Unregister { replica } => self.enqueue(replica, Job::Unregister).await,
             Command::SetAutoSync { interval_secs } => self.set_auto_sync(interval_secs).await,
             Command::SetResetMode { replica, mode } => {
-                match self
-                    .deps
-                    .with_store(move |s| s.set_reset_mode(replica, mode))
-                    .await
-                {
-                    Ok(()) => {
-                        jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await
-                    }
-                    Err(e) => self.command_failed("set reset mode", &e),
-                }
+                let update = move |s: &mut crate::store::Store| s.set_reset_mode(replica, mode);
+                self.update_replica(replica, "set reset mode", update).await
             }
             Command::SetPaused { replica, paused } => {
-                match self
-                    .deps
-                    .with_store(move |s| s.set_paused(replica, paused))
-                    .await
-                {
-                    Ok(()) => {
-                        jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await
-                    }
-                    Err(e) => self.command_failed("pause replica", &e),
-                }
+                let update = move |s: &mut crate::store::Store| s.set_paused(replica, paused);
+                self.update_replica(replica, "pause replica", update).await
             }
             Command::RepointService { from_url, to_url } => {
                 self.repoint_service(from_url, to_url).await
@@ -235,6 +222,19 @@ impl Runner {
             }
             Command::DemoTerminateSync => self.demo_terminate_sync().await,
             Command::Shutdown => {}
+        }
+    }
+
+    /// Changes one setting of a replica in the store and sends its new summary.
+    async fn update_replica<F>(&self, replica: LocalReplicaId, what: &str, update: F)
+    where
+        F: FnOnce(&mut crate::store::Store) -> Result<(), crate::store::StoreError>
+            + Send
+            + 'static,
+    {
+        match self.deps.with_store(update).await {
+            Ok(()) => jobs::send_summary(&self.deps, replica, self.is_syncing(replica)).await,
+            Err(e) => self.command_failed(what, &e),
         }
     }
 
@@ -367,6 +367,31 @@ impl Runner {
             }
             Ok(_) => {}
             Err(e) => self.command_failed("start client reset", &e),
+        }
+    }
+
+    /// At start: a client reset that a crash or a shutdown interrupted is resumed (its journal
+    /// says how far it got; see `reset::job`), unless its replica is paused.
+    async fn resume_interrupted_resets(&mut self) {
+        let journals = match self.deps.with_store(|s| s.reset_journals()).await {
+            Ok(journals) => journals,
+            Err(e) => return self.command_failed("resume client resets", &e),
+        };
+        for journal in journals {
+            let replica = journal.local_id;
+            match self.deps.with_store(move |s| s.replica(replica)).await {
+                Ok(record) if record.paused => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    self.command_failed("resume client reset", &e);
+                    continue;
+                }
+            }
+            let job = Job::Reset {
+                mode: journal.mode,
+                confirmed: false,
+            };
+            self.enqueue(journal.local_id, job).await;
         }
     }
 

@@ -303,11 +303,15 @@ impl Seeder {
             return Ok(SeedProgress::Finished);
         }
         self.send(Command::RefreshReplicas).await?;
-        let existing: Vec<(String, LocalReplicaId)> = self
+        // (name, paused) of every replica the technician has.
+        let existing: Vec<(String, bool)> = self
             .wait_for("the replica list", |e| match e {
-                Event::ReplicasLoaded { replicas } => {
-                    Some(replicas.iter().map(|r| (r.name.clone(), r.id)).collect())
-                }
+                Event::ReplicasLoaded { replicas } => Some(
+                    replicas
+                        .iter()
+                        .map(|r| (r.name.clone(), r.paused))
+                        .collect(),
+                ),
                 _ => None,
             })
             .await?;
@@ -318,6 +322,10 @@ impl Seeder {
             SeedProgress::NotNeeded
         } else {
             let has = |name: &str| existing.iter().any(|(n, _)| n == name);
+            // An earlier seeding stopped between pausing the reset replica and its last sync.
+            let reset_replica_waits = existing
+                .iter()
+                .any(|(n, paused)| n == NEEDS_RESET_NAME && *paused);
             // The reset replica comes first: terminating sync forgets every replica the service
             // has, and the other two must be created after that.
             if !has(NEEDS_RESET_NAME) {
@@ -329,7 +337,7 @@ impl Seeder {
             if !has(FAILED_EDITS_NAME) {
                 self.seed_failed_edits().await?;
             }
-            if !has(NEEDS_RESET_NAME) {
+            if !has(NEEDS_RESET_NAME) || reset_replica_waits {
                 self.detect_reset().await?;
             }
             SeedProgress::Finished

@@ -196,3 +196,18 @@ fn finish(
         _dir: dir,
     }
 }
+
+/// Selects the replica called `name`, lets the window settle and returns its id.
+pub fn select_named(s: &mut Stack, name: &str) -> engine::LocalReplicaId {
+    let id =
+        s.h.state()
+            .vm
+            .replicas
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.id)
+            .unwrap_or_else(|| panic!("no replica {name}"));
+    s.h.state_mut().persisted.selected_replica = Some(id);
+    s.h.run_steps(3);
+    id
+}
