@@ -6,13 +6,13 @@
 use proptest::prelude::*;
 use syncwatch::geodatabase::delta::{self, Delta};
 use syncwatch::protocol::{
+    ChangeType, EditResultRow, Feature, FeatureChanges, LayerSyncResult, ObjectType, ResponseType,
+    catalog, lenient, replica::parse_layer_list,
+};
+use syncwatch::protocol::{
     CreateReplicaParams, FeatureServiceInfo, FormParams, Guid, JobState, LayerEdits, LayerInfo,
     ReplicaInfo, ReplicaListEntry, ReplicaResponse, ReplyError, SuccessReply, SyncReplicaParams,
     parse_reply,
-};
-use syncwatch::protocol::{
-    ChangeType, EditResultRow, Feature, FeatureChanges, LayerSyncResult, ObjectType, ResponseType,
-    catalog, lenient, replica::parse_layer_list,
 };
 use syncwatch::server::{Condition, ServiceDefinition};
 
@@ -167,8 +167,31 @@ fn hostile_text() -> impl Strategy<Value = String> {
 fn where_text() -> impl Strategy<Value = String> {
     let token = prop_oneof![
         prop::sample::select(vec![
-            "Status", "FacilityID", "Flow_GPM", "=", "<>", "<", ">=", "IN", "(", ")", ",", "AND",
-            "OR", "NOT", "IS", "NULL", "LIKE", "1=1", "'IS'", "''", "'", "--", ";", "%", "_",
+            "Status",
+            "FacilityID",
+            "Flow_GPM",
+            "=",
+            "<>",
+            "<",
+            ">=",
+            "IN",
+            "(",
+            ")",
+            ",",
+            "AND",
+            "OR",
+            "NOT",
+            "IS",
+            "NULL",
+            "LIKE",
+            "1=1",
+            "'IS'",
+            "''",
+            "'",
+            "--",
+            ";",
+            "%",
+            "_",
         ])
         .prop_map(str::to_string),
         any::<i64>().prop_map(|n| n.to_string()),
@@ -240,7 +263,9 @@ fn hostile_delta_row() -> impl Strategy<Value = (String, Vec<rusqlite::types::Va
         any::<f64>().prop_map(Sql::Real),
         hostile_text().prop_map(Sql::Text),
         prop::collection::vec(any::<u8>(), 0..64).prop_map(Sql::Blob),
-        Just(Sql::Text("{\"attributes\":{\"GlobalID\":7},\"geometry\":[]}".into())),
+        Just(Sql::Text(
+            "{\"attributes\":{\"GlobalID\":7},\"geometry\":[]}".into()
+        )),
     ];
     prop_oneof![
         prop::collection::vec(value.clone(), 2).prop_map(|v| ("GDB_DeltaInfo".to_string(), v)),
