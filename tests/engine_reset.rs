@@ -5,14 +5,18 @@
 use serde_json::json;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+use syncwatch::engine::reset::ChangesExport;
 use syncwatch::engine::{
     self, Command, CreateRequest, EngineConfig, EngineHandle, Event, LocalEdit, LocalReplicaId,
-    ResetMode, ResetPlan, SyncOptions,
+    ResetMode, ResetPlan, ResetReport, SyncOptions,
 };
-use syncwatch::geodatabase::replica_file::ReplicaFile;
-use syncwatch::protocol::{Attributes, Guid, SyncModel};
+use syncwatch::geodatabase::replica_file::{ChangeKind, LocalChange, ReplicaFile};
+use syncwatch::protocol::{
+    Attributes, ChangeType, CreateReplicaParams, DataFormat, Feature, Guid, SyncModel,
+};
 use syncwatch::server::{self, RunningServer, ServerConfig};
-use syncwatch::service::{Backoff, ClientConfig};
+use syncwatch::service::{Backoff, ClientConfig, FeatureServiceClient};
+use syncwatch::store::Store;
 
 struct Fixture {
     server: RunningServer,
@@ -156,6 +160,17 @@ impl Fixture {
         assert!(status.is_success(), "{path}: {status}");
     }
 
+    async fn clear_faults(&self) {
+        let status = reqwest::Client::new()
+            .delete(format!("{}/admin/faults", self.server.base_url()))
+            .header("X-Admin-Key", self.server.admin_key())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    }
+
     async fn terminate_and_reenable(&self) {
         self.admin("/admin/sync/terminate", None).await;
         self.admin("/admin/sync/enable", None).await;
@@ -171,6 +186,96 @@ impl Fixture {
         ReplicaFile::open(files.last().unwrap()).unwrap()
     }
 
+    /// The replica's current file, as the app database registers it.
+    fn file_of(&self, replica: LocalReplicaId) -> ReplicaFile {
+        let store = Store::open(&self.data.path().join("syncwatch.db")).unwrap();
+        ReplicaFile::open(&store.replica(replica).unwrap().file_path).unwrap()
+    }
+
+    /// Records local edits of layer 0 through the engine.
+    async fn edit(&self, replica: LocalReplicaId, edits: Vec<LocalEdit>) {
+        for edit in edits {
+            self.engine.edit_feature(replica, 0, edit).await.unwrap();
+        }
+    }
+
+    /// Layer 0 as the server holds it now, read through a throwaway replica.
+    async fn server_hydrants(&self) -> Vec<Feature> {
+        let client =
+            FeatureServiceClient::new(&self.server.service_url(), None, ClientConfig::default())
+                .unwrap();
+        let mut params = CreateReplicaParams::new("server-check", vec![0]);
+        params.data_format = DataFormat::Json;
+        let result = client
+            .create_replica(&params, self.data.path(), &|_| {})
+            .await
+            .unwrap();
+        let guid = result.response.replica_id.clone().unwrap();
+        client.unregister_replica(&guid).await.unwrap();
+        let layer = result.response.layers.into_iter().find(|l| l.id == 0);
+        layer.map(|l| l.features).unwrap_or_default()
+    }
+
+    async fn server_hydrant(&self, global_id: &Guid) -> Option<Feature> {
+        let features = self.server_hydrants().await;
+        features
+            .into_iter()
+            .find(|f| f.global_id().as_ref() == Some(global_id))
+    }
+
+    /// Terminates and re-enables sync, syncs `replica` and waits for its automatic recovery (and
+    /// the sync that uploads what it recovered). Checks the seed's event order and that the backup
+    /// re-reads with `changes` changes; returns the report.
+    async fn recover_after_terminate(
+        &mut self,
+        replica: LocalReplicaId,
+        changes: usize,
+    ) -> ResetReport {
+        self.terminate_and_reenable().await;
+        self.seen.clear();
+        self.sync(replica).await;
+        let after = self
+            .wait_for(
+                "AfterRecovery",
+                |e| matches!(e, Event::AfterRecovery { report } if report.replica == replica),
+            )
+            .await;
+        assert_eq!(
+            self.event_names(),
+            vec!["ResetRequired", "BeforeReset", "AfterRecovery"]
+        );
+        let Event::AfterRecovery { report } = after else {
+            unreachable!()
+        };
+        assert_backup(&report, changes);
+        if !report.recovered.is_empty() {
+            self.wait_for_next_sync(replica).await;
+        }
+        report
+    }
+
+    /// Waits for the next sync job of `replica` to be queued and to complete without refusals.
+    async fn wait_for_next_sync(&mut self, replica: LocalReplicaId) {
+        let queued = self
+            .wait_for(
+                "the upload job",
+                |e| matches!(e, Event::JobQueued { replica: r, .. } if *r == replica),
+            )
+            .await;
+        let Event::JobQueued { job, .. } = queued else {
+            unreachable!()
+        };
+        let done = self
+            .wait_for("the upload", |e| {
+                matches!(e, Event::JobCompleted { job: j, .. } | Event::JobFailed { job: j, .. } if *j == job)
+            })
+            .await;
+        assert!(
+            matches!(&done, Event::JobCompleted { outcome, .. } if outcome.failed_edits == 0),
+            "{done:#?}"
+        );
+    }
+
     fn event_names(&self) -> Vec<&'static str> {
         self.seen
             .iter()
@@ -184,6 +289,36 @@ impl Fixture {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// The backup of a reset re-reads: the copy of the replica file opens with `changes` queued
+/// changes, `unsynced-changes.json` parses with the same changes, and the replaced replica file
+/// was moved next to them with its changes.
+fn assert_backup(report: &ResetReport, changes: usize) {
+    let copy = ReplicaFile::open(&report.backup_files[0]).unwrap();
+    let in_copy = copy.changes().unwrap();
+    assert_eq!(in_copy.len(), changes);
+    let export: ChangesExport =
+        serde_json::from_slice(&std::fs::read(&report.backup_files[1]).unwrap()).unwrap();
+    assert_eq!(export.changes, in_copy);
+    assert_eq!(
+        export.edits.iter().map(|l| l.features.len()).sum::<usize>(),
+        changes
+    );
+    let original = report.backup_files[0].with_file_name("replica-original.replica");
+    assert_eq!(
+        ReplicaFile::open(&original).unwrap().changes().unwrap(),
+        in_copy
+    );
+}
+
+/// A local update of some attributes of one feature.
+fn update(global_id: Guid, attributes: serde_json::Value) -> LocalEdit {
+    LocalEdit::Update {
+        global_id,
+        attributes: attrs(attributes),
+        geometry: None,
     }
 }
 
@@ -208,11 +343,7 @@ async fn recover_or_discard_recovers_local_changes() {
     let replica = fx.create("hydrants").await;
     let (a, b) = two_hydrants(&fx.replica_file());
     let edits = [
-        LocalEdit::Update {
-            global_id: a.clone(),
-            attributes: attrs(json!({"Notes": "cap replaced"})),
-            geometry: None,
-        },
+        update(a.clone(), json!({"Notes": "cap replaced"})),
         LocalEdit::Delete {
             global_id: b.clone(),
         },
@@ -290,11 +421,7 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
     })
     .await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a.clone(),
-        attributes: attrs(json!({"Notes": "leaking"})),
-        geometry: None,
-    };
+    let edit = update(a.clone(), json!({"Notes": "leaking"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     assert_eq!(fx.replica_file().changes().unwrap().len(), 1);
     fx.admin(
@@ -396,11 +523,7 @@ async fn demo_terminate_sync_triggers_automatic_recovery() {
     let mut fx = Fixture::start().await;
     let replica = fx.create("demo").await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a,
-        attributes: attrs(json!({"Notes": "painted"})),
-        geometry: None,
-    };
+    let edit = update(a, json!({"Notes": "painted"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     fx.send(Command::DemoTerminateSync).await;
     let after = fx
@@ -426,11 +549,7 @@ async fn recover_or_discard_falls_back_to_discard() {
     let mut fx = Fixture::start().await;
     let replica = fx.create("inlets").await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a.clone(),
-        attributes: attrs(json!({"Notes": "cracked"})),
-        geometry: None,
-    };
+    let edit = update(a.clone(), json!({"Notes": "cracked"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     fx.admin(
         "/admin/schema",
@@ -481,11 +600,7 @@ async fn discard_falls_back_to_manual_when_create_fails() {
     })
     .await;
     let (a, _) = two_hydrants(&fx.replica_file());
-    let edit = LocalEdit::Update {
-        global_id: a,
-        attributes: attrs(json!({"Notes": "valve stuck"})),
-        geometry: None,
-    };
+    let edit = update(a, json!({"Notes": "valve stuck"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
     fx.terminate_and_reenable().await;
     fx.admin(
@@ -502,14 +617,7 @@ async fn discard_falls_back_to_manual_when_create_fails() {
         "the old replica is untouched"
     );
 
-    let status = reqwest::Client::new()
-        .delete(format!("{}/admin/faults", fx.server.base_url()))
-        .header("X-Admin-Key", fx.server.admin_key())
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success());
+    fx.clear_faults().await;
     fx.send(Command::ConfirmReset { replica }).await;
     let after = fx
         .wait_for("AfterDiscard", |e| matches!(e, Event::AfterDiscard { .. }))
@@ -518,4 +626,322 @@ async fn discard_falls_back_to_manual_when_create_fails() {
         unreachable!()
     };
     assert_eq!(report.discarded.len(), 1);
+}
+
+/// Recovery rule "local creates are kept": a feature created in the field and never synced is
+/// recovered onto the fresh replica and uploaded; the server then holds it once, under the
+/// GlobalID the laptop gave it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_local_create_is_kept() {
+    let mut fx = Fixture::start().await;
+    let tech = fx.create("tech").await;
+    let add = LocalEdit::Add {
+        attributes: attrs(json!({"FacilityID": "HYD-TECH-1", "Status": "IS", "Notes": "new"})),
+        geometry: Some(json!({"x": 10.0, "y": 20.0})),
+    };
+    fx.edit(tech, vec![add]).await;
+    let gid = fx.file_of(tech).changes().unwrap()[0].global_id.clone();
+
+    let report = fx.recover_after_terminate(tech, 1).await;
+    assert_eq!(report.mode_used, ResetMode::Recover);
+    assert_eq!(report.recovered.len(), 1);
+    assert_eq!(report.recovered[0].global_id, gid);
+    assert_eq!(report.recovered[0].change_type, ChangeType::Insert);
+    assert!(report.recovered[0].note.contains("kept"));
+    assert!(report.discarded.is_empty());
+
+    let on_server: Vec<Feature> = fx
+        .server_hydrants()
+        .await
+        .into_iter()
+        .filter(|f| f.attr_ci("FacilityID") == Some(&json!("HYD-TECH-1")))
+        .collect();
+    assert_eq!(on_server.len(), 1, "the create is on the server once");
+    assert_eq!(on_server[0].global_id(), Some(gid.clone()));
+    let local = fx.file_of(tech);
+    assert!(local.changes().unwrap().is_empty(), "nothing left to send");
+    let kept = local.server_feature(0, &gid).unwrap().unwrap();
+    assert_eq!(kept.attr_ci("Notes"), Some(&json!("new")));
+}
+
+/// Recovery rule "server delete beats local update": the office deleted a hydrant the technician
+/// had updated; the recovery discards the update and reports it for that object. The server and
+/// the fresh replica no longer have the hydrant; the update survives only in the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_server_delete_discards_the_local_update() {
+    let mut fx = Fixture::start().await;
+    let tech = fx.create("tech").await;
+    let office = fx.create("office").await;
+    let (a, _) = two_hydrants(&fx.file_of(tech));
+    let update = update(a.clone(), json!({"Notes": "hinge squeaks"}));
+    fx.edit(tech, vec![update]).await;
+    fx.edit(
+        office,
+        vec![LocalEdit::Delete {
+            global_id: a.clone(),
+        }],
+    )
+    .await;
+    fx.sync_completed(office).await;
+
+    let report = fx.recover_after_terminate(tech, 1).await;
+    assert!(report.recovered.is_empty(), "{report:#?}");
+    assert_eq!(report.discarded.len(), 1);
+    assert_eq!(report.discarded[0].global_id, a);
+    assert_eq!(report.discarded[0].change_type, ChangeType::Update);
+    assert!(report.discarded[0].note.contains("deleted on the server"));
+
+    assert!(fx.server_hydrant(&a).await.is_none());
+    let local = fx.file_of(tech);
+    assert!(local.local_feature(0, &a).unwrap().is_none());
+    assert!(local.changes().unwrap().is_empty());
+    let export: ChangesExport =
+        serde_json::from_slice(&std::fs::read(&report.backup_files[1]).unwrap()).unwrap();
+    assert_eq!(
+        export.changes[0].global_id, a,
+        "the update is in the backup"
+    );
+    assert_eq!(
+        export.changes[0].attributes.get("Notes"),
+        Some(&json!("hinge squeaks"))
+    );
+}
+
+/// Recovery rule "a local delete is applied; a no-op if the server already deleted it": the
+/// technician deleted two hydrants, the office had already deleted one of them. Both deletes are
+/// recovered, the one still on the server is applied, and neither hydrant exists anywhere after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_local_delete_is_applied_or_a_no_op() {
+    let mut fx = Fixture::start().await;
+    let tech = fx.create("tech").await;
+    let office = fx.create("office").await;
+    let (a, b) = two_hydrants(&fx.file_of(tech));
+    let deletes = vec![
+        LocalEdit::Delete {
+            global_id: a.clone(),
+        },
+        LocalEdit::Delete {
+            global_id: b.clone(),
+        },
+    ];
+    fx.edit(tech, deletes).await;
+    fx.edit(
+        office,
+        vec![LocalEdit::Delete {
+            global_id: b.clone(),
+        }],
+    )
+    .await;
+    fx.sync_completed(office).await;
+
+    let report = fx.recover_after_terminate(tech, 2).await;
+    assert!(report.discarded.is_empty(), "{report:#?}");
+    let note = |gid: &Guid| {
+        report
+            .recovered
+            .iter()
+            .find(|o| &o.global_id == gid && o.change_type == ChangeType::Delete)
+            .map(|o| o.note.clone())
+            .unwrap()
+    };
+    assert!(note(&a).contains("delete applied"), "{}", note(&a));
+    assert!(note(&b).contains("no-op"), "{}", note(&b));
+
+    assert!(
+        fx.server_hydrant(&a).await.is_none(),
+        "the delete reached the server"
+    );
+    assert!(fx.server_hydrant(&b).await.is_none());
+    let local = fx.file_of(tech);
+    assert!(local.local_feature(0, &a).unwrap().is_none());
+    assert!(local.local_feature(0, &b).unwrap().is_none());
+    assert!(local.changes().unwrap().is_empty());
+}
+
+/// Recovery rule "same field changed on both sides: the local value wins": the technician and the
+/// office both changed Notes; the office also changed Flow_GPM. After recovery the server and the
+/// fresh replica hold the technician's Notes and the office's Flow_GPM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_same_field_local_value_wins() {
+    let mut fx = Fixture::start().await;
+    let tech = fx.create("tech").await;
+    let office = fx.create("office").await;
+    let (a, _) = two_hydrants(&fx.file_of(tech));
+    let tech_update = update(a.clone(), json!({"Notes": "tech: cap replaced"}));
+    fx.edit(tech, vec![tech_update]).await;
+    let office_update = update(
+        a.clone(),
+        json!({"Notes": "office: scheduled", "Flow_GPM": 999.0}),
+    );
+    fx.edit(office, vec![office_update]).await;
+    fx.sync_completed(office).await;
+
+    let report = fx.recover_after_terminate(tech, 1).await;
+    assert_eq!(report.recovered.len(), 1, "{report:#?}");
+    assert!(report.recovered[0].note.contains("local values win"));
+
+    let on_server = fx.server_hydrant(&a).await.unwrap();
+    assert_eq!(
+        on_server.attr_ci("Notes"),
+        Some(&json!("tech: cap replaced"))
+    );
+    assert_eq!(on_server.attr_ci("Flow_GPM"), Some(&json!(999.0)));
+    let local = fx.file_of(tech);
+    assert!(local.changes().unwrap().is_empty());
+    let here = local.local_feature(0, &a).unwrap().unwrap();
+    assert_eq!(here.attr_ci("Notes"), Some(&json!("tech: cap replaced")));
+    assert_eq!(here.attr_ci("Flow_GPM"), Some(&json!(999.0)));
+}
+
+/// The fresh replica's result cannot be downloaded (HTTP 500 on every try): Recover falls back to
+/// manual, the old replica keeps both changes and a backup holds them. Once the service works, the
+/// next reset recovers both (a failed attempt does not count as a reset that could loop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_result_download_loses_nothing_and_the_next_reset_recovers() {
+    let mut fx = Fixture::start().await;
+    let tech = fx.create("tech").await;
+    fx.send(Command::SetResetMode {
+        replica: tech,
+        mode: ResetMode::Recover,
+    })
+    .await;
+    let (a, _) = two_hydrants(&fx.file_of(tech));
+    let edits = vec![
+        update(a.clone(), json!({"Notes": "valve stuck"})),
+        LocalEdit::Add {
+            attributes: attrs(json!({"FacilityID": "HYD-TECH-2", "Status": "IS"})),
+            geometry: Some(json!({"x": 1.0, "y": 2.0})),
+        },
+    ];
+    fx.edit(tech, edits).await;
+    let before = content(&fx.file_of(tech).changes().unwrap());
+    fx.terminate_and_reenable().await;
+    fx.admin(
+        "/admin/faults",
+        Some(json!({"operation": "result", "kind": "http500", "count": 50})),
+    )
+    .await;
+
+    let (_, fallback_error) = fx.sync_into_manual_fallback(tech).await;
+    assert!(fallback_error.is_some());
+    // The detecting sync marked them as sent; what they change is untouched.
+    assert_eq!(
+        content(&fx.file_of(tech).changes().unwrap()),
+        before,
+        "old replica untouched"
+    );
+    let backups = backups_in(&fx.data.path().join("recovery"));
+    assert_eq!(backups.len(), 1);
+    assert_eq!(content(&backups[0].changes), before);
+    let leftovers = replica_files(fx.data.path());
+    assert_eq!(leftovers.len(), 1, "no fresh file left: {leftovers:?}");
+
+    fx.clear_faults().await;
+    fx.seen.clear();
+    fx.send(Command::Reset {
+        replica: tech,
+        mode: ResetMode::Recover,
+    })
+    .await;
+    let after = fx
+        .wait_for("AfterRecovery", |e| {
+            matches!(e, Event::AfterRecovery { .. })
+        })
+        .await;
+    let Event::AfterRecovery { report } = after else {
+        unreachable!()
+    };
+    assert_eq!(report.recovered.len(), 2);
+    assert_backup(&report, 2);
+    fx.wait_for_next_sync(tech).await;
+    let on_server = fx.server_hydrant(&a).await.unwrap();
+    assert_eq!(on_server.attr_ci("Notes"), Some(&json!("valve stuck")));
+    assert!(fx.file_of(tech).changes().unwrap().is_empty());
+}
+
+/// The upload after a recovery loses its reply (the server applies it, the connection drops): the
+/// recovered add stays queued in the fresh replica; the next sync resends it and the server holds
+/// it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_upload_after_recovery_is_resent_without_duplicates() {
+    let mut fx = Fixture::start().await;
+    let tech = fx.create("tech").await;
+    let add = LocalEdit::Add {
+        attributes: attrs(json!({"FacilityID": "HYD-TECH-3", "Status": "IS"})),
+        geometry: Some(json!({"x": 3.0, "y": 4.0})),
+    };
+    fx.edit(tech, vec![add]).await;
+    let gid = fx.file_of(tech).changes().unwrap()[0].global_id.clone();
+    fx.terminate_and_reenable().await;
+    fx.admin(
+        "/admin/faults",
+        Some(json!({"operation": "synchronizeReplica", "kind": "dropConnection", "count": 50})),
+    )
+    .await;
+    // Reset directly (the detecting sync would meet the fault first).
+    fx.send(Command::Reset {
+        replica: tech,
+        mode: ResetMode::Recover,
+    })
+    .await;
+    fx.wait_for("AfterRecovery", |e| {
+        matches!(e, Event::AfterRecovery { .. })
+    })
+    .await;
+    fx.wait_for(
+        "the failed upload",
+        |e| matches!(e, Event::JobFailed { replica, .. } if *replica == tech),
+    )
+    .await;
+    let queued = fx.file_of(tech).changes().unwrap();
+    assert_eq!(queued.len(), 1, "the recovered add is still queued");
+    assert_eq!(queued[0].global_id, gid);
+
+    fx.clear_faults().await;
+    fx.sync_completed(tech).await;
+    let copies = fx
+        .server_hydrants()
+        .await
+        .into_iter()
+        .filter(|f| f.attr_ci("FacilityID") == Some(&json!("HYD-TECH-3")))
+        .count();
+    assert_eq!(copies, 1);
+    assert!(fx.file_of(tech).changes().unwrap().is_empty());
+}
+
+/// What queued changes do, without their upload bookkeeping.
+fn content(
+    changes: &[LocalChange],
+) -> Vec<(Guid, ChangeKind, Attributes, Option<serde_json::Value>)> {
+    changes
+        .iter()
+        .map(|c| {
+            (
+                c.global_id.clone(),
+                c.kind,
+                c.attributes.clone(),
+                c.geometry.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Every backup under the recovery folder, as its `unsynced-changes.json` says.
+fn backups_in(root: &std::path::Path) -> Vec<ChangesExport> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let export = entry.unwrap().path().join("unsynced-changes.json");
+        if export.exists() {
+            found.push(serde_json::from_slice(&std::fs::read(export).unwrap()).unwrap());
+        }
+    }
+    found
+}
+
+/// Every file in the data directory's `replicas/` folder.
+fn replica_files(data: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(data.join("replicas"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
 }

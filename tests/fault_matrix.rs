@@ -23,9 +23,9 @@ use syncwatch::server::ServerConfig;
 use syncwatch::service::{Backoff, ClientConfig};
 
 /// The client gives up on a request after this long.
-const REQUEST_TIMEOUT: Duration = Duration::from_millis(1200);
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(2000);
 /// A `timeout` fault holds the reply back this long (past [`REQUEST_TIMEOUT`]).
-const TIMEOUT_HOLD_MS: u64 = 2500;
+const TIMEOUT_HOLD_MS: u64 = 3000;
 /// A refused-connection outage that should be ridden out lasts this long; the client's retries
 /// span at least 350 ms.
 const SHORT_OUTAGE: Duration = Duration::from_millis(100);
@@ -502,19 +502,24 @@ async fn unregister_cell(rig: &Rig, cell: Cell, n: usize) -> Verdict {
     v
 }
 
+/// Runs one cell, numbered `n` (names and markers are unique per number).
+async fn run_cell(rig: &Rig, cell: Cell, n: usize) -> Verdict {
+    match cell.step {
+        Step::ServiceProperties | Step::CreateReplica | Step::CreateReplicaAsync => {
+            create_cell(rig, cell, n).await
+        }
+        Step::UnregisterReplica => unregister_cell(rig, cell, n).await,
+        _ => sync_cell(rig, cell, n).await,
+    }
+}
+
 /// Runs every cell of `step` and fails with the list of failing cells.
 async fn run_step(step: Step) {
     let rig = rig().await;
     let mut failures = Vec::new();
     let all = cells(step);
     for (n, cell) in all.iter().copied().enumerate() {
-        let verdict = match step {
-            Step::ServiceProperties | Step::CreateReplica | Step::CreateReplicaAsync => {
-                create_cell(&rig, cell, n).await
-            }
-            Step::UnregisterReplica => unregister_cell(&rig, cell, n).await,
-            _ => sync_cell(&rig, cell, n).await,
-        };
+        let verdict = run_cell(&rig, cell, n).await;
         if !verdict.problems.is_empty() {
             failures.push(format!("{cell}: {}", verdict.problems.join("; ")));
         }
@@ -606,4 +611,51 @@ async fn an_edit_after_a_lost_reply_reaches_the_service() {
     let file = h.file_path(replica).unwrap();
     let local = local_count(&file, 0, &added, "LOST-2");
     assert_eq!((local.queued, local.in_server_version), (0, 1));
+}
+
+/// Soak (ignored by default; `cargo test --test fault_matrix -- --ignored`): random cells of the
+/// whole matrix, one after another on one service, `SYNCWATCH_SOAK_ROUNDS` of them (default 300),
+/// seeded by `SYNCWATCH_SOAK_SEED` (default: random, printed) so a failure can be replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "soak: minutes; run with --ignored"]
+async fn soak_random_cells() {
+    let rounds: usize = std::env::var("SYNCWATCH_SOAK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let seed: u64 = std::env::var("SYNCWATCH_SOAK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("soak: {rounds} rounds, seed {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let steps = [
+        Step::ServiceProperties,
+        Step::CreateReplica,
+        Step::CreateReplicaAsync,
+        Step::SyncReplica,
+        Step::SyncReplicaAsync,
+        Step::StatusPolling,
+        Step::ResultDownload,
+        Step::UnregisterReplica,
+    ];
+    let all: Vec<Cell> = steps.into_iter().flat_map(cells).collect();
+    let rig = rig().await;
+    let mut failures = Vec::new();
+    for round in 0..rounds {
+        let cell = all[rng.usize(..all.len())];
+        let verdict = run_cell(&rig, cell, 1000 + round).await;
+        if !verdict.problems.is_empty() {
+            failures.push(format!(
+                "round {round} {cell}: {}",
+                verdict.problems.join("; ")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "seed {seed}: {} of {rounds} rounds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -121,22 +121,9 @@ async fn tokens_never_reach_logs_or_exports() {
         "an unknown token fails"
     );
 
-    h.send(Command::LoadEditResults { replica }).await;
-    let rows = h
-        .next(|e| match e {
-            Event::EditResultsReady { rows, .. } => Some(rows.clone()),
-            _ => None,
-        })
-        .await;
+    let rows = h.edit_results(replica).await;
     let csv = h.dir.path().join("export.csv");
-    h.send(Command::ExportCsv {
-        indices: (0..rows.len() as u32).collect(),
-        rows,
-        path: csv.clone(),
-    })
-    .await;
-    h.next(|e| matches!(e, Event::ExportFinished { .. }).then_some(()))
-        .await;
+    h.export_csv(rows, &csv).await;
     let exported = std::fs::read_to_string(&csv).unwrap();
     assert!(exported.contains("1001") && !exported.contains(&token));
 
@@ -295,8 +282,8 @@ async fn token_never_reaches_another_origin() {
 
 /// Every file the engine creates under the data directory — the app database, replica files,
 /// their WAL companions, the reset backup and the export of unsynced changes — the folders it
-/// creates there, and an exported CSV in a world-readable folder (overwriting a 0644 file) are
-/// readable and writable by the user only.
+/// creates there, a downloaded SQLite result file, and an exported CSV in a world-readable folder
+/// (overwriting a 0644 file) are readable and writable by the user only.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_files_are_user_only() {
@@ -328,18 +315,23 @@ async fn local_files_are_user_only() {
     let csv = shared.path().join("results.csv");
     std::fs::write(&csv, "old export\n").unwrap();
     std::fs::set_permissions(&csv, std::fs::Permissions::from_mode(0o644)).unwrap();
-    h.send(Command::ExportCsv {
-        rows: Arc::from(Vec::new()),
-        indices: vec![],
-        path: csv.clone(),
-    })
-    .await;
-    h.next(|e| matches!(e, Event::ExportFinished { .. }).then_some(()))
-        .await;
+    h.export_csv(Arc::from(Vec::new()), &csv).await;
+
+    // A SQLite result file, as the service client downloads it for dataFormat=sqlite.
+    let downloads = tempfile::tempdir().unwrap();
+    let client = FeatureServiceClient::new(&h.service_url, None, fast_client()).unwrap();
+    let mut params = syncwatch::protocol::CreateReplicaParams::new("download", vec![0]);
+    params.data_format = syncwatch::protocol::DataFormat::Sqlite;
+    let created = client
+        .create_replica(&params, downloads.path(), &|_| {})
+        .await
+        .unwrap();
+    let delta_file = created.sqlite_file.expect("a downloaded SQLite result");
 
     let mut files = Vec::new();
     walk(h.dir.path(), &mut files);
     files.push(csv);
+    files.push(delta_file);
     let kinds = |ext: &str| {
         files
             .iter()

@@ -5,6 +5,7 @@
 mod codes;
 mod create;
 mod edit;
+mod repair;
 mod replicas;
 mod reset;
 mod results;
@@ -61,6 +62,8 @@ pub enum Command {
     Results(results::ResultsArgs),
     /// Unregister a replica on its service and forget it here.
     Unregister(unregister::UnregisterArgs),
+    /// Set a damaged app database aside and rebuild the replica list from the replica files.
+    Repair(repair::RepairArgs),
     /// Run the reference feature service (demo water network unless --service is given).
     Serve(serve::ServeArgs),
 }
@@ -76,6 +79,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Reset(a)) => reset::run(&a, args.data_dir.as_deref()),
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
+        Some(Command::Repair(a)) => repair::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),
         None => crate::ui::run(args.data_dir.as_deref()),
     };

@@ -47,6 +47,10 @@ pub enum EngineError {
     Bug(String),
 }
 
+/// The way out of a damaged replica file.
+const REPLICA_WAY_OUT: &str = "the file was left as it is; restore it from a copy, or unregister \
+     the replica and create it again (its last reset backup, if any, is under recovery/)";
+
 impl From<tokio::task::JoinError> for EngineError {
     fn from(e: tokio::task::JoinError) -> Self {
         EngineError::Bug(format!("a blocking task stopped: {e}"))
@@ -65,10 +69,36 @@ impl EngineError {
             EngineError::Service(e) => e.replica_error().map(|c| c.code).or(e.code()),
             _ => None,
         };
+        let mut message = chain(self);
+        if let Some(way_out) = self.way_out() {
+            message.push_str(" — ");
+            message.push_str(way_out);
+        }
         Failure {
             class,
             code,
-            message: chain(self),
+            message,
+        }
+    }
+
+    /// What the user can do about a damaged local file (which is always left as it is).
+    fn way_out(&self) -> Option<&'static str> {
+        let damaged = |e: &rusqlite::Error| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            )
+        };
+        match self {
+            EngineError::ReplicaFile(
+                ReplicaFileError::Corrupt { .. } | ReplicaFileError::NotAReplicaFile { .. },
+            ) => Some(REPLICA_WAY_OUT),
+            EngineError::ReplicaFile(ReplicaFileError::Sqlite { source, .. })
+                if damaged(source) =>
+            {
+                Some(REPLICA_WAY_OUT)
+            }
+            _ => None,
         }
     }
 

@@ -425,7 +425,40 @@ async fn create_inner(
 pub(crate) struct FreshReplica {
     pub guid: Guid,
     pub downloaded: u32,
+}
+
+/// A replica the server just created, not yet written to a file.
+pub(crate) struct RequestedReplica {
+    pub guid: Guid,
+    definition: ReplicaDefinition,
+    response: ReplicaResponse,
+    service_info: crate::protocol::FeatureServiceInfo,
     pub layer_infos: Vec<LayerInfo>,
+}
+
+impl RequestedReplica {
+    /// Features the createReplica reply carried.
+    pub fn downloaded(&self) -> u32 {
+        self.response
+            .layers
+            .iter()
+            .map(|l| l.features.len() as u32)
+            .sum()
+    }
+
+    /// Writes the replica to a new file at `path` (never overwriting; blocking).
+    pub fn write_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<ReplicaFile, crate::geodatabase::replica_file::ReplicaFileError> {
+        ReplicaFile::create(
+            path,
+            &self.definition,
+            &self.response,
+            Some(&self.service_info),
+            &self.layer_infos,
+        )
+    }
 }
 
 /// Creates a replica on the service and writes it to a new file at `path` (never overwriting).
@@ -439,6 +472,36 @@ pub(crate) async fn create_replica_file(
     path: &std::path::Path,
     cancel: watch::Receiver<bool>,
 ) -> Result<FreshReplica, EngineError> {
+    let requested =
+        Arc::new(request_replica(deps, client, replica, job_id, request, cancel).await?);
+    let written = {
+        let (path, requested) = (path.to_path_buf(), requested.clone());
+        tokio::task::spawn_blocking(move || requested.write_file(&path).map(drop)).await
+    };
+    let failure: EngineError = match written {
+        Ok(Ok(())) => {
+            return Ok(FreshReplica {
+                guid: requested.guid.clone(),
+                downloaded: requested.downloaded(),
+            });
+        }
+        Ok(Err(e)) => e.into(),
+        Err(e) => e.into(),
+    };
+    unregister_quietly(client, &requested.guid).await;
+    Err(failure)
+}
+
+/// Asks the service for a new replica (createReplica, following an async job and downloading
+/// its result) together with the service and layer properties its file caches.
+pub(crate) async fn request_replica(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: &CreateRequest,
+    cancel: watch::Receiver<bool>,
+) -> Result<RequestedReplica, EngineError> {
     let service_info = client.service_info().await?;
     let mut layer_infos: Vec<LayerInfo> = Vec::with_capacity(request.layers.len());
     for layer_id in &request.layers {
@@ -488,41 +551,13 @@ pub(crate) async fn create_replica_file(
             .collect(),
         created_ms: now_ms(),
     };
-    let downloaded: u32 = response
-        .layers
-        .iter()
-        .map(|l| l.features.len() as u32)
-        .sum();
-    let written = {
-        let path = path.to_path_buf();
-        let layer_infos = layer_infos.clone();
-        tokio::task::spawn_blocking(move || {
-            ReplicaFile::create(
-                &path,
-                &definition,
-                &response,
-                Some(&service_info),
-                &layer_infos,
-            )
-            .map(drop)
-        })
-        .await
-    };
-    match written {
-        Ok(Ok(())) => Ok(FreshReplica {
-            guid,
-            downloaded,
-            layer_infos,
-        }),
-        Ok(Err(e)) => {
-            unregister_quietly(client, &guid).await;
-            Err(e.into())
-        }
-        Err(e) => {
-            unregister_quietly(client, &guid).await;
-            Err(e.into())
-        }
-    }
+    Ok(RequestedReplica {
+        guid,
+        definition,
+        response,
+        service_info,
+        layer_infos,
+    })
 }
 
 /// Gives a server replica nobody can sync back to the server; failures are only logged.
@@ -534,6 +569,7 @@ pub(crate) async fn unregister_quietly(client: &FeatureServiceClient, guid: &Gui
 
 async fn unregister(deps: &Deps, replica: LocalReplicaId) -> Result<Done, Failed> {
     let record = deps.with_store(move |s| s.replica(replica)).await?;
+    super::reset::job::abandon_interrupted(deps, &record).await;
     if let Some(guid) = &record.replica_guid {
         let client = client_for(deps, &record.service_url, record.token.clone())?;
         client.unregister_replica(guid).await?;
@@ -611,6 +647,9 @@ async fn sync(
     cancel: watch::Receiver<bool>,
 ) -> Result<Done, Failed> {
     let record = deps.with_store(move |s| s.replica(replica)).await?;
+    if record.reset_required.is_none() {
+        super::reset::job::finish_interrupted_switch(deps, &record).await;
+    }
     if let Some(reason) = record.reset_required.clone() {
         deps.events.send(Event::ResetRequired {
             replica,

@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod jobs;
 mod local;
+mod repair;
 pub mod reset;
 mod runner;
 mod summary;
@@ -25,6 +26,7 @@ mod summary;
 pub use api::*;
 pub use error::EngineError;
 pub use events::{EventReceiver, EventSender, QueueStats, event_channel};
+pub use repair::{RepairReport, repair};
 
 use crate::service::ClientConfig;
 use crate::store::Store;
@@ -180,7 +182,7 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
-    #[error("could not open the app database")]
+    #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("the engine must be started inside a tokio runtime")]
     NoRuntime,

@@ -60,6 +60,9 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
         outages: HashMap::new(),
     };
     runner.send_all_summaries().await;
+    if runner.deps.config.reset_on_detection {
+        runner.resume_interrupted_resets().await;
+    }
     let mut accepting = true;
     loop {
         if !accepting && runner.tasks.is_empty() {
@@ -364,6 +367,31 @@ impl Runner {
             }
             Ok(_) => {}
             Err(e) => self.command_failed("start client reset", &e),
+        }
+    }
+
+    /// At start: a client reset that a crash or a shutdown interrupted is resumed (its journal
+    /// says how far it got; see `reset::job`), unless its replica is paused.
+    async fn resume_interrupted_resets(&mut self) {
+        let journals = match self.deps.with_store(|s| s.reset_journals()).await {
+            Ok(journals) => journals,
+            Err(e) => return self.command_failed("resume client resets", &e),
+        };
+        for journal in journals {
+            let replica = journal.local_id;
+            match self.deps.with_store(move |s| s.replica(replica)).await {
+                Ok(record) if record.paused => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    self.command_failed("resume client reset", &e);
+                    continue;
+                }
+            }
+            let job = Job::Reset {
+                mode: journal.mode,
+                confirmed: false,
+            };
+            self.enqueue(journal.local_id, job).await;
         }
     }
 

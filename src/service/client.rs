@@ -27,7 +27,8 @@ pub struct ClientConfig {
     /// Tries per request, the first included.
     pub max_attempts: u32,
     pub backoff: Backoff,
-    /// Pause between two status checks of an async job.
+    /// Longest pause between two status checks of an async job. The first checks come sooner
+    /// ([`FIRST_POLL_DELAY`], doubling), so a job that finishes quickly is not waited on.
     pub poll_interval: Duration,
     /// How long status polling keeps trying while the service is unreachable.
     pub max_outage: Duration,
@@ -39,6 +40,18 @@ pub struct ClientConfig {
     pub max_result_file_bytes: u64,
     /// Send the token as a `token` parameter instead of the `X-Esri-Authorization` header.
     pub token_as_parameter: bool,
+}
+
+/// The pause after the first status check of an async job; it doubles per check up to
+/// [`ClientConfig::poll_interval`].
+pub const FIRST_POLL_DELAY: Duration = Duration::from_millis(100);
+
+/// The pause after status check number `polls` (0-based): doubling from [`FIRST_POLL_DELAY`],
+/// never longer than `longest`.
+fn poll_delay(polls: u32, longest: Duration) -> Duration {
+    FIRST_POLL_DELAY
+        .saturating_mul(1u32 << polls.min(16))
+        .min(longest)
 }
 
 impl Default for ClientConfig {
@@ -414,6 +427,7 @@ impl FeatureServiceClient {
         let started = Instant::now();
         let mut outage_started: Option<Instant> = None;
         let mut outage_attempt = 0u32;
+        let mut polls = 0u32;
         loop {
             match self
                 .call::<ReplicaResponse>("job status", Method::GET, url.clone(), json_form())
@@ -446,7 +460,10 @@ impl FeatureServiceClient {
                             });
                         }
                         s if s.is_terminal() => return Ok((status, s)),
-                        _ => tokio::time::sleep(config.poll_interval).await,
+                        _ => {
+                            tokio::time::sleep(poll_delay(polls, config.poll_interval)).await;
+                            polls = polls.saturating_add(1);
+                        }
                     }
                 }
                 Err(e) if e.is_transient() => {
@@ -774,15 +791,19 @@ fn transport_error(operation: &'static str, url: &Url, e: &reqwest::Error) -> Se
         operation,
         kind,
         status: None,
-        detail: transport_detail(e),
+        detail: transport_detail(e, url.scheme() == "https"),
         url: url.to_string(),
     }
 }
 
 /// The causes of a reqwest error on one line, without reqwest's own "error sending request for
-/// url (…)" (the message names the URL once, at its end) and without repeated links.
-fn transport_detail(e: &reqwest::Error) -> String {
+/// url (…)" (the message names the URL once, at its end) and without repeated links. A failed
+/// TLS handshake (over https, an I/O error of kind `InvalidData` while connecting) says so.
+fn transport_detail(e: &reqwest::Error, is_https: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
+    if is_https && e.is_connect() && is_tls_failure(e) {
+        parts.push("TLS handshake failed".into());
+    }
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         let text = s.to_string();
@@ -800,6 +821,25 @@ fn transport_detail(e: &reqwest::Error) -> String {
         };
     }
     parts.join(": ").replace('\n', " ")
+}
+
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    // An I/O error may wrap another one (`get_ref`), which `source()` skips.
+    fn invalid_data(io: &std::io::Error) -> bool {
+        io.kind() == std::io::ErrorKind::InvalidData
+            || io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+                .is_some_and(invalid_data)
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(invalid_data) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn too_large(operation: &'static str, url: &Url, limit: u64) -> ServiceClientError {
@@ -856,6 +896,19 @@ fn merge_status_into_result(result: &mut ReplicaResponse, status: &ReplicaRespon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Status checks start quickly and back off to the configured interval.
+    #[test]
+    fn poll_delays_double_up_to_the_interval() {
+        let longest = Duration::from_secs(2);
+        let delays: Vec<u128> = (0..7).map(|n| poll_delay(n, longest).as_millis()).collect();
+        assert_eq!(delays, vec![100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(poll_delay(u32::MAX, longest), longest);
+        assert_eq!(
+            poll_delay(0, Duration::from_millis(20)),
+            Duration::from_millis(20)
+        );
+    }
 
     #[test]
     fn service_urls_are_validated_and_normalised() {

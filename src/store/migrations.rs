@@ -73,6 +73,25 @@ const STEPS: &[&str] = &[
         reason TEXT NOT NULL
     );
     ",
+    // 2: the client-reset journal (how far a running or interrupted reset got).
+    "
+    CREATE TABLE reset_journal (
+        local_id INTEGER PRIMARY KEY,
+        mode TEXT NOT NULL,
+        strategy TEXT,
+        reason TEXT NOT NULL,
+        required_before INTEGER NOT NULL,
+        phase TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        started_ms INTEGER NOT NULL,
+        old_path TEXT NOT NULL,
+        old_guid TEXT,
+        backup_dir TEXT,
+        fresh_path TEXT,
+        fresh_guid TEXT,
+        report_json TEXT
+    );
+    ",
 ];
 
 /// The schema version this build writes.

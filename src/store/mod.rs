@@ -1,6 +1,6 @@
 //! The app's own state database (one SQLite file, WAL): the replica registry, job history, edit
 //! results de-duplicated across syncs, the sync error log, settings, and the one-row-per-replica
-//! client-reset guard.
+//! client-reset guard and journal.
 //!
 //! Who calls it: the engine, from `spawn_blocking` (everything here is blocking rusqlite), and
 //! tests. It must not touch replica files or the network. Tokens are stored here (the file is
@@ -8,6 +8,9 @@
 //! The schema is versioned with `PRAGMA user_version`; [`migrations`] lists every step.
 
 mod migrations;
+mod reset_journal;
+
+pub use reset_journal::{ResetJournal, ResetPhase};
 
 use crate::engine::api::{EditResultRecord, JobId, LocalReplicaId, LogEntry, ResetMode};
 use crate::protocol::{ChangeType, EditResultRow, Guid, ObjectType};
@@ -26,7 +29,10 @@ const MAX_LOG_ENTRIES: i64 = 5_000;
 /// Why a store operation failed. Messages name the file last.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("could not open the app database: {path}")]
+    #[error(
+        "the app database is damaged or not a syncwatch database; it was left as it is \
+         (`syncwatch repair` sets it aside and rebuilds the replica list from the replica files): {path}"
+    )]
     Open {
         path: PathBuf,
         #[source]
@@ -56,6 +62,21 @@ pub enum StoreError {
     NoSuchReplica(LocalReplicaId),
     #[error("a replica named {0:?} already exists")]
     NameTaken(String),
+    #[error("the app database holds unreadable JSON in {what}: {path}")]
+    BadJson {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the app database holds an unknown value {value:?} for {what}: {path}")]
+    BadValue {
+        what: &'static str,
+        value: String,
+        path: PathBuf,
+    },
+    #[error("the client reset of replica {0} has no fresh replica to switch to")]
+    IncompleteReset(LocalReplicaId),
 }
 
 /// One replica syncwatch holds.
@@ -255,8 +276,30 @@ impl Store {
                 path: path.to_path_buf(),
                 source,
             })?;
-        migrations::migrate(&mut store.conn, path)?;
+        migrations::migrate(&mut store.conn, path).map_err(damaged_as_open)?;
+        store.check_integrity()?;
         Ok(store)
+    }
+
+    /// `PRAGMA quick_check`: a damaged database is refused at open, before anything relies on it.
+    fn check_integrity(&self) -> Result<(), StoreError> {
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|source| StoreError::Open {
+                path: self.path.clone(),
+                source,
+            })?;
+        if verdict == "ok" {
+            return Ok(());
+        }
+        Err(StoreError::Open {
+            path: self.path.clone(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(verdict),
+            ),
+        })
     }
 
     /// The database file.
@@ -379,36 +422,6 @@ impl Store {
         self.update_replica(local_id, "replica_guid = ?2", &[&replica_guid.as_str()])
     }
 
-    /// A client reset finished: in one transaction the replica now lives in `file_path` under the
-    /// new server `replica_guid`, no longer needs a reset, and the old replica's edit results are gone
-    /// (recovered edits are queued again in the new file).
-    pub fn switch_replica_file(
-        &mut self,
-        local_id: LocalReplicaId,
-        file_path: &Path,
-        replica_guid: &Guid,
-    ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        let changed = tx
-            .execute(
-                "UPDATE replicas SET file_path = ?2, replica_guid = ?3, reset_required = NULL, last_error = NULL
-                 WHERE local_id = ?1",
-                rusqlite::params![local_id.0, file_path.to_string_lossy(), replica_guid.as_str()],
-            )
-            .map_err(sql)?;
-        if changed == 0 {
-            return Err(StoreError::NoSuchReplica(local_id));
-        }
-        tx.execute("DELETE FROM edit_results WHERE local_id = ?1", [local_id.0])
-            .map_err(sql)?;
-        tx.commit().map_err(sql)
-    }
-
     /// Forgets a replica and everything recorded about it.
     pub fn remove_replica(&mut self, local_id: LocalReplicaId) -> Result<(), StoreError> {
         let path = self.path.clone();
@@ -417,7 +430,7 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        for table in ["edit_results", "jobs", "reset_guard"] {
+        for table in ["edit_results", "jobs", "reset_guard", "reset_journal"] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE local_id = ?1"),
                 [local_id.0],
@@ -853,6 +866,22 @@ impl Store {
             .execute("DELETE FROM reset_guard WHERE local_id = ?1", [local_id.0])
             .map_err(|e| self.sql(e))?;
         Ok(())
+    }
+}
+
+/// A read or write that failed because the file is damaged or not a database is an `Open` error
+/// (the one that tells the user the way out).
+fn damaged_as_open(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Sqlite { path, source }
+            if matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ) =>
+        {
+            StoreError::Open { path, source }
+        }
+        other => other,
     }
 }
 

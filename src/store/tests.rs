@@ -216,6 +216,76 @@ fn jobs_log_settings_and_reset_guard() {
     assert_eq!(store.recent_log(10).unwrap()[0].replica, None);
 }
 
+/// The reset journal: beginning a reset marks the replica as needing one; each step replaces the
+/// record; the switch moves the registry to the fresh file and stores the phase and report in one
+/// transaction; ending forgets it; removing the replica removes it.
+#[test]
+fn reset_journal_round_trip_and_switch() {
+    use crate::engine::api::ResetReport;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let id = store.add_replica(&new_replica("hydrants")).unwrap();
+    let old_guid = Guid::new_v4();
+    store.set_replica_guid(id, &old_guid).unwrap();
+    let mut journal = ResetJournal {
+        local_id: id,
+        mode: ResetMode::RecoverOrDiscard,
+        strategy: None,
+        reason: "replica does not exist".into(),
+        required_before: false,
+        phase: ResetPhase::BackingUp,
+        attempts: 1,
+        started_ms: 7,
+        old_path: PathBuf::from("/tmp/x.replica"),
+        old_guid: Some(old_guid.clone()),
+        backup_dir: None,
+        fresh_path: None,
+        fresh_guid: None,
+        report: None,
+    };
+    store.begin_reset(&journal).unwrap();
+    assert_eq!(
+        store.replica(id).unwrap().reset_required.as_deref(),
+        Some("replica does not exist")
+    );
+    assert_eq!(store.reset_journal(id).unwrap(), Some(journal.clone()));
+    assert!(matches!(
+        store.switch_replica_file(&journal),
+        Err(StoreError::IncompleteReset(_))
+    ));
+
+    let fresh_guid = Guid::new_v4();
+    journal.phase = ResetPhase::Created;
+    journal.strategy = Some(ResetMode::Recover);
+    journal.backup_dir = Some(PathBuf::from("/tmp/recovery/x"));
+    journal.fresh_path = Some(PathBuf::from("/tmp/x-reset-1.replica"));
+    journal.fresh_guid = Some(fresh_guid.clone());
+    journal.report = Some(ResetReport {
+        replica: id,
+        mode_used: ResetMode::Recover,
+        recovered: vec![],
+        discarded: vec![],
+        backup_files: vec![PathBuf::from("/tmp/recovery/x/replica.sqlite")],
+    });
+    store.update_reset(&journal).unwrap();
+    assert_eq!(store.reset_journals().unwrap(), vec![journal.clone()]);
+
+    store.switch_replica_file(&journal).unwrap();
+    let record = store.replica(id).unwrap();
+    assert_eq!(record.file_path, PathBuf::from("/tmp/x-reset-1.replica"));
+    assert_eq!(record.replica_guid, Some(fresh_guid));
+    assert_eq!(record.reset_required, None);
+    let switched = store.reset_journal(id).unwrap().unwrap();
+    assert_eq!(switched.phase, ResetPhase::Switched);
+    assert_eq!(switched.report, journal.report);
+
+    store.end_reset(id).unwrap();
+    assert_eq!(store.reset_journal(id).unwrap(), None);
+    store.update_reset(&journal).unwrap();
+    store.remove_replica(id).unwrap();
+    assert!(store.reset_journals().unwrap().is_empty());
+}
+
 /// Repointing a service changes exactly the replicas of that URL and reports them.
 #[test]
 fn repoint_service_changes_only_that_service() {

@@ -187,6 +187,35 @@ impl Harness {
         .await
     }
 
+    /// The replica's edit results, as the grid gets them.
+    pub async fn edit_results(
+        &self,
+        replica: LocalReplicaId,
+    ) -> std::sync::Arc<[syncwatch::engine::EditResultRecord]> {
+        self.send(Command::LoadEditResults { replica }).await;
+        self.next(|e| match e {
+            Event::EditResultsReady { replica: r, rows } if *r == replica => Some(rows.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Exports every row to `path` as the grid's "Export CSV" does, and waits until it is written.
+    pub async fn export_csv(
+        &self,
+        rows: std::sync::Arc<[syncwatch::engine::EditResultRecord]>,
+        path: &Path,
+    ) {
+        self.send(Command::ExportCsv {
+            indices: (0..rows.len() as u32).collect(),
+            rows,
+            path: path.to_path_buf(),
+        })
+        .await;
+        self.next(|e| matches!(e, Event::ExportFinished { .. }).then_some(()))
+            .await;
+    }
+
     /// The replica file of a local replica, found by its `<id>-` prefix.
     pub fn file_path(&self, replica: LocalReplicaId) -> Option<PathBuf> {
         let prefix = format!("{}-", replica.0);

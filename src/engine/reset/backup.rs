@@ -225,3 +225,28 @@ fn verify(replica_copy: &Path, changes_export: &Path, expected: usize) -> Result
     }
     Ok(())
 }
+
+/// The backup in `dir` if it is complete, verifies, and holds exactly the changes `file` has
+/// queued now (an interrupted reset reuses it); `None` when a new backup is needed.
+pub fn reuse(dir: &Path, file: &ReplicaFile) -> Result<Option<Backup>, BackupError> {
+    let replica_copy = dir.join("replica.sqlite");
+    let changes_export = dir.join("unsynced-changes.json");
+    let Ok(text) = std::fs::read(&changes_export) else {
+        return Ok(None);
+    };
+    let Ok(export) = serde_json::from_slice::<ChangesExport>(&text) else {
+        return Ok(None);
+    };
+    if export.changes != file.changes()? {
+        return Ok(None);
+    }
+    if verify(&replica_copy, &changes_export, export.changes.len()).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(Backup {
+        dir: dir.to_path_buf(),
+        replica_copy,
+        changes_export,
+        change_count: export.changes.len(),
+    }))
+}

@@ -2,6 +2,11 @@
 //! commit before a reset and cleared after the first successful sync that follows it. While it is
 //! set, a new reset is downgraded or stopped instead of looping (sync-ux.md (iii), realm-core's
 //! `reset_precheck_guard`). Pure decisions; the store keeps the record.
+//!
+//! Unlike realm-core, an attempt that fails before its switch (its fresh replica given back,
+//! nothing changed locally) removes the record again: the guard stops resets that *finished*
+//! without helping; a failing attempt already falls back (to discard or manual) and a reset
+//! interrupted by a crash resumes from its journal instead of being counted as a loop.
 
 use crate::engine::api::ResetMode;
 use crate::store::ResetGuard;

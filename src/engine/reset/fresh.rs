@@ -1,0 +1,119 @@
+//! The fresh replica file of a client reset: written and replayed onto under a temporary
+//! `.building` name, then renamed to its final name in one step, so a file under the final name is
+//! always complete. Also removes the leftovers of an interrupted attempt, and holds the test-only
+//! crash points. Blocking (rusqlite, std::fs): call it from `spawn_blocking`. It never touches the
+//! old replica file.
+
+use super::replay::replay_into;
+use crate::engine::api::ObjectOutcome;
+use crate::engine::error::{EngineError, chain};
+use crate::engine::jobs::RequestedReplica;
+use crate::geodatabase::replica_file::LocalChange;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// TEST ONLY. When set to a crash point's name (`backing-up`, `backed-up`, `creating`, `created`,
+/// `replayed`, `switched`), a client reset ends the process on the spot (`std::process::exit`,
+/// nothing of ours runs after it) right after reaching that point, as if it had been killed.
+/// tests/reset_crash.rs uses it; never set it otherwise.
+pub const CRASH_AT_ENV: &str = "SYNCWATCH_TEST_CRASH_AT";
+/// The exit code of a process ended by [`CRASH_AT_ENV`].
+pub const CRASH_EXIT_CODE: i32 = 86;
+
+/// Ends the process here if [`CRASH_AT_ENV`] names `point` (tests only; see there).
+pub(crate) fn crash_point(point: &str) {
+    static CRASH_AT: OnceLock<Option<String>> = OnceLock::new();
+    let at = CRASH_AT.get_or_init(|| std::env::var(CRASH_AT_ENV).ok());
+    if at.as_deref() == Some(point) {
+        tracing::error!(point, "test crash point reached; ending the process");
+        std::process::exit(CRASH_EXIT_CODE);
+    }
+}
+
+/// Where the fresh file is built before it gets its final name.
+fn building_path(fresh_path: &Path) -> PathBuf {
+    fresh_path.with_extension("building")
+}
+
+/// Writes the fresh replica to `fresh_path` via its temporary name; for a recovery, replays
+/// `old_changes` onto it first. Returns what was recovered and what was discarded.
+pub(crate) fn build(
+    requested: &RequestedReplica,
+    fresh_path: &Path,
+    old_changes: Option<&[LocalChange]>,
+) -> Result<(Vec<ObjectOutcome>, Vec<ObjectOutcome>), EngineError> {
+    let building = building_path(fresh_path);
+    let mut file = requested.write_file(&building)?;
+    let outcomes = match old_changes {
+        Some(changes) => {
+            let plan = replay_into(changes, &mut file, &requested.layer_infos)
+                .map_err(|e| EngineError::Reset(chain(&e)))?;
+            (plan.recovered, plan.discarded)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    drop(file);
+    crash_point("replayed");
+    if fresh_path.exists() {
+        return Err(EngineError::Reset(format!(
+            "refusing to overwrite an existing file: {}",
+            fresh_path.display()
+        )));
+    }
+    std::fs::rename(&building, fresh_path).map_err(|source| EngineError::Io {
+        path: fresh_path.to_path_buf(),
+        source,
+    })?;
+    sync_parent_dir(fresh_path);
+    Ok(outcomes)
+}
+
+/// Deletes whatever an attempt left of the fresh file at `fresh_path` (final, temporary and
+/// half-written names, with SQLite's rollback journals), never touching `keep`.
+pub(crate) fn remove(fresh_path: &Path, keep: &Path) {
+    let building = building_path(fresh_path);
+    let partial = building.with_extension("partial");
+    for path in [fresh_path.to_path_buf(), building, partial] {
+        let journal = PathBuf::from(format!("{}-journal", path.display()));
+        for candidate in [path, journal] {
+            if candidate == keep || !candidate.exists() {
+                continue;
+            }
+            if let Err(e) = std::fs::remove_file(&candidate) {
+                tracing::warn!(error = %e, path = %candidate.display(), "could not delete an unused fresh replica file");
+            }
+        }
+    }
+}
+
+/// Moves the replaced replica file into the backup folder (after the switch). Never overwrites:
+/// if the name is taken the file stays where it is.
+pub(crate) fn keep_old_file(old_path: &Path, backup_dir: &Path) {
+    if !old_path.exists() {
+        return;
+    }
+    let target = backup_dir.join("replica-original.replica");
+    if target.exists() {
+        tracing::warn!(path = %old_path.display(), "the backup folder already holds an original replica file; the old file stays where it is");
+        return;
+    }
+    match std::fs::rename(old_path, &target) {
+        Ok(()) => sync_parent_dir(&target),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not move the old replica file into the backup folder; it stays where it was")
+        }
+    }
+}
+
+/// Makes a rename durable (the directory entry), where the platform allows it.
+fn sync_parent_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent()
+        && let Ok(handle) = std::fs::File::open(dir)
+        && let Err(e) = handle.sync_all()
+    {
+        tracing::debug!(error = %e, "could not sync a directory");
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
