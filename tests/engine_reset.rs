@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use syncwatch::engine::reset::ChangesExport;
 use syncwatch::engine::{
     self, Command, CreateRequest, EngineConfig, EngineHandle, Event, LocalEdit, LocalReplicaId,
-    ResetMode, ResetPlan, ResetReport, SyncOptions,
+    NewAttachment, ResetMode, ResetPlan, ResetReport, SyncOptions,
 };
 use syncwatch::geodatabase::replica_file::{ChangeKind, LocalChange, ReplicaFile};
 use syncwatch::protocol::{
@@ -78,11 +78,15 @@ impl Fixture {
     }
 
     async fn create(&mut self, name: &str) -> LocalReplicaId {
+        self.create_of(name, vec![0]).await
+    }
+
+    async fn create_of(&mut self, name: &str, layers: Vec<i64>) -> LocalReplicaId {
         self.send(Command::CreateReplica(CreateRequest {
             service_url: self.server.service_url(),
             token: None,
             name: name.into(),
-            layers: vec![0],
+            layers,
             sync_model: SyncModel::PerReplica,
             is_async: false,
         }))
@@ -407,6 +411,57 @@ async fn recover_or_discard_recovers_local_changes() {
         .count();
     assert_eq!(added, 1, "the local create exists once on the server");
     assert_ne!(check, replica);
+}
+
+/// A recovery keeps unsynced attachments: a photo attached to a new inspection before the server
+/// forgot the replica is replayed onto the fresh replica, uploaded, and another replica gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_keeps_unsynced_attachments() {
+    let mut fx = Fixture::start().await;
+    let replica = fx.create_of("inspections", vec![3]).await;
+    let parent = Guid::new_v4();
+    let add = LocalEdit::Add {
+        attributes: attrs(json!({"GlobalID": parent.as_str(), "Result": "FAIL"})),
+        geometry: None,
+    };
+    fx.engine.edit_feature(replica, 3, add).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cap.png");
+    let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let photo = Guid::new_v4();
+    let attach = LocalEdit::Attach(Box::new(NewAttachment {
+        global_id: photo.clone(),
+        parent_global_id: parent.clone(),
+        file,
+        content_type: None,
+    }));
+    fx.engine.edit_feature(replica, 3, attach).await.unwrap();
+    fx.terminate_and_reenable().await;
+
+    fx.sync(replica).await;
+    let after = fx
+        .wait_for("AfterRecovery", |e| {
+            matches!(e, Event::AfterRecovery { .. })
+        })
+        .await;
+    let Event::AfterRecovery { report } = after else {
+        unreachable!()
+    };
+    assert_eq!(report.recovered.len(), 2, "{report:#?}");
+    assert!(report.recovered.iter().any(|o| o.global_id == photo));
+    fx.wait_for("upload after recovery", |e| {
+        matches!(e, Event::JobCompleted { outcome, .. } if outcome.uploaded == 2 && outcome.failed_edits == 0)
+    })
+    .await;
+    fx.create_of("check", vec![3]).await;
+    let check = fx.replica_file();
+    let got = check.attachment(&photo).unwrap().expect("on the server");
+    assert_eq!(
+        (got.content_type.as_str(), got.parent_global_id.clone()),
+        ("image/png", parent)
+    );
+    assert_eq!(check.attachment_data(&photo).unwrap().unwrap(), bytes);
 }
 
 /// Recover falls back to manual on a breaking schema change; Cancel keeps the replica unchanged

@@ -9,10 +9,10 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 use syncwatch::engine::{
     self, Command, CreateRequest, EditResultRecord, EngineConfig, EngineHandle, Event, Failure,
-    JobOutcome, LocalEdit, LocalReplicaId, ReplicaSummary, SyncOptions,
+    JobOutcome, LocalEdit, LocalReplicaId, NewAttachment, ReplicaSummary, SyncOptions,
 };
 use syncwatch::geodatabase::replica_file::{ChangeState, ReplicaFile};
-use syncwatch::protocol::{Attributes, Guid, JobState, SyncDirection, SyncModel};
+use syncwatch::protocol::{Attributes, Guid, JobState, ObjectType, SyncDirection, SyncModel};
 use syncwatch::server::{self, RunningServer, ServerConfig};
 use syncwatch::service::{Backoff, ClientConfig};
 
@@ -451,6 +451,107 @@ async fn refused_edits_stay_queued_then_fix_and_drop() {
     let server_side = h.file(r).server_feature(0, &gid(HYD_1)).unwrap().unwrap();
     assert_eq!(server_side.attributes["Status"], json!("OOS"));
     assert_eq!(h.file(r).changes().unwrap().len(), 2);
+}
+
+/// Refused attachment edits through the engine: the results carry ObjectType attachment with the
+/// attachment's name, size and parent; fixing the content type resends it and it is accepted;
+/// dropping the other forgets it and clears its failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_attachments_are_described_then_fixed_and_dropped() {
+    let h = start(ServerConfig::default()).await;
+    let r = h
+        .create("inspections", vec![3], SyncModel::PerReplica, false)
+        .await;
+    let parent = Guid::new_v4();
+    h.edit(
+        r,
+        3,
+        LocalEdit::Add {
+            attributes: attrs(json!({"GlobalID": parent.as_str(), "Result": "PASS"})),
+            geometry: None,
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let attach = |name: &str, bytes: &[u8]| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let global_id = Guid::new_v4();
+        let edit = LocalEdit::Attach(Box::new(NewAttachment {
+            global_id: global_id.clone(),
+            parent_global_id: parent.clone(),
+            file,
+            content_type: Some("application/x-msdownload".into()),
+        }));
+        (global_id, edit)
+    };
+    let (photo, edit) = attach("photo.jpg", &[7u8; 3000]);
+    h.edit(r, 3, edit).await;
+    let (tool, edit) = attach("tool.exe", b"MZ");
+    h.edit(r, 3, edit).await;
+    let outcome = h
+        .sync(r, options(SyncDirection::Bidirectional, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.state, outcome.failed_edits),
+        (JobState::CompletedWithErrors, 2)
+    );
+    let rows = h.results(r).await;
+    let refused = rows
+        .iter()
+        .find(|row| row.global_id.as_ref() == Some(&photo))
+        .unwrap();
+    assert_eq!(
+        (refused.object_type, refused.code),
+        (ObjectType::Attachment, Some(1008))
+    );
+    let detail = refused.attachment.as_ref().expect("attachment detail");
+    assert_eq!(
+        (detail.name.as_str(), detail.size_bytes),
+        ("photo.jpg", 3000)
+    );
+    assert_eq!(detail.parent_global_id, parent);
+
+    h.send(Command::FixEdit {
+        replica: r,
+        layer_id: 3,
+        global_id: photo.clone(),
+        attributes: attrs(json!({"contentType": "image/jpeg"})),
+        geometry: None,
+    })
+    .await;
+    h.next(|e| matches!(e, Event::ReplicaChanged { summary } if summary.id == r).then_some(()))
+        .await;
+    h.send(Command::DropEdit {
+        replica: r,
+        layer_id: 3,
+        global_id: tool.clone(),
+    })
+    .await;
+    let rows = h
+        .next(|e| match e {
+            Event::EditResultsReady { replica, rows } if *replica == r => Some(rows.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(!rows.iter().any(|row| row.global_id.as_ref() == Some(&tool)));
+    let outcome = h
+        .sync(r, options(SyncDirection::Bidirectional, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.state, outcome.failed_edits),
+        (JobState::Completed, 0)
+    );
+    assert!(!h.results(r).await.iter().any(|row| !row.success));
+    let file = h.file(r);
+    let accepted = file.attachment(&photo).unwrap().unwrap();
+    assert_eq!(
+        (accepted.pending, accepted.content_type.as_str()),
+        (None, "image/jpeg")
+    );
+    assert!(file.attachment(&tool).unwrap().is_none());
 }
 
 /// With rollbackOnFailure one refused edit rolls back the whole upload: the sync fails, nothing

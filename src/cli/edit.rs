@@ -1,20 +1,20 @@
-//! `syncwatch edit`: record a local add, update or delete in a replica's change queue; the next
-//! sync uploads it.
+//! `syncwatch edit`: record a local add, update or delete, or attach a file to a feature or
+//! delete an attachment, in a replica's change queue; the next sync uploads it.
 
 use super::session::{Session, data_dir, print_json};
-use crate::engine::LocalEdit;
+use crate::engine::{LocalEdit, NewAttachment};
 use crate::protocol::{Attributes, Guid};
 use anyhow::{Context, anyhow, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("change").required(true).args(["add", "update", "delete"])))]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["add", "update", "delete", "attach", "detach"])))]
 pub struct EditArgs {
     /// The replica's name or replicaID.
     pub replica: String,
-    /// The layer id.
-    #[arg(long = "layer")]
-    pub layer_id: i64,
+    /// The layer id (for --add, --update and --delete; attachments find their feature's layer).
+    #[arg(long = "layer", required_unless_present_any = ["attach", "detach"])]
+    pub layer_id: Option<i64>,
     /// Add a feature: `{"attributes":{…},"geometry":{…}}` or just the attributes object.
     #[arg(long, value_name = "JSON")]
     pub add: Option<String>,
@@ -24,6 +24,15 @@ pub struct EditArgs {
     /// Delete a feature by GlobalID.
     #[arg(long, value_name = "GLOBALID")]
     pub delete: Option<String>,
+    /// Attach a file (a photo, a PDF) to the feature PARENT_GLOBALID.
+    #[arg(long, num_args = 2, value_names = ["PARENT_GLOBALID", "FILE"])]
+    pub attach: Option<Vec<String>>,
+    /// The attached file's content type (default: guessed from its extension).
+    #[arg(long, value_name = "TYPE", requires = "attach")]
+    pub content_type: Option<String>,
+    /// Delete an attachment by its GlobalID.
+    #[arg(long, value_name = "ATTACHMENT_GLOBALID")]
+    pub detach: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -100,7 +109,38 @@ fn edit_from(args: &EditArgs) -> anyhow::Result<(LocalEdit, Guid, &'static str)>
             "delete",
         ));
     }
-    bail!("give one of --add, --update or --delete")
+    if let Some(parts) = &args.attach {
+        let [parent, file] = parts.as_slice() else {
+            bail!("--attach takes a parent GlobalID and a file");
+        };
+        let parent_global_id = parse_guid(parent)?;
+        let file = PathBuf::from(file);
+        if !file.is_file() {
+            bail!("no file to attach at {}", file.display());
+        }
+        let global_id = Guid::new_v4();
+        return Ok((
+            LocalEdit::Attach(Box::new(NewAttachment {
+                global_id: global_id.clone(),
+                parent_global_id,
+                file,
+                content_type: args.content_type.clone(),
+            })),
+            global_id,
+            "attachment add",
+        ));
+    }
+    if let Some(gid) = &args.detach {
+        let global_id = parse_guid(gid)?;
+        return Ok((
+            LocalEdit::Detach {
+                global_id: global_id.clone(),
+            },
+            global_id,
+            "attachment delete",
+        ));
+    }
+    bail!("give one of --add, --update, --delete, --attach or --detach")
 }
 
 pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
@@ -113,10 +153,15 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
             return Err(e);
         }
     };
-    let answer = session.edit_feature(summary.id, args.layer_id, edit);
+    let is_attachment = matches!(edit, LocalEdit::Attach { .. } | LocalEdit::Detach { .. });
+    let answer = session.edit_feature(summary.id, args.layer_id.unwrap_or_default(), edit);
     session.shutdown();
     match answer {
         Ok(after) => {
+            let place = match (is_attachment, args.layer_id) {
+                (false, Some(layer)) => format!(" in layer {layer}"),
+                _ => String::new(),
+            };
             if args.json {
                 print_json(&serde_json::json!({
                     "replica": after.name, "layer": args.layer_id, "change": kind,
@@ -124,8 +169,8 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
                 }))?;
             } else {
                 println!(
-                    "recorded local {kind} of {global_id} in layer {}; {} change(s) pending in {}",
-                    args.layer_id, after.pending_changes, after.name
+                    "recorded local {kind} of {global_id}{place}; {} change(s) pending in {}",
+                    after.pending_changes, after.name
                 );
             }
             Ok(super::exit::OK)

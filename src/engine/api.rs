@@ -246,6 +246,23 @@ pub enum LocalEdit {
     Delete {
         global_id: Guid,
     },
+    /// Attach a file to a feature (boxed: it is the largest edit).
+    Attach(Box<NewAttachment>),
+    /// Delete an attachment.
+    Detach {
+        global_id: Guid,
+    },
+}
+
+/// A file to attach to the feature `parent_global_id` (in whichever layer holds it), carried by
+/// [`LocalEdit::Attach`]. The content type is guessed from the file name when not given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAttachment {
+    /// The new attachment's GlobalID.
+    pub global_id: Guid,
+    pub parent_global_id: Guid,
+    pub file: PathBuf,
+    pub content_type: Option<String>,
 }
 
 /// A replica's health, derived in a fixed priority order (DESIGN.md §4): the first that applies wins.
@@ -376,6 +393,19 @@ pub struct EditResultRecord {
     pub attempts: u32,
     /// Predicted locally from the service's rules, not yet reported by the server.
     pub predicted: bool,
+    /// For an attachment row (ObjectType 1): what the replica file knows about the attachment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentDetail>,
+}
+
+/// An attachment as the edit-results detail pane shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentDetail {
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    /// The feature the attachment belongs to.
+    pub parent_global_id: Guid,
 }
 
 /// How a finished job ended.

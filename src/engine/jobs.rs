@@ -7,19 +7,20 @@
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
 use super::api::{
-    CreateRequest, EditResultRecord, Event, JobId, JobOutcome, LocalReplicaId, LogEntry,
-    PredictedPolicy, ResetMode, SyncOptions,
+    AttachmentDetail, CreateRequest, EditResultRecord, Event, JobId, JobOutcome, LocalReplicaId,
+    LogEntry, PredictedPolicy, ResetMode, SyncOptions,
 };
 use super::error::{EngineError, chain};
-use super::{Deps, now_ms, summary, validate};
+use super::{Deps, attachment_transfer, now_ms, summary, validate};
 use crate::geodatabase::replica_file::{
-    AppliedSync, ChangeKind, Generations, PredictedRefusal, ReplicaDefinition, ReplicaFile,
-    ReplicaLayer, Upload,
+    AppliedSync, AttachmentSetup, ChangeKind, Generations, PredictedRefusal, ReplicaDefinition,
+    ReplicaFile, ReplicaLayer, Upload,
 };
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{
-    ChangeType, CreateReplicaParams, DataFormat, EditResultRow, Guid, JobState, LayerInfo,
-    ObjectType, ReplicaResponse, SyncDirection, SyncLayerSpec, SyncModel, SyncReplicaParams,
+    AttachmentsSyncDirection, ChangeType, CreateReplicaParams, DataFormat, EditResultRow, Guid,
+    JobState, LayerInfo, ObjectType, ReplicaResponse, SyncDirection, SyncLayerSpec, SyncModel,
+    SyncReplicaParams,
 };
 use crate::service::{FeatureServiceClient, JobProgress, Token};
 use crate::store::{JobFinish, JobKind, NewReplica};
@@ -322,7 +323,8 @@ pub(crate) async fn send_summary(deps: &Deps, replica: LocalReplicaId, syncing: 
     }
 }
 
-/// Sends the replica's edit results: the server's, then the refusals predicted for queued
+/// Sends the replica's edit results: the server's (attachment rows with what the replica file
+/// knows about the attachment: name, size, parent), then the refusals predicted for queued
 /// changes (checked again against the cached rules first).
 pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
     let loaded = deps
@@ -331,6 +333,9 @@ pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
             let mut rows = store.edit_results(replica)?;
             if record.replica_guid.is_some() {
                 let mut file = ReplicaFile::open(&record.file_path)?;
+                if rows.iter().any(|r| r.object_type == ObjectType::Attachment) {
+                    describe_attachments(&file, &mut rows);
+                }
                 validate::refresh(&mut file)?;
                 // Changes the server already refused show their real result instead.
                 rows.extend(predicted_rows(&file, &file.predicted_refusals()?)?);
@@ -376,9 +381,32 @@ pub(crate) fn predicted_rows(
                 last_seen_ms: now,
                 attempts: 0,
                 predicted: true,
+                attachment: None,
             })
         })
         .collect()
+}
+
+/// Fills in the attachment details of attachment rows from the replica file (rows whose
+/// attachment the file no longer holds keep none).
+fn describe_attachments(file: &ReplicaFile, rows: &mut [EditResultRecord]) {
+    let Ok(known) = file.attachments(None) else {
+        return;
+    };
+    for row in rows
+        .iter_mut()
+        .filter(|r| r.object_type == ObjectType::Attachment)
+    {
+        row.attachment = known
+            .iter()
+            .find(|a| Some(&a.global_id) == row.global_id.as_ref())
+            .map(|a| AttachmentDetail {
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                size_bytes: a.size,
+                parent_global_id: a.parent_global_id.clone(),
+            });
+    }
 }
 
 pub(crate) fn client_for(
@@ -482,17 +510,21 @@ pub(crate) struct RequestedReplica {
     response: ReplicaResponse,
     service_info: crate::protocol::FeatureServiceInfo,
     pub layer_infos: Vec<LayerInfo>,
+    /// How the replica syncs attachments.
+    attachments: AttachmentsSyncDirection,
+    /// The data of the attachments the reply gave by URL, already downloaded.
+    fetched: attachment_transfer::Fetched,
     /// The user the service knows the replica's uploads by, when it said.
     editor: Option<String>,
 }
 
 impl RequestedReplica {
-    /// Features the createReplica reply carried.
+    /// Features and attachments the createReplica reply carried.
     pub fn downloaded(&self) -> u32 {
         self.response
             .layers
             .iter()
-            .map(|l| l.features.len() as u32)
+            .map(|l| (l.features.len() + l.attachments.len()) as u32)
             .sum()
     }
 
@@ -501,12 +533,17 @@ impl RequestedReplica {
         &self,
         path: &std::path::Path,
     ) -> Result<ReplicaFile, crate::geodatabase::replica_file::ReplicaFileError> {
-        let mut file = ReplicaFile::create(
+        let setup = AttachmentSetup {
+            direction: self.attachments,
+            payloads: &self.fetched.payloads,
+        };
+        let mut file = ReplicaFile::create_with_attachments(
             path,
             &self.definition,
             &self.response,
             Some(&self.service_info),
             &self.layer_infos,
+            &setup,
         )?;
         if let Some(editor) = &self.editor {
             file.set_editor(editor)?;
@@ -567,6 +604,20 @@ pub(crate) async fn request_replica(
     params.sync_model = request.sync_model;
     params.is_async = request.is_async;
     params.data_format = DataFormat::Json;
+    // Attachments come along (their data by URL, fetched one by one) and sync both ways.
+    let attachments = if layer_infos.iter().any(|l| l.has_attachments) {
+        params.return_attachments = true;
+        params.return_attachments_data_by_url = true;
+        if service_info
+            .sync_capabilities
+            .supports_attachments_sync_direction
+        {
+            params.attachments_sync_direction = Some(AttachmentsSyncDirection::Bidirectional);
+        }
+        AttachmentsSyncDirection::Bidirectional
+    } else {
+        AttachmentsSyncDirection::None
+    };
     let progress = progress_events(deps, replica, job_id);
     let results_dir = deps.dirs.results_dir();
     let result = tokio::select! {
@@ -605,6 +656,20 @@ pub(crate) async fn request_replica(
             .collect(),
         created_ms: now_ms(),
     };
+    let fetched = match attachment_transfer::fetch(
+        client,
+        &attachment_transfer::by_url(&response),
+        &results_dir,
+    )
+    .await
+    {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            // Nobody will ever sync the replica the server just made.
+            unregister_quietly(client, &guid).await;
+            return Err(e);
+        }
+    };
     let editor = replica_owner(client, &guid).await;
     Ok(RequestedReplica {
         guid,
@@ -612,6 +677,8 @@ pub(crate) async fn request_replica(
         response,
         service_info,
         layer_infos,
+        attachments,
+        fetched,
         editor,
     })
 }
@@ -735,7 +802,7 @@ fn sync_params(
     definition: &ReplicaDefinition,
     generations: &Generations,
     options: &SyncOptions,
-    upload: Option<&Upload>,
+    upload: Option<Upload>,
 ) -> SyncReplicaParams {
     let mut params = SyncReplicaParams::new(guid.clone(), options.direction);
     params.is_async = options.is_async;
@@ -744,7 +811,8 @@ fn sync_params(
     if let Some(upload) = upload
         && options.direction != SyncDirection::Download
     {
-        params.edits = upload.edits.clone();
+        // Moved, not copied: with attachments the edits can hold megabytes of base64.
+        params.edits = upload.edits;
         params.rollback_on_failure = Some(options.rollback_on_failure);
     }
     match definition.sync_model {
@@ -819,8 +887,9 @@ async fn sync(
             )
             .await;
         }
-        let params = sync_params(&guid, &definition, &generations, &options, upload.as_ref());
         let uploaded = upload.as_ref().map_or(0, |u| u.change_count);
+        let upload_gen = upload.as_ref().map(|u| u.upload_gen);
+        let params = sync_params(&guid, &definition, &generations, &options, upload);
         deps.events.send(Event::JobStatus {
             replica,
             job: job_id,
@@ -843,8 +912,15 @@ async fn sync(
                     )
                     .into());
                 }
+                // Attachment data by URL is fetched before anything is applied: a failed
+                // download leaves the replica exactly as it was (the sync can simply run again).
+                let wanted = attachment_transfer::by_url(&result.response);
+                let fetched = tokio::select! {
+                    r = attachment_transfer::fetch(&client, &wanted, &results_dir) => r?,
+                    _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
+                };
                 let sent = Sent {
-                    upload_gen: upload.as_ref().map(|u| u.upload_gen),
+                    upload_gen,
                     count: uploaded,
                     predictions,
                 };
@@ -857,6 +933,7 @@ async fn sync(
                     sent,
                     result.response,
                     result.state,
+                    fetched,
                 )
                 .await;
             }
@@ -1026,6 +1103,7 @@ async fn apply_reply(
     sent: Sent,
     response: ReplicaResponse,
     state: JobState,
+    fetched: attachment_transfer::Fetched,
 ) -> Result<Done, Failed> {
     let advance = options.direction != SyncDirection::Upload;
     let upload_gen = sent.upload_gen;
@@ -1034,7 +1112,13 @@ async fn apply_reply(
         .blocking(move |store| {
             let path = store.replica(replica)?.file_path;
             let mut file = ReplicaFile::open(&path)?;
-            let applied: AppliedSync = file.apply_sync(upload_gen, &response, advance)?;
+            let applied: AppliedSync = file.apply_sync_with_attachments(
+                upload_gen,
+                &response,
+                advance,
+                &fetched.payloads,
+            )?;
+            drop(fetched);
             // What is still queued is judged again against what the server now holds.
             validate::refresh(&mut file)?;
             let names = file.definition()?.layers;
@@ -1045,16 +1129,28 @@ async fn apply_reply(
     let mut server_rows = response.result_rows();
     // Servers report failures (and adds with returnIdsForAdds); an acknowledged change without a
     // row still succeeded, and its success must clear earlier failures.
-    for (layer_id, global_id, kind) in &applied.acknowledged {
-        let reported = server_rows
-            .iter()
-            .any(|r| r.layer_id == *layer_id && r.global_id.as_ref() == Some(global_id));
+    let acknowledged = applied
+        .acknowledged
+        .iter()
+        .map(|a| (a, ObjectType::Feature))
+        .chain(
+            applied
+                .acknowledged_attachments
+                .iter()
+                .map(|a| (a, ObjectType::Attachment)),
+        );
+    for ((layer_id, global_id, kind), object_type) in acknowledged {
+        let reported = server_rows.iter().any(|r| {
+            r.layer_id == *layer_id
+                && r.object_type == object_type
+                && r.global_id.as_ref() == Some(global_id)
+        });
         if !reported {
             server_rows.push(EditResultRow {
                 layer_id: *layer_id,
                 object_id: None,
                 global_id: Some(global_id.clone()),
-                object_type: ObjectType::Feature,
+                object_type,
                 change_type: kind.change_type(),
                 success: true,
                 code: None,
@@ -1085,6 +1181,7 @@ async fn apply_reply(
         let codes: Vec<String> = applied
             .refused
             .iter()
+            .chain(&applied.refused_attachments)
             .filter_map(|r| r.code.map(|c| c.to_string()))
             .collect();
         let message = format!(
@@ -1095,7 +1192,12 @@ async fn apply_reply(
             deps,
             Some(replica),
             replica_name,
-            applied.refused.first().and_then(|r| r.code),
+            applied
+                .refused
+                .iter()
+                .chain(&applied.refused_attachments)
+                .next()
+                .and_then(|r| r.code),
             &message,
         )
         .await;
@@ -1169,6 +1271,31 @@ async fn sync_failed(
     EngineError::Service(error).into()
 }
 
+/// The result row of a rollback `infos` entry naming an attachment (objectType 1), when that
+/// attachment still has a queued change.
+fn attachment_rollback_row(
+    file: &ReplicaFile,
+    info: &crate::protocol::ErrorInfo,
+    global_id: &Guid,
+) -> Result<Option<EditResultRow>, EngineError> {
+    let Some(attachment) = file.attachment(global_id)? else {
+        return Ok(None);
+    };
+    let Some(kind) = attachment.pending else {
+        return Ok(None);
+    };
+    Ok(Some(EditResultRow {
+        layer_id: attachment.layer_id,
+        object_id: None,
+        global_id: Some(global_id.clone()),
+        object_type: ObjectType::Attachment,
+        change_type: kind.change_type(),
+        success: false,
+        code: info.error_code,
+        description: Some(info.description.clone()),
+    }))
+}
+
 /// A rolled-back sync (`rollbackOnFailure=true`): the `infos` name the failed edits.
 async fn record_rollback(
     deps: &Deps,
@@ -1186,6 +1313,12 @@ async fn record_rollback(
         let mut layer_rows = Vec::new();
         for info in &infos {
             match (&info.object_guid, info.layer_id) {
+                (Some(global_id), _) if info.object_type == Some(ObjectType::Attachment.code()) => {
+                    if let Some(row) = attachment_rollback_row(&file, info, global_id)? {
+                        let name = layer_name(&layers, row.layer_id);
+                        rows.push((row, name));
+                    }
+                }
                 (Some(global_id), layer_id) => {
                     let change = changes.iter().find(|c| {
                         &c.global_id == global_id && layer_id.is_none_or(|l| l == c.layer_id)

@@ -1,18 +1,21 @@
-//! Commands that only touch local files: recording a local edit, fixing or dropping a refused
-//! edit, and exporting edit results as CSV. Each runs as one blocking step (one transaction in the
+//! Commands that only touch local files: recording a local edit (features and attachments),
+//! fixing or dropping a refused edit, and exporting edit results as CSV. Each runs as one blocking step (one transaction in the
 //! replica file) and answers with events; none talks to the network.
 
 use super::Deps;
-use super::api::{EditResultRecord, Event, LocalEdit, LocalReplicaId, ReplicaSummary};
+use super::api::{
+    EditResultRecord, Event, LocalEdit, LocalReplicaId, NewAttachment, ReplicaSummary,
+};
 use super::error::EngineError;
 use super::jobs::{send_edit_results, send_summary};
-use crate::geodatabase::replica_file::ReplicaFile;
+use crate::geodatabase::replica_file::{ReplicaFile, ReplicaFileError};
 use crate::protocol::{Attributes, Feature, Guid};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Records a local add, update or delete in the replica's change queue (one transaction) and
-/// returns the replica's summary afterwards (`syncing` is not known here and reads false).
+/// Records a local add, update or delete, or an attachment added or deleted, in the replica's
+/// change queue (one transaction) and returns the replica's summary afterwards (`syncing` is not
+/// known here and reads false). `layer_id` is not used for attachments: the parent's layer is.
 pub(crate) async fn edit_feature(
     deps: &Deps,
     replica: LocalReplicaId,
@@ -41,6 +44,33 @@ pub(crate) async fn edit_feature(
                 geometry,
             } => file.record_update(layer_id, &global_id, attributes, geometry)?,
             LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
+            LocalEdit::Attach(new) => {
+                let NewAttachment {
+                    global_id,
+                    parent_global_id,
+                    file: source,
+                    content_type,
+                } = *new;
+                let data = std::fs::read(&source).map_err(|e| EngineError::Io {
+                    path: source.clone(),
+                    source: e,
+                })?;
+                let name = source
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "attachment".into());
+                let content_type = content_type.unwrap_or_else(|| guess_content_type(&name).into());
+                file.record_attachment_add_as(
+                    &global_id,
+                    &parent_global_id,
+                    &name,
+                    &content_type,
+                    &data,
+                )?;
+            }
+            LocalEdit::Detach { global_id } => {
+                file.record_attachment_delete(&global_id)?;
+            }
         }
         super::validate::refresh(&mut file)?;
         drop(file);
@@ -64,7 +94,14 @@ pub(crate) async fn fix_edit(
     deps.blocking(move |store| {
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
-        file.fix_change(layer_id, &global_id, attributes, geometry)?;
+        match file.fix_change(layer_id, &global_id, attributes.clone(), geometry) {
+            Ok(_) => {}
+            // Not a feature change: the refused edit is an attachment's.
+            Err(ReplicaFileError::NoSuchChange { .. }) => {
+                fix_attachment(&mut file, &global_id, &attributes)?
+            }
+            Err(e) => return Err(e.into()),
+        }
         super::validate::refresh(&mut file)?;
         Ok(())
     })
@@ -84,7 +121,13 @@ pub(crate) async fn drop_edit(
     deps.blocking(move |store| {
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
-        file.drop_change(layer_id, &global_id)?;
+        if !file.drop_queued(layer_id, &global_id)? {
+            return Err(ReplicaFileError::NoSuchChange {
+                layer_id,
+                global_id: global_id.clone(),
+            }
+            .into());
+        }
         super::validate::refresh(&mut file)?;
         store.clear_edit_results(replica, layer_id, &global_id)?;
         Ok(())
@@ -93,6 +136,42 @@ pub(crate) async fn drop_edit(
     send_edit_results(deps, replica).await;
     send_summary(deps, replica, syncing).await;
     Ok(())
+}
+
+/// A refused attachment change fixed from the grid: `name` and `contentType` among the values
+/// replace the queued ones (the data stays), and it is queued again.
+fn fix_attachment(
+    file: &mut ReplicaFile,
+    global_id: &Guid,
+    values: &Attributes,
+) -> Result<(), ReplicaFileError> {
+    let text = |key: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .and_then(|(_, v)| v.as_str())
+    };
+    file.record_attachment_update(global_id, text("name"), text("contentType"), None)
+}
+
+/// The content type of a file by its extension (what field devices attach most), else
+/// `application/octet-stream`.
+pub fn guess_content_type(name: &str) -> &'static str {
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "heic" => "image/heic",
+        "tif" | "tiff" => "image/tiff",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Writes the chosen rows of an edit-results snapshot as CSV. Tokens are never part of a row.

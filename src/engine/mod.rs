@@ -14,6 +14,7 @@
 //! * [`start`] opens the app database synchronously before spawning (once, at start-up).
 
 pub mod api;
+mod attachment_transfer;
 mod error;
 mod events;
 mod jobs;

@@ -722,6 +722,7 @@ impl Store {
                     last_seen_ms: r.get(10)?,
                     attempts: r.get(11)?,
                     predicted: false,
+                    attachment: None,
                 })
             })
             .map_err(|e| self.sql(e))?;

@@ -224,6 +224,7 @@ fn record(n: u64, s: &RowSpec) -> EditResultRecord {
         last_seen_ms: NOW_MS - 2 * MIN_MS,
         attempts: s.attempts,
         predicted: s.predicted,
+        attachment: None,
     }
 }
 
@@ -415,6 +416,7 @@ pub fn big_results(rows: usize) -> Arc<[EditResultRecord]> {
                 last_seen_ms: NOW_MS - (i as i64 % 100) * MIN_MS,
                 attempts: (i % 4) as u32 + 1,
                 predicted: i % 97 == 0,
+                attachment: None,
             }
         })
         .collect()

@@ -767,13 +767,10 @@ fn row_cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &EditResultRecord, d
     }
     cell(r.code.map_or_else(String::new, |c| c.to_string()), None);
     cell(r.description.to_string(), None);
-    cell(
-        match r.object_type {
-            ObjectType::Feature => "feature".to_owned(),
-            ObjectType::Attachment => "attachment".to_owned(),
-        },
-        None,
-    );
+    match r.object_type {
+        ObjectType::Feature => cell("feature".to_owned(), None),
+        ObjectType::Attachment => cell(ATTACHMENT_MARK.to_owned(), Some(theme::amber(dark))),
+    }
     cell(theme::timestamp(r.first_seen_ms), None);
     cell(theme::timestamp(r.last_seen_ms), None);
     cell(r.attempts.to_string(), None);
@@ -781,6 +778,36 @@ fn row_cells_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &EditResultRecord, d
         if r.predicted { "predicted" } else { "" }.to_owned(),
         r.predicted.then(|| theme::amber(dark)),
     );
+}
+
+/// How the Object column marks an attachment row (ObjectType 1).
+pub const ATTACHMENT_MARK: &str = "📎 attachment";
+
+/// Detail-grid rows of an attachment: its name, size and parent feature, as the replica file
+/// knows them.
+fn attachment_detail_ui(ui: &mut egui::Ui, r: &EditResultRecord) {
+    ui.label("Object");
+    ui.label(ATTACHMENT_MARK);
+    ui.end_row();
+    let Some(a) = &r.attachment else {
+        ui.label("Attachment");
+        ui.weak("no longer in the replica file");
+        ui.end_row();
+        return;
+    };
+    ui.label("Name");
+    ui.label(&a.name);
+    ui.end_row();
+    ui.label("Size");
+    ui.label(format!(
+        "{} ({})",
+        theme::byte_size(a.size_bytes),
+        a.content_type
+    ));
+    ui.end_row();
+    ui.label("Parent feature");
+    ui.label(a.parent_global_id.to_string());
+    ui.end_row();
 }
 
 fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
@@ -835,6 +862,9 @@ fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
                 ui.label("Change");
                 ui.label(r.change_type.label());
                 ui.end_row();
+                if r.object_type == ObjectType::Attachment {
+                    attachment_detail_ui(ui, r);
+                }
                 ui.label("Attempts");
                 ui.label(format!(
                     "{} (first {}, last {})",

@@ -100,6 +100,21 @@ pub fn timestamp(ms: i64) -> String {
     }
 }
 
+/// "812 bytes", "4.1 KB", "6.0 MB" (powers of 1024).
+pub fn byte_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// "1.2 s", "3 min 4 s".
 pub fn duration_text(millis: i64) -> String {
     let millis = millis.max(0);

@@ -1,14 +1,14 @@
 //! The fresh replica file of a client reset: written and replayed onto under a temporary
 //! `.building` name, then renamed to its final name in one step, so a file under the final name is
 //! always complete. Also removes the leftovers of an interrupted attempt, and holds the test-only
-//! crash points. Blocking (rusqlite, std::fs): call it from `spawn_blocking`. It never touches the
-//! old replica file.
+//! crash points. Blocking (rusqlite, std::fs): call it from `spawn_blocking`. It never changes the
+//! old replica file (a recovery only reads its queued attachment changes).
 
-use super::replay::replay_into;
+use super::replay::{replay_attachments, replay_into};
 use crate::engine::api::ObjectOutcome;
 use crate::engine::error::{EngineError, chain};
 use crate::engine::jobs::RequestedReplica;
-use crate::geodatabase::replica_file::LocalChange;
+use crate::geodatabase::replica_file::{LocalChange, ReplicaFile};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -35,19 +35,31 @@ fn building_path(fresh_path: &Path) -> PathBuf {
     fresh_path.with_extension("building")
 }
 
-/// Writes the fresh replica to `fresh_path` via its temporary name; for a recovery, replays
-/// `old_changes` onto it first. Returns what was recovered and what was discarded.
+/// What a recovery replays: the old file's queued feature changes, and the file itself (for its
+/// queued attachment changes and their data).
+pub(crate) struct OldReplica<'a> {
+    pub changes: &'a [LocalChange],
+    pub path: &'a Path,
+}
+
+/// Writes the fresh replica to `fresh_path` via its temporary name; for a recovery, replays the
+/// old replica's queued changes (features, then attachments) onto it first. Returns what was
+/// recovered and what was discarded.
 pub(crate) fn build(
     requested: &RequestedReplica,
     fresh_path: &Path,
-    old_changes: Option<&[LocalChange]>,
+    old: Option<OldReplica<'_>>,
 ) -> Result<(Vec<ObjectOutcome>, Vec<ObjectOutcome>), EngineError> {
     let building = building_path(fresh_path);
     let mut file = requested.write_file(&building)?;
-    let outcomes = match old_changes {
-        Some(changes) => {
-            let plan = replay_into(changes, &mut file, &requested.layer_infos)
+    let outcomes = match old {
+        Some(old) => {
+            let mut plan = replay_into(old.changes, &mut file, &requested.layer_infos)
                 .map_err(|e| EngineError::Reset(chain(&e)))?;
+            let old_file = ReplicaFile::open(old.path)?;
+            let (recovered, discarded) = replay_attachments(&old_file, &mut file)?;
+            plan.recovered.extend(recovered);
+            plan.discarded.extend(discarded);
             (plan.recovered, plan.discarded)
         }
         None => (Vec::new(), Vec::new()),

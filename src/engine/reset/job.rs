@@ -32,7 +32,7 @@ use crate::engine::api::{
 use crate::engine::error::{EngineError, chain};
 use crate::engine::jobs::{self, Done, Failed};
 use crate::engine::{Deps, now_ms};
-use crate::geodatabase::replica_file::{LocalChange, ReplicaFile};
+use crate::geodatabase::replica_file::{LocalAttachment, LocalChange, ReplicaFile};
 use crate::protocol::JobState;
 use crate::store::{ReplicaRecord, ResetGuard, ResetJournal, ResetPhase};
 use std::sync::Arc;
@@ -314,11 +314,16 @@ async fn attempt(
     cancel: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
     let replica = record.local_id;
-    let (definition, old_changes) = {
+    let (definition, old_changes, old_attachments) = {
         let path = record.file_path.clone();
         tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
             let file = ReplicaFile::open(&path)?;
-            Ok((file.definition()?, file.changes()?))
+            let queued: Vec<_> = file
+                .attachments(None)?
+                .into_iter()
+                .filter(|a| a.pending.is_some())
+                .collect();
+            Ok((file.definition()?, file.changes()?, queued))
         })
         .await??
     };
@@ -360,15 +365,23 @@ async fn attempt(
     let built = {
         let (requested, path) = (requested.clone(), fresh_path.clone());
         let changes = old_changes.clone();
+        let old_path = record.file_path.clone();
         tokio::task::spawn_blocking(move || {
-            fresh::build(&requested, &path, replayed.then_some(changes.as_slice()))
+            let old = replayed.then_some(fresh::OldReplica {
+                changes: changes.as_slice(),
+                path: &old_path,
+            });
+            fresh::build(&requested, &path, old)
         })
         .await
         .map_err(EngineError::from)
         .and_then(|r| r)
     };
     let (recovered, discarded) = match built {
-        Ok(_) if !replayed => (Vec::new(), discarded_in_backup(&old_changes)),
+        Ok(_) if !replayed => (
+            Vec::new(),
+            discarded_in_backup(&old_changes, &old_attachments),
+        ),
         Ok(outcomes) => outcomes,
         Err(e) => {
             give_back(deps, record, journal).await;
@@ -395,16 +408,25 @@ async fn attempt(
     Ok(())
 }
 
-fn discarded_in_backup(changes: &[LocalChange]) -> Vec<ObjectOutcome> {
-    changes
-        .iter()
-        .map(|c| ObjectOutcome {
-            layer_id: c.layer_id,
-            global_id: c.global_id.clone(),
-            change_type: c.kind.change_type(),
-            note: "discarded; kept in the backup".into(),
+fn discarded_in_backup(
+    changes: &[LocalChange],
+    attachments: &[LocalAttachment],
+) -> Vec<ObjectOutcome> {
+    let features = changes.iter().map(|c| ObjectOutcome {
+        layer_id: c.layer_id,
+        global_id: c.global_id.clone(),
+        change_type: c.kind.change_type(),
+        note: "discarded; kept in the backup".into(),
+    });
+    let attachments = attachments.iter().filter_map(|a| {
+        Some(ObjectOutcome {
+            layer_id: a.layer_id,
+            global_id: a.global_id.clone(),
+            change_type: a.pending?.change_type(),
+            note: "attachment edit discarded; kept in the backup".into(),
         })
-        .collect()
+    });
+    features.chain(attachments).collect()
 }
 
 /// Undoes a fresh replica that will not be used (before the switch only): unregisters it, deletes

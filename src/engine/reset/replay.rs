@@ -1,9 +1,12 @@
 //! Replays a recovery onto the fresh replica file: the old file's queued changes become
 //! [`UnsyncedChange`]s, the recovery rules decide, and what survives is queued as ordinary local
 //! changes of the fresh replica, so the next sync uploads it (and a crash before that sync loses
-//! nothing: the changes are in the fresh file and in the backup). Blocking (rusqlite).
+//! nothing: the changes are in the fresh file and in the backup). Queued attachment changes
+//! follow the same rules: a local add is kept while its feature exists, a server delete beats a
+//! local update, a local delete of what is gone is done. Blocking (rusqlite).
 
 use super::recovery::{RecoveryError, RecoveryPlan, UnsyncedChange, UnsyncedKind, plan_recovery};
+use crate::engine::api::ObjectOutcome;
 use crate::geodatabase::replica_file::{ChangeKind, LocalChange, ReplicaFile, ReplicaFileError};
 use crate::protocol::{Feature, Guid, LayerInfo};
 
@@ -78,4 +81,62 @@ pub fn replay_into(
         }
     }
     Ok(plan)
+}
+
+/// Queues the old file's attachment changes in the fresh one; returns (recovered, discarded).
+pub fn replay_attachments(
+    old: &ReplicaFile,
+    fresh: &mut ReplicaFile,
+) -> Result<(Vec<ObjectOutcome>, Vec<ObjectOutcome>), ReplicaFileError> {
+    let (mut recovered, mut discarded) = (Vec::new(), Vec::new());
+    for queued in old.attachments(None)? {
+        let Some(kind) = queued.pending else { continue };
+        let outcome = |note: &str| ObjectOutcome {
+            layer_id: queued.layer_id,
+            global_id: queued.global_id.clone(),
+            change_type: kind.change_type(),
+            note: note.into(),
+        };
+        let on_server = fresh.attachment(&queued.global_id)?.is_some();
+        let data = old.queued_attachment_data(&queued.global_id)?;
+        match kind {
+            ChangeKind::Add => {
+                let parent_kept = fresh
+                    .local_feature(queued.layer_id, &queued.parent_global_id)
+                    .is_ok_and(|f| f.is_some());
+                if on_server {
+                    recovered.push(outcome("attachment already on the server"));
+                } else if parent_kept {
+                    fresh.record_attachment_add_as(
+                        &queued.global_id,
+                        &queued.parent_global_id,
+                        &queued.name,
+                        &queued.content_type,
+                        data.as_deref().unwrap_or_default(),
+                    )?;
+                    recovered.push(outcome("attachment add kept"));
+                } else {
+                    discarded.push(outcome("its feature is gone; kept in the backup"));
+                }
+            }
+            ChangeKind::Update if on_server => {
+                fresh.record_attachment_update(
+                    &queued.global_id,
+                    Some(&queued.name),
+                    Some(&queued.content_type),
+                    data.as_deref(),
+                )?;
+                recovered.push(outcome("attachment update kept"));
+            }
+            ChangeKind::Update => discarded.push(outcome(
+                "the server deleted the attachment; kept in the backup",
+            )),
+            ChangeKind::Delete if on_server => {
+                fresh.record_attachment_delete(&queued.global_id)?;
+                recovered.push(outcome("attachment delete kept"));
+            }
+            ChangeKind::Delete => recovered.push(outcome("attachment already deleted")),
+        }
+    }
+    Ok((recovered, discarded))
 }

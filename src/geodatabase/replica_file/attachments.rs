@@ -114,6 +114,22 @@ impl ReplicaFile {
         content_type: &str,
         data: &[u8],
     ) -> Result<(i64, Guid), ReplicaFileError> {
+        let global_id = Guid::new_v4();
+        let layer_id =
+            self.record_attachment_add_as(&global_id, parent, name, content_type, data)?;
+        Ok((layer_id, global_id))
+    }
+
+    /// [`ReplicaFile::record_attachment_add`] with the attachment's GlobalID chosen by the caller;
+    /// returns the layer id.
+    pub fn record_attachment_add_as(
+        &mut self,
+        global_id: &Guid,
+        parent: &Guid,
+        name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<i64, ReplicaFileError> {
         if self.attachments_sync_direction()? == AttachmentsSyncDirection::None {
             return Err(ReplicaFileError::AttachmentsNotSynced);
         }
@@ -124,7 +140,12 @@ impl ReplicaFile {
         {
             return Err(ReplicaFileError::NoAttachments { layer_id });
         }
-        let global_id = Guid::new_v4();
+        if self.locate_attachment(global_id).is_ok() {
+            return Err(ReplicaFileError::FeatureExists {
+                layer_id,
+                global_id: global_id.clone(),
+            });
+        }
         let path = self.path.clone();
         let tx = self.write_tx()?;
         tx.execute(
@@ -144,7 +165,7 @@ impl ReplicaFile {
         )
         .map_err(|e| sql_at(&path, e))?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
-        Ok((layer_id, global_id))
+        Ok(layer_id)
     }
 
     /// Queues new values for an attachment: a name, a content type and/or new data (`None`
@@ -321,6 +342,24 @@ impl ReplicaFile {
             )
             .optional()
             .map_err(|e| self.sql(e))
+    }
+
+    /// The data a queued attachment change carries (an add's file, an update's new data);
+    /// `None` when it carries none or nothing is queued.
+    pub fn queued_attachment_data(
+        &self,
+        global_id: &Guid,
+    ) -> Result<Option<Vec<u8>>, ReplicaFileError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT data FROM attachment_changes WHERE global_id = ?1",
+                [global_id.as_str()],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?
+            .flatten())
     }
 
     /// Drops a queued attachment change (the attachment reverts to the server's version).
