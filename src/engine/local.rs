@@ -22,7 +22,7 @@ pub(crate) async fn edit_feature(
     layer_id: i64,
     edit: LocalEdit,
 ) -> Result<ReplicaSummary, EngineError> {
-    deps.blocking(move |store| {
+    let summary = deps.blocking(move |store| {
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
         match edit {
@@ -72,12 +72,18 @@ pub(crate) async fn edit_feature(
                 file.record_attachment_delete(&global_id)?;
             }
         }
-        super::validate::refresh(&mut file)?;
+        // Judged again once edits pause (prediction_refresh): judging the whole queue on
+        // every edit would make a burst of edits quadratic.
+        file.mark_predictions_due()?;
         drop(file);
         let record = store.replica(replica)?;
         Ok(super::summary::build(store, &record, false)?)
     })
-    .await
+    .await;
+    if summary.is_ok() {
+        super::prediction_refresh::schedule(deps, replica);
+    }
+    summary
 }
 
 /// Replaces a refused edit's values; it is resent on the next sync. Its failure stays in the

@@ -891,6 +891,8 @@ impl ReplicaFile {
             [],
         )
         .map_err(|e| sql_at(&path, e))?;
+        tx.execute("DELETE FROM meta WHERE key = 'predictions'", [])
+            .map_err(|e| sql_at(&path, e))?;
         for p in predictions {
             tx.execute(
                 "UPDATE changes SET predicted_code = ?4, predicted_text = ?5, predicted_revision = ?3
@@ -906,6 +908,29 @@ impl ReplicaFile {
             .map_err(|e| sql_at(&path, e))?;
         }
         tx.commit().map_err(|e| sql_at(&path, e))
+    }
+
+    /// Notes that changes were queued since the predictions were last stored, so the next reader
+    /// judges the queue again ([`ReplicaFile::store_predictions`] clears the note).
+    pub fn mark_predictions_due(&mut self) -> Result<(), ReplicaFileError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('predictions', 'due')",
+                [],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Whether changes were queued since the predictions were last stored.
+    pub fn predictions_due(&self) -> Result<bool, ReplicaFileError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'predictions')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.sql(e))
     }
 
     /// The stored predictions that still stand: made for the change's current revision, and the
