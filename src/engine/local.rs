@@ -25,6 +25,7 @@ pub(crate) async fn edit_feature(
     let summary = deps.blocking(move |store| {
         let path = store.replica(replica)?.file_path;
         let mut file = ReplicaFile::open(&path)?;
+        let is_attachment = matches!(edit, LocalEdit::Attach(_) | LocalEdit::Detach { .. });
         match edit {
             LocalEdit::Add {
                 attributes,
@@ -73,8 +74,11 @@ pub(crate) async fn edit_feature(
             }
         }
         // Judged again once edits pause (prediction_refresh): judging the whole queue on
-        // every edit would make a burst of edits quadratic.
-        file.mark_predictions_due()?;
+        // every edit would make a burst of edits quadratic. A feature change marked the
+        // predictions due in its own transaction; an attachment change is marked here.
+        if is_attachment {
+            file.mark_predictions_due()?;
+        }
         drop(file);
         let record = store.replica(replica)?;
         Ok(super::summary::build(store, &record, false)?)

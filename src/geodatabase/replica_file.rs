@@ -109,6 +109,23 @@ const QUEUE_COUNTS: &str = "
         WHERE layer_id = NEW.layer_id;
     END;
 ";
+/// Also version 4: any change to the queue makes the stored predictions due (judged again by the
+/// next reader), in the same transaction, so no writer can forget it.
+const PREDICTIONS_DUE_ON_CHANGE: &str = "
+    CREATE TRIGGER IF NOT EXISTS predictions_due_insert AFTER INSERT ON changes BEGIN
+        DELETE FROM meta WHERE key = 'predictions';
+        INSERT INTO meta (key, value) VALUES ('predictions', 'due');
+    END;
+    CREATE TRIGGER IF NOT EXISTS predictions_due_update
+    AFTER UPDATE OF kind, attributes_json, geometry_json, revision, state ON changes BEGIN
+        DELETE FROM meta WHERE key = 'predictions';
+        INSERT INTO meta (key, value) VALUES ('predictions', 'due');
+    END;
+    CREATE TRIGGER IF NOT EXISTS predictions_due_delete AFTER DELETE ON changes BEGIN
+        DELETE FROM meta WHERE key = 'predictions';
+        INSERT INTO meta (key, value) VALUES ('predictions', 'due');
+    END;
+";
 /// Fills the counts of a file migrated to version 4 from the queue it already holds.
 const COUNT_EXISTING_QUEUE: &str = "
     DELETE FROM queue_counts;
@@ -620,6 +637,7 @@ impl ReplicaFile {
         }
         if from < 4 {
             tx.execute_batch(QUEUE_COUNTS)
+                .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
                 .and_then(|()| tx.execute_batch(COUNT_EXISTING_QUEUE))
                 .map_err(|e| sql_at(&path, e))?;
         }
@@ -714,6 +732,7 @@ impl ReplicaFile {
         let tx = self.write_tx()?;
         tx.execute_batch(SCHEMA).map_err(|e| sql_at(&path, e))?;
         tx.execute_batch(QUEUE_COUNTS)
+            .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
             .map_err(|e| sql_at(&path, e))?;
         tx.execute_batch(attachments::ATTACHMENT_SCHEMA)
             .map_err(|e| sql_at(&path, e))?;
@@ -985,8 +1004,9 @@ impl ReplicaFile {
         tx.commit().map_err(|e| sql_at(&path, e))
     }
 
-    /// Notes that changes were queued since the predictions were last stored, so the next reader
-    /// judges the queue again ([`ReplicaFile::store_predictions`] clears the note).
+    /// Notes that the predictions must be judged again by the next reader
+    /// ([`ReplicaFile::store_predictions`] clears the note). Any change to the feature queue
+    /// notes it by itself (a trigger); attachment changes and new rules need this call.
     pub fn mark_predictions_due(&mut self) -> Result<(), ReplicaFileError> {
         self.conn
             .execute(

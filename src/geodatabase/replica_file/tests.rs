@@ -759,6 +759,8 @@ fn format_1_files_are_migrated_without_losing_edits() {
     old.execute_batch(
         "DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
          DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
+         DROP TRIGGER predictions_due_insert; DROP TRIGGER predictions_due_update;
+         DROP TRIGGER predictions_due_delete;
          DROP TABLE attachment_changes; DROP TABLE attachments;
          ALTER TABLE definition DROP COLUMN editor;
          ALTER TABLE changes DROP COLUMN predicted_code;
@@ -820,6 +822,8 @@ fn format_2_files_get_editor_and_predictions() {
     conn.execute_batch(
         "DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
          DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
+         DROP TRIGGER predictions_due_insert; DROP TRIGGER predictions_due_update;
+         DROP TRIGGER predictions_due_delete;
          ALTER TABLE definition DROP COLUMN editor;
          ALTER TABLE changes DROP COLUMN predicted_code;
          ALTER TABLE changes DROP COLUMN predicted_text;
@@ -928,8 +932,10 @@ fn predictions_follow_the_change() {
         code: 1001,
         description: "Field: NAME is not nullable. Cannot set null value.".into(),
     };
+    assert!(file.predictions_due().unwrap(), "queuing the change made them due");
     file.store_predictions(std::slice::from_ref(&predicted))
         .unwrap();
+    assert!(!file.predictions_due().unwrap());
     assert_eq!(file.predicted_refusals().unwrap(), vec![predicted.clone()]);
     assert_eq!(file.pending_counts().unwrap()[0].predicted, 1);
     assert_counts_match_the_queue(&file);
@@ -937,6 +943,7 @@ fn predictions_follow_the_change() {
     file.record_update(0, &a, attrs(json!({"NAME": "fixed"})), None)
         .unwrap();
     assert!(file.predicted_refusals().unwrap().is_empty(), "stale");
+    assert!(file.predictions_due().unwrap(), "the edit made them due");
     assert_counts_match_the_queue(&file);
 
     let change = file.change(0, &a).unwrap().unwrap();
