@@ -86,10 +86,17 @@ impl Guid {
     /// The 128-bit value of the hex digits, ordered exactly as the canonical text is (every GUID
     /// has the same layout, and '0'–'9' sort before 'A'–'F'): a cheap sort key.
     pub fn sort_key(&self) -> u128 {
-        self.0
-            .iter()
-            .filter_map(|b| char::from(*b).to_digit(16))
-            .fold(0u128, |key, digit| (key << 4) | u128::from(digit))
+        // The canonical text holds upper-case hex digits, braces and dashes only.
+        fn digits(text: &[u8]) -> u64 {
+            text.iter().fold(0, |key, &b| match b {
+                b'0'..=b'9' => (key << 4) | u64::from(b - b'0'),
+                b'A'..=b'F' => (key << 4) | u64::from(b - b'A' + 10),
+                _ => key,
+            })
+        }
+        // "{XXXXXXXX-XXXX-XXXX-" holds the first 16 digits, "XXXX-XXXXXXXXXXXX}" the rest.
+        let (high, low) = self.0.split_at(20);
+        (u128::from(digits(high)) << 64) | u128::from(digits(low))
     }
 
     /// Without braces, as some URL paths and file names want it.

@@ -8,6 +8,7 @@ use crate::engine::EditResultRecord;
 use crate::protocol::Guid;
 use memchr::memmem;
 use rustc_hash::FxHashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 /// A case-insensitive substring search over one row's texts: GlobalID, ObjectID, code, layer
@@ -131,13 +132,73 @@ pub(super) fn sort(
     }
 }
 
-fn by_key<K: Ord>(indices: &mut [u32], ascending: bool, key: impl Fn(u32) -> K) {
+fn by_key<K: Ord + Hash + Copy>(indices: &mut [u32], ascending: bool, key: impl Fn(u32) -> K) {
     let keys: Vec<K> = indices.iter().map(|&i| key(i)).collect();
     by_keys(indices, ascending, keys);
 }
 
-/// Reorders `indices` by `keys` (one per index), ties broken by the index itself.
-fn by_keys<K: Ord>(indices: &mut [u32], ascending: bool, keys: Vec<K>) {
+/// Reorders `indices` by `keys` (one per index), ties broken by the index itself: a counting
+/// sort when the keys take few values (codes, layers, messages, flags), else a comparison sort.
+fn by_keys<K: Ord + Hash + Copy>(indices: &mut [u32], ascending: bool, keys: Vec<K>) {
+    match few_ranks(&keys) {
+        Some((ranks, buckets)) => counting_sort(indices, ascending, &ranks, buckets),
+        None => comparison_sort(indices, ascending, keys),
+    }
+}
+
+/// Keys that take more values than this are sorted by comparison.
+const FEW_VALUES: usize = 1024;
+
+/// Each key's rank among the distinct keys, and how many there are; `None` when there are more
+/// than [`FEW_VALUES`] (found out early, after that many).
+fn few_ranks<K: Ord + Hash + Copy>(keys: &[K]) -> Option<(Vec<u32>, usize)> {
+    let mut ids: FxHashMap<K, u32> = FxHashMap::default();
+    let mut provisional = Vec::with_capacity(keys.len());
+    for &key in keys {
+        let next = ids.len() as u32;
+        provisional.push(*ids.entry(key).or_insert(next));
+        if ids.len() > FEW_VALUES {
+            return None;
+        }
+    }
+    let mut distinct: Vec<(K, u32)> = ids.into_iter().collect();
+    distinct.sort_unstable();
+    let mut rank_of = vec![0u32; distinct.len()];
+    for (rank, (_, id)) in distinct.iter().enumerate() {
+        rank_of[*id as usize] = rank as u32;
+    }
+    for id in &mut provisional {
+        *id = rank_of[*id as usize];
+    }
+    Some((provisional, distinct.len()))
+}
+
+/// A stable counting sort of `indices` by `ranks` (each below `buckets`).
+fn counting_sort(indices: &mut [u32], ascending: bool, ranks: &[u32], buckets: usize) {
+    let bucket = |rank: u32| {
+        if ascending {
+            rank as usize
+        } else {
+            buckets - 1 - rank as usize
+        }
+    };
+    let mut starts = vec![0usize; buckets + 1];
+    for &rank in ranks {
+        starts[bucket(rank) + 1] += 1;
+    }
+    for b in 1..=buckets {
+        starts[b] += starts[b - 1];
+    }
+    let mut sorted = vec![0u32; indices.len()];
+    for (&index, &rank) in indices.iter().zip(ranks) {
+        let slot = &mut starts[bucket(rank)];
+        sorted[*slot] = index;
+        *slot += 1;
+    }
+    indices.copy_from_slice(&sorted);
+}
+
+fn comparison_sort<K: Ord>(indices: &mut [u32], ascending: bool, keys: Vec<K>) {
     let mut keyed: Vec<(K, u32)> = keys.into_iter().zip(indices.iter().copied()).collect();
     if ascending {
         keyed.sort_unstable();
@@ -193,6 +254,7 @@ mod tests {
 
     #[test]
     fn keyed_sort_matches_a_stable_row_comparison_in_every_column() {
+        // 3,000 rows: object IDs and GlobalIDs take the comparison sort, the others the counting sort.
         let mut rows: Vec<EditResultRecord> = fixtures::big_results(3_000).to_vec();
         // Equal texts held in separate allocations must still rank equal.
         rows[5].description = Arc::from(&*rows[13].description);
