@@ -559,9 +559,8 @@ async fn predictions_are_judged_again_once_edits_pause() {
         h.file(r).predictions_due().unwrap(),
         "the edit left the predictions due"
     );
-    let rows = h
-        .h
-        .next(|e| match e {
+    let rows =
+        h.h.next(|e| match e {
             Event::EditResultsReady { replica, rows } if *replica == r => Some(rows.to_vec()),
             _ => None,
         })

@@ -97,14 +97,11 @@ pub(crate) fn schedule(deps: &Deps, replica: LocalReplicaId) {
 
 /// Judges the queue again if the file says its predictions are due: `None` when they were not,
 /// otherwise whether the predictions changed.
-async fn refresh_if_due(
-    deps: &Deps,
-    replica: LocalReplicaId,
-) -> Result<Option<bool>, EngineError> {
+async fn refresh_if_due(deps: &Deps, replica: LocalReplicaId) -> Result<Option<bool>, EngineError> {
     let path = deps
         .with_store(move |s| s.replica(replica).map(|r| r.file_path))
         .await?;
-    let judged = tokio::task::spawn_blocking(move || -> Result<Option<bool>, EngineError> {
+    tokio::task::spawn_blocking(move || -> Result<Option<bool>, EngineError> {
         let mut file = ReplicaFile::open(&path)?;
         if !file.predictions_due()? {
             return Ok(None);
@@ -113,6 +110,5 @@ async fn refresh_if_due(
         validate::refresh(&mut file)?;
         Ok(Some(file.predicted_refusals()? != before))
     })
-    .await?;
-    judged
+    .await?
 }

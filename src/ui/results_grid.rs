@@ -1001,7 +1001,10 @@ mod tests {
         assert!(needle("nullable") > 0);
         assert!(needle("1001") > 0, "codes are searchable");
         assert_eq!(needle("no such text anywhere"), 0);
-        assert!(row_order::contains_ignoring_case("Ünïcode Straße", "straße"));
+        assert!(row_order::contains_ignoring_case(
+            "Ünïcode Straße",
+            "straße"
+        ));
         assert!(!row_order::contains_ignoring_case("abc", "abcd"));
     }
 

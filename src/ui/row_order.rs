@@ -33,9 +33,12 @@ impl TextSearch {
         let guid_like = needle_lower
             .bytes()
             .all(|b| b.is_ascii_hexdigit() || matches!(b, b'{' | b'}' | b'-'));
-        let in_guid = guid_like
-            .then(|| memmem::Finder::new(needle_lower.to_ascii_uppercase().as_bytes()).into_owned());
-        let numeric = needle_lower.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        let in_guid = guid_like.then(|| {
+            memmem::Finder::new(needle_lower.to_ascii_uppercase().as_bytes()).into_owned()
+        });
+        let numeric = needle_lower
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'-');
         Some(TextSearch {
             needle_lower,
             in_guid,
@@ -234,7 +237,10 @@ fn text_ranks<'a>(texts: impl Iterator<Item = &'a Arc<str>>) -> Vec<u32> {
         }
         rank_of[id as usize] = rank;
     }
-    provisional.into_iter().map(|id| rank_of[id as usize]).collect()
+    provisional
+        .into_iter()
+        .map(|id| rank_of[id as usize])
+        .collect()
 }
 
 #[cfg(test)]
@@ -279,8 +285,19 @@ mod tests {
         let row = &rows[1];
         let guid = row.global_id.as_ref().unwrap().as_str().to_lowercase();
         let oid = row.object_id.unwrap().to_string();
-        let description_word = row.description.split_whitespace().next().unwrap().to_uppercase();
-        for needle in [&guid[3..12], &oid, "1001", "INSPECT", description_word.as_str()] {
+        let description_word = row
+            .description
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_uppercase();
+        for needle in [
+            &guid[3..12],
+            &oid,
+            "1001",
+            "INSPECT",
+            description_word.as_str(),
+        ] {
             let mut search = TextSearch::new(needle).unwrap();
             assert!(search.matches(row), "{needle} should match row 1");
         }

@@ -87,7 +87,14 @@ fn assert_counts_match_the_queue(file: &ReplicaFile) {
         .unwrap();
     let counted: Vec<[i64; 6]> = stmt
         .query_map([], |r| {
-            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])
+            Ok([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ])
         })
         .unwrap()
         .collect::<Result<_, _>>()
@@ -789,7 +796,11 @@ fn format_1_files_are_migrated_without_losing_edits() {
     assert_eq!(file.changes().unwrap().len(), 1);
     assert!(file.attachments(None).unwrap().is_empty());
     assert_counts_match_the_queue(&file);
-    assert_eq!(file.pending_counts().unwrap()[0].updates, 1, "counted when migrated");
+    assert_eq!(
+        file.pending_counts().unwrap()[0].updates,
+        1,
+        "counted when migrated"
+    );
     // Created before attachments: it does not sync them.
     assert!(matches!(
         file.record_attachment_add(&gid(HYDRANT_A), "a.jpg", "image/jpeg", b"x"),
@@ -932,7 +943,10 @@ fn predictions_follow_the_change() {
         code: 1001,
         description: "Field: NAME is not nullable. Cannot set null value.".into(),
     };
-    assert!(file.predictions_due().unwrap(), "queuing the change made them due");
+    assert!(
+        file.predictions_due().unwrap(),
+        "queuing the change made them due"
+    );
     file.store_predictions(std::slice::from_ref(&predicted))
         .unwrap();
     assert!(!file.predictions_due().unwrap());
