@@ -5,7 +5,7 @@ mod ui_support;
 
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use std::path::PathBuf;
-use syncwatch::engine::{Command, Event, Health, JobId, ResetMode};
+use syncwatch::engine::{Command, Event, Health, JobId, PredictedPolicy, ResetMode};
 use syncwatch::ui::fixtures;
 use ui_support::{RigOptions, rig, rig_with};
 
@@ -698,4 +698,38 @@ fn event_flood_is_drained_within_a_budget() {
     let cap = syncwatch::ui::view_model::MAX_LOG_ENTRIES;
     let kept = r.harness.state().vm.log.len();
     assert!((cap..=cap + cap / 10).contains(&kept), "{kept}");
+}
+
+/// The overview sets what syncs do with edits the cached rules predict the server will refuse:
+/// the choice is sent to the engine and shown at once.
+#[test]
+fn predicted_refusal_policy_is_chosen_in_the_overview() {
+    let mut r = rig();
+    r.select_replica("Parcel inspections");
+    r.take_commands();
+    let combo = r.harness.get_by_label("Predicted refusals");
+    assert_eq!(
+        combo.accesskit_node().value().as_deref(),
+        Some("send anyway")
+    );
+    combo.click();
+    r.harness.run();
+    r.click("hold back until fixed");
+    assert_eq!(
+        r.take_commands(),
+        vec![Command::SetPredictedPolicy {
+            replica: fixtures::FAILING,
+            policy: PredictedPolicy::Hold
+        }]
+    );
+    let shown = r.harness.state().vm.replica(fixtures::FAILING).cloned();
+    assert_eq!(
+        shown.map(|s| s.predicted_policy),
+        Some(PredictedPolicy::Hold)
+    );
+    let combo = r.harness.get_by_label("Predicted refusals");
+    assert_eq!(
+        combo.accesskit_node().value().as_deref(),
+        Some("hold back until fixed")
+    );
 }

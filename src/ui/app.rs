@@ -14,7 +14,9 @@ use super::reset_modal::{ResetModalAction, reset_modal_ui, reset_summary_ui};
 use super::results_grid::{Chip, GridAction, GridState, results_grid_ui};
 use super::view_model::{Notice, ViewModel};
 use super::{CommandSink, FilePicker, PendingPick, SendError};
-use crate::engine::{Command, CreateRequest, Event, LocalReplicaId, ResetMode, SyncOptions};
+use crate::engine::{
+    Command, CreateRequest, Event, LocalReplicaId, PredictedPolicy, ResetMode, SyncOptions,
+};
 use crate::protocol::Guid;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -91,6 +93,7 @@ pub enum Action {
     SetPaused(LocalReplicaId, bool),
     Cancel(LocalReplicaId),
     SetResetMode(LocalReplicaId, ResetMode),
+    SetPredictedPolicy(LocalReplicaId, PredictedPolicy),
     StartReset(LocalReplicaId, ResetMode),
     ConfirmReset(LocalReplicaId),
     CancelReset(LocalReplicaId),
@@ -545,6 +548,9 @@ impl SyncwatchApp {
                             DetailAction::StartReset(id, m) => {
                                 actions.push(Action::StartReset(id, m));
                             }
+                            DetailAction::SetPredictedPolicy(id, p) => {
+                                actions.push(Action::SetPredictedPolicy(id, p));
+                            }
                             DetailAction::Unregister(id) => {
                                 actions.push(Action::OpenUnregister(id))
                             }
@@ -676,6 +682,16 @@ impl SyncwatchApp {
                 {
                     // Shown at once; the engine's next ReplicaChanged confirms it.
                     r.reset_mode = mode;
+                }
+            }
+            Action::SetPredictedPolicy(id, policy) => {
+                if self.send(Command::SetPredictedPolicy {
+                    replica: id,
+                    policy,
+                }) && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
+                {
+                    // Shown at once; the engine's next ReplicaChanged confirms it.
+                    r.predicted_policy = policy;
                 }
             }
             Action::StartReset(id, mode) => {

@@ -6,7 +6,7 @@
 use super::replica_list::badge_ui;
 use super::theme;
 use super::view_model::JobView;
-use crate::engine::{LocalReplicaId, ReplicaSummary, ResetMode};
+use crate::engine::{LocalReplicaId, PredictedPolicy, ReplicaSummary, ResetMode};
 use crate::protocol::SyncModel;
 use egui::RichText;
 use egui_plot::{Bar, BarChart, Corner, Legend, Line, Plot, Points};
@@ -20,6 +20,8 @@ pub enum DetailAction {
     Cancel(LocalReplicaId),
     SetResetMode(LocalReplicaId, ResetMode),
     StartReset(LocalReplicaId, ResetMode),
+    /// What the next syncs do with queued edits the cached rules predict the server will refuse.
+    SetPredictedPolicy(LocalReplicaId, PredictedPolicy),
     ShowFailedEdits,
     /// Ask to confirm unregistering the replica.
     Unregister(LocalReplicaId),
@@ -122,6 +124,24 @@ pub fn replica_detail_ui(
                 ui.end_row();
                 ui.label("Reset mode");
                 ui.label(replica.reset_mode.label());
+                ui.end_row();
+                let label = ui.label("Predicted refusals").on_hover_text(
+                    "What a sync does with queued edits the service's rules (cached in the \
+                     replica) say it will refuse",
+                );
+                let mut policy = replica.predicted_policy;
+                egui::ComboBox::from_id_salt("predicted-policy")
+                    .selected_text(policy.label())
+                    .show_ui(ui, |ui| {
+                        for p in PredictedPolicy::ALL {
+                            ui.selectable_value(&mut policy, p, p.label());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                if policy != replica.predicted_policy {
+                    action = DetailAction::SetPredictedPolicy(replica.id, policy);
+                }
                 ui.end_row();
                 ui.label("Replica GUID");
                 ui.label(
