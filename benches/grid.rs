@@ -16,14 +16,21 @@ const FRAMES: usize = 300;
 const SCREEN: egui::Vec2 = egui::vec2(1280.0, 800.0);
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let scenarios: Vec<BenchScenario> = [
         BenchScenario::Idle,
         BenchScenario::WheelScroll,
         BenchScenario::JumpToRandomRow,
     ]
     .into_iter()
-    .filter(|s| selected(&args, &format!("{s:?}").to_lowercase(), |a| a.parse::<usize>().is_err()))
+    .filter(|s| {
+        selected(&args, &format!("{s:?}").to_lowercase(), |a| {
+            a.parse::<usize>().is_err()
+        })
+    })
     .collect();
     let row_counts: Vec<usize> = [1_000usize, 1_000_000]
         .into_iter()
