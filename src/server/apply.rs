@@ -102,6 +102,7 @@ pub fn apply_edits(
                 let layer_info = options.def.layer_info(layer);
                 let mut applier = LayerApplier::new(conn, layer, &layer_info, &service, options)?;
                 let mut outcome = applier.apply(layer_edits, &mut result)?;
+                applier.free_lookups();
                 if outcome.rolled_back.is_none() && !layer_edits.attachments.is_empty() {
                     let attached = attachments::apply(
                         conn,
@@ -359,6 +360,15 @@ impl<'a> LayerApplier<'a> {
             }
             Ok(false)
         })
+    }
+
+    /// Hands the lookup tables (one entry per add of a large upload) to a background thread to
+    /// be freed.
+    fn free_lookups(&mut self) {
+        super::free_in_background((
+            std::mem::take(&mut self.unique),
+            std::mem::take(&mut self.existing_adds),
+        ));
     }
 
     /// Looks up which of the adds' GlobalIDs the layer already has.

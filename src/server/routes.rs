@@ -481,19 +481,13 @@ async fn run(state: &AppState, req: &Req, who: Caller, work: Work) -> Result<Res
     let result = state
         .blocking(move |s| {
             let executed = execute(s, &base_url, &who, &work, false);
-            drop_in_background(work);
+            super::free_in_background(work);
             executed
         })
         .await?;
     let response = json(&result.reply);
-    drop_in_background(result);
+    super::free_in_background(result);
     Ok(response)
-}
-
-/// Frees a value that may be large (the parsed edits of a big upload, a reply with 100,000
-/// changes) on a blocking thread, so that the answer does not wait for the memory to be freed.
-fn drop_in_background<T: Send + 'static>(value: T) {
-    drop(tokio::task::spawn_blocking(move || drop(value)));
 }
 
 /// The reply of an executed operation.
