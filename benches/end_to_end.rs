@@ -31,14 +31,16 @@ impl ServiceProcess {
             .args(["serve", "--addr", "127.0.0.1:0", "--data"])
             .arg(data)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // Its log, to see why if it stops: target/bench-results/end_to_end-service.log.
+            .stderr(service_log())
             .spawn()
             .expect("syncwatch serve starts");
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut reader = BufReader::new(stdout);
         let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("serve prints its URL");
+        reader.read_line(&mut first).expect("serve prints its URL");
+        // Keep reading: with the pipe closed, the service's next line would end it (EPIPE).
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let url = first
             .rsplit(' ')
             .next()
@@ -48,6 +50,13 @@ impl ServiceProcess {
             .to_string();
         ServiceProcess { child, url }
     }
+}
+
+fn service_log() -> Stdio {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::File::create(dir.join("end_to_end-service.log")))
+        .map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
 impl Drop for ServiceProcess {

@@ -32,12 +32,12 @@ fn row(object_id: i64, object_type: ObjectType, code: i64) -> EditResultRecord {
 
 fn rows() -> Arc<[EditResultRecord]> {
     let mut photo = row(4242, ObjectType::Attachment, 1008);
-    photo.attachment = Some(AttachmentDetail {
+    photo.attachment = Some(Box::new(AttachmentDetail {
         name: "leaking-cap.jpg".into(),
         content_type: "image/jpeg".into(),
         size_bytes: 6 * 1024 * 1024 + 300_000,
         parent_global_id: Guid::parse(PARENT).unwrap(),
-    });
+    }));
     let gone = row(4243, ObjectType::Attachment, 1010);
     vec![row(17, ObjectType::Feature, 1001), photo, gone].into()
 }

@@ -534,3 +534,41 @@ async fn editable_only_strips_read_only_content_and_the_server_accepts() {
         "a trimmed edit is not the edit the prediction was for"
     );
 }
+
+/// Edits do not judge the whole queue each time (a burst of edits would be quadratic): each marks
+/// the file's predictions due, and once the edits pause the engine judges the queue by itself and
+/// sends the replica's summary with the predicted count and the edit results with the predicted
+/// rows, without anyone asking for them. A one-shot edit's mark survives on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predictions_are_judged_again_once_edits_pause() {
+    let h = start().await;
+    let r = h.create("burst", vec![0], None).await;
+    let summary = h
+        .edit(
+            r,
+            0,
+            LocalEdit::Update {
+                global_id: gid(HYD_1),
+                attributes: attrs(json!({"Status": null})),
+                geometry: None,
+            },
+        )
+        .await;
+    assert_eq!(summary.pending_changes, 1);
+    assert!(
+        h.file(r).predictions_due().unwrap(),
+        "the edit left the predictions due"
+    );
+    let rows =
+        h.h.next(|e| match e {
+            Event::EditResultsReady { replica, rows } if *replica == r => Some(rows.to_vec()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        by_global_id(rows.iter().filter(|row| row.predicted)),
+        [(HYD_1.to_string(), expect(1001, "Status"))].into()
+    );
+    assert!(!h.file(r).predictions_due().unwrap(), "judged and stored");
+    assert_eq!(h.summary(r).await.predicted_failures, 1);
+}

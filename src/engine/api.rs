@@ -395,7 +395,8 @@ pub struct EditResultRecord {
     pub predicted: bool,
     /// For an attachment row (ObjectType 1): what the replica file knows about the attachment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment: Option<AttachmentDetail>,
+    /// Boxed: few rows are attachments, and an inline detail would double every row's size.
+    pub attachment: Option<Box<AttachmentDetail>>,
 }
 
 /// An attachment as the edit-results detail pane shows it.

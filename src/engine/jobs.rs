@@ -393,18 +393,23 @@ fn describe_attachments(file: &ReplicaFile, rows: &mut [EditResultRecord]) {
     let Ok(known) = file.attachments(None) else {
         return;
     };
+    let by_global_id: std::collections::HashMap<&Guid, _> =
+        known.iter().map(|a| (&a.global_id, a)).collect();
     for row in rows
         .iter_mut()
         .filter(|r| r.object_type == ObjectType::Attachment)
     {
-        row.attachment = known
-            .iter()
-            .find(|a| Some(&a.global_id) == row.global_id.as_ref())
-            .map(|a| AttachmentDetail {
-                name: a.name.clone(),
-                content_type: a.content_type.clone(),
-                size_bytes: a.size,
-                parent_global_id: a.parent_global_id.clone(),
+        row.attachment = row
+            .global_id
+            .as_ref()
+            .and_then(|g| by_global_id.get(g))
+            .map(|a| {
+                Box::new(AttachmentDetail {
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                    size_bytes: a.size,
+                    parent_global_id: a.parent_global_id.clone(),
+                })
             });
     }
 }

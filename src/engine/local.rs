@@ -22,62 +22,74 @@ pub(crate) async fn edit_feature(
     layer_id: i64,
     edit: LocalEdit,
 ) -> Result<ReplicaSummary, EngineError> {
-    deps.blocking(move |store| {
-        let path = store.replica(replica)?.file_path;
-        let mut file = ReplicaFile::open(&path)?;
-        match edit {
-            LocalEdit::Add {
-                attributes,
-                geometry,
-            } => {
-                file.record_add(
-                    layer_id,
-                    Feature {
-                        geometry,
-                        attributes,
-                    },
-                )?;
-            }
-            LocalEdit::Update {
-                global_id,
-                attributes,
-                geometry,
-            } => file.record_update(layer_id, &global_id, attributes, geometry)?,
-            LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
-            LocalEdit::Attach(new) => {
-                let NewAttachment {
+    let summary = deps
+        .blocking(move |store| {
+            let path = store.replica(replica)?.file_path;
+            let mut file = ReplicaFile::open(&path)?;
+            let is_attachment = matches!(edit, LocalEdit::Attach(_) | LocalEdit::Detach { .. });
+            match edit {
+                LocalEdit::Add {
+                    attributes,
+                    geometry,
+                } => {
+                    file.record_add(
+                        layer_id,
+                        Feature {
+                            geometry,
+                            attributes,
+                        },
+                    )?;
+                }
+                LocalEdit::Update {
                     global_id,
-                    parent_global_id,
-                    file: source,
-                    content_type,
-                } = *new;
-                let data = std::fs::read(&source).map_err(|e| EngineError::Io {
-                    path: source.clone(),
-                    source: e,
-                })?;
-                let name = source
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "attachment".into());
-                let content_type = content_type.unwrap_or_else(|| guess_content_type(&name).into());
-                file.record_attachment_add_as(
-                    &global_id,
-                    &parent_global_id,
-                    &name,
-                    &content_type,
-                    &data,
-                )?;
+                    attributes,
+                    geometry,
+                } => file.record_update(layer_id, &global_id, attributes, geometry)?,
+                LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
+                LocalEdit::Attach(new) => {
+                    let NewAttachment {
+                        global_id,
+                        parent_global_id,
+                        file: source,
+                        content_type,
+                    } = *new;
+                    let data = std::fs::read(&source).map_err(|e| EngineError::Io {
+                        path: source.clone(),
+                        source: e,
+                    })?;
+                    let name = source
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "attachment".into());
+                    let content_type =
+                        content_type.unwrap_or_else(|| guess_content_type(&name).into());
+                    file.record_attachment_add_as(
+                        &global_id,
+                        &parent_global_id,
+                        &name,
+                        &content_type,
+                        &data,
+                    )?;
+                }
+                LocalEdit::Detach { global_id } => {
+                    file.record_attachment_delete(&global_id)?;
+                }
             }
-            LocalEdit::Detach { global_id } => {
-                file.record_attachment_delete(&global_id)?;
+            // Judged again once edits pause (prediction_refresh): judging the whole queue on
+            // every edit would make a burst of edits quadratic. A feature change marked the
+            // predictions due in its own transaction; an attachment change is marked here.
+            if is_attachment {
+                file.mark_predictions_due()?;
             }
-        }
-        super::validate::refresh(&mut file)?;
-        drop(file);
-        let record = store.replica(replica)?;
-        Ok(super::summary::build(store, &record, false)?)
-    })
-    .await
+            drop(file);
+            let record = store.replica(replica)?;
+            Ok(super::summary::build(store, &record, false)?)
+        })
+        .await;
+    if summary.is_ok() {
+        super::prediction_refresh::schedule(deps, replica);
+    }
+    summary
 }
 
 /// Replaces a refused edit's values; it is resent on the next sync. Its failure stays in the

@@ -19,6 +19,7 @@ mod error;
 mod events;
 mod jobs;
 mod local;
+mod prediction_refresh;
 mod repair;
 pub mod reset;
 mod runner;
@@ -140,6 +141,8 @@ pub(crate) struct Deps {
     pub dirs: DataDirs,
     pub config: EngineConfig,
     pub events: EventSender,
+    /// Prediction refreshes waiting for a quiet moment, and which replicas are syncing.
+    pub predictions: Arc<prediction_refresh::PredictionTimers>,
 }
 
 impl Deps {
@@ -270,6 +273,7 @@ fn open_deps(config: EngineConfig, events: EventSender) -> Result<Deps, StartErr
         dirs,
         config,
         events,
+        predictions: Arc::default(),
     })
 }
 

@@ -8,7 +8,7 @@ use super::api::{
 };
 use super::error::EngineError;
 use super::jobs::{self, Job, JobReport, Reach};
-use super::{Deps, MAX_CONCURRENT_JOBS, local, summary};
+use super::{Deps, MAX_CONCURRENT_JOBS, local, prediction_refresh, summary};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +60,7 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
         outages: HashMap::new(),
     };
     runner.send_all_summaries().await;
+    runner.refresh_due_predictions().await;
     if runner.deps.config.reset_on_detection {
         runner.resume_interrupted_resets().await;
     }
@@ -250,6 +251,19 @@ impl Runner {
         }
     }
 
+    /// Predictions left due by edits the last engine did not judge (a one-shot `syncwatch edit`,
+    /// a crash) are judged in the background.
+    async fn refresh_due_predictions(&self) {
+        match self.deps.with_store(|s| s.replicas()).await {
+            Ok(replicas) => {
+                for record in replicas.iter().filter(|r| r.replica_guid.is_some()) {
+                    prediction_refresh::schedule(&self.deps, record.local_id);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "predictions not checked at start"),
+        }
+    }
+
     async fn send_all_summaries(&self) {
         let syncing: Vec<LocalReplicaId> = self.running.keys().copied().collect();
         match self
@@ -292,6 +306,7 @@ impl Runner {
 
     fn launch(&mut self, replica: LocalReplicaId, job_id: JobId, job: Job) {
         let (cancel_tx, cancel_rx) = watch::channel(false);
+        self.deps.predictions.set_syncing(replica, true);
         self.running.insert(
             replica,
             Running {
@@ -334,6 +349,7 @@ impl Runner {
             }
         };
         self.running.remove(&replica);
+        self.deps.predictions.set_syncing(replica, false);
         let (mut needs_reset, mut then_sync) = (false, false);
         if let Some(mut report) = report {
             if let Some(event) = report.final_event.take() {

@@ -41,15 +41,100 @@ use std::time::Duration;
 /// Marks a SQLite file as a syncwatch replica file (stored in `meta`).
 const FORMAT_MARKER: &str = "syncwatch-replica";
 /// Schema version of replica files written by this build. 1: features and changes;
-/// 2: attachments and attachment changes; 3: the editor and predicted refusals. Older files are
-/// migrated when opened.
-const FORMAT_VERSION: i64 = 3;
+/// 2: attachments and attachment changes; 3: the editor and predicted refusals;
+/// 4: the queue's counts kept by triggers. Older files are migrated when opened.
+const FORMAT_VERSION: i64 = 4;
 /// What version 3 adds to a version 2 file.
 const EDITOR_AND_PREDICTIONS: &str = "
     ALTER TABLE definition ADD COLUMN editor TEXT;
     ALTER TABLE changes ADD COLUMN predicted_code INTEGER;
     ALTER TABLE changes ADD COLUMN predicted_text TEXT;
     ALTER TABLE changes ADD COLUMN predicted_revision INTEGER;
+";
+/// What version 4 adds: the queue's counts per layer, kept by triggers in the same transaction as
+/// every change to the queue, so a summary (built after every local edit and sync step) reads a
+/// few rows instead of counting a queue that may hold tens of thousands of changes. (No `OR
+/// IGNORE` inside: a trigger takes the conflict policy of the statement that fired it.)
+const QUEUE_COUNTS: &str = "
+    CREATE TABLE IF NOT EXISTS queue_counts (
+        layer_id INTEGER PRIMARY KEY,
+        adds INTEGER NOT NULL DEFAULT 0,
+        updates INTEGER NOT NULL DEFAULT 0,
+        deletes INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        predicted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TRIGGER IF NOT EXISTS queue_counts_insert AFTER INSERT ON changes BEGIN
+        INSERT INTO queue_counts (layer_id) SELECT NEW.layer_id
+            WHERE NOT EXISTS (SELECT 1 FROM queue_counts WHERE layer_id = NEW.layer_id);
+        UPDATE queue_counts SET
+            adds = adds + (NEW.kind = 'add'),
+            updates = updates + (NEW.kind = 'update'),
+            deletes = deletes + (NEW.kind = 'delete'),
+            failed = failed + (NEW.state = 'failed'),
+            predicted = predicted + COALESCE(NEW.state <> 'failed'
+                AND NEW.predicted_code IS NOT NULL AND NEW.predicted_revision = NEW.revision, 0)
+        WHERE layer_id = NEW.layer_id;
+    END;
+    CREATE TRIGGER IF NOT EXISTS queue_counts_delete AFTER DELETE ON changes BEGIN
+        UPDATE queue_counts SET
+            adds = adds - (OLD.kind = 'add'),
+            updates = updates - (OLD.kind = 'update'),
+            deletes = deletes - (OLD.kind = 'delete'),
+            failed = failed - (OLD.state = 'failed'),
+            predicted = predicted - COALESCE(OLD.state <> 'failed'
+                AND OLD.predicted_code IS NOT NULL AND OLD.predicted_revision = OLD.revision, 0)
+        WHERE layer_id = OLD.layer_id;
+    END;
+    CREATE TRIGGER IF NOT EXISTS queue_counts_update
+    AFTER UPDATE OF layer_id, kind, state, predicted_code, predicted_revision, revision ON changes
+    BEGIN
+        UPDATE queue_counts SET
+            adds = adds - (OLD.kind = 'add'),
+            updates = updates - (OLD.kind = 'update'),
+            deletes = deletes - (OLD.kind = 'delete'),
+            failed = failed - (OLD.state = 'failed'),
+            predicted = predicted - COALESCE(OLD.state <> 'failed'
+                AND OLD.predicted_code IS NOT NULL AND OLD.predicted_revision = OLD.revision, 0)
+        WHERE layer_id = OLD.layer_id;
+        INSERT INTO queue_counts (layer_id) SELECT NEW.layer_id
+            WHERE NOT EXISTS (SELECT 1 FROM queue_counts WHERE layer_id = NEW.layer_id);
+        UPDATE queue_counts SET
+            adds = adds + (NEW.kind = 'add'),
+            updates = updates + (NEW.kind = 'update'),
+            deletes = deletes + (NEW.kind = 'delete'),
+            failed = failed + (NEW.state = 'failed'),
+            predicted = predicted + COALESCE(NEW.state <> 'failed'
+                AND NEW.predicted_code IS NOT NULL AND NEW.predicted_revision = NEW.revision, 0)
+        WHERE layer_id = NEW.layer_id;
+    END;
+";
+/// Also version 4: any change to the queue makes the stored predictions due (judged again by the
+/// next reader), in the same transaction, so no writer can forget it.
+const PREDICTIONS_DUE_ON_CHANGE: &str = "
+    CREATE TRIGGER IF NOT EXISTS predictions_due_insert AFTER INSERT ON changes BEGIN
+        DELETE FROM meta WHERE key = 'predictions';
+        INSERT INTO meta (key, value) VALUES ('predictions', 'due');
+    END;
+    CREATE TRIGGER IF NOT EXISTS predictions_due_update
+    AFTER UPDATE OF kind, attributes_json, geometry_json, revision, state ON changes BEGIN
+        DELETE FROM meta WHERE key = 'predictions';
+        INSERT INTO meta (key, value) VALUES ('predictions', 'due');
+    END;
+    CREATE TRIGGER IF NOT EXISTS predictions_due_delete AFTER DELETE ON changes BEGIN
+        DELETE FROM meta WHERE key = 'predictions';
+        INSERT INTO meta (key, value) VALUES ('predictions', 'due');
+    END;
+";
+/// Fills the counts of a file migrated to version 4 from the queue it already holds.
+const COUNT_EXISTING_QUEUE: &str = "
+    DELETE FROM queue_counts;
+    INSERT INTO queue_counts (layer_id, adds, updates, deletes, failed, predicted)
+    SELECT layer_id, SUM(kind = 'add'), SUM(kind = 'update'), SUM(kind = 'delete'),
+        SUM(state = 'failed'),
+        SUM(COALESCE(state <> 'failed' AND predicted_code IS NOT NULL
+            AND predicted_revision = revision, 0))
+    FROM changes GROUP BY layer_id;
 ";
 /// How long a write waits for another process holding the file (the GUI and a CLI command).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -550,6 +635,12 @@ impl ReplicaFile {
             tx.execute_batch(EDITOR_AND_PREDICTIONS)
                 .map_err(|e| sql_at(&path, e))?;
         }
+        if from < 4 {
+            tx.execute_batch(QUEUE_COUNTS)
+                .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
+                .and_then(|()| tx.execute_batch(COUNT_EXISTING_QUEUE))
+                .map_err(|e| sql_at(&path, e))?;
+        }
         tx.execute(
             "UPDATE meta SET value = ?1 WHERE key = 'version'",
             [FORMAT_VERSION.to_string()],
@@ -640,6 +731,9 @@ impl ReplicaFile {
         let path = self.path.clone();
         let tx = self.write_tx()?;
         tx.execute_batch(SCHEMA).map_err(|e| sql_at(&path, e))?;
+        tx.execute_batch(QUEUE_COUNTS)
+            .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
+            .map_err(|e| sql_at(&path, e))?;
         tx.execute_batch(attachments::ATTACHMENT_SCHEMA)
             .map_err(|e| sql_at(&path, e))?;
         attachments::store_direction(&tx, &path, setup.direction)?;
@@ -891,6 +985,8 @@ impl ReplicaFile {
             [],
         )
         .map_err(|e| sql_at(&path, e))?;
+        tx.execute("DELETE FROM meta WHERE key = 'predictions'", [])
+            .map_err(|e| sql_at(&path, e))?;
         for p in predictions {
             tx.execute(
                 "UPDATE changes SET predicted_code = ?4, predicted_text = ?5, predicted_revision = ?3
@@ -906,6 +1002,30 @@ impl ReplicaFile {
             .map_err(|e| sql_at(&path, e))?;
         }
         tx.commit().map_err(|e| sql_at(&path, e))
+    }
+
+    /// Notes that the predictions must be judged again by the next reader
+    /// ([`ReplicaFile::store_predictions`] clears the note). Any change to the feature queue
+    /// notes it by itself (a trigger); attachment changes and new rules need this call.
+    pub fn mark_predictions_due(&mut self) -> Result<(), ReplicaFileError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('predictions', 'due')",
+                [],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Whether changes were queued since the predictions were last stored.
+    pub fn predictions_due(&self) -> Result<bool, ReplicaFileError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'predictions')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.sql(e))
     }
 
     /// The stored predictions that still stand: made for the change's current revision, and the
@@ -1185,13 +1305,10 @@ impl ReplicaFile {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT l.layer_id,
-                    COALESCE(SUM(c.kind = 'add'), 0), COALESCE(SUM(c.kind = 'update'), 0),
-                    COALESCE(SUM(c.kind = 'delete'), 0), COALESCE(SUM(c.state = 'failed'), 0),
-                    COALESCE(SUM(c.state <> 'failed' AND c.predicted_code IS NOT NULL
-                        AND c.predicted_revision = c.revision), 0)
-                 FROM layers l LEFT JOIN changes c ON c.layer_id = l.layer_id
-                 GROUP BY l.layer_id ORDER BY l.layer_id",
+                "SELECT l.layer_id, COALESCE(q.adds, 0), COALESCE(q.updates, 0),
+                    COALESCE(q.deletes, 0), COALESCE(q.failed, 0), COALESCE(q.predicted, 0)
+                 FROM layers l LEFT JOIN queue_counts q ON q.layer_id = l.layer_id
+                 ORDER BY l.layer_id",
             )
             .map_err(|e| self.sql(e))?;
         let rows = stmt

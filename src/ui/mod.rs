@@ -26,6 +26,7 @@ pub mod replica_detail;
 pub mod replica_list;
 pub mod reset_modal;
 pub mod results_grid;
+mod row_order;
 pub mod theme;
 pub mod view_model;
 

@@ -4,12 +4,13 @@
 //! layer, change type and code, text search, click-to-sort headers, and a detail pane with the
 //! catalog's guidance and the row actions (fix and resend, drop, copy GlobalID, export CSV).
 
-use super::theme;
+use super::{row_order, theme};
 use crate::engine::{EditResultRecord, LocalReplicaId};
 use crate::protocol::{ChangeType, ObjectType, Series, catalog};
 use egui::{Align, Color32, Layout, RichText, Sense};
 use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
 use std::cmp::Ordering;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -142,7 +143,9 @@ impl SortColumn {
         .resizable(true)
     }
 
-    fn compare(self, a: &EditResultRecord, b: &EditResultRecord) -> Ordering {
+    /// Compares two rows by this column (the order [`row_order::sort`] gives, without its keys).
+    #[cfg(test)]
+    pub(super) fn compare(self, a: &EditResultRecord, b: &EditResultRecord) -> Ordering {
         match self {
             SortColumn::ObjectId => a.object_id.cmp(&b.object_id),
             SortColumn::GlobalId => a.global_id.cmp(&b.global_id),
@@ -177,45 +180,14 @@ pub struct GridFilter {
 }
 
 impl GridFilter {
-    pub fn matches(&self, row: &EditResultRecord, needle_lower: &str) -> bool {
-        if !self.chip.matches(row) {
-            return false;
-        }
-        if self.layer_id.is_some_and(|l| l != row.layer_id) {
-            return false;
-        }
-        if self.change_type.is_some_and(|c| c != row.change_type) {
-            return false;
-        }
-        if self.code.is_some() && self.code != row.code {
-            return false;
-        }
-        if needle_lower.is_empty() {
-            return true;
-        }
-        let contains = |text: &str| contains_ignoring_case(text, needle_lower);
-        let number = |n: i64| contains(itoa::Buffer::new().format(n));
-        row.global_id.as_ref().is_some_and(|g| contains(g.as_str()))
-            || row.object_id.is_some_and(number)
-            || row.code.is_some_and(number)
-            || contains(&row.layer_name)
-            || contains(&row.description)
+    /// Whether the row passes the chip and the layer, change-type and code filters (the text
+    /// search is [`row_order::TextSearch`]).
+    pub fn matches_filters(&self, row: &EditResultRecord) -> bool {
+        self.chip.matches(row)
+            && self.layer_id.is_none_or(|l| l == row.layer_id)
+            && self.change_type.is_none_or(|c| c == row.change_type)
+            && (self.code.is_none() || self.code == row.code)
     }
-}
-
-/// Whether `text` contains `needle_lower` (already lower case), ignoring case. Allocation-free
-/// for ASCII (GlobalIDs, numbers and nearly all server messages); other text is lower-cased.
-fn contains_ignoring_case(text: &str, needle_lower: &str) -> bool {
-    let needle = needle_lower.as_bytes();
-    if needle.is_empty() {
-        return true;
-    }
-    if !text.is_ascii() || !needle_lower.is_ascii() {
-        return text.to_lowercase().contains(needle_lower);
-    }
-    text.as_bytes()
-        .windows(needle.len())
-        .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// Filters and sorts `rows` into indices. Runs only when the snapshot or the filter changes.
@@ -230,7 +202,7 @@ fn compute_indices_unless(
     cancelled: &AtomicBool,
 ) -> Option<Vec<u32>> {
     const CHECK_EVERY: usize = 1 << 16;
-    let needle = filter.search.trim().to_lowercase();
+    let mut search = row_order::TextSearch::new(&filter.search);
     let mut indices: Vec<u32> = Vec::new();
     for (chunk_no, chunk) in rows.chunks(CHECK_EVERY).enumerate() {
         if cancelled.load(AtomicOrdering::Relaxed) {
@@ -241,16 +213,17 @@ fn compute_indices_unless(
             chunk
                 .iter()
                 .enumerate()
-                .filter(|(_, row)| filter.matches(row, &needle))
+                .filter(|(_, row)| {
+                    filter.matches_filters(row) && search.as_mut().is_none_or(|s| s.matches(row))
+                })
                 .map(|(i, _)| (first + i) as u32),
         );
     }
+    if cancelled.load(AtomicOrdering::Relaxed) {
+        return None;
+    }
     if let Some((column, ascending)) = filter.sort {
-        // Stable, so rows that compare equal keep the snapshot's order (newest failures first).
-        indices.sort_by(|&a, &b| {
-            let ord = column.compare(&rows[a as usize], &rows[b as usize]);
-            if ascending { ord } else { ord.reverse() }
-        });
+        row_order::sort(&mut indices, rows, column, ascending);
     }
     Some(indices)
 }
@@ -1028,8 +1001,11 @@ mod tests {
         assert!(needle("nullable") > 0);
         assert!(needle("1001") > 0, "codes are searchable");
         assert_eq!(needle("no such text anywhere"), 0);
-        assert!(contains_ignoring_case("Ünïcode Straße", "straße"));
-        assert!(!contains_ignoring_case("abc", "abcd"));
+        assert!(row_order::contains_ignoring_case(
+            "Ünïcode Straße",
+            "straße"
+        ));
+        assert!(!row_order::contains_ignoring_case("abc", "abcd"));
     }
 
     #[test]

@@ -71,6 +71,56 @@ fn create_response() -> ReplicaResponse {
     }
 }
 
+/// The trigger-kept queue counts equal a count of the queue itself (what version 3 did).
+fn assert_counts_match_the_queue(file: &ReplicaFile) {
+    let mut stmt = file
+        .conn
+        .prepare(
+            "SELECT l.layer_id,
+                COALESCE(SUM(c.kind = 'add'), 0), COALESCE(SUM(c.kind = 'update'), 0),
+                COALESCE(SUM(c.kind = 'delete'), 0), COALESCE(SUM(c.state = 'failed'), 0),
+                COALESCE(SUM(c.state <> 'failed' AND c.predicted_code IS NOT NULL
+                    AND c.predicted_revision = c.revision), 0)
+             FROM layers l LEFT JOIN changes c ON c.layer_id = l.layer_id
+             GROUP BY l.layer_id ORDER BY l.layer_id",
+        )
+        .unwrap();
+    let counted: Vec<[i64; 6]> = stmt
+        .query_map([], |r| {
+            Ok([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ])
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let kept: Vec<[i64; 6]> = file
+        .pending_counts()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let attachment_failures = attachments::counts(&file.conn, &file.path)
+                .unwrap()
+                .get(&c.layer_id)
+                .map_or(0, |(_, failed)| *failed);
+            [
+                c.layer_id,
+                c.adds as i64,
+                c.updates as i64,
+                c.deletes as i64,
+                c.failed as i64 - attachment_failures as i64,
+                c.predicted as i64,
+            ]
+        })
+        .collect();
+    assert_eq!(kept, counted);
+}
+
 fn new_file(dir: &tempfile::TempDir) -> ReplicaFile {
     ReplicaFile::create(
         &dir.path().join("hydrants.replica"),
@@ -330,6 +380,7 @@ fn apply_sync_acknowledges_refuses_and_downloads() {
         .unwrap();
     let upload = file.begin_upload().unwrap().unwrap();
     let server_add = feature("{33333333-3333-3333-3333-333333333333}", 50, "from server");
+    assert_counts_match_the_queue(&file);
     let reply = sync_reply(
         11,
         vec![LayerSyncResult {
@@ -359,6 +410,7 @@ fn apply_sync_acknowledges_refuses_and_downloads() {
     assert_eq!(applied.refused[0].code, Some(1001));
     assert_eq!(applied.downloaded_adds, 1);
     assert_eq!(applied.generations.replica_server_gen, Some(11));
+    assert_counts_match_the_queue(&file);
 
     let changes = file.changes().unwrap();
     assert_eq!(changes.len(), 1);
@@ -532,6 +584,7 @@ fn fix_and_drop() {
     assert_eq!(fixed.state, ChangeState::Pending);
     assert_eq!(fixed.attributes, attrs(json!({"DEPTH": 2.5})));
     assert_eq!(fixed.error_code, None);
+    assert_counts_match_the_queue(&file);
 
     file.record_delete(0, &b).unwrap();
     assert!(matches!(
@@ -539,6 +592,7 @@ fn fix_and_drop() {
         Err(ReplicaFileError::CannotFixDelete { .. })
     ));
     let dropped = file.drop_change(0, &b).unwrap();
+    assert_counts_match_the_queue(&file);
     assert_eq!(dropped.kind, ChangeKind::Delete);
     assert_eq!(
         file.local_feature(0, &b).unwrap().unwrap().attributes["NAME"],
@@ -710,7 +764,11 @@ fn format_1_files_are_migrated_without_losing_edits() {
     drop(file);
     let old = Connection::open(&path).unwrap();
     old.execute_batch(
-        "DROP TABLE attachment_changes; DROP TABLE attachments;
+        "DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
+         DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
+         DROP TRIGGER predictions_due_insert; DROP TRIGGER predictions_due_update;
+         DROP TRIGGER predictions_due_delete;
+         DROP TABLE attachment_changes; DROP TABLE attachments;
          ALTER TABLE definition DROP COLUMN editor;
          ALTER TABLE changes DROP COLUMN predicted_code;
          ALTER TABLE changes DROP COLUMN predicted_text;
@@ -737,6 +795,12 @@ fn format_1_files_are_migrated_without_losing_edits() {
     );
     assert_eq!(file.changes().unwrap().len(), 1);
     assert!(file.attachments(None).unwrap().is_empty());
+    assert_counts_match_the_queue(&file);
+    assert_eq!(
+        file.pending_counts().unwrap()[0].updates,
+        1,
+        "counted when migrated"
+    );
     // Created before attachments: it does not sync them.
     assert!(matches!(
         file.record_attachment_add(&gid(HYDRANT_A), "a.jpg", "image/jpeg", b"x"),
@@ -767,7 +831,11 @@ fn format_2_files_get_editor_and_predictions() {
     // Turn it back into exactly what a version 2 build wrote.
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch(
-        "ALTER TABLE definition DROP COLUMN editor;
+        "DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
+         DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
+         DROP TRIGGER predictions_due_insert; DROP TRIGGER predictions_due_update;
+         DROP TRIGGER predictions_due_delete;
+         ALTER TABLE definition DROP COLUMN editor;
          ALTER TABLE changes DROP COLUMN predicted_code;
          ALTER TABLE changes DROP COLUMN predicted_text;
          ALTER TABLE changes DROP COLUMN predicted_revision;
@@ -791,6 +859,8 @@ fn format_2_files_get_editor_and_predictions() {
     drop(file);
     let file = ReplicaFile::open(&path).unwrap();
     assert_eq!(file.editor().unwrap().as_deref(), Some("tech1"));
+    assert_counts_match_the_queue(&file);
+    assert_eq!(file.pending_counts().unwrap()[0].updates, 1);
 }
 
 /// A plan holds changes back (still queued, not marked) and trims others; an acknowledgement
@@ -873,14 +943,22 @@ fn predictions_follow_the_change() {
         code: 1001,
         description: "Field: NAME is not nullable. Cannot set null value.".into(),
     };
+    assert!(
+        file.predictions_due().unwrap(),
+        "queuing the change made them due"
+    );
     file.store_predictions(std::slice::from_ref(&predicted))
         .unwrap();
+    assert!(!file.predictions_due().unwrap());
     assert_eq!(file.predicted_refusals().unwrap(), vec![predicted.clone()]);
     assert_eq!(file.pending_counts().unwrap()[0].predicted, 1);
+    assert_counts_match_the_queue(&file);
 
     file.record_update(0, &a, attrs(json!({"NAME": "fixed"})), None)
         .unwrap();
     assert!(file.predicted_refusals().unwrap().is_empty(), "stale");
+    assert!(file.predictions_due().unwrap(), "the edit made them due");
+    assert_counts_match_the_queue(&file);
 
     let change = file.change(0, &a).unwrap().unwrap();
     file.store_predictions(&[PredictedRefusal {
@@ -904,6 +982,7 @@ fn predictions_follow_the_change() {
         file.predicted_refusals().unwrap().is_empty(),
         "the real result wins"
     );
+    assert_counts_match_the_queue(&file);
     assert_eq!(
         file.server_values(0, "name").unwrap().len(),
         0,
