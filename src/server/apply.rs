@@ -1,9 +1,10 @@
 //! Applies the uploaded edits of one synchronizeReplica inside the caller's transaction: adds,
 //! updates and deletes by GlobalID, idempotent resends, uniqueness (1022), existence (1011),
 //! unknown layers (2001), the per-edit checks of `checks`, the true-curve check of `curves` (1005),
-//! and (through `attachments`) each layer's attachment edits after its feature edits. Owns the prepared statements and
-//! the batched uniqueness sets that keep 100,000 edits fast. It must not commit or roll back: the
-//! caller decides from the outcome (rollbackOnFailure) what happens to the transaction.
+//! and (through `attachments`) each layer's attachment edits after its feature edits. Owns the
+//! prepared statements, the batched uniqueness and existence lookups and the checking thread of a
+//! large upload that keep 100,000 edits fast. It must not commit or roll back: the caller decides
+//! from the outcome (rollbackOnFailure) what happens to the transaction.
 
 use super::attachments;
 use super::checks::{self, Caller, EditContext, EditKind, Rejection, UniqueValues};
@@ -352,7 +353,7 @@ impl<'a> LayerApplier<'a> {
                 // Should the checking thread be gone, check here instead.
                 let checked = checked_rx.recv().unwrap_or_else(|_| check_adds(ctx, chunk));
                 let stop = self.store_adds(chunk, &checked, result, outcome);
-                // The checking thread may have finished already: then this batch is freed here.
+                // Should the checking thread be gone, the batch is freed here.
                 let _ = spent_tx.send(checked);
                 if stop? {
                     return Ok(true);
