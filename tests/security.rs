@@ -434,3 +434,47 @@ fn non_loopback_address() -> Option<std::net::IpAddr> {
     }
     None
 }
+
+/// CSV injection: a layer name or server message that a spreadsheet would run as a formula is
+/// exported with a leading apostrophe (shown as text); other text and the numbers are unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exported_csv_cells_never_start_a_formula() {
+    let h = Harness::start(ServerConfig::default(), ClientConfig::default()).await;
+    let hostile = [
+        "=HYPERLINK(\"http://evil.example\",\"click\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\tindented",
+    ];
+    let row = |i: usize, text: &str| syncwatch::engine::EditResultRecord {
+        layer_id: -1,
+        layer_name: Arc::from(text),
+        object_id: Some(-(i as i64)),
+        global_id: None,
+        object_type: syncwatch::protocol::ObjectType::Feature,
+        change_type: syncwatch::protocol::ChangeType::Update,
+        success: false,
+        code: Some(1001),
+        description: Arc::from(text),
+        first_seen_ms: 1,
+        last_seen_ms: 2,
+        attempts: 1,
+        predicted: false,
+        attachment: None,
+    };
+    let mut rows: Vec<_> = hostile.iter().enumerate().map(|(i, t)| row(i, t)).collect();
+    rows.push(row(9, "Field: Status is not nullable."));
+    let csv = h.dir.path().join("hostile.csv");
+    h.export_csv(rows.into(), &csv).await;
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), hostile.len() + 1);
+    for (i, (record, text)) in records.iter().zip(hostile).enumerate() {
+        assert_eq!(&record[1], format!("'{text}"), "layer name");
+        assert_eq!(&record[8], format!("'{text}"), "description");
+        assert_eq!(&record[0], "-1", "negative numbers are left alone");
+        assert_eq!(record[2], (-(i as i64)).to_string());
+    }
+    assert_eq!(&records[5][8], "Field: Status is not nullable.");
+}

@@ -243,7 +243,7 @@ fn write_csv(
         writer
             .write_record([
                 row.layer_id.to_string(),
-                row.layer_name.to_string(),
+                spreadsheet_safe(&row.layer_name),
                 row.object_id.map(|o| o.to_string()).unwrap_or_default(),
                 row.global_id
                     .as_ref()
@@ -253,7 +253,7 @@ fn write_csv(
                 row.change_type.label().to_string(),
                 row.success.to_string(),
                 row.code.map(|c| c.to_string()).unwrap_or_default(),
-                row.description.to_string(),
+                spreadsheet_safe(&row.description),
                 row.first_seen_ms.to_string(),
                 row.last_seen_ms.to_string(),
                 row.attempts.to_string(),
@@ -267,6 +267,17 @@ fn write_csv(
         source,
     })?;
     Ok(count)
+}
+
+/// Server text as a CSV cell a spreadsheet shows as text: a cell starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return would be run as a formula (CSV injection), so it gets a leading
+/// apostrophe, which spreadsheets hide. Only the free-text columns need it; numbers stay numbers.
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
 }
 
 /// Creates (or truncates) a file readable and writable by the user only. An existing file keeps

@@ -333,8 +333,35 @@ pub struct LayerSyncResult {
 impl LayerSyncResult {
     /// Every edit result of this layer as seed-style rows (features first, then attachments).
     pub fn result_rows(&self) -> Vec<EditResultRow> {
-        let mut rows = Vec::new();
-        let groups: [(&[EditResult], ObjectType, ChangeType); 9] = [
+        let mut rows = Vec::with_capacity(self.result_count());
+        self.push_result_rows(&mut rows);
+        rows
+    }
+
+    /// How many edit results this layer holds.
+    pub fn result_count(&self) -> usize {
+        self.result_groups().iter().map(|(r, _, _)| r.len()).sum()
+    }
+
+    /// Appends [`LayerSyncResult::result_rows`] to `rows`.
+    pub fn push_result_rows(&self, rows: &mut Vec<EditResultRow>) {
+        for (results, object_type, change_type) in self.result_groups() {
+            rows.extend(results.iter().map(|r| EditResultRow {
+                layer_id: self.id,
+                object_id: r.object_id,
+                global_id: r.global_id.clone(),
+                object_type,
+                change_type,
+                success: r.success,
+                code: r.error.as_ref().map(|e| e.code),
+                description: r.error.as_ref().map(|e| e.description.clone()),
+            }));
+        }
+    }
+
+    /// Each list of results with what its rows are (features first, then attachments).
+    fn result_groups(&self) -> [(&[EditResult], ObjectType, ChangeType); 9] {
+        [
             (&self.add_results, ObjectType::Feature, ChangeType::Insert),
             (
                 &self.update_results,
@@ -376,20 +403,7 @@ impl LayerSyncResult {
                 ObjectType::Attachment,
                 ChangeType::Delete,
             ),
-        ];
-        for (results, object_type, change_type) in groups {
-            rows.extend(results.iter().map(|r| EditResultRow {
-                layer_id: self.id,
-                object_id: r.object_id,
-                global_id: r.global_id.clone(),
-                object_type,
-                change_type,
-                success: r.success,
-                code: r.error.as_ref().map(|e| e.code),
-                description: r.error.as_ref().map(|e| e.description.clone()),
-            }));
-        }
-        rows
+        ]
     }
 }
 

@@ -134,7 +134,13 @@ pub trait CarriesServiceError {
 pub fn parse_reply<T: DeserializeOwned + CarriesServiceError>(
     body: &[u8],
 ) -> Result<T, ReplyError> {
-    match serde_json::from_slice::<T>(body) {
+    // Checking the text once up front spares serde_json a UTF-8 check per string (replies carry
+    // a million GlobalIDs); bytes that are not UTF-8 get serde_json's own error below.
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str::<T>(text),
+        Err(_) => serde_json::from_slice::<T>(body),
+    };
+    match parsed {
         Ok(mut reply) => match reply.take_service_error() {
             Some(err) => Err(ReplyError::Service(err)),
             None => Ok(reply),

@@ -52,6 +52,10 @@ impl Guid {
 
     /// Parses braced or bare, any case. Empty text is an error.
     pub fn parse(text: &str) -> Result<Self, GuidError> {
+        // Servers send braced hyphenated text: convert it in one pass.
+        if let Some(guid) = Self::from_braced(text.as_bytes()) {
+            return Ok(guid);
+        }
         let t = text.trim();
         let inner = t
             .strip_prefix('{')
@@ -75,6 +79,26 @@ impl Guid {
         Ok(Self::from_hex_digits(
             inner.iter().copied().filter(|c| *c != b'-'),
         ))
+    }
+
+    /// Braced hyphenated text in any case, upper-cased; `None` when it is anything else.
+    fn from_braced(text: &[u8]) -> Option<Self> {
+        let text: &[u8; CANONICAL_LEN] = text.try_into().ok()?;
+        let hex = |range: std::ops::Range<usize>| text[range].iter().all(u8::is_ascii_hexdigit);
+        let well_formed = text[0] == b'{'
+            && text[CANONICAL_LEN - 1] == b'}'
+            && [9, 14, 19, 24].iter().all(|&i| text[i] == b'-')
+            && hex(1..9)
+            && hex(10..14)
+            && hex(15..19)
+            && hex(20..24)
+            && hex(25..37);
+        if !well_formed {
+            return None;
+        }
+        let mut out = *text;
+        out.make_ascii_uppercase();
+        Some(Guid(out))
     }
 
     /// The canonical braced upper-case text.
@@ -225,6 +249,9 @@ mod tests {
             "hello",
             "419d227b-2a61-43c4-8884",
             "{419d227b-2a61-43c4-8884-4b7b5bf3eabz}",
+            "{419d227b-2a61-43c4-8884_4b7b5bf3eabb}",
+            "[419d227b-2a61-43c4-8884-4b7b5bf3eabb]",
+            "{419d227b2a61-43c4-8884-4b7b5bf3eabb-}",
         ] {
             assert!(Guid::parse(bad).is_err(), "{bad:?}");
         }

@@ -642,10 +642,11 @@ impl ReplicaResponse {
 
     /// Every edit result in the reply as seed-style rows.
     pub fn result_rows(&self) -> Vec<super::edits::EditResultRow> {
-        self.edits
-            .iter()
-            .flat_map(|layer| layer.result_rows())
-            .collect()
+        let mut rows = Vec::with_capacity(self.edits.iter().map(|l| l.result_count()).sum());
+        for layer in &self.edits {
+            layer.push_result_rows(&mut rows);
+        }
+        rows
     }
 }
 
