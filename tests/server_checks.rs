@@ -384,3 +384,67 @@ async fn ownership_survives_resends_and_global_id_collisions() {
     );
     assert_eq!(resent[0]["attributes"]["Inspector"], "tech1");
 }
+
+/// A large upload (checked ahead on a second thread in batches) gets the same per-edit answers,
+/// in upload order, as a small one: failures in every batch, a unique value taken in an earlier
+/// batch, a GlobalID resent later in the same upload (applied as an update). With
+/// rollbackOnFailure the first failure is the one reported and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_uploads_are_checked_in_upload_order() {
+    const COUNT: usize = 3000;
+    let gids: Vec<String> = (0..COUNT).map(|_| new_gid()).collect();
+    let mut features: Vec<Value> = (0..COUNT)
+        .map(|i| hydrant(&gids[i], &format!("HYD-L{i:05}")))
+        .collect();
+    features[10]["attributes"]["Flow_GPM"] = json!("fast");
+    features[700]["attributes"]["FacilityID"] = json!("HYD-L00005");
+    features[1500]["attributes"]["FacilityID"] = json!("HYD-0001");
+    features[2000]["attributes"]
+        .as_object_mut()
+        .unwrap()
+        .remove("GlobalID");
+    features[2500] = hydrant(&gids[100], "HYD-L-RESENT");
+    features[2999]["attributes"]["FacilityID"] = json!("HYD-L02998");
+    let edits = adds(0, features);
+    let seeds = demo().layer(0).unwrap().seed.len();
+    let hydrants = |reply: &Value| -> Vec<Value> {
+        reply["layers"]
+            .as_array()
+            .and_then(|layers| layers.iter().find(|l| l["id"] == 0))
+            .and_then(|l| l["features"].as_array().cloned())
+            .unwrap_or_default()
+    };
+
+    let fx = start().await;
+    let (replica, generation) = fx.replica("0", "").await;
+    let reply = fx
+        .sync(
+            &replica,
+            generation,
+            &edits,
+            &[("rollbackOnFailure", "true")],
+        )
+        .await;
+    let first = &reply["error"]["infos"][0];
+    assert_eq!(first["errorCode"].as_i64(), Some(1016), "{reply}");
+    assert_eq!(first["objectGUID"], gids[10].as_str());
+    assert_eq!(hydrants(&fx.create("0", &[]).await).len(), seeds);
+
+    assert_eq!(
+        failures(&fx, "0", "", edits, 0).await,
+        vec![
+            expect(1016, "Flow_GPM"),
+            expect(1022, "FacilityID"),
+            expect(1022, "FacilityID"),
+            expect(1020, ""),
+            expect(1022, "FacilityID"),
+        ]
+    );
+    let stored = hydrants(&fx.create("0", &[]).await);
+    assert_eq!(stored.len(), seeds + COUNT - 6);
+    let resent = stored
+        .iter()
+        .find(|f| f["attributes"]["GlobalID"] == gids[100].as_str())
+        .expect("the resent hydrant is stored");
+    assert_eq!(resent["attributes"]["FacilityID"], "HYD-L-RESENT");
+}

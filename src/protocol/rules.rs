@@ -447,6 +447,11 @@ impl UniqueValues {
         }
     }
 
+    /// Makes room for `additional` more values (a large upload's).
+    pub fn reserve(&mut self, additional: usize) {
+        self.values.reserve(additional);
+    }
+
     /// Records that the row `global_id` holds `value` (null holds nothing).
     pub fn insert(&mut self, value: &Value, global_id: impl Into<String>) {
         if let Some(key) = value_key(value) {
@@ -494,7 +499,12 @@ fn value_key(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
         Value::Number(n) => Some(number_key(n.as_f64().unwrap_or(f64::NAN))),
-        Value::String(s) => Some(format!("s:{s}")),
+        Value::String(s) => {
+            let mut key = String::with_capacity(s.len() + 2);
+            key.push_str("s:");
+            key.push_str(s);
+            Some(key)
+        }
         other => Some(other.to_string()),
     }
 }

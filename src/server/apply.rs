@@ -1,9 +1,10 @@
 //! Applies the uploaded edits of one synchronizeReplica inside the caller's transaction: adds,
 //! updates and deletes by GlobalID, idempotent resends, uniqueness (1022), existence (1011),
 //! unknown layers (2001), the per-edit checks of `checks`, the true-curve check of `curves` (1005),
-//! and (through `attachments`) each layer's attachment edits after its feature edits. Owns the prepared statements and
-//! the batched uniqueness sets that keep 100,000 edits fast. It must not commit or roll back: the
-//! caller decides from the outcome (rollbackOnFailure) what happens to the transaction.
+//! and (through `attachments`) each layer's attachment edits after its feature edits. Owns the
+//! prepared statements, the batched uniqueness and existence lookups and the checking thread of a
+//! large upload that keep 100,000 edits fast. It must not commit or roll back: the caller decides
+//! from the outcome (rollbackOnFailure) what happens to the transaction.
 
 use super::attachments;
 use super::checks::{self, Caller, EditContext, EditKind, Rejection, UniqueValues};
@@ -16,7 +17,8 @@ use crate::protocol::{
 };
 use rusqlite::{Connection, params, types::ValueRef};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
 
 /// How one layer's uploaded edits are treated in this sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,15 +100,17 @@ pub fn apply_edits(
         let outcome = match (mode, options.def.layer(layer_edits.id)) {
             (LayerUpload::Ignore, _) => continue,
             (LayerUpload::Apply, Some(layer)) => {
-                let mut applier = LayerApplier::new(conn, layer, &service, options)?;
+                let layer_info = options.def.layer_info(layer);
+                let mut applier = LayerApplier::new(conn, layer, &layer_info, &service, options)?;
                 let mut outcome = applier.apply(layer_edits, &mut result)?;
+                applier.free_lookups();
                 if outcome.rolled_back.is_none() && !layer_edits.attachments.is_empty() {
                     let attached = attachments::apply(
                         conn,
                         layer,
                         EditContext {
                             def: &service,
-                            layer: &applier.layer_info,
+                            layer: &layer_info,
                             caller: options.caller,
                         },
                         options,
@@ -246,12 +250,13 @@ struct LayerApplier<'a> {
     layer: &'a LayerDef,
     service: &'a FeatureServiceInfo,
     /// The layer resource the checks work on.
-    layer_info: LayerInfo,
+    layer_info: &'a LayerInfo,
     options: &'a ApplyOptions<'a>,
     next_object_id: i64,
     unique: Vec<UniqueValues>,
-    /// Object ids of the uploaded adds' GlobalIDs that already exist (looked up in batches).
-    existing_adds: HashMap<String, i64>,
+    /// Object ids of the uploaded adds' GlobalIDs that already exist (looked up in batches), and
+    /// of those added so far in this upload.
+    existing_adds: HashMap<Guid, i64>,
     insert: rusqlite::CachedStatement<'a>,
 }
 
@@ -259,6 +264,7 @@ impl<'a> LayerApplier<'a> {
     fn new(
         conn: &'a Connection,
         layer: &'a LayerDef,
+        layer_info: &'a LayerInfo,
         service: &'a FeatureServiceInfo,
         options: &'a ApplyOptions<'a>,
     ) -> Result<Self, StoreError> {
@@ -268,7 +274,6 @@ impl<'a> LayerApplier<'a> {
             [],
             |r| r.get(0),
         )?;
-        let layer_info = options.def.layer_info(layer);
         let unique = layer_info
             .unique_fields()
             .into_iter()
@@ -290,10 +295,10 @@ impl<'a> LayerApplier<'a> {
         })
     }
 
-    fn ctx(&self) -> EditContext<'_> {
+    fn ctx(&self) -> EditContext<'a> {
         EditContext {
             def: self.service,
-            layer: &self.layer_info,
+            layer: self.layer_info,
             caller: self.options.caller,
         }
     }
@@ -304,12 +309,8 @@ impl<'a> LayerApplier<'a> {
         result: &mut LayerSyncResult,
     ) -> Result<LayerOutcome, StoreError> {
         let mut outcome = LayerOutcome::default();
-        self.existing_adds = existing_global_ids(self.conn, self.layer.id, &edits.features.adds)?;
-        for feature in &edits.features.adds {
-            let r = self.add(feature)?;
-            if self.record(r, &mut result.add_results, &mut outcome, true) {
-                return Ok(outcome);
-            }
+        if self.apply_adds(&edits.features.adds, result, &mut outcome)? {
+            return Ok(outcome);
         }
         for feature in &edits.features.updates {
             let r = self.update(feature)?;
@@ -324,6 +325,78 @@ impl<'a> LayerApplier<'a> {
             }
         }
         Ok(outcome)
+    }
+
+    /// Applies the adds in order; true when the apply must stop (rollback). The pure per-edit
+    /// rules of a large upload run on a second thread, a batch ahead of the store work on this
+    /// one, so checking and inserting overlap. Existence, uniqueness and the inserts stay in
+    /// upload order here, so the outcome is the same as checking each add just before storing
+    /// it. Spent batches go back to the checking thread to be freed where they were allocated.
+    fn apply_adds(
+        &mut self,
+        adds: &[Feature],
+        result: &mut LayerSyncResult,
+        outcome: &mut LayerOutcome,
+    ) -> Result<bool, StoreError> {
+        let ctx = self.ctx();
+        if adds.len() < PIPELINE_MIN_ADDS {
+            self.find_existing(adds)?;
+            return self.store_adds(adds, &check_adds(ctx, adds), result, outcome);
+        }
+        std::thread::scope(|scope| {
+            let (checked_tx, checked_rx) = mpsc::sync_channel(PIPELINE_BATCHES_AHEAD);
+            let (spent_tx, spent_rx) = mpsc::channel();
+            scope.spawn(move || check_ahead(ctx, adds, &checked_tx, spent_rx));
+            // The checking thread makes a start meanwhile.
+            self.find_existing(adds)?;
+            for chunk in adds.chunks(PIPELINE_BATCH) {
+                // Should the checking thread be gone, check here instead.
+                let checked = checked_rx.recv().unwrap_or_else(|_| check_adds(ctx, chunk));
+                let stop = self.store_adds(chunk, &checked, result, outcome);
+                // Should the checking thread be gone, the batch is freed here.
+                let _ = spent_tx.send(checked);
+                if stop? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+
+    /// Hands the lookup tables (one entry per add of a large upload) to a background thread to
+    /// be freed.
+    fn free_lookups(&mut self) {
+        super::free_in_background((
+            std::mem::take(&mut self.unique),
+            std::mem::take(&mut self.existing_adds),
+        ));
+    }
+
+    /// Looks up which of the adds' GlobalIDs the layer already has.
+    fn find_existing(&mut self, adds: &[Feature]) -> Result<(), StoreError> {
+        self.existing_adds =
+            existing_global_ids(self.conn, self.layer.id, adds, self.next_object_id - 1)?;
+        for set in &mut self.unique {
+            set.reserve(adds.len());
+        }
+        Ok(())
+    }
+
+    /// Stores checked adds in order; true when the apply must stop (rollback).
+    fn store_adds(
+        &mut self,
+        adds: &[Feature],
+        checked: &[CheckedAdd],
+        result: &mut LayerSyncResult,
+        outcome: &mut LayerOutcome,
+    ) -> Result<bool, StoreError> {
+        for (feature, checked) in adds.iter().zip(checked) {
+            let r = self.add(feature, checked)?;
+            if self.record(r, &mut result.add_results, outcome, true) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Files one edit's result; true when the apply must stop (rollback).
@@ -360,19 +433,21 @@ impl<'a> LayerApplier<'a> {
         }
     }
 
-    fn add(&mut self, feature: &Feature) -> Result<EditAttempt, StoreError> {
-        let global_id = match checks::global_id_of(feature) {
-            Ok(g) => g,
-            Err(rejection) => return Ok(Err((None, None, rejection))),
+    fn add(&mut self, feature: &Feature, checked: &CheckedAdd) -> Result<EditAttempt, StoreError> {
+        let (global_id, prepared) = match checked {
+            CheckedAdd::NoGlobalId(rejection) => return Ok(Err((None, None, rejection.clone()))),
+            CheckedAdd::Checked { global_id, row } => (global_id.clone(), row),
         };
-        if let Some(object_id) = self.existing_adds.get(global_id.as_str()).copied() {
+        if let Some(object_id) = self.existing_adds.get(&global_id).copied() {
             return self.resent_add(feature, global_id, object_id);
         }
-        let row = match checks::prepare_add(self.ctx(), feature) {
-            Ok(row) => row,
-            Err(rejection) => return Ok(Err((None, Some(global_id), rejection))),
+        let (row, attributes, geometry) = match prepared {
+            Ok(prepared) => prepared,
+            Err(rejection) => return Ok(Err((None, Some(global_id), rejection.clone()))),
         };
-        if let Some(rejection) = checks::unique_violation(&self.unique, &row) {
+        let attributes = attributes.as_deref().map_err(json_error)?;
+        let geometry = geometry.as_ref().map_err(json_error)?.as_deref();
+        if let Some(rejection) = checks::unique_violation(&self.unique, row) {
             return Ok(Err((None, Some(global_id), rejection)));
         }
         let object_id = self.next_object_id;
@@ -381,16 +456,15 @@ impl<'a> LayerApplier<'a> {
             self.layer.id,
             object_id,
             row.global_id.as_str(),
-            serde_json::to_string(&row.attributes)?,
-            row.geometry.as_ref().map(Value::to_string),
+            attributes,
+            geometry,
             row.owner,
             self.options.generation
         ])?;
         for set in &mut self.unique {
-            set.remember(&row, None);
+            set.remember(row, None);
         }
-        self.existing_adds
-            .insert(global_id.as_str().to_string(), object_id);
+        self.existing_adds.insert(global_id.clone(), object_id);
         Ok(Ok((object_id, global_id)))
     }
 
@@ -532,33 +606,141 @@ impl<'a> LayerApplier<'a> {
     }
 }
 
+/// Adds of at least this many features are checked on a second thread (below, a thread costs
+/// more than it saves).
+const PIPELINE_MIN_ADDS: usize = 1024;
+/// Adds per batch handed from the checking thread to the store side (one wake-up per batch).
+const PIPELINE_BATCH: usize = 512;
+/// Checked batches waiting for the store side, at most.
+const PIPELINE_BATCHES_AHEAD: usize = 16;
+
+/// The checking side of [`LayerApplier::apply_adds`]: checks `adds` batch by batch, in the same
+/// chunks the store side takes them, and frees the batches the store side sends back.
+fn check_ahead(
+    ctx: EditContext<'_>,
+    adds: &[Feature],
+    checked_tx: &mpsc::SyncSender<Vec<CheckedAdd>>,
+    spent_rx: mpsc::Receiver<Vec<CheckedAdd>>,
+) {
+    for chunk in adds.chunks(PIPELINE_BATCH) {
+        let batch = check_adds(ctx, chunk);
+        while let Ok(spent) = spent_rx.try_recv() {
+            drop(spent);
+        }
+        // A closed channel means the store side stopped (rollback or error).
+        if checked_tx.send(batch).is_err() {
+            break;
+        }
+    }
+    // The store side hangs up when it is done.
+    for spent in spent_rx {
+        drop(spent);
+    }
+}
+
+fn check_adds(ctx: EditContext<'_>, adds: &[Feature]) -> Vec<CheckedAdd> {
+    adds.iter().map(|f| CheckedAdd::new(ctx, f)).collect()
+}
+
+fn json_error(e: &serde_json::Error) -> StoreError {
+    StoreError::Json(serde_json::Error::io(std::io::Error::other(e.to_string())))
+}
+
+/// What the pure rules say about one add: why its GlobalID is refused, or the GlobalID with the
+/// row to store (and its attribute and geometry JSON) or why the row is refused. Depends only on
+/// the edit and the layer, not on the store, so it can be worked out ahead of the store work.
+enum CheckedAdd {
+    NoGlobalId(Rejection),
+    Checked {
+        global_id: Guid,
+        row: Result<PreparedAdd, Rejection>,
+    },
+}
+
+/// A checked row with its attribute JSON and geometry JSON (if any).
+type PreparedAdd = (
+    checks::PreparedRow,
+    Result<String, serde_json::Error>,
+    Result<Option<String>, serde_json::Error>,
+);
+
+impl CheckedAdd {
+    fn new(ctx: EditContext<'_>, feature: &Feature) -> Self {
+        let global_id = match checks::global_id_of(feature) {
+            Ok(g) => g,
+            Err(rejection) => return CheckedAdd::NoGlobalId(rejection),
+        };
+        let row = checks::prepare_add(ctx, feature).map(|row| {
+            let attributes = serde_json::to_string(&row.attributes);
+            let geometry = row.geometry.as_ref().map(serde_json::to_string).transpose();
+            (row, attributes, geometry)
+        });
+        CheckedAdd::Checked { global_id, row }
+    }
+}
+
 /// GlobalIDs per existence query.
 const LOOKUP_CHUNK: usize = 500;
 
+/// Reading the whole layer's GlobalID index beats looking up each add once the adds are at least
+/// this fraction (1 / SCAN_RATIO) of the rows the service could hold.
+const SCAN_RATIO: usize = 8;
+
 /// The object ids of those `adds` whose GlobalID the layer already has (live or deleted).
+/// `max_object_id` (the highest object id in the service) bounds the layer's row count: a large
+/// upload reads the layer's `(layer_id, global_id)` index once instead of querying every GlobalID.
 fn existing_global_ids(
     conn: &Connection,
     layer_id: i64,
     adds: &[Feature],
-) -> Result<HashMap<String, i64>, StoreError> {
-    let ids: Vec<String> = adds
-        .iter()
-        .filter_map(Feature::global_id)
-        .map(|g| g.as_str().to_string())
-        .collect();
-    let mut found = HashMap::new();
+    max_object_id: i64,
+) -> Result<HashMap<Guid, i64>, StoreError> {
+    let mut wanted = HashSet::with_capacity(adds.len());
+    wanted.extend(adds.iter().filter_map(Feature::global_id));
+    let mut found = HashMap::with_capacity(adds.len());
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let rows_bound = usize::try_from(max_object_id).unwrap_or(usize::MAX);
+    if wanted.len().saturating_mul(SCAN_RATIO) >= rows_bound {
+        let mut stmt =
+            conn.prepare_cached("SELECT global_id, object_id FROM features WHERE layer_id = ?1")?;
+        let mut rows = stmt.query([layer_id])?;
+        while let Some(row) = rows.next()? {
+            let Some(global_id) = stored_global_id(row)? else {
+                continue;
+            };
+            if wanted.contains(&global_id) {
+                found.insert(global_id, row.get::<_, i64>(1)?);
+            }
+        }
+        return Ok(found);
+    }
+    let ids: Vec<&Guid> = wanted.iter().collect();
     for chunk in ids.chunks(LOOKUP_CHUNK) {
         let placeholders = vec!["?"; chunk.len()].join(",");
         let sql = format!(
             "SELECT global_id, object_id FROM features WHERE layer_id = {layer_id} AND global_id IN ({placeholders})"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter().map(|g| g.as_str())))?;
         while let Some(row) = rows.next()? {
-            found.insert(row.get::<_, String>(0)?, row.get::<_, i64>(1)?);
+            if let Some(global_id) = stored_global_id(row)? {
+                found.insert(global_id, row.get::<_, i64>(1)?);
+            }
         }
     }
     Ok(found)
+}
+
+/// Column 0 of `row` as a GlobalID (`None` if the stored text is not one).
+fn stored_global_id(row: &rusqlite::Row<'_>) -> Result<Option<Guid>, StoreError> {
+    Ok(match row.get_ref(0)? {
+        ValueRef::Text(text) => std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| Guid::parse(t).ok()),
+        _ => None,
+    })
 }
 
 /// Ok((objectId, GlobalID)) or Err((objectId, GlobalID, why)).

@@ -34,6 +34,16 @@ pub use definition::{DefinitionError, LayerDef, OwnershipDef, ServiceDefinition,
 pub use faults::{FaultKind, FaultRule};
 pub use where_clause::{Condition, WhereError};
 
+/// Frees a value that may be large (parsed edits, a big reply, an upload's lookup tables) on a
+/// blocking thread of the runtime, so that the answer does not wait for the memory to be
+/// freed; outside a runtime it is freed here.
+fn free_in_background<T: Send + 'static>(value: T) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(move || drop(value))),
+        Err(_) => drop(value),
+    }
+}
+
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;

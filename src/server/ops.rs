@@ -276,14 +276,14 @@ fn replica_rows(
     Ok(store::live_rows(conn, layer.id)?
         .into_iter()
         .filter(|row| visible(layer_def, caller, filter.as_ref(), row))
-        .map(|row| project(layer_def, &row))
+        .map(|row| project(layer_def, row))
         .collect())
 }
 
 /// The row as a feature with only the layer's current fields (a dropped field disappears) and
 /// its true curves densified (clients do not edit curves).
-fn project(layer: &LayerDef, row: &StoredRow) -> crate::protocol::Feature {
-    let mut feature = row.to_feature();
+fn project(layer: &LayerDef, row: StoredRow) -> crate::protocol::Feature {
+    let mut feature = row.into_feature();
     feature
         .attributes
         .retain(|name, _| layer.field(name).is_some());
@@ -425,6 +425,7 @@ pub fn synchronize(
         store::put_replica(&tx, &record)?;
     }
     tx.commit().map_err(StoreError::from)?;
+    core.store.checkpoint_soon();
     let response_type = response_type(&plan, &results, &snapshot);
     let mut response = ReplicaResponse {
         replica_name: Some(record.name.clone()),
@@ -623,9 +624,9 @@ fn layer_changes(
             }
         } else if visible(layer_def, caller, filter.as_ref(), &row) {
             if is_new {
-                changes.adds.push(project(layer_def, &row));
+                changes.adds.push(project(layer_def, row));
             } else {
-                changes.updates.push(project(layer_def, &row));
+                changes.updates.push(project(layer_def, row));
             }
         }
     }

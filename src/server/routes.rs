@@ -479,9 +479,15 @@ async fn run(state: &AppState, req: &Req, who: Caller, work: Work) -> Result<Res
         return Ok(json(&serde_json::json!({ "statusUrl": status_url })));
     }
     let result = state
-        .blocking(move |s| execute(s, &base_url, &who, &work, false))
+        .blocking(move |s| {
+            let executed = execute(s, &base_url, &who, &work, false);
+            super::free_in_background(work);
+            executed
+        })
         .await?;
-    Ok(json(&result.reply))
+    let response = json(&result.reply);
+    super::free_in_background(result);
+    Ok(response)
 }
 
 /// The reply of an executed operation.
