@@ -988,7 +988,9 @@ async fn prepare_upload(
             None
         } else {
             let plan = validate::plan(&file, policy, &predictions)?;
-            predictions.retain(|p| !plan.trimmed.iter().any(|t| t.change == p.change));
+            let trimmed: std::collections::HashSet<_> =
+                plan.trimmed.iter().map(|t| &t.change).collect();
+            predictions.retain(|p| !trimmed.contains(&p.change));
             file.begin_upload_with(&plan)?
         };
         Ok(Prepared {

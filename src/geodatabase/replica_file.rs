@@ -35,6 +35,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -377,12 +378,6 @@ impl ChangeKey {
             revision: change.revision,
         }
     }
-
-    fn matches(&self, change: &LocalChange) -> bool {
-        self.layer_id == change.layer_id
-            && self.global_id == change.global_id
-            && self.revision == change.revision
-    }
 }
 
 /// Content left out of one change when it is sent.
@@ -664,6 +659,8 @@ impl ReplicaFile {
         file.conn
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| file.sql(e))?;
+        // Applying a sync runs a dozen per-row statements tens of thousands of times.
+        file.conn.set_prepared_statement_cache_capacity(64);
         // FULL: a committed sync must survive a power cut before the generation is trusted.
         file.conn
             .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
@@ -1661,11 +1658,8 @@ fn touched(mut change: LocalChange) -> LocalChange {
 
 fn ensure_layer(conn: &Connection, path: &Path, layer_id: i64) -> Result<(), ReplicaFileError> {
     let found: Option<i64> = conn
-        .query_row(
-            "SELECT layer_id FROM layers WHERE layer_id = ?1",
-            [layer_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT layer_id FROM layers WHERE layer_id = ?1")
+        .and_then(|mut statement| statement.query_row([layer_id], |r| r.get(0)))
         .optional()
         .map_err(|e| sql_at(path, e))?;
     found
@@ -1679,11 +1673,8 @@ fn read_layer_info(
     layer_id: i64,
 ) -> Result<Option<LayerInfo>, ReplicaFileError> {
     let text: Option<Option<String>> = conn
-        .query_row(
-            "SELECT layer_info_json FROM layers WHERE layer_id = ?1",
-            [layer_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT layer_info_json FROM layers WHERE layer_id = ?1")
+        .and_then(|mut statement| statement.query_row([layer_id], |r| r.get(0)))
         .optional()
         .map_err(|e| sql_at(path, e))?;
     match text {
@@ -1715,12 +1706,15 @@ fn build_edits(
 ) -> Result<(Vec<LayerEdits>, u32, u32), ReplicaFileError> {
     let mut edits: Vec<LayerEdits> = Vec::new();
     let (mut held, mut trimmed) = (0, 0);
+    let held_back: std::collections::HashSet<&ChangeKey> = plan.held.iter().collect();
+    let trims: HashMap<&ChangeKey, &Trim> = plan.trimmed.iter().map(|t| (&t.change, t)).collect();
     for mut change in read_changes(conn, path)? {
-        if plan.held.iter().any(|k| k.matches(&change)) {
+        let key = ChangeKey::of(&change);
+        if held_back.contains(&key) {
             held += 1;
             continue;
         }
-        if let Some(trim) = plan.trimmed.iter().find(|t| t.change.matches(&change)) {
+        if let Some(trim) = trims.get(&key) {
             change
                 .attributes
                 .retain(|name, _| !trim.fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
@@ -1759,12 +1753,15 @@ fn read_server_feature(
     global_id: &Guid,
 ) -> Result<Option<Feature>, ReplicaFileError> {
     let row: Option<(String, Option<String>)> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT attributes_json, geometry_json FROM features
              WHERE layer_id = ?1 AND global_id = ?2",
-            params![layer_id, global_id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
         )
+        .and_then(|mut statement| {
+            statement.query_row(params![layer_id, global_id.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
         .optional()
         .map_err(|e| sql_at(path, e))?;
     row.map(|(attributes, geometry)| {
@@ -1806,19 +1803,23 @@ fn upsert_server_feature(
         }
         _ => feature.clone(),
     };
-    tx.execute(
+    let attributes_json = to_json(&merged.attributes)?;
+    let geometry_json = merged.geometry.as_ref().map(to_json).transpose()?;
+    tx.prepare_cached(
         "INSERT INTO features (layer_id, global_id, object_id, attributes_json, geometry_json)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (layer_id, global_id) DO UPDATE SET object_id = excluded.object_id,
              attributes_json = excluded.attributes_json, geometry_json = excluded.geometry_json",
-        params![
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
             layer_id,
             global_id.as_str(),
             object_id_of(&merged),
-            to_json(&merged.attributes)?,
-            merged.geometry.as_ref().map(to_json).transpose()?,
-        ],
-    )
+            attributes_json,
+            geometry_json,
+        ])
+    })
     .map_err(|e| sql_at(path, e))?;
     Ok(true)
 }
@@ -1895,7 +1896,10 @@ fn read_change(
     let sql =
         format!("SELECT {CHANGE_COLUMNS} FROM changes WHERE layer_id = ?1 AND global_id = ?2");
     let row = conn
-        .query_row(&sql, params![layer_id, global_id.as_str()], change_row)
+        .prepare_cached(&sql)
+        .and_then(|mut statement| {
+            statement.query_row(params![layer_id, global_id.as_str()], change_row)
+        })
         .optional()
         .map_err(|e| sql_at(path, e))?;
     row.map(|r| change_from_row(path, r)).transpose()
@@ -1917,7 +1921,10 @@ fn write_change(
     path: &Path,
     change: &LocalChange,
 ) -> Result<(), ReplicaFileError> {
-    tx.execute(
+    let attributes_json = to_json(&change.attributes)?;
+    let geometry_json = change.geometry.as_ref().map(to_json).transpose()?;
+    let before_json = change.before.as_ref().map(to_json).transpose()?;
+    tx.prepare_cached(
         "INSERT INTO changes (layer_id, global_id, kind, attributes_json, geometry_json,
              before_json, upload_gen, state, error_code, error_text, edited_ms, revision)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -1927,21 +1934,23 @@ fn write_change(
              state = excluded.state, error_code = excluded.error_code,
              error_text = excluded.error_text, edited_ms = excluded.edited_ms,
              revision = excluded.revision",
-        params![
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
             change.layer_id,
             change.global_id.as_str(),
             change.kind.as_str(),
-            to_json(&change.attributes)?,
-            change.geometry.as_ref().map(to_json).transpose()?,
-            change.before.as_ref().map(to_json).transpose()?,
+            attributes_json,
+            geometry_json,
+            before_json,
             change.upload_gen,
             change.state.as_str(),
             change.error_code,
             change.error_text,
             change.edited_ms,
             change.revision,
-        ],
-    )
+        ])
+    })
     .map_err(|e| sql_at(path, e))?;
     Ok(())
 }
@@ -1952,11 +1961,9 @@ fn delete_change(
     layer_id: i64,
     global_id: &Guid,
 ) -> Result<(), ReplicaFileError> {
-    tx.execute(
-        "DELETE FROM changes WHERE layer_id = ?1 AND global_id = ?2",
-        params![layer_id, global_id.as_str()],
-    )
-    .map_err(|e| sql_at(path, e))?;
+    tx.prepare_cached("DELETE FROM changes WHERE layer_id = ?1 AND global_id = ?2")
+        .and_then(|mut statement| statement.execute(params![layer_id, global_id.as_str()]))
+        .map_err(|e| sql_at(path, e))?;
     Ok(())
 }
 
@@ -2063,11 +2070,9 @@ fn apply_download(
             );
             continue;
         };
-        tx.execute(
-            "DELETE FROM features WHERE layer_id = ?1 AND global_id = ?2",
-            params![layer_id, global_id.as_str()],
-        )
-        .map_err(|e| sql_at(path, e))?;
+        tx.prepare_cached("DELETE FROM features WHERE layer_id = ?1 AND global_id = ?2")
+            .and_then(|mut statement| statement.execute(params![layer_id, global_id.as_str()]))
+            .map_err(|e| sql_at(path, e))?;
         attachments::remove_attachments_of(tx, path, layer_id, &global_id)?;
         applied.downloaded_deletes += 1;
         // Server delete beats a local update; a local delete of a deleted feature is done.
@@ -2093,12 +2098,15 @@ fn acknowledge(
         .into_iter()
         .filter(|c| c.upload_gen == Some(upload_gen))
         .collect();
+    // Each feature's first result, by layer and GlobalID (an upload may hold 100,000 changes).
+    let mut results: HashMap<(i64, &Guid), &EditResultRow> = HashMap::with_capacity(rows.len());
+    for row in rows.iter().filter(|r| r.object_type == ObjectType::Feature) {
+        if let Some(gid) = &row.global_id {
+            results.entry((row.layer_id, gid)).or_insert(row);
+        }
+    }
     for change in uploaded {
-        let result = rows.iter().find(|r| {
-            r.object_type == ObjectType::Feature
-                && r.layer_id == change.layer_id
-                && r.global_id.as_ref() == Some(&change.global_id)
-        });
+        let result = results.get(&(change.layer_id, &change.global_id)).copied();
         match result {
             // A complete reply acknowledges its upload generation as a whole (the Runtime model):
             // servers report failures, and successes only for adds with returnIdsForAdds.
@@ -2147,23 +2155,20 @@ fn acknowledge_one(
     change: &LocalChange,
     object_id: Option<i64>,
 ) -> Result<(), ReplicaFileError> {
-    let (uploaded_revision, uploaded_json): (Option<i64>, Option<String>) = tx
-        .query_row(
-            "SELECT uploaded_revision, uploaded_json FROM changes WHERE layer_id = ?1 AND global_id = ?2",
-            params![change.layer_id, change.global_id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let (uploaded_revision, uploaded_json): (Option<i64>, Option<String>) = tx.prepare_cached("SELECT uploaded_revision, uploaded_json FROM changes WHERE layer_id = ?1 AND global_id = ?2")
+        .and_then(|mut statement| statement.query_row(params![change.layer_id, change.global_id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(|e| sql_at(path, e))?;
     let sent: Option<Feature> = uploaded_json
         .map(|t| from_json(path, "an uploaded edit", &t))
         .transpose()?;
     match change.kind {
         ChangeKind::Delete => {
-            tx.execute(
-                "DELETE FROM features WHERE layer_id = ?1 AND global_id = ?2",
-                params![change.layer_id, change.global_id.as_str()],
-            )
-            .map_err(|e| sql_at(path, e))?;
+            tx.prepare_cached("DELETE FROM features WHERE layer_id = ?1 AND global_id = ?2")
+                .and_then(|mut statement| {
+                    statement.execute(params![change.layer_id, change.global_id.as_str()])
+                })
+                .map_err(|e| sql_at(path, e))?;
             // The server deleted the feature's attachments with it.
             attachments::remove_attachments_of(tx, path, change.layer_id, &change.global_id)?;
         }

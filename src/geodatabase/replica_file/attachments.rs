@@ -737,13 +737,19 @@ pub(super) fn acknowledge(
         .into_iter()
         .filter(|c| c.upload_gen == Some(upload_gen))
         .collect();
+    // Each attachment's first refusal, by layer and GlobalID.
+    let mut refusals: std::collections::HashMap<(i64, &Guid), &EditResultRow> =
+        std::collections::HashMap::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.object_type == ObjectType::Attachment && !r.success)
+    {
+        if let Some(gid) = &row.global_id {
+            refusals.entry((row.layer_id, gid)).or_insert(row);
+        }
+    }
     for change in sent {
-        let refusal = rows.iter().find(|r| {
-            r.object_type == ObjectType::Attachment
-                && !r.success
-                && r.layer_id == change.layer_id
-                && r.global_id.as_ref() == Some(&change.global_id)
-        });
+        let refusal = refusals.get(&(change.layer_id, &change.global_id)).copied();
         if let Some(r) = refusal {
             tx.execute(
                 "UPDATE attachment_changes SET state = 'failed', error_code = ?3, error_text = ?4
