@@ -1065,16 +1065,19 @@ async fn log_prediction_differences(
     predictions: &[PredictedRefusal],
     applied: &AppliedSync,
 ) {
+    let mut refusals = std::collections::HashMap::new();
+    for r in applied.refused.iter().rev() {
+        refusals.insert((r.layer_id, &r.global_id), r);
+    }
+    let accepted: std::collections::HashSet<(i64, &Guid)> = applied
+        .acknowledged
+        .iter()
+        .map(|(layer_id, gid, _)| (*layer_id, gid))
+        .collect();
     for p in predictions {
         let key = (p.change.layer_id, &p.change.global_id);
-        let refused = applied
-            .refused
-            .iter()
-            .find(|r| (r.layer_id, &r.global_id) == key);
-        let accepted = applied
-            .acknowledged
-            .iter()
-            .any(|(layer_id, gid, _)| (*layer_id, gid) == key);
+        let refused = refusals.get(&key).copied();
+        let accepted = accepted.contains(&key);
         let answer = match (refused, accepted) {
             (Some(r), _) if r.code == Some(p.code) => continue,
             (Some(r), _) => format!(
@@ -1146,13 +1149,12 @@ async fn apply_reply(
                 .iter()
                 .map(|a| (a, ObjectType::Attachment)),
         );
+    let reported: std::collections::HashSet<(i64, ObjectType, Guid)> = server_rows
+        .iter()
+        .filter_map(|r| Some((r.layer_id, r.object_type, r.global_id.clone()?)))
+        .collect();
     for ((layer_id, global_id, kind), object_type) in acknowledged {
-        let reported = server_rows.iter().any(|r| {
-            r.layer_id == *layer_id
-                && r.object_type == object_type
-                && r.global_id.as_ref() == Some(global_id)
-        });
-        if !reported {
+        if !reported.contains(&(*layer_id, object_type, global_id.clone())) {
             server_rows.push(EditResultRow {
                 layer_id: *layer_id,
                 object_id: None,
