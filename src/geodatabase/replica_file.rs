@@ -1708,6 +1708,8 @@ fn build_edits(
     let (mut held, mut trimmed) = (0, 0);
     let held_back: std::collections::HashSet<&ChangeKey> = plan.held.iter().collect();
     let trims: HashMap<&ChangeKey, &Trim> = plan.trimmed.iter().map(|t| (&t.change, t)).collect();
+    // Read (and parsed from the layer's JSON) once per layer, not once per change.
+    let mut gid_fields: HashMap<i64, String> = HashMap::new();
     for mut change in read_changes(conn, path)? {
         let key = ChangeKey::of(&change);
         if held_back.contains(&key) {
@@ -1723,7 +1725,11 @@ fn build_edits(
             }
             trimmed += 1;
         }
-        let gid_field = global_id_field(conn, path, change.layer_id)?;
+        if !gid_fields.contains_key(&change.layer_id) {
+            let field = global_id_field(conn, path, change.layer_id)?;
+            gid_fields.insert(change.layer_id, field);
+        }
+        let gid_field = &gid_fields[&change.layer_id];
         let index = match edits.iter().position(|e| e.id == change.layer_id) {
             Some(i) => i,
             None => {
@@ -1734,7 +1740,7 @@ fn build_edits(
                 edits.len() - 1
             }
         };
-        push_edit(&mut edits[index].features, &change, &gid_field);
+        push_edit(&mut edits[index].features, &change, gid_field);
     }
     Ok((edits, held, trimmed))
 }
@@ -2030,17 +2036,15 @@ fn mark_uploaded(
     sent: Option<&Feature>,
 ) -> Result<(), ReplicaFileError> {
     // A refused change keeps its `failed` state (and error) until the server says otherwise.
-    tx.execute(
+    let sent_json = sent.map(to_json).transpose()?;
+    tx.prepare_cached(
         "UPDATE changes SET upload_gen = ?3, uploaded_revision = revision, uploaded_json = ?4,
              state = CASE state WHEN 'failed' THEN 'failed' ELSE 'uploaded' END
          WHERE layer_id = ?1 AND global_id = ?2",
-        params![
-            layer_id,
-            global_id.as_str(),
-            upload_gen,
-            sent.map(to_json).transpose()?
-        ],
     )
+    .and_then(|mut statement| {
+        statement.execute(params![layer_id, global_id.as_str(), upload_gen, sent_json])
+    })
     .map_err(|e| sql_at(path, e))?;
     Ok(())
 }

@@ -635,14 +635,14 @@ impl Store {
                 .map(|g| g.as_str().to_string())
                 .unwrap_or_default();
             if row.success && !gid.is_empty() {
-                tx.execute(
+                tx.prepare_cached(
                     "DELETE FROM edit_results WHERE local_id = ?1 AND layer_id = ?2
                          AND global_id = ?3 AND code_key != 0",
-                    params![local_id.0, row.layer_id, gid],
                 )
+                .and_then(|mut statement| statement.execute(params![local_id.0, row.layer_id, gid]))
                 .map_err(sql)?;
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO edit_results (local_id, layer_id, global_id, code_key, layer_name,
                      object_id, object_type, change_type, success, code, description,
                      first_seen_ms, last_seen_ms, attempts, last_job_id)
@@ -653,7 +653,9 @@ impl Store {
                      change_type = excluded.change_type, description = excluded.description,
                      last_seen_ms = excluded.last_seen_ms, attempts = attempts + 1,
                      last_job_id = excluded.last_job_id",
-                params![
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
                     local_id.0,
                     row.layer_id,
                     gid,
@@ -664,11 +666,11 @@ impl Store {
                     row.change_type.code(),
                     row.success,
                     row.code,
-                    row.description.clone().unwrap_or_default(),
+                    row.description.as_deref().unwrap_or_default(),
                     at_ms,
                     job_id.0,
-                ],
-            )
+                ])
+            })
             .map_err(sql)?;
         }
         tx.commit().map_err(sql)
