@@ -1725,11 +1725,12 @@ fn build_edits(
             }
             trimmed += 1;
         }
-        if !gid_fields.contains_key(&change.layer_id) {
-            let field = global_id_field(conn, path, change.layer_id)?;
-            gid_fields.insert(change.layer_id, field);
-        }
-        let gid_field = &gid_fields[&change.layer_id];
+        let gid_field = match gid_fields.entry(change.layer_id) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(global_id_field(conn, path, change.layer_id)?)
+            }
+        };
         let index = match edits.iter().position(|e| e.id == change.layer_id) {
             Some(i) => i,
             None => {
