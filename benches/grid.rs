@@ -12,7 +12,7 @@ use syncwatch::ui::bench::{BenchScenario, FrameStats, measure_frames};
 use syncwatch::ui::fixtures;
 
 /// Frames measured per scenario; `SYNCWATCH_BENCH_FRAMES` overrides it (longer runs for a profiler).
-const FRAMES: usize = 300;
+const FRAMES: usize = 600;
 const SCREEN: egui::Vec2 = egui::vec2(1280.0, 800.0);
 
 fn main() {
