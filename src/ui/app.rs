@@ -334,8 +334,18 @@ impl SyncwatchApp {
         }
         self.request_results_if_needed();
         self.poll_export();
-        // Relative times ("3 min ago") move on even when nothing happens.
-        ui.ctx().request_repaint_after(Duration::from_secs(15));
+        // Relative times ("3 min ago") move on even when nothing happens: repaint when the next
+        // one shown would change, not on a fixed tick (an idle window should cost nothing).
+        let now_ms = self.now_ms();
+        let next_change = self
+            .vm
+            .replicas
+            .iter()
+            .flat_map(|r| [r.last_success_ms, r.last_sync_attempt_ms])
+            .map(|t| super::theme::relative_time_changes_in(t, now_ms))
+            .min()
+            .unwrap_or(Duration::from_secs(3600));
+        ui.ctx().request_repaint_after(next_change);
     }
 
     fn ensure_selection(&mut self) {

@@ -89,6 +89,23 @@ pub fn relative_time(then_ms: Option<i64>, now_ms: i64) -> String {
     }
 }
 
+/// How long until [`relative_time`] of `then_ms` reads differently (at least a second, at most
+/// an hour), so an idle window repaints only when a label would change.
+pub fn relative_time_changes_in(then_ms: Option<i64>, now_ms: i64) -> std::time::Duration {
+    const HOUR_MS: i64 = 3_600_000;
+    let Some(then_ms) = then_ms else {
+        return std::time::Duration::from_millis(HOUR_MS as u64);
+    };
+    let age = now_ms - then_ms;
+    let step: i64 = match age {
+        a if a < 60_000 => 1_000,
+        a if a < HOUR_MS => 60_000,
+        _ => HOUR_MS,
+    };
+    let until = if age < 0 { -age } else { step - age % step };
+    std::time::Duration::from_millis(until.clamp(1_000, HOUR_MS) as u64)
+}
+
 /// Local wall-clock text of an epoch-millisecond time, e.g. "2026-11-22 17:03:12".
 pub fn timestamp(ms: i64) -> String {
     match chrono::DateTime::from_timestamp_millis(ms) {
@@ -151,6 +168,18 @@ mod tests {
         assert_eq!(relative_time(Some(now - 42_000), now), "42 s ago");
         assert_eq!(relative_time(Some(now - 180_000), now), "3 min ago");
         assert_eq!(relative_time(Some(now - 5 * 3_600_000), now), "5 h ago");
+        let secs = |d: std::time::Duration| d.as_secs();
+        assert_eq!(secs(relative_time_changes_in(Some(now - 42_000), now)), 1);
+        assert_eq!(secs(relative_time_changes_in(Some(now - 180_000), now)), 60);
+        assert_eq!(secs(relative_time_changes_in(Some(now - 200_000), now)), 40);
+        assert_eq!(
+            secs(relative_time_changes_in(
+                Some(now - 5 * 3_600_000 - 1_000),
+                now
+            )),
+            3599
+        );
+        assert_eq!(secs(relative_time_changes_in(None, now)), 3600);
     }
 
     #[test]
