@@ -56,60 +56,46 @@ const EDITOR_AND_PREDICTIONS: &str = "
 /// every change to the queue, so a summary (built after every local edit and sync step) reads a
 /// few rows instead of counting a queue that may hold tens of thousands of changes. (No `OR
 /// IGNORE` inside: a trigger takes the conflict policy of the statement that fired it.)
-const QUEUE_COUNTS: &str = "
-    CREATE TABLE IF NOT EXISTS queue_counts (
-        layer_id INTEGER PRIMARY KEY,
-        adds INTEGER NOT NULL DEFAULT 0,
-        updates INTEGER NOT NULL DEFAULT 0,
-        deletes INTEGER NOT NULL DEFAULT 0,
-        failed INTEGER NOT NULL DEFAULT 0,
-        predicted INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TRIGGER IF NOT EXISTS queue_counts_insert AFTER INSERT ON changes BEGIN
-        INSERT INTO queue_counts (layer_id) SELECT NEW.layer_id
-            WHERE NOT EXISTS (SELECT 1 FROM queue_counts WHERE layer_id = NEW.layer_id);
-        UPDATE queue_counts SET
-            adds = adds + (NEW.kind = 'add'),
-            updates = updates + (NEW.kind = 'update'),
-            deletes = deletes + (NEW.kind = 'delete'),
-            failed = failed + (NEW.state = 'failed'),
-            predicted = predicted + COALESCE(NEW.state <> 'failed'
-                AND NEW.predicted_code IS NOT NULL AND NEW.predicted_revision = NEW.revision, 0)
-        WHERE layer_id = NEW.layer_id;
-    END;
-    CREATE TRIGGER IF NOT EXISTS queue_counts_delete AFTER DELETE ON changes BEGIN
-        UPDATE queue_counts SET
-            adds = adds - (OLD.kind = 'add'),
-            updates = updates - (OLD.kind = 'update'),
-            deletes = deletes - (OLD.kind = 'delete'),
-            failed = failed - (OLD.state = 'failed'),
-            predicted = predicted - COALESCE(OLD.state <> 'failed'
-                AND OLD.predicted_code IS NOT NULL AND OLD.predicted_revision = OLD.revision, 0)
-        WHERE layer_id = OLD.layer_id;
-    END;
-    CREATE TRIGGER IF NOT EXISTS queue_counts_update
-    AFTER UPDATE OF layer_id, kind, state, predicted_code, predicted_revision, revision ON changes
-    BEGIN
-        UPDATE queue_counts SET
-            adds = adds - (OLD.kind = 'add'),
-            updates = updates - (OLD.kind = 'update'),
-            deletes = deletes - (OLD.kind = 'delete'),
-            failed = failed - (OLD.state = 'failed'),
-            predicted = predicted - COALESCE(OLD.state <> 'failed'
-                AND OLD.predicted_code IS NOT NULL AND OLD.predicted_revision = OLD.revision, 0)
-        WHERE layer_id = OLD.layer_id;
-        INSERT INTO queue_counts (layer_id) SELECT NEW.layer_id
-            WHERE NOT EXISTS (SELECT 1 FROM queue_counts WHERE layer_id = NEW.layer_id);
-        UPDATE queue_counts SET
-            adds = adds + (NEW.kind = 'add'),
-            updates = updates + (NEW.kind = 'update'),
-            deletes = deletes + (NEW.kind = 'delete'),
-            failed = failed + (NEW.state = 'failed'),
-            predicted = predicted + COALESCE(NEW.state <> 'failed'
-                AND NEW.predicted_code IS NOT NULL AND NEW.predicted_revision = NEW.revision, 0)
-        WHERE layer_id = NEW.layer_id;
-    END;
-";
+fn queue_counts_sql() -> String {
+    // Adds (`+`) or takes away (`-`) one change row's contribution (`NEW` or `OLD`).
+    let count = |sign: &str, row: &str| {
+        format!(
+            "UPDATE queue_counts SET
+                adds = adds {sign} ({row}.kind = 'add'),
+                updates = updates {sign} ({row}.kind = 'update'),
+                deletes = deletes {sign} ({row}.kind = 'delete'),
+                failed = failed {sign} ({row}.state = 'failed'),
+                predicted = predicted {sign} COALESCE({row}.state <> 'failed'
+                    AND {row}.predicted_code IS NOT NULL
+                    AND {row}.predicted_revision = {row}.revision, 0)
+            WHERE layer_id = {row}.layer_id;"
+        )
+    };
+    let ensure_row = "INSERT INTO queue_counts (layer_id) SELECT NEW.layer_id
+        WHERE NOT EXISTS (SELECT 1 FROM queue_counts WHERE layer_id = NEW.layer_id);";
+    let (add_new, take_old) = (count("+", "NEW"), count("-", "OLD"));
+    format!(
+        "CREATE TABLE IF NOT EXISTS queue_counts (
+            layer_id INTEGER PRIMARY KEY,
+            adds INTEGER NOT NULL DEFAULT 0,
+            updates INTEGER NOT NULL DEFAULT 0,
+            deletes INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            predicted INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TRIGGER IF NOT EXISTS queue_counts_insert AFTER INSERT ON changes BEGIN
+            {ensure_row} {add_new}
+        END;
+        CREATE TRIGGER IF NOT EXISTS queue_counts_delete AFTER DELETE ON changes BEGIN
+            {take_old}
+        END;
+        CREATE TRIGGER IF NOT EXISTS queue_counts_update
+        AFTER UPDATE OF layer_id, kind, state, predicted_code, predicted_revision, revision
+        ON changes BEGIN
+            {take_old} {ensure_row} {add_new}
+        END;"
+    )
+}
 /// Also version 4: any change to the queue makes the stored predictions due (judged again by the
 /// next reader), in the same transaction, so no writer can forget it.
 const PREDICTIONS_DUE_ON_CHANGE: &str = "
@@ -631,7 +617,7 @@ impl ReplicaFile {
                 .map_err(|e| sql_at(&path, e))?;
         }
         if from < 4 {
-            tx.execute_batch(QUEUE_COUNTS)
+            tx.execute_batch(&queue_counts_sql())
                 .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
                 .and_then(|()| tx.execute_batch(COUNT_EXISTING_QUEUE))
                 .map_err(|e| sql_at(&path, e))?;
@@ -728,7 +714,7 @@ impl ReplicaFile {
         let path = self.path.clone();
         let tx = self.write_tx()?;
         tx.execute_batch(SCHEMA).map_err(|e| sql_at(&path, e))?;
-        tx.execute_batch(QUEUE_COUNTS)
+        tx.execute_batch(&queue_counts_sql())
             .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
             .map_err(|e| sql_at(&path, e))?;
         tx.execute_batch(attachments::ATTACHMENT_SCHEMA)
