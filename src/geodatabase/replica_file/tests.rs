@@ -71,6 +71,29 @@ fn create_response() -> ReplicaResponse {
     }
 }
 
+/// What version 4 added, taken away again (to make an older file).
+const UNDO_FORMAT_4: &str = "
+    DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
+    DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
+    DROP TRIGGER predictions_due_insert; DROP TRIGGER predictions_due_update;
+    DROP TRIGGER predictions_due_delete;";
+
+/// What version 3 added, taken away again.
+const UNDO_FORMAT_3: &str = "
+    ALTER TABLE definition DROP COLUMN editor;
+    ALTER TABLE changes DROP COLUMN predicted_code;
+    ALTER TABLE changes DROP COLUMN predicted_text;
+    ALTER TABLE changes DROP COLUMN predicted_revision;";
+
+/// The format version the file says it has.
+fn stored_version(file: &ReplicaFile) -> String {
+    file.conn
+        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
 /// The trigger-kept queue counts equal a count of the queue itself (what version 3 did).
 fn assert_counts_match_the_queue(file: &ReplicaFile) {
     let mut stmt = file
@@ -763,29 +786,16 @@ fn format_1_files_are_migrated_without_losing_edits() {
         .unwrap();
     drop(file);
     let old = Connection::open(&path).unwrap();
-    old.execute_batch(
-        "DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
-         DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
-         DROP TRIGGER predictions_due_insert; DROP TRIGGER predictions_due_update;
-         DROP TRIGGER predictions_due_delete;
-         DROP TABLE attachment_changes; DROP TABLE attachments;
-         ALTER TABLE definition DROP COLUMN editor;
-         ALTER TABLE changes DROP COLUMN predicted_code;
-         ALTER TABLE changes DROP COLUMN predicted_text;
-         ALTER TABLE changes DROP COLUMN predicted_revision;
-         DELETE FROM meta WHERE key = 'attachments_sync_direction';
-         UPDATE meta SET value = '1' WHERE key = 'version';",
-    )
+    old.execute_batch(&format!(
+        "{UNDO_FORMAT_4} {UNDO_FORMAT_3}
+             DROP TABLE attachment_changes; DROP TABLE attachments;
+             DELETE FROM meta WHERE key = 'attachments_sync_direction';
+             UPDATE meta SET value = '1' WHERE key = 'version';"
+    ))
     .unwrap();
     drop(old);
     let mut file = ReplicaFile::open(&path).unwrap();
-    let version: String = file
-        .conn
-        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(version, FORMAT_VERSION.to_string());
+    assert_eq!(stored_version(&file), FORMAT_VERSION.to_string());
     assert_eq!(
         file.local_feature(0, &gid(HYDRANT_A))
             .unwrap()
@@ -830,28 +840,14 @@ fn format_2_files_get_editor_and_predictions() {
     }
     // Turn it back into exactly what a version 2 build wrote.
     let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
-         DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
-         DROP TRIGGER predictions_due_insert; DROP TRIGGER predictions_due_update;
-         DROP TRIGGER predictions_due_delete;
-         ALTER TABLE definition DROP COLUMN editor;
-         ALTER TABLE changes DROP COLUMN predicted_code;
-         ALTER TABLE changes DROP COLUMN predicted_text;
-         ALTER TABLE changes DROP COLUMN predicted_revision;
-         UPDATE meta SET value = '2' WHERE key = 'version';",
-    )
+    conn.execute_batch(&format!(
+        "{UNDO_FORMAT_4} {UNDO_FORMAT_3} UPDATE meta SET value = '2' WHERE key = 'version';"
+    ))
     .unwrap();
     drop(conn);
 
     let mut file = ReplicaFile::open(&path).unwrap();
-    let version: String = file
-        .conn
-        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(version, FORMAT_VERSION.to_string());
+    assert_eq!(stored_version(&file), FORMAT_VERSION.to_string());
     assert_eq!(file.editor().unwrap(), None, "not known for an old file");
     let change = file.change(0, &gid(HYDRANT_A)).unwrap().unwrap();
     assert_eq!(change.attributes["NAME"], json!("A2"));
