@@ -11,25 +11,18 @@ use std::collections::BTreeMap;
 
 /// One entry of `layerQueries`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct LayerQuery {
-    #[serde(
-        rename = "queryOption",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_option: Option<QueryOption>,
-    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
     pub where_clause: Option<String>,
     #[serde(
-        rename = "useGeometry",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_bool_or_text"
     )]
     pub use_geometry: Option<bool>,
     #[serde(
-        rename = "includeRelated",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_bool_or_text"
     )]
@@ -242,5 +235,4 @@ mod tests {
         assert_eq!(parse_layer_list("0,2").unwrap(), vec![0, 2]);
         assert!(parse_layer_list("0,x").is_err());
     }
-
 }

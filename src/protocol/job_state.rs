@@ -88,5 +88,4 @@ mod tests {
         assert!(!phase.is_terminal());
         assert_eq!(phase.as_str(), "ExportChanges");
     }
-
 }

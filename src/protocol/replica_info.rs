@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 /// One entry of the `replicas` resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplicaListEntry {
-    #[serde(rename = "replicaName", default)]
+    #[serde(default)]
     pub replica_name: String,
     #[serde(rename = "replicaID", alias = "replicaId")]
     pub replica_id: Guid,
@@ -25,24 +26,23 @@ impl CarriesServiceError for Vec<ReplicaListEntry> {
 
 /// A layer's definition inside replica info.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplicaLayerInfo {
     #[serde(deserialize_with = "required_int")]
     pub id: i64,
     #[serde(
-        rename = "queryOption",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "known_or_none"
     )]
     pub query_option: Option<QueryOption>,
-    #[serde(rename = "useGeometry", default, deserialize_with = "bool_or_text")]
+    #[serde(default, deserialize_with = "bool_or_text")]
     pub use_geometry: bool,
-    #[serde(rename = "includeRelated", default, deserialize_with = "bool_or_text")]
+    #[serde(default, deserialize_with = "bool_or_text")]
     pub include_related: bool,
     #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
     pub where_clause: Option<String>,
     #[serde(
-        rename = "serverGen",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
@@ -52,91 +52,56 @@ pub struct ReplicaLayerInfo {
 
 /// The `replicas/<id>` resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ReplicaInfo {
-    #[serde(rename = "replicaName", default)]
     pub replica_name: String,
     #[serde(
         rename = "replicaID",
         alias = "replicaId",
-        default,
         deserialize_with = "opt_guid",
         skip_serializing_if = "Option::is_none"
     )]
     pub replica_id: Option<Guid>,
-    #[serde(rename = "replicaOwner", default)]
     pub replica_owner: String,
-    #[serde(rename = "syncModel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_model: Option<SyncModel>,
     #[serde(
-        rename = "replicaServerGen",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub replica_server_gen: Option<i64>,
-    #[serde(
-        rename = "layerServerGens",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layer_server_gens: Vec<LayerServerGen>,
     #[serde(
-        rename = "creationDate",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub creation_date: Option<i64>,
     #[serde(
-        rename = "lastSyncDate",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub last_sync_date: Option<i64>,
-    #[serde(
-        rename = "returnAttachments",
-        default,
-        deserialize_with = "bool_or_text"
-    )]
+    #[serde(deserialize_with = "bool_or_text")]
     pub return_attachments: bool,
     /// A spelling we do not know reads as absent.
     #[serde(
-        rename = "attachmentsSyncDirection",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "known_or_none"
     )]
     pub attachments_sync_direction: Option<AttachmentsSyncDirection>,
-    #[serde(
-        rename = "spatialRel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spatial_rel: Option<String>,
-    #[serde(
-        rename = "targetType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
-    #[serde(
-        rename = "syncDirection",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_direction: Option<SyncDirection>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub geometry: Option<serde_json::Value>,
-    #[serde(default)]
     pub layers: Vec<ReplicaLayerInfo>,
-    #[serde(
-        rename = "spatialReference",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spatial_reference: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ServiceError>,
 }
 

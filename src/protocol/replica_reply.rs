@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 
 /// A layer's generation in a perLayer replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct LayerServerGen {
     #[serde(deserialize_with = "required_int")]
     pub id: i64,
-    #[serde(rename = "serverGen", deserialize_with = "required_int")]
+    #[serde(deserialize_with = "required_int")]
     pub server_gen: i64,
     #[serde(
-        rename = "serverSibGen",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
@@ -41,89 +41,64 @@ pub struct ReplicaLayerData {
 /// an async `statusUrl`, a job status, or the content of a result file. Which members are present
 /// says which it is; [`ReplicaResponse::result_location`] and [`ReplicaResponse::status`] read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ReplicaResponse {
-    #[serde(
-        rename = "replicaName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replica_name: Option<String>,
     #[serde(
         rename = "replicaID",
         alias = "replicaId",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_guid"
     )]
     pub replica_id: Option<Guid>,
     #[serde(
-        rename = "replicaServerGen",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub replica_server_gen: Option<i64>,
-    #[serde(
-        rename = "layerServerGens",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layer_server_gens: Vec<LayerServerGen>,
-    #[serde(
-        rename = "transportType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transport_type: Option<TransportType>,
     #[serde(
-        rename = "responseType",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "known_or_none"
     )]
     pub response_type: Option<ResponseType>,
     /// createReplica data.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<ReplicaLayerData>,
     /// synchronizeReplica: per-layer edit results and downloaded changes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<LayerSyncResult>,
-    #[serde(rename = "statusUrl", default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_url: Option<String>,
-    #[serde(rename = "resultUrl", default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
-    #[serde(
-        rename = "responseUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_url: Option<String>,
-    #[serde(rename = "URL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "URL", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<JobState>,
     #[serde(
-        rename = "submissionTime",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub submission_time: Option<i64>,
     #[serde(
-        rename = "lastUpdatedTime",
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub last_updated_time: Option<i64>,
     /// Reference-server extension: percent done of a running job.
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub progress: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ServiceError>,
 }
 

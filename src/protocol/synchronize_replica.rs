@@ -11,28 +11,23 @@ use serde::{Deserialize, Serialize};
 
 /// One entry of `syncLayers` (perLayer sync).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct SyncLayerSpec {
     #[serde(deserialize_with = "required_int")]
     pub id: i64,
     #[serde(
-        rename = "serverGen",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub server_gen: Option<i64>,
     #[serde(
-        rename = "serverSibGen",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_int_or_text"
     )]
     pub server_sib_gen: Option<i64>,
-    #[serde(
-        rename = "syncDirection",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_direction: Option<SyncDirection>,
 }
 
@@ -191,5 +186,4 @@ mod tests {
         let bad = FormParams::new([("replicaID".to_string(), "{x}".to_string())]);
         assert!(SyncReplicaParams::from_form(&bad).is_err());
     }
-
 }
