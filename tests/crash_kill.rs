@@ -299,7 +299,7 @@ impl Soak {
     /// kill landed.
     fn kill_run(&mut self, round: usize) -> String {
         let before = self.record();
-        let needs_reset = before.reset_required.is_some();
+        let needs_reset = before.reset_reason.is_some();
         // The technician also asks for resets of a healthy replica, but only once the last reset
         // was proven by a sync (otherwise the reset guard rightly refuses to loop and a confirmed
         // manual reset would discard the queue into the backup).
@@ -362,7 +362,7 @@ impl Soak {
                 "reset: killed after it finished (follow-up upload)".into()
             }
             (Op::Reset, None) => "reset: killed before it started".into(),
-            (Op::Sync { .. }, _) if !needs_reset && after.reset_required.is_some() => {
+            (Op::Sync { .. }, _) if !needs_reset && after.reset_reason.is_some() => {
                 "sync: killed after detecting a needed reset".into()
             }
             (Op::Sync { .. }, _) => {
@@ -488,7 +488,7 @@ impl Soak {
     /// holds every change once.
     fn settle(&mut self) {
         for _ in 0..4 {
-            if self.record().reset_required.is_some() {
+            if self.record().reset_reason.is_some() {
                 let started = Instant::now();
                 let (code, out) = self.cli(&Op::Reset.args());
                 assert_eq!(code, Some(0), "reset: {out}");

@@ -505,7 +505,7 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
     };
     let summary = replicas.iter().find(|s| s.id == replica).unwrap();
     assert!(
-        summary.reset_required.is_some(),
+        summary.reset_reason.is_some(),
         "cancel leaves the replica needing a reset"
     );
     assert_eq!(summary.pending_changes, 1);

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use syncwatch::geodatabase::delta::{self, Delta};
 use syncwatch::protocol::{
     ChangeType, EditResultRow, Feature, FeatureChanges, LayerSyncResult, ObjectType, ResponseType,
-    catalog, lenient, replica::parse_layer_list,
+    catalog, create_replica::parse_layer_list, lenient,
 };
 use syncwatch::protocol::{
     CreateReplicaParams, FeatureServiceInfo, FormParams, Guid, JobState, LayerEdits, LayerInfo,

@@ -104,7 +104,7 @@ fn assert_nothing_lost(cli: &Cli, before: &[LocalChange], phase: ResetPhase) {
     } else {
         assert_eq!(record.file_path, journal.old_path);
         assert_eq!(now, before, "the old replica file is untouched");
-        assert!(record.reset_required.is_some());
+        assert!(record.reset_reason.is_some());
     }
     if let Some(dir) = &journal.backup_dir {
         assert_eq!(read_backup(dir), before);

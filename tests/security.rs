@@ -90,7 +90,7 @@ async fn tokens_never_reach_logs_or_exports() {
     let request = |token: &str, name: &str| {
         Command::CreateReplica(CreateRequest {
             service_url: h.service_url.clone(),
-            token: Some(token.to_string()),
+            token: Some(token.into()),
             name: name.into(),
             layers: vec![0],
             sync_model: SyncModel::PerReplica,

@@ -172,6 +172,6 @@ fn manual_client_reset_through_the_modal() {
     click(h, "Close");
     wait_until(h, "the replica to sync again", |a| {
         a.vm.replica(replica)
-            .is_some_and(|r| r.reset_required.is_none() && !r.syncing)
+            .is_some_and(|r| r.reset_reason.is_none() && !r.syncing)
     });
 }

@@ -80,7 +80,7 @@ impl Validation {
     /// Creates a replica of `layers` as the user behind `token`.
     async fn create(&self, name: &str, layers: Vec<i64>, token: Option<&str>) -> LocalReplicaId {
         let request = CreateRequest {
-            token: token.map(str::to_string),
+            token: token.map(Into::into),
             layers,
             sync_model: SyncModel::PerReplica,
             ..self.h.create_request(name, false)

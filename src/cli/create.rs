@@ -48,7 +48,7 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
     }
     let request = CreateRequest {
         service_url: args.service_url.clone(),
-        token: args.token.clone(),
+        token: args.token.clone().map(Into::into),
         name: args.name.clone(),
         layers: args.layers.clone(),
         sync_model: args.sync_model,

@@ -49,7 +49,7 @@ pub fn run(args: &ReplicasArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
             r.pending_changes, r.failed_edits
         );
         println!("    last success: {}", when(r.last_success_ms));
-        if let Some(reason) = &r.reset_required {
+        if let Some(reason) = &r.reset_reason {
             println!("    needs reset:  {reason}");
         }
         if let Some(error) = &r.last_error {

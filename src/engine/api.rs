@@ -1,104 +1,14 @@
-//! The engine's public contract: [`Command`]s in, [`Event`]s out, and the plain data both carry.
-//! Front ends (GUI, CLI) only ever see these types; nothing here touches egui, files or the network.
+//! The engine's public contract: [`Command`]s in, [`Event`]s out. The plain data they carry
+//! (ids, summaries, edit results, resets, log lines) lives in [`crate::model`] and is re-exported
+//! here, so front ends name everything through the engine. Nothing here touches egui, files or
+//! the network.
 
-use crate::protocol::{ChangeType, Guid, JobState, ObjectType, SyncDirection, SyncModel};
+pub use crate::model::*;
+
+use crate::protocol::{Guid, JobState, SyncDirection, SyncModel};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// syncwatch's own id for a replica it holds. Stable across client resets (a reset gives the
-/// replica a new server `replicaID`, but it stays the same entry for the technician).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct LocalReplicaId(pub i64);
-
-impl std::fmt::Display for LocalReplicaId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// One sync or create job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct JobId(pub i64);
-
-/// How a client reset treats unsynced local changes (seed 000's modes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResetMode {
-    /// Try to recover; if that fails, discard; if that fails, manual.
-    #[default]
-    RecoverOrDiscard,
-    /// Try to recover; if that fails, manual.
-    Recover,
-    /// Discard unsynced changes (they stay in the backup); if that fails, manual.
-    Discard,
-    /// Wait for the user to confirm.
-    Manual,
-}
-
-impl ResetMode {
-    /// The modes this one falls back to, in order (seed 000).
-    pub fn fallback_chain(self) -> &'static [ResetMode] {
-        match self {
-            ResetMode::RecoverOrDiscard => &[ResetMode::Discard, ResetMode::Manual],
-            ResetMode::Recover | ResetMode::Discard => &[ResetMode::Manual],
-            ResetMode::Manual => &[],
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            ResetMode::RecoverOrDiscard => "recover or discard",
-            ResetMode::Recover => "recover",
-            ResetMode::Discard => "discard",
-            ResetMode::Manual => "manual",
-        }
-    }
-}
-
-/// What a sync does with local changes the service's rules predict it will refuse (seed 004:
-/// clients should check the service's settings before sending edits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum PredictedPolicy {
-    /// Send them anyway; the server's answer is what counts.
-    #[default]
-    Send,
-    /// Keep them back locally, queued, until they are fixed or dropped.
-    Hold,
-    /// Send every add and update with only its writable content: values of fields that are not
-    /// editable, and a geometry change where geometry updates are off, are left out (seed 004:
-    /// "include only writable fields"). What is left is sent as under `Send`.
-    EditableOnly,
-}
-
-impl PredictedPolicy {
-    pub const ALL: [PredictedPolicy; 3] = [
-        PredictedPolicy::Send,
-        PredictedPolicy::Hold,
-        PredictedPolicy::EditableOnly,
-    ];
-
-    /// The setting's name in the store and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PredictedPolicy::Send => "send",
-            PredictedPolicy::Hold => "hold",
-            PredictedPolicy::EditableOnly => "editable-only",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == text)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            PredictedPolicy::Send => "send anyway",
-            PredictedPolicy::Hold => "hold back until fixed",
-            PredictedPolicy::EditableOnly => "send only editable fields",
-        }
-    }
-}
 
 /// Options of one sync job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,28 +29,15 @@ impl Default for SyncOptions {
 }
 
 /// What the technician asks for when creating a replica. `Debug` hides the token.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRequest {
     pub service_url: String,
     /// Kept in memory and in the app database only; never logged.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     pub name: String,
     pub layers: Vec<i64>,
     pub sync_model: SyncModel,
     pub is_async: bool,
-}
-
-impl std::fmt::Debug for CreateRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateRequest")
-            .field("service_url", &self.service_url)
-            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
-            .field("name", &self.name)
-            .field("layers", &self.layers)
-            .field("sync_model", &self.sync_model)
-            .field("is_async", &self.is_async)
-            .finish()
-    }
 }
 
 /// The UI's request, sent through [`crate::engine`]'s handle. Results come back later as [`Event`]s.
@@ -229,7 +126,7 @@ pub enum Command {
 }
 
 /// A local edit of one feature, carried by [`Command::EditFeature`] (the GUI) and by
-/// `EngineHandle::edit_feature` (the `syncwatch edit` command). Added in issue 4.
+/// `EngineHandle::edit_feature` (the `syncwatch edit` command).
 #[derive(Debug, Clone, PartialEq)]
 pub enum LocalEdit {
     /// A new feature; a GlobalID among the attributes is kept, otherwise one is assigned.
@@ -265,150 +162,6 @@ pub struct NewAttachment {
     pub content_type: Option<String>,
 }
 
-/// A replica's health, derived in a fixed priority order (DESIGN.md §4): the first that applies wins.
-/// Never `UpToDate` while anything failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Health {
-    Paused,
-    Unknown,
-    ResetRequired,
-    Error,
-    Syncing,
-    FailedEdits,
-    LocalEditsPending,
-    UpToDate,
-}
-
-impl Health {
-    pub fn label(self) -> &'static str {
-        match self {
-            Health::Paused => "Paused",
-            Health::Unknown => "Unknown",
-            Health::ResetRequired => "Reset required",
-            Health::Error => "Error",
-            Health::Syncing => "Syncing",
-            Health::FailedEdits => "Failed edits",
-            Health::LocalEditsPending => "Local edits pending",
-            Health::UpToDate => "Up to date",
-        }
-    }
-
-    /// Derives the badge from a summary, in the fixed priority order.
-    pub fn of(s: &ReplicaSummary) -> Health {
-        if s.paused {
-            Health::Paused
-        } else if s.last_sync_attempt_ms.is_none()
-            && s.server_gen.is_none()
-            && s.layer_gens.is_empty()
-        {
-            Health::Unknown
-        } else if s.reset_required.is_some() {
-            Health::ResetRequired
-        } else if s.last_error.is_some() {
-            Health::Error
-        } else if s.syncing {
-            Health::Syncing
-        } else if s.failed_edits > 0 || s.predicted_failures > 0 {
-            Health::FailedEdits
-        } else if s.pending_changes > 0 {
-            Health::LocalEditsPending
-        } else {
-            Health::UpToDate
-        }
-    }
-}
-
-/// Per-layer state of a replica.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerState {
-    pub layer_id: i64,
-    pub name: String,
-    /// perLayer replicas: this layer's server generation.
-    pub server_gen: Option<i64>,
-    pub pending_changes: u32,
-    pub failed_edits: u32,
-}
-
-/// One past sync, for the history plot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SyncHistoryPoint {
-    pub finished_ms: i64,
-    pub duration_ms: i64,
-    pub failed_edits: u32,
-    pub state: String,
-}
-
-/// Everything the replica list and the centre panel show about one replica.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReplicaSummary {
-    pub id: LocalReplicaId,
-    pub name: String,
-    pub service_url: String,
-    pub replica_guid: Option<Guid>,
-    pub sync_model: SyncModel,
-    pub direction: SyncDirection,
-    pub server_gen: Option<i64>,
-    pub layer_gens: Vec<(i64, i64)>,
-    pub layers: Vec<LayerState>,
-    /// Epoch milliseconds.
-    pub last_success_ms: Option<i64>,
-    pub last_sync_attempt_ms: Option<i64>,
-    pub pending_changes: u32,
-    pub failed_edits: u32,
-    /// Queued changes the service's cached rules predict it will refuse (not refused yet).
-    pub predicted_failures: u32,
-    /// What syncs do with them.
-    #[serde(default)]
-    pub predicted_policy: PredictedPolicy,
-    pub reset_required: Option<String>,
-    pub reset_mode: ResetMode,
-    pub paused: bool,
-    pub syncing: bool,
-    pub last_error: Option<String>,
-    pub history: Vec<SyncHistoryPoint>,
-}
-
-impl ReplicaSummary {
-    pub fn health(&self) -> Health {
-        Health::of(self)
-    }
-}
-
-/// One row of the edit-results grid: the seed's columns plus history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EditResultRecord {
-    pub layer_id: i64,
-    /// Shared by every row of the layer (a million rows hold a handful of names).
-    pub layer_name: std::sync::Arc<str>,
-    pub object_id: Option<i64>,
-    pub global_id: Option<Guid>,
-    pub object_type: ObjectType,
-    pub change_type: ChangeType,
-    pub success: bool,
-    pub code: Option<i64>,
-    /// Shared by every row with the same text (the server repeats a few messages).
-    pub description: std::sync::Arc<str>,
-    pub first_seen_ms: i64,
-    pub last_seen_ms: i64,
-    pub attempts: u32,
-    /// Predicted locally from the service's rules, not yet reported by the server.
-    pub predicted: bool,
-    /// For an attachment row (ObjectType 1): what the replica file knows about the attachment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// Boxed: few rows are attachments, and an inline detail would double every row's size.
-    pub attachment: Option<Box<AttachmentDetail>>,
-}
-
-/// An attachment as the edit-results detail pane shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttachmentDetail {
-    pub name: String,
-    pub content_type: String,
-    pub size_bytes: u64,
-    /// The feature the attachment belongs to.
-    pub parent_global_id: Guid,
-}
-
 /// How a finished job ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobOutcome {
@@ -431,59 +184,6 @@ pub enum FailureClass {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     pub class: FailureClass,
-    pub code: Option<i64>,
-    pub message: String,
-}
-
-/// Unsynced local changes of one layer, as a reset plan counts them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerChangeCounts {
-    pub layer_id: i64,
-    pub layer_name: String,
-    pub adds: u32,
-    pub updates: u32,
-    pub deletes: u32,
-}
-
-/// What a client reset will do, shown before it happens.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResetPlan {
-    pub replica: LocalReplicaId,
-    pub replica_name: String,
-    pub reason: String,
-    pub mode: ResetMode,
-    pub fallback_chain: Vec<ResetMode>,
-    pub changes: Vec<LayerChangeCounts>,
-    /// Where the replica file and the export of unsynced changes are (or will be) backed up.
-    pub backup_dir: PathBuf,
-}
-
-/// What happened to one object during a recovery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ObjectOutcome {
-    pub layer_id: i64,
-    pub global_id: Guid,
-    pub change_type: ChangeType,
-    pub note: String,
-}
-
-/// The result of a finished reset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResetReport {
-    pub replica: LocalReplicaId,
-    /// The mode that finally ran (`Recover` or `Discard`).
-    pub mode_used: ResetMode,
-    pub recovered: Vec<ObjectOutcome>,
-    pub discarded: Vec<ObjectOutcome>,
-    pub backup_files: Vec<PathBuf>,
-}
-
-/// A line of the sync error log (the default sync error handler).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogEntry {
-    pub at_ms: i64,
-    pub replica: Option<LocalReplicaId>,
-    pub replica_name: String,
     pub code: Option<i64>,
     pub message: String,
 }
@@ -559,7 +259,8 @@ pub enum Event {
         plan: ResetPlan,
         fallback_error: Option<String>,
     },
-    /// Seed callbacks: before the reset starts (backups are written by now).
+    /// Reset callbacks (as ArcGIS clients offer them): before the reset starts (backups are
+    /// written by now).
     BeforeReset {
         plan: ResetPlan,
     },
@@ -587,72 +288,4 @@ pub enum Event {
         what: String,
         error: Failure,
     },
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn summary() -> ReplicaSummary {
-        ReplicaSummary {
-            id: LocalReplicaId(1),
-            name: "hydrants".into(),
-            service_url: "http://127.0.0.1/arcgis/rest/services/Water/FeatureServer".into(),
-            replica_guid: None,
-            sync_model: SyncModel::PerReplica,
-            direction: SyncDirection::Bidirectional,
-            server_gen: Some(5),
-            layer_gens: vec![],
-            layers: vec![],
-            last_success_ms: Some(1),
-            last_sync_attempt_ms: Some(1),
-            pending_changes: 0,
-            failed_edits: 0,
-            predicted_failures: 0,
-            predicted_policy: PredictedPolicy::default(),
-            reset_required: None,
-            reset_mode: ResetMode::default(),
-            paused: false,
-            syncing: false,
-            last_error: None,
-            history: vec![],
-        }
-    }
-
-    /// The badge follows the fixed priority order and is never green while anything failed.
-    #[test]
-    fn health_priority_order() {
-        let mut s = summary();
-        assert_eq!(s.health(), Health::UpToDate);
-        s.pending_changes = 3;
-        assert_eq!(s.health(), Health::LocalEditsPending);
-        s.failed_edits = 1;
-        assert_eq!(s.health(), Health::FailedEdits);
-        s.syncing = true;
-        assert_eq!(s.health(), Health::Syncing);
-        s.last_error = Some("timeout".into());
-        assert_eq!(s.health(), Health::Error);
-        s.reset_required = Some("replica does not exist".into());
-        assert_eq!(s.health(), Health::ResetRequired);
-        s.paused = true;
-        assert_eq!(s.health(), Health::Paused);
-        let mut fresh = summary();
-        fresh.server_gen = None;
-        fresh.last_sync_attempt_ms = None;
-        assert_eq!(fresh.health(), Health::Unknown);
-        let mut predicted = summary();
-        predicted.predicted_failures = 2;
-        assert_ne!(predicted.health(), Health::UpToDate);
-    }
-
-    #[test]
-    fn fallback_chains_match_the_seed() {
-        assert_eq!(
-            ResetMode::RecoverOrDiscard.fallback_chain(),
-            &[ResetMode::Discard, ResetMode::Manual]
-        );
-        assert_eq!(ResetMode::Recover.fallback_chain(), &[ResetMode::Manual]);
-        assert_eq!(ResetMode::Discard.fallback_chain(), &[ResetMode::Manual]);
-        assert!(ResetMode::Manual.fallback_chain().is_empty());
-    }
 }

@@ -417,11 +417,11 @@ fn describe_attachments(file: &ReplicaFile, rows: &mut [EditResultRecord]) {
 pub(crate) fn client_for(
     deps: &Deps,
     service_url: &str,
-    token: Option<String>,
+    token: Option<crate::model::Secret>,
 ) -> Result<FeatureServiceClient, EngineError> {
     Ok(FeatureServiceClient::new(
         service_url,
-        token.and_then(Token::new),
+        token.as_ref().and_then(Token::from_secret),
         deps.config.client.clone(),
     )?)
 }
@@ -850,10 +850,10 @@ async fn sync(
     cancel: watch::Receiver<bool>,
 ) -> Result<Done, Failed> {
     let record = deps.with_store(move |s| s.replica(replica)).await?;
-    if record.reset_required.is_none() {
+    if record.reset_reason.is_none() {
         super::reset::job::finish_interrupted_switch(deps, &record).await;
     }
-    if let Some(reason) = record.reset_required.clone() {
+    if let Some(reason) = record.reset_reason.clone() {
         deps.events.send(Event::ResetRequired {
             replica,
             reason: reason.clone(),

@@ -337,7 +337,3 @@ fn create_private_dir(path: &Path) -> Result<(), StartError> {
         source,
     })
 }
-
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}

@@ -579,7 +579,7 @@ impl Runner {
                 .get(&record.service_url)
                 .is_some_and(|o| o.retry_at > now);
             if record.paused
-                || record.reset_required.is_some()
+                || record.reset_reason.is_some()
                 || record.replica_guid.is_none()
                 || (automatic && (busy || backing_off))
             {

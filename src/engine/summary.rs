@@ -49,7 +49,7 @@ pub(crate) fn build(
         failed_edits: failed_by_layer.iter().map(|(_, n)| n).sum(),
         predicted_failures: 0,
         predicted_policy: store.predicted_policy(record.local_id)?,
-        reset_required: record.reset_required.clone(),
+        reset_reason: record.reset_reason.clone(),
         reset_mode: record.reset_mode,
         paused: record.paused,
         syncing,

@@ -116,6 +116,20 @@ pub fn opt_int_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D
     d.deserialize_any(IntVisitor)
 }
 
+/// A required `i64` from a JSON number or integer text (an `id` of a layer entry).
+pub fn required_int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    opt_int_or_text(d)?.ok_or_else(|| serde::de::Error::custom("id is missing"))
+}
+
+/// An optional wire enum read from its text; a spelling we do not know reads as `None` instead
+/// of failing the whole reply.
+pub fn known_or_none<'de, D: Deserializer<'de>, T: std::str::FromStr>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    let text = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+    Ok(text.and_then(|t| t.parse().ok()))
+}
+
 /// `Vec<String>` from a list of strings, a single string, or null. Non-string items are rendered as JSON.
 pub fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let value = Option::<serde_json::Value>::deserialize(d)?;

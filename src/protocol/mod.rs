@@ -3,16 +3,22 @@
 //! tolerant parsing, form encoding and the catalog.
 
 pub mod catalog;
+pub mod create_replica;
 pub mod edits;
 pub mod error;
 pub mod form;
 pub mod guid;
+pub mod job_state;
 pub mod lenient;
-pub mod replica;
+pub mod replica_info;
+pub mod replica_reply;
 pub mod rules;
 pub mod service_info;
+pub mod synchronize_replica;
+pub mod wire_enum;
 
 pub use catalog::{CatalogEntry, ErrorDomain, Resend, Series, TransportKind};
+pub use create_replica::{CreateReplicaParams, LayerQuery};
 pub use edits::{
     Attachment, AttachmentChanges, Attributes, ChangeType, EditError, EditResult, EditResultRow,
     Feature, FeatureChanges, LayerEdits, LayerSyncResult, ObjectType,
@@ -23,13 +29,15 @@ pub use error::{
 };
 pub use form::{FormBuilder, FormParams, ParamError};
 pub use guid::{Guid, GuidError};
-pub use replica::{
-    AttachmentsSyncDirection, CreateReplicaParams, DataFormat, JobState, LayerQuery,
-    LayerServerGen, QueryOption, ReplicaInfo, ReplicaLayerData, ReplicaLayerInfo, ReplicaListEntry,
-    ReplicaResponse, ResponseType, SyncDirection, SyncLayerSpec, SyncModel, SyncReplicaParams,
-    TransportType,
-};
+pub use job_state::JobState;
+pub use replica_info::{ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry};
+pub use replica_reply::{LayerServerGen, ReplicaLayerData, ReplicaResponse};
 pub use service_info::{
     CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo, FeatureServiceInfo, Field, FieldType,
     Index, LayerInfo, LayerRef, OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
+};
+pub use synchronize_replica::{SyncLayerSpec, SyncReplicaParams};
+pub use wire_enum::{
+    AttachmentsSyncDirection, DataFormat, QueryOption, ResponseType, SyncDirection, SyncModel,
+    TransportType,
 };

@@ -780,7 +780,7 @@ pub fn info(core: &Core, replica_id: &Guid) -> Result<ReplicaInfo, OpError> {
         creation_date: Some(r.created_ms),
         last_sync_date: r.last_sync_ms,
         return_attachments: r.return_attachments,
-        attachments_sync_direction: Some(r.attachments_sync_direction.as_str().into()),
+        attachments_sync_direction: Some(r.attachments_sync_direction),
         spatial_rel: Some("esriSpatialRelIntersects".into()),
         target_type: Some("client".into()),
         sync_direction: Some(r.sync_direction),

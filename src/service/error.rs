@@ -1,9 +1,11 @@
-//! Typed failures of talking to a feature service, classified the way seed 004 asks:
-//! transport problems (retryable), the service's error envelope, and replies we cannot read.
+//! Typed failures of talking to a feature service, classified the way a sync client must tell
+//! them apart: transport problems (retryable), the service's error envelope, and replies we
+//! cannot read. The helpers at the end turn reqwest failures and bad replies into these.
 
-use crate::protocol::ServiceError;
 use crate::protocol::catalog::{self, CatalogEntry, TransportKind};
+use crate::protocol::{ReplyError, ServiceError};
 use std::path::PathBuf;
+use url::Url;
 
 /// Why a call to a feature service failed. Messages name the operation; URLs come last and
 /// never carry a token.
@@ -108,4 +110,104 @@ impl ServiceClientError {
 /// Envelope codes that mean "the server had a problem, try again": 500, 502, 503, 504.
 pub(crate) fn is_transient_service_code(code: Option<i64>) -> bool {
     matches!(code, Some(500 | 502 | 503 | 504))
+}
+
+// Classifying what went wrong below the protocol, for the request, polling and download code.
+
+pub(super) fn transport_error(
+    operation: &'static str,
+    url: &Url,
+    e: &reqwest::Error,
+) -> ServiceClientError {
+    let kind = if e.is_timeout() {
+        TransportKind::Timeout
+    } else {
+        TransportKind::ConnectionLost
+    };
+    ServiceClientError::Transport {
+        operation,
+        kind,
+        status: None,
+        detail: transport_detail(e, url.scheme() == "https"),
+        url: url.to_string(),
+    }
+}
+
+/// The causes of a reqwest error on one line, without reqwest's own "error sending request for
+/// url (…)" (the message names the URL once, at its end) and without repeated links. A failed
+/// TLS handshake (over https, an I/O error of kind `InvalidData` while connecting) says so.
+fn transport_detail(e: &reqwest::Error, is_https: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if is_https && e.is_connect() && is_tls_failure(e) {
+        parts.push("TLS handshake failed".into());
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if parts.is_empty() {
+        // No cause to show: reqwest's own text, with the URL (which never carries the token) removed.
+        let text = e.to_string();
+        return match text.find(" for url (") {
+            Some(at) => text[..at].to_string(),
+            None => text,
+        };
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    // An I/O error may wrap another one (`get_ref`), which `source()` skips.
+    fn invalid_data(io: &std::io::Error) -> bool {
+        io.kind() == std::io::ErrorKind::InvalidData
+            || io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+                .is_some_and(invalid_data)
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(invalid_data) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+pub(super) fn too_large(operation: &'static str, url: &Url, limit: u64) -> ServiceClientError {
+    ServiceClientError::TooLarge {
+        operation,
+        limit_bytes: limit,
+        url: url.to_string(),
+    }
+}
+
+pub(super) fn expired(url: &Url) -> ServiceClientError {
+    ServiceClientError::Transport {
+        operation: "download result",
+        kind: TransportKind::ResultExpired,
+        status: Some(404),
+        detail: "the result file is no longer on the server".into(),
+        url: url.to_string(),
+    }
+}
+
+pub(super) fn malformed(
+    operation: &'static str,
+    reason: String,
+    body: &[u8],
+) -> ServiceClientError {
+    match crate::protocol::error::malformed(reason, body) {
+        ReplyError::Malformed { reason, snippet } => ServiceClientError::Malformed {
+            operation,
+            reason,
+            snippet,
+        },
+        ReplyError::Service(error) => ServiceClientError::Service { operation, error },
+    }
 }

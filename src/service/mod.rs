@@ -4,11 +4,17 @@
 //! It keeps no state between calls and touches no local files except downloaded results.
 
 mod backoff;
+mod calls;
 mod client;
+mod config;
+mod download;
 mod error;
+mod job_polling;
+mod transport;
 
 pub use backoff::Backoff;
-pub use client::{
-    ClientConfig, FeatureServiceClient, JobProgress, ProgressFn, ReplicaResult, Token, Unregistered,
-};
+pub use calls::Unregistered;
+pub use client::FeatureServiceClient;
+pub use config::{ClientConfig, FIRST_POLL_DELAY, Token};
 pub use error::ServiceClientError;
+pub use job_polling::{JobProgress, ProgressFn, ReplicaResult};

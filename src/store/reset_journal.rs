@@ -3,8 +3,8 @@
 //! by the next run. The switch to the fresh replica file and the `Switched` phase are written in
 //! one transaction. Blocking rusqlite, like the rest of the store; the decisions are the engine's.
 
-use super::{Store, StoreError, parse_reset_mode, reset_mode_text};
-use crate::engine::api::{LocalReplicaId, ResetMode, ResetReport};
+use super::{Store, StoreError};
+use crate::model::{LocalReplicaId, ResetMode, ResetReport, text_enum};
 use crate::protocol::Guid;
 use rusqlite::{OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -29,29 +29,13 @@ pub enum ResetPhase {
     Switched,
 }
 
-impl ResetPhase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResetPhase::BackingUp => "backing-up",
-            ResetPhase::BackedUp => "backed-up",
-            ResetPhase::Creating => "creating",
-            ResetPhase::Created => "created",
-            ResetPhase::Switched => "switched",
-        }
-    }
-
-    fn parse(text: &str) -> Option<ResetPhase> {
-        [
-            ResetPhase::BackingUp,
-            ResetPhase::BackedUp,
-            ResetPhase::Creating,
-            ResetPhase::Created,
-            ResetPhase::Switched,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == text)
-    }
-}
+text_enum!(ResetPhase {
+    BackingUp => "backing-up",
+    BackedUp => "backed-up",
+    Creating => "creating",
+    Created => "created",
+    Switched => "switched",
+});
 
 /// A client reset that has started and not yet finished.
 #[derive(Debug, Clone, PartialEq)]
@@ -218,8 +202,8 @@ fn write_journal(
         ),
         params![
             j.local_id.0,
-            reset_mode_text(j.mode),
-            j.strategy.map(reset_mode_text),
+            j.mode.as_str(),
+            j.strategy.map(ResetMode::as_str),
             j.reason,
             j.required_before,
             j.phase.as_str(),
@@ -289,8 +273,11 @@ impl JournalColumns {
         })?;
         Ok(ResetJournal {
             local_id: LocalReplicaId(self.local_id),
-            mode: parse_reset_mode(&self.mode),
-            strategy: self.strategy.as_deref().map(parse_reset_mode),
+            mode: ResetMode::parse(&self.mode).unwrap_or_default(),
+            strategy: self
+                .strategy
+                .as_deref()
+                .map(|text| ResetMode::parse(text).unwrap_or_default()),
             reason: self.reason,
             required_before: self.required_before,
             phase,

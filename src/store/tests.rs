@@ -1,4 +1,7 @@
 use super::*;
+use crate::model::{LogEntry, PredictedPolicy, ResetMode, Secret};
+use crate::protocol::{ChangeType, EditResultRow, Guid, ObjectType};
+use std::path::{Path, PathBuf};
 
 fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(&dir.path().join("app").join("syncwatch.db")).unwrap()
@@ -52,7 +55,10 @@ fn registry_round_trip_and_migrations() {
         .unwrap();
     store.record_attempt(id, 5, Some("timeout")).unwrap();
     let record = store.replica(id).unwrap();
-    assert_eq!(record.token.as_deref(), Some("s3cret-token"));
+    assert_eq!(
+        record.token.as_ref().map(Secret::expose),
+        Some("s3cret-token")
+    );
     assert!(!format!("{record:?}").contains("s3cret"));
     assert_eq!(record.reset_mode, ResetMode::Manual);
     assert!(record.paused);
@@ -248,7 +254,7 @@ fn predicted_policy_per_replica() {
 /// transaction; ending forgets it; removing the replica removes it.
 #[test]
 fn reset_journal_round_trip_and_switch() {
-    use crate::engine::api::ResetReport;
+    use crate::model::ResetReport;
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(&dir);
     let id = store.add_replica(&new_replica("hydrants")).unwrap();
@@ -272,7 +278,7 @@ fn reset_journal_round_trip_and_switch() {
     };
     store.begin_reset(&journal).unwrap();
     assert_eq!(
-        store.replica(id).unwrap().reset_required.as_deref(),
+        store.replica(id).unwrap().reset_reason.as_deref(),
         Some("replica does not exist")
     );
     assert_eq!(store.reset_journal(id).unwrap(), Some(journal.clone()));
@@ -301,7 +307,7 @@ fn reset_journal_round_trip_and_switch() {
     let record = store.replica(id).unwrap();
     assert_eq!(record.file_path, PathBuf::from("/tmp/x-reset-1.replica"));
     assert_eq!(record.replica_guid, Some(fresh_guid));
-    assert_eq!(record.reset_required, None);
+    assert_eq!(record.reset_reason, None);
     let switched = store.reset_journal(id).unwrap().unwrap();
     assert_eq!(switched.phase, ResetPhase::Switched);
     assert_eq!(switched.report, journal.report);

@@ -223,8 +223,7 @@ impl SyncwatchApp {
     }
 
     pub fn now_ms(&self) -> i64 {
-        self.mock_now_ms
-            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
+        self.mock_now_ms.unwrap_or_else(crate::model::now_ms)
     }
 
     pub fn selected(&self) -> Option<LocalReplicaId> {
@@ -431,7 +430,7 @@ impl SyncwatchApp {
         ui.horizontal(|ui| {
             let selected_replica = selected.and_then(|id| self.vm.replica(id));
             let can_sync = selected_replica
-                .is_some_and(|r| !r.syncing && !r.paused && r.reset_required.is_none());
+                .is_some_and(|r| !r.syncing && !r.paused && r.reset_reason.is_none());
             if ui
                 .add_enabled(can_sync, egui::Button::new("⟳ Sync now"))
                 .on_hover_text("Sync the selected replica (Ctrl+R)")

@@ -69,7 +69,7 @@ impl ConnectDialog {
         let token = self.token.trim();
         Ok(CreateRequest {
             service_url: url.to_owned(),
-            token: (!token.is_empty()).then(|| token.to_owned()),
+            token: (!token.is_empty()).then(|| token.into()),
             name: name.to_owned(),
             layers,
             sync_model: self.sync_model,

@@ -97,7 +97,7 @@ pub fn replicas() -> Vec<ReplicaSummary> {
             failed_edits: 0,
             predicted_failures: 0,
             predicted_policy: PredictedPolicy::Send,
-            reset_required: None,
+            reset_reason: None,
             reset_mode: ResetMode::RecoverOrDiscard,
             paused: false,
             syncing: false,
@@ -142,7 +142,7 @@ pub fn replicas() -> Vec<ReplicaSummary> {
             failed_edits: 7,
             predicted_failures: 1,
             predicted_policy: PredictedPolicy::Send,
-            reset_required: None,
+            reset_reason: None,
             reset_mode: ResetMode::RecoverOrDiscard,
             paused: false,
             syncing: false,
@@ -180,7 +180,7 @@ pub fn replicas() -> Vec<ReplicaSummary> {
             failed_edits: 0,
             predicted_failures: 0,
             predicted_policy: PredictedPolicy::Send,
-            reset_required: Some(
+            reset_reason: Some(
                 "Replica with this GUID does not exist on the server (3061): sync was terminated and re-enabled."
                     .into(),
             ),

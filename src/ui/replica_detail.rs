@@ -51,7 +51,7 @@ pub fn replica_detail_ui(
     });
     ui.label(RichText::new(&replica.service_url).weak().small());
 
-    if let Some(reason) = &replica.reset_required {
+    if let Some(reason) = &replica.reset_reason {
         egui::Frame::new()
             .fill(theme::red(dark).gamma_multiply(0.15))
             .stroke(egui::Stroke::new(1.0, theme::red(dark)))
@@ -238,7 +238,7 @@ fn job_status_ui(
         let running = job.is_some_and(JobView::is_running) || replica.syncing;
         if ui
             .add_enabled(
-                !running && replica.reset_required.is_none(),
+                !running && replica.reset_reason.is_none(),
                 egui::Button::new("Sync now"),
             )
             .on_hover_text("Ctrl+R")

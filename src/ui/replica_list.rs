@@ -126,7 +126,7 @@ fn replica_row_ui(
             ui.label(counts);
             if ui
                 .add_enabled(
-                    !replica.syncing && !replica.paused && replica.reset_required.is_none(),
+                    !replica.syncing && !replica.paused && replica.reset_reason.is_none(),
                     egui::Button::new("Sync now").small(),
                 )
                 .on_hover_text(format!("Sync {} now", replica.name))
@@ -140,7 +140,7 @@ fn replica_row_ui(
         action = ReplicaListAction::Select(replica.id);
     }
     row.response.context_menu(|ui| {
-        let can_sync = !replica.syncing && !replica.paused && replica.reset_required.is_none();
+        let can_sync = !replica.syncing && !replica.paused && replica.reset_reason.is_none();
         if ui
             .add_enabled(can_sync, egui::Button::new("Sync now"))
             .clicked()

@@ -274,7 +274,7 @@ impl ViewModel {
                     message: format!("Client reset required: {reason}"),
                 });
                 if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
-                    r.reset_required = Some(reason);
+                    r.reset_reason = Some(reason);
                 }
             }
             Event::ResetAwaitingConfirmation {

@@ -53,7 +53,7 @@ pub(crate) async fn run(
         return resume(deps, &record, job_id, journal, cancel).await;
     }
     let reason = record
-        .reset_required
+        .reset_reason
         .clone()
         .unwrap_or_else(|| "requested by the technician".to_string());
     let previous = deps.with_store(move |s| s.reset_guard(replica)).await?;
@@ -90,7 +90,7 @@ pub(crate) async fn run(
         mode: effective,
         strategy: None,
         reason,
-        required_before: record.reset_required.is_some(),
+        required_before: record.reset_reason.is_some(),
         phase: ResetPhase::BackingUp,
         attempts: 1,
         started_ms: now_ms(),

@@ -1,0 +1,27 @@
+//! The app's plain data, shared by `store`, `engine` and both front ends: ids, settings, replica
+//! summaries, edit results, client resets, log lines, secrets and the clock.
+//!
+//! It depends on `protocol` only and does no I/O (the one exception is reading the wall clock in
+//! [`now_ms`]). Nothing here knows tokio, egui, files, rusqlite or the network. `engine::api`
+//! re-exports all of it, so front ends keep naming these types through the engine.
+
+mod edit_results;
+mod ids;
+mod log;
+mod replica;
+mod reset;
+mod secret;
+mod settings;
+mod text_enum;
+mod time;
+
+pub(crate) use text_enum::text_enum;
+
+pub use edit_results::{AttachmentDetail, EditResultRecord};
+pub use ids::{JobId, LocalReplicaId};
+pub use log::LogEntry;
+pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
+pub use reset::{LayerChangeCounts, ObjectOutcome, ResetPlan, ResetReport};
+pub use secret::Secret;
+pub use settings::{PredictedPolicy, ResetMode};
+pub use time::now_ms;

@@ -1,0 +1,188 @@
+//! The typed calls of a feature service: service and layer properties, the replica list and
+//! info, unRegisterReplica, createReplica (with clean-up of replicas left by a lost reply) and
+//! synchronizeReplica. Each one names its operation, picks its endpoint and hands the request to
+//! `transport`; async replies go on to `job_polling`.
+
+use super::client::FeatureServiceClient;
+use super::error::ServiceClientError;
+use super::job_polling::{ProgressFn, ReplicaResult};
+use super::transport::json_form;
+use crate::protocol::{
+    CreateReplicaParams, FeatureServiceInfo, Guid, LayerInfo, ReplicaInfo, ReplicaListEntry,
+    ReplicaResponse, SuccessReply, SyncReplicaParams,
+};
+use reqwest::Method;
+use std::path::Path;
+
+/// How unRegisterReplica ended; a replica the server no longer knows counts as unregistered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unregistered {
+    Now,
+    AlreadyGone,
+}
+
+impl FeatureServiceClient {
+    /// The FeatureServer root resource.
+    pub async fn service_info(&self) -> Result<FeatureServiceInfo, ServiceClientError> {
+        let url = self.inner.service_url.clone();
+        self.call("service properties", Method::GET, url, json_form())
+            .await
+    }
+
+    /// A layer or table resource.
+    pub async fn layer_info(&self, layer_id: i64) -> Result<LayerInfo, ServiceClientError> {
+        let url = self.endpoint(&[&layer_id.to_string()]);
+        self.call("layer properties", Method::GET, url, json_form())
+            .await
+    }
+
+    /// The replicas the token's user can see.
+    pub async fn replicas(&self) -> Result<Vec<ReplicaListEntry>, ServiceClientError> {
+        let url = self.endpoint(&["replicas"]);
+        self.call("list replicas", Method::GET, url, json_form())
+            .await
+    }
+
+    /// One replica's server-side definition and generations.
+    pub async fn replica_info(&self, replica_id: &Guid) -> Result<ReplicaInfo, ServiceClientError> {
+        let url = self.endpoint(&["replicas", replica_id.as_str()]);
+        self.call("replica info", Method::GET, url, json_form())
+            .await
+    }
+
+    /// Unregisters a replica; a replica the server no longer has is treated as already gone.
+    pub async fn unregister_replica(
+        &self,
+        replica_id: &Guid,
+    ) -> Result<Unregistered, ServiceClientError> {
+        let url = self.endpoint(&["unRegisterReplica"]);
+        let form = vec![
+            ("f".to_string(), "json".to_string()),
+            ("replicaID".to_string(), replica_id.to_string()),
+        ];
+        match self
+            .call::<SuccessReply>("unRegisterReplica", Method::POST, url, form)
+            .await
+        {
+            Ok(reply) if reply.success => Ok(Unregistered::Now),
+            Ok(_) => Err(ServiceClientError::Service {
+                operation: "unRegisterReplica",
+                error: crate::protocol::ServiceError::new(
+                    0,
+                    "the service did not confirm the unregistration",
+                    vec![],
+                ),
+            }),
+            Err(e)
+                if e.replica_error().is_some_and(|c| c.code == 3061) || e.code() == Some(404) =>
+            {
+                Ok(Unregistered::AlreadyGone)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// createReplica, following an async job and downloading the result (into `result_dir` for SQLite).
+    ///
+    /// createReplica is not idempotent: a request whose reply was lost (connection dropped, timeout,
+    /// truncated reply) may have registered a replica, and each retry another. Replicas that appear
+    /// under this name while the call runs and are not the one it returns are unregistered again,
+    /// so none is left orphaned on the server. Best effort: it needs the `replicas` resource, and
+    /// an async job whose submission reply was lost may register its replica after the call ends.
+    pub async fn create_replica(
+        &self,
+        params: &CreateReplicaParams,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
+        let before = self.replica_ids_named(&params.replica_name).await;
+        let outcome = self.create_replica_once(params, result_dir, progress).await;
+        if let Some(before) = before {
+            let kept = outcome
+                .as_ref()
+                .ok()
+                .and_then(|r| r.response.replica_id.clone());
+            self.remove_strays(&params.replica_name, &before, kept.as_ref())
+                .await;
+        }
+        outcome
+    }
+
+    /// The ids of the replicas named `name` this user can see; `None` when the list is unavailable.
+    async fn replica_ids_named(&self, name: &str) -> Option<Vec<Guid>> {
+        match self.replicas().await {
+            Ok(list) => Some(
+                list.into_iter()
+                    .filter(|r| r.replica_name == name)
+                    .map(|r| r.replica_id)
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::debug!(error = %e, "replica list unavailable; strays cannot be cleaned up");
+                None
+            }
+        }
+    }
+
+    /// Unregisters replicas named `name` that were not there `before` and are not `kept`.
+    async fn remove_strays(&self, name: &str, before: &[Guid], kept: Option<&Guid>) {
+        let Some(now) = self.replica_ids_named(name).await else {
+            return;
+        };
+        for stray in now
+            .iter()
+            .filter(|id| !before.contains(id) && Some(*id) != kept)
+        {
+            match self.unregister_replica(stray).await {
+                Ok(_) => {
+                    tracing::info!(replica = %stray, "unregistered a replica left by a lost createReplica reply")
+                }
+                Err(e) => {
+                    tracing::warn!(replica = %stray, error = %e, "could not unregister a stray replica")
+                }
+            }
+        }
+    }
+
+    async fn create_replica_once(
+        &self,
+        params: &CreateReplicaParams,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
+        let url = self.endpoint(&["createReplica"]);
+        let first: ReplicaResponse = self
+            .call("createReplica", Method::POST, url, params.to_form())
+            .await?;
+        self.finish_job(
+            "createReplica",
+            first,
+            params.data_format,
+            result_dir,
+            progress,
+        )
+        .await
+    }
+
+    /// synchronizeReplica, following an async job and downloading the result. A lost synchronous
+    /// request is re-issued (uploads are idempotent by GlobalID); a lost status check is re-polled.
+    pub async fn synchronize_replica(
+        &self,
+        params: &SyncReplicaParams,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
+        let url = self.endpoint(&["synchronizeReplica"]);
+        let first: ReplicaResponse = self
+            .call("synchronizeReplica", Method::POST, url, params.to_form())
+            .await?;
+        self.finish_job(
+            "synchronizeReplica",
+            first,
+            params.data_format,
+            result_dir,
+            progress,
+        )
+        .await
+    }
+}
