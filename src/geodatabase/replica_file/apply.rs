@@ -6,7 +6,7 @@
 //! What it must not do: store a generation before the changes it stands for, or unqueue a
 //! change the server refused.
 
-use super::AttachmentPayloads;
+use super::attachments::AttachmentPayloads;
 use super::definition::Generations;
 use super::definition::{read_generations, store_generations};
 use super::queue::{
@@ -14,7 +14,7 @@ use super::queue::{
     read_changes, without_global_id, write_change,
 };
 use super::server_features::{object_id_of, read_server_feature, upsert_server_feature};
-use super::{ReplicaFile, ReplicaFileError, attachment_queue, attachments, from_json, sql_at};
+use super::{ReplicaFile, ReplicaFileError, attachment_sync, attachments, from_json, sql_at};
 use crate::protocol::{EditResultRow, Feature, FeatureChanges, Guid, ObjectType, ReplicaResponse};
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,7 @@ impl ReplicaFile {
         let path = self.path.clone();
         let tx = self.write_tx()?;
         let mut applied = AppliedSync::default();
-        let mut attached = attachment_queue::AttachmentSync::default();
+        let mut attached = attachment_sync::AttachmentSync::default();
         // Downloads first: a server echo of one of our own adds (a redo after an expired result)
         // is then simply overwritten by the acknowledgement below; nothing is duplicated.
         for layer in &response.edits {
@@ -110,7 +110,7 @@ impl ReplicaFile {
         if let Some(generation) = upload_gen {
             let rows = response.result_rows();
             acknowledge(&tx, &path, generation, &rows, &mut applied)?;
-            attachment_queue::acknowledge(&tx, &path, generation, &rows, &mut attached)?;
+            attachment_sync::acknowledge(&tx, &path, generation, &rows, &mut attached)?;
         }
         applied.acknowledged_attachments = attached.acknowledged;
         applied.refused_attachments = attached.refused;

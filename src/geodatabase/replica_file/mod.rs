@@ -25,16 +25,24 @@
 //! last acknowledged upload says the server holds). Local edits live only in `changes`; the local
 //! view of a feature is the server version with its queued change laid over it. Dropping a change
 //! therefore reverts to the server's version, and acknowledging one folds it into `features`.
-
 //!
-//! The parts, one file each: [`schema`] (format, creation, migration), [`definition`] (what the
-//! replica is, its generations and cached properties), [`server_features`] (the server's version
-//! of every feature), [`queue`] (the feature change queue and the local view), [`counts`] (queued
-//! changes per layer), [`upload`] (building and marking an upload), [`apply`] (applying a sync
-//! reply), [`predictions`] (predicted refusals), [`attachments`] (the server's attachments and
-//! their local view) and [`attachment_queue`] (the attachment change queue).
+//! The parts, one file each:
+//! * [`schema`]: the format, its versions, creating a file's content and migrating old files.
+//! * [`definition`]: what the replica is, its generations and the cached service properties.
+//! * [`server_features`]: the server's version of every feature.
+//! * [`queue`]: the feature change queue as stored, and the words both queues share.
+//! * [`local_edits`]: recording, fixing and dropping local feature edits; the local view.
+//! * [`counts`]: queued changes per layer, over both queues.
+//! * [`upload`]: building an upload and marking what it sent.
+//! * [`apply`]: applying a sync reply (downloads, acknowledgements, refusals, generations).
+//! * [`predictions`]: the refusals the service's rules predict for queued changes.
+//! * [`attachments`]: the server's attachments and the local view of them.
+//! * [`attachment_queue`] and [`attachment_sync`]: the attachment change queue, and its part
+//!   in an upload and a reply.
 
-use crate::protocol::{FeatureServiceInfo, Guid, LayerInfo, ReplicaResponse};
+use crate::protocol::{
+    AttachmentsSyncDirection, FeatureServiceInfo, Guid, LayerInfo, ReplicaResponse,
+};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -42,6 +50,7 @@ use std::time::Duration;
 
 mod apply;
 mod attachment_queue;
+mod attachment_sync;
 mod attachments;
 mod counts;
 mod definition;
@@ -52,7 +61,6 @@ mod schema;
 mod server_features;
 mod upload;
 
-use crate::protocol::AttachmentsSyncDirection;
 pub use apply::AppliedSync;
 pub use attachments::{AttachmentPayloads, LocalAttachment};
 pub use counts::PendingCounts;

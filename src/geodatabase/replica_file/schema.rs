@@ -6,9 +6,9 @@
 //! columns and triggers), or open a file whose format it does not know.
 
 use super::attachments;
-use super::definition::store_generations;
+use super::definition::{ReplicaDefinition, store_generations};
 use super::server_features::upsert_server_feature;
-use super::{AttachmentSetup, ReplicaDefinition, ReplicaFile, ReplicaFileError, sql_at, to_json};
+use super::{AttachmentSetup, ReplicaFile, ReplicaFileError, sql_at, to_json};
 use crate::protocol::{FeatureServiceInfo, LayerInfo, ReplicaResponse};
 use rusqlite::{OptionalExtension, params};
 

@@ -5,7 +5,7 @@
 //! What it must not do: change a queued change's values or drop one; what is sent is recorded
 //! so that an acknowledgement folds in exactly that.
 
-use super::attachment_queue;
+use super::attachment_sync;
 use super::definition::global_id_field;
 use super::queue::{ChangeKey, ChangeKind, LocalChange, read_changes};
 use super::{ReplicaFile, ReplicaFileError, now_ms, sql_at, to_json};
@@ -52,7 +52,7 @@ impl ReplicaFile {
     /// out.
     pub fn build_edits(&self) -> Result<Vec<LayerEdits>, ReplicaFileError> {
         let (mut edits, _, _) = build_edits(&self.conn, &self.path, &UploadPlan::default())?;
-        attachment_queue::push_edits(&self.conn, &self.path, &mut edits)?;
+        attachment_sync::push_edits(&self.conn, &self.path, &mut edits)?;
         Ok(edits)
     }
 
@@ -74,7 +74,7 @@ impl ReplicaFile {
         // mistaken for the uploaded revision.
         let tx = self.write_tx()?;
         let (mut edits, held, trimmed) = build_edits(&tx, &path, plan)?;
-        let attachment_count = attachment_queue::push_edits(&tx, &path, &mut edits)?;
+        let attachment_count = attachment_sync::push_edits(&tx, &path, &mut edits)?;
         if edits.is_empty() && held == 0 {
             return Ok(None);
         }
@@ -87,7 +87,7 @@ impl ReplicaFile {
             )
             .map_err(|e| sql_at(&path, e))?;
         let upload_gen = now_ms().max(last_gen.unwrap_or(0) + 1);
-        attachment_queue::mark_uploaded(&tx, &path, upload_gen)?;
+        attachment_sync::mark_uploaded(&tx, &path, upload_gen)?;
         let mut change_count = attachment_count;
         for layer in &edits {
             for feature in layer.features.adds.iter().chain(&layer.features.updates) {
