@@ -83,21 +83,8 @@ impl EngineError {
 
     /// What the user can do about a damaged local file (which is always left as it is).
     fn way_out(&self) -> Option<&'static str> {
-        let damaged = |e: &rusqlite::Error| {
-            matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-            )
-        };
         match self {
-            EngineError::ReplicaFile(
-                ReplicaFileError::Corrupt { .. } | ReplicaFileError::NotAReplicaFile { .. },
-            ) => Some(REPLICA_WAY_OUT),
-            EngineError::ReplicaFile(ReplicaFileError::Sqlite { source, .. })
-                if damaged(source) =>
-            {
-                Some(REPLICA_WAY_OUT)
-            }
+            EngineError::ReplicaFile(e) if e.is_damaged() => Some(REPLICA_WAY_OUT),
             _ => None,
         }
     }

@@ -13,8 +13,8 @@ use super::api::{
 use super::error::{EngineError, chain};
 use super::{Deps, attachment_transfer, now_ms, summary, validate};
 use crate::geodatabase::replica_file::{
-    AppliedSync, AttachmentSetup, ChangeKind, Generations, PredictedRefusal, ReplicaDefinition,
-    ReplicaFile, ReplicaLayer, Upload,
+    AppliedSync, AttachmentSetup, ChangeKind, Generations, Refusal, ReplicaDefinition, ReplicaFile,
+    ReplicaLayer, Upload,
 };
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{
@@ -357,7 +357,7 @@ pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
 /// Predicted refusals as edit-result rows (`predicted: true`), for the grid and the CLI.
 pub(crate) fn predicted_rows(
     file: &ReplicaFile,
-    predictions: &[PredictedRefusal],
+    predictions: &[Refusal],
 ) -> Result<Vec<EditResultRecord>, EngineError> {
     let layers = file.definition()?.layers;
     let now = now_ms();
@@ -375,7 +375,7 @@ pub(crate) fn predicted_rows(
                 object_type: ObjectType::Feature,
                 change_type: p.kind.change_type(),
                 success: false,
-                code: Some(p.code),
+                code: p.code,
                 description: p.description.as_str().into(),
                 first_seen_ms: now,
                 last_seen_ms: now,
@@ -967,7 +967,7 @@ struct Prepared {
     upload: Option<Upload>,
     /// The predicted refusals of the changes sent as they are (not held, not trimmed): what the
     /// server's answer is compared with.
-    predictions: Vec<PredictedRefusal>,
+    predictions: Vec<Refusal>,
     /// Every queued change's predicted refusal, as rows for front ends.
     predicted_rows: Vec<EditResultRecord>,
 }
@@ -1053,7 +1053,7 @@ async fn report_predictions(
 struct Sent {
     upload_gen: Option<i64>,
     count: u32,
-    predictions: Vec<PredictedRefusal>,
+    predictions: Vec<Refusal>,
 }
 
 /// Compares the server's answer with the prediction for every change that was sent: the real
@@ -1062,12 +1062,12 @@ async fn log_prediction_differences(
     deps: &Deps,
     replica: LocalReplicaId,
     replica_name: &str,
-    predictions: &[PredictedRefusal],
+    predictions: &[Refusal],
     applied: &AppliedSync,
 ) {
     let mut refusals = std::collections::HashMap::new();
     for r in applied.refused.iter().rev() {
-        refusals.insert((r.layer_id, &r.global_id), r);
+        refusals.insert((r.change.layer_id, &r.change.global_id), r);
     }
     let accepted: std::collections::HashSet<(i64, &Guid)> = applied
         .acknowledged
@@ -1079,7 +1079,7 @@ async fn log_prediction_differences(
         let refused = refusals.get(&key).copied();
         let accepted = accepted.contains(&key);
         let answer = match (refused, accepted) {
-            (Some(r), _) if r.code == Some(p.code) => continue,
+            (Some(r), _) if r.code == p.code => continue,
             (Some(r), _) => format!(
                 "the server refused it with {} ({})",
                 r.code
@@ -1095,11 +1095,12 @@ async fn log_prediction_differences(
             p.kind.as_str(),
             p.change.global_id,
             p.change.layer_id,
-            p.code,
+            p.code
+                .map_or_else(|| "no code".to_string(), |c| c.to_string()),
             p.description
         );
         tracing::info!(replica = %replica, predicted = p.code, "{message}");
-        log(deps, Some(replica), replica_name, Some(p.code), &message).await;
+        log(deps, Some(replica), replica_name, p.code, &message).await;
     }
 }
 

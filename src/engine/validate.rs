@@ -18,22 +18,22 @@
 
 use super::api::PredictedPolicy;
 use crate::geodatabase::replica_file::{
-    ChangeKey, ChangeKind, LocalChange, PredictedRefusal, ReplicaFile, ReplicaFileError, Trim,
-    UploadPlan, wire_feature,
+    ChangeKey, ChangeKind, LocalChange, Refusal, ReplicaFile, ReplicaFileError, Trim, UploadPlan,
+    wire_feature,
 };
 use crate::protocol::rules::{self, Caller, EditContext, EditKind, Rejection, UniqueValues};
 use crate::protocol::{Feature, FeatureServiceInfo, LayerInfo};
 
 /// Predicts every queued change's refusal and stores the predictions in the file (replacing the
 /// old ones). Returns them.
-pub(crate) fn refresh(file: &mut ReplicaFile) -> Result<Vec<PredictedRefusal>, ReplicaFileError> {
+pub(crate) fn refresh(file: &mut ReplicaFile) -> Result<Vec<Refusal>, ReplicaFileError> {
     let predictions = predict(file)?;
     file.store_predictions(&predictions)?;
     Ok(predictions)
 }
 
 /// The refusals the cached rules predict for the queued changes, in upload order per layer.
-pub(crate) fn predict(file: &ReplicaFile) -> Result<Vec<PredictedRefusal>, ReplicaFileError> {
+pub(crate) fn predict(file: &ReplicaFile) -> Result<Vec<Refusal>, ReplicaFileError> {
     let Some(service) = file.service_info()? else {
         return Ok(Vec::new());
     };
@@ -58,7 +58,7 @@ pub(crate) fn predict(file: &ReplicaFile) -> Result<Vec<PredictedRefusal>, Repli
 pub(crate) fn plan(
     file: &ReplicaFile,
     policy: PredictedPolicy,
-    predictions: &[PredictedRefusal],
+    predictions: &[Refusal],
 ) -> Result<UploadPlan, ReplicaFileError> {
     match policy {
         PredictedPolicy::Send => Ok(UploadPlan::default()),
@@ -114,7 +114,7 @@ fn predict_layer(
     file: &ReplicaFile,
     ctx: EditContext<'_>,
     changes: &[&LocalChange],
-    out: &mut Vec<PredictedRefusal>,
+    out: &mut Vec<Refusal>,
 ) -> Result<(), ReplicaFileError> {
     let layer_id = ctx.layer.id.unwrap_or_default();
     let gid_field = file.layer_global_id_field(layer_id)?;
@@ -134,10 +134,10 @@ fn predict_layer(
             },
         };
         if let Err(rejection) = verdict {
-            out.push(PredictedRefusal {
+            out.push(Refusal {
                 change: ChangeKey::of(change),
                 kind: change.kind,
-                code: rejection.code,
+                code: Some(rejection.code),
                 description: rejection.description(),
             });
         }

@@ -1,6 +1,6 @@
 //! Step one of every client reset, before anything destructive: copy the replica file into a
 //! timestamped recovery folder and export its unsynced changes as JSON a person can re-apply,
-//! then re-open both to prove they are readable. Blocking (rusqlite, std::fs): call it from
+//! then re-open both to prove they are readable. Blocking (the replica file, std::fs): call it from
 //! `spawn_blocking`.
 
 use crate::geodatabase::replica_file::{LocalChange, ReplicaFile, ReplicaFileError};
@@ -39,12 +39,6 @@ pub enum BackupError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-    },
-    #[error("could not copy the replica file to {}", path.display())]
-    Copy {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
     },
     #[error("could not write the export of unsynced changes to {}", path.display())]
     Export {
@@ -126,19 +120,7 @@ pub fn back_up(
 ) -> Result<Backup, BackupError> {
     let replica_copy = dir.join("replica.sqlite");
     let changes_export = dir.join("unsynced-changes.json");
-    let copy_err = |source| BackupError::Copy {
-        path: replica_copy.clone(),
-        source,
-    };
-    let source = rusqlite::Connection::open_with_flags(
-        file.path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .map_err(copy_err)?;
-    source
-        .execute("VACUUM INTO ?1", [replica_copy.to_string_lossy().as_ref()])
-        .map_err(copy_err)?;
-    drop(source);
+    file.copy_consistent_to(&replica_copy)?;
     restrict_to_user(&replica_copy);
 
     let changes = file.changes()?;

@@ -1,53 +1,20 @@
 //! Attachments in the replica file: the server's version of every attachment (blob, GlobalID,
-//! parent GlobalID, name, content type, size) in `attachments`, and local attachment adds,
-//! updates and deletes queued in `attachment_changes` exactly like feature changes (pending →
-//! uploaded → acknowledged, or failed until fixed or dropped). Downloaded attachments are written
-//! inside the caller's sync transaction, so they land together with the feature changes and the
+//! parent GlobalID, name, content type, size) in `attachments`, the replica's
+//! attachmentsSyncDirection, and the local view of attachments (the server version with its
+//! queued change laid over it, [`LocalAttachment`]). Downloaded attachments are written inside
+//! the caller's sync transaction, so they land together with the feature changes and the
 //! generation. Blocking rusqlite, like the rest of the file; data is read one attachment at a time.
+//!
+//! What it must not do: queue or unqueue local attachment changes ([`super::attachment_queue`]
+//! does), or half apply a download (an attachment without its data fails the whole sync).
 
-use super::{ChangeKind, ChangeState, ReplicaFile, ReplicaFileError, now_ms, sql_at};
-use crate::protocol::{
-    Attachment, AttachmentChanges, AttachmentsSyncDirection, EditResultRow, Guid, LayerEdits,
-    ObjectType,
-};
+use super::queue::{ChangeKind, ChangeState};
+use super::{ReplicaFile, ReplicaFileError, sql_at};
+use crate::protocol::{Attachment, AttachmentsSyncDirection, Guid};
 use base64::Engine;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// Tables added in format 2 (also run on format-1 files when they are opened).
-pub(super) const ATTACHMENT_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS attachments (
-    layer_id INTEGER NOT NULL REFERENCES layers(layer_id),
-    global_id TEXT NOT NULL,
-    parent_global_id TEXT NOT NULL,
-    attachment_id INTEGER,
-    name TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (layer_id, global_id)
-);
-CREATE INDEX IF NOT EXISTS attachments_parent ON attachments(layer_id, parent_global_id);
-CREATE TABLE IF NOT EXISTS attachment_changes (
-    layer_id INTEGER NOT NULL REFERENCES layers(layer_id),
-    global_id TEXT NOT NULL,
-    parent_global_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('add', 'update', 'delete')),
-    name TEXT,
-    content_type TEXT,
-    size INTEGER,
-    data BLOB,
-    upload_gen INTEGER,
-    uploaded_revision INTEGER,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'uploaded', 'failed')),
-    error_code INTEGER,
-    error_text TEXT,
-    edited_ms INTEGER NOT NULL,
-    revision INTEGER NOT NULL,
-    PRIMARY KEY (layer_id, global_id)
-);
-";
 
 /// `meta` key holding the replica's attachmentsSyncDirection.
 const DIRECTION_KEY: &str = "attachments_sync_direction";
@@ -73,20 +40,6 @@ pub struct LocalAttachment {
 /// (as [`Guid::as_str`]) → file. Attachments sent as base64 need no entry.
 pub type AttachmentPayloads = HashMap<String, PathBuf>;
 
-/// One queued attachment change as stored.
-#[derive(Debug, Clone)]
-struct AttachmentChange {
-    layer_id: i64,
-    global_id: Guid,
-    parent_global_id: Guid,
-    kind: ChangeKind,
-    name: Option<String>,
-    content_type: Option<String>,
-    upload_gen: Option<i64>,
-    uploaded_revision: Option<i64>,
-    revision: i64,
-}
-
 impl ReplicaFile {
     /// How the replica syncs attachments (fixed when it was created; files from before
     /// attachments read `None`).
@@ -103,148 +56,6 @@ impl ReplicaFile {
         Ok(text
             .and_then(|t| t.parse().ok())
             .unwrap_or(AttachmentsSyncDirection::None))
-    }
-
-    /// Queues a new attachment of the feature `parent` (found in whichever layer holds it).
-    /// Returns the layer id and the attachment's new GlobalID.
-    pub fn record_attachment_add(
-        &mut self,
-        parent: &Guid,
-        name: &str,
-        content_type: &str,
-        data: &[u8],
-    ) -> Result<(i64, Guid), ReplicaFileError> {
-        let global_id = Guid::new_v4();
-        let layer_id =
-            self.record_attachment_add_as(&global_id, parent, name, content_type, data)?;
-        Ok((layer_id, global_id))
-    }
-
-    /// [`ReplicaFile::record_attachment_add`] with the attachment's GlobalID chosen by the caller;
-    /// returns the layer id.
-    pub fn record_attachment_add_as(
-        &mut self,
-        global_id: &Guid,
-        parent: &Guid,
-        name: &str,
-        content_type: &str,
-        data: &[u8],
-    ) -> Result<i64, ReplicaFileError> {
-        if self.attachments_sync_direction()? == AttachmentsSyncDirection::None {
-            return Err(ReplicaFileError::AttachmentsNotSynced);
-        }
-        let layer_id = self.layer_of_feature(parent)?;
-        if self
-            .layer_info(layer_id)?
-            .is_some_and(|info| !info.has_attachments)
-        {
-            return Err(ReplicaFileError::NoAttachments { layer_id });
-        }
-        if self.locate_attachment(global_id).is_ok() {
-            return Err(ReplicaFileError::FeatureExists {
-                layer_id,
-                global_id: global_id.clone(),
-            });
-        }
-        let path = self.path.clone();
-        let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind, name,
-                 content_type, size, data, state, edited_ms, revision)
-             VALUES (?1, ?2, ?3, 'add', ?4, ?5, ?6, ?7, 'pending', ?8, 1)",
-            params![
-                layer_id,
-                global_id.as_str(),
-                parent.as_str(),
-                name,
-                content_type,
-                data.len() as i64,
-                data,
-                now_ms()
-            ],
-        )
-        .map_err(|e| sql_at(&path, e))?;
-        tx.commit().map_err(|e| sql_at(&path, e))?;
-        Ok(layer_id)
-    }
-
-    /// Queues new values for an attachment: a name, a content type and/or new data (`None`
-    /// keeps each). Updating a queued add changes the add.
-    pub fn record_attachment_update(
-        &mut self,
-        global_id: &Guid,
-        name: Option<&str>,
-        content_type: Option<&str>,
-        data: Option<&[u8]>,
-    ) -> Result<(), ReplicaFileError> {
-        let path = self.path.clone();
-        let (layer_id, parent) = self.locate_attachment(global_id)?;
-        let tx = self.write_tx()?;
-        match read_change(&tx, &path, layer_id, global_id)? {
-            Some(c) if c.kind == ChangeKind::Delete => {
-                return Err(ReplicaFileError::DeletedLocally {
-                    layer_id,
-                    global_id: global_id.clone(),
-                });
-            }
-            Some(_) => {}
-            None => {
-                tx.execute(
-                    "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind,
-                         state, edited_ms, revision)
-                     VALUES (?1, ?2, ?3, 'update', 'pending', ?4, 0)",
-                    params![layer_id, global_id.as_str(), parent.as_str(), now_ms()],
-                )
-                .map_err(|e| sql_at(&path, e))?;
-            }
-        }
-        tx.execute(
-            "UPDATE attachment_changes SET name = COALESCE(?3, name),
-                 content_type = COALESCE(?4, content_type),
-                 data = COALESCE(?5, data), size = COALESCE(?6, size),
-                 state = 'pending', error_code = NULL, error_text = NULL,
-                 edited_ms = ?7, revision = revision + 1
-             WHERE layer_id = ?1 AND global_id = ?2",
-            params![
-                layer_id,
-                global_id.as_str(),
-                name,
-                content_type,
-                data,
-                data.map(|d| d.len() as i64),
-                now_ms()
-            ],
-        )
-        .map_err(|e| sql_at(&path, e))?;
-        tx.commit().map_err(|e| sql_at(&path, e))
-    }
-
-    /// Queues the delete of an attachment. Deleting an add the server never saw just drops it.
-    pub fn record_attachment_delete(&mut self, global_id: &Guid) -> Result<i64, ReplicaFileError> {
-        let path = self.path.clone();
-        let (layer_id, parent) = self.locate_attachment(global_id)?;
-        let tx = self.write_tx()?;
-        match read_change(&tx, &path, layer_id, global_id)? {
-            Some(c) if c.kind == ChangeKind::Add && c.upload_gen.is_none() => {
-                delete_change(&tx, &path, layer_id, global_id)?;
-            }
-            Some(c) if c.kind == ChangeKind::Delete => {}
-            _ => {
-                tx.execute(
-                    "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind,
-                         state, edited_ms, revision)
-                     VALUES (?1, ?2, ?3, 'delete', 'pending', ?4, 1)
-                     ON CONFLICT (layer_id, global_id) DO UPDATE SET kind = 'delete',
-                         name = NULL, content_type = NULL, size = NULL, data = NULL,
-                         state = 'pending', error_code = NULL, error_text = NULL,
-                         edited_ms = excluded.edited_ms, revision = revision + 1",
-                    params![layer_id, global_id.as_str(), parent.as_str(), now_ms()],
-                )
-                .map_err(|e| sql_at(&path, e))?;
-            }
-        }
-        tx.commit().map_err(|e| sql_at(&path, e))?;
-        Ok(layer_id)
     }
 
     /// Every attachment as the technician sees it, optionally only those of one feature.
@@ -343,86 +154,6 @@ impl ReplicaFile {
             .optional()
             .map_err(|e| self.sql(e))
     }
-
-    /// The data a queued attachment change carries (an add's file, an update's new data);
-    /// `None` when it carries none or nothing is queued.
-    pub fn queued_attachment_data(
-        &self,
-        global_id: &Guid,
-    ) -> Result<Option<Vec<u8>>, ReplicaFileError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT data FROM attachment_changes WHERE global_id = ?1",
-                [global_id.as_str()],
-                |r| r.get::<_, Option<Vec<u8>>>(0),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?
-            .flatten())
-    }
-
-    /// Drops a queued attachment change (the attachment reverts to the server's version).
-    /// `false` when no change is queued for it.
-    pub fn drop_attachment_change(&mut self, global_id: &Guid) -> Result<bool, ReplicaFileError> {
-        let path = self.path.clone();
-        let tx = self.write_tx()?;
-        let dropped = tx
-            .execute(
-                "DELETE FROM attachment_changes WHERE global_id = ?1",
-                [global_id.as_str()],
-            )
-            .map_err(|e| sql_at(&path, e))?;
-        tx.commit().map_err(|e| sql_at(&path, e))?;
-        Ok(dropped > 0)
-    }
-
-    /// The layer holding a feature (server version or a queued add), unless deleted locally.
-    fn layer_of_feature(&self, global_id: &Guid) -> Result<i64, ReplicaFileError> {
-        let found: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT layer_id FROM features WHERE global_id = ?1
-                 UNION SELECT layer_id FROM changes WHERE global_id = ?1 AND kind = 'add'
-                 LIMIT 1",
-                [global_id.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?;
-        let Some(layer_id) = found else {
-            return Err(ReplicaFileError::NoSuchFeatureAnywhere {
-                global_id: global_id.clone(),
-            });
-        };
-        if self.local_feature(layer_id, global_id)?.is_none() {
-            return Err(ReplicaFileError::DeletedLocally {
-                layer_id,
-                global_id: global_id.clone(),
-            });
-        }
-        Ok(layer_id)
-    }
-
-    /// The layer and parent of an attachment (server version or queued add).
-    fn locate_attachment(&self, global_id: &Guid) -> Result<(i64, Guid), ReplicaFileError> {
-        let found: Option<(i64, String)> = self
-            .conn
-            .query_row(
-                "SELECT layer_id, parent_global_id FROM attachment_changes WHERE global_id = ?1
-                 UNION ALL SELECT layer_id, parent_global_id FROM attachments WHERE global_id = ?1
-                 LIMIT 1",
-                [global_id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?;
-        found
-            .and_then(|(layer, parent)| Guid::parse(&parent).ok().map(|p| (layer, p)))
-            .ok_or_else(|| ReplicaFileError::NoSuchAttachment {
-                global_id: global_id.clone(),
-            })
-    }
 }
 
 /// Stores the replica's attachmentsSyncDirection (at create time).
@@ -440,171 +171,6 @@ pub(super) fn store_direction(
     Ok(())
 }
 
-fn read_change(
-    conn: &Connection,
-    path: &Path,
-    layer_id: i64,
-    global_id: &Guid,
-) -> Result<Option<AttachmentChange>, ReplicaFileError> {
-    let row = conn
-        .query_row(
-            "SELECT layer_id, global_id, parent_global_id, kind, name, content_type, upload_gen,
-                    uploaded_revision, revision
-             FROM attachment_changes WHERE layer_id = ?1 AND global_id = ?2",
-            params![layer_id, global_id.as_str()],
-            change_row,
-        )
-        .optional()
-        .map_err(|e| sql_at(path, e))?;
-    Ok(row.flatten())
-}
-
-type RawChange = Option<AttachmentChange>;
-
-fn change_row(r: &rusqlite::Row) -> rusqlite::Result<RawChange> {
-    let gid: String = r.get(1)?;
-    let parent: String = r.get(2)?;
-    let kind: String = r.get(3)?;
-    let (Ok(global_id), Ok(parent_global_id), Some(kind)) = (
-        Guid::parse(&gid),
-        Guid::parse(&parent),
-        ChangeKind::parse(&kind),
-    ) else {
-        return Ok(None);
-    };
-    Ok(Some(AttachmentChange {
-        layer_id: r.get(0)?,
-        global_id,
-        parent_global_id,
-        kind,
-        name: r.get(4)?,
-        content_type: r.get(5)?,
-        upload_gen: r.get(6)?,
-        uploaded_revision: r.get(7)?,
-        revision: r.get(8)?,
-    }))
-}
-
-fn read_changes(conn: &Connection, path: &Path) -> Result<Vec<AttachmentChange>, ReplicaFileError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT layer_id, global_id, parent_global_id, kind, name, content_type, upload_gen,
-                    uploaded_revision, revision
-             FROM attachment_changes ORDER BY layer_id, edited_ms, global_id",
-        )
-        .map_err(|e| sql_at(path, e))?;
-    let rows = stmt
-        .query_map([], change_row)
-        .map_err(|e| sql_at(path, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| sql_at(path, e))?;
-    Ok(rows.into_iter().flatten().collect())
-}
-
-fn delete_change(
-    tx: &Transaction,
-    path: &Path,
-    layer_id: i64,
-    global_id: &Guid,
-) -> Result<(), ReplicaFileError> {
-    tx.execute(
-        "DELETE FROM attachment_changes WHERE layer_id = ?1 AND global_id = ?2",
-        params![layer_id, global_id.as_str()],
-    )
-    .map_err(|e| sql_at(path, e))?;
-    Ok(())
-}
-
-/// The data an add or update sends: the queued data, else (an update without new data) none.
-fn queued_data(
-    conn: &Connection,
-    path: &Path,
-    change: &AttachmentChange,
-) -> Result<Option<Vec<u8>>, ReplicaFileError> {
-    conn.query_row(
-        "SELECT data FROM attachment_changes WHERE layer_id = ?1 AND global_id = ?2",
-        params![change.layer_id, change.global_id.as_str()],
-        |r| r.get(0),
-    )
-    .map_err(|e| sql_at(path, e))
-}
-
-/// Adds every queued attachment change to `edits` (one entry per layer, created when missing).
-/// Returns how many were added.
-pub(super) fn push_edits(
-    conn: &Connection,
-    path: &Path,
-    edits: &mut Vec<LayerEdits>,
-) -> Result<u32, ReplicaFileError> {
-    let mut count = 0;
-    for change in read_changes(conn, path)? {
-        let index = match edits.iter().position(|e| e.id == change.layer_id) {
-            Some(i) => i,
-            None => {
-                edits.push(LayerEdits {
-                    id: change.layer_id,
-                    ..Default::default()
-                });
-                edits.len() - 1
-            }
-        };
-        push_edit(conn, path, &mut edits[index].attachments, &change)?;
-        count += 1;
-    }
-    Ok(count)
-}
-
-fn push_edit(
-    conn: &Connection,
-    path: &Path,
-    into: &mut AttachmentChanges,
-    change: &AttachmentChange,
-) -> Result<(), ReplicaFileError> {
-    if change.kind == ChangeKind::Delete {
-        into.delete_ids.push(change.global_id.as_str().to_string());
-        return Ok(());
-    }
-    let data = queued_data(conn, path, change)?
-        .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes));
-    let wire = Attachment {
-        global_id: change.global_id.as_str().to_string(),
-        parent_global_id: change.parent_global_id.as_str().to_string(),
-        content_type: change.content_type.clone().unwrap_or_default(),
-        name: change.name.clone().unwrap_or_default(),
-        data,
-        ..Default::default()
-    };
-    if change.kind == ChangeKind::Add {
-        into.adds.push(wire);
-    } else {
-        into.updates.push(wire);
-    }
-    Ok(())
-}
-
-/// Marks every queued attachment change as sent with `upload_gen`.
-pub(super) fn mark_uploaded(
-    tx: &Transaction,
-    path: &Path,
-    upload_gen: i64,
-) -> Result<(), ReplicaFileError> {
-    tx.execute(
-        "UPDATE attachment_changes SET upload_gen = ?1, uploaded_revision = revision,
-             state = CASE state WHEN 'failed' THEN 'failed' ELSE 'uploaded' END",
-        [upload_gen],
-    )
-    .map_err(|e| sql_at(path, e))?;
-    Ok(())
-}
-
-/// What downloading and acknowledging attachments did, for [`super::AppliedSync`].
-#[derive(Debug, Default)]
-pub(super) struct AttachmentSync {
-    pub downloaded: u32,
-    pub acknowledged: Vec<(i64, Guid, ChangeKind)>,
-    pub refused: Vec<super::RefusedEdit>,
-}
-
 /// Applies one layer's downloaded attachment changes (data from `data` or from `payloads`).
 /// An attachment whose data is neither fails the whole sync: nothing may be half applied.
 pub(super) fn apply_download(
@@ -614,7 +180,7 @@ pub(super) fn apply_download(
     changes: &[&Attachment],
     delete_ids: &[String],
     payloads: &AttachmentPayloads,
-    out: &mut AttachmentSync,
+    downloaded: &mut u32,
 ) -> Result<(), ReplicaFileError> {
     for attachment in changes {
         let (Ok(global_id), Ok(parent)) = (
@@ -629,7 +195,7 @@ pub(super) fn apply_download(
         };
         let data = downloaded_data(path, attachment, &global_id, payloads)?;
         upsert_server_attachment(tx, path, layer_id, &global_id, &parent, attachment, &data)?;
-        out.downloaded += 1;
+        *downloaded += 1;
     }
     for text in delete_ids {
         let Ok(global_id) = Guid::parse(text) else {
@@ -646,7 +212,7 @@ pub(super) fn apply_download(
             params![layer_id, global_id.as_str()],
         )
         .map_err(|e| sql_at(path, e))?;
-        out.downloaded += 1;
+        *downloaded += 1;
     }
     Ok(())
 }
@@ -722,154 +288,4 @@ fn upsert_server_attachment(
     )
     .map_err(|e| sql_at(path, e))?;
     Ok(())
-}
-
-/// Acknowledges the attachment changes of upload `upload_gen` (folding them into the server
-/// version) except those the reply refused, which stay queued as failed.
-pub(super) fn acknowledge(
-    tx: &Transaction,
-    path: &Path,
-    upload_gen: i64,
-    rows: &[EditResultRow],
-    out: &mut AttachmentSync,
-) -> Result<(), ReplicaFileError> {
-    let sent: Vec<AttachmentChange> = read_changes(tx, path)?
-        .into_iter()
-        .filter(|c| c.upload_gen == Some(upload_gen))
-        .collect();
-    // Each attachment's first refusal, by layer and GlobalID.
-    let mut refusals: std::collections::HashMap<(i64, &Guid), &EditResultRow> =
-        std::collections::HashMap::new();
-    for row in rows
-        .iter()
-        .filter(|r| r.object_type == ObjectType::Attachment && !r.success)
-    {
-        if let Some(gid) = &row.global_id {
-            refusals.entry((row.layer_id, gid)).or_insert(row);
-        }
-    }
-    for change in sent {
-        let refusal = refusals.get(&(change.layer_id, &change.global_id)).copied();
-        if let Some(r) = refusal {
-            tx.execute(
-                "UPDATE attachment_changes SET state = 'failed', error_code = ?3, error_text = ?4
-                 WHERE layer_id = ?1 AND global_id = ?2",
-                params![
-                    change.layer_id,
-                    change.global_id.as_str(),
-                    r.code,
-                    r.description
-                ],
-            )
-            .map_err(|e| sql_at(path, e))?;
-            out.refused.push(super::RefusedEdit {
-                layer_id: change.layer_id,
-                global_id: change.global_id.clone(),
-                kind: change.kind,
-                code: r.code,
-                description: r.description.clone().unwrap_or_default(),
-            });
-            continue;
-        }
-        acknowledge_one(tx, path, &change)?;
-        out.acknowledged
-            .push((change.layer_id, change.global_id.clone(), change.kind));
-    }
-    Ok(())
-}
-
-/// Folds a confirmed change into the server version; a change edited again since the upload
-/// stays queued (an acknowledged add becomes an update).
-fn acknowledge_one(
-    tx: &Transaction,
-    path: &Path,
-    change: &AttachmentChange,
-) -> Result<(), ReplicaFileError> {
-    let key = params![change.layer_id, change.global_id.as_str()];
-    match change.kind {
-        ChangeKind::Delete => {
-            tx.execute(
-                "DELETE FROM attachments WHERE layer_id = ?1 AND global_id = ?2",
-                key,
-            )
-            .map_err(|e| sql_at(path, e))?;
-        }
-        ChangeKind::Add => {
-            tx.execute(
-                "INSERT INTO attachments (layer_id, global_id, parent_global_id, name, content_type, size, data)
-                 SELECT layer_id, global_id, parent_global_id, COALESCE(name, ''),
-                        COALESCE(content_type, ''), COALESCE(size, 0), COALESCE(data, X'')
-                 FROM attachment_changes WHERE layer_id = ?1 AND global_id = ?2
-                 ON CONFLICT (layer_id, global_id) DO UPDATE SET name = excluded.name,
-                     content_type = excluded.content_type, size = excluded.size, data = excluded.data",
-                key,
-            )
-            .map_err(|e| sql_at(path, e))?;
-        }
-        ChangeKind::Update => {
-            tx.execute(
-                "UPDATE attachments SET
-                     name = COALESCE((SELECT name FROM attachment_changes c WHERE c.layer_id = ?1 AND c.global_id = ?2), name),
-                     content_type = COALESCE((SELECT content_type FROM attachment_changes c WHERE c.layer_id = ?1 AND c.global_id = ?2), content_type),
-                     size = COALESCE((SELECT size FROM attachment_changes c WHERE c.layer_id = ?1 AND c.global_id = ?2), size),
-                     data = COALESCE((SELECT data FROM attachment_changes c WHERE c.layer_id = ?1 AND c.global_id = ?2), data)
-                 WHERE layer_id = ?1 AND global_id = ?2",
-                key,
-            )
-            .map_err(|e| sql_at(path, e))?;
-        }
-    }
-    if change.uploaded_revision == Some(change.revision) || change.kind == ChangeKind::Delete {
-        return delete_change(tx, path, change.layer_id, &change.global_id);
-    }
-    tx.execute(
-        "UPDATE attachment_changes SET kind = CASE kind WHEN 'add' THEN 'update' ELSE kind END,
-             state = 'pending'
-         WHERE layer_id = ?1 AND global_id = ?2",
-        key,
-    )
-    .map_err(|e| sql_at(path, e))?;
-    Ok(())
-}
-
-/// Marks refused attachment changes failed (a rolled-back sync's `infos`); returns how many.
-pub(super) fn record_refusals(
-    tx: &Transaction,
-    path: &Path,
-    rows: &[EditResultRow],
-) -> Result<u32, ReplicaFileError> {
-    let mut count = 0;
-    for row in rows
-        .iter()
-        .filter(|r| !r.success && r.object_type == ObjectType::Attachment)
-    {
-        let Some(gid) = &row.global_id else { continue };
-        count += tx
-            .execute(
-                "UPDATE attachment_changes SET state = 'failed', error_code = ?3, error_text = ?4
-                 WHERE layer_id = ?1 AND global_id = ?2",
-                params![row.layer_id, gid.as_str(), row.code, row.description],
-            )
-            .map_err(|e| sql_at(path, e))? as u32;
-    }
-    Ok(count)
-}
-
-/// Queued attachment changes per layer and how many of them failed.
-pub(super) fn counts(
-    conn: &Connection,
-    path: &Path,
-) -> Result<HashMap<i64, (u32, u32)>, ReplicaFileError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT layer_id, COUNT(*), COALESCE(SUM(state = 'failed'), 0)
-             FROM attachment_changes GROUP BY layer_id",
-        )
-        .map_err(|e| sql_at(path, e))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?))))
-        .map_err(|e| sql_at(path, e))?
-        .collect::<Result<HashMap<_, _>, _>>()
-        .map_err(|e| sql_at(path, e))?;
-    Ok(rows)
 }

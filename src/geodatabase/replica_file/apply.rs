@@ -1,0 +1,297 @@
+//! Applying a synchronizeReplica reply in one transaction: the downloaded server changes
+//! (features and attachments), the acknowledgement of what the last upload sent (folded into the
+//! server version) or its refusals (kept queued, marked failed), and only then the new
+//! generation(s). Also refusals that arrived without a completed sync.
+//!
+//! What it must not do: store a generation before the changes it stands for, or unqueue a
+//! change the server refused.
+
+use super::attachments::AttachmentPayloads;
+use super::definition::Generations;
+use super::definition::{read_generations, store_generations};
+use super::queue::{
+    ChangeKey, ChangeKind, ChangeState, LocalChange, Queue, Refusal, delete_change, read_change,
+    read_changes, without_global_id, write_change,
+};
+use super::server_features::{object_id_of, read_server_feature, upsert_server_feature};
+use super::{ReplicaFile, ReplicaFileError, attachment_sync, attachments, from_json, sql_at};
+use crate::protocol::{EditResultRow, Feature, FeatureChanges, Guid, ObjectType, ReplicaResponse};
+use rusqlite::{Transaction, params};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What [`ReplicaFile::apply_sync`] did, in one transaction.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppliedSync {
+    /// Uploaded changes the reply did not refuse; folded into the server version and unqueued.
+    pub acknowledged: Vec<(i64, Guid, ChangeKind)>,
+    /// Uploaded changes the server refused; still queued.
+    pub refused: Vec<Refusal>,
+    pub downloaded_adds: u32,
+    pub downloaded_updates: u32,
+    pub downloaded_deletes: u32,
+    /// Local updates or deletes dropped because the server deleted the feature (server delete wins).
+    pub superseded: Vec<(i64, Guid)>,
+    /// The generations now stored.
+    pub generations: Generations,
+    /// Attachments downloaded (adds, updates and deletes).
+    pub downloaded_attachments: u32,
+    /// Uploaded attachment changes the reply did not refuse.
+    pub acknowledged_attachments: Vec<(i64, Guid, ChangeKind)>,
+    /// Uploaded attachment changes the server refused; still queued.
+    pub refused_attachments: Vec<Refusal>,
+}
+
+impl AppliedSync {
+    pub fn downloaded(&self) -> u32 {
+        self.downloaded_adds
+            + self.downloaded_updates
+            + self.downloaded_deletes
+            + self.downloaded_attachments
+    }
+}
+
+impl ReplicaFile {
+    /// Applies a complete synchronizeReplica reply in ONE transaction: acknowledges the changes of
+    /// upload `upload_gen` (folding them into the server version) except those the reply reports as
+    /// refused, which stay queued (marked failed), applies the downloaded server changes, and only then stores the new generation(s).
+    /// `upload_gen` is the generation of the upload this reply answers (`None` if nothing was sent).
+    /// `advance_generations` is false for upload-only syncs, which download nothing and so must not
+    /// move the point from which server changes are sent.
+    pub fn apply_sync(
+        &mut self,
+        upload_gen: Option<i64>,
+        response: &ReplicaResponse,
+        advance_generations: bool,
+    ) -> Result<AppliedSync, ReplicaFileError> {
+        self.apply_sync_with_attachments(
+            upload_gen,
+            response,
+            advance_generations,
+            &AttachmentPayloads::new(),
+        )
+    }
+
+    /// [`ReplicaFile::apply_sync`] with the data of attachments downloaded by URL (saved to files
+    /// by the caller beforehand). Attachments land in the same transaction as the feature
+    /// changes and the generation; one without data fails the whole apply.
+    pub fn apply_sync_with_attachments(
+        &mut self,
+        upload_gen: Option<i64>,
+        response: &ReplicaResponse,
+        advance_generations: bool,
+        payloads: &AttachmentPayloads,
+    ) -> Result<AppliedSync, ReplicaFileError> {
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        let mut applied = AppliedSync::default();
+        let mut attached = attachment_sync::AttachmentSync::default();
+        // Downloads first: a server echo of one of our own adds (a redo after an expired result)
+        // is then simply overwritten by the acknowledgement below; nothing is duplicated.
+        for layer in &response.edits {
+            apply_download(&tx, &path, layer.id, &layer.features, &mut applied)?;
+            let items: Vec<_> = layer
+                .attachments
+                .adds
+                .iter()
+                .chain(&layer.attachments.updates)
+                .collect();
+            attachments::apply_download(
+                &tx,
+                &path,
+                layer.id,
+                &items,
+                &layer.attachments.delete_ids,
+                payloads,
+                &mut applied.downloaded_attachments,
+            )?;
+        }
+        if let Some(generation) = upload_gen {
+            let rows = response.result_rows();
+            acknowledge(&tx, &path, generation, &rows, &mut applied)?;
+            attachment_sync::acknowledge(&tx, &path, generation, &rows, &mut attached)?;
+        }
+        applied.acknowledged_attachments = attached.acknowledged;
+        applied.refused_attachments = attached.refused;
+        if advance_generations {
+            store_generations(&tx, &path, response)?;
+        }
+        applied.generations = read_generations(&tx, &path)?;
+        tx.commit().map_err(|e| sql_at(&path, e))?;
+        Ok(applied)
+    }
+
+    /// Records refusals that arrived without a completed sync (a rolled-back sync's `infos`):
+    /// the changes stay queued, marked failed. Nothing else changes.
+    pub fn record_refusals(&mut self, rows: &[EditResultRow]) -> Result<u32, ReplicaFileError> {
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        let count = Queue::Attachments.record_refusals(&tx, &path, rows)?
+            + Queue::Features.record_refusals(&tx, &path, rows)?;
+        tx.commit().map_err(|e| sql_at(&path, e))?;
+        Ok(count)
+    }
+}
+
+fn apply_download(
+    tx: &Transaction,
+    path: &Path,
+    layer_id: i64,
+    changes: &FeatureChanges,
+    applied: &mut AppliedSync,
+) -> Result<(), ReplicaFileError> {
+    for feature in &changes.adds {
+        if upsert_server_feature(tx, path, layer_id, feature, true)? {
+            applied.downloaded_adds += 1;
+        }
+    }
+    for feature in &changes.updates {
+        if upsert_server_feature(tx, path, layer_id, feature, false)? {
+            applied.downloaded_updates += 1;
+        }
+    }
+    for text in &changes.delete_ids {
+        let Ok(global_id) = Guid::parse(text) else {
+            tracing::warn!(
+                layer_id,
+                "skipping a downloaded delete with an invalid GlobalID"
+            );
+            continue;
+        };
+        tx.prepare_cached("DELETE FROM features WHERE layer_id = ?1 AND global_id = ?2")
+            .and_then(|mut statement| statement.execute(params![layer_id, global_id.as_str()]))
+            .map_err(|e| sql_at(path, e))?;
+        attachments::remove_attachments_of(tx, path, layer_id, &global_id)?;
+        applied.downloaded_deletes += 1;
+        // Server delete beats a local update; a local delete of a deleted feature is done.
+        if let Some(local) = read_change(tx, path, layer_id, &global_id)?
+            && local.kind != ChangeKind::Add
+        {
+            delete_change(tx, path, layer_id, &global_id)?;
+            applied.superseded.push((layer_id, global_id));
+        }
+    }
+    Ok(())
+}
+
+/// Acknowledges confirmed changes of upload `upload_gen` and marks refused ones failed.
+fn acknowledge(
+    tx: &Transaction,
+    path: &Path,
+    upload_gen: i64,
+    rows: &[EditResultRow],
+    applied: &mut AppliedSync,
+) -> Result<(), ReplicaFileError> {
+    let uploaded: Vec<LocalChange> = read_changes(tx, path)?
+        .into_iter()
+        .filter(|c| c.upload_gen == Some(upload_gen))
+        .collect();
+    // Each feature's first result, by layer and GlobalID (an upload may hold 100,000 changes).
+    let mut results: HashMap<(i64, &Guid), &EditResultRow> = HashMap::with_capacity(rows.len());
+    for row in rows.iter().filter(|r| r.object_type == ObjectType::Feature) {
+        if let Some(gid) = &row.global_id {
+            results.entry((row.layer_id, gid)).or_insert(row);
+        }
+    }
+    for change in uploaded {
+        let result = results.get(&(change.layer_id, &change.global_id)).copied();
+        match result {
+            // A complete reply acknowledges its upload generation as a whole (the Runtime model):
+            // servers report failures, and successes only for adds with returnIdsForAdds.
+            None => {
+                acknowledge_one(tx, path, &change, None)?;
+                applied
+                    .acknowledged
+                    .push((change.layer_id, change.global_id.clone(), change.kind));
+            }
+            Some(r) if r.success => {
+                acknowledge_one(tx, path, &change, r.object_id)?;
+                applied
+                    .acknowledged
+                    .push((change.layer_id, change.global_id.clone(), change.kind));
+            }
+            Some(r) => {
+                Queue::Features.mark_refused(
+                    tx,
+                    path,
+                    change.layer_id,
+                    &change.global_id,
+                    r.code,
+                    r.description.as_deref(),
+                )?;
+                applied
+                    .refused
+                    .push(Refusal::from_result(ChangeKey::of(&change), change.kind, r));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folds a confirmed change into the server version. If the technician edited it again after the
+/// upload, the newer edit stays queued (an acknowledged add becomes an update).
+fn acknowledge_one(
+    tx: &Transaction,
+    path: &Path,
+    change: &LocalChange,
+    object_id: Option<i64>,
+) -> Result<(), ReplicaFileError> {
+    let (uploaded_revision, uploaded_json): (Option<i64>, Option<String>) = tx.prepare_cached("SELECT uploaded_revision, uploaded_json FROM changes WHERE layer_id = ?1 AND global_id = ?2")
+        .and_then(|mut statement| statement.query_row(params![change.layer_id, change.global_id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(|e| sql_at(path, e))?;
+    let sent: Option<Feature> = uploaded_json
+        .map(|t| from_json(path, "an uploaded edit", &t))
+        .transpose()?;
+    match change.kind {
+        ChangeKind::Delete => {
+            tx.prepare_cached("DELETE FROM features WHERE layer_id = ?1 AND global_id = ?2")
+                .and_then(|mut statement| {
+                    statement.execute(params![change.layer_id, change.global_id.as_str()])
+                })
+                .map_err(|e| sql_at(path, e))?;
+            // The server deleted the feature's attachments with it.
+            attachments::remove_attachments_of(tx, path, change.layer_id, &change.global_id)?;
+        }
+        ChangeKind::Add | ChangeKind::Update => {
+            if let Some(mut sent) = sent {
+                if let Some(oid) = object_id
+                    && change.kind == ChangeKind::Add
+                    && object_id_of(&sent).is_none()
+                {
+                    sent.attributes
+                        .insert("OBJECTID".into(), serde_json::Value::from(oid));
+                }
+                upsert_server_feature(
+                    tx,
+                    path,
+                    change.layer_id,
+                    &sent,
+                    change.kind == ChangeKind::Add,
+                )?;
+            }
+        }
+    }
+    if uploaded_revision == Some(change.revision) {
+        delete_change(tx, path, change.layer_id, &change.global_id)?;
+        return Ok(());
+    }
+    // Edited again since the upload: keep the newer values queued against the new server version.
+    let server = read_server_feature(tx, path, change.layer_id, &change.global_id)?;
+    let still_queued = match change.kind {
+        ChangeKind::Delete => return delete_change(tx, path, change.layer_id, &change.global_id),
+        ChangeKind::Add => LocalChange {
+            kind: ChangeKind::Update,
+            attributes: without_global_id(change.attributes.clone()),
+            before: server,
+            state: ChangeState::Pending,
+            ..change.clone()
+        },
+        ChangeKind::Update => LocalChange {
+            state: ChangeState::Pending,
+            ..change.clone()
+        },
+    };
+    write_change(tx, path, &still_queued)
+}
