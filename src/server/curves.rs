@@ -6,7 +6,7 @@
 //! clockwise, rotation, axis, ratio]}`) and cubic Béziers (`{"b": [end, control1, control2]}`);
 //! z and m are interpolated along each curve.
 
-use super::checks::Rejection;
+use crate::protocol::rules::Rejection;
 use serde_json::{Map, Value};
 
 /// Angle between two densified vertices on an arc, in radians (about 4 degrees).
@@ -14,7 +14,7 @@ const MAX_ARC_STEP_RADIANS: f64 = std::f64::consts::PI / 45.0;
 /// Straight pieces a Bézier segment is split into.
 const BEZIER_STEPS: usize = 16;
 
-pub use super::checks::has_true_curves;
+pub use crate::protocol::rules::has_true_curves;
 
 /// The geometry with its curves densified (`curvePaths` → `paths`, `curveRings` → `rings`);
 /// geometry without curves is returned unchanged. A part that cannot be read is left out rather

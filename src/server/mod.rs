@@ -3,46 +3,36 @@
 //! checks, tokens, ownership rules, a loopback-only admin API and fault injection. Used embedded
 //! (GUI demo, tests, benchmarks: [`start`] on `127.0.0.1:0`) or standalone (`syncwatch serve`).
 //!
-//! Layout: `definition` (the service definition file), `store` (SQLite), `checks` (the per-edit
-//! rules of `protocol::rules`), `attachment_checks` (per-attachment rules), `curves` (true
-//! curves: densify, 1005), `apply` (applying uploads), `attachments` (applying attachment edits,
-//! attachment downloads), `where_clause` (layerQueries filters), `ops` (the
-//! operations, blocking), `routes` (HTTP), `jobs` (async jobs), `outputs` (result files),
-//! `faults` and `admin`. SQLite work runs on `spawn_blocking`, never on a runtime worker.
+//! Layout, top to bottom (each part imports only those below it):
+//! * `http`: the axum router, request parsing, replies, async jobs, result files, the admin
+//!   API and fault injection. Every database call runs on `spawn_blocking`, never on a
+//!   runtime worker.
+//! * `ops`: the replica operations as blocking functions over the locked service core.
+//! * `apply`: applying a synchronizeReplica's uploaded edits inside its transaction.
+//! * `db`: the service's SQLite database (`db::ServiceDb`); every SQL statement.
+//!
+//! Beside them, used by all: `definition` (the service definition file), `where_clause`
+//! (layerQueries filters), `curves` (true curves: densify, 1005), `attachment_checks` (the
+//! per-attachment rules; the per-edit feature rules are `protocol::rules`, shared with the
+//! client's validator) and `background_free`.
 //!
 //! Shutdown: dropping the [`RunningServer`] (or calling [`RunningServer::shutdown`]) stops
 //! accepting connections; a temporary data directory is removed with it.
 
-mod admin;
 mod apply;
 mod attachment_checks;
-mod attachments;
-/// The per-edit checks live in `protocol::rules`, shared with the client's validator.
-use crate::protocol::rules as checks;
+mod background_free;
 mod curves;
+mod db;
 pub mod definition;
-mod faults;
-mod jobs;
+mod http;
 mod ops;
-mod outputs;
-mod routes;
-mod store;
 mod where_clause;
 
 pub use crate::protocol::rules::is_untrusted_html;
 pub use definition::{DefinitionError, LayerDef, OwnershipDef, ServiceDefinition, UserDef};
-pub use faults::{FaultKind, FaultRule};
+pub use http::{FaultKind, FaultRule};
 pub use where_clause::{Condition, WhereError};
-
-/// Frees a value that may be large (parsed edits, a big reply, an upload's lookup tables) on a
-/// blocking thread of the runtime, so that the answer does not wait for the memory to be
-/// freed; outside a runtime it is freed here.
-fn free_in_background<T: Send + 'static>(value: T) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn_blocking(move || drop(value))),
-        Err(_) => drop(value),
-    }
-}
 
 use std::io;
 use std::net::SocketAddr;
@@ -172,20 +162,20 @@ pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
         .admin_key
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let settings = routes::Settings {
+    let settings = http::Settings {
         data_dir: data_dir.clone(),
         result_ttl: config.result_ttl,
         admin_key: admin_key.clone(),
         job_step_delay: config.job_step_delay,
     };
-    let state = tokio::task::spawn_blocking(move || routes::AppState::open(definition, settings))
+    let state = tokio::task::spawn_blocking(move || http::AppState::open(definition, settings))
         .await
         .map_err(io::Error::other)??;
     let service_name = state.service_name();
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let local_addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let app = routes::router(state.clone());
+    let app = http::router(state.clone());
     let sweeper = state.spawn_sweeper();
     let task = tokio::spawn(async move {
         let served = axum::serve(

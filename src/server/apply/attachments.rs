@@ -1,48 +1,36 @@
-//! Attachments in the reference service: applying the attachment edits of one synchronizeReplica
-//! layer (adds, updates, deletes by GlobalID, inside the caller's transaction, after the layer's
-//! feature edits so a new feature can get its photo in the same sync), and shaping stored
-//! attachments for createReplica data and sync downloads (data as base64, or as a URL under
-//! `…/FeatureServer/<layer>/<parent objectId>/attachments/<attachmentId>`). The per-edit rules
-//! are the pure functions of `attachment_checks`; SQL is `store`'s. It must not commit or roll
-//! back: `ops` decides from the outcome.
+//! Applying the attachment edits of one synchronizeReplica layer: adds, updates, deletes by
+//! GlobalID, inside the caller's transaction, after the layer's feature edits so a new feature
+//! can get its photo in the same sync. The per-edit rules are the pure functions of
+//! `attachment_checks`; SQL is `db`'s. It must not commit or roll back: `ops` decides from the
+//! outcome. Shaping stored attachments for downloads is `ops::attachment_wire`'s.
 
-use super::apply::{ApplyOptions, FailedEdit};
-use super::attachment_checks::{
-    self as rules, ADD_FAILED, AttachmentRejection, DELETE_FAILED, UPDATE_FAILED,
-};
-use super::checks::{self, EditContext, EditKind};
-use super::definition::LayerDef;
-use super::store::{self, AttachmentWrite, StoreError, StoredAttachment};
+use super::{ApplyOptions, FailedEdit, LayerOutcome};
+use crate::protocol::rules::{self, EditContext, EditKind};
 use crate::protocol::{Attachment, AttachmentChanges, EditResult, Guid, ObjectType};
-use base64::Engine;
+use crate::server::attachment_checks::{
+    self, ADD_FAILED, AttachmentRejection, DELETE_FAILED, UPDATE_FAILED,
+};
+use crate::server::db::{self, AttachmentWrite, ServiceDbError};
+use crate::server::definition::LayerDef;
 use rusqlite::Connection;
-
-/// The result of applying one layer's attachment edits.
-#[derive(Debug, Default)]
-pub struct AttachmentOutcome {
-    pub failed: usize,
-    pub applied: usize,
-    /// rollbackOnFailure: the first failure, which stops the apply.
-    pub rolled_back: Option<FailedEdit>,
-}
 
 /// Applies `edits` (the layer's `attachments`) at `options.generation`; results go into `into`.
 /// `ctx`: the layer's rules, for the parents' ownership.
-pub fn apply(
+pub(super) fn apply(
     conn: &Connection,
     layer: &LayerDef,
     ctx: EditContext<'_>,
     options: &ApplyOptions<'_>,
     edits: &AttachmentChanges,
     into: &mut AttachmentChanges,
-) -> Result<AttachmentOutcome, StoreError> {
+) -> Result<LayerOutcome, ServiceDbError> {
     let applier = Applier {
         conn,
         layer,
         ctx,
         options,
     };
-    let mut outcome = AttachmentOutcome::default();
+    let mut outcome = LayerOutcome::default();
     for add in &edits.adds {
         let attempt = applier.add(add)?;
         if applier.record(attempt, &mut into.add_results, &mut outcome, true) {
@@ -85,7 +73,7 @@ impl Applier<'_> {
         &self,
         attempt: Attempt,
         into: &mut Vec<EditResult>,
-        outcome: &mut AttachmentOutcome,
+        outcome: &mut LayerOutcome,
         is_add: bool,
     ) -> bool {
         match attempt {
@@ -124,39 +112,37 @@ impl Applier<'_> {
     fn check_parent(
         &self,
         parent_text: &str,
-    ) -> Result<Result<(), AttachmentRejection>, StoreError> {
+    ) -> Result<Result<(), AttachmentRejection>, ServiceDbError> {
         let row = match Guid::parse(parent_text.trim()) {
-            Ok(gid) => store::row_by_global_id(self.conn, self.layer.id, &gid)?,
+            Ok(gid) => db::row_by_global_id(self.conn, self.layer.id, &gid)?,
             Err(_) => None,
         };
         let live = row.as_ref().filter(|r| !r.deleted);
-        if let Err(r) = rules::check_parent(self.layer, parent_text, live.is_some()) {
+        if let Err(r) = attachment_checks::check_parent(self.layer, parent_text, live.is_some()) {
             return Ok(Err(r));
         }
         if let Some(row) = live
-            && let Err(r) = checks::check_owner(self.ctx(), &row.owner, EditKind::Update)
+            && let Err(r) = rules::check_owner(self.ctx(), &row.owner, EditKind::Update)
         {
             return Ok(Err(AttachmentRejection::new(r.code, "")));
         }
         Ok(Ok(()))
     }
 
-    fn add(&self, add: &Attachment) -> Result<Attempt, StoreError> {
-        let global_id = match rules::attachment_global_id(&add.global_id, ADD_FAILED) {
+    fn add(&self, add: &Attachment) -> Result<Attempt, ServiceDbError> {
+        let global_id = match attachment_checks::attachment_global_id(&add.global_id, ADD_FAILED) {
             Ok(g) => g,
             Err(r) => return Ok(Err((None, r))),
         };
         let refuse = |r: AttachmentRejection| Ok(Err((Some(global_id.clone()), r)));
-        if let Err(r) = rules::check_accepts_attachments(
+        if let Err(r) = attachment_checks::check_accepts_attachments(
             self.layer,
             self.options.attachments_upload,
             ADD_FAILED,
         ) {
             return refuse(r);
         }
-        if let Some(existing) =
-            store::attachment_by_global_id(self.conn, self.layer.id, &global_id)?
-        {
+        if let Some(existing) = db::attachment_by_global_id(self.conn, self.layer.id, &global_id)? {
             // A resent add: applied once already, never duplicated.
             return Ok(Ok((existing.attachment_id, global_id)));
         }
@@ -167,7 +153,7 @@ impl Applier<'_> {
             Ok(data) => data,
             Err(r) => return refuse(r),
         };
-        if let Err(r) = rules::check_content(
+        if let Err(r) = attachment_checks::check_content(
             self.layer,
             &add.name,
             &add.content_type,
@@ -179,7 +165,7 @@ impl Applier<'_> {
         let parent = Guid::parse(add.parent_global_id.trim())
             .map(|g| g.as_str().to_string())
             .unwrap_or_default();
-        let attachment_id = store::insert_attachment(
+        let attachment_id = db::insert_attachment(
             self.conn,
             self.layer.id,
             &AttachmentWrite {
@@ -194,30 +180,31 @@ impl Applier<'_> {
         Ok(Ok((attachment_id, global_id)))
     }
 
-    fn update(&self, update: &Attachment) -> Result<Attempt, StoreError> {
-        let global_id = match rules::attachment_global_id(&update.global_id, UPDATE_FAILED) {
-            Ok(g) => g,
-            Err(r) => return Ok(Err((None, r))),
-        };
+    fn update(&self, update: &Attachment) -> Result<Attempt, ServiceDbError> {
+        let global_id =
+            match attachment_checks::attachment_global_id(&update.global_id, UPDATE_FAILED) {
+                Ok(g) => g,
+                Err(r) => return Ok(Err((None, r))),
+            };
         let refuse = |r: AttachmentRejection| Ok(Err((Some(global_id.clone()), r)));
-        if let Err(r) = rules::check_accepts_attachments(
+        if let Err(r) = attachment_checks::check_accepts_attachments(
             self.layer,
             self.options.attachments_upload,
             UPDATE_FAILED,
         ) {
             return refuse(r);
         }
-        let stored = match store::attachment_by_global_id(self.conn, self.layer.id, &global_id)? {
+        let stored = match db::attachment_by_global_id(self.conn, self.layer.id, &global_id)? {
             Some(a) if !a.deleted => a,
             _ => {
-                return refuse(rules::unknown_attachment(
+                return refuse(attachment_checks::unknown_attachment(
                     self.layer,
                     &global_id,
                     UPDATE_FAILED,
                 ));
             }
         };
-        if let Err(r) = rules::check_same_parent(update, &stored.parent_global_id) {
+        if let Err(r) = attachment_checks::check_same_parent(update, &stored.parent_global_id) {
             return refuse(r);
         }
         if let Err(r) = self.check_parent(&stored.parent_global_id)? {
@@ -235,10 +222,12 @@ impl Applier<'_> {
         let size = data
             .as_ref()
             .map_or(stored.size.max(0) as u64, |d| d.len() as u64);
-        if let Err(r) = rules::check_content(self.layer, name, content_type, size, UPDATE_FAILED) {
+        if let Err(r) =
+            attachment_checks::check_content(self.layer, name, content_type, size, UPDATE_FAILED)
+        {
             return refuse(r);
         }
-        store::update_attachment(
+        db::update_attachment(
             self.conn,
             stored.attachment_id,
             name,
@@ -249,23 +238,23 @@ impl Applier<'_> {
         Ok(Ok((stored.attachment_id, global_id)))
     }
 
-    fn delete(&self, text: &str) -> Result<Attempt, StoreError> {
-        let global_id = match rules::attachment_global_id(text, DELETE_FAILED) {
+    fn delete(&self, text: &str) -> Result<Attempt, ServiceDbError> {
+        let global_id = match attachment_checks::attachment_global_id(text, DELETE_FAILED) {
             Ok(g) => g,
             Err(r) => return Ok(Err((None, r))),
         };
         let refuse = |r: AttachmentRejection| Ok(Err((Some(global_id.clone()), r)));
-        if let Err(r) = rules::check_accepts_attachments(
+        if let Err(r) = attachment_checks::check_accepts_attachments(
             self.layer,
             self.options.attachments_upload,
             DELETE_FAILED,
         ) {
             return refuse(r);
         }
-        let stored = match store::attachment_by_global_id(self.conn, self.layer.id, &global_id)? {
+        let stored = match db::attachment_by_global_id(self.conn, self.layer.id, &global_id)? {
             Some(a) => a,
             None => {
-                return refuse(rules::unknown_attachment(
+                return refuse(attachment_checks::unknown_attachment(
                     self.layer,
                     &global_id,
                     DELETE_FAILED,
@@ -280,16 +269,16 @@ impl Applier<'_> {
             // The parent is gone or not the caller's: the delete cannot be applied.
             return refuse(AttachmentRejection::new(DELETE_FAILED, r.reason).with_code_of(r.code));
         }
-        store::delete_attachment(self.conn, stored.attachment_id, self.options.generation)?;
+        db::delete_attachment(self.conn, stored.attachment_id, self.options.generation)?;
         Ok(Ok((stored.attachment_id, global_id)))
     }
 
     /// The edit's data, refused as too large from its base64 length before it is decoded.
     fn checked_data(&self, a: &Attachment, code: i64) -> Result<Vec<u8>, AttachmentRejection> {
         if let Some(text) = a.data.as_deref() {
-            rules::check_size(self.layer, rules::decoded_len(text), code)?;
+            attachment_checks::check_size(self.layer, attachment_checks::decoded_len(text), code)?;
         }
-        rules::decode_data(a, code)
+        attachment_checks::decode_data(a, code)
     }
 }
 
@@ -305,56 +294,4 @@ impl AttachmentRejection {
 
 fn non_empty(text: &str) -> Option<&str> {
     Some(text.trim()).filter(|t| !t.is_empty())
-}
-
-/// How attachment data travels in a download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataBy {
-    /// A URL relative to the FeatureServer (`routes` makes it absolute).
-    Url,
-    Base64,
-}
-
-/// The relative URL of an attachment's data.
-pub fn data_path(layer_id: i64, parent_object_id: i64, attachment_id: i64) -> String {
-    format!("{layer_id}/{parent_object_id}/attachments/{attachment_id}")
-}
-
-/// A stored attachment as download JSON. `None` when its parent is gone.
-pub fn to_wire(
-    conn: &Connection,
-    stored: &StoredAttachment,
-    data_by: DataBy,
-) -> Result<Option<Attachment>, StoreError> {
-    let Ok(parent) = Guid::parse(&stored.parent_global_id) else {
-        return Ok(None);
-    };
-    let Some(parent_row) = store::row_by_global_id(conn, stored.layer_id, &parent)? else {
-        return Ok(None);
-    };
-    let mut wire = Attachment {
-        attachment_id: Some(stored.attachment_id),
-        global_id: stored.global_id.clone(),
-        parent_global_id: stored.parent_global_id.clone(),
-        content_type: stored.content_type.clone(),
-        name: stored.name.clone(),
-        size: Some(stored.size),
-        ..Default::default()
-    };
-    match data_by {
-        DataBy::Url => {
-            wire.url = Some(data_path(
-                stored.layer_id,
-                parent_row.object_id,
-                stored.attachment_id,
-            ));
-        }
-        DataBy::Base64 => {
-            let Some(bytes) = store::attachment_data(conn, stored.attachment_id)? else {
-                return Ok(None);
-            };
-            wire.data = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
-        }
-    }
-    Ok(Some(wire))
 }

@@ -1,7 +1,7 @@
 //! Async jobs (`async=true`): their status documents, served at `…/FeatureServer/jobs/<id>`.
 //! A job goes Pending → InProgress → Completed | CompletedWithErrors | Failed. Owns only the
 //! registry (in memory: a restarted server has no jobs, like a restarted ArcGIS job service);
-//! running a job is `routes`' business.
+//! running a job is `async_jobs`' business.
 
 use crate::protocol::{JobState, ReplicaResponse, TransportType};
 use std::collections::HashMap;

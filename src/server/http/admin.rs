@@ -2,14 +2,14 @@
 //! `X-Admin-Key`: terminate and re-enable sync, expire every result file, inject and clear
 //! faults, make breaking schema changes (drop a field or a layer, change a field type), and
 //! change a layer's ownership rules (not breaking: replicas keep syncing under the new rules).
-//! Owns these endpoints and their guard; the effects live in `store`, `outputs` and `faults`.
+//! Owns these endpoints and their guard; the effects live in `db`, `output_dir` and `faults`.
 //! Never logs the key.
 
-use super::definition::ServiceDefinition;
 use super::faults::FaultRule;
-use super::ops::OpError;
-use super::routes::{AppState, Shared};
+use super::state::{AppState, Shared};
 use crate::protocol::{ErrorEnvelope, FieldType, ServiceError};
+use crate::server::definition::{self, ServiceDefinition};
+use crate::server::ops::OpError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -90,7 +90,7 @@ fn reply(result: Result<serde_json::Value, OpError>) -> Response {
         Err(OpError::Service(error)) => {
             (StatusCode::BAD_REQUEST, Json(ErrorEnvelope { error })).into_response()
         }
-        Err(OpError::Store(e)) => {
+        Err(OpError::Db(e)) => {
             tracing::error!(error = %e, "admin operation failed in the database");
             let error = ServiceError::new(
                 500,
@@ -111,10 +111,10 @@ async fn status(State(state): State<AppState>) -> Response {
         .blocking(|s: &Shared| {
             let core = s.core();
             Ok(serde_json::json!({
-                "syncEnabled": core.store.sync_enabled()?,
-                "replicas": core.store.replicas()?.len(),
+                "syncEnabled": core.db.sync_enabled()?,
+                "replicas": core.db.replicas()?.len(),
                 "schemaVersion": core.schema_version,
-                "generation": core.store.current_gen()?,
+                "generation": core.db.current_gen()?,
                 "faults": s.faults.list(),
             }))
         })
@@ -125,7 +125,7 @@ async fn status(State(state): State<AppState>) -> Response {
 async fn terminate_sync(State(state): State<AppState>) -> Response {
     let result = state
         .blocking(|s: &Shared| {
-            let dropped = s.core().store.set_sync_enabled(false)?;
+            let dropped = s.core().db.set_sync_enabled(false)?;
             tracing::warn!(
                 dropped,
                 "sync terminated by the administrator; every replica was dropped"
@@ -139,7 +139,7 @@ async fn terminate_sync(State(state): State<AppState>) -> Response {
 async fn enable_sync(State(state): State<AppState>) -> Response {
     let result = state
         .blocking(|s: &Shared| {
-            s.core().store.set_sync_enabled(true)?;
+            s.core().db.set_sync_enabled(true)?;
             tracing::info!("sync re-enabled by the administrator");
             Ok(serde_json::json!({"success": true}))
         })
@@ -242,7 +242,7 @@ async fn change_schema(State(state): State<AppState>, body: axum::body::Bytes) -
                 ))
             })?;
             let version = core.schema_version + 1;
-            core.store.save_definition(&def, version)?;
+            core.db.save_definition(&def, version)?;
             core.def = def;
             core.schema_version = version;
             core.last_schema_change = Some(what.clone());
@@ -297,7 +297,7 @@ async fn change_ownership(State(state): State<AppState>, body: axum::body::Bytes
             rules.allow_others_to_update = change.allow_others_to_update;
             rules.allow_others_to_delete = change.allow_others_to_delete;
             let version = core.schema_version;
-            core.store.save_definition(&def, version)?;
+            core.db.save_definition(&def, version)?;
             core.def = def;
             tracing::info!(layer = change.layer, "ownership rules changed");
             Ok(serde_json::json!({"success": true, "layer": change.layer}))
@@ -319,7 +319,7 @@ fn apply_change(def: &mut ServiceDefinition, change: &SchemaChange) -> Result<St
             let l = def
                 .layer_mut(*layer)
                 .ok_or(format!("layer {layer} does not exist"))?;
-            if super::definition::is_system_field(field)
+            if definition::is_system_field(field)
                 || l.owner_field()
                     .is_some_and(|o| o.eq_ignore_ascii_case(field))
             {

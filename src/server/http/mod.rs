@@ -1,0 +1,75 @@
+//! HTTP: the axum router of the REST API (with fault injection) and the admin API. The handlers
+//! live in `resources` (info, services, the FeatureServer and its layers, replica info),
+//! `replica_ops` (createReplica, synchronizeReplica, unRegisterReplica), `async_jobs` and
+//! `files` (attachment data, result files); `request` parses requests and finds the caller,
+//! `reply` shapes JSON and error envelopes, `delivery` runs an operation and delivers its
+//! result (embedded JSON, a JSON or delta SQLite result file), `state` holds what the handlers
+//! share. Handlers never touch SQLite themselves: every database call goes through
+//! [`AppState::blocking`] (`spawn_blocking`).
+
+mod admin;
+mod async_jobs;
+mod delivery;
+mod faults;
+mod files;
+mod job_registry;
+mod output_dir;
+mod replica_ops;
+mod reply;
+mod request;
+mod resources;
+mod state;
+
+pub use faults::{FaultKind, FaultRule};
+pub use state::{AppState, Settings};
+
+use axum::Router;
+use axum::routing::any;
+
+/// Largest request body accepted (100,000 edits are about 20 MB of form-encoded JSON).
+const MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
+
+/// The whole router: REST API with fault injection, plus the admin API.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/arcgis/rest/info", any(resources::info))
+        .route("/arcgis/info", any(resources::info))
+        .route("/arcgis/sharing/rest/info", any(resources::info))
+        .route("/arcgis/rest/services", any(resources::services))
+        .route(
+            "/arcgis/rest/services/{service}/FeatureServer",
+            any(resources::feature_server),
+        )
+        .route(
+            "/arcgis/rest/services/{service}/FeatureServer/{op}",
+            any(resources::feature_server_op),
+        )
+        .route(
+            "/arcgis/rest/services/{service}/FeatureServer/replicas/{replica}",
+            any(resources::replica_info),
+        )
+        .route(
+            "/arcgis/rest/services/{service}/FeatureServer/jobs/{job}",
+            any(async_jobs::job_status),
+        )
+        .route(
+            "/arcgis/rest/services/{service}/FeatureServer/jobs/{job}/status",
+            any(async_jobs::job_status),
+        )
+        .route(
+            "/arcgis/rest/services/{service}/FeatureServer/{layer}/{object}/attachments/{attachment}",
+            any(files::attachment_file),
+        )
+        .route(
+            "/arcgis/rest/directories/arcgisoutput/{service}/{file}",
+            any(files::result_file),
+        )
+        .fallback(reply::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.shared.faults.clone(),
+            faults::inject,
+        ))
+        .with_state(state.clone());
+    api.merge(admin::router(state))
+}

@@ -1,0 +1,109 @@
+//! What every handler shares: the settings fixed at start, the service core behind one mutex
+//! (only locked from blocking code), the result-file directory, the async-job registry and the
+//! fault rules; and [`AppState::blocking`], the one way handlers reach the database.
+
+use super::faults::Faults;
+use super::job_registry::Jobs;
+use super::output_dir::Outputs;
+use super::reply::internal_error;
+use crate::server::db::ServiceDb;
+use crate::server::definition::{ServiceDefinition, UserDef};
+use crate::server::ops::{Core, OpError};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Settings fixed at start.
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub result_ttl: Duration,
+    pub admin_key: String,
+    pub job_step_delay: Duration,
+}
+
+/// Everything the handlers share.
+pub struct Shared {
+    core: Mutex<Core>,
+    pub service_name: String,
+    pub(super) require_token: bool,
+    pub(super) users: Vec<UserDef>,
+    pub settings: Settings,
+    pub outputs: Outputs,
+    pub jobs: Jobs,
+    pub faults: Arc<Faults>,
+}
+
+impl Shared {
+    /// The core, locked. Only from blocking code.
+    pub fn core(&self) -> MutexGuard<'_, Core> {
+        // A panic inside an operation happened before its transaction committed (SQLite rolled it
+        // back), so the core is still consistent: keep serving.
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Cheap handle on the shared state.
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Shared>,
+}
+
+impl AppState {
+    /// Opens the database under `settings.data_dir` (seeding it from `definition` when new).
+    pub fn open(definition: ServiceDefinition, settings: Settings) -> std::io::Result<AppState> {
+        let mut db = ServiceDb::open(&settings.data_dir.join("service.sqlite"))
+            .map_err(std::io::Error::other)?;
+        let (def, schema_version) = db.init(&definition).map_err(std::io::Error::other)?;
+        let outputs = Outputs::new(settings.data_dir.join("arcgisoutput"), settings.result_ttl)?;
+        let shared = Shared {
+            service_name: def.name.clone(),
+            require_token: def.require_token,
+            users: def.users.clone(),
+            core: Mutex::new(Core {
+                db,
+                def,
+                schema_version,
+                last_schema_change: None,
+            }),
+            settings,
+            outputs,
+            jobs: Jobs::default(),
+            faults: Arc::new(Faults::default()),
+        };
+        Ok(AppState {
+            shared: Arc::new(shared),
+        })
+    }
+
+    pub fn service_name(&self) -> String {
+        self.shared.service_name.clone()
+    }
+
+    /// Removes expired result files periodically.
+    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(shared.outputs.sweep_interval());
+            loop {
+                tick.tick().await;
+                let s = shared.clone();
+                let _ = tokio::task::spawn_blocking(move || s.outputs.sweep()).await;
+            }
+        })
+    }
+
+    /// Runs blocking work (SQLite, files) off the runtime.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Shared) -> Result<T, OpError> + Send + 'static,
+    ) -> Result<T, OpError> {
+        let shared = self.shared.clone();
+        match tokio::task::spawn_blocking(move || work(&shared)).await {
+            Ok(result) => result,
+            Err(err) => {
+                tracing::error!(%err, "a service operation panicked");
+                Err(OpError::Service(internal_error()))
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! What a caller may see of a replica layer: its live rows that pass the layer's filter and the
+//! layer's ownership rules, projected to the layer's current fields with true curves
+//! densified, and the live attachments of those rows. Read-only.
+
+use super::attachment_wire::{self, DataBy};
+use crate::protocol::rules::{Caller, is_anonymous_owner};
+use crate::protocol::{Attachment, Feature, QueryOption};
+use crate::server::curves;
+use crate::server::db::{self, ReplicaLayerRecord, ServiceDbError, StoredRow};
+use crate::server::definition::{LayerDef, ServiceDefinition};
+use crate::server::where_clause::Condition;
+use rusqlite::Connection;
+
+/// The live attachments of the replica's `features` (those the caller may see).
+pub(super) fn replica_attachments(
+    conn: &Connection,
+    def: &ServiceDefinition,
+    layer_id: i64,
+    features: &[Feature],
+    data_by: DataBy,
+) -> Result<Vec<Attachment>, ServiceDbError> {
+    if !def.layer(layer_id).is_some_and(|l| l.has_attachments) {
+        return Ok(Vec::new());
+    }
+    let parents: std::collections::HashSet<String> = features
+        .iter()
+        .filter_map(|f| f.global_id())
+        .map(|g| g.as_str().to_string())
+        .collect();
+    let mut out = Vec::new();
+    for stored in db::live_attachments(conn, layer_id)? {
+        if parents.contains(&stored.parent_global_id)
+            && let Some(wire) = attachment_wire::to_wire(conn, &stored, data_by)?
+        {
+            out.push(wire);
+        }
+    }
+    Ok(out)
+}
+
+/// The layer's filter as a condition: `None` takes every row.
+pub(super) fn layer_filter(
+    def: &ServiceDefinition,
+    layer: &ReplicaLayerRecord,
+) -> Option<Condition> {
+    let layer_def = def.layer(layer.id)?;
+    match (layer.query_option, layer.where_clause.as_deref()) {
+        (QueryOption::UseFilter, Some(clause)) => {
+            Condition::parse(clause, &|n| layer_def.field(n).is_some()).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The rows of one replica layer the caller may see, as features.
+pub(super) fn replica_rows(
+    conn: &Connection,
+    def: &ServiceDefinition,
+    caller: &Caller,
+    layer: &ReplicaLayerRecord,
+) -> Result<Vec<Feature>, ServiceDbError> {
+    let Some(layer_def) = def.layer(layer.id) else {
+        return Ok(Vec::new());
+    };
+    if layer.query_option == QueryOption::None {
+        return Ok(Vec::new());
+    }
+    let filter = layer_filter(def, layer);
+    Ok(db::live_rows(conn, layer.id)?
+        .into_iter()
+        .filter(|row| visible(layer_def, caller, filter.as_ref(), row))
+        .map(|row| project(layer_def, row))
+        .collect())
+}
+
+/// The row as a feature with only the layer's current fields (a dropped field disappears) and
+/// its true curves densified (clients do not edit curves).
+pub(super) fn project(layer: &LayerDef, row: StoredRow) -> Feature {
+    let mut feature = row.into_feature();
+    feature
+        .attributes
+        .retain(|name, _| layer.field(name).is_some());
+    if layer.is_table() {
+        feature.geometry = None;
+    }
+    if let Some(geometry) = feature.geometry.as_mut()
+        && curves::has_true_curves(geometry)
+    {
+        *geometry = curves::densify(geometry);
+    }
+    feature
+}
+
+/// Whether `caller` may see a feature owned by `owner` (createReplica data, downloads).
+pub(super) fn owner_visible(layer: &LayerDef, caller: &Caller, owner: &str) -> bool {
+    match layer.ownership.as_ref() {
+        None => true,
+        Some(rules) => {
+            rules.allow_others_to_query
+                || caller.is_admin
+                || is_anonymous_owner(owner)
+                || owner == caller.name
+        }
+    }
+}
+
+pub(super) fn visible(
+    layer: &LayerDef,
+    caller: &Caller,
+    filter: Option<&Condition>,
+    row: &StoredRow,
+) -> bool {
+    owner_visible(layer, caller, &row.owner) && filter.is_none_or(|c| c.matches(&row.attributes))
+}
