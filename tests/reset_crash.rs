@@ -1,5 +1,5 @@
 //! A client reset killed at each of its steps: the real `syncwatch reset` process is ended on the
-//! spot by the test-only crash points (`SYNCWATCH_TEST_CRASH_AT`, see `engine::reset::fresh`).
+//! spot by the test-only crash points (`SYNCWATCH_TEST_CRASH_AT`, see `engine::CRASH_AT_ENV`).
 //! After each crash the old replica file (or, after the switch, the fresh one) still holds every
 //! local change and the backup re-reads; running the reset again — `syncwatch reset`, an engine
 //! restart, or a plain `syncwatch sync` after the switch — finishes it, reusing the backup, with
@@ -11,8 +11,9 @@ use cli_support::Cli;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use syncwatch::engine::reset::{CRASH_AT_ENV, CRASH_EXIT_CODE, ChangesExport};
+use syncwatch::engine::reset::ChangesExport;
 use syncwatch::engine::{self, Command, EngineConfig, Event};
+use syncwatch::engine::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 use syncwatch::geodatabase::replica_file::{LocalChange, ReplicaFile};
 use syncwatch::protocol::{CreateReplicaParams, DataFormat, Feature, Guid};
 use syncwatch::service::{ClientConfig, FeatureServiceClient};

@@ -7,7 +7,7 @@ use super::api::{
     EditResultRecord, Event, LocalEdit, LocalReplicaId, NewAttachment, ReplicaSummary,
 };
 use super::error::EngineError;
-use super::jobs::{send_edit_results, send_summary};
+use super::job::{send_edit_results, send_summary};
 use crate::geodatabase::replica_file::{ReplicaFile, ReplicaFileError};
 use crate::protocol::{Attributes, Feature, Guid};
 use std::path::PathBuf;
@@ -75,7 +75,7 @@ pub(crate) async fn edit_feature(
                     file.record_attachment_delete(&global_id)?;
                 }
             }
-            // Judged again once edits pause (prediction_refresh): judging the whole queue on
+            // Judged again once edits pause (prediction::refresh): judging the whole queue on
             // every edit would make a burst of edits quadratic. A feature change marked the
             // predictions due in its own transaction; an attachment change is marked here.
             if is_attachment {
@@ -87,7 +87,7 @@ pub(crate) async fn edit_feature(
         })
         .await;
     if summary.is_ok() {
-        super::prediction_refresh::schedule(deps, replica);
+        super::prediction::refresh::schedule(deps, replica);
     }
     summary
 }
@@ -114,7 +114,7 @@ pub(crate) async fn fix_edit(
             }
             Err(e) => return Err(e.into()),
         }
-        super::validate::refresh(&mut file)?;
+        super::prediction::predict_and_store(&mut file)?;
         Ok(())
     })
     .await?;
@@ -140,7 +140,7 @@ pub(crate) async fn drop_edit(
             }
             .into());
         }
-        super::validate::refresh(&mut file)?;
+        super::prediction::predict_and_store(&mut file)?;
         store.clear_edit_results(replica, layer_id, &global_id)?;
         Ok(())
     })

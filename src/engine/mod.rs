@@ -17,18 +17,18 @@ pub mod api;
 mod attachment_transfer;
 mod error;
 mod events;
-mod jobs;
+mod job;
 mod local;
-mod prediction_refresh;
+mod prediction;
 mod repair;
 pub mod reset;
 mod runner;
 mod summary;
-mod validate;
 
 pub use api::*;
 pub use error::EngineError;
 pub use events::{EventReceiver, EventSender, QueueStats, event_channel};
+pub use job::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 pub use repair::{RepairReport, repair};
 
 use crate::service::ClientConfig;
@@ -142,7 +142,7 @@ pub(crate) struct Deps {
     pub config: EngineConfig,
     pub events: EventSender,
     /// Prediction refreshes waiting for a quiet moment, and which replicas are syncing.
-    pub predictions: Arc<prediction_refresh::PredictionTimers>,
+    pub predictions: Arc<prediction::refresh::PredictionTimers>,
 }
 
 impl Deps {

@@ -1,13 +1,12 @@
-//! Client reset (DESIGN.md §3, seed 000): backups, the reset guard, the recovery rules and their
-//! replay onto a fresh replica. The engine worker drives the steps; the decisions are pure
-//! functions ([`guard`], [`recovery`]) and the file steps are blocking ([`backup`], [`replay`],
-//! [`fresh`]). Each step is recorded in the store's reset journal, so an interrupted reset resumes
-//! (see `job`).
+//! Client reset (ARCHITECTURE.md, "Client reset"): backups, the reset guard, the recovery rules
+//! and their replay onto a fresh replica. These are the steps only: the decisions are pure
+//! functions ([`guard`], [`recovery`]) and the file steps are blocking ([`backup`], [`replay`]).
+//! The job that drives them, records each step in the store's reset journal (so an interrupted
+//! reset resumes) and holds the test-only crash points is `engine::job`'s reset job; nothing here
+//! imports it.
 
 pub mod backup;
-pub mod fresh;
 pub mod guard;
-pub(crate) mod job;
 pub mod recovery;
 pub mod replay;
 
@@ -15,7 +14,6 @@ pub mod replay;
 mod tests;
 
 pub use backup::{Backup, BackupError, ChangesExport, back_up, new_recovery_dir, reuse};
-pub use fresh::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 pub use guard::{GuardDecision, Strategy};
 pub use recovery::{RecoveryError, RecoveryPlan, UnsyncedChange, UnsyncedKind, plan_recovery};
 pub use replay::{ReplayError, replay_into, unsynced_changes};

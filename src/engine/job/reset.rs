@@ -1,14 +1,15 @@
-//! The client-reset job (DESIGN.md §3, seed 000). Every step is recorded in the reset journal
-//! (`store::ResetJournal`) before the step whose leftovers it names, so at every moment either the
-//! old replica file with all its unsynced changes is what the registry points at, or the switch
+//! The client-reset job (ARCHITECTURE.md, "Client reset"): orchestrates the pure and blocking
+//! steps of `engine::reset`, which knows nothing of jobs. Every step is recorded in the reset
+//! journal (`store::ResetJournal`) before the step whose leftovers it names, so at every moment
+//! either the old replica file with all its unsynced changes is what the registry points at, or the switch
 //! to the fresh file has committed and the verified backup holds those changes too:
 //! 1. the reset guard decides whether this reset may run (no loops);
 //! 2. `backing-up`: the journal is written and the replica marked as needing a reset; the file is
-//!    backed up and the backup re-read ([`super::backup`]); `backed-up`; `BeforeReset`;
+//!    backed up and the backup re-read (`reset::backup`); `backed-up`; `BeforeReset`;
 //! 3. the guard record is written; `creating`: a fresh replica is requested; `created`: its
 //!    replicaID is recorded, then its file is written under a temporary name, a recovery replays
-//!    the old file's changes onto it by the seed's rules ([`super::replay`]), and it is renamed
-//!    into place ([`super::fresh`]);
+//!    the old file's changes onto it by ArcGIS's recovery rules (`reset::replay`), and it is
+//!    renamed into place ([`super::reset_fresh`]);
 //! 4. `switched`: one store transaction points the registry at the fresh file;
 //! 5. the old file moves into the backup folder, the old server replica is unregistered, the
 //!    journal is deleted; `AfterRecovery` / `AfterDiscard`; a recovery then queues a sync.
@@ -18,19 +19,21 @@
 //! it still matches the old file, and restarts from step 3 in the same mode, without the guard
 //! (the guard stops resets that *finished* and did not help, not interrupted ones).
 //!
-//! A failed step falls back as the seed says (RecoverOrDiscard → Discard → Manual; Recover →
-//! Manual; Discard → Manual): the fresh replica is given back, and a manual fallback waits for the
-//! user (`ManualResetFallback` + `ResetAwaitingConfirmation`).
+//! A failed step falls back as ArcGIS's client-reset modes say (RecoverOrDiscard → Discard →
+//! Manual; Recover → Manual; Discard → Manual): the fresh replica is given back, and a manual
+//! fallback waits for the user (`ManualResetFallback` + `ResetAwaitingConfirmation`).
 
-use super::backup::{self, Backup, back_up, new_recovery_dir};
-use super::fresh::{self, crash_point};
-use super::guard::{self, GuardDecision, Strategy};
+use super::create::{request_replica, unregister_quietly};
+use super::report::{client_for, log};
+use super::reset_fresh::{self as fresh, crash_point};
+use super::{Done, Failed};
 use crate::engine::api::{
     CreateRequest, Event, JobId, LayerChangeCounts, LocalReplicaId, ObjectOutcome, ResetMode,
     ResetPlan, ResetReport,
 };
 use crate::engine::error::{EngineError, chain};
-use crate::engine::jobs::{self, Done, Failed};
+use crate::engine::reset::backup::{self, Backup, back_up, new_recovery_dir};
+use crate::engine::reset::guard::{self, GuardDecision, Strategy};
 use crate::engine::{Deps, now_ms};
 use crate::geodatabase::replica_file::{LocalAttachment, LocalChange, ReplicaFile};
 use crate::protocol::JobState;
@@ -67,7 +70,7 @@ pub(crate) async fn run(
         GuardDecision::DowngradeToDiscard => {
             let message =
                 "a previous recovery was not yet proven by a sync: this reset discards instead";
-            jobs::log(deps, Some(replica), &record.name, None, message).await;
+            log(deps, Some(replica), &record.name, None, message).await;
             ResetMode::Discard
         }
         GuardDecision::FallBackToManual(why) => {
@@ -122,7 +125,7 @@ async fn resume(
         journal.phase.as_str(),
         journal.attempts
     );
-    jobs::log(deps, Some(record.local_id), &record.name, None, &message).await;
+    log(deps, Some(record.local_id), &record.name, None, &message).await;
     if journal.phase == ResetPhase::Switched {
         return Ok(finish_switched(deps, record, journal).await);
     }
@@ -154,7 +157,7 @@ async fn run_journal(
         journal.reason,
         backup.dir.display()
     );
-    jobs::log(deps, Some(record.local_id), &record.name, None, &message).await;
+    log(deps, Some(record.local_id), &record.name, None, &message).await;
 
     let mut last_error = String::new();
     for strategy in strategies(journal.mode, journal.strategy) {
@@ -182,7 +185,7 @@ async fn run_journal(
                 }
                 last_error = chain(&e);
                 let message = format!("{} failed: {last_error}", strategy_label(strategy));
-                jobs::log(deps, Some(record.local_id), &record.name, None, &message).await;
+                log(deps, Some(record.local_id), &record.name, None, &message).await;
             }
         }
     }
@@ -335,7 +338,7 @@ async fn attempt(
         sync_model: definition.sync_model,
         is_async: true,
     };
-    let client = jobs::client_for(deps, &record.service_url, record.token.clone())?;
+    let client = client_for(deps, &record.service_url, record.token.clone())?;
     let fresh_path = deps.dirs.reset_file_path(replica, &record.name, now_ms());
     journal.strategy = Some(strategy.as_mode());
     journal.fresh_path = Some(fresh_path.clone());
@@ -344,15 +347,14 @@ async fn attempt(
     save(deps, journal).await?;
     crash_point(ResetPhase::Creating.as_str());
 
-    let requested =
-        match jobs::request_replica(deps, &client, replica, job_id, &request, cancel).await {
-            Ok(requested) => Arc::new(requested),
-            Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
-            Err(e) => {
-                give_back(deps, record, journal).await;
-                return Err(e);
-            }
-        };
+    let requested = match request_replica(deps, &client, replica, job_id, &request, cancel).await {
+        Ok(requested) => Arc::new(requested),
+        Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
+        Err(e) => {
+            give_back(deps, record, journal).await;
+            return Err(e);
+        }
+    };
     journal.fresh_guid = Some(requested.guid.clone());
     journal.phase = ResetPhase::Created;
     if let Err(e) = save(deps, journal).await {
@@ -433,8 +435,8 @@ fn discarded_in_backup(
 /// its files and records the reset as backed up again.
 async fn give_back(deps: &Deps, record: &ReplicaRecord, journal: &mut ResetJournal) {
     if let Some(guid) = journal.fresh_guid.take() {
-        match jobs::client_for(deps, &record.service_url, record.token.clone()) {
-            Ok(client) => jobs::unregister_quietly(&client, &guid).await,
+        match client_for(deps, &record.service_url, record.token.clone()) {
+            Ok(client) => unregister_quietly(&client, &guid).await,
             Err(e) => {
                 tracing::warn!(error = %chain(&e), "could not unregister an unused fresh replica")
             }
@@ -496,8 +498,8 @@ async fn clean_up_after_switch(deps: &Deps, record: &ReplicaRecord, journal: &Re
     if let Some(old_guid) = &journal.old_guid
         && journal.fresh_guid.as_ref() != Some(old_guid)
     {
-        match jobs::client_for(deps, &record.service_url, record.token.clone()) {
-            Ok(client) => jobs::unregister_quietly(&client, old_guid).await,
+        match client_for(deps, &record.service_url, record.token.clone()) {
+            Ok(client) => unregister_quietly(&client, old_guid).await,
             Err(e) => tracing::warn!(error = %chain(&e), "could not unregister the old replica"),
         }
     }
@@ -515,7 +517,7 @@ pub(crate) async fn finish_interrupted_switch(deps: &Deps, record: &ReplicaRecor
     {
         clean_up_after_switch(deps, record, &journal).await;
         let message = "finished the clean-up of a client reset interrupted after its switch";
-        jobs::log(deps, Some(record.local_id), &record.name, None, message).await;
+        log(deps, Some(record.local_id), &record.name, None, message).await;
     }
 }
 
@@ -579,7 +581,7 @@ async fn fall_back_to_manual(
         Err(e) => tracing::warn!(error = %chain(&e), "could not plan the manual reset"),
     }
     let message = format!("automatic client reset fell back to manual: {error}");
-    jobs::log(deps, Some(replica), &record.name, None, &message).await;
+    log(deps, Some(replica), &record.name, None, &message).await;
     EngineError::Reset(format!("fell back to manual: {error}")).into()
 }
 

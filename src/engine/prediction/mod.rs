@@ -1,8 +1,9 @@
-//! The client's validator: predicts, for every queued local change of a replica, the edit-result
-//! code the service would answer, from the service and layer properties cached in the replica
-//! file (known offline) and the rules of `protocol::rules` — the same functions the reference
-//! service runs, so a prediction carries the server's code and description text. It also turns a
-//! replica's [`PredictedPolicy`] into the plan an upload follows.
+//! Predicted refusals (ARCHITECTURE.md, "Predicted refusals"): the client's validator. Predicts,
+//! for every queued local change of a replica, the edit-result code the service would answer,
+//! from the service and layer properties cached in the replica file (known offline) and the rules
+//! of `protocol::rules` — the same functions the reference service runs, so a prediction carries
+//! the server's code and description text. It also turns a replica's [`PredictedPolicy`] into the
+//! plan an upload follows. When predictions are judged again after local edits is [`refresh`]'s.
 //!
 //! Blocking (it reads the replica file): call it from `spawn_blocking`. It must not talk to the
 //! network, and the only thing it writes is the stored predictions.
@@ -16,6 +17,8 @@
 //! geometry, so the client cannot see it). The editor is taken as not an administrator, who
 //! would be exempt from ownership rules; the server's answer wins then.
 
+pub(crate) mod refresh;
+
 use super::api::PredictedPolicy;
 use crate::geodatabase::replica_file::{
     ChangeKey, ChangeKind, LocalChange, Refusal, ReplicaFile, ReplicaFileError, Trim, UploadPlan,
@@ -26,7 +29,9 @@ use crate::protocol::{Feature, FeatureServiceInfo, LayerInfo};
 
 /// Predicts every queued change's refusal and stores the predictions in the file (replacing the
 /// old ones). Returns them.
-pub(crate) fn refresh(file: &mut ReplicaFile) -> Result<Vec<Refusal>, ReplicaFileError> {
+pub(crate) fn predict_and_store(
+    file: &mut ReplicaFile,
+) -> Result<Vec<Refusal>, ReplicaFileError> {
     let predictions = predict(file)?;
     file.store_predictions(&predictions)?;
     Ok(predictions)

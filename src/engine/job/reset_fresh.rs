@@ -4,10 +4,10 @@
 //! crash points. Blocking (rusqlite, std::fs): call it from `spawn_blocking`. It never changes the
 //! old replica file (a recovery only reads its queued attachment changes).
 
-use super::replay::{replay_attachments, replay_into};
+use super::create::RequestedReplica;
 use crate::engine::api::ObjectOutcome;
 use crate::engine::error::{EngineError, chain};
-use crate::engine::jobs::RequestedReplica;
+use crate::engine::reset::replay::{replay_attachments, replay_into};
 use crate::geodatabase::replica_file::{LocalChange, ReplicaFile};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -10,13 +10,12 @@
 //! the timer fires leaves them due for the next reader or engine start.
 //!
 //! Owns the timers and which replicas are syncing (for the summaries it sends); the judging is
-//! `validate`'s. Never holds the app database while judging.
+//! the parent module's ([`super::predict_and_store`]). Never holds the app database while judging.
 
-use super::Deps;
-use super::api::LocalReplicaId;
-use super::error::EngineError;
-use super::jobs::{send_edit_results, send_summary};
-use super::validate;
+use crate::engine::Deps;
+use crate::engine::api::LocalReplicaId;
+use crate::engine::error::EngineError;
+use crate::engine::job::{send_edit_results, send_summary};
 use crate::geodatabase::replica_file::ReplicaFile;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -107,7 +106,7 @@ async fn refresh_if_due(deps: &Deps, replica: LocalReplicaId) -> Result<Option<b
             return Ok(None);
         }
         let before = file.predicted_refusals()?;
-        validate::refresh(&mut file)?;
+        super::predict_and_store(&mut file)?;
         Ok(Some(file.predicted_refusals()? != before))
     })
     .await?

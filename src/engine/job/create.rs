@@ -1,0 +1,339 @@
+//! The create job: asks the service for a new replica (createReplica, its async job, its
+//! attachments by URL, the service and layer properties the file caches) and writes the replica
+//! file, never overwriting. A create that fails forgets its half-made entry and gives the server
+//! replica back. Also refreshes the cached rules before a sync. Client resets reuse
+//! [`request_replica`] and [`RequestedReplica`] for their fresh replica.
+
+use super::report::{cancelled, client_for, progress_events};
+use super::{Done, Failed};
+use crate::engine::api::{CreateRequest, JobId, LocalReplicaId};
+use crate::engine::error::{EngineError, chain};
+use crate::engine::{Deps, attachment_transfer, now_ms};
+use crate::geodatabase::replica_file::{
+    AttachmentSetup, ReplicaDefinition, ReplicaFile, ReplicaLayer,
+};
+use crate::protocol::{
+    AttachmentsSyncDirection, CreateReplicaParams, DataFormat, Guid, JobState, LayerInfo,
+    ReplicaResponse, SyncDirection,
+};
+use crate::service::FeatureServiceClient;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+pub(super) async fn create(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: CreateRequest,
+    cancel: watch::Receiver<bool>,
+) -> Result<Done, Failed> {
+    match create_inner(deps, replica, job_id, &request, cancel).await {
+        Ok(done) => Ok(done),
+        Err(error) => {
+            // Nothing of the technician's exists yet: forget the half-made entry.
+            let _ = deps.with_store(move |s| s.remove_replica(replica)).await;
+            Err(Failed {
+                error,
+                removed: true,
+            })
+        }
+    }
+}
+
+async fn create_inner(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: &CreateRequest,
+    cancel: watch::Receiver<bool>,
+) -> Result<Done, EngineError> {
+    let client = client_for(deps, &request.service_url, request.token.clone())?;
+    let path = deps
+        .with_store(move |s| s.replica(replica))
+        .await?
+        .file_path;
+    let fresh = create_replica_file(deps, &client, replica, job_id, request, &path, cancel).await?;
+    let guid = fresh.guid.clone();
+    let registered = deps
+        .with_store(move |store| {
+            store.set_replica_guid(replica, &guid)?;
+            store.record_success(replica, now_ms())
+        })
+        .await;
+    if let Err(e) = registered {
+        unregister_quietly(&client, &fresh.guid).await;
+        return Err(e);
+    }
+    Ok(Done {
+        state: Some(JobState::Completed),
+        downloaded: fresh.downloaded,
+        ..Default::default()
+    })
+}
+
+/// A replica just created on the server and written to its local file.
+pub(crate) struct FreshReplica {
+    pub guid: Guid,
+    pub downloaded: u32,
+}
+
+/// A replica the server just created, not yet written to a file.
+pub(crate) struct RequestedReplica {
+    pub guid: Guid,
+    definition: ReplicaDefinition,
+    response: ReplicaResponse,
+    service_info: crate::protocol::FeatureServiceInfo,
+    pub layer_infos: Vec<LayerInfo>,
+    /// How the replica syncs attachments.
+    attachments: AttachmentsSyncDirection,
+    /// The data of the attachments the reply gave by URL, already downloaded.
+    fetched: attachment_transfer::Fetched,
+    /// The user the service knows the replica's uploads by, when it said.
+    editor: Option<String>,
+}
+
+impl RequestedReplica {
+    /// Features and attachments the createReplica reply carried.
+    pub fn downloaded(&self) -> u32 {
+        self.response
+            .layers
+            .iter()
+            .map(|l| (l.features.len() + l.attachments.len()) as u32)
+            .sum()
+    }
+
+    /// Writes the replica to a new file at `path` (never overwriting; blocking).
+    pub fn write_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<ReplicaFile, crate::geodatabase::replica_file::ReplicaFileError> {
+        let setup = AttachmentSetup {
+            direction: self.attachments,
+            payloads: &self.fetched.payloads,
+        };
+        let mut file = ReplicaFile::create_with_attachments(
+            path,
+            &self.definition,
+            &self.response,
+            Some(&self.service_info),
+            &self.layer_infos,
+            &setup,
+        )?;
+        if let Some(editor) = &self.editor {
+            file.set_editor(editor)?;
+        }
+        Ok(file)
+    }
+}
+
+/// Creates a replica on the service and writes it to a new file at `path` (never overwriting).
+/// If the file cannot be written, the server replica is unregistered again.
+pub(crate) async fn create_replica_file(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: &CreateRequest,
+    path: &std::path::Path,
+    cancel: watch::Receiver<bool>,
+) -> Result<FreshReplica, EngineError> {
+    let requested =
+        Arc::new(request_replica(deps, client, replica, job_id, request, cancel).await?);
+    let written = {
+        let (path, requested) = (path.to_path_buf(), requested.clone());
+        tokio::task::spawn_blocking(move || requested.write_file(&path).map(drop)).await
+    };
+    let failure: EngineError = match written {
+        Ok(Ok(())) => {
+            return Ok(FreshReplica {
+                guid: requested.guid.clone(),
+                downloaded: requested.downloaded(),
+            });
+        }
+        Ok(Err(e)) => e.into(),
+        Err(e) => e.into(),
+    };
+    unregister_quietly(client, &requested.guid).await;
+    Err(failure)
+}
+
+/// Asks the service for a new replica (createReplica, following an async job and downloading
+/// its result) together with the service and layer properties its file caches.
+pub(crate) async fn request_replica(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: &CreateRequest,
+    cancel: watch::Receiver<bool>,
+) -> Result<RequestedReplica, EngineError> {
+    let service_info = client.service_info().await?;
+    let mut layer_infos: Vec<LayerInfo> = Vec::with_capacity(request.layers.len());
+    for layer_id in &request.layers {
+        let mut info = client.layer_info(*layer_id).await?;
+        info.id = Some(*layer_id);
+        layer_infos.push(info);
+    }
+    let mut params = CreateReplicaParams::new(&request.name, request.layers.clone());
+    params.sync_model = request.sync_model;
+    params.is_async = request.is_async;
+    params.data_format = DataFormat::Json;
+    // Attachments come along (their data by URL, fetched one by one) and sync both ways.
+    let attachments = if layer_infos.iter().any(|l| l.has_attachments) {
+        params.return_attachments = true;
+        params.return_attachments_data_by_url = true;
+        if service_info
+            .sync_capabilities
+            .supports_attachments_sync_direction
+        {
+            params.attachments_sync_direction = Some(AttachmentsSyncDirection::Bidirectional);
+        }
+        AttachmentsSyncDirection::Bidirectional
+    } else {
+        AttachmentsSyncDirection::None
+    };
+    let progress = progress_events(deps, replica, job_id);
+    let results_dir = deps.dirs.results_dir();
+    let result = tokio::select! {
+        r = client.create_replica(&params, &results_dir, &progress) => r?,
+        _ = cancelled(cancel) => return Err(EngineError::Cancelled),
+    };
+    let response = result.response;
+    let guid = response
+        .replica_id
+        .clone()
+        .ok_or(crate::geodatabase::replica_file::ReplicaFileError::MissingReplicaId)?;
+    let definition = ReplicaDefinition {
+        service_url: request.service_url.clone(),
+        replica_guid: guid.clone(),
+        name: request.name.clone(),
+        sync_model: request.sync_model,
+        direction: params
+            .sync_direction
+            .unwrap_or(SyncDirection::Bidirectional),
+        layers: request
+            .layers
+            .iter()
+            .map(|id| ReplicaLayer {
+                layer_id: *id,
+                name: layer_infos
+                    .iter()
+                    .find(|i| i.id == Some(*id))
+                    .map(|i| i.name.clone())
+                    .unwrap_or_else(|| format!("layer {id}")),
+                query: params
+                    .layer_queries
+                    .get(&id.to_string())
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        created_ms: now_ms(),
+    };
+    let fetched = match attachment_transfer::fetch(
+        client,
+        &attachment_transfer::by_url(&response),
+        &results_dir,
+    )
+    .await
+    {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            // Nobody will ever sync the replica the server just made.
+            unregister_quietly(client, &guid).await;
+            return Err(e);
+        }
+    };
+    let editor = replica_owner(client, &guid).await;
+    Ok(RequestedReplica {
+        guid,
+        definition,
+        response,
+        service_info,
+        layer_infos,
+        attachments,
+        fetched,
+        editor,
+    })
+}
+
+/// The user the service knows the replica's uploads by (`replicaOwner`); `None` when the
+/// service does not say (ownership is then not judged locally).
+async fn replica_owner(client: &FeatureServiceClient, guid: &Guid) -> Option<String> {
+    match client.replica_info(guid).await {
+        Ok(info) => Some(info.replica_owner),
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "could not read the replica's owner; ownership rules are not checked locally");
+            None
+        }
+    }
+}
+
+/// Fetches the service's root and layer resources (and the replica's owner, when not known yet)
+/// and caches them in the replica file, so predictions follow the service's current rules. An
+/// unreachable service fails the sync here; any other failure keeps the cached rules.
+pub(super) async fn refresh_rules(
+    client: &FeatureServiceClient,
+    guid: &Guid,
+    path: &std::path::Path,
+) -> Result<(), EngineError> {
+    let known = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
+            let file = ReplicaFile::open(&path)?;
+            let layer_ids: Vec<i64> = file
+                .definition()?
+                .layers
+                .iter()
+                .map(|l| l.layer_id)
+                .collect();
+            Ok((layer_ids, file.editor()?))
+        })
+        .await??
+    };
+    let (layer_ids, editor) = known;
+    let fetched = fetch_rules(client, &layer_ids).await;
+    let (service_info, layer_infos) = match fetched {
+        Ok(rules) => rules,
+        Err(e) if e.is_unreachable() => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "could not refresh the service's rules; predicting from the cached ones");
+            return Ok(());
+        }
+    };
+    let editor = match editor {
+        Some(_) => None,
+        None => replica_owner(client, guid).await,
+    };
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || -> Result<(), EngineError> {
+        let mut file = ReplicaFile::open(&path)?;
+        file.cache_properties(&service_info, &layer_infos)?;
+        if let Some(editor) = editor {
+            file.set_editor(&editor)?;
+        }
+        Ok(())
+    })
+    .await?
+}
+
+async fn fetch_rules(
+    client: &FeatureServiceClient,
+    layer_ids: &[i64],
+) -> Result<(crate::protocol::FeatureServiceInfo, Vec<LayerInfo>), EngineError> {
+    let service_info = client.service_info().await?;
+    let mut layer_infos = Vec::with_capacity(layer_ids.len());
+    for layer_id in layer_ids {
+        let mut info = client.layer_info(*layer_id).await?;
+        info.id = Some(*layer_id);
+        layer_infos.push(info);
+    }
+    Ok((service_info, layer_infos))
+}
+
+/// Gives a server replica nobody can sync back to the server; failures are only logged.
+pub(crate) async fn unregister_quietly(client: &FeatureServiceClient, guid: &Guid) {
+    if let Err(u) = client.unregister_replica(guid).await {
+        tracing::warn!(error = %chain(&u), "could not unregister a replica that is no longer used");
+    }
+}

@@ -1,0 +1,286 @@
+//! The jobs the runner schedules: create a replica, sync it, unregister it, reset it. Owns what
+//! every job shares: [`Job`] (what to do), [`run`] (the one dispatch, each job its own tokio task),
+//! [`Done`] / [`Failed`] and how a job's end is recorded and turned into exactly one of
+//! `JobCompleted` / `JobFailed` (plus `ResetRequired` when only a client reset can help), handed
+//! back to the runner in a [`JobReport`]. The job bodies live in the child files; this file holds
+//! no job's steps and never schedules (the runner does).
+//!
+//! Edits are sacred: an upload is marked in the replica file before it is sent, acknowledged only
+//! from the server's results, and the downloaded changes and the new generation are written in one
+//! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
+
+mod create;
+mod report;
+mod reset;
+mod reset_fresh;
+mod rollback;
+mod sync;
+mod sync_reply;
+mod unregister;
+
+pub(crate) use report::{log, send_edit_results, send_summary};
+pub use reset_fresh::{CRASH_AT_ENV, CRASH_EXIT_CODE};
+
+use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, ResetMode, SyncOptions};
+use super::error::{EngineError, chain};
+use super::{Deps, now_ms};
+use crate::protocol::JobState;
+use crate::store::{JobFinish, JobKind, NewReplica};
+use std::path::PathBuf;
+use tokio::sync::watch;
+
+/// What the runner asks a job task to do.
+#[derive(Debug, Clone)]
+pub(crate) enum Job {
+    Create(CreateRequest),
+    Sync(SyncOptions),
+    Unregister,
+    /// A client reset in this mode; `confirmed` when the user confirmed a manual reset.
+    Reset {
+        mode: ResetMode,
+        confirmed: bool,
+    },
+}
+
+impl Job {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Job::Create(_) => JobKind::Create,
+            Job::Sync(_) => JobKind::Sync,
+            Job::Unregister => JobKind::Unregister,
+            Job::Reset { .. } => JobKind::Reset,
+        }
+    }
+    pub fn direction(&self) -> Option<&'static str> {
+        match self {
+            Job::Sync(o) => Some(o.direction.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the job reached its service, for auto-sync backoff and NetworkLost/NetworkBack.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reach {
+    Reached,
+    Unreachable(String),
+    /// The job never talked to the service (local failure, cancelled early).
+    NotTried,
+}
+
+/// What a finished job tells the runner.
+#[derive(Debug)]
+pub(crate) struct JobReport {
+    pub replica: LocalReplicaId,
+    pub service_url: String,
+    pub reach: Reach,
+    /// The replica was removed (unregistered, or its create failed).
+    pub removed: bool,
+    /// A sync just found that only a client reset can help (first detection, not a refusal of a
+    /// replica already marked).
+    pub needs_reset: bool,
+    /// Queue a sync next (a recovery's replayed edits are waiting to be uploaded).
+    pub then_sync: bool,
+    /// `JobCompleted` or `JobFailed`: the runner sends it once the replica is no longer busy, so a
+    /// front end that hears it and asks for a summary never sees the replica still syncing.
+    pub final_event: Option<Event>,
+}
+
+/// Registers a replica about to be created, so the job has a local id. Its file path is final.
+pub(crate) async fn register_new(
+    deps: &Deps,
+    request: &CreateRequest,
+) -> Result<LocalReplicaId, EngineError> {
+    let dirs = deps.dirs.clone();
+    let request = request.clone();
+    deps.blocking(move |store| {
+        let local_id = store.add_replica(&NewReplica {
+            name: request.name.clone(),
+            service_url: request.service_url.clone(),
+            token: request.token.clone(),
+            replica_guid: None,
+            file_path: PathBuf::new(),
+        })?;
+        let path = dirs.replica_file_path(local_id, &request.name);
+        store.set_replica_path(local_id, &path)?;
+        Ok(local_id)
+    })
+    .await
+}
+
+/// Runs one job to its end and reports to the runner.
+pub(crate) async fn run(
+    deps: Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    job: Job,
+    cancel: watch::Receiver<bool>,
+) -> JobReport {
+    let started = std::time::Instant::now();
+    let service_url = match &job {
+        Job::Create(r) => r.service_url.clone(),
+        _ => deps
+            .with_store(move |s| s.replica(replica))
+            .await
+            .map(|r| r.service_url)
+            .unwrap_or_default(),
+    };
+    let _ = deps.with_store(move |s| s.mark_job_running(job_id)).await;
+    send_summary(&deps, replica, true).await;
+    deps.events.send(Event::JobStatus {
+        replica,
+        job: job_id,
+        state: JobState::Pending,
+        progress: None,
+        message: "starting".into(),
+    });
+    let mut report = JobReport {
+        replica,
+        service_url,
+        reach: Reach::NotTried,
+        removed: false,
+        needs_reset: false,
+        then_sync: false,
+        final_event: None,
+    };
+    let result = match job {
+        Job::Create(request) => create::create(&deps, replica, job_id, request, cancel).await,
+        Job::Sync(options) => sync::sync(&deps, replica, job_id, options, cancel).await,
+        Job::Unregister => unregister::unregister(&deps, replica).await,
+        Job::Reset { mode, confirmed } => {
+            reset::run(&deps, replica, job_id, mode, confirmed, cancel).await
+        }
+    };
+    match result {
+        Ok(done) => {
+            report.reach = Reach::Reached;
+            report.removed = done.removed;
+            report.then_sync = done.then_sync;
+            report.final_event = Some(finish_ok(&deps, job_id, done, started, replica).await);
+        }
+        Err(failure) => {
+            report.reach = match &failure.error {
+                e if e.is_unreachable() => Reach::Unreachable(chain(e)),
+                EngineError::Service(_) => Reach::Reached,
+                _ => Reach::NotTried,
+            };
+            report.removed = failure.removed;
+            report.needs_reset =
+                matches!(&failure.error, EngineError::Service(e) if e.needs_client_reset());
+            report.final_event = Some(finish_failed(&deps, replica, job_id, failure).await);
+        }
+    }
+    report
+}
+
+/// A successful job's counts.
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    pub state: Option<JobState>,
+    pub uploaded: u32,
+    pub downloaded: u32,
+    pub failed_edits: u32,
+    pub removed: bool,
+    pub then_sync: bool,
+}
+
+/// A failed job: the error, and whether the replica is gone as a result.
+pub(crate) struct Failed {
+    pub error: EngineError,
+    pub removed: bool,
+}
+
+impl From<EngineError> for Failed {
+    fn from(error: EngineError) -> Self {
+        Failed {
+            error,
+            removed: false,
+        }
+    }
+}
+
+macro_rules! failed_from {
+    ($($source:ty),+) => {$(
+        impl From<$source> for Failed {
+            fn from(error: $source) -> Self {
+                Failed::from(EngineError::from(error))
+            }
+        }
+    )+};
+}
+failed_from!(
+    crate::service::ServiceClientError,
+    crate::store::StoreError,
+    crate::geodatabase::replica_file::ReplicaFileError
+);
+
+async fn finish_ok(
+    deps: &Deps,
+    job_id: JobId,
+    done: Done,
+    started: std::time::Instant,
+    replica: LocalReplicaId,
+) -> Event {
+    let state = done.state.clone().unwrap_or(JobState::Completed);
+    let finish = JobFinish {
+        state: state.as_str().to_string(),
+        uploaded: done.uploaded,
+        downloaded: done.downloaded,
+        failed_edits: done.failed_edits,
+        error: None,
+    };
+    if !done.removed {
+        let _ = deps
+            .with_store(move |s| s.finish_job(job_id, &finish))
+            .await;
+    }
+    Event::JobCompleted {
+        replica,
+        job: job_id,
+        outcome: JobOutcome {
+            state,
+            uploaded: done.uploaded,
+            downloaded: done.downloaded,
+            failed_edits: done.failed_edits,
+            duration_ms: started.elapsed().as_millis() as i64,
+        },
+    }
+}
+
+async fn finish_failed(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    failed: Failed,
+) -> Event {
+    let failure = failed.error.to_failure();
+    tracing::warn!(replica = %replica, job = job_id.0, error = %failure.message, "job failed");
+    let message = failure.message.clone();
+    let finish = JobFinish {
+        state: JobState::Failed.as_str().to_string(),
+        error: Some(message.clone()),
+        ..Default::default()
+    };
+    let is_cancel = matches!(failed.error, EngineError::Cancelled);
+    let name = if failed.removed {
+        String::new()
+    } else {
+        deps.with_store(move |s| {
+            s.finish_job(job_id, &finish)?;
+            if !is_cancel {
+                s.record_attempt(replica, now_ms(), Some(&message))?;
+            }
+            Ok(s.replica(replica)?.name)
+        })
+        .await
+        .unwrap_or_default()
+    };
+    if !is_cancel {
+        log(deps, Some(replica), &name, failure.code, &failure.message).await;
+    }
+    Event::JobFailed {
+        replica,
+        job: job_id,
+        error: failure,
+    }
+}

@@ -1,0 +1,187 @@
+//! What jobs (and the runner) tell the outside while they work: the sync error log, replica
+//! summaries, edit-result snapshots (with predicted refusals), progress events, and the small
+//! helpers every job uses to reach its service and name layers. Sends and records only; it runs
+//! no job step of its own.
+
+use crate::engine::api::{
+    AttachmentDetail, EditResultRecord, Event, JobId, LocalReplicaId, LogEntry,
+};
+use crate::engine::error::{EngineError, chain};
+use crate::engine::{Deps, now_ms, prediction, summary};
+use crate::geodatabase::replica_file::{Refusal, ReplicaFile, ReplicaLayer};
+use crate::protocol::{Guid, ObjectType};
+use crate::service::{FeatureServiceClient, JobProgress, Token};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Writes a line to the sync error log and shows it in the log panel.
+pub(crate) async fn log(
+    deps: &Deps,
+    replica: Option<LocalReplicaId>,
+    replica_name: &str,
+    code: Option<i64>,
+    message: &str,
+) {
+    let entry = LogEntry {
+        at_ms: now_ms(),
+        replica,
+        replica_name: replica_name.to_string(),
+        code,
+        message: message.to_string(),
+    };
+    let stored = entry.clone();
+    if let Err(e) = deps.with_store(move |s| s.log(&stored)).await {
+        tracing::warn!(error = %chain(&e), "could not write the sync error log");
+    }
+    deps.events.send(Event::Logged { entry });
+}
+
+/// Sends the replica's current summary.
+pub(crate) async fn send_summary(deps: &Deps, replica: LocalReplicaId, syncing: bool) {
+    match deps
+        .with_store(move |s| {
+            let record = s.replica(replica)?;
+            summary::build(s, &record, syncing)
+        })
+        .await
+    {
+        Ok(summary) => deps.events.send(Event::ReplicaChanged { summary }),
+        Err(e) => tracing::debug!(replica = %replica, error = %chain(&e), "no summary"),
+    }
+}
+
+/// Sends the replica's edit results: the server's (attachment rows with what the replica file
+/// knows about the attachment: name, size, parent), then the refusals predicted for queued
+/// changes (checked again against the cached rules first).
+pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
+    let loaded = deps
+        .blocking(move |store| {
+            let record = store.replica(replica)?;
+            let mut rows = store.edit_results(replica)?;
+            if record.replica_guid.is_some() {
+                let mut file = ReplicaFile::open(&record.file_path)?;
+                if rows.iter().any(|r| r.object_type == ObjectType::Attachment) {
+                    describe_attachments(&file, &mut rows);
+                }
+                prediction::predict_and_store(&mut file)?;
+                // Changes the server already refused show their real result instead.
+                rows.extend(predicted_rows(&file, &file.predicted_refusals()?)?);
+            }
+            Ok(rows)
+        })
+        .await;
+    match loaded {
+        Ok(rows) => deps.events.send(Event::EditResultsReady {
+            replica,
+            rows: Arc::from(rows),
+        }),
+        Err(e) => {
+            tracing::warn!(replica = %replica, error = %chain(&e), "could not load edit results")
+        }
+    }
+}
+
+/// Predicted refusals as edit-result rows (`predicted: true`), for the grid and the CLI.
+pub(crate) fn predicted_rows(
+    file: &ReplicaFile,
+    predictions: &[Refusal],
+) -> Result<Vec<EditResultRecord>, EngineError> {
+    let layers = file.definition()?.layers;
+    let now = now_ms();
+    predictions
+        .iter()
+        .map(|p| {
+            let object_id = file
+                .server_feature(p.change.layer_id, &p.change.global_id)?
+                .and_then(|f| f.attr_ci("objectid").and_then(|v| v.as_i64()));
+            Ok(EditResultRecord {
+                layer_id: p.change.layer_id,
+                layer_name: layer_name(&layers, p.change.layer_id).into(),
+                object_id,
+                global_id: Some(p.change.global_id.clone()),
+                object_type: ObjectType::Feature,
+                change_type: p.kind.change_type(),
+                success: false,
+                code: p.code,
+                description: p.description.as_str().into(),
+                first_seen_ms: now,
+                last_seen_ms: now,
+                attempts: 0,
+                predicted: true,
+                attachment: None,
+            })
+        })
+        .collect()
+}
+
+/// Fills in the attachment details of attachment rows from the replica file (rows whose
+/// attachment the file no longer holds keep none).
+fn describe_attachments(file: &ReplicaFile, rows: &mut [EditResultRecord]) {
+    let Ok(known) = file.attachments(None) else {
+        return;
+    };
+    let by_global_id: std::collections::HashMap<&Guid, _> =
+        known.iter().map(|a| (&a.global_id, a)).collect();
+    for row in rows
+        .iter_mut()
+        .filter(|r| r.object_type == ObjectType::Attachment)
+    {
+        row.attachment = row
+            .global_id
+            .as_ref()
+            .and_then(|g| by_global_id.get(g))
+            .map(|a| {
+                Box::new(AttachmentDetail {
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                    size_bytes: a.size,
+                    parent_global_id: a.parent_global_id.clone(),
+                })
+            });
+    }
+}
+
+pub(crate) fn client_for(
+    deps: &Deps,
+    service_url: &str,
+    token: Option<crate::model::Secret>,
+) -> Result<FeatureServiceClient, EngineError> {
+    Ok(FeatureServiceClient::new(
+        service_url,
+        token.as_ref().and_then(Token::from_secret),
+        deps.config.client.clone(),
+    )?)
+}
+
+/// A progress callback that turns job status into [`Event::JobStatus`].
+pub(crate) fn progress_events(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    job_id: JobId,
+) -> impl Fn(JobProgress) + Send + Sync + 'static {
+    let events = deps.events.clone();
+    move |p: JobProgress| {
+        events.send(Event::JobStatus {
+            replica,
+            job: job_id,
+            state: p.state,
+            progress: p.fraction,
+            message: p.message,
+        })
+    }
+}
+
+/// Resolves when the job is cancelled (never, if the runner is gone).
+pub(crate) async fn cancelled(mut cancel: watch::Receiver<bool>) {
+    if cancel.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+pub(super) fn layer_name(layers: &[ReplicaLayer], layer_id: i64) -> String {
+    layers
+        .iter()
+        .find(|l| l.layer_id == layer_id)
+        .map(|l| l.name.clone())
+        .unwrap_or_else(|| format!("layer {layer_id}"))
+}
