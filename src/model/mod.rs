@@ -1,0 +1,3 @@
+//! Plain data shared by several layers (no I/O; may import `protocol` only).
+
+pub mod demo;
