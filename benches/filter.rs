@@ -4,7 +4,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use syncwatch::ui::fixtures;
-use syncwatch::ui::results_grid::{Chip, GridFilter, SortColumn, compute_indices};
+use syncwatch::ui::results::{Chip, GridFilter, SortColumn, compute_indices};
 
 const ROWS: usize = 1_000_000;
 

@@ -1,6 +1,8 @@
 //! syncwatch: watch and drive ArcGIS feature-service replica sync from the desktop or the terminal.
 //!
-//! * `cli`, `ui`    front ends: turn flags or clicks into engine `Command`s, show `Event`s.
+//! * `cli`, `ui`    front ends: turn flags or clicks into engine `Command`s, show `Event`s
+//!                  (`cli::gui` starts the window).
+//! * `demo`         the embedded demo service, the first-run demo replicas and the demo's admin calls.
 //! * `engine`       tokio tasks that run sync jobs and client resets; the only place that awaits the network.
 //! * `service`      reqwest client for a feature service's REST sync endpoints.
 //! * `geodatabase`  replica and delta files on disk (rusqlite, blocking calls only).
@@ -11,6 +13,7 @@
 //! * `protocol`     serde wire types and the error-code catalog shared by `service` and `server`; no I/O.
 
 pub mod cli;
+pub mod demo;
 pub mod engine;
 pub mod geodatabase;
 pub mod model;

@@ -31,10 +31,6 @@ impl Fixture {
         let server = server::start(ServerConfig::default()).await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let mut config = EngineConfig::new(data.path());
-        config.demo_admin = Some(engine::DemoAdmin {
-            base_url: server.base_url().to_string(),
-            admin_key: server.admin_key().to_string(),
-        });
         config.client = ClientConfig {
             max_attempts: 2,
             backoff: Backoff {
@@ -580,7 +576,12 @@ async fn demo_terminate_sync_triggers_automatic_recovery() {
     let (a, _) = two_hydrants(&fx.replica_file());
     let edit = update(a, json!({"Notes": "painted"}));
     fx.engine.edit_feature(replica, 0, edit).await.unwrap();
-    fx.send(Command::DemoTerminateSync).await;
+    // What the demo menu does: the demo service terminates and re-enables sync, then SyncAll.
+    syncwatch::demo::DemoAdmin::of(&fx.server)
+        .terminate_and_reenable_sync()
+        .await
+        .expect("terminate and re-enable sync");
+    fx.send(Command::SyncAll).await;
     let after = fx
         .wait_for("AfterRecovery", |e| {
             matches!(e, Event::AfterRecovery { .. })

@@ -7,7 +7,7 @@ use egui_kittest::kittest::Queryable as _;
 use std::sync::Arc;
 use syncwatch::engine::{AttachmentDetail, EditResultRecord, LocalReplicaId};
 use syncwatch::protocol::{ChangeType, Guid, ObjectType, catalog};
-use syncwatch::ui::results_grid::{ATTACHMENT_MARK, GridState, results_grid_ui};
+use syncwatch::ui::results::{ATTACHMENT_MARK, GridState, results_grid_ui};
 
 const PARENT: &str = "{9DFB369B-AB13-4FAE-A276-55DAA05F1119}";
 

@@ -7,12 +7,12 @@ mod ui_support;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use std::collections::BTreeSet;
+use syncwatch::demo::{
+    DemoState, FAILED_EDITS_NAME, NEEDS_RESET_NAME, SeedProgress, UP_TO_DATE_NAME,
+};
 use syncwatch::engine::{Health, ResetMode};
 use syncwatch::protocol::JobState;
 use syncwatch::ui::SyncwatchApp;
-use syncwatch::ui::demo::{
-    DemoState, FAILED_EDITS_NAME, NEEDS_RESET_NAME, SeedProgress, UP_TO_DATE_NAME,
-};
 use ui_support::stack::{Stack, click, demo_stack, select_named, wait_until};
 
 fn builder() -> egui_kittest::HarnessBuilder<SyncwatchApp> {

@@ -57,7 +57,7 @@ fn settle(h: &mut Harness<'static, SyncwatchApp>) {
 
 /// The first-run demo, seeded through the real engine and the embedded demo service.
 fn seeded_demo(dir: &std::path::Path) -> ui_support::stack::Stack {
-    use syncwatch::ui::demo::SeedProgress;
+    use syncwatch::demo::SeedProgress;
     use ui_support::stack::{demo_stack, wait_until};
     let builder = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
@@ -75,7 +75,7 @@ fn seeded_demo(dir: &std::path::Path) -> ui_support::stack::Stack {
 /// reset modal of the replica that needs a client reset.
 #[test]
 fn screenshots_of_the_seeded_demo() {
-    use syncwatch::ui::demo::{FAILED_EDITS_NAME, NEEDS_RESET_NAME};
+    use syncwatch::demo::{FAILED_EDITS_NAME, NEEDS_RESET_NAME};
     use ui_support::stack::{click, select_named, wait_until};
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = seeded_demo(dir.path());

@@ -6,6 +6,7 @@ mod check;
 mod codes;
 mod create;
 mod edit;
+pub mod gui;
 mod repair;
 mod replicas;
 mod reset;
@@ -89,7 +90,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
         Some(Command::Repair(a)) => repair::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),
-        None => crate::ui::run(args.data_dir.as_deref()),
+        None => gui::run(args.data_dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -111,8 +111,6 @@ pub enum Command {
         indices: Vec<u32>,
         path: PathBuf,
     },
-    /// Demo service only: terminate and re-enable sync so every replica needs a client reset.
-    DemoTerminateSync,
     /// Finish running jobs' current step and stop.
     Shutdown,
     /// Record a local edit in the replica's change queue (the GUI's attribute editor and demo

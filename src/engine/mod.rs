@@ -55,23 +55,6 @@ pub struct EngineConfig {
     /// When a sync finds the replica unsyncable, run the replica's automatic reset mode right away
     /// (seed 000's automatic client reset). Off for headless commands, which report and exit.
     pub reset_on_detection: bool,
-    /// The embedded demo service's admin API, for [`Command::DemoTerminateSync`]; `None` otherwise.
-    pub demo_admin: Option<DemoAdmin>,
-}
-
-/// Where the demo service's admin API is and its key (loopback only).
-#[derive(Clone)]
-pub struct DemoAdmin {
-    pub base_url: String,
-    pub admin_key: String,
-}
-
-impl std::fmt::Debug for DemoAdmin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DemoAdmin")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
 }
 
 impl EngineConfig {
@@ -82,7 +65,6 @@ impl EngineConfig {
             min_unreachable_backoff_secs: 15,
             max_unreachable_backoff_secs: 15 * 60,
             reset_on_detection: true,
-            demo_admin: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`now_ms`]). Nothing here knows tokio, egui, files, rusqlite or the network. `engine::api`
 //! re-exports all of it, so front ends keep naming these types through the engine.
 
+pub mod demo;
 mod edit_results;
 mod ids;
 mod log;

@@ -3,6 +3,7 @@
 //! result download) with timeouts, retries, async job polling and token scoping.
 //! It keeps no state between calls and touches no local files except downloaded results.
 
+pub mod admin;
 mod backoff;
 mod calls;
 mod client;

@@ -2,7 +2,7 @@
 //! message of every sync error, filterable by text and by the selected replica. The filtered
 //! index list is rebuilt only when the log or the filter changes.
 
-use super::theme;
+use super::{format, theme};
 use crate::engine::{LocalReplicaId, LogEntry};
 use egui::{Align, Layout, RichText};
 use egui_extras::{Column, TableBuilder};
@@ -98,7 +98,7 @@ pub fn log_panel_ui(
             body.rows(18.0, state.indices.len(), |mut row| {
                 let entry = &log[state.indices[row.index()] as usize];
                 row.col(|ui| {
-                    ui.label(theme::timestamp(entry.at_ms));
+                    ui.label(format::timestamp(entry.at_ms));
                 });
                 row.col(|ui| {
                     ui.label(&entry.replica_name);

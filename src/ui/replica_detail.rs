@@ -4,8 +4,8 @@
 //! failed-edit counts.
 
 use super::replica_list::badge_ui;
-use super::theme;
 use super::view_model::JobView;
+use super::{format, theme};
 use crate::engine::{LocalReplicaId, PredictedPolicy, ReplicaSummary, ResetMode};
 use crate::protocol::SyncModel;
 use egui::RichText;
@@ -107,14 +107,14 @@ pub fn replica_detail_ui(
                 ui.label("Last successful sync");
                 ui.label(format!(
                     "{} ({})",
-                    theme::relative_time(replica.last_success_ms, now_ms),
+                    format::relative_time(replica.last_success_ms, now_ms),
                     replica
                         .last_success_ms
-                        .map_or_else(|| "never".to_owned(), theme::timestamp)
+                        .map_or_else(|| "never".to_owned(), format::timestamp)
                 ));
                 ui.end_row();
                 ui.label("Last attempt");
-                ui.label(theme::relative_time(replica.last_sync_attempt_ms, now_ms));
+                ui.label(format::relative_time(replica.last_sync_attempt_ms, now_ms));
                 ui.end_row();
                 ui.label("Direction / model");
                 ui.label(format!("{} / {}", replica.direction, replica.sync_model));
@@ -214,7 +214,7 @@ fn job_status_ui(
                 ui.label(format!(
                     "job {} · {}",
                     job.job.0,
-                    theme::duration_text(job.elapsed_ms(now_secs))
+                    format::duration_text(job.elapsed_ms(now_secs))
                 ));
             });
             let bar = match (job.is_running(), job.progress) {

@@ -3,7 +3,7 @@
 //! relative time and the count of pending local changes. A right click on a row offers sync,
 //! pause/resume and unregister.
 
-use super::theme;
+use super::{format, theme};
 use crate::engine::{Health, LocalReplicaId, ReplicaSummary};
 use egui::{RichText, Sense};
 
@@ -109,12 +109,12 @@ fn replica_row_ui(
             });
             ui.label(format!(
                 "Last sync: {}",
-                theme::relative_time(replica.last_success_ms, now_ms)
+                format::relative_time(replica.last_success_ms, now_ms)
             ))
             .on_hover_text(
                 replica
                     .last_success_ms
-                    .map_or_else(|| "never synced".to_owned(), theme::timestamp),
+                    .map_or_else(|| "never synced".to_owned(), format::timestamp),
             );
             let mut counts = format!("{} pending local changes", replica.pending_changes);
             if replica.failed_edits > 0 {

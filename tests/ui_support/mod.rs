@@ -6,10 +6,12 @@ pub mod stack;
 
 use egui_kittest::Harness;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use syncwatch::engine::{Command, Event};
 use syncwatch::ui::{
-    AppConfig, CommandSink, FilePicker, FixedPathPicker, Persisted, SyncwatchApp, Tab, fixtures,
+    AppConfig, CommandSink, FilePicker, FixedDemoControls, FixedPathPicker, Persisted,
+    SyncwatchApp, Tab, fixtures,
 };
 
 pub struct Rig {
@@ -70,6 +72,10 @@ pub fn rig_with(options: RigOptions) -> Rig {
             default_service_url: "http://127.0.0.1:8080/arcgis/rest/services/Water/FeatureServer"
                 .to_owned(),
             demo_seed: None,
+            // The demo service "answers" at once; the window then sends SyncAll.
+            demo_controls: options
+                .demo
+                .then(|| Arc::new(FixedDemoControls(Ok(()))) as _),
             ..AppConfig::default()
         },
         persisted,
@@ -108,20 +114,11 @@ impl Rig {
 
     /// Types into the text box labelled `label`.
     pub fn type_into(&mut self, label: &str, text: &str) {
-        use egui_kittest::kittest::Queryable as _;
-        let role = egui::accesskit::Role::TextInput;
-        self.harness.get_by_role_and_label(role, label).click();
-        self.harness.run();
-        self.harness
-            .get_by_role_and_label(role, label)
-            .type_text(text);
-        self.harness.run();
+        type_into_with(&mut self.harness, label, text, Settle::Run);
     }
 
     pub fn click(&mut self, label: &str) {
-        use egui_kittest::kittest::Queryable as _;
-        self.harness.get_by_label(label).click();
-        self.harness.run();
+        click_with(&mut self.harness, label, Settle::Run);
     }
 
     /// Clicks `label` where the click starts a background filter of a large snapshot, and runs
@@ -151,4 +148,43 @@ impl Rig {
         self.select_replica("Parcel inspections");
         self.click("Edit results (8 failed)");
     }
+}
+
+/// How a test lets the window settle after an input: until it stops asking for repaints (no
+/// engine), or a few frames (the real engine works on other threads).
+#[derive(Debug, Clone, Copy)]
+pub enum Settle {
+    Run,
+    Steps(usize),
+}
+
+fn settle(h: &mut Harness<'static, SyncwatchApp>, how: Settle) {
+    match how {
+        Settle::Run => {
+            h.run();
+        }
+        Settle::Steps(n) => h.run_steps(n),
+    }
+}
+
+/// Types into the text box labelled `label`.
+pub fn type_into_with(
+    h: &mut Harness<'static, SyncwatchApp>,
+    label: &str,
+    text: &str,
+    how: Settle,
+) {
+    use egui_kittest::kittest::Queryable as _;
+    let role = egui::accesskit::Role::TextInput;
+    h.get_by_role_and_label(role, label).click();
+    settle(h, how);
+    h.get_by_role_and_label(role, label).type_text(text);
+    settle(h, how);
+}
+
+/// Clicks the widget labelled `label`.
+pub fn click_with(h: &mut Harness<'static, SyncwatchApp>, label: &str, how: Settle) {
+    use egui_kittest::kittest::Queryable as _;
+    h.get_by_label(label).click();
+    settle(h, how);
 }

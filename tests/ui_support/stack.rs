@@ -1,13 +1,14 @@
-//! The app on the real engine and the reference service (loopback, temp dirs).
+//! The app on the real engine and the reference service (loopback, temp dirs), started by the same
+//! code as `syncwatch` itself (`cli::gui::assemble`).
 
+use super::{Settle, click_with, type_into_with};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use syncwatch::engine::{self, Command, EngineConfig, EventSender};
+use syncwatch::cli::gui::{self, DemoOptions, Gui, GuiOptions};
+use syncwatch::engine::{self, Command};
 use syncwatch::server::ServerConfig;
-use syncwatch::ui::{AppConfig, CommandSink, FixedPathPicker, Persisted, SyncwatchApp, demo};
+use syncwatch::ui::{AppConfig, FixedPathPicker, Persisted, SyncwatchApp};
 
 /// Steps the UI until `done` holds (the engine works on other threads).
 pub fn wait_until(
@@ -25,16 +26,11 @@ pub fn wait_until(
 }
 
 pub fn type_into(h: &mut Harness<'static, SyncwatchApp>, label: &str, text: &str) {
-    let role = egui::accesskit::Role::TextInput;
-    h.get_by_role_and_label(role, label).click();
-    h.run_steps(2);
-    h.get_by_role_and_label(role, label).type_text(text);
-    h.run_steps(2);
+    type_into_with(h, label, text, Settle::Steps(2));
 }
 
 pub fn click(h: &mut Harness<'static, SyncwatchApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(3);
+    click_with(h, label, Settle::Steps(3));
 }
 
 /// A reference service, the engine and the app on it, in temp dirs.
@@ -61,45 +57,22 @@ pub fn stack() -> Stack {
     stack_with(Harness::builder().with_size(egui::vec2(1280.0, 800.0)))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-/// The same with a prepared harness builder (e.g. with the wgpu renderer for screenshots).
+/// The same with a prepared harness builder (e.g. with the wgpu renderer for screenshots): the
+/// window's start-up without the demo service, and a reference service of the test's own.
 pub fn stack_with(builder: egui_kittest::HarnessBuilder<SyncwatchApp>) -> Stack {
-    let runtime = runtime();
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = runtime
+    let data_dir = dir.path().join("app");
+    let mut gui = gui::assemble(&data_dir, GuiOptions::default()).expect("start-up");
+    let server = gui
+        .runtime
         .block_on(syncwatch::server::start(ServerConfig {
             data_dir: Some(dir.path().join("service")),
             ..ServerConfig::default()
         }))
         .expect("server");
-    let data_dir = dir.path().join("app");
-    let (event_tx, event_rx) = std::sync::mpsc::channel();
-    let events = EventSender::new(event_tx, Arc::new(|| {}));
-    let handle = {
-        let _entered = runtime.enter();
-        engine::start(engine_config(&data_dir, &server), events)
-            .expect("engine")
-            .0
-    };
-    let url = server.service_url();
-    finish(
-        builder,
-        runtime,
-        server,
-        handle,
-        event_rx,
-        url,
-        None,
-        data_dir,
-        Some(dir),
-    )
+    gui.config.default_service_url = server.service_url();
+    gui.config.demo = true;
+    finish(builder, gui, Some(server), data_dir, Some(dir))
 }
 
 /// What `syncwatch` does on start in demo mode, in `data_dir`: the demo service (on the port it
@@ -110,75 +83,41 @@ pub fn demo_stack(
     data_dir: &Path,
     preferred_port: u16,
 ) -> Stack {
-    let runtime = runtime();
-    let service = runtime
-        .block_on(demo::start_service(
-            data_dir,
+    let options = GuiOptions {
+        demo: Some(DemoOptions {
             preferred_port,
-            Duration::ZERO,
-        ))
-        .expect("demo service");
-    let (event_tx, event_rx) = std::sync::mpsc::channel();
-    let (engine_events, tap) = demo::EventTap::start(EventSender::new(event_tx, Arc::new(|| {})));
-    let handle = {
-        let _entered = runtime.enter();
-        engine::start(engine_config(data_dir, &service.server), engine_events)
-            .expect("engine")
-            .0
+            job_step_delay: Duration::ZERO,
+        }),
+        ..GuiOptions::default()
     };
-    let progress = syncwatch::ui::start_demo_seeding(
-        runtime.handle(),
-        &handle,
-        &tap,
-        &service,
-        data_dir,
-        Arc::new(|| {}),
-    );
-    let url = service.server.service_url();
+    let mut gui = gui::assemble(data_dir, options).expect("start-up");
+    let service = gui.demo.take().expect("demo service");
     finish(
         builder,
-        runtime,
-        service.server,
-        handle,
-        event_rx,
-        url,
-        Some(progress),
+        gui,
+        Some(service.server),
         data_dir.to_path_buf(),
         None,
     )
 }
 
-fn engine_config(data_dir: &Path, server: &syncwatch::server::RunningServer) -> EngineConfig {
-    EngineConfig {
-        demo_admin: Some(engine::DemoAdmin {
-            base_url: server.base_url().to_owned(),
-            admin_key: server.admin_key().to_owned(),
-        }),
-        ..EngineConfig::new(data_dir)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
 fn finish(
     builder: egui_kittest::HarnessBuilder<SyncwatchApp>,
-    runtime: tokio::runtime::Runtime,
-    server: syncwatch::server::RunningServer,
-    handle: engine::EngineHandle,
-    event_rx: std::sync::mpsc::Receiver<engine::Event>,
-    service_url: String,
-    demo_seed: Option<tokio::sync::watch::Receiver<demo::SeedProgress>>,
+    mut gui: Gui,
+    server: Option<syncwatch::server::RunningServer>,
     data_dir: PathBuf,
     dir: Option<tempfile::TempDir>,
 ) -> Stack {
+    let handle = gui.engine.clone().expect("engine");
+    let events = gui.events.take().expect("window events");
     let app = SyncwatchApp::new(
-        CommandSink::engine(handle.clone()),
-        event_rx,
+        gui.commands.clone(),
+        events,
         Box::new(FixedPathPicker(None)),
         AppConfig {
-            demo: true,
-            default_service_url: service_url,
-            demo_seed,
-            ..AppConfig::default()
+            screenshot_path: None,
+            first_frame_marker: None,
+            ..gui.config.clone()
         },
         Persisted {
             show_log: false,
@@ -188,8 +127,8 @@ fn finish(
     let mut h = builder.build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
     wait_until(&mut h, "the replica list", |a| a.vm.loaded);
     Stack {
-        runtime,
-        server: Some(server),
+        runtime: gui.into_runtime(),
+        server,
         handle,
         h,
         data_dir,

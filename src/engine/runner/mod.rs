@@ -5,7 +5,7 @@
 
 mod schedule;
 
-use super::api::{Command, Event, Failure, FailureClass, JobId, LocalReplicaId, ResetMode};
+use super::api::{Command, Event, JobId, LocalReplicaId, ResetMode};
 use super::error::EngineError;
 use super::job::{self, Job, JobReport};
 use super::{Deps, MAX_CONCURRENT_JOBS, local, prediction, summary};
@@ -101,17 +101,6 @@ impl Runner {
         self.deps.events.send(Event::CommandFailed {
             what: what.to_string(),
             error: error.to_failure(),
-        });
-    }
-
-    fn not_available(&self, what: &str, message: &str) {
-        self.deps.events.send(Event::CommandFailed {
-            what: what.to_string(),
-            error: Failure {
-                class: FailureClass::Local,
-                code: None,
-                message: message.to_string(),
-            },
         });
     }
 
@@ -223,7 +212,6 @@ impl Runner {
                     self.command_failed("export CSV", &e);
                 }
             }
-            Command::DemoTerminateSync => self.demo_terminate_sync().await,
             Command::Shutdown => {}
         }
     }
@@ -264,36 +252,6 @@ impl Runner {
             Ok(replicas) => self.deps.events.send(Event::ReplicasLoaded { replicas }),
             Err(e) => self.command_failed("load replicas", &e),
         }
-    }
-
-    /// Demo service only: terminate and re-enable sync (every replica is forgotten by the server,
-    /// seed 000's way to test client resets), then sync everything so the resets happen now.
-    async fn demo_terminate_sync(&mut self) {
-        let Some(admin) = self.deps.config.demo_admin.clone() else {
-            return self.not_available(
-                "terminate sync on the demo service",
-                "only the embedded demo service can be told to terminate sync",
-            );
-        };
-        let client = reqwest::Client::new();
-        for step in ["terminate", "enable"] {
-            let url = format!("{}/admin/sync/{step}", admin.base_url.trim_end_matches('/'));
-            let sent = client
-                .post(&url)
-                .header("X-Admin-Key", &admin.admin_key)
-                .send()
-                .await;
-            let failure = match sent {
-                Ok(r) if r.status().is_success() => continue,
-                Ok(r) => format!("the demo service answered HTTP {}", r.status()),
-                Err(e) => format!("could not reach the demo service: {e}"),
-            };
-            return self.not_available("terminate sync on the demo service", &failure);
-        }
-        let message =
-            "demo: sync was terminated and re-enabled; every replica needs a client reset";
-        job::log(&self.deps, None, "demo service", None, message).await;
-        self.sync_all(false).await;
     }
 
     /// Moves the replicas of one service to a new URL, logs it and sends the new list.

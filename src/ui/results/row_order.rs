@@ -3,7 +3,7 @@
 //! values) once rather than once per row, and a sort on precomputed keys instead of comparing
 //! rows. Pure functions over a snapshot; no egui, no I/O.
 
-use super::results_grid::SortColumn;
+use super::filter::SortColumn;
 use crate::engine::EditResultRecord;
 use crate::protocol::Guid;
 use memchr::memmem;

@@ -1,28 +1,27 @@
-//! The first-run demo: the embedded demo feature service on loopback, and three demo replicas
-//! seeded through the real engine so a first run shows telling states (one up to date, one with
-//! edits the service refused across the 1000 and 2000 series, one that needs a client reset and
-//! waits for the technician in Manual mode).
+//! The seeder: three demo replicas created through the real engine on a first run, so the window
+//! shows telling states (one up to date, one with edits the service refused across the 1000 and
+//! 2000 series, one that needs a client reset and waits for the technician in Manual mode).
 //!
-//! Everything here runs on the tokio runtime, never on the UI thread, and never touches egui.
-//! The seeder talks to the engine only through [`EngineHandle`] and listens to its events through
-//! an [`EventTap`]. `<data dir>/demo.json` remembers the service's address and whether seeding
-//! finished, so a second start neither duplicates replicas nor strands them on an old port.
+//! It runs on the tokio runtime, never on the UI thread, and never touches egui. It talks to the
+//! engine only through [`EngineHandle`], follows its events through an [`EventTap`] listener, and
+//! tells the demo service to forget its replicas through [`DemoAdmin`].
 
+use super::DemoError;
+use super::admin::{self, DemoAdmin};
+use super::edits::{add, demo_features, failing_edits, update};
+use super::service::DemoState;
+#[cfg(doc)]
+use super::tap::EventTap;
 use crate::engine::{
     Command, CreateRequest, EngineHandle, Event, EventSender, JobOutcome, LocalEdit,
     LocalReplicaId, ResetMode, SyncOptions,
 };
-use crate::protocol::{Attributes, JobState, SyncModel};
-use crate::server::{RunningServer, ServerConfig, ServiceDefinition};
-use serde::{Deserialize, Serialize};
+pub use crate::model::demo::SeedProgress;
+use crate::protocol::{JobState, SyncModel};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-
-/// Default loopback port of the embedded demo service (a fixed port keeps demo replicas working
-/// across restarts; when it is taken another port is used and the replicas are re-pointed).
-pub const DEMO_PORT: u16 = 47_817;
 
 /// The demo replica that stays up to date.
 pub const UP_TO_DATE_NAME: &str = "Hydrant inspections – crew A";
@@ -35,196 +34,6 @@ pub const DEMO_REPLICA_NAMES: [&str; 3] = [UP_TO_DATE_NAME, FAILED_EDITS_NAME, N
 
 /// Longest wait for one engine step while seeding (a stuck service must not hang the seeder).
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
-const STATE_FILE: &str = "demo.json";
-
-/// Why the demo could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum DemoError {
-    #[error("the demo service could not start on loopback")]
-    Start(#[from] std::io::Error),
-    #[error("the sync engine has stopped")]
-    EngineStopped,
-    #[error("timed out waiting for {0}")]
-    TimedOut(String),
-    #[error("{what} failed: {message}")]
-    Step { what: String, message: String },
-    #[error("could not write the demo state file {path}")]
-    State {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// What `<data dir>/demo.json` keeps between starts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DemoState {
-    /// The demo service's FeatureServer URL on the last start.
-    pub service_url: Option<String>,
-    /// Seeding finished (or was not wanted because the technician already had replicas).
-    pub seeded: bool,
-}
-
-impl DemoState {
-    pub fn path(data_dir: &Path) -> PathBuf {
-        data_dir.join(STATE_FILE)
-    }
-
-    /// The saved state; a missing or unreadable file counts as a first run.
-    pub fn load(data_dir: &Path) -> DemoState {
-        let path = Self::path(data_dir);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, path = %path.display(), "demo state unreadable; starting afresh");
-                DemoState::default()
-            }),
-            Err(_) => DemoState::default(),
-        }
-    }
-
-    /// Writes the state (a temporary file renamed over the old one).
-    pub fn save(&self, data_dir: &Path) -> Result<(), DemoError> {
-        let path = Self::path(data_dir);
-        let state_error = |source| DemoError::State {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(data_dir).map_err(state_error)?;
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_vec_pretty(self).map_err(|e| state_error(e.into()))?;
-        std::fs::write(&tmp, text).map_err(state_error)?;
-        std::fs::rename(&tmp, &path).map_err(state_error)
-    }
-}
-
-/// The running demo service and, when it came up on another port than last time, the old URL
-/// whose replicas must be re-pointed ([`DemoService::repoint_command`]).
-#[derive(Debug)]
-pub struct DemoService {
-    pub server: RunningServer,
-    pub moved_from: Option<String>,
-}
-
-impl DemoService {
-    /// The command that moves the demo replicas from the old address, if the service moved.
-    pub fn repoint_command(&self) -> Option<Command> {
-        self.moved_from
-            .clone()
-            .map(|from_url| Command::RepointService {
-                from_url,
-                to_url: self.server.service_url(),
-            })
-    }
-}
-
-/// Starts the demo water network on loopback with its data under `data_dir/demo-service`: on the
-/// port it used last time if that is free, else `preferred_port`, else any free port. Records the
-/// address in `demo.json`. `job_step_delay` makes async jobs visible in the window.
-pub async fn start_service(
-    data_dir: &Path,
-    preferred_port: u16,
-    job_step_delay: Duration,
-) -> Result<DemoService, DemoError> {
-    let mut state = DemoState::load(data_dir);
-    let last_port = state.service_url.as_deref().and_then(port_of);
-    let mut ports: Vec<u16> = last_port.into_iter().collect();
-    if !ports.contains(&preferred_port) {
-        ports.push(preferred_port);
-    }
-    ports.push(0);
-    let mut config = ServerConfig {
-        data_dir: Some(data_dir.join("demo-service")),
-        job_step_delay,
-        ..ServerConfig::default()
-    };
-    let mut last_error = None;
-    for port in ports {
-        config.addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        match crate::server::start(config.clone()).await {
-            Ok(server) => {
-                let url = server.service_url();
-                let moved_from = state.service_url.clone().filter(|old| *old != url);
-                if let Some(old) = &moved_from {
-                    tracing::info!(from = %old, to = %url, "the demo service moved to another port");
-                }
-                state.service_url = Some(url);
-                state.save(data_dir)?;
-                return Ok(DemoService { server, moved_from });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last_error = Some(e),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(last_error
-        .unwrap_or_else(|| std::io::Error::other("no loopback port was free"))
-        .into())
-}
-
-fn port_of(url: &str) -> Option<u16> {
-    url::Url::parse(url).ok()?.port()
-}
-
-/// Sits between the engine and the window: every event goes on to the window, and listeners
-/// (the seeder) get a copy. Runs on its own thread and ends when the engine drops its sender.
-#[derive(Clone, Default)]
-pub struct EventTap {
-    listeners: Arc<Mutex<Vec<mpsc::UnboundedSender<Event>>>>,
-}
-
-impl EventTap {
-    /// Returns the sender to give the engine; events reach `window` through the tap.
-    pub fn start(window: EventSender) -> (EventSender, EventTap) {
-        let (tx, rx) = std::sync::mpsc::channel::<Event>();
-        let tap = EventTap::default();
-        let listeners = tap.listeners.clone();
-        let forward = move || {
-            while let Ok(event) = rx.recv() {
-                {
-                    let mut listeners = listeners.lock().unwrap_or_else(|p| p.into_inner());
-                    listeners.retain(|l| l.send(event.clone()).is_ok());
-                }
-                window.send(event);
-            }
-        };
-        let spawned = std::thread::Builder::new()
-            .name("syncwatch-events".into())
-            .spawn(forward);
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "could not start the event thread");
-        }
-        (EventSender::new(tx, Arc::new(|| {})), tap)
-    }
-
-    /// A copy of every event from now on, until the receiver is dropped.
-    pub fn listen(&self) -> mpsc::UnboundedReceiver<Event> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.listeners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(tx);
-        rx
-    }
-}
-
-/// How far seeding has come, for the window's demo banner.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum SeedProgress {
-    /// Not started yet.
-    #[default]
-    Waiting,
-    /// Working on `step` (1-based) of `total`.
-    Running {
-        step: u32,
-        total: u32,
-        what: String,
-    },
-    /// The demo replicas exist (now or from an earlier start).
-    Finished,
-    /// The technician already has replicas of their own: nothing was seeded.
-    NotNeeded,
-    Failed(String),
-}
 
 /// The seeder's end of the progress channel: every update wakes the window.
 #[derive(Clone)]
@@ -254,10 +63,13 @@ impl SeedReporter {
 }
 
 /// Seeds the demo replicas once (see the module doc). Call on the runtime after the engine has
-/// started; `events` must come from [`EventTap::listen`] before any command is sent.
+/// started; `events` must come from [`EventTap::listen`] before any command is sent. `window`
+/// gets the log line (or the failure) of terminating sync on the demo service.
 pub async fn seed(
     handle: EngineHandle,
     events: mpsc::UnboundedReceiver<Event>,
+    admin: DemoAdmin,
+    window: EventSender,
     service_url: String,
     data_dir: PathBuf,
     reporter: SeedReporter,
@@ -265,6 +77,8 @@ pub async fn seed(
     let mut seeder = Seeder {
         handle,
         events,
+        admin,
+        window,
         service_url,
         reporter: reporter.clone(),
         step: 0,
@@ -291,6 +105,8 @@ const TOTAL_STEPS: u32 = 9;
 struct Seeder {
     handle: EngineHandle,
     events: mpsc::UnboundedReceiver<Event>,
+    admin: DemoAdmin,
+    window: EventSender,
     service_url: String,
     reporter: SeedReporter,
     step: u32,
@@ -383,21 +199,19 @@ impl Seeder {
         // Paused, so "terminate sync" below does not sync it yet: it is synced last.
         self.set_paused(replica, true).await?;
         self.progress("terminating and re-enabling sync on the demo service");
-        self.send(Command::DemoTerminateSync).await?;
-        self.wait_for("the demo service to terminate sync", |e| match e {
-            Event::Logged { entry } if entry.message.starts_with("demo: sync was terminated") => {
-                Some(Ok(()))
+        match self.admin.terminate_and_reenable_sync().await {
+            Ok(()) => self.window.send(admin::terminated_event()),
+            Err(e) => {
+                self.window.send(admin::terminate_failed_event(&e));
+                return Err(DemoError::Step {
+                    what: "terminating sync on the demo service".into(),
+                    message: e.to_string(),
+                });
             }
-            Event::CommandFailed { what, error } if what.contains("terminate sync") => {
-                Some(Err(error.message.clone()))
-            }
-            _ => None,
-        })
-        .await?
-        .map_err(|message| DemoError::Step {
-            what: "terminating sync on the demo service".into(),
-            message,
-        })
+        }
+        // As the demo menu does: sync everything so the resets happen now (the paused replica
+        // is left out).
+        self.send(Command::SyncAll).await
     }
 
     /// Created and synced once with a valid local edit: up to date.
@@ -598,151 +412,4 @@ impl Seeder {
         })
         .await
     }
-}
-
-/// Existing features of the demo service that the demo edits refer to.
-#[derive(Debug, Clone, Default)]
-struct DemoFeatures {
-    hydrant: Option<crate::protocol::Feature>,
-    second_hydrant: Option<crate::protocol::Feature>,
-    valve: Option<crate::protocol::Feature>,
-    /// An inspection owned by another technician (ownership-based access control).
-    foreign_inspection: Option<crate::protocol::Feature>,
-}
-
-fn demo_features() -> DemoFeatures {
-    let Ok(def) = ServiceDefinition::demo() else {
-        return DemoFeatures::default();
-    };
-    let seed = |id: i64| {
-        def.all_layers()
-            .find(|l| l.id == id)
-            .map(|l| l.seed.clone())
-            .unwrap_or_default()
-    };
-    let hydrants = seed(0);
-    DemoFeatures {
-        hydrant: hydrants.first().cloned(),
-        second_hydrant: hydrants.get(1).cloned(),
-        valve: seed(1).first().cloned(),
-        foreign_inspection: seed(3)
-            .into_iter()
-            .find(|f| f.attributes.get("Inspector").and_then(|v| v.as_str()) == Some("tech2")),
-    }
-}
-
-fn add(attributes: serde_json::Value, geometry: serde_json::Value) -> LocalEdit {
-    LocalEdit::Add {
-        attributes: as_attributes(attributes),
-        geometry: Some(geometry),
-    }
-}
-
-/// An update of `feature`'s attributes (no geometry change). A feature without a GlobalID
-/// (never in the demo data) gives an update of a fresh id, which the local file refuses.
-fn update(feature: &crate::protocol::Feature, attributes: serde_json::Value) -> LocalEdit {
-    LocalEdit::Update {
-        global_id: feature
-            .global_id()
-            .unwrap_or_else(crate::protocol::Guid::new_v4),
-        attributes: as_attributes(attributes),
-        geometry: None,
-    }
-}
-
-fn as_attributes(value: serde_json::Value) -> Attributes {
-    match value {
-        serde_json::Value::Object(map) => map.into_iter().collect(),
-        _ => Attributes::new(),
-    }
-}
-
-/// The failed-edits replica's local edits: two good ones and one per refusal reason the
-/// reference service checks (1001, 1016, 1022, 1023, 1006, 1014, 1004, 1002, 1007).
-fn failing_edits(demo: &DemoFeatures) -> Vec<(i64, LocalEdit)> {
-    use serde_json::json;
-    let point = |i: f64| json!({"x": -122.66 + 0.004 * i, "y": 45.52});
-    let mut edits = vec![
-        (
-            0,
-            add(
-                json!({"FacilityID": "HYD-B-100", "Status": "IS", "Flow_GPM": 1200.0}),
-                point(0.0),
-            ),
-        ),
-        (
-            0,
-            add(
-                json!({"FacilityID": null, "Status": "IS", "Flow_GPM": 900.0}),
-                point(1.0),
-            ),
-        ),
-        (
-            0,
-            add(
-                json!({"FacilityID": "HYD-B-102", "Status": "IS", "Flow_GPM": 9999.0}),
-                point(2.0),
-            ),
-        ),
-        (
-            0,
-            add(
-                json!({"FacilityID": "HYD-B-103", "Status": "BROKEN"}),
-                point(3.0),
-            ),
-        ),
-        (
-            0,
-            add(
-                json!({"FacilityID": "HYD-0001", "Status": "IS"}),
-                point(4.0),
-            ),
-        ),
-        (
-            0,
-            add(
-                json!({"FacilityID": "HYD-B-105", "Status": "IS", "Notes": "<script>alert(1)</script>"}),
-                point(5.0),
-            ),
-        ),
-        (
-            1,
-            add(
-                json!({"ValveID": "VLV-B-200", "Diameter_mm": 150, "Depth": 1.1}),
-                point(6.0),
-            ),
-        ),
-        (
-            2,
-            add(
-                json!({"MainID": "MN-B-300", "Material": "PVC"}),
-                json!({"paths": [[[-122.65, 45.53], [-122.64, 45.535]]]}),
-            ),
-        ),
-    ];
-    if let Some(hydrant) = &demo.hydrant {
-        edits.push((0, update(hydrant, json!({"AssetTag": "WTR-CHANGED"}))));
-    }
-    if let Some(hydrant) = &demo.second_hydrant {
-        edits.push((0, update(hydrant, json!({"Notes": "Repainted by crew B"}))));
-    }
-    if let Some(valve) = &demo.valve
-        && let Some(global_id) = valve.global_id()
-    {
-        edits.push((
-            1,
-            LocalEdit::Update {
-                global_id,
-                attributes: Attributes::new(),
-                geometry: Some(json!({"x": -122.6952, "y": 45.5421, "z": 51.3})),
-            },
-        ));
-    }
-    if let Some(inspection) = &demo.foreign_inspection {
-        edits.push((
-            3,
-            update(inspection, json!({"Comments": "Re-inspected by crew B"})),
-        ));
-    }
-    edits
 }

@@ -1,0 +1,368 @@
+//! What the panels ask for ([`Action`]) and how the app applies it at the end of the frame: state
+//! changes, optimistic updates of the view model, and [`Command`]s through the sink. Also the CSV
+//! export, which waits for the file dialog over several frames, and the demo menu's request.
+
+use super::SyncwatchApp;
+use crate::engine::{
+    Command, CreateRequest, LocalReplicaId, PredictedPolicy, ResetMode, SyncOptions,
+};
+use crate::protocol::Guid;
+use crate::ui::PendingPick;
+use crate::ui::Tab;
+use crate::ui::dialogs::{ConnectDialog, DropConfirm, FixDialog, FixValues, UnregisterConfirm};
+use crate::ui::results::RowIndex;
+use crate::ui::view_model::Notice;
+use std::sync::Arc;
+
+/// Everything a panel can ask for; applied at the end of the frame.
+#[must_use]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Select(LocalReplicaId),
+    SyncNow(LocalReplicaId),
+    SyncSelected,
+    SyncAll,
+    SetAutoSyncPaused(bool),
+    /// Pause (`true`) or resume one replica.
+    SetPaused(LocalReplicaId, bool),
+    Cancel(LocalReplicaId),
+    SetResetMode(LocalReplicaId, ResetMode),
+    SetPredictedPolicy(LocalReplicaId, PredictedPolicy),
+    StartReset(LocalReplicaId, ResetMode),
+    ConfirmReset(LocalReplicaId),
+    CancelReset(LocalReplicaId),
+    OpenConnect,
+    CreateReplica(CreateRequest),
+    /// Open the attribute form for this row of the grid's snapshot.
+    OpenFix {
+        row: RowIndex,
+    },
+    FixEdit {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_id: Guid,
+        values: FixValues,
+    },
+    /// Ask to confirm dropping this row's local edit.
+    OpenDrop {
+        row: RowIndex,
+    },
+    OpenUnregister(LocalReplicaId),
+    Unregister(LocalReplicaId),
+    DropEdit {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_id: Guid,
+    },
+    CopyText(String),
+    ExportCsv,
+    LoadResults(LocalReplicaId),
+    DemoTerminateSync,
+    ShowTab(Tab),
+    FocusSearch,
+    DismissSummary,
+    Refresh,
+}
+
+/// An export waiting for the file dialog: the rows are the filtered view when it was asked for.
+pub struct PendingExport {
+    pick: PendingPick,
+    rows: Arc<[crate::engine::EditResultRecord]>,
+    indices: Vec<u32>,
+}
+
+impl SyncwatchApp {
+    /// Turns one action into state changes and `Command`s.
+    pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
+        match action {
+            Action::Select(id) => {
+                self.persisted.selected_replica = Some(id);
+            }
+            Action::SyncNow(id) => self.apply_sync(id),
+            Action::SyncSelected => match self.selected().and_then(|id| self.vm.replica(id)) {
+                Some(r) if r.paused => {
+                    self.vm.notice = Some(Notice {
+                        text: format!("{} is paused; resume it to sync.", r.name),
+                        is_error: false,
+                    });
+                }
+                Some(r) => {
+                    let id = r.id;
+                    self.apply(ctx, Action::SyncNow(id));
+                }
+                None => {}
+            },
+            Action::SyncAll => {
+                self.send(Command::SyncAll);
+            }
+            Action::SetAutoSyncPaused(paused) => {
+                let interval_secs = (!paused).then_some(self.persisted.auto_sync_interval_secs);
+                if self.send(Command::SetAutoSync { interval_secs }) {
+                    self.persisted.auto_sync_paused = paused;
+                }
+            }
+            Action::SetPaused(id, paused) => {
+                if self.send(Command::SetPaused {
+                    replica: id,
+                    paused,
+                }) && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
+                {
+                    // Shown at once; the engine's ReplicaChanged confirms it.
+                    r.paused = paused;
+                }
+            }
+            Action::Cancel(id) => {
+                self.send(Command::Cancel { replica: id });
+            }
+            Action::SetResetMode(id, mode) => {
+                if self.send(Command::SetResetMode { replica: id, mode })
+                    && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
+                {
+                    // Shown at once; the engine's next ReplicaChanged confirms it.
+                    r.reset_mode = mode;
+                }
+            }
+            Action::SetPredictedPolicy(id, policy) => {
+                if self.send(Command::SetPredictedPolicy {
+                    replica: id,
+                    policy,
+                }) && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
+                {
+                    // Shown at once; the engine's next ReplicaChanged confirms it.
+                    r.predicted_policy = policy;
+                }
+            }
+            Action::StartReset(id, mode) => {
+                self.send(Command::Reset { replica: id, mode });
+            }
+            Action::ConfirmReset(id) => {
+                if self.send(Command::ConfirmReset { replica: id }) {
+                    self.vm.pending_reset = None;
+                }
+            }
+            Action::CancelReset(id) => {
+                // Even if the queue is full the modal closes: nothing destructive happens
+                // without the explicit confirmation, and the replica stays "reset required".
+                self.send(Command::CancelReset { replica: id });
+                self.vm.pending_reset = None;
+            }
+            Action::OpenConnect => {
+                let url = if self.persisted.last_service_url.is_empty() {
+                    self.config.default_service_url.clone()
+                } else {
+                    self.persisted.last_service_url.clone()
+                };
+                self.connect = Some(ConnectDialog::new(&url));
+            }
+            Action::CreateReplica(req) => {
+                self.persisted.last_service_url = req.service_url.clone();
+                let name = req.name.clone();
+                if self.send(Command::CreateReplica(req)) {
+                    self.connect = None;
+                    self.vm.notice = Some(Notice {
+                        text: format!("Creating replica {name}…"),
+                        is_error: false,
+                    });
+                }
+            }
+            Action::OpenFix { row } => {
+                if let (Some(id), Some(rows)) = (self.selected(), self.grid.rows())
+                    && let Some(record) = row.get(rows)
+                {
+                    self.fix = FixDialog::for_record(id, record);
+                }
+            }
+            Action::FixEdit {
+                replica,
+                layer_id,
+                global_id,
+                values,
+            } => {
+                let sent = self.send(Command::FixEdit {
+                    replica,
+                    layer_id,
+                    global_id,
+                    attributes: values.attributes,
+                    geometry: values.geometry,
+                });
+                if sent {
+                    self.fix = None;
+                    self.apply(ctx, Action::SyncNow(replica));
+                }
+            }
+            Action::OpenDrop { row } => {
+                if let (Some(id), Some(rows)) = (self.selected(), self.grid.rows())
+                    && let Some(r) = row.get(rows)
+                    && let Some(global_id) = r.global_id.clone()
+                {
+                    self.drop_confirm = Some(DropConfirm {
+                        replica: id,
+                        layer_id: r.layer_id,
+                        layer_name: r.layer_name.to_string(),
+                        global_id,
+                        object_id: r.object_id,
+                    });
+                }
+            }
+            Action::DropEdit {
+                replica,
+                layer_id,
+                global_id,
+            } => {
+                if self.send(Command::DropEdit {
+                    replica,
+                    layer_id,
+                    global_id,
+                }) {
+                    self.drop_confirm = None;
+                    self.results_requested.remove(&replica);
+                    self.vm.results_stale.push(replica);
+                }
+            }
+            Action::OpenUnregister(id) => {
+                if let Some(r) = self.vm.replica(id) {
+                    self.unregister_confirm = Some(UnregisterConfirm {
+                        replica: id,
+                        name: r.name.clone(),
+                        pending_changes: r.pending_changes,
+                    });
+                }
+            }
+            Action::Unregister(id) => {
+                if self.send(Command::Unregister { replica: id }) {
+                    self.unregister_confirm = None;
+                }
+            }
+            Action::CopyText(text) => {
+                self.vm.notice = Some(Notice {
+                    text: format!("Copied {text}"),
+                    is_error: false,
+                });
+                ctx.copy_text(text);
+            }
+            Action::ExportCsv => self.export_csv(ctx),
+            Action::LoadResults(id) => {
+                if self.send(Command::LoadEditResults { replica: id }) {
+                    self.results_requested.insert(id);
+                }
+            }
+            Action::DemoTerminateSync => {
+                if self.pending_demo.is_none()
+                    && let Some(controls) = &self.config.demo_controls
+                {
+                    self.pending_demo = Some(controls.terminate_and_reenable_sync());
+                }
+            }
+            Action::ShowTab(tab) => self.persisted.tab = tab,
+            Action::FocusSearch => {
+                self.persisted.tab = Tab::Results;
+                self.grid.focus_search = true;
+            }
+            Action::DismissSummary => {
+                if !self.vm.reset_summaries.is_empty() {
+                    self.vm.reset_summaries.remove(0);
+                }
+            }
+            Action::Refresh => {
+                self.send(Command::RefreshReplicas);
+            }
+        }
+    }
+
+    pub(super) fn apply_sync(&mut self, replica: LocalReplicaId) {
+        if self.send(Command::SyncNow {
+            replica,
+            options: SyncOptions::default(),
+        }) {
+            self.vm.notice = Some(Notice {
+                text: format!("Sync of {} requested", self.vm.replica_name(replica)),
+                is_error: false,
+            });
+        }
+    }
+
+    /// Opens the file dialog (it answers on a later frame, see [`Self::poll_export`]); the rows
+    /// exported are the grid's filtered view at this moment.
+    fn export_csv(&mut self, ctx: &egui::Context) {
+        if self.pending_export.is_some() {
+            return;
+        }
+        let Some(rows) = self.grid.rows().cloned() else {
+            return;
+        };
+        let name = self
+            .selected()
+            .map(|id| self.vm.replica_name(id))
+            .unwrap_or_else(|| "replica".to_owned());
+        let suggested = format!(
+            "edit-results-{}.csv",
+            name.chars()
+                .map(|c| if c.is_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+        );
+        self.pending_export = Some(PendingExport {
+            pick: self.file_picker.pick_save_csv(ctx, &suggested),
+            rows,
+            indices: self.grid.indices.clone(),
+        });
+        self.vm.notice = Some(Notice {
+            text: "Choose where to save the CSV…".into(),
+            is_error: false,
+        });
+    }
+
+    /// Once the file dialog has answered, queues the export (written by the engine).
+    pub(super) fn poll_export(&mut self) {
+        let Some(answer) = self.pending_export.as_ref().and_then(|p| p.pick.poll()) else {
+            return;
+        };
+        let Some(export) = self.pending_export.take() else {
+            return;
+        };
+        let Some(path) = answer else {
+            self.vm.notice = Some(Notice {
+                text: "Export cancelled (no file chosen).".into(),
+                is_error: false,
+            });
+            return;
+        };
+        let count = export.indices.len();
+        if self.send(Command::ExportCsv {
+            rows: export.rows,
+            indices: export.indices,
+            path: path.clone(),
+        }) {
+            self.vm.notice = Some(Notice {
+                text: format!("Exporting {count} rows to {}…", path.display()),
+                is_error: false,
+            });
+        }
+    }
+
+    /// Asks for the selected replica's results when none are loaded or a job finished since.
+    pub(super) fn request_results_if_needed(&mut self) {
+        let Some(id) = self.selected() else {
+            return;
+        };
+        let missing = !self.vm.results.contains_key(&id);
+        let stale = self.vm.results_stale.contains(&id);
+        if (missing || stale) && !self.results_requested.contains(&id) {
+            self.vm.results_stale.retain(|r| *r != id);
+            if self.send(Command::LoadEditResults { replica: id }) {
+                self.results_requested.insert(id);
+            }
+        }
+    }
+
+    /// Once the demo service has terminated and re-enabled sync, syncs everything so the client
+    /// resets happen now (a failure was already reported by the demo side).
+    pub(super) fn poll_demo_call(&mut self) {
+        let Some(answer) = self.pending_demo.as_ref().and_then(|p| p.poll()) else {
+            return;
+        };
+        self.pending_demo = None;
+        if answer.is_ok() {
+            self.send(Command::SyncAll);
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The eframe app: owns the view model, drains engine events in `logic` (8 ms budget per
+//! frame), lays out the panels, collects the actions they return and, at the end of the frame,
+//! applies them ([`action`]: state changes and `Command`s through the [`CommandSink`]). Built
+//! from a command sender and an event receiver, so tests drive it without an engine. The top and
+//! status bars are in [`top_bar`], the screenshot and first-frame hooks in [`dev_hooks`].
+
+mod action;
+mod dev_hooks;
+mod top_bar;
+
+pub use crate::ui::persisted::DEFAULT_AUTO_SYNC_SECS;
+pub use action::{Action, PendingExport};
+
+use crate::engine::SendError;
+use crate::engine::{Command, Event, LocalReplicaId};
+use crate::ui::dialogs::{
+    self, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, UnregisterConfirm,
+};
+use crate::ui::log_panel::{LogPanelState, log_panel_ui};
+use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
+use crate::ui::replica_list::{ReplicaListAction, replica_list_ui};
+use crate::ui::reset_modal::{ResetModalAction, reset_modal_ui, reset_summary_ui};
+use crate::ui::results::{GridAction, GridState, results_grid_ui};
+use crate::ui::view_model::{Notice, ViewModel};
+use crate::ui::{AppConfig, CommandSink, FilePicker, PendingDemoCall, Persisted, Tab};
+use dev_hooks::ScreenshotHook;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// How long `logic` may spend applying events in one frame.
+pub const EVENT_BUDGET: Duration = Duration::from_millis(8);
+
+/// The desktop app.
+pub struct SyncwatchApp {
+    pub vm: ViewModel,
+    pub persisted: Persisted,
+    pub grid: GridState,
+    pub log_state: LogPanelState,
+    pub connect: Option<ConnectDialog>,
+    pub fix: Option<FixDialog>,
+    pub drop_confirm: Option<DropConfirm>,
+    pub unregister_confirm: Option<UnregisterConfirm>,
+    events: crate::engine::EventReceiver,
+    commands: CommandSink,
+    file_picker: Box<dyn FilePicker>,
+    config: AppConfig,
+    /// Fixed wall clock for tests and screenshots (epoch ms).
+    mock_now_ms: Option<i64>,
+    /// Replicas whose edit results were asked for and not yet delivered.
+    results_requested: HashSet<LocalReplicaId>,
+    started: bool,
+    /// The file dialog of "Export CSV" is open.
+    pub pending_export: Option<PendingExport>,
+    screenshot: Option<ScreenshotHook>,
+    /// The Demo menu's "terminate and re-enable sync" is on its way to the demo service.
+    pending_demo: Option<PendingDemoCall>,
+    /// Last measured time `logic` spent on events (for the status bar tooltip).
+    pub last_drain: Duration,
+}
+
+impl SyncwatchApp {
+    pub fn new(
+        commands: CommandSink,
+        events: impl Into<crate::engine::EventReceiver>,
+        file_picker: Box<dyn FilePicker>,
+        config: AppConfig,
+        persisted: Persisted,
+    ) -> Self {
+        let mut grid = GridState::default();
+        grid.filter.chip = persisted.chip;
+        let screenshot = config.screenshot_path.clone().map(ScreenshotHook::new);
+        SyncwatchApp {
+            vm: ViewModel::default(),
+            persisted,
+            grid,
+            log_state: LogPanelState::default(),
+            connect: None,
+            fix: None,
+            drop_confirm: None,
+            unregister_confirm: None,
+            events: events.into(),
+            commands,
+            file_picker,
+            config,
+            mock_now_ms: None,
+            results_requested: HashSet::new(),
+            started: false,
+            pending_export: None,
+            screenshot,
+            pending_demo: None,
+            last_drain: Duration::ZERO,
+        }
+    }
+
+    /// Restores the persisted state from eframe storage (if any) and builds the app.
+    pub fn from_creation_context(
+        cc: &eframe::CreationContext<'_>,
+        commands: CommandSink,
+        events: impl Into<crate::engine::EventReceiver>,
+        file_picker: Box<dyn FilePicker>,
+        config: AppConfig,
+    ) -> Self {
+        let persisted = cc
+            .storage
+            .and_then(|s| eframe::get_value::<Persisted>(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        Self::new(commands, events, file_picker, config, persisted)
+    }
+
+    /// Freezes the wall clock (tests, screenshots).
+    pub fn set_mock_now_ms(&mut self, now_ms: Option<i64>) {
+        self.mock_now_ms = now_ms;
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.mock_now_ms.unwrap_or_else(crate::model::now_ms)
+    }
+
+    pub fn selected(&self) -> Option<LocalReplicaId> {
+        self.persisted
+            .selected_replica
+            .filter(|id| self.vm.replica(*id).is_some())
+    }
+
+    /// Applies queued events until the queue is empty or the time budget is spent.
+    pub fn drain_events(&mut self, ctx: &egui::Context) {
+        let started = Instant::now();
+        let now_secs = ctx.input(|i| i.time);
+        let now_ms = self.now_ms();
+        while let Ok(event) = self.events.try_recv() {
+            if let Event::EditResultsReady { replica, .. } = &event {
+                self.results_requested.remove(replica);
+            }
+            self.vm.apply(event, now_secs, now_ms);
+            if started.elapsed() > EVENT_BUDGET {
+                // Events are still queued: continue next frame.
+                ctx.request_repaint();
+                break;
+            }
+        }
+        self.last_drain = started.elapsed();
+    }
+
+    /// One whole frame for kittest and the frame benchmark: drain events, then draw.
+    pub fn ui_for_tests(&mut self, ui: &mut egui::Ui) {
+        self.drain_events(ui.ctx());
+        self.frame_ui(ui);
+    }
+
+    fn send(&mut self, command: Command) -> bool {
+        match self.commands.send(command) {
+            Ok(()) => true,
+            Err(SendError::Busy(_)) => {
+                self.vm.notice = Some(Notice {
+                    text: "Busy: the engine has too much queued; try again in a moment.".into(),
+                    is_error: true,
+                });
+                false
+            }
+            Err(SendError::Stopped(_)) => {
+                self.vm.notice = Some(Notice {
+                    text: "The sync engine has stopped; restart syncwatch.".into(),
+                    is_error: true,
+                });
+                false
+            }
+        }
+    }
+
+    /// Draws the whole window and applies what the panels asked for.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let mut actions: Vec<Action> = Vec::new();
+        if !self.started {
+            self.started = true;
+            actions.push(Action::Refresh);
+        }
+        self.shortcuts(ui.ctx(), &mut actions);
+        self.ensure_selection();
+        let selected = self.selected();
+
+        egui::Panel::top("toolbar").show(ui, |ui| self.top_bar_ui(ui, selected, &mut actions));
+        egui::Panel::bottom("status-bar").show(ui, |ui| self.status_bar_ui(ui));
+        if self.persisted.show_log {
+            egui::Panel::bottom("log-panel")
+                .resizable(true)
+                .default_size(170.0)
+                .min_size(80.0)
+                .show(ui, |ui| {
+                    log_panel_ui(ui, &self.vm.log, &mut self.log_state, selected);
+                });
+        }
+        let preparing = self.seed_running_text();
+        egui::Panel::left("replicas")
+            .resizable(true)
+            .default_size(270.0)
+            .min_size(200.0)
+            .show(ui, |ui| {
+                let a = replica_list_ui(
+                    ui,
+                    &self.vm.replicas,
+                    selected,
+                    self.now_ms(),
+                    self.vm.loaded,
+                    preparing.as_deref(),
+                );
+                match a {
+                    ReplicaListAction::None => {}
+                    ReplicaListAction::Select(id) => actions.push(Action::Select(id)),
+                    ReplicaListAction::SyncNow(id) => actions.push(Action::SyncNow(id)),
+                    ReplicaListAction::CreateReplica => actions.push(Action::OpenConnect),
+                    ReplicaListAction::SetPaused(id, paused) => {
+                        actions.push(Action::SetPaused(id, paused))
+                    }
+                    ReplicaListAction::Unregister(id) => actions.push(Action::OpenUnregister(id)),
+                }
+            });
+        egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui, selected, &mut actions));
+
+        self.modals_ui(ui.ctx(), &mut actions);
+        self.screenshot_hook(ui.ctx());
+        for action in actions {
+            self.apply(ui.ctx(), action);
+        }
+        self.request_results_if_needed();
+        self.poll_export();
+        self.poll_demo_call();
+        // Relative times ("3 min ago") move on even when nothing happens: repaint when the next
+        // one shown would change, not on a fixed tick (an idle window should cost nothing).
+        let now_ms = self.now_ms();
+        let next_change = self
+            .vm
+            .replicas
+            .iter()
+            .flat_map(|r| [r.last_success_ms, r.last_sync_attempt_ms])
+            .map(|t| crate::ui::format::relative_time_changes_in(t, now_ms))
+            .min()
+            .unwrap_or(Duration::from_secs(3600));
+        ui.ctx().request_repaint_after(next_change);
+    }
+
+    fn ensure_selection(&mut self) {
+        if self.selected().is_none()
+            && let Some(first) = self.vm.replicas.first()
+        {
+            self.persisted.selected_replica = Some(first.id);
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let sync = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
+        let find = KeyboardShortcut::new(Modifiers::COMMAND, Key::F);
+        if ctx.input_mut(|i| i.consume_shortcut(&sync)) {
+            actions.push(Action::SyncSelected);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&find)) {
+            actions.push(Action::FocusSearch);
+        }
+    }
+
+    fn centre_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        selected: Option<LocalReplicaId>,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(replica) = selected.and_then(|id| self.vm.replica(id)).cloned() else {
+            self.grid.clear();
+            ui.centered_and_justified(|ui| {
+                ui.label("Select a replica on the left, or connect to a service to create one.");
+            });
+            return;
+        };
+        let failed = replica.failed_edits + replica.predicted_failures;
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.persisted.tab, Tab::Overview, "Overview");
+            let results_title = if failed > 0 {
+                format!("Edit results ({failed} failed)")
+            } else {
+                "Edit results".to_owned()
+            };
+            ui.selectable_value(&mut self.persisted.tab, Tab::Results, results_title);
+        });
+        ui.separator();
+        match self.persisted.tab {
+            Tab::Overview => {
+                let job = self.vm.jobs.get(&replica.id);
+                let now_secs = ui.input(|i| i.time);
+                egui::ScrollArea::vertical()
+                    .id_salt("overview-scroll")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        match replica_detail_ui(ui, &replica, job, now_secs, self.now_ms()) {
+                            DetailAction::None => {}
+                            DetailAction::SyncNow(id) => actions.push(Action::SyncNow(id)),
+                            DetailAction::Cancel(id) => actions.push(Action::Cancel(id)),
+                            DetailAction::SetResetMode(id, m) => {
+                                actions.push(Action::SetResetMode(id, m));
+                            }
+                            DetailAction::StartReset(id, m) => {
+                                actions.push(Action::StartReset(id, m));
+                            }
+                            DetailAction::SetPredictedPolicy(id, p) => {
+                                actions.push(Action::SetPredictedPolicy(id, p));
+                            }
+                            DetailAction::Unregister(id) => {
+                                actions.push(Action::OpenUnregister(id))
+                            }
+                            DetailAction::ShowFailedEdits => {
+                                actions.push(Action::ShowTab(Tab::Results))
+                            }
+                        }
+                    });
+            }
+            Tab::Results => {
+                let rows = self.vm.results.get(&replica.id).cloned();
+                if let Some(rows) = &rows {
+                    self.grid.sync(replica.id, rows, ui.ctx());
+                } else {
+                    self.grid.clear();
+                }
+                match results_grid_ui(ui, &mut self.grid, rows.is_some()) {
+                    GridAction::None => {}
+                    GridAction::FixAndResend(row) => actions.push(Action::OpenFix { row }),
+                    GridAction::Drop(row) => actions.push(Action::OpenDrop { row }),
+                    GridAction::CopyGlobalId(g) => actions.push(Action::CopyText(g)),
+                    GridAction::ExportCsv => actions.push(Action::ExportCsv),
+                    GridAction::Load => actions.push(Action::LoadResults(replica.id)),
+                }
+                self.persisted.chip = self.grid.filter.chip;
+            }
+        }
+    }
+
+    fn modals_ui(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
+        if let Some(pending) = &self.vm.pending_reset {
+            match reset_modal_ui(ctx, pending) {
+                ResetModalAction::None => {}
+                ResetModalAction::Confirm(id) => actions.push(Action::ConfirmReset(id)),
+                ResetModalAction::Cancel(id) => actions.push(Action::CancelReset(id)),
+            }
+            // One modal at a time: the reset decision comes first.
+            return;
+        }
+        if let Some(summary) = self.vm.reset_summaries.first()
+            && reset_summary_ui(ctx, summary)
+        {
+            actions.push(Action::DismissSummary);
+        }
+        if let Some(dialog) = &mut self.connect {
+            match dialogs::connect_dialog_ui(ctx, dialog) {
+                DialogOutcome::Open => {}
+                DialogOutcome::Cancelled => self.connect = None,
+                DialogOutcome::Done(req) => actions.push(Action::CreateReplica(req)),
+            }
+        }
+        if let Some(dialog) = &mut self.fix {
+            match dialogs::fix_dialog_ui(ctx, dialog) {
+                DialogOutcome::Open => {}
+                DialogOutcome::Cancelled => self.fix = None,
+                DialogOutcome::Done(values) => actions.push(Action::FixEdit {
+                    replica: dialog.replica,
+                    layer_id: dialog.layer_id,
+                    global_id: dialog.global_id.clone(),
+                    values,
+                }),
+            }
+        }
+        if let Some(confirm) = &self.unregister_confirm {
+            match dialogs::unregister_confirm_ui(ctx, confirm) {
+                DialogOutcome::Open => {}
+                DialogOutcome::Cancelled => self.unregister_confirm = None,
+                DialogOutcome::Done(()) => actions.push(Action::Unregister(confirm.replica)),
+            }
+        }
+        if let Some(confirm) = &self.drop_confirm {
+            match dialogs::drop_confirm_ui(ctx, confirm) {
+                DialogOutcome::Open => {}
+                DialogOutcome::Cancelled => self.drop_confirm = None,
+                DialogOutcome::Done(()) => actions.push(Action::DropEdit {
+                    replica: confirm.replica,
+                    layer_id: confirm.layer_id,
+                    global_id: confirm.global_id.clone(),
+                }),
+            }
+        }
+    }
+}
+
+impl eframe::App for SyncwatchApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+        dev_hooks::write_first_frame_marker(&mut self.config.first_frame_marker);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.persisted);
+    }
+
+    fn on_exit(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+    }
+}

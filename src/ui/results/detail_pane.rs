@@ -1,0 +1,146 @@
+//! The detail pane beside the grid: the selected edit result, what its code means and what to do
+//! about it (from the error catalog), and the row actions (fix and resend, drop, copy GlobalID).
+
+use super::{GridAction, GridState, RowIndex};
+use crate::engine::EditResultRecord;
+use crate::protocol::{ObjectType, catalog};
+use crate::ui::{format, theme};
+use egui::RichText;
+
+/// How the Object column marks an attachment row (ObjectType 1).
+pub const ATTACHMENT_MARK: &str = "📎 attachment";
+
+/// Detail-grid rows of an attachment: its name, size and parent feature, as the replica file
+/// knows them.
+fn attachment_detail_ui(ui: &mut egui::Ui, r: &EditResultRecord) {
+    ui.label("Object");
+    ui.label(ATTACHMENT_MARK);
+    ui.end_row();
+    let Some(a) = &r.attachment else {
+        ui.label("Attachment");
+        ui.weak("no longer in the replica file");
+        ui.end_row();
+        return;
+    };
+    ui.label("Name");
+    ui.label(&a.name);
+    ui.end_row();
+    ui.label("Size");
+    ui.label(format!(
+        "{} ({})",
+        format::byte_size(a.size_bytes),
+        a.content_type
+    ));
+    ui.end_row();
+    ui.label("Parent feature");
+    ui.label(a.parent_global_id.to_string());
+    ui.end_row();
+}
+
+pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
+    let mut action = GridAction::None;
+    let Some(selected) = grid.selected else {
+        ui.weak("Select a row to see what the code means and what to do about it.");
+        return action;
+    };
+    let Some(r) = grid.selected_record() else {
+        return action;
+    };
+    let dark = ui.visuals().dark_mode;
+    egui::ScrollArea::vertical()
+        .id_salt("detail-scroll")
+        .show(ui, |ui| {
+            ui.heading("Edit result");
+            ui.horizontal_wrapped(|ui| {
+                let failed = !r.success && r.global_id.is_some();
+                if ui
+                    .add_enabled(failed, egui::Button::new("Fix and resend…"))
+                    .clicked()
+                {
+                    action = GridAction::FixAndResend(RowIndex(selected));
+                }
+                if ui
+                    .add_enabled(failed, egui::Button::new("Drop local edit…"))
+                    .clicked()
+                {
+                    action = GridAction::Drop(RowIndex(selected));
+                }
+                if let Some(g) = &r.global_id
+                    && ui.button("Copy GlobalID").clicked()
+                {
+                    action = GridAction::CopyGlobalId(g.to_string());
+                }
+            });
+            ui.separator();
+            egui::Grid::new("detail-grid").num_columns(2).show(ui, |ui| {
+                ui.label("Layer");
+                ui.label(format!("{} ({})", r.layer_name, r.layer_id));
+                ui.end_row();
+                ui.label("ObjectID");
+                ui.label(r.object_id.map_or_else(|| "–".to_owned(), |o| o.to_string()));
+                ui.end_row();
+                ui.label("GlobalID");
+                ui.label(
+                    r.global_id
+                        .as_ref()
+                        .map_or_else(|| "–".to_owned(), |g| g.to_string()),
+                );
+                ui.end_row();
+                ui.label("Change");
+                ui.label(r.change_type.label());
+                ui.end_row();
+                if r.object_type == ObjectType::Attachment {
+                    attachment_detail_ui(ui, r);
+                }
+                ui.label("Attempts");
+                ui.label(format!(
+                    "{} (first {}, last {})",
+                    r.attempts,
+                    format::timestamp(r.first_seen_ms),
+                    format::timestamp(r.last_seen_ms)
+                ));
+                ui.end_row();
+            });
+            ui.separator();
+            if r.success {
+                ui.colored_label(theme::green(dark), "The server applied this edit.");
+            } else if let Some(code) = r.code {
+                match catalog::for_edit_result(code) {
+                    Some(entry) => {
+                        ui.label(
+                            RichText::new(format!("{code} – {}", entry.title))
+                                .strong()
+                                .color(theme::red(dark)),
+                        );
+                        if r.predicted {
+                            ui.colored_label(
+                                theme::amber(dark),
+                                "Predicted locally from the service's rules; not yet reported by the server.",
+                            );
+                        }
+                        ui.label(&*r.description);
+                        ui.add_space(4.0);
+                        ui.label(RichText::new("How to address it").strong());
+                        ui.label(entry.how_to_address);
+                        ui.add_space(4.0);
+                        ui.label(RichText::new("What the client should do").strong());
+                        ui.label(entry.client_action);
+                        ui.add_space(4.0);
+                        let resend = if entry.resend_can_succeed_unchanged {
+                            "Resending unchanged can succeed."
+                        } else {
+                            "Resending unchanged will fail again: fix or drop the edit."
+                        };
+                        ui.weak(resend);
+                    }
+                    None => {
+                        ui.label(RichText::new(format!("Code {code}")).strong());
+                        ui.label(&*r.description);
+                    }
+                }
+            } else {
+                ui.label(&*r.description);
+            }
+        });
+    action
+}

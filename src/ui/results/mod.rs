@@ -1,0 +1,384 @@
+//! The edit-results grid: a virtual table over an immutable snapshot (`Arc<[EditResultRecord]>`),
+//! filtered and sorted into an index vector only when the snapshot, a filter or the sort change
+//! (never per frame), so it stays smooth at a million rows. Filter chips by series, filters by
+//! layer, change type and code, text search, click-to-sort headers, and a detail pane with the
+//! catalog's guidance and the row actions (fix and resend, drop, copy GlobalID, export CSV).
+//!
+//! * [`filter`]       chips, sortable columns and the filter (no egui).
+//! * [`row_order`]    fast text search and keyed sorts over a snapshot (no egui).
+//! * [`indices`]      a snapshot plus a filter → the rows to show (no egui).
+//! * [`index_job`]    which snapshot the indices belong to; the worker thread for large ones.
+//! * [`filter_bar`], [`table`], [`detail_pane`]  the three parts on screen.
+
+mod detail_pane;
+pub mod filter;
+mod filter_bar;
+pub mod index_job;
+pub mod indices;
+pub mod row_order;
+mod table;
+
+pub use detail_pane::ATTACHMENT_MARK;
+pub use filter::{Chip, GridFilter, SortColumn};
+pub use index_job::BACKGROUND_ROWS;
+pub use indices::compute_indices;
+
+use crate::engine::{EditResultRecord, LocalReplicaId};
+use index_job::{GridIndex, IndexJob, SourceKey};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Height of one grid row in points.
+pub const ROW_HEIGHT: f32 = 20.0;
+
+/// A row of the edit-results snapshot the grid shows (its position in the snapshot, not on screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RowIndex(pub u32);
+
+impl RowIndex {
+    /// The row in `rows`, if the snapshot still has it.
+    pub fn get(self, rows: &[EditResultRecord]) -> Option<&EditResultRecord> {
+        rows.get(self.0 as usize)
+    }
+}
+
+/// The grid's UI state (per window, not persisted except the chip).
+#[derive(Default)]
+pub struct GridState {
+    pub filter: GridFilter,
+    /// Row numbers into the snapshot, in display order.
+    pub indices: Vec<u32>,
+    /// Selected row (index into the snapshot, not into `indices`).
+    pub selected: Option<u32>,
+    /// Scroll the table to this display position next frame.
+    pub scroll_to: Option<usize>,
+    /// Give the search box keyboard focus next frame.
+    pub focus_search: bool,
+    /// How many times the index vector was rebuilt (tests check it is not per frame).
+    pub rebuilds: u64,
+    /// The replica whose results the grid is showing (or about to show).
+    replica: Option<LocalReplicaId>,
+    source: Option<SourceKey>,
+    applied: Option<GridFilter>,
+    layers: Vec<(i64, String)>,
+    codes: Vec<i64>,
+    rows: Option<Arc<[EditResultRecord]>>,
+    job: Option<IndexJob>,
+}
+
+impl std::fmt::Debug for GridState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GridState")
+            .field("filter", &self.filter)
+            .field("shown", &self.indices.len())
+            .field("selected", &self.selected)
+            .field("filtering", &self.is_filtering())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GridState {
+    /// Brings the index vector up to date with this snapshot; cheap when nothing changed. Large
+    /// snapshots are indexed on a worker thread that wakes `waker` when done; until then the
+    /// previous rows stay on screen and [`GridState::is_filtering`] is true.
+    pub fn sync(
+        &mut self,
+        replica: LocalReplicaId,
+        rows: &Arc<[EditResultRecord]>,
+        waker: &egui::Context,
+    ) {
+        if self.replica != Some(replica) {
+            // Another replica: its own layers and codes, nothing of the old one on screen.
+            self.clear();
+            self.filter.layer_id = None;
+            self.filter.code = None;
+            self.replica = Some(replica);
+        }
+        let key = SourceKey::of(replica, rows);
+        if self.source == Some(key) && self.applied.as_ref() == Some(&self.filter) {
+            self.job = None;
+            return;
+        }
+        if rows.len() <= BACKGROUND_ROWS {
+            let index = GridIndex::build(rows, &self.filter, &AtomicBool::new(false));
+            self.install(
+                key,
+                rows.clone(),
+                self.filter.clone(),
+                index.unwrap_or_default(),
+            );
+            return;
+        }
+        let wanted = |job: &IndexJob| job.key == key && job.filter == self.filter;
+        match self.job.take() {
+            Some(job) if wanted(&job) => match job.done.try_recv() {
+                Ok(index) => self.install(key, job.rows.clone(), job.filter.clone(), index),
+                Err(std::sync::mpsc::TryRecvError::Empty) => self.job = Some(job),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    let index = GridIndex::build(rows, &self.filter, &AtomicBool::new(false));
+                    self.install(
+                        key,
+                        rows.clone(),
+                        self.filter.clone(),
+                        index.unwrap_or_default(),
+                    );
+                }
+            },
+            _ => {
+                self.job = Some(IndexJob::start(
+                    key,
+                    self.filter.clone(),
+                    rows.clone(),
+                    waker,
+                ))
+            }
+        }
+    }
+
+    /// A large snapshot is being filtered or sorted on the worker thread.
+    pub fn is_filtering(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Shows `rows` through `index`, keeping the selection on the same edit where it still shows.
+    fn install(
+        &mut self,
+        key: SourceKey,
+        rows: Arc<[EditResultRecord]>,
+        filter: GridFilter,
+        index: GridIndex,
+    ) {
+        let identity = self
+            .selected_record()
+            .map(|r| (r.layer_id, r.global_id.clone(), r.change_type));
+        if self.source != Some(key) {
+            self.selected = identity.and_then(|(layer_id, global_id, change_type)| {
+                rows.iter()
+                    .position(|r| {
+                        r.layer_id == layer_id
+                            && r.global_id == global_id
+                            && r.change_type == change_type
+                    })
+                    .map(|i| i as u32)
+            });
+        }
+        self.indices = index.indices;
+        self.layers = index.layers;
+        self.codes = index.codes;
+        self.rows = Some(rows);
+        self.applied = Some(filter);
+        self.source = Some(key);
+        self.job = None;
+        self.rebuilds += 1;
+        // A selection that was filtered away is dropped.
+        if let Some(sel) = self.selected
+            && !self.indices.contains(&sel)
+        {
+            self.selected = None;
+        }
+    }
+
+    /// The snapshot the indices refer to.
+    pub fn rows(&self) -> Option<&Arc<[EditResultRecord]>> {
+        self.rows.as_ref()
+    }
+
+    pub fn selected_record(&self) -> Option<&EditResultRecord> {
+        let rows = self.rows.as_ref()?;
+        rows.get(self.selected? as usize)
+    }
+
+    /// Forgets the snapshot (no replica selected).
+    pub fn clear(&mut self) {
+        self.replica = None;
+        self.source = None;
+        self.applied = None;
+        self.rows = None;
+        self.job = None;
+        self.indices.clear();
+        self.selected = None;
+    }
+}
+
+/// What the user asked for in the grid.
+#[must_use]
+#[derive(Debug, Clone, PartialEq)]
+pub enum GridAction {
+    None,
+    /// Open the attribute form for this row.
+    FixAndResend(RowIndex),
+    /// Ask to confirm dropping this row's local edit.
+    Drop(RowIndex),
+    CopyGlobalId(String),
+    /// Export the rows currently shown.
+    ExportCsv,
+    /// Ask the engine for the snapshot (none loaded yet).
+    Load,
+}
+
+/// Id of the search box, so Ctrl+F can focus it.
+pub fn search_box_id() -> egui::Id {
+    egui::Id::unique("syncwatch-grid-search")
+}
+
+/// Draws the filter bar, the table and the detail pane.
+pub fn results_grid_ui(ui: &mut egui::Ui, grid: &mut GridState, has_snapshot: bool) -> GridAction {
+    let mut action = GridAction::None;
+    if !has_snapshot {
+        ui.horizontal(|ui| {
+            ui.label("No edit results loaded for this replica yet.");
+            if ui.button("Load edit results").clicked() {
+                action = GridAction::Load;
+            }
+        });
+        return action;
+    }
+    let total = grid.rows.as_ref().map_or(0, |r| r.len());
+    filter_bar::filter_bar_ui(ui, grid, total, &mut action);
+    ui.separator();
+
+    egui::Panel::right("results-detail")
+        .resizable(true)
+        .default_size(300.0)
+        .min_size(220.0)
+        .show(ui, |ui| {
+            let a = detail_pane::detail_pane_ui(ui, grid);
+            if a != GridAction::None {
+                action = a;
+            }
+        });
+    egui::CentralPanel::no_frame().show(ui, |ui| table::table_ui(ui, grid));
+    action
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::fixtures;
+
+    #[test]
+    fn chips_split_by_series() {
+        let rows = fixtures::failing_results();
+        let count = |chip| {
+            compute_indices(
+                &rows,
+                &GridFilter {
+                    chip,
+                    ..Default::default()
+                },
+            )
+            .len()
+        };
+        assert_eq!(count(Chip::All), rows.len());
+        assert_eq!(count(Chip::Feature), 4);
+        assert_eq!(count(Chip::Layer), 3);
+        assert_eq!(count(Chip::Replica), 0);
+        assert_eq!(count(Chip::Succeeded), 4);
+    }
+
+    #[test]
+    fn sort_and_search() {
+        let rows = fixtures::failing_results();
+        let idx = compute_indices(
+            &rows,
+            &GridFilter {
+                sort: Some((SortColumn::ObjectId, false)),
+                ..Default::default()
+            },
+        );
+        let oids: Vec<_> = idx.iter().map(|&i| rows[i as usize].object_id).collect();
+        let mut sorted = oids.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(oids, sorted);
+        let found = compute_indices(
+            &rows,
+            &GridFilter {
+                search: "status".into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(found, vec![0]);
+    }
+
+    /// Runs `sync` until the worker's result is installed.
+    fn settle(grid: &mut GridState, rows: &Arc<[EditResultRecord]>) {
+        let ctx = egui::Context::default();
+        for _ in 0..10_000 {
+            grid.sync(fixtures::FAILING, rows, &ctx);
+            if !grid.is_filtering() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        panic!("the background filter never finished");
+    }
+
+    #[test]
+    fn large_snapshots_are_filtered_off_the_ui_thread() {
+        let rows = fixtures::big_results(BACKGROUND_ROWS + 1);
+        let ctx = egui::Context::default();
+        let mut grid = GridState::default();
+        grid.sync(fixtures::FAILING, &rows, &ctx);
+        // The frame that asked for it never waits: nothing is shown until the worker is done.
+        assert!(grid.is_filtering());
+        assert!(grid.indices.is_empty());
+        settle(&mut grid, &rows);
+        assert_eq!(grid.indices.len(), rows.len());
+        assert_eq!(grid.rebuilds, 1);
+
+        // A filter changed while another runs: only the newest one lands.
+        grid.filter.chip = Chip::Layer;
+        grid.sync(fixtures::FAILING, &rows, &ctx);
+        grid.filter.chip = Chip::Feature;
+        grid.filter.sort = Some((SortColumn::Description, false));
+        grid.sync(fixtures::FAILING, &rows, &ctx);
+        assert!(grid.is_filtering());
+        // Until then the previous rows stay on screen.
+        assert_eq!(grid.indices.len(), rows.len());
+        settle(&mut grid, &rows);
+        assert_eq!(grid.indices, compute_indices(&rows, &grid.filter));
+        assert!(
+            grid.indices
+                .iter()
+                .all(|&i| Chip::Feature.matches(&rows[i as usize]))
+        );
+    }
+
+    #[test]
+    fn search_ignores_case_in_any_text_and_numbers() {
+        let rows = fixtures::failing_results();
+        let needle = |text: &str| {
+            compute_indices(
+                &rows,
+                &GridFilter {
+                    search: text.into(),
+                    ..Default::default()
+                },
+            )
+            .len()
+        };
+        assert_eq!(needle("NOT NULLABLE"), needle("not nullable"));
+        assert!(needle("nullable") > 0);
+        assert!(needle("1001") > 0, "codes are searchable");
+        assert_eq!(needle("no such text anywhere"), 0);
+        assert!(row_order::contains_ignoring_case(
+            "Ünïcode Straße",
+            "straße"
+        ));
+        assert!(!row_order::contains_ignoring_case("abc", "abcd"));
+    }
+
+    #[test]
+    fn indices_rebuild_only_on_change() {
+        let rows = fixtures::failing_results();
+        let mut grid = GridState::default();
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
+        assert_eq!(grid.rebuilds, 1);
+        grid.filter.chip = Chip::Layer;
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
+        grid.sync(fixtures::FAILING, &rows, &egui::Context::default());
+        assert_eq!(grid.rebuilds, 2);
+        assert_eq!(grid.indices.len(), 3);
+    }
+}

@@ -1,0 +1,70 @@
+//! Opens the native window with eframe ([`open`]) and wakes it from other threads ([`Repaint`]).
+//! The start-up side (`cli::gui`) calls these so that only `ui` names egui and eframe; nothing
+//! here starts the engine or the demo.
+
+use super::{AppConfig, CommandSink, RfdFilePicker, SyncwatchApp};
+use crate::engine::EventReceiver;
+use std::sync::{Arc, OnceLock};
+
+/// Asks the window to repaint once it exists (events sent before that wait in the channel and are
+/// drained on the first frame). Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Repaint(Arc<OnceLock<egui::Context>>);
+
+impl std::fmt::Debug for Repaint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Repaint")
+            .field(&self.0.get().is_some())
+            .finish()
+    }
+}
+
+impl Repaint {
+    /// A waker for the engine's event channel and the demo seeding.
+    pub fn waker(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let cell = self.0.clone();
+        Arc::new(move || {
+            if let Some(ctx) = cell.get() {
+                ctx.request_repaint();
+            }
+        })
+    }
+}
+
+/// Opens the window and blocks until it is closed. `mock_now_ms` freezes the window's clock
+/// (fixture mode).
+pub fn open(
+    repaint: Repaint,
+    commands: CommandSink,
+    events: EventReceiver,
+    config: AppConfig,
+    mock_now_ms: Option<i64>,
+) -> Result<(), eframe::Error> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Syncwatch")
+            .with_app_id("syncwatch")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([900.0, 560.0]),
+        // Window size and position come back from eframe storage (stated, because the layout
+        // promise depends on it); panel sizes come back with egui's memory.
+        persist_window: true,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "syncwatch",
+        options,
+        Box::new(move |cc| {
+            let _ = repaint.0.set(cc.egui_ctx.clone());
+            let mut app = SyncwatchApp::from_creation_context(
+                cc,
+                commands,
+                events,
+                Box::new(RfdFilePicker),
+                config,
+            );
+            app.set_mock_now_ms(mock_now_ms);
+            Ok(Box::new(app))
+        }),
+    )
+}
