@@ -667,7 +667,14 @@ fn no_file_points_outside_the_repository() {
             continue; // not text
         };
         for (n, line) in text.lines().enumerate() {
-            if line.contains(&outside) || cited.iter().any(|c| line.contains(c.as_str())) {
+            let missing = cited_documents(line)
+                .into_iter()
+                .filter(|doc| !root.join(doc).exists() && !root.join("docs").join(doc).exists())
+                .collect::<Vec<_>>();
+            if line.contains(&outside)
+                || cited.iter().any(|c| line.contains(c.as_str()))
+                || !missing.is_empty()
+            {
                 found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
             }
         }
@@ -677,6 +684,14 @@ fn no_file_points_outside_the_repository() {
         "these lines point outside the repository:\n{}",
         found.join("\n")
     );
+}
+
+/// The documents a line names (`docs/arcgis-sync.md`, `README.md`): words ending in `.md`.
+fn cited_documents(line: &str) -> Vec<String> {
+    line.split(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')))
+        .filter(|w| w.ends_with(".md") && w.len() > 3)
+        .map(|w| w.trim_start_matches("./").to_string())
+        .collect()
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

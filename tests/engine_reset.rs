@@ -1,6 +1,6 @@
 //! Client reset end to end: the engine against the reference server over real HTTP, with real
 //! replica files in temp dirs. The server's admin "terminate and re-enable sync" makes every
-//! replica unknown to it (seed 000's way to test client reset handling).
+//! replica unknown to it (the documented way to test client reset handling).
 
 use serde_json::json;
 use std::sync::mpsc::Receiver;

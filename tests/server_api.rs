@@ -288,7 +288,7 @@ async fn resent_adds_are_idempotent() {
     );
 }
 
-/// rollbackOnFailure=true: one bad edit rolls back all; the reply is seed 004's envelope naming
+/// rollbackOnFailure=true: one bad edit rolls back all; the reply is the documented envelope naming
 /// the failed edit, and the good edit of the same request is not applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_on_failure_true_is_all_or_nothing() {
@@ -463,7 +463,7 @@ async fn per_layer_sync_layers() {
     );
 }
 
-/// unRegisterReplica: the replica is gone and a later sync answers exactly like seed 004;
+/// unRegisterReplica: the replica is gone and a later sync answers exactly as documented;
 /// closeReplica unregisters after the sync; `replicaID=*` removes the rest; replica info accepts
 /// braced, bare and URL-encoded ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

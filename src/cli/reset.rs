@@ -1,7 +1,8 @@
-//! `syncwatch reset`: a client reset of one replica (seed 000's modes). Without `--yes`, a manual
-//! reset (or an automatic one that fell back to manual) prints its plan and exits 3, changing
-//! nothing; with `--yes` the plan is confirmed. Exit 0 when the reset (and the upload of what it
-//! recovered) finished, 1 when that upload had refused edits, 2 when the reset failed.
+//! `syncwatch reset`: a client reset of one replica (the modes of ARCHITECTURE.md, "Client
+//! reset"). Without `--yes`, a manual reset (or an automatic one that fell back to manual) prints
+//! its plan and exits 3, changing nothing; with `--yes` the plan is confirmed. Exit 0 when the
+//! reset (and the upload of what it recovered) finished, 1 when that upload had refused edits, 2
+//! when the reset failed.
 
 use super::session::{Session, data_dir, print_json};
 use crate::engine::{Command, Event, JobId, LocalReplicaId, ResetMode, ResetPlan, ResetReport};

@@ -1,7 +1,7 @@
 //! Delta files: one SQLite file carrying the result of a createReplica or synchronizeReplica
 //! with `dataFormat=sqlite` — the replica id and new generation(s), the downloaded changes per
 //! layer (adds and updates as feature JSON, deletes by GlobalID) and the edit results in
-//! `GDB_DataChangesEditResults` with the columns of seed 004 (ID, ObjectID, ObjectGuid,
+//! `GDB_DataChangesEditResults` with the columns Esri documents for sync edit results (ID, ObjectID, ObjectGuid,
 //! ObjectType, Success, Code, Description, ChangeType, SyncedLayerId). createReplica's initial
 //! data travels as adds. The server writes them ([`write`]); the client reads them back into the
 //! protocol types ([`read`], [`Delta::to_response`]). Reading never panics: a corrupt or
@@ -13,7 +13,7 @@
 //! * `GDB_DeltaLayerGens(LayerId, ServerGen)`: perLayer generations.
 //! * `GDB_DataChanges(ID, LayerId, ChangeType, GlobalID, Feature)`: ChangeType 1 insert,
 //!   2 update (Feature = feature JSON), 3 delete (Feature NULL).
-//! * `GDB_DataChangesEditResults(…)`: as in seed 004 (ObjectType 0 feature, 1 attachment).
+//! * `GDB_DataChangesEditResults(…)`: as Esri documents it (ObjectType 0 feature, 1 attachment).
 //! * `GDB_AttachmentChanges(ID, LayerId, ChangeType, GlobalID, Attachment)`: downloaded
 //!   attachment changes (Attachment = attachment JSON with its data as base64 or URL; NULL for a
 //!   delete). Optional when reading: deltas written before attachments have none.

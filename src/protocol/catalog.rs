@@ -1,7 +1,7 @@
 //! The error-code catalog: every code a sync can report, keyed by (domain, code), with the
-//! guidance of seed 004 ("how to address", "what the client should do") and whether resending
+//! guidance of Esri's "Error handling with sync" ("how to address", "what the client should do") and whether resending
 //! the edit unchanged can succeed. Codes are never looked up by number alone: the ArcGIS Runtime
-//! reuses 1000/2000 numbers for other things (arcgis-sync.md §4).
+//! reuses 1000/2000 numbers for other things (docs/arcgis-sync.md §4).
 //! Transport failures (no connection, timeouts, HTTP status ≠ 200, malformed replies) are a
 //! separate class, [`TransportKind`], never edit results.
 
@@ -681,7 +681,7 @@ impl TransportKind {
         }
     }
 
-    /// What happens next, in seed 004's terms.
+    /// What happens next, in the terms of Esri's sync error-handling guidance.
     pub fn guidance(self) -> &'static str {
         match self {
             TransportKind::ConnectionLost => {

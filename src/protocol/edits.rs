@@ -1,5 +1,5 @@
 //! Edits sent to synchronizeReplica, the server changes that come back, and edit results.
-//! Shapes follow arcgis-sync.md §2: per layer `{id, features:{adds,updates,deleteIds},
+//! Shapes follow docs/arcgis-sync.md §2: per layer `{id, features:{adds,updates,deleteIds},
 //! attachments:{…}}` and `addResults` / `updateResults` / `deleteResults`.
 
 use super::guid::{Guid, opt_guid};
@@ -411,7 +411,7 @@ impl LayerSyncResult {
 mod tests {
     use super::*;
 
-    /// The edits shape of arcgis-sync.md §2 parses and serializes back to the same JSON.
+    /// The edits shape of docs/arcgis-sync.md §2 parses and serializes back to the same JSON.
     #[test]
     fn edits_parameter_round_trips() {
         let text = r#"[{"id":0,

@@ -1,5 +1,5 @@
 //! Feature service root and layer resources: the properties a client needs to know which edits
-//! a service will accept (arcgis-sync.md §3). Unknown fields are ignored; absent flags take the
+//! a service will accept (docs/arcgis-sync.md §3). Unknown fields are ignored; absent flags take the
 //! documented defaults.
 
 use super::error::{CarriesServiceError, ServiceError};

@@ -1,6 +1,6 @@
 //! The reset guard: one record per replica (mode that ran, time, reason), written in its own
 //! commit before a reset and cleared after the first successful sync that follows it. While it is
-//! set, a new reset is downgraded or stopped instead of looping (sync-ux.md (iii), realm-core's
+//! set, a new reset is downgraded or stopped instead of looping (after realm-core's
 //! `reset_precheck_guard`). Pure decisions; the store keeps the record.
 //!
 //! Unlike realm-core, an attempt that fails before its switch (its fresh replica given back,
@@ -83,7 +83,7 @@ mod tests {
         }
     }
 
-    /// Every row of sync-ux.md (iii)'s table.
+    /// Every row of the guard's decision table.
     #[test]
     fn decisions_follow_the_cycle_guard_table() {
         for mode in [

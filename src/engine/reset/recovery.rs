@@ -1,4 +1,4 @@
-//! Recovery rules of a client reset (seed 000, "Client Recovery"), applied to feature-service
+//! Recovery rules of a client reset (ARCHITECTURE.md, "Client reset"), applied to feature-service
 //! replicas: given the unsynced local changes of the old replica and the fresh replica's schema and
 //! contents, decide per object what to upload and what is lost. Pure; the reset job does the I/O.
 //!
