@@ -8,8 +8,7 @@
 //! * `geodatabase`  replica and delta files on disk (rusqlite, blocking calls only).
 //! * `store`        syncwatch's own state database: replica registry, jobs, edit results, event log.
 //! * `server`       axum reference feature service used by tests, benchmarks and the demo.
-//! * `model`        the app's plain data (ids, replica summaries, edit results, resets, secrets)
-//!                  shared by `store`, `engine` and the front ends; imports `protocol` only, no I/O.
+//! * `model`        plain data shared by `store`, `engine` and the front ends; `protocol` only, no I/O.
 //! * `protocol`     serde wire types and the error-code catalog shared by `service` and `server`; no I/O.
 
 pub mod cli;

@@ -9,11 +9,13 @@ use super::error::ServiceClientError;
 use std::sync::Arc;
 use url::Url;
 
+/// A client of one FeatureServer. Cheap to clone.
 #[derive(Clone)]
 pub struct FeatureServiceClient {
     pub(super) inner: Arc<Inner>,
 }
 
+/// What every clone of a client shares.
 pub(super) struct Inner {
     /// Used for requests that carry the token: follows redirects only within the service's origin.
     pub(super) authed: reqwest::Client,

@@ -335,3 +335,15 @@ fn repoint_service_changes_only_that_service() {
     assert_eq!(store.replica(b).unwrap().service_url, other.service_url);
     assert!(store.repoint_service(&old_url, new_url).unwrap().is_empty());
 }
+
+/// A file that is not a database is "damaged" (the engine's way-out message); a missing replica
+/// is not.
+#[test]
+fn damaged_files_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syncwatch.db");
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(err.is_damaged(), "{err:?}");
+    assert!(!StoreError::NoSuchReplica(LocalReplicaId(1)).is_damaged());
+}
