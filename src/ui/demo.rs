@@ -388,7 +388,7 @@ impl Seeder {
             Event::Logged { entry } if entry.message.starts_with("demo: sync was terminated") => {
                 Some(Ok(()))
             }
-            Event::CommandFailed { what, error } if what.contains("terminate sync") => {
+            Event::CommandFailed { what, error, .. } if what.contains("terminate sync") => {
                 Some(Err(error.message.clone()))
             }
             _ => None,
@@ -510,7 +510,7 @@ impl Seeder {
         let registered = self
             .wait_for(&format!("{name} to be registered"), |e| match e {
                 Event::ReplicaChanged { summary } if summary.name == name => Some(Ok(summary.id)),
-                Event::CommandFailed { what, error } if what == "create replica" => {
+                Event::CommandFailed { what, error, .. } if what == "create replica" => {
                     Some(Err(error.message.clone()))
                 }
                 _ => None,

@@ -374,6 +374,7 @@ async fn fixture_backend(mut commands: tokio::sync::mpsc::Receiver<Command>, eve
                     code: None,
                     message: "fixture mode: no engine is running".to_owned(),
                 },
+                command: None,
             }),
         }
     }

@@ -42,6 +42,7 @@ impl Runner {
         self.deps.events.send(Event::JobQueued {
             replica,
             job: job_id,
+            command: self.command,
         });
         if self.running.contains_key(&replica) {
             self.queued
