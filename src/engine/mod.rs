@@ -59,7 +59,7 @@ pub struct EngineConfig {
     pub min_unreachable_backoff_secs: u64,
     pub max_unreachable_backoff_secs: u64,
     /// When a sync finds the replica unsyncable, run the replica's automatic reset mode right away
-    /// (seed 000's automatic client reset). Off for headless commands, which report and exit.
+    /// (ArcGIS's automatic client reset). Off for headless commands, which report and exit.
     pub reset_on_detection: bool,
     /// The embedded demo service's admin API, for [`Command::DemoTerminateSync`]; `None` otherwise.
     pub demo_admin: Option<DemoAdmin>,

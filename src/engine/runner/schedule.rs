@@ -132,7 +132,7 @@ impl Runner {
         }
     }
 
-    /// A sync just found the replica unsyncable: an automatic mode resets right away (seed 000's
+    /// A sync just found the replica unsyncable: an automatic mode resets right away (ArcGIS's
     /// automatic client reset); Manual plans the reset and waits for the technician.
     pub(super) async fn start_reset_after_detection(&mut self, replica: LocalReplicaId) {
         match self.deps.with_store(move |s| s.replica(replica)).await {
