@@ -8,11 +8,10 @@ mod support;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use syncwatch::engine::{
-    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, JobOutcome, LocalEdit,
-    LocalReplicaId, SyncOptions,
+    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, EventReceiver, JobEnd,
+    JobOutcome, LocalEdit, LocalReplicaId, SyncOptions,
 };
 use syncwatch::protocol::{JobState, SyncDirection, SyncModel};
 
@@ -68,42 +67,29 @@ impl Drop for ServiceProcess {
 
 struct Engine {
     handle: EngineHandle,
-    events: Receiver<Event>,
+    events: EventReceiver,
 }
 
 impl Engine {
-    fn next<T>(&self, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = self
-                .events
-                .recv_timeout(left)
-                .expect("engine event in time");
-            if let Some(found) = pick(&event) {
-                return found;
-            }
-        }
+    fn next<T>(&self, pick: impl FnMut(&Event) -> Option<T>) -> T {
+        self.events
+            .wait_for(WAIT, pick)
+            .expect("engine event in time")
     }
 
     async fn job(&self, command: Command) -> (LocalReplicaId, JobOutcome) {
-        self.handle
-            .send(command)
+        let ticket = self
+            .handle
+            .submit(command)
             .await
             .expect("engine accepts the command");
-        let (replica, job) = self.next(|e| match e {
-            Event::JobQueued { replica, job } => Some((*replica, *job)),
-            Event::CommandFailed { error, .. } => panic!("command failed: {error:?}"),
-            _ => None,
-        });
-        let outcome = self.next(|e| match e {
-            Event::JobCompleted {
-                job: j, outcome, ..
-            } if *j == job => Some(outcome.clone()),
-            Event::JobFailed { job: j, error, .. } if *j == job => panic!("job failed: {error:?}"),
-            _ => None,
-        });
-        (replica, outcome)
+        match ticket.wait(&self.events, WAIT) {
+            Ok(JobEnd::Completed {
+                replica, outcome, ..
+            }) => (replica, outcome),
+            Ok(end) => panic!("job failed: {end:?}"),
+            Err(e) => panic!("command failed: {e:?}"),
+        }
     }
 
     async fn create(&self, url: &str, name: &str) -> LocalReplicaId {

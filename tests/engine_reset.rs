@@ -3,12 +3,11 @@
 //! replica unknown to it (the documented way to test client reset handling).
 
 use serde_json::json;
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use syncwatch::engine::reset::ChangesExport;
 use syncwatch::engine::{
-    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, LocalEdit, LocalReplicaId,
-    NewAttachment, ResetMode, ResetPlan, ResetReport, SyncOptions,
+    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, EventReceiver, LocalEdit,
+    LocalReplicaId, NewAttachment, ResetMode, ResetPlan, ResetReport, SyncOptions,
 };
 use syncwatch::geodatabase::replica_file::{ChangeKind, LocalChange, ReplicaFile};
 use syncwatch::protocol::{
@@ -21,7 +20,7 @@ use syncwatch::store::Store;
 struct Fixture {
     server: RunningServer,
     engine: EngineHandle,
-    events: Receiver<Event>,
+    events: EventReceiver,
     data: tempfile::TempDir,
     seen: Vec<Event>,
 }

@@ -5,11 +5,11 @@
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 use syncwatch::engine::{
-    self, Command, CreateRequest, EditResultRecord, EngineConfig, EngineHandle, Event, Failure,
-    JobOutcome, LocalEdit, LocalReplicaId, NewAttachment, ReplicaSummary, SyncOptions,
+    self, Command, CreateRequest, EditResultRecord, EngineConfig, EngineHandle, Event,
+    EventReceiver, Failure, JobOutcome, JobWatch, LocalEdit, LocalReplicaId, NewAttachment,
+    ReplicaSummary, SyncOptions,
 };
 use syncwatch::geodatabase::replica_file::{ChangeState, ReplicaFile};
 use syncwatch::protocol::{Attributes, Guid, JobState, ObjectType, SyncDirection, SyncModel};
@@ -27,7 +27,7 @@ const EVENT_WAIT: Duration = Duration::from_secs(30);
 struct Harness {
     server: RunningServer,
     engine: EngineHandle,
-    events: Receiver<Event>,
+    events: EventReceiver,
     dir: tempfile::TempDir,
 }
 
@@ -108,24 +108,12 @@ impl Harness {
 
     /// Runs a job command to its end: the outcome, or the failure.
     async fn job(&self, command: Command) -> (LocalReplicaId, Result<JobOutcome, Failure>) {
-        self.send(command).await;
-        let (replica, job) = self
-            .next(|e| match e {
-                Event::JobQueued { replica, job } => Some((*replica, *job)),
-                Event::CommandFailed { error, .. } => panic!("command failed: {error:?}"),
-                _ => None,
-            })
-            .await;
-        let end = self
-            .next(|e| match e {
-                Event::JobCompleted {
-                    job: j, outcome, ..
-                } if *j == job => Some(Ok(outcome.clone())),
-                Event::JobFailed { job: j, error, .. } if *j == job => Some(Err(error.clone())),
-                _ => None,
-            })
-            .await;
-        (replica, end)
+        let ticket = self.engine.submit(command).await.unwrap();
+        let mut watch = JobWatch::new(ticket);
+        match self.next(|e| watch.see(e)).await {
+            Ok(end) => (end.replica(), end.into_result()),
+            Err(e) => panic!("command failed: {e:?}"),
+        }
     }
 
     async fn create(
@@ -867,7 +855,7 @@ async fn cancel_stops_the_running_job_and_drops_the_queued_one() {
     while queued.len() < 2 {
         let job = h
             .next(|e| match e {
-                Event::JobQueued { replica, job } if *replica == r => Some(*job),
+                Event::JobQueued { replica, job, .. } if *replica == r => Some(*job),
                 _ => None,
             })
             .await;
@@ -903,12 +891,11 @@ async fn cancel_stops_the_running_job_and_drops_the_queued_one() {
     assert_eq!(outcome.uploaded, 1);
 }
 
-/// A front end that owns the bounded command queue (the GUI) starts the engine on it with
-/// `start_with_receiver`; events reach it through its own `EventSender` and wake it each time.
+/// A front end that sends from its own thread without waiting (the GUI) starts the engine with
+/// `start` and its own `EventSender`, which wakes it on every event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gui_style_start_with_own_queue_and_waker() {
     let dir = tempfile::tempdir().unwrap();
-    let (command_tx, command_rx) = tokio::sync::mpsc::channel(4);
     let (event_tx, event_rx) = std::sync::mpsc::channel();
     let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = wakes.clone();
@@ -918,15 +905,9 @@ async fn gui_style_start_with_own_queue_and_waker() {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }),
     );
-    let join = engine::start_with_receiver(
-        &tokio::runtime::Handle::current(),
-        EngineConfig::new(dir.path()),
-        command_rx,
-        events,
-    )
-    .unwrap();
-    command_tx.try_send(Command::RefreshReplicas).unwrap();
-    command_tx.try_send(Command::Shutdown).unwrap();
+    let (engine, join) = engine::start(EngineConfig::new(dir.path()), events).unwrap();
+    engine.try_send(Command::RefreshReplicas).unwrap();
+    engine.try_send(Command::Shutdown).unwrap();
     tokio::time::timeout(EVENT_WAIT, join)
         .await
         .unwrap()

@@ -108,7 +108,7 @@ fn check_per_replica_order(log: &[Event]) -> usize {
     let mut started_order: HashMap<LocalReplicaId, Vec<JobId>> = HashMap::new();
     for event in log {
         match event {
-            Event::JobQueued { replica, job } => queued.entry(*replica).or_default().push(*job),
+            Event::JobQueued { replica, job, .. } => queued.entry(*replica).or_default().push(*job),
             Event::JobStatus { replica, job, .. } => {
                 assert!(
                     queued.get(replica).is_some_and(|q| q.contains(job)),

@@ -54,7 +54,7 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
         sync_model: args.sync_model,
         is_async: args.is_async,
     };
-    let end = session.run_job(Command::CreateReplica(request), "create", None);
+    let end = session.run_job(Command::CreateReplica(request), "create");
     let summary = match &end {
         Ok(JobEnd::Completed { replica, .. }) => {
             let replica = *replica;

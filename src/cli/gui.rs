@@ -311,6 +311,7 @@ impl DemoControls for WindowDemoControls {
                     code: None,
                     message: message.to_owned(),
                 },
+                command: None,
             });
             let _ = answer.send(Err(message.to_owned()));
             return call;
@@ -356,6 +357,7 @@ async fn fixture_backend(mut commands: tokio::sync::mpsc::Receiver<Command>, eve
                     code: None,
                     message: "fixture mode: no engine is running".to_owned(),
                 },
+                command: None,
             }),
         }
     }

@@ -3,14 +3,15 @@
 //! the progress bar (only on a terminal, never with `--json`).
 
 use crate::engine::{
-    self, Command, EditResultRecord, EngineConfig, EngineHandle, Event, Failure, JobId, JobOutcome,
-    LocalEdit, LocalReplicaId, PredictedPolicy, ReplicaSummary,
+    self, Command, EditResultRecord, EngineConfig, EngineHandle, Event, EventReceiver, LocalEdit,
+    LocalReplicaId, ReplicaSummary, WaitError,
 };
 use anyhow::{Context, anyhow, bail};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
+
+pub use crate::engine::{JobEnd, Predicted};
 
 /// How long a command waits for the engine before giving up (a job always ends before this).
 const EVENT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
@@ -27,37 +28,11 @@ pub fn data_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("no home directory found; pass --data-dir"))
 }
 
-/// What a sync predicted before it uploaded ([`Event::FailuresPredicted`]).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Predicted {
-    pub policy: PredictedPolicy,
-    pub rows: Vec<EditResultRecord>,
-    pub held: u32,
-    pub trimmed: u32,
-}
-
-/// How a job ended, as a command sees it.
-#[derive(Debug)]
-pub enum JobEnd {
-    Completed {
-        replica: LocalReplicaId,
-        outcome: JobOutcome,
-        /// The refusals the sync predicted before uploading, if any.
-        predicted: Option<Predicted>,
-    },
-    Failed {
-        error: Failure,
-    },
-    ResetRequired {
-        reason: String,
-    },
-}
-
 /// A running engine and its events.
 pub struct Session {
     runtime: tokio::runtime::Runtime,
     handle: EngineHandle,
-    events: Receiver<Event>,
+    events: EventReceiver,
     join: tokio::task::JoinHandle<()>,
     replicas: Vec<ReplicaSummary>,
     show_progress: bool,
@@ -149,100 +124,40 @@ impl Session {
     }
 
     /// Waits until `pick` accepts an event.
-    pub fn wait_for<T>(&self, mut pick: impl FnMut(&Event) -> Option<T>) -> anyhow::Result<T> {
-        loop {
-            let event = self
-                .events
-                .recv_timeout(EVENT_TIMEOUT)
-                .map_err(|_| anyhow!("the engine stopped answering"))?;
-            if let Some(found) = pick(&event) {
-                return Ok(found);
-            }
-        }
+    pub fn wait_for<T>(&self, pick: impl FnMut(&Event) -> Option<T>) -> anyhow::Result<T> {
+        self.events
+            .wait_for(EVENT_TIMEOUT, pick)
+            .map_err(|_| anyhow!("the engine stopped answering"))
     }
 
-    /// Sends a job command and follows the job to its end, with a progress bar on a terminal.
-    /// `replica`: the replica it is for (None for a create: the first queued job is ours).
-    pub fn run_job(
-        &self,
-        command: Command,
-        what: &str,
-        replica: Option<LocalReplicaId>,
-    ) -> anyhow::Result<JobEnd> {
-        self.send(command)?;
+    /// Sends a job command and follows its job to the end, with a progress bar on a terminal.
+    pub fn run_job(&self, command: Command, what: &str) -> anyhow::Result<JobEnd> {
+        let ticket = self
+            .handle
+            .blocking_submit(command)
+            .map_err(|e| anyhow!("{e}"))?;
         let bar = self.progress_bar(what);
-        let mut ours: Option<(LocalReplicaId, JobId)> = None;
-        let mut reset_reason: Option<String> = None;
-        let mut predicted: Option<Predicted> = None;
-        let end = self.wait_for(|event| match event {
-            Event::JobQueued { replica: r, job }
-                if ours.is_none() && replica.is_none_or(|want| want == *r) =>
+        let end = ticket.follow(&self.events, EVENT_TIMEOUT, |event| {
+            if let (
+                Some(bar),
+                Event::JobStatus {
+                    message, progress, ..
+                },
+            ) = (&bar, event)
             {
-                ours = Some((*r, *job));
-                None
-            }
-            Event::JobStatus {
-                job,
-                message,
-                progress,
-                ..
-            } if ours.is_some_and(|(_, j)| j == *job) => {
-                if let Some(bar) = &bar {
-                    bar.set_message(message.clone());
-                    if let Some(p) = progress {
-                        bar.set_position((p * 100.0).clamp(0.0, 100.0) as u64);
-                    }
+                bar.set_message(message.clone());
+                if let Some(p) = progress {
+                    bar.set_position((p * 100.0).clamp(0.0, 100.0) as u64);
                 }
-                None
             }
-            Event::ResetRequired { replica: r, reason }
-                if ours.is_some_and(|(mine, _)| mine == *r) =>
-            {
-                reset_reason = Some(reason.clone());
-                None
-            }
-            Event::FailuresPredicted {
-                job,
-                policy,
-                rows,
-                held,
-                trimmed,
-                ..
-            } if ours.is_some_and(|(_, j)| j == *job) => {
-                predicted = Some(Predicted {
-                    policy: *policy,
-                    rows: rows.clone(),
-                    held: *held,
-                    trimmed: *trimmed,
-                });
-                None
-            }
-            Event::JobCompleted {
-                replica: r,
-                job,
-                outcome,
-            } if ours.is_some_and(|(_, j)| j == *job) => Some(Ok(JobEnd::Completed {
-                replica: *r,
-                outcome: outcome.clone(),
-                predicted: predicted.take(),
-            })),
-            Event::JobFailed { job, error, .. } if ours.is_some_and(|(_, j)| j == *job) => {
-                Some(Ok(match reset_reason.take() {
-                    Some(reason) => JobEnd::ResetRequired { reason },
-                    None => JobEnd::Failed {
-                        error: error.clone(),
-                    },
-                }))
-            }
-            Event::CommandFailed { error, .. } if ours.is_none() => {
-                Some(Err(anyhow!("{}", error.message)))
-            }
-            _ => None,
-        })?;
+        });
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        end
+        end.map_err(|e| match e {
+            WaitError::CommandFailed { error, .. } => anyhow!("{}", error.message),
+            _ => anyhow!("the engine stopped answering"),
+        })
     }
 
     fn progress_bar(&self, what: &str) -> Option<indicatif::ProgressBar> {

@@ -53,7 +53,6 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
             options,
         },
         "sync",
-        Some(summary.id),
     );
     session.shutdown();
     match end? {

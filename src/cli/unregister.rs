@@ -28,7 +28,6 @@ pub fn run(args: &UnregisterArgs, data_dir_flag: Option<&Path>) -> anyhow::Resul
             replica: summary.id,
         },
         "unregister",
-        Some(summary.id),
     );
     session.shutdown();
     match end? {

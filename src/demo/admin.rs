@@ -83,5 +83,6 @@ pub fn terminate_failed_event(error: &AdminError) -> Event {
             code: None,
             message: error.to_string(),
         },
+        command: None,
     }
 }

@@ -324,7 +324,7 @@ impl Seeder {
         let registered = self
             .wait_for(&format!("{name} to be registered"), |e| match e {
                 Event::ReplicaChanged { summary } if summary.name == name => Some(Ok(summary.id)),
-                Event::CommandFailed { what, error } if what == "create replica" => {
+                Event::CommandFailed { what, error, .. } if what == "create replica" => {
                     Some(Err(error.message.clone()))
                 }
                 _ => None,

@@ -40,6 +40,18 @@ pub struct CreateRequest {
     pub is_async: bool,
 }
 
+/// The id the engine's handle gives every [`Command`] it queues (counting up from 1 per engine).
+/// The engine echoes it in the [`Event::JobQueued`] of the jobs the command queued and in its
+/// [`Event::CommandFailed`], so a front end can tell its own job from everyone else's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CommandId(pub u64);
+
+impl std::fmt::Display for CommandId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "command {}", self.0)
+    }
+}
+
 /// The UI's request, sent through [`crate::engine`]'s handle. Results come back later as [`Event`]s.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -201,9 +213,13 @@ pub enum Event {
     ReplicaRemoved {
         replica: LocalReplicaId,
     },
+    /// A job was recorded and will run once the replica's earlier jobs have ended. `command`:
+    /// the command that queued it; `None` when the engine queued it itself (auto-sync, a resumed
+    /// or detected client reset, the sync after a recovery).
     JobQueued {
         replica: LocalReplicaId,
         job: JobId,
+        command: Option<CommandId>,
     },
     /// Live status of a running job; `progress` is 0.0–1.0 when known.
     JobStatus {
@@ -281,9 +297,11 @@ pub enum Event {
         path: PathBuf,
         rows: usize,
     },
-    /// A command could not be carried out.
+    /// A command could not be carried out. `command`: which one; `None` for the engine's own
+    /// work (loading the replicas at start, resuming client resets, auto-sync).
     CommandFailed {
         what: String,
         error: Failure,
+        command: Option<CommandId>,
     },
 }

@@ -1,5 +1,6 @@
 //! The engine → front end event channel. Owns [`EventSender`] (engine side: every send wakes the
-//! front end) and [`EventReceiver`] (front end side, `try_recv`/`recv_timeout` like std's).
+//! front end) and [`EventReceiver`] (front end side, `try_recv`/`recv_timeout` like std's, and
+//! [`EventReceiver::wait_for`], the one way to block until a wanted event arrives).
 //!
 //! [`event_channel`] gives the coalescing queue the GUI reads: a job's progress
 //! ([`Event::JobStatus`]) and a replica's summary ([`Event::ReplicaChanged`]) are snapshots, so an
@@ -16,6 +17,24 @@ use std::collections::VecDeque;
 use std::sync::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// Why [`EventReceiver::wait_for`] (or a [`JobTicket`](super::JobTicket)'s wait) ended without
+/// what it waited for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WaitError {
+    /// Nothing matching arrived in time.
+    #[error("no answer from the engine within {0:?}")]
+    Timeout(Duration),
+    /// Every sender is gone (the engine stopped) and no matching event is left.
+    #[error("the engine stopped")]
+    Stopped,
+    /// Only from a ticket: the command failed before it queued a job (its [`Event::CommandFailed`]).
+    #[error("{what}: {}", error.message)]
+    CommandFailed {
+        what: String,
+        error: super::api::Failure,
+    },
+}
 
 /// What the coalescing queue has seen, for tests and diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -202,6 +221,32 @@ impl EventReceiver {
         }
     }
 
+    /// Reads events until `pick` accepts one (dropping the others), for up to `timeout` in all.
+    /// Blocks the calling thread.
+    pub fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> Result<T, WaitError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.recv_timeout(left) {
+                Ok(event) => {
+                    if let Some(found) = pick(&event) {
+                        return Ok(found);
+                    }
+                    // A steady stream of other events must not keep the wait going forever.
+                    if left.is_zero() {
+                        return Err(WaitError::Timeout(timeout));
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => return Err(WaitError::Timeout(timeout)),
+                Err(RecvTimeoutError::Disconnected) => return Err(WaitError::Stopped),
+            }
+        }
+    }
+
     /// Every event waiting now, without blocking.
     pub fn try_iter(&self) -> impl Iterator<Item = Event> + '_ {
         std::iter::from_fn(move || self.try_recv().ok())
@@ -284,6 +329,7 @@ mod tests {
         sender.send(Event::JobQueued {
             replica: LocalReplicaId(1),
             job: JobId(1),
+            command: None,
         });
         for i in 0..5000 {
             sender.send(status(1, i as f32 / 5000.0));

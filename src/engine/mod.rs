@@ -5,6 +5,9 @@
 //!
 //! * [`start`] opens the app database under the data directory and spawns the engine task on the
 //!   current tokio runtime; it returns an [`EngineHandle`] (cheap to clone) for sending commands.
+//! * Every command queued gets a [`CommandId`], echoed in the [`Event::JobQueued`] and
+//!   [`Event::CommandFailed`] it causes; [`EngineHandle::submit`] returns it as a [`JobTicket`],
+//!   which follows the command's job to its [`JobEnd`].
 //! * One job per replica at a time; later jobs for that replica queue. Jobs of different replicas
 //!   run side by side, at most [`MAX_CONCURRENT_JOBS`] talking to services at once.
 //! * rusqlite runs only inside `spawn_blocking`.
@@ -24,16 +27,19 @@ mod repair;
 pub mod reset;
 mod runner;
 mod summary;
+mod ticket;
 
 pub use api::*;
 pub use error::EngineError;
-pub use events::{EventReceiver, EventSender, QueueStats, event_channel};
+pub use events::{EventReceiver, EventSender, QueueStats, WaitError, event_channel};
 pub use job::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 pub use repair::{RepairReport, repair};
+pub use ticket::{JobEnd, JobTicket, JobWatch, Predicted};
 
 use crate::service::ClientConfig;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -53,7 +59,7 @@ pub struct EngineConfig {
     pub min_unreachable_backoff_secs: u64,
     pub max_unreachable_backoff_secs: u64,
     /// When a sync finds the replica unsyncable, run the replica's automatic reset mode right away
-    /// (the automatic client reset of ARCHITECTURE.md). Off for headless commands, which report and exit.
+    /// (ArcGIS's automatic client reset). Off for headless commands, which report and exit.
     pub reset_on_detection: bool,
 }
 
@@ -187,44 +193,88 @@ pub enum SendError {
 }
 
 /// The front ends' end of the command queue. Cheap to clone; when the last clone is dropped the
-/// engine shuts down.
+/// engine shuts down. Every command it queues gets a [`CommandId`] (clones share the counter).
 #[derive(Clone)]
 pub struct EngineHandle {
-    commands: mpsc::Sender<Command>,
-    /// Boxed behind an `Arc` so the handle stays pointer-sized (front ends keep it in enums).
-    deps: Arc<Deps>,
+    commands: mpsc::Sender<(CommandId, Command)>,
+    /// Boxed behind an `Arc` so the handle stays small (front ends keep it in enums).
+    shared: Arc<HandleShared>,
+}
+
+/// What every clone of a handle shares.
+struct HandleShared {
+    deps: Deps,
+    /// The last [`CommandId`] given out.
+    last_command: AtomicU64,
 }
 
 impl std::fmt::Debug for EngineHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineHandle")
-            .field("data_dir", &self.deps.dirs.root)
+            .field("data_dir", &self.shared.deps.dirs.root)
             .finish()
     }
 }
 
 impl EngineHandle {
-    /// Queues a command without waiting (for the UI thread). A full queue is [`SendError::Busy`].
-    pub fn try_send(&self, command: Command) -> Result<(), SendError> {
-        self.commands.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(c) => SendError::Busy(c),
-            mpsc::error::TrySendError::Closed(c) => SendError::Stopped(c),
-        })
+    fn new(commands: mpsc::Sender<(CommandId, Command)>, deps: Deps) -> Self {
+        EngineHandle {
+            commands,
+            shared: Arc::new(HandleShared {
+                deps,
+                last_command: AtomicU64::new(0),
+            }),
+        }
     }
 
-    /// Queues a command, waiting for room.
-    pub async fn send(&self, command: Command) -> Result<(), SendError> {
+    fn next_id(&self) -> CommandId {
+        CommandId(self.shared.last_command.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// Queues a command without waiting (for the UI thread) and returns its ticket. A full queue
+    /// is [`SendError::Busy`].
+    pub fn try_submit(&self, command: Command) -> Result<JobTicket, SendError> {
+        let id = self.next_id();
+        match self.commands.try_send((id, command)) {
+            Ok(()) => Ok(JobTicket::new(id)),
+            Err(mpsc::error::TrySendError::Full((_, c))) => Err(SendError::Busy(c)),
+            Err(mpsc::error::TrySendError::Closed((_, c))) => Err(SendError::Stopped(c)),
+        }
+    }
+
+    /// Queues a command, waiting for room, and returns its ticket.
+    pub async fn submit(&self, command: Command) -> Result<JobTicket, SendError> {
+        let id = self.next_id();
         self.commands
-            .send(command)
+            .send((id, command))
             .await
-            .map_err(|e| SendError::Stopped(e.0))
+            .map_err(|e| SendError::Stopped(e.0.1))?;
+        Ok(JobTicket::new(id))
     }
 
-    /// Queues a command from a thread that is not a runtime worker (the CLI's main thread).
-    pub fn blocking_send(&self, command: Command) -> Result<(), SendError> {
+    /// Queues a command from a thread that is not a runtime worker (the CLI's main thread) and
+    /// returns its ticket.
+    pub fn blocking_submit(&self, command: Command) -> Result<JobTicket, SendError> {
+        let id = self.next_id();
         self.commands
-            .blocking_send(command)
-            .map_err(|e| SendError::Stopped(e.0))
+            .blocking_send((id, command))
+            .map_err(|e| SendError::Stopped(e.0.1))?;
+        Ok(JobTicket::new(id))
+    }
+
+    /// [`EngineHandle::try_submit`] for callers that do not follow the command.
+    pub fn try_send(&self, command: Command) -> Result<(), SendError> {
+        self.try_submit(command).map(drop)
+    }
+
+    /// [`EngineHandle::submit`] for callers that do not follow the command.
+    pub async fn send(&self, command: Command) -> Result<(), SendError> {
+        self.submit(command).await.map(drop)
+    }
+
+    /// [`EngineHandle::blocking_submit`] for callers that do not follow the command.
+    pub fn blocking_send(&self, command: Command) -> Result<(), SendError> {
+        self.blocking_submit(command).map(drop)
     }
 
     /// Records a local edit in the replica's change queue (one transaction in its replica file) and
@@ -237,7 +287,7 @@ impl EngineHandle {
         layer_id: i64,
         edit: LocalEdit,
     ) -> Result<ReplicaSummary, EngineError> {
-        local::edit_feature(&self.deps, replica, layer_id, edit).await
+        local::edit_feature(&self.shared.deps, replica, layer_id, edit).await
     }
 }
 
@@ -269,41 +319,17 @@ pub fn start(
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_CAPACITY);
     let deps = open_deps(config, events)?;
     let join = runtime.spawn(runner::run(rx, deps.clone()));
-    Ok((
-        EngineHandle {
-            commands: tx,
-            deps: Arc::new(deps),
-        },
-        join,
-    ))
+    Ok((EngineHandle::new(tx, deps), join))
 }
 
-/// Starts the engine on `runtime`, reading commands from a queue the front end created itself
-/// (the GUI keeps the bounded `Sender` and calls `try_send`; a full queue means "busy").
-pub fn start_with_receiver(
-    runtime: &tokio::runtime::Handle,
-    config: EngineConfig,
-    commands: mpsc::Receiver<Command>,
-    events: EventSender,
-) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let deps = open_deps(config, events)?;
-    Ok(runtime.spawn(runner::run(commands, deps)))
-}
-
-/// [`start`] with a plain channel and no waker: for the CLI and tests.
+/// [`start`] with a plain channel and no waker, for the CLI and tests: nothing is coalesced, so
+/// the reader sees every progress event and summary.
 pub fn start_with_channel(
     config: EngineConfig,
-) -> Result<
-    (
-        EngineHandle,
-        std::sync::mpsc::Receiver<Event>,
-        tokio::task::JoinHandle<()>,
-    ),
-    StartError,
-> {
+) -> Result<(EngineHandle, EventReceiver, tokio::task::JoinHandle<()>), StartError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (handle, join) = start(config, EventSender::new(tx, Arc::new(|| {})))?;
-    Ok((handle, rx, join))
+    Ok((handle, EventReceiver::from(rx), join))
 }
 
 fn create_private_dir(path: &Path) -> Result<(), StartError> {

@@ -474,6 +474,7 @@ pub fn running_job_events() -> Vec<Event> {
         Event::JobQueued {
             replica: UP_TO_DATE,
             job: JobId(77),
+            command: None,
         },
         Event::JobStatus {
             replica: UP_TO_DATE,
@@ -496,6 +497,7 @@ pub fn successful_sync_after_fix(job: JobId) -> Vec<Event> {
         Event::JobQueued {
             replica: FAILING,
             job,
+            command: None,
         },
         Event::JobStatus {
             replica: FAILING,

@@ -131,7 +131,7 @@ impl ViewModel {
                 self.jobs.remove(&replica);
                 self.results.remove(&replica);
             }
-            Event::JobQueued { replica, job } => {
+            Event::JobQueued { replica, job, .. } => {
                 self.jobs.insert(
                     replica,
                     JobView {
@@ -314,7 +314,7 @@ impl ViewModel {
                     is_error: false,
                 });
             }
-            Event::CommandFailed { what, error } => {
+            Event::CommandFailed { what, error, .. } => {
                 let text = format!("{what} failed: {}", failure_text(&error));
                 self.push_log(LogEntry {
                     at_ms: now_ms,

@@ -8,11 +8,10 @@ pub mod proxy;
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 use syncwatch::engine::{
-    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, Failure, JobOutcome,
-    LocalEdit, LocalReplicaId, ReplicaSummary, SyncOptions,
+    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, EventReceiver, Failure,
+    JobOutcome, JobWatch, LocalEdit, LocalReplicaId, ReplicaSummary, SyncOptions,
 };
 use syncwatch::protocol::{Attributes, Guid, SyncDirection, SyncModel};
 use syncwatch::server::{self, RunningServer, ServerConfig};
@@ -28,7 +27,7 @@ pub struct Harness {
     pub server: RunningServer,
     pub server_dir: tempfile::TempDir,
     pub engine: EngineHandle,
-    pub events: Receiver<Event>,
+    pub events: EventReceiver,
     pub dir: tempfile::TempDir,
     /// The URL replicas are created with (the service's own, or a relay in front of it).
     pub service_url: String,
@@ -89,24 +88,12 @@ impl Harness {
 
     /// Runs a job command to its end: the outcome, or the failure.
     pub async fn job(&self, command: Command) -> (LocalReplicaId, Result<JobOutcome, Failure>) {
-        self.send(command).await;
-        let (replica, job) = self
-            .next(|e| match e {
-                Event::JobQueued { replica, job } => Some((*replica, *job)),
-                Event::CommandFailed { error, .. } => panic!("command failed: {error:?}"),
-                _ => None,
-            })
-            .await;
-        let end = self
-            .next(|e| match e {
-                Event::JobCompleted {
-                    job: j, outcome, ..
-                } if *j == job => Some(Ok(outcome.clone())),
-                Event::JobFailed { job: j, error, .. } if *j == job => Some(Err(error.clone())),
-                _ => None,
-            })
-            .await;
-        (replica, end)
+        let ticket = self.engine.submit(command).await.unwrap();
+        let mut watch = JobWatch::new(ticket);
+        match self.next(|e| watch.see(e)).await {
+            Ok(end) => (end.replica(), end.into_result()),
+            Err(e) => panic!("command failed: {e:?}"),
+        }
     }
 
     pub fn create_request(&self, name: &str, is_async: bool) -> CreateRequest {

@@ -5,7 +5,7 @@
 
 mod schedule;
 
-use super::api::{Command, Event, JobId, LocalReplicaId, ResetMode};
+use super::api::{Command, CommandId, Event, JobId, LocalReplicaId, ResetMode};
 use super::error::EngineError;
 use super::job::{self, Job, JobReport};
 use super::{Deps, MAX_CONCURRENT_JOBS, local, prediction, summary};
@@ -28,10 +28,13 @@ struct Runner {
     auto_sync: Option<Duration>,
     next_auto_sync: Option<Instant>,
     outages: HashMap<String, Outage>,
+    /// The command being carried out, echoed in the `JobQueued` and `CommandFailed` it causes;
+    /// `None` while the engine works on its own (a job's end, auto-sync, start-up).
+    command: Option<CommandId>,
 }
 
 /// The engine task's body.
-pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
+pub(crate) async fn run(mut commands: mpsc::Receiver<(CommandId, Command)>, deps: Deps) {
     let auto_sync = deps
         .with_store(|s| s.auto_sync_interval_secs())
         .await
@@ -48,6 +51,7 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
         auto_sync,
         next_auto_sync: auto_sync.map(|d| Instant::now() + d),
         outages: HashMap::new(),
+        command: None,
     };
     runner.send_all_summaries().await;
     runner.refresh_due_predictions().await;
@@ -62,7 +66,7 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
         let auto_deadline = runner.next_auto_sync;
         tokio::select! {
             command = commands.recv(), if accepting => match command {
-                None | Some(Command::Shutdown) => {
+                None | Some((_, Command::Shutdown)) => {
                     accepting = false;
                     commands.close();
                     runner.queued.clear();
@@ -72,7 +76,11 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<Command>, deps: Deps) {
                         let _ = running.cancel.send(true);
                     }
                 }
-                Some(command) => runner.handle(command).await,
+                Some((id, command)) => {
+                    runner.command = Some(id);
+                    runner.handle(command).await;
+                    runner.command = None;
+                }
             },
             Some(joined) = runner.tasks.join_next_with_id(), if !runner.tasks.is_empty() => {
                 runner.job_ended(joined).await;
@@ -101,6 +109,7 @@ impl Runner {
         self.deps.events.send(Event::CommandFailed {
             what: what.to_string(),
             error: error.to_failure(),
+            command: self.command,
         });
     }
 

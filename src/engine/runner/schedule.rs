@@ -42,6 +42,7 @@ impl Runner {
         self.deps.events.send(Event::JobQueued {
             replica,
             job: job_id,
+            command: self.command,
         });
         if self.running.contains_key(&replica) {
             self.queued
@@ -131,8 +132,8 @@ impl Runner {
         }
     }
 
-    /// A sync just found the replica unsyncable: an automatic mode resets right away (the automatic
-    /// client reset of ARCHITECTURE.md, "Client reset"); Manual plans the reset and waits for the technician.
+    /// A sync just found the replica unsyncable: an automatic mode resets right away (ArcGIS's
+    /// automatic client reset); Manual plans the reset and waits for the technician.
     pub(super) async fn start_reset_after_detection(&mut self, replica: LocalReplicaId) {
         match self.deps.with_store(move |s| s.replica(replica)).await {
             Ok(record) if !record.paused => {
