@@ -29,9 +29,7 @@ use crate::protocol::{Feature, FeatureServiceInfo, LayerInfo};
 
 /// Predicts every queued change's refusal and stores the predictions in the file (replacing the
 /// old ones). Returns them.
-pub(crate) fn predict_and_store(
-    file: &mut ReplicaFile,
-) -> Result<Vec<Refusal>, ReplicaFileError> {
+pub(crate) fn predict_and_store(file: &mut ReplicaFile) -> Result<Vec<Refusal>, ReplicaFileError> {
     let predictions = predict(file)?;
     file.store_predictions(&predictions)?;
     Ok(predictions)

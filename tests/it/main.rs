@@ -1,0 +1,57 @@
+//! syncwatch's integration tests, one binary (one link step), grouped like the feature list.
+//! Every test talks to real parts: the reference service over HTTP on 127.0.0.1, SQLite files in
+//! temp dirs, the real `syncwatch` binary, the real window through egui_kittest. The shared
+//! harness is `support` (service fixture, engine harness, CLI runner, window rigs, fault relay,
+//! demo data); no test file builds its own. What each group covers: `tests/README.md`.
+
+mod support;
+
+mod architecture;
+
+/// The reference feature service, over HTTP.
+mod server {
+    mod admin;
+    mod api;
+    mod attachments;
+    mod checks;
+}
+
+/// The engine and the service client against the reference service.
+mod engine {
+    mod predictions;
+    mod reset;
+    mod service_client;
+    mod sync;
+}
+
+/// The real `syncwatch` binary.
+mod cli {
+    mod attachments;
+    mod bad_addresses;
+    mod check;
+    mod codes;
+    mod commands;
+    mod damaged_files;
+    mod reset;
+}
+
+/// The window, through egui_kittest.
+mod ui {
+    mod app;
+    mod attachments;
+    mod demo;
+    mod engine;
+    mod predicted;
+    mod screenshots;
+}
+
+/// Faults, crashes, load, hostile input, security.
+mod reliability {
+    mod crash_kill;
+    mod fault_matrix;
+    mod hostile_values;
+    mod load;
+    mod protocol_fuzz;
+    mod reset_crash;
+    mod security;
+}

@@ -1,0 +1,67 @@
+//! The real `syncwatch` binary against an in-process reference service, each test with its own
+//! `--data-dir` in a temp dir: shared by the `cli_*` tests.
+
+use serde_json::Value;
+use std::process::Output;
+use syncwatch::server::{self, BlockingServer, ServerConfig};
+
+pub struct Cli {
+    pub server: BlockingServer,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Cli {
+    pub fn start() -> Cli {
+        Cli {
+            server: server::start_blocking(ServerConfig::default()).unwrap(),
+            data_dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .args(args)
+            .env_remove("SYNCWATCH_DATA_DIR")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must exit with `code` and returns its JSON output.
+    pub fn json(&self, args: &[&str], code: i32) -> Value {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    pub fn admin(&self, path: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = format!("{}/admin/{path}", self.server.base_url());
+        let key = self.server.admin_key().to_string();
+        runtime.block_on(async move {
+            let status = reqwest::Client::new()
+                .post(url)
+                .header("X-Admin-Key", key)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(status.is_success(), "{path}: {status}");
+        });
+    }
+}

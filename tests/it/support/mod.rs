@@ -1,0 +1,18 @@
+//! The one shared harness of the integration tests. Each file is one kind of rig:
+//! * `server`: the reference service on 127.0.0.1:0 and raw HTTP calls to it (a foreign client on
+//!   purpose: the `server::*` tests speak the wire format by hand);
+//! * `engine`: the engine against the reference service, following jobs with the engine's own
+//!   `JobTicket`, plus direct reads of the service's and the replicas' SQLite files;
+//! * `proxy`: a TCP relay in front of the service that can refuse connections;
+//! * `cli`: the real `syncwatch` binary with its own data dir;
+//! * `ui`: the window on a test command channel (`Rig`) or on the real engine (`ui::stack`);
+//! * `demo_data`: GlobalIDs and values of the demo water network; `client_config`: client
+//!   settings that retry fast.
+
+pub mod cli;
+pub mod client_config;
+pub mod demo_data;
+pub mod engine;
+pub mod proxy;
+pub mod server;
+pub mod ui;
