@@ -10,7 +10,7 @@
 //!   which follows the command's job to its [`JobEnd`].
 //! * One job per replica at a time; later jobs for that replica queue. Jobs of different replicas
 //!   run side by side, at most [`MAX_CONCURRENT_JOBS`] talking to services at once.
-//! * rusqlite runs only inside `spawn_blocking`.
+//! * SQLite (the store and the replica files) is used only inside `spawn_blocking`.
 //! * Shutdown: [`Command::Shutdown`], or dropping every [`EngineHandle`], closes the queue. On
 //!   `Shutdown` running jobs stop at their next checkpoint (a network call is abandoned and its
 //!   edits stay queued; a reply already received is still applied); the task then returns.

@@ -5,6 +5,9 @@
 //!   `dataFormat=sqlite` (generations, downloaded changes, `GDB_DataChangesEditResults`). The
 //!   server writes them, the client reads them back into the protocol types.
 //! * [`replica_file`]: the local replica file with its features, change tracking and generations.
+//!
+//! What it must not do: import anything above `protocol` (the engine, the store, the service
+//! client) or talk to the network.
 
 pub mod delta;
 pub mod replica_file;

@@ -1,7 +1,7 @@
 //! The fresh replica file of a client reset: written and replayed onto under a temporary
 //! `.building` name, then renamed to its final name in one step, so a file under the final name is
 //! always complete. Also removes the leftovers of an interrupted attempt, and holds the test-only
-//! crash points. Blocking (rusqlite, std::fs): call it from `spawn_blocking`. It never changes the
+//! crash points. Blocking (the replica file, std::fs): call it from `spawn_blocking`. It never changes the
 //! old replica file (a recovery only reads its queued attachment changes).
 
 use super::create::RequestedReplica;

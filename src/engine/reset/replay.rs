@@ -3,7 +3,7 @@
 //! changes of the fresh replica, so the next sync uploads it (and a crash before that sync loses
 //! nothing: the changes are in the fresh file and in the backup). Queued attachment changes
 //! follow the same rules: a local add is kept while its feature exists, a server delete beats a
-//! local update, a local delete of what is gone is done. Blocking (rusqlite).
+//! local update, a local delete of what is gone is done. Blocking (the replica file).
 
 use super::recovery::{RecoveryError, RecoveryPlan, UnsyncedChange, UnsyncedKind, plan_recovery};
 use crate::engine::api::ObjectOutcome;

@@ -7,8 +7,7 @@
 //! change the server refused.
 
 use super::attachments::AttachmentPayloads;
-use super::definition::Generations;
-use super::definition::{read_generations, store_generations};
+use super::definition::{Generations, read_generations, store_generations};
 use super::queue::{
     ChangeKey, ChangeKind, ChangeState, LocalChange, Queue, Refusal, delete_change, read_change,
     read_changes, without_global_id, write_change,

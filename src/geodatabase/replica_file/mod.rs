@@ -22,7 +22,7 @@
 //! changed ([`schema`]).
 //!
 //! Model: the `features` table is always the *server's* version (what the last download or the
-//! last acknowledged upload says the server holds). Local edits live only in `changes`; the local
+//! last acknowledged upload says the server holds). Local edits live only in the change queues; the local
 //! view of a feature is the server version with its queued change laid over it. Dropping a change
 //! therefore reverts to the server's version, and acknowledging one folds it into `features`.
 //!
