@@ -1,9 +1,9 @@
 //! The service definition file: which layers and tables the reference service publishes, their
 //! fields and rules (nullable, editable, length, domain, unique indexes, z/m, geometry updates,
 //! ownership, HTML filtering, attachments and their limits, true curves), its users and tokens,
-//! and seed features. Owns parsing and
-//! validation of that file and turning it into the wire resources (`FeatureServiceInfo`,
-//! `LayerInfo`). It must not touch the database: seeding is `store`'s job.
+//! and seed features. Owns parsing and validation of that file and turning it into the wire
+//! resources (`FeatureServiceInfo`, `LayerInfo`). It must not touch the database: seeding is
+//! `db::seed`'s job.
 //! Format: `docs/service-definition.md`.
 
 use crate::protocol::{

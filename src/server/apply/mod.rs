@@ -150,10 +150,11 @@ pub fn apply_edits(
     })
 }
 
-#[derive(Default)]
 /// What applying one layer's feature or attachment edits came to.
+#[derive(Debug, Default)]
 struct LayerOutcome {
     failed: usize,
     applied: usize,
+    /// rollbackOnFailure: the first failure, which stops the apply.
     rolled_back: Option<FailedEdit>,
 }

@@ -16,8 +16,9 @@ pub(super) const PIPELINE_BATCH: usize = 512;
 /// Checked batches waiting for the database side, at most.
 pub(super) const PIPELINE_BATCHES_AHEAD: usize = 16;
 
-/// The checking side of [`LayerApplier::apply_adds`](super::features::LayerApplier): checks `adds` batch by batch, in the same
-/// chunks the database side takes them, and frees the batches the database side sends back.
+/// The checking side of `LayerApplier::apply_adds` (in `features`): checks `adds` batch by
+/// batch, in the same chunks the database side takes them, and frees the batches the database
+/// side sends back.
 pub(super) fn check_ahead(
     ctx: EditContext<'_>,
     adds: &[Feature],

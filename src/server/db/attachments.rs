@@ -4,6 +4,7 @@
 //! attachments changed between two generations. No checks: `apply::attachments` decides.
 
 use super::ServiceDbError;
+use super::versioned::VersionedTable;
 use crate::protocol::Guid;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -34,6 +35,13 @@ pub struct AttachmentWrite<'a> {
 }
 
 const ATTACHMENT_COLUMNS: &str = "attachment_id, layer_id, global_id, parent_global_id, name, content_type, size, gen, created_gen, deleted";
+
+/// The attachment table, for the reads it shares with features.
+const ATTACHMENTS: VersionedTable = VersionedTable {
+    name: "attachments",
+    columns: ATTACHMENT_COLUMNS,
+    key: "attachment_id",
+};
 
 fn read_attachment(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAttachment> {
     Ok(StoredAttachment {
@@ -146,12 +154,7 @@ pub fn live_attachments(
     conn: &Connection,
     layer_id: i64,
 ) -> Result<Vec<StoredAttachment>, ServiceDbError> {
-    let sql = format!(
-        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE layer_id = ?1 AND deleted = 0 ORDER BY attachment_id"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([layer_id], read_attachment)?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    ATTACHMENTS.live(conn, layer_id, read_attachment)
 }
 
 /// Attachments (live or tombstones) changed in generations `(after, before)`, both exclusive.
@@ -161,12 +164,7 @@ pub fn attachment_changes_between(
     after: i64,
     before: i64,
 ) -> Result<Vec<StoredAttachment>, ServiceDbError> {
-    let sql = format!(
-        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE layer_id = ?1 AND gen > ?2 AND gen < ?3 ORDER BY attachment_id"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![layer_id, after, before], read_attachment)?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    ATTACHMENTS.changed_between(conn, layer_id, (after, before), read_attachment)
 }
 
 /// The data of a live attachment.

@@ -5,6 +5,7 @@
 //! The seed rows are written by `seed`.
 
 use super::ServiceDbError;
+use super::versioned::VersionedTable;
 use crate::protocol::rules::UniqueValues;
 use crate::protocol::{Attributes, Feature, Guid};
 use crate::server::definition::{GLOBAL_ID_FIELD, OBJECT_ID_FIELD};
@@ -41,17 +42,16 @@ impl StoredRow {
     }
 }
 
-const ROW_COLUMNS: &str =
-    "object_id, global_id, attributes, geometry, owner, gen, created_gen, deleted";
+/// The feature table, for the reads it shares with attachments.
+const FEATURES: VersionedTable = VersionedTable {
+    name: "features",
+    columns: "object_id, global_id, attributes, geometry, owner, gen, created_gen, deleted",
+    key: "object_id",
+};
 
 /// Every live row of a layer, in object id order.
 pub fn live_rows(conn: &Connection, layer_id: i64) -> Result<Vec<StoredRow>, ServiceDbError> {
-    let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM features WHERE layer_id = ?1 AND deleted = 0 ORDER BY object_id"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([layer_id], read_row)?;
-    collect_rows(rows)
+    parse_rows(FEATURES.live(conn, layer_id, read_row)?)
 }
 
 /// Rows (live or tombstones) changed in generations `(after, before)`, both exclusive.
@@ -61,12 +61,7 @@ pub fn changes_between(
     after: i64,
     before: i64,
 ) -> Result<Vec<StoredRow>, ServiceDbError> {
-    let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM features WHERE layer_id = ?1 AND gen > ?2 AND gen < ?3 ORDER BY object_id"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![layer_id, after, before], read_row)?;
-    collect_rows(rows)
+    parse_rows(FEATURES.changed_between(conn, layer_id, (after, before), read_row)?)
 }
 
 pub fn row_by_global_id(
@@ -127,11 +122,8 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     })
 }
 
-fn collect_rows(
-    rows: impl Iterator<Item = rusqlite::Result<RawRow>>,
-) -> Result<Vec<StoredRow>, ServiceDbError> {
-    rows.map(|r| r.map_err(ServiceDbError::from).and_then(RawRow::parse))
-        .collect()
+fn parse_rows(rows: Vec<RawRow>) -> Result<Vec<StoredRow>, ServiceDbError> {
+    rows.into_iter().map(RawRow::parse).collect()
 }
 
 /// The highest object id in the service, 0 when it has no rows. Object ids are unique across

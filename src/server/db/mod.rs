@@ -1,16 +1,18 @@
 //! The reference service's SQLite database (rusqlite, blocking): the [`ServiceDb`] handle, its
 //! schema, the meta table (generation counter, sync switch, the current and possibly
 //! admin-changed service definition with its schema version). The rows live in `features`,
-//! `attachments` and `replicas`; `seed` loads a new database's seed features; `checkpointer`
-//! copies the write-ahead log off the request path. Callers get plain rows. Every write happens
-//! inside a transaction; nothing here is async and nothing here decides whether an edit is
-//! allowed (that is `protocol::rules`, `attachment_checks` and `apply`).
+//! `attachments` (with the reads both share in `versioned`) and `replicas`; `seed` loads a new
+//! database's seed features; `checkpointer` copies the write-ahead log off the request path.
+//! Owns the schema and every SQL statement; callers get plain rows. Every write happens inside
+//! a transaction; nothing here is async and nothing here decides whether an edit is allowed
+//! (that is `protocol::rules`, `attachment_checks` and `apply`).
 
 mod attachments;
 mod checkpointer;
 mod features;
 mod replicas;
 mod seed;
+mod versioned;
 
 pub use attachments::{
     AttachmentWrite, StoredAttachment, attachment_by_global_id, attachment_changes_between,

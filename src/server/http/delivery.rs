@@ -1,6 +1,6 @@
 //! Running createReplica or synchronizeReplica and delivering the result: attachment URLs made
 //! absolute, then the reply embedded as JSON or written as a JSON or delta SQLite result file
-//! and answered with its URL. Blocking: called inside [`AppState::blocking`](super::AppState).
+//! and answered with its URL. Blocking: called inside `AppState::blocking`.
 
 use super::reply::internal_error;
 use super::state::Shared;

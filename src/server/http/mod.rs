@@ -1,11 +1,13 @@
-//! HTTP: the axum router of the REST API (with fault injection) and the admin API. The handlers
-//! live in `resources` (info, services, the FeatureServer and its layers, replica info),
-//! `replica_ops` (createReplica, synchronizeReplica, unRegisterReplica), `async_jobs` and
-//! `files` (attachment data, result files); `request` parses requests and finds the caller,
-//! `reply` shapes JSON and error envelopes, `delivery` runs an operation and delivers its
-//! result (embedded JSON, a JSON or delta SQLite result file), `state` holds what the handlers
-//! share. Handlers never touch SQLite themselves: every database call goes through
-//! [`AppState::blocking`] (`spawn_blocking`).
+//! HTTP: the axum router of the REST API (behind the fault-injection middleware of `faults`)
+//! and of the loopback-only `admin` API. The handlers live in `resources` (info, services, the
+//! FeatureServer and its layers, replica info), `replica_ops` (createReplica,
+//! synchronizeReplica, unRegisterReplica), `async_jobs` and `files` (attachment data, result
+//! files); `request` parses requests and finds the caller, `reply` shapes JSON and error
+//! envelopes, `delivery` runs an operation and delivers its result (embedded JSON, a JSON or
+//! delta SQLite result file), `state` holds what the handlers share, among it the registries
+//! of `job_registry` (async jobs' status documents) and `output_dir` (result files). Handlers
+//! never touch SQLite themselves: every database call goes through [`AppState::blocking`]
+//! (`spawn_blocking`).
 
 mod admin;
 mod async_jobs;

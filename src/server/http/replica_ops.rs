@@ -14,6 +14,7 @@ use crate::server::background_free::free_in_background;
 use crate::server::ops::{self, OpError};
 use axum::response::Response;
 
+/// unRegisterReplica: one replica by `replicaID`, or `*` for every replica the caller may remove.
 pub(super) async fn unregister_replica(
     state: &AppState,
     req: &Req,
