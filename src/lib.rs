@@ -1,15 +1,18 @@
 //! syncwatch: watch and drive ArcGIS feature-service replica sync from the desktop or the terminal.
 //!
-//! * `cli`, `ui`    front ends: turn flags or clicks into engine `Command`s, show `Event`s
-//!                  (`cli::gui` starts the window).
-//! * `demo`         the embedded demo service, the first-run demo replicas and the demo's admin calls.
-//! * `engine`       tokio tasks that run sync jobs and client resets; the only place that awaits the network.
-//! * `service`      reqwest client for a feature service's REST sync endpoints.
-//! * `geodatabase`  replica and delta files on disk (rusqlite, blocking calls only).
-//! * `store`        syncwatch's own state database: replica registry, jobs, edit results, event log.
-//! * `server`       axum reference feature service used by tests, benchmarks and the demo.
-//! * `model`        plain data shared by `store`, `engine` and the front ends; `protocol` only, no I/O.
-//! * `protocol`     serde wire types and the error-code catalog shared by `service` and `server`; no I/O.
+//! The parts, bottom to top (ARCHITECTURE.md is the map, with the rules `tests/it/architecture.rs`
+//! checks):
+//!
+//! * `protocol`: serde wire types, the error-code catalog and the per-edit rules; no I/O.
+//! * `model`: the app's plain data (ids, replica summaries, edit results, resets, secrets); no I/O.
+//! * `geodatabase`: replica and delta files on disk (rusqlite, blocking calls only).
+//! * `store`: syncwatch's own database: replica registry, jobs, edit results, log, reset journal.
+//! * `service`: the reqwest client of a feature service.
+//! * `engine`: tokio tasks that run sync jobs and client resets: `Command` in, `Event` out.
+//! * `ui`: the egui window over a view model fed by events.
+//! * `server`: the axum reference feature service used by tests, benchmarks and the demo.
+//! * `demo`: the embedded demo service and the first-run demo replicas.
+//! * `cli`: the entry point: start-up of the window (`cli::gui`) and the headless commands.
 
 pub mod cli;
 pub mod demo;
