@@ -1,7 +1,7 @@
 //! syncwatch: watch and drive ArcGIS feature-service replica sync from the desktop or the terminal.
 //!
-//! * `cli`, `ui`    front ends: turn flags or clicks into engine `Command`s, show `Event`s
-//!                  (`cli::gui` starts the window).
+//! * `cli`, `ui`    front ends: turn flags or clicks into engine `Command`s, show `Event`s;
+//!   `cli::gui` starts the window.
 //! * `demo`         the embedded demo service, the first-run demo replicas and the demo's admin calls.
 //! * `engine`       tokio tasks that run sync jobs and client resets; the only place that awaits the network.
 //! * `service`      reqwest client for a feature service's REST sync endpoints.

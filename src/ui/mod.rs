@@ -6,8 +6,8 @@
 //! first-frame marker, in `app`).
 //!
 //! * [`app`]           the eframe app: event draining, layout, the eframe hooks; in it `action`
-//!                     (what panels ask for, [`Action`], and how it becomes commands; CSV export),
-//!                     `top_bar` (menus, status bar, banners) and `dev_hooks`.
+//!   (what panels ask for, [`Action`], and how it becomes commands; CSV export), `top_bar`
+//!   (menus, status bar, banners) and `dev_hooks`.
 //! * [`persisted`]     what survives a restart ([`Persisted`], [`Tab`]) and [`AppConfig`].
 //! * [`view_model`]    plain data built from events.
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
