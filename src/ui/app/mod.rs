@@ -21,7 +21,7 @@ use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
 use crate::ui::replica_list::{ReplicaListAction, replica_list_ui};
 use crate::ui::reset_modal::{ResetModalAction, reset_modal_ui, reset_summary_ui};
 use crate::ui::results::{GridAction, GridState, results_grid_ui};
-use crate::ui::view_model::{Notice, ViewModel};
+use crate::ui::view_model::ViewModel;
 use crate::ui::{AppConfig, CommandSink, FilePicker, PendingDemoCall, Persisted, Tab};
 use dev_hooks::ScreenshotHook;
 use std::collections::HashSet;
@@ -152,17 +152,15 @@ impl SyncwatchApp {
         match self.commands.send(command) {
             Ok(()) => true,
             Err(SendError::Busy(_)) => {
-                self.vm.notice = Some(Notice {
-                    text: "Busy: the engine has too much queued; try again in a moment.".into(),
-                    is_error: true,
-                });
+                self.vm.set_notice(
+                    "Busy: the engine has too much queued; try again in a moment.",
+                    true,
+                );
                 false
             }
             Err(SendError::Stopped(_)) => {
-                self.vm.notice = Some(Notice {
-                    text: "The sync engine has stopped; restart syncwatch.".into(),
-                    is_error: true,
-                });
+                self.vm
+                    .set_notice("The sync engine has stopped; restart syncwatch.", true);
                 false
             }
         }
