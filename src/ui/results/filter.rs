@@ -81,7 +81,8 @@ pub enum SortColumn {
 }
 
 impl SortColumn {
-    /// The seed's columns first, in its order (so Code stays in view next to the detail pane).
+    /// The edit result's own columns first (ObjectID to Description), then the ones syncwatch
+    /// adds (so Code stays in view next to the detail pane).
     pub const ALL: [SortColumn; 12] = [
         SortColumn::ObjectId,
         SortColumn::GlobalId,
