@@ -1,8 +1,8 @@
 //! The eframe app: owns the view model, drains engine events in `logic` (8 ms budget per
 //! frame), lays out the panels, collects the actions they return and, at the end of the frame,
-//! applies them ([`action`]: state changes and `Command`s through the [`CommandSink`]). Built
+//! applies them (`action`: state changes and `Command`s through the [`CommandSink`]). Built
 //! from a command sender and an event receiver, so tests drive it without an engine. The top and
-//! status bars are in [`top_bar`], the screenshot and first-frame hooks in [`dev_hooks`].
+//! status bars are in `top_bar`, the screenshot and first-frame hooks in `dev_hooks`.
 
 mod action;
 mod dev_hooks;

@@ -115,7 +115,7 @@ impl SortColumn {
         }
     }
 
-    /// Compares two rows by this column (the order [`super::row_order::sort`] gives, without its keys).
+    /// Compares two rows by this column (the order `row_order::sort` gives, without its keys).
     #[cfg(test)]
     pub(crate) fn compare(self, a: &EditResultRecord, b: &EditResultRecord) -> Ordering {
         match self {
@@ -153,7 +153,7 @@ pub struct GridFilter {
 
 impl GridFilter {
     /// Whether the row passes the chip and the layer, change-type and code filters (the text
-    /// search is [`super::row_order::TextSearch`]).
+    /// search is `row_order::TextSearch`).
     pub fn matches_filters(&self, row: &EditResultRecord) -> bool {
         self.chip.matches(row)
             && self.layer_id.is_none_or(|l| l == row.layer_id)

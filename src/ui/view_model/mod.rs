@@ -2,8 +2,8 @@
 //! jobs, edit-result snapshots, the error log, a pending reset confirmation and finished reset
 //! reports. [`ViewModel::apply`] writes what events say; the window's own updates (status-bar
 //! notices, and changes shown at once before the engine confirms them) go through the methods in
-//! [`window_updates`]. Nothing else writes it; panels read it. No egui here, so it is tested like
-//! plain data. The small views it holds are in [`views`].
+//! `window_updates`. Nothing else writes it; panels read it. No egui here, so it is tested like
+//! plain data. The small views it holds are in `views`.
 
 use crate::engine::{
     EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary, ResetReport,
