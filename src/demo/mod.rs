@@ -1,6 +1,6 @@
 //! The first-run demo, above `engine` and `server`: the embedded demo feature service on loopback
-//! ([`service`]), the three demo replicas seeded through the real engine ([`seed`], with the edits
-//! in [`edits`]), the event tap the seeder listens on ([`tap`]) and the demo service's admin API
+//! ([`service`]), the three demo replicas seeded through the real engine ([`seed`](mod@seed), with the edits
+//! in `edits`), the event tap the seeder listens on ([`tap`]) and the demo service's admin API
 //! ([`admin`]). It runs on the tokio runtime and never touches egui; the window only sees
 //! [`SeedProgress`] (plain data in `model`) and what `cli::gui` hands it.
 

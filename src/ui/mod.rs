@@ -6,18 +6,18 @@
 //! first-frame marker, in `app`).
 //!
 //! * [`app`]           the eframe app: event draining, layout, the eframe hooks; in it `action`
-//!                     (what panels ask for, [`Action`], and how it becomes commands; CSV export),
-//!                     `top_bar` (menus, status bar, banners) and `dev_hooks`.
+//!   (what panels ask for, [`Action`], and how it becomes commands; CSV export), `top_bar`
+//!   (menus, status bar, banners) and `dev_hooks`.
 //! * [`persisted`]     what survives a restart ([`Persisted`], [`Tab`]) and [`AppConfig`].
 //! * [`view_model`]    plain data built from events.
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
 //!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`.
-//! * [`theme`]         badge colours; [`format`] time and byte formatting.
+//! * [`theme`]         badge colours; [`format`](mod@format) time and byte formatting.
 //! * [`command_sink`], [`file_picker`], [`demo_controls`]  what the window is given to talk out.
 //! * [`window`]        opens the native window for `cli::gui`.
 //!
 //! Not part of the window (they draw nothing): [`fixtures`] (realistic fake events for tests,
-//! screenshots and benchmarks) and [`bench`] (headless frame-time measurement).
+//! screenshots and benchmarks) and [`bench`](mod@bench) (headless frame-time measurement).
 
 pub mod app;
 pub mod bench;

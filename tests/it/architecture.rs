@@ -109,7 +109,7 @@ fn parse_rules(markdown: &str) -> Result<Rules, String> {
             }
         }
     }
-    for ((from, to), _) in &rules.never {
+    for (from, to) in rules.never.keys() {
         let part = rules
             .parts
             .iter()

@@ -11,7 +11,6 @@ use crate::ui::PendingPick;
 use crate::ui::Tab;
 use crate::ui::dialogs::{ConnectDialog, DropConfirm, FixDialog, FixValues, UnregisterConfirm};
 use crate::ui::results::RowIndex;
-use crate::ui::view_model::Notice;
 use std::sync::Arc;
 
 /// Everything a panel can ask for; applied at the end of the frame.
@@ -81,10 +80,8 @@ impl SyncwatchApp {
             Action::SyncNow(id) => self.apply_sync(id),
             Action::SyncSelected => match self.selected().and_then(|id| self.vm.replica(id)) {
                 Some(r) if r.paused => {
-                    self.vm.notice = Some(Notice {
-                        text: format!("{} is paused; resume it to sync.", r.name),
-                        is_error: false,
-                    });
+                    self.vm
+                        .set_notice(format!("{} is paused; resume it to sync.", r.name), false);
                 }
                 Some(r) => {
                     let id = r.id;
@@ -105,31 +102,27 @@ impl SyncwatchApp {
                 if self.send(Command::SetPaused {
                     replica: id,
                     paused,
-                }) && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
-                {
+                }) {
                     // Shown at once; the engine's ReplicaChanged confirms it.
-                    r.paused = paused;
+                    self.vm.show_paused(id, paused);
                 }
             }
             Action::Cancel(id) => {
                 self.send(Command::Cancel { replica: id });
             }
             Action::SetResetMode(id, mode) => {
-                if self.send(Command::SetResetMode { replica: id, mode })
-                    && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
-                {
+                if self.send(Command::SetResetMode { replica: id, mode }) {
                     // Shown at once; the engine's next ReplicaChanged confirms it.
-                    r.reset_mode = mode;
+                    self.vm.show_reset_mode(id, mode);
                 }
             }
             Action::SetPredictedPolicy(id, policy) => {
                 if self.send(Command::SetPredictedPolicy {
                     replica: id,
                     policy,
-                }) && let Some(r) = self.vm.replicas.iter_mut().find(|r| r.id == id)
-                {
+                }) {
                     // Shown at once; the engine's next ReplicaChanged confirms it.
-                    r.predicted_policy = policy;
+                    self.vm.show_predicted_policy(id, policy);
                 }
             }
             Action::StartReset(id, mode) => {
@@ -137,14 +130,14 @@ impl SyncwatchApp {
             }
             Action::ConfirmReset(id) => {
                 if self.send(Command::ConfirmReset { replica: id }) {
-                    self.vm.pending_reset = None;
+                    self.vm.close_pending_reset();
                 }
             }
             Action::CancelReset(id) => {
                 // Even if the queue is full the modal closes: nothing destructive happens
                 // without the explicit confirmation, and the replica stays "reset required".
                 self.send(Command::CancelReset { replica: id });
-                self.vm.pending_reset = None;
+                self.vm.close_pending_reset();
             }
             Action::OpenConnect => {
                 let url = if self.persisted.last_service_url.is_empty() {
@@ -159,10 +152,8 @@ impl SyncwatchApp {
                 let name = req.name.clone();
                 if self.send(Command::CreateReplica(req)) {
                     self.connect = None;
-                    self.vm.notice = Some(Notice {
-                        text: format!("Creating replica {name}…"),
-                        is_error: false,
-                    });
+                    self.vm
+                        .set_notice(format!("Creating replica {name}…"), false);
                 }
             }
             Action::OpenFix { row } => {
@@ -216,7 +207,7 @@ impl SyncwatchApp {
                 }) {
                     self.drop_confirm = None;
                     self.results_requested.remove(&replica);
-                    self.vm.results_stale.push(replica);
+                    self.vm.mark_results_stale(replica);
                 }
             }
             Action::OpenUnregister(id) => {
@@ -234,10 +225,7 @@ impl SyncwatchApp {
                 }
             }
             Action::CopyText(text) => {
-                self.vm.notice = Some(Notice {
-                    text: format!("Copied {text}"),
-                    is_error: false,
-                });
+                self.vm.set_notice(format!("Copied {text}"), false);
                 ctx.copy_text(text);
             }
             Action::ExportCsv => self.export_csv(ctx),
@@ -259,9 +247,7 @@ impl SyncwatchApp {
                 self.grid.focus_search = true;
             }
             Action::DismissSummary => {
-                if !self.vm.reset_summaries.is_empty() {
-                    self.vm.reset_summaries.remove(0);
-                }
+                self.vm.dismiss_reset_summary();
             }
             Action::Refresh => {
                 self.send(Command::RefreshReplicas);
@@ -274,10 +260,10 @@ impl SyncwatchApp {
             replica,
             options: SyncOptions::default(),
         }) {
-            self.vm.notice = Some(Notice {
-                text: format!("Sync of {} requested", self.vm.replica_name(replica)),
-                is_error: false,
-            });
+            self.vm.set_notice(
+                format!("Sync of {} requested", self.vm.replica_name(replica)),
+                false,
+            );
         }
     }
 
@@ -305,10 +291,7 @@ impl SyncwatchApp {
             rows,
             indices: self.grid.indices.clone(),
         });
-        self.vm.notice = Some(Notice {
-            text: "Choose where to save the CSV…".into(),
-            is_error: false,
-        });
+        self.vm.set_notice("Choose where to save the CSV…", false);
     }
 
     /// Once the file dialog has answered, queues the export (written by the engine).
@@ -320,10 +303,8 @@ impl SyncwatchApp {
             return;
         };
         let Some(path) = answer else {
-            self.vm.notice = Some(Notice {
-                text: "Export cancelled (no file chosen).".into(),
-                is_error: false,
-            });
+            self.vm
+                .set_notice("Export cancelled (no file chosen).", false);
             return;
         };
         let count = export.indices.len();
@@ -332,10 +313,10 @@ impl SyncwatchApp {
             indices: export.indices,
             path: path.clone(),
         }) {
-            self.vm.notice = Some(Notice {
-                text: format!("Exporting {count} rows to {}…", path.display()),
-                is_error: false,
-            });
+            self.vm.set_notice(
+                format!("Exporting {count} rows to {}…", path.display()),
+                false,
+            );
         }
     }
 
@@ -347,7 +328,7 @@ impl SyncwatchApp {
         let missing = !self.vm.results.contains_key(&id);
         let stale = self.vm.results_stale.contains(&id);
         if (missing || stale) && !self.results_requested.contains(&id) {
-            self.vm.results_stale.retain(|r| *r != id);
+            self.vm.clear_results_stale(id);
             if self.send(Command::LoadEditResults { replica: id }) {
                 self.results_requested.insert(id);
             }

@@ -1,8 +1,8 @@
 //! The eframe app: owns the view model, drains engine events in `logic` (8 ms budget per
 //! frame), lays out the panels, collects the actions they return and, at the end of the frame,
-//! applies them ([`action`]: state changes and `Command`s through the [`CommandSink`]). Built
+//! applies them (`action`: state changes and `Command`s through the [`CommandSink`]). Built
 //! from a command sender and an event receiver, so tests drive it without an engine. The top and
-//! status bars are in [`top_bar`], the screenshot and first-frame hooks in [`dev_hooks`].
+//! status bars are in `top_bar`, the screenshot and first-frame hooks in `dev_hooks`.
 
 mod action;
 mod dev_hooks;
@@ -21,7 +21,7 @@ use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
 use crate::ui::replica_list::{ReplicaListAction, replica_list_ui};
 use crate::ui::reset_modal::{ResetModalAction, reset_modal_ui, reset_summary_ui};
 use crate::ui::results::{GridAction, GridState, results_grid_ui};
-use crate::ui::view_model::{Notice, ViewModel};
+use crate::ui::view_model::ViewModel;
 use crate::ui::{AppConfig, CommandSink, FilePicker, PendingDemoCall, Persisted, Tab};
 use dev_hooks::ScreenshotHook;
 use std::collections::HashSet;
@@ -151,17 +151,15 @@ impl SyncwatchApp {
         match self.commands.send(command) {
             Ok(()) => true,
             Err(SendError::Busy(_)) => {
-                self.vm.notice = Some(Notice {
-                    text: "Busy: the engine has too much queued; try again in a moment.".into(),
-                    is_error: true,
-                });
+                self.vm.set_notice(
+                    "Busy: the engine has too much queued; try again in a moment.",
+                    true,
+                );
                 false
             }
             Err(SendError::Stopped(_)) => {
-                self.vm.notice = Some(Notice {
-                    text: "The sync engine has stopped; restart syncwatch.".into(),
-                    is_error: true,
-                });
+                self.vm
+                    .set_notice("The sync engine has stopped; restart syncwatch.", true);
                 false
             }
         }

@@ -81,7 +81,8 @@ pub enum SortColumn {
 }
 
 impl SortColumn {
-    /// The seed's columns first, in its order (so Code stays in view next to the detail pane).
+    /// The edit result's own columns first (ObjectID to Description), then the ones syncwatch
+    /// adds (so Code stays in view next to the detail pane).
     pub const ALL: [SortColumn; 12] = [
         SortColumn::ObjectId,
         SortColumn::GlobalId,
@@ -114,7 +115,7 @@ impl SortColumn {
         }
     }
 
-    /// Compares two rows by this column (the order [`super::row_order::sort`] gives, without its keys).
+    /// Compares two rows by this column (the order `row_order::sort` gives, without its keys).
     #[cfg(test)]
     pub(crate) fn compare(self, a: &EditResultRecord, b: &EditResultRecord) -> Ordering {
         match self {
@@ -152,7 +153,7 @@ pub struct GridFilter {
 
 impl GridFilter {
     /// Whether the row passes the chip and the layer, change-type and code filters (the text
-    /// search is [`super::row_order::TextSearch`]).
+    /// search is `row_order::TextSearch`).
     pub fn matches_filters(&self, row: &EditResultRecord) -> bool {
         self.chip.matches(row)
             && self.layer_id.is_none_or(|l| l == row.layer_id)

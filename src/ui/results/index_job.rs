@@ -1,6 +1,6 @@
 //! Keeps the grid's index vector in step with its snapshot: which snapshot the indices were built
-//! for ([`SourceKey`]), what an index holds ([`GridIndex`]) and the worker thread that builds it
-//! for large snapshots ([`IndexJob`], cancelled when dropped). It draws nothing.
+//! for (`SourceKey`), what an index holds (`GridIndex`) and the worker thread that builds it
+//! for large snapshots (`IndexJob`, cancelled when dropped). It draws nothing.
 
 use super::filter::GridFilter;
 use super::indices::{compute_indices_unless, filter_choices};

@@ -1,6 +1,6 @@
 //! Turns a snapshot and a [`GridFilter`] into the rows to show ([`compute_indices`]) and the
-//! choices the filter bar lists ([`filter_choices`]). Pure functions, cancellable between chunks;
-//! no egui, no threads (those are [`super::index_job`]).
+//! choices the filter bar lists (`filter_choices`). Pure functions, cancellable between chunks;
+//! no egui, no threads (those are in `index_job`).
 
 use super::filter::GridFilter;
 use super::row_order;

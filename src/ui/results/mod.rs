@@ -8,7 +8,7 @@
 //! * [`row_order`]    fast text search and keyed sorts over a snapshot (no egui).
 //! * [`indices`]      a snapshot plus a filter → the rows to show (no egui).
 //! * [`index_job`]    which snapshot the indices belong to; the worker thread for large ones.
-//! * [`filter_bar`], [`table`], [`detail_pane`]  the three parts on screen.
+//! * `filter_bar`, `table`, `detail_pane`  the three parts on screen.
 
 mod detail_pane;
 pub mod filter;

@@ -3,7 +3,7 @@
 
 use super::{Settle, click_with, type_into_with};
 use egui_kittest::Harness;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use syncwatch::cli::gui::{self, DemoOptions, Gui, GuiOptions};
 use syncwatch::engine::{self, Command};
@@ -39,8 +39,6 @@ pub struct Stack {
     pub server: Option<syncwatch::server::RunningServer>,
     pub handle: engine::EngineHandle,
     pub h: Harness<'static, SyncwatchApp>,
-    /// The app's data directory (engine database, replica files, demo state).
-    pub data_dir: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -72,7 +70,7 @@ pub fn stack_with(builder: egui_kittest::HarnessBuilder<SyncwatchApp>) -> Stack 
         .expect("server");
     gui.config.default_service_url = server.service_url();
     gui.config.demo = true;
-    finish(builder, gui, Some(server), data_dir, Some(dir))
+    finish(builder, gui, Some(server), Some(dir))
 }
 
 /// What `syncwatch` does on start in demo mode, in `data_dir`: the demo service (on the port it
@@ -92,20 +90,13 @@ pub fn demo_stack(
     };
     let mut gui = gui::assemble(data_dir, options).expect("start-up");
     let service = gui.demo.take().expect("demo service");
-    finish(
-        builder,
-        gui,
-        Some(service.server),
-        data_dir.to_path_buf(),
-        None,
-    )
+    finish(builder, gui, Some(service.server), None)
 }
 
 fn finish(
     builder: egui_kittest::HarnessBuilder<SyncwatchApp>,
     mut gui: Gui,
     server: Option<syncwatch::server::RunningServer>,
-    data_dir: PathBuf,
     dir: Option<tempfile::TempDir>,
 ) -> Stack {
     let handle = gui.engine.clone().expect("engine");
@@ -131,7 +122,6 @@ fn finish(
         server,
         handle,
         h,
-        data_dir,
         _dir: dir,
     }
 }

@@ -1,69 +1,25 @@
 //! The UI's picture of the world, built only from engine [`Event`]s: replica summaries, live
 //! jobs, edit-result snapshots, the error log, a pending reset confirmation and finished reset
-//! reports. [`ViewModel::apply`] is the only writer; panels read it. No egui here, so it is
-//! tested like plain data.
+//! reports. [`ViewModel::apply`] writes what events say; the window's own updates (status-bar
+//! notices, and changes shown at once before the engine confirms them) go through the methods in
+//! `window_updates`. Nothing else writes it; panels read it. No egui here, so it is tested like
+//! plain data. The small views it holds are in `views`.
 
 use crate::engine::{
-    EditResultRecord, Event, Failure, FailureClass, JobId, LocalReplicaId, LogEntry,
-    ReplicaSummary, ResetPlan, ResetReport,
+    EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary, ResetReport,
 };
 use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+mod views;
+mod window_updates;
+
+pub use views::{JobView, Notice, PendingReset, ResetSummary, failure_text};
+
 /// Oldest log lines are dropped beyond this many (checked in batches: up to 10 % more may be
 /// kept for a while).
 pub const MAX_LOG_ENTRIES: usize = 20_000;
-
-/// A job the UI has heard of, running or finished.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobView {
-    pub job: JobId,
-    pub state: JobState,
-    pub progress: Option<f32>,
-    pub message: String,
-    /// UI clock (seconds, `egui::InputState::time`) when the job was first seen.
-    pub started_at_secs: f64,
-    /// Set when the job finished: its duration as the engine measured it, or as the UI saw it.
-    pub finished_duration_ms: Option<i64>,
-}
-
-impl JobView {
-    /// Still running: not ended by the engine (a reset that waits for confirmation has ended).
-    pub fn is_running(&self) -> bool {
-        self.finished_duration_ms.is_none() && !self.state.is_terminal()
-    }
-
-    /// Milliseconds since the job started (frozen once it has finished).
-    pub fn elapsed_ms(&self, now_secs: f64) -> i64 {
-        self.finished_duration_ms
-            .unwrap_or(((now_secs - self.started_at_secs).max(0.0) * 1000.0) as i64)
-    }
-}
-
-/// A reset waiting for the user's explicit confirmation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingReset {
-    pub plan: ResetPlan,
-    /// Why an automatic mode fell back to manual, if it did.
-    pub fallback_error: Option<String>,
-}
-
-/// A finished reset, shown in a summary window until dismissed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResetSummary {
-    pub report: ResetReport,
-    pub replica_name: String,
-    /// `true` after recovery, `false` after discard.
-    pub recovered: bool,
-}
-
-/// A one-line message for the status bar.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub text: String,
-    pub is_error: bool,
-}
 
 /// Everything the panels draw.
 #[derive(Debug, Default)]
@@ -368,24 +324,10 @@ impl ViewModel {
     }
 }
 
-/// "[transport] connection refused (code 3061)".
-pub fn failure_text(error: &Failure) -> String {
-    let class = match error.class {
-        FailureClass::Transport => "network",
-        FailureClass::Service => "service",
-        FailureClass::Local => "local",
-    };
-    match error.code {
-        Some(code) if !error.message.ends_with(&format!("(code {code})")) => {
-            format!("[{class}] {} (code {code})", error.message)
-        }
-        _ => format!("[{class}] {}", error.message),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Failure, FailureClass, JobId};
     use crate::ui::fixtures;
 
     #[test]

@@ -1,0 +1,42 @@
+//! Small dialogs: "Connect to service" (FeatureServer URL + token → create a replica,
+//! [`connect`]), the attribute form that fixes a refused edit before resending it ([`fix`]), and
+//! the confirmations before a local edit is dropped or a replica unregistered ([`confirm`]). Each
+//! keeps its own form state and returns what the user decided; the app turns that into
+//! `Command`s. Escape or a click outside cancels every one of them.
+
+pub mod confirm;
+pub mod connect;
+pub mod fix;
+
+pub use confirm::{DropConfirm, UnregisterConfirm, drop_confirm_ui, unregister_confirm_ui};
+pub use connect::{ConnectDialog, connect_dialog_ui};
+pub use fix::{FixDialog, FixValues, field_hint, fix_dialog_ui};
+
+/// What a dialog returned this frame.
+#[must_use]
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialogOutcome<T> {
+    /// Still open.
+    Open,
+    Cancelled,
+    Done(T),
+}
+
+/// A label and a one-line text box in a form grid.
+pub(super) fn labelled_text(
+    ui: &mut egui::Ui,
+    label: &str,
+    text: &mut String,
+    password: bool,
+    hint: &str,
+) {
+    let l = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(text)
+            .password(password)
+            .hint_text(hint)
+            .desired_width(380.0),
+    )
+    .labelled_by(l.id);
+    ui.end_row();
+}
