@@ -1,8 +1,10 @@
-//! The engine harness of every integration test that drives the engine: the reference service
-//! over real HTTP on loopback (its data in a temp dir), the engine with its data dir in another,
-//! and helpers that run jobs, record local edits, wait for events (keeping a log of every event
-//! seen), call the service's admin API and read the replica files. Direct counts over the
-//! SQLite databases are in `counts`; the admin API and what the service holds in `service_side`. It does not build window or CLI rigs (`ui`, `cli`).
+//! The one engine harness of the tests that drive the engine directly (`engine::*`,
+//! `reliability::*`; the window tests go through `ui::stack`): the reference service over real
+//! HTTP on loopback (its data in a temp dir), the engine with its data dir in another, and helpers
+//! that run jobs to their end, record local edits, wait for events (keeping a log of every event
+//! seen), and open the replica files. The admin API and what the service holds are in
+//! `service_side`; direct counts over the SQLite databases in `counts`. Test files configure it
+//! (`start_with`) but never build their own; it builds no window or CLI rigs (`ui`, `cli`).
 
 mod counts;
 mod service_side;
