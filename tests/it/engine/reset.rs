@@ -3,285 +3,109 @@
 //! replica unknown to it (the documented way to test client reset handling).
 
 use crate::support::client_config::{Tuned as _, fast};
+use crate::support::engine::{Harness, attrs};
 use serde_json::json;
-use std::time::{Duration, Instant};
 use syncwatch::engine::reset::ChangesExport;
 use syncwatch::engine::{
-    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, EventReceiver, LocalEdit,
-    LocalReplicaId, NewAttachment, ResetMode, ResetPlan, ResetReport, SyncOptions,
+    Command, Event, LocalEdit, LocalReplicaId, NewAttachment, ResetMode, ResetPlan, ResetReport,
 };
 use syncwatch::geodatabase::replica_file::{ChangeKind, LocalChange, ReplicaFile};
-use syncwatch::protocol::{
-    Attributes, ChangeType, CreateReplicaParams, DataFormat, Feature, Guid, SyncModel,
-};
-use syncwatch::server::{self, RunningServer, ServerConfig};
-use syncwatch::service::{ClientConfig, FeatureServiceClient};
-use syncwatch::store::Store;
+use syncwatch::protocol::{Attributes, ChangeType, Feature, Guid, SyncModel};
+use syncwatch::server::ServerConfig;
 
-struct Fixture {
-    server: RunningServer,
-    engine: EngineHandle,
-    events: EventReceiver,
-    data: tempfile::TempDir,
-    seen: Vec<Event>,
+/// The engine resets a replica the service forgot as soon as it finds out (as the window does),
+/// with a client that retries twice, fast.
+async fn start() -> Harness {
+    let client = fast().attempts(2).backoff_ms(10, 50).poll_ms(20);
+    Harness::start_with(ServerConfig::default(), client, |engine| {
+        engine.reset_on_detection = true;
+    })
+    .await
 }
 
-impl Fixture {
-    async fn start() -> Fixture {
-        let server = server::start(ServerConfig::default()).await.unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let mut config = EngineConfig::new(data.path());
-        config.client = fast().attempts(2).backoff_ms(10, 50).poll_ms(20);
-        let (engine, events, _join) = engine::start_with_channel(config).unwrap();
-        Fixture {
-            server,
-            engine,
-            events,
-            data,
-            seen: Vec::new(),
-        }
-    }
-
-    async fn send(&self, command: Command) {
-        self.engine.send(command).await.unwrap();
-    }
-
-    /// Waits (bounded) for an event matching `pred`; every event seen is kept in `self.seen`.
-    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            while let Ok(event) = self.events.try_recv() {
-                self.seen.push(event.clone());
-                if pred(&event) {
-                    return event;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; saw {:#?}",
-                self.seen
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn create(&mut self, name: &str) -> LocalReplicaId {
-        self.create_of(name, vec![0]).await
-    }
-
-    async fn create_of(&mut self, name: &str, layers: Vec<i64>) -> LocalReplicaId {
-        self.send(Command::CreateReplica(CreateRequest {
-            service_url: self.server.service_url(),
-            token: None,
-            name: name.into(),
-            layers,
-            sync_model: SyncModel::PerReplica,
-            is_async: false,
-        }))
-        .await;
-        let queued = self
-            .wait_for("create queued", |e| matches!(e, Event::JobQueued { .. }))
-            .await;
-        let Event::JobQueued { replica, .. } = queued else {
-            unreachable!()
-        };
-        self.wait_for(
-            "create done",
-            |e| matches!(e, Event::JobCompleted { replica: r, .. } if *r == replica),
-        )
-        .await;
-        replica
-    }
-
-    async fn sync(&mut self, replica: LocalReplicaId) {
-        let options = SyncOptions {
-            is_async: false,
-            ..SyncOptions::default()
-        };
-        self.send(Command::SyncNow { replica, options }).await;
-    }
-
-    /// Syncs and waits until that replica's job completes without refusals.
-    async fn sync_completed(&mut self, replica: LocalReplicaId) {
-        self.sync(replica).await;
-        self.wait_for("a completed sync", |e| {
-            matches!(e, Event::JobCompleted { replica: r, outcome, .. } if *r == replica && outcome.state.as_str() == "Completed")
+/// Syncs a replica the server forgot whose automatic reset must fall back to manual: checks the
+/// reset events came in order (required, before, fallback, awaiting confirmation) and returns the
+/// plan and the fallback reason.
+async fn sync_into_manual_fallback(
+    h: &Harness,
+    replica: LocalReplicaId,
+) -> (ResetPlan, Option<String>) {
+    h.begin_sync(replica).await;
+    let waiting = h
+        .wait_for("manual plan", |e| {
+            matches!(e, Event::ResetAwaitingConfirmation { .. })
         })
         .await;
-    }
+    assert_eq!(
+        h.reset_events_seen(),
+        vec![
+            "ResetRequired",
+            "BeforeReset",
+            "ManualResetFallback",
+            "ResetAwaitingConfirmation"
+        ]
+    );
+    let Event::ResetAwaitingConfirmation {
+        plan,
+        fallback_error,
+    } = waiting
+    else {
+        unreachable!()
+    };
+    (plan, fallback_error)
+}
 
-    /// Syncs a replica the server forgot whose automatic reset must fall back to manual: checks the
-    /// events came in the seed's order and returns the plan and the fallback reason.
-    async fn sync_into_manual_fallback(
-        &mut self,
-        replica: LocalReplicaId,
-    ) -> (ResetPlan, Option<String>) {
-        self.sync(replica).await;
-        let waiting = self
-            .wait_for("manual plan", |e| {
-                matches!(e, Event::ResetAwaitingConfirmation { .. })
-            })
-            .await;
-        assert_eq!(
-            self.event_names(),
-            vec![
-                "ResetRequired",
-                "BeforeReset",
-                "ManualResetFallback",
-                "ResetAwaitingConfirmation"
-            ]
-        );
-        let Event::ResetAwaitingConfirmation {
-            plan,
-            fallback_error,
-        } = waiting
-        else {
-            unreachable!()
-        };
-        (plan, fallback_error)
+/// Terminates and re-enables sync, syncs `replica` and waits for its automatic recovery (and
+/// the sync that uploads what it recovered). Checks the reset events came in order (required,
+/// before, after recovery) and that the backup re-reads with `changes` changes; returns the report.
+async fn recover_after_terminate(
+    h: &Harness,
+    replica: LocalReplicaId,
+    changes: usize,
+) -> ResetReport {
+    h.terminate_and_reenable().await;
+    h.forget_seen();
+    h.begin_sync(replica).await;
+    let after = h
+        .wait_for(
+            "AfterRecovery",
+            |e| matches!(e, Event::AfterRecovery { report } if report.replica == replica),
+        )
+        .await;
+    assert_eq!(
+        h.reset_events_seen(),
+        vec!["ResetRequired", "BeforeReset", "AfterRecovery"]
+    );
+    let Event::AfterRecovery { report } = after else {
+        unreachable!()
+    };
+    assert_backup(&report, changes);
+    if !report.recovered.is_empty() {
+        wait_for_next_sync(h, replica).await;
     }
+    report
+}
 
-    async fn admin(&self, path: &str, body: Option<serde_json::Value>) {
-        let mut req = reqwest::Client::new()
-            .post(format!("{}{path}", self.server.base_url()))
-            .header("X-Admin-Key", self.server.admin_key());
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let status = req.send().await.unwrap().status();
-        assert!(status.is_success(), "{path}: {status}");
-    }
-
-    async fn clear_faults(&self) {
-        let status = reqwest::Client::new()
-            .delete(format!("{}/admin/faults", self.server.base_url()))
-            .header("X-Admin-Key", self.server.admin_key())
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert!(status.is_success());
-    }
-
-    async fn terminate_and_reenable(&self) {
-        self.admin("/admin/sync/terminate", None).await;
-        self.admin("/admin/sync/enable", None).await;
-    }
-
-    fn replica_file(&self) -> ReplicaFile {
-        let dir = self.data.path().join("replicas");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
-        ReplicaFile::open(files.last().unwrap()).unwrap()
-    }
-
-    /// The replica's current file, as the app database registers it.
-    fn file_of(&self, replica: LocalReplicaId) -> ReplicaFile {
-        let store = Store::open(&self.data.path().join("syncwatch.db")).unwrap();
-        ReplicaFile::open(&store.replica(replica).unwrap().file_path).unwrap()
-    }
-
-    /// Records local edits of layer 0 through the engine.
-    async fn edit(&self, replica: LocalReplicaId, edits: Vec<LocalEdit>) {
-        for edit in edits {
-            self.engine.edit_feature(replica, 0, edit).await.unwrap();
-        }
-    }
-
-    /// Layer 0 as the server holds it now, read through a throwaway replica.
-    async fn server_hydrants(&self) -> Vec<Feature> {
-        let client =
-            FeatureServiceClient::new(&self.server.service_url(), None, ClientConfig::default())
-                .unwrap();
-        let mut params = CreateReplicaParams::new("server-check", vec![0]);
-        params.data_format = DataFormat::Json;
-        let result = client
-            .create_replica(&params, self.data.path(), &|_| {})
-            .await
-            .unwrap();
-        let guid = result.response.replica_id.clone().unwrap();
-        client.unregister_replica(&guid).await.unwrap();
-        let layer = result.response.layers.into_iter().find(|l| l.id == 0);
-        layer.map(|l| l.features).unwrap_or_default()
-    }
-
-    async fn server_hydrant(&self, global_id: &Guid) -> Option<Feature> {
-        let features = self.server_hydrants().await;
-        features
-            .into_iter()
-            .find(|f| f.global_id().as_ref() == Some(global_id))
-    }
-
-    /// Terminates and re-enables sync, syncs `replica` and waits for its automatic recovery (and
-    /// the sync that uploads what it recovered). Checks the seed's event order and that the backup
-    /// re-reads with `changes` changes; returns the report.
-    async fn recover_after_terminate(
-        &mut self,
-        replica: LocalReplicaId,
-        changes: usize,
-    ) -> ResetReport {
-        self.terminate_and_reenable().await;
-        self.seen.clear();
-        self.sync(replica).await;
-        let after = self
-            .wait_for(
-                "AfterRecovery",
-                |e| matches!(e, Event::AfterRecovery { report } if report.replica == replica),
-            )
-            .await;
-        assert_eq!(
-            self.event_names(),
-            vec!["ResetRequired", "BeforeReset", "AfterRecovery"]
-        );
-        let Event::AfterRecovery { report } = after else {
-            unreachable!()
-        };
-        assert_backup(&report, changes);
-        if !report.recovered.is_empty() {
-            self.wait_for_next_sync(replica).await;
-        }
-        report
-    }
-
-    /// Waits for the next sync job of `replica` to be queued and to complete without refusals.
-    async fn wait_for_next_sync(&mut self, replica: LocalReplicaId) {
-        let queued = self
-            .wait_for(
-                "the upload job",
-                |e| matches!(e, Event::JobQueued { replica: r, .. } if *r == replica),
-            )
-            .await;
-        let Event::JobQueued { job, .. } = queued else {
-            unreachable!()
-        };
-        let done = self
-            .wait_for("the upload", |e| {
-                matches!(e, Event::JobCompleted { job: j, .. } | Event::JobFailed { job: j, .. } if *j == job)
-            })
-            .await;
-        assert!(
-            matches!(&done, Event::JobCompleted { outcome, .. } if outcome.failed_edits == 0),
-            "{done:#?}"
-        );
-    }
-
-    fn event_names(&self) -> Vec<&'static str> {
-        self.seen
-            .iter()
-            .filter_map(|e| match e {
-                Event::ResetRequired { .. } => Some("ResetRequired"),
-                Event::BeforeReset { .. } => Some("BeforeReset"),
-                Event::AfterRecovery { .. } => Some("AfterRecovery"),
-                Event::AfterDiscard { .. } => Some("AfterDiscard"),
-                Event::ManualResetFallback { .. } => Some("ManualResetFallback"),
-                Event::ResetAwaitingConfirmation { .. } => Some("ResetAwaitingConfirmation"),
-                _ => None,
-            })
-            .collect()
-    }
+/// Waits for the next sync job of `replica` to be queued and to complete without refusals.
+async fn wait_for_next_sync(h: &Harness, replica: LocalReplicaId) {
+    let queued = h
+        .wait_for(
+            "the upload job",
+            |e| matches!(e, Event::JobQueued { replica: r, .. } if *r == replica),
+        )
+        .await;
+    let Event::JobQueued { job, .. } = queued else {
+        unreachable!()
+    };
+    let done = h
+        .wait_for("the upload", |e| {
+            matches!(e, Event::JobCompleted { job: j, .. } | Event::JobFailed { job: j, .. } if *j == job)
+        })
+        .await;
+    assert!(
+        matches!(&done, Event::JobCompleted { outcome, .. } if outcome.failed_edits == 0),
+        "{done:#?}"
+    );
 }
 
 /// The backup of a reset re-reads: the copy of the replica file opens with `changes` queued
@@ -314,10 +138,6 @@ fn update(global_id: Guid, attributes: serde_json::Value) -> LocalEdit {
     }
 }
 
-fn attrs(value: serde_json::Value) -> Attributes {
-    value.as_object().cloned().unwrap()
-}
-
 /// Two server features of layer 0 and their GlobalIDs, from the local replica.
 fn two_hydrants(file: &ReplicaFile) -> (Guid, Guid) {
     let features = file.local_features(0).unwrap();
@@ -331,9 +151,9 @@ fn two_hydrants(file: &ReplicaFile) -> (Guid, Guid) {
 /// replica, backs up, recovers every local change onto a fresh replica and uploads it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_or_discard_recovers_local_changes() {
-    let mut fx = Fixture::start().await;
-    let replica = fx.create("hydrants").await;
-    let (a, b) = two_hydrants(&fx.replica_file());
+    let h = start().await;
+    let replica = h.create("hydrants").await;
+    let (a, b) = two_hydrants(&h.newest_file());
     let edits = [
         update(a.clone(), json!({"Notes": "cap replaced"})),
         LocalEdit::Delete {
@@ -345,13 +165,13 @@ async fn recover_or_discard_recovers_local_changes() {
         },
     ];
     for edit in edits {
-        fx.engine.edit_feature(replica, 0, edit).await.unwrap();
+        h.engine.edit_feature(replica, 0, edit).await.unwrap();
     }
-    assert_eq!(fx.replica_file().changes().unwrap().len(), 3);
-    fx.terminate_and_reenable().await;
+    assert_eq!(h.newest_file().changes().unwrap().len(), 3);
+    h.terminate_and_reenable().await;
 
-    fx.sync(replica).await;
-    let after = fx
+    h.begin_sync(replica).await;
+    let after = h
         .wait_for("AfterRecovery", |e| {
             matches!(e, Event::AfterRecovery { .. })
         })
@@ -360,7 +180,7 @@ async fn recover_or_discard_recovers_local_changes() {
         unreachable!()
     };
     assert_eq!(
-        fx.event_names(),
+        h.reset_events_seen(),
         vec!["ResetRequired", "BeforeReset", "AfterRecovery"]
     );
     assert_eq!(report.recovered.len(), 3, "{report:#?}");
@@ -373,12 +193,12 @@ async fn recover_or_discard_recovers_local_changes() {
     assert_eq!(export["changes"].as_array().unwrap().len(), 3);
 
     // The follow-up sync uploads the recovered edits; the server then holds them.
-    fx.wait_for("upload after recovery", |e| {
+    h.wait_for("upload after recovery", |e| {
         matches!(e, Event::JobCompleted { outcome, .. } if outcome.uploaded == 3 && outcome.failed_edits == 0)
     })
     .await;
-    let check = fx.create("check").await;
-    let fresh = fx.replica_file();
+    let check = h.create("check").await;
+    let fresh = h.newest_file();
     assert_eq!(
         fresh
             .local_feature(0, &a)
@@ -405,14 +225,16 @@ async fn recover_or_discard_recovers_local_changes() {
 /// forgot the replica is replayed onto the fresh replica, uploaded, and another replica gets it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_keeps_unsynced_attachments() {
-    let mut fx = Fixture::start().await;
-    let replica = fx.create_of("inspections", vec![3]).await;
+    let h = start().await;
+    let replica = h
+        .create_with("inspections", vec![3], SyncModel::PerReplica, false)
+        .await;
     let parent = Guid::new_v4();
     let add = LocalEdit::Add {
         attributes: attrs(json!({"GlobalID": parent.as_str(), "Result": "FAIL"})),
         geometry: None,
     };
-    fx.engine.edit_feature(replica, 3, add).await.unwrap();
+    h.engine.edit_feature(replica, 3, add).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cap.png");
     let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
@@ -424,11 +246,11 @@ async fn recovery_keeps_unsynced_attachments() {
         file,
         content_type: None,
     }));
-    fx.engine.edit_feature(replica, 3, attach).await.unwrap();
-    fx.terminate_and_reenable().await;
+    h.engine.edit_feature(replica, 3, attach).await.unwrap();
+    h.terminate_and_reenable().await;
 
-    fx.sync(replica).await;
-    let after = fx
+    h.begin_sync(replica).await;
+    let after = h
         .wait_for("AfterRecovery", |e| {
             matches!(e, Event::AfterRecovery { .. })
         })
@@ -438,12 +260,13 @@ async fn recovery_keeps_unsynced_attachments() {
     };
     assert_eq!(report.recovered.len(), 2, "{report:#?}");
     assert!(report.recovered.iter().any(|o| o.global_id == photo));
-    fx.wait_for("upload after recovery", |e| {
+    h.wait_for("upload after recovery", |e| {
         matches!(e, Event::JobCompleted { outcome, .. } if outcome.uploaded == 2 && outcome.failed_edits == 0)
     })
     .await;
-    fx.create_of("check", vec![3]).await;
-    let check = fx.replica_file();
+    h.create_with("check", vec![3], SyncModel::PerReplica, false)
+        .await;
+    let check = h.newest_file();
     let got = check.attachment(&photo).unwrap().expect("on the server");
     assert_eq!(
         (got.content_type.as_str(), got.parent_global_id.clone()),
@@ -456,36 +279,36 @@ async fn recovery_keeps_unsynced_attachments() {
 /// and still "reset required"; Confirm performs a discard reset that keeps the changes in the backup.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
-    let mut fx = Fixture::start().await;
-    let replica = fx.create("valves").await;
-    fx.send(Command::SetResetMode {
+    let h = start().await;
+    let replica = h.create("valves").await;
+    h.send(Command::SetResetMode {
         replica,
         mode: ResetMode::Recover,
     })
     .await;
-    let (a, _) = two_hydrants(&fx.replica_file());
+    let (a, _) = two_hydrants(&h.newest_file());
     let edit = update(a.clone(), json!({"Notes": "leaking"}));
-    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
-    assert_eq!(fx.replica_file().changes().unwrap().len(), 1);
-    fx.admin(
-        "/admin/schema",
+    h.engine.edit_feature(replica, 0, edit).await.unwrap();
+    assert_eq!(h.newest_file().changes().unwrap().len(), 1);
+    h.admin_post(
+        "schema",
         Some(json!({"change": "dropField", "layer": 0, "field": "Notes"})),
     )
     .await;
-    fx.terminate_and_reenable().await;
+    h.terminate_and_reenable().await;
 
-    let (plan, fallback_error) = fx.sync_into_manual_fallback(replica).await;
+    let (plan, fallback_error) = sync_into_manual_fallback(&h, replica).await;
     assert!(
         fallback_error.unwrap().contains("Notes"),
         "the reason names the dropped field"
     );
     assert_eq!(plan.changes.iter().map(|c| c.updates).sum::<u32>(), 1);
     // The old replica and its change are untouched.
-    assert_eq!(fx.replica_file().changes().unwrap().len(), 1);
+    assert_eq!(h.newest_file().changes().unwrap().len(), 1);
 
-    fx.send(Command::CancelReset { replica }).await;
-    fx.send(Command::RefreshReplicas).await;
-    let loaded = fx
+    h.send(Command::CancelReset { replica }).await;
+    h.send(Command::RefreshReplicas).await;
+    let loaded = h
         .wait_for("replicas", |e| matches!(e, Event::ReplicasLoaded { .. }))
         .await;
     let Event::ReplicasLoaded { replicas } = loaded else {
@@ -498,8 +321,8 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
     );
     assert_eq!(summary.pending_changes, 1);
 
-    fx.send(Command::ConfirmReset { replica }).await;
-    let after = fx
+    h.send(Command::ConfirmReset { replica }).await;
+    let after = h
         .wait_for("AfterDiscard", |e| matches!(e, Event::AfterDiscard { .. }))
         .await;
     let Event::AfterDiscard { report } = after else {
@@ -513,29 +336,29 @@ async fn recover_falls_back_to_manual_then_cancel_and_confirm() {
         1,
         "the discarded change is in the backup"
     );
-    fx.sync_completed(replica).await;
+    h.sync_completed(replica).await;
 }
 
 /// The reset guard: a second reset before the first was proven by a sync goes to manual instead
 /// of looping; after a successful sync the guard is cleared and a reset runs again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_guard_stops_a_loop_until_a_sync_succeeds() {
-    let mut fx = Fixture::start().await;
-    let replica = fx.create("mains").await;
-    fx.send(Command::Reset {
+    let h = start().await;
+    let replica = h.create("mains").await;
+    h.send(Command::Reset {
         replica,
         mode: ResetMode::Discard,
     })
     .await;
-    fx.wait_for("first discard", |e| matches!(e, Event::AfterDiscard { .. }))
+    h.wait_for("first discard", |e| matches!(e, Event::AfterDiscard { .. }))
         .await;
 
-    fx.send(Command::Reset {
+    h.send(Command::Reset {
         replica,
         mode: ResetMode::Discard,
     })
     .await;
-    let fallback = fx
+    let fallback = h
         .wait_for("guard stop", |e| {
             matches!(e, Event::ManualResetFallback { .. })
         })
@@ -545,36 +368,36 @@ async fn reset_guard_stops_a_loop_until_a_sync_succeeds() {
     };
     assert!(error.contains("loop"), "{error}");
 
-    fx.sync_completed(replica).await;
-    fx.seen.clear();
-    fx.send(Command::Reset {
+    h.sync_completed(replica).await;
+    h.forget_seen();
+    h.send(Command::Reset {
         replica,
         mode: ResetMode::Discard,
     })
     .await;
-    fx.wait_for("second discard", |e| {
+    h.wait_for("second discard", |e| {
         matches!(e, Event::AfterDiscard { .. })
     })
     .await;
-    assert!(!fx.event_names().contains(&"ManualResetFallback"));
+    assert!(!h.reset_events_seen().contains(&"ManualResetFallback"));
 }
 
 /// The demo menu's "terminate and re-enable sync": every replica is forgotten by the server, the
 /// engine syncs them all, detects it and recovers automatically, local edits included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_terminate_sync_triggers_automatic_recovery() {
-    let mut fx = Fixture::start().await;
-    let replica = fx.create("demo").await;
-    let (a, _) = two_hydrants(&fx.replica_file());
+    let h = start().await;
+    let replica = h.create("demo").await;
+    let (a, _) = two_hydrants(&h.newest_file());
     let edit = update(a, json!({"Notes": "painted"}));
-    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
+    h.engine.edit_feature(replica, 0, edit).await.unwrap();
     // What the demo menu does: the demo service terminates and re-enables sync, then SyncAll.
-    syncwatch::demo::DemoAdmin::of(&fx.server)
+    syncwatch::demo::DemoAdmin::of(&h.server)
         .terminate_and_reenable_sync()
         .await
         .expect("terminate and re-enable sync");
-    fx.send(Command::SyncAll).await;
-    let after = fx
+    h.send(Command::SyncAll).await;
+    let after = h
         .wait_for("AfterRecovery", |e| {
             matches!(e, Event::AfterRecovery { .. })
         })
@@ -585,7 +408,7 @@ async fn demo_terminate_sync_triggers_automatic_recovery() {
     assert_eq!(report.replica, replica);
     assert_eq!(report.recovered.len(), 1);
     assert_eq!(
-        fx.event_names(),
+        h.reset_events_seen(),
         vec!["ResetRequired", "BeforeReset", "AfterRecovery"]
     );
 }
@@ -594,24 +417,24 @@ async fn demo_terminate_sync_triggers_automatic_recovery() {
 /// changes are discarded (kept in the backup) and the replica syncs again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_or_discard_falls_back_to_discard() {
-    let mut fx = Fixture::start().await;
-    let replica = fx.create("inlets").await;
-    let (a, _) = two_hydrants(&fx.replica_file());
+    let h = start().await;
+    let replica = h.create("inlets").await;
+    let (a, _) = two_hydrants(&h.newest_file());
     let edit = update(a.clone(), json!({"Notes": "cracked"}));
-    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
-    fx.admin(
-        "/admin/schema",
+    h.engine.edit_feature(replica, 0, edit).await.unwrap();
+    h.admin_post(
+        "schema",
         Some(json!({"change": "dropField", "layer": 0, "field": "Notes"})),
     )
     .await;
-    fx.terminate_and_reenable().await;
+    h.terminate_and_reenable().await;
 
-    fx.sync(replica).await;
-    let after = fx
+    h.begin_sync(replica).await;
+    let after = h
         .wait_for("AfterDiscard", |e| matches!(e, Event::AfterDiscard { .. }))
         .await;
     assert_eq!(
-        fx.event_names(),
+        h.reset_events_seen(),
         vec!["ResetRequired", "BeforeReset", "AfterDiscard"]
     );
     let Event::AfterDiscard { report } = after else {
@@ -629,10 +452,10 @@ async fn recover_or_discard_falls_back_to_discard() {
         1
     );
     assert!(
-        fx.replica_file().changes().unwrap().is_empty(),
+        h.newest_file().changes().unwrap().is_empty(),
         "the fresh replica has no queued change"
     );
-    fx.sync_completed(replica).await;
+    h.sync_completed(replica).await;
 }
 
 /// Discard falls back to Manual when the fresh replica cannot be created (the service answers
@@ -640,34 +463,31 @@ async fn recover_or_discard_falls_back_to_discard() {
 /// works again, confirming the manual reset succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discard_falls_back_to_manual_when_create_fails() {
-    let mut fx = Fixture::start().await;
-    let replica = fx.create("pipes").await;
-    fx.send(Command::SetResetMode {
+    let h = start().await;
+    let replica = h.create("pipes").await;
+    h.send(Command::SetResetMode {
         replica,
         mode: ResetMode::Discard,
     })
     .await;
-    let (a, _) = two_hydrants(&fx.replica_file());
+    let (a, _) = two_hydrants(&h.newest_file());
     let edit = update(a, json!({"Notes": "valve stuck"}));
-    fx.engine.edit_feature(replica, 0, edit).await.unwrap();
-    fx.terminate_and_reenable().await;
-    fx.admin(
-        "/admin/faults",
-        Some(json!({"operation": "createReplica", "kind": "http500", "count": 20})),
-    )
-    .await;
+    h.engine.edit_feature(replica, 0, edit).await.unwrap();
+    h.terminate_and_reenable().await;
+    h.add_fault(json!({"operation": "createReplica", "kind": "http500", "count": 20}))
+        .await;
 
-    let (_, fallback_error) = fx.sync_into_manual_fallback(replica).await;
+    let (_, fallback_error) = sync_into_manual_fallback(&h, replica).await;
     assert!(fallback_error.unwrap().contains("createReplica"));
     assert_eq!(
-        fx.replica_file().changes().unwrap().len(),
+        h.newest_file().changes().unwrap().len(),
         1,
         "the old replica is untouched"
     );
 
-    fx.clear_faults().await;
-    fx.send(Command::ConfirmReset { replica }).await;
-    let after = fx
+    h.clear_faults().await;
+    h.send(Command::ConfirmReset { replica }).await;
+    let after = h
         .wait_for("AfterDiscard", |e| matches!(e, Event::AfterDiscard { .. }))
         .await;
     let Event::AfterDiscard { report } = after else {
@@ -681,16 +501,18 @@ async fn discard_falls_back_to_manual_when_create_fails() {
 /// GlobalID the laptop gave it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_local_create_is_kept() {
-    let mut fx = Fixture::start().await;
-    let tech = fx.create("tech").await;
+    let h = start().await;
+    let tech = h.create("tech").await;
     let add = LocalEdit::Add {
         attributes: attrs(json!({"FacilityID": "HYD-TECH-1", "Status": "IS", "Notes": "new"})),
         geometry: Some(json!({"x": 10.0, "y": 20.0})),
     };
-    fx.edit(tech, vec![add]).await;
-    let gid = fx.file_of(tech).changes().unwrap()[0].global_id.clone();
+    h.edit_all(tech, vec![add]).await;
+    let gid = h.registered_file(tech).changes().unwrap()[0]
+        .global_id
+        .clone();
 
-    let report = fx.recover_after_terminate(tech, 1).await;
+    let report = recover_after_terminate(&h, tech, 1).await;
     assert_eq!(report.mode_used, ResetMode::Recover);
     assert_eq!(report.recovered.len(), 1);
     assert_eq!(report.recovered[0].global_id, gid);
@@ -698,7 +520,7 @@ async fn rule_local_create_is_kept() {
     assert!(report.recovered[0].note.contains("kept"));
     assert!(report.discarded.is_empty());
 
-    let on_server: Vec<Feature> = fx
+    let on_server: Vec<Feature> = h
         .server_hydrants()
         .await
         .into_iter()
@@ -706,7 +528,7 @@ async fn rule_local_create_is_kept() {
         .collect();
     assert_eq!(on_server.len(), 1, "the create is on the server once");
     assert_eq!(on_server[0].global_id(), Some(gid.clone()));
-    let local = fx.file_of(tech);
+    let local = h.registered_file(tech);
     assert!(local.changes().unwrap().is_empty(), "nothing left to send");
     let kept = local.server_feature(0, &gid).unwrap().unwrap();
     assert_eq!(kept.attr_ci("Notes"), Some(&json!("new")));
@@ -717,30 +539,30 @@ async fn rule_local_create_is_kept() {
 /// the fresh replica no longer have the hydrant; the update survives only in the backup.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_server_delete_discards_the_local_update() {
-    let mut fx = Fixture::start().await;
-    let tech = fx.create("tech").await;
-    let office = fx.create("office").await;
-    let (a, _) = two_hydrants(&fx.file_of(tech));
+    let h = start().await;
+    let tech = h.create("tech").await;
+    let office = h.create("office").await;
+    let (a, _) = two_hydrants(&h.registered_file(tech));
     let update = update(a.clone(), json!({"Notes": "hinge squeaks"}));
-    fx.edit(tech, vec![update]).await;
-    fx.edit(
+    h.edit_all(tech, vec![update]).await;
+    h.edit_all(
         office,
         vec![LocalEdit::Delete {
             global_id: a.clone(),
         }],
     )
     .await;
-    fx.sync_completed(office).await;
+    h.sync_completed(office).await;
 
-    let report = fx.recover_after_terminate(tech, 1).await;
+    let report = recover_after_terminate(&h, tech, 1).await;
     assert!(report.recovered.is_empty(), "{report:#?}");
     assert_eq!(report.discarded.len(), 1);
     assert_eq!(report.discarded[0].global_id, a);
     assert_eq!(report.discarded[0].change_type, ChangeType::Update);
     assert!(report.discarded[0].note.contains("deleted on the server"));
 
-    assert!(fx.server_hydrant(&a).await.is_none());
-    let local = fx.file_of(tech);
+    assert!(h.server_hydrant(&a).await.is_none());
+    let local = h.registered_file(tech);
     assert!(local.local_feature(0, &a).unwrap().is_none());
     assert!(local.changes().unwrap().is_empty());
     let export: ChangesExport =
@@ -760,10 +582,10 @@ async fn rule_server_delete_discards_the_local_update() {
 /// recovered, the one still on the server is applied, and neither hydrant exists anywhere after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_local_delete_is_applied_or_a_no_op() {
-    let mut fx = Fixture::start().await;
-    let tech = fx.create("tech").await;
-    let office = fx.create("office").await;
-    let (a, b) = two_hydrants(&fx.file_of(tech));
+    let h = start().await;
+    let tech = h.create("tech").await;
+    let office = h.create("office").await;
+    let (a, b) = two_hydrants(&h.registered_file(tech));
     let deletes = vec![
         LocalEdit::Delete {
             global_id: a.clone(),
@@ -772,17 +594,17 @@ async fn rule_local_delete_is_applied_or_a_no_op() {
             global_id: b.clone(),
         },
     ];
-    fx.edit(tech, deletes).await;
-    fx.edit(
+    h.edit_all(tech, deletes).await;
+    h.edit_all(
         office,
         vec![LocalEdit::Delete {
             global_id: b.clone(),
         }],
     )
     .await;
-    fx.sync_completed(office).await;
+    h.sync_completed(office).await;
 
-    let report = fx.recover_after_terminate(tech, 2).await;
+    let report = recover_after_terminate(&h, tech, 2).await;
     assert!(report.discarded.is_empty(), "{report:#?}");
     let note = |gid: &Guid| {
         report
@@ -796,11 +618,11 @@ async fn rule_local_delete_is_applied_or_a_no_op() {
     assert!(note(&b).contains("no-op"), "{}", note(&b));
 
     assert!(
-        fx.server_hydrant(&a).await.is_none(),
+        h.server_hydrant(&a).await.is_none(),
         "the delete reached the server"
     );
-    assert!(fx.server_hydrant(&b).await.is_none());
-    let local = fx.file_of(tech);
+    assert!(h.server_hydrant(&b).await.is_none());
+    let local = h.registered_file(tech);
     assert!(local.local_feature(0, &a).unwrap().is_none());
     assert!(local.local_feature(0, &b).unwrap().is_none());
     assert!(local.changes().unwrap().is_empty());
@@ -811,30 +633,30 @@ async fn rule_local_delete_is_applied_or_a_no_op() {
 /// fresh replica hold the technician's Notes and the office's Flow_GPM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_same_field_local_value_wins() {
-    let mut fx = Fixture::start().await;
-    let tech = fx.create("tech").await;
-    let office = fx.create("office").await;
-    let (a, _) = two_hydrants(&fx.file_of(tech));
+    let h = start().await;
+    let tech = h.create("tech").await;
+    let office = h.create("office").await;
+    let (a, _) = two_hydrants(&h.registered_file(tech));
     let tech_update = update(a.clone(), json!({"Notes": "tech: cap replaced"}));
-    fx.edit(tech, vec![tech_update]).await;
+    h.edit_all(tech, vec![tech_update]).await;
     let office_update = update(
         a.clone(),
         json!({"Notes": "office: scheduled", "Flow_GPM": 999.0}),
     );
-    fx.edit(office, vec![office_update]).await;
-    fx.sync_completed(office).await;
+    h.edit_all(office, vec![office_update]).await;
+    h.sync_completed(office).await;
 
-    let report = fx.recover_after_terminate(tech, 1).await;
+    let report = recover_after_terminate(&h, tech, 1).await;
     assert_eq!(report.recovered.len(), 1, "{report:#?}");
     assert!(report.recovered[0].note.contains("local values win"));
 
-    let on_server = fx.server_hydrant(&a).await.unwrap();
+    let on_server = h.server_hydrant(&a).await.unwrap();
     assert_eq!(
         on_server.attr_ci("Notes"),
         Some(&json!("tech: cap replaced"))
     );
     assert_eq!(on_server.attr_ci("Flow_GPM"), Some(&json!(999.0)));
-    let local = fx.file_of(tech);
+    let local = h.registered_file(tech);
     assert!(local.changes().unwrap().is_empty());
     let here = local.local_feature(0, &a).unwrap().unwrap();
     assert_eq!(here.attr_ci("Notes"), Some(&json!("tech: cap replaced")));
@@ -846,14 +668,14 @@ async fn rule_same_field_local_value_wins() {
 /// next reset recovers both (a failed attempt does not count as a reset that could loop).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_result_download_loses_nothing_and_the_next_reset_recovers() {
-    let mut fx = Fixture::start().await;
-    let tech = fx.create("tech").await;
-    fx.send(Command::SetResetMode {
+    let h = start().await;
+    let tech = h.create("tech").await;
+    h.send(Command::SetResetMode {
         replica: tech,
         mode: ResetMode::Recover,
     })
     .await;
-    let (a, _) = two_hydrants(&fx.file_of(tech));
+    let (a, _) = two_hydrants(&h.registered_file(tech));
     let edits = vec![
         update(a.clone(), json!({"Notes": "valve stuck"})),
         LocalEdit::Add {
@@ -861,37 +683,34 @@ async fn failed_result_download_loses_nothing_and_the_next_reset_recovers() {
             geometry: Some(json!({"x": 1.0, "y": 2.0})),
         },
     ];
-    fx.edit(tech, edits).await;
-    let before = content(&fx.file_of(tech).changes().unwrap());
-    fx.terminate_and_reenable().await;
-    fx.admin(
-        "/admin/faults",
-        Some(json!({"operation": "result", "kind": "http500", "count": 50})),
-    )
-    .await;
+    h.edit_all(tech, edits).await;
+    let before = content(&h.registered_file(tech).changes().unwrap());
+    h.terminate_and_reenable().await;
+    h.add_fault(json!({"operation": "result", "kind": "http500", "count": 50}))
+        .await;
 
-    let (_, fallback_error) = fx.sync_into_manual_fallback(tech).await;
+    let (_, fallback_error) = sync_into_manual_fallback(&h, tech).await;
     assert!(fallback_error.is_some());
     // The detecting sync marked them as sent; what they change is untouched.
     assert_eq!(
-        content(&fx.file_of(tech).changes().unwrap()),
+        content(&h.registered_file(tech).changes().unwrap()),
         before,
         "old replica untouched"
     );
-    let backups = backups_in(&fx.data.path().join("recovery"));
+    let backups = backups_in(&h.dir.path().join("recovery"));
     assert_eq!(backups.len(), 1);
     assert_eq!(content(&backups[0].changes), before);
-    let leftovers = replica_files(fx.data.path());
+    let leftovers = replica_files(h.dir.path());
     assert_eq!(leftovers.len(), 1, "no fresh file left: {leftovers:?}");
 
-    fx.clear_faults().await;
-    fx.seen.clear();
-    fx.send(Command::Reset {
+    h.clear_faults().await;
+    h.forget_seen();
+    h.send(Command::Reset {
         replica: tech,
         mode: ResetMode::Recover,
     })
     .await;
-    let after = fx
+    let after = h
         .wait_for("AfterRecovery", |e| {
             matches!(e, Event::AfterRecovery { .. })
         })
@@ -901,10 +720,10 @@ async fn failed_result_download_loses_nothing_and_the_next_reset_recovers() {
     };
     assert_eq!(report.recovered.len(), 2);
     assert_backup(&report, 2);
-    fx.wait_for_next_sync(tech).await;
-    let on_server = fx.server_hydrant(&a).await.unwrap();
+    wait_for_next_sync(&h, tech).await;
+    let on_server = h.server_hydrant(&a).await.unwrap();
     assert_eq!(on_server.attr_ci("Notes"), Some(&json!("valve stuck")));
-    assert!(fx.file_of(tech).changes().unwrap().is_empty());
+    assert!(h.registered_file(tech).changes().unwrap().is_empty());
 }
 
 /// The upload after a recovery loses its reply (the server applies it, the connection drops): the
@@ -912,49 +731,48 @@ async fn failed_result_download_loses_nothing_and_the_next_reset_recovers() {
 /// it once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_upload_after_recovery_is_resent_without_duplicates() {
-    let mut fx = Fixture::start().await;
-    let tech = fx.create("tech").await;
+    let h = start().await;
+    let tech = h.create("tech").await;
     let add = LocalEdit::Add {
         attributes: attrs(json!({"FacilityID": "HYD-TECH-3", "Status": "IS"})),
         geometry: Some(json!({"x": 3.0, "y": 4.0})),
     };
-    fx.edit(tech, vec![add]).await;
-    let gid = fx.file_of(tech).changes().unwrap()[0].global_id.clone();
-    fx.terminate_and_reenable().await;
-    fx.admin(
-        "/admin/faults",
-        Some(json!({"operation": "synchronizeReplica", "kind": "dropConnection", "count": 50})),
-    )
-    .await;
+    h.edit_all(tech, vec![add]).await;
+    let gid = h.registered_file(tech).changes().unwrap()[0]
+        .global_id
+        .clone();
+    h.terminate_and_reenable().await;
+    h.add_fault(json!({"operation": "synchronizeReplica", "kind": "dropConnection", "count": 50}))
+        .await;
     // Reset directly (the detecting sync would meet the fault first).
-    fx.send(Command::Reset {
+    h.send(Command::Reset {
         replica: tech,
         mode: ResetMode::Recover,
     })
     .await;
-    fx.wait_for("AfterRecovery", |e| {
+    h.wait_for("AfterRecovery", |e| {
         matches!(e, Event::AfterRecovery { .. })
     })
     .await;
-    fx.wait_for(
+    h.wait_for(
         "the failed upload",
         |e| matches!(e, Event::JobFailed { replica, .. } if *replica == tech),
     )
     .await;
-    let queued = fx.file_of(tech).changes().unwrap();
+    let queued = h.registered_file(tech).changes().unwrap();
     assert_eq!(queued.len(), 1, "the recovered add is still queued");
     assert_eq!(queued[0].global_id, gid);
 
-    fx.clear_faults().await;
-    fx.sync_completed(tech).await;
-    let copies = fx
+    h.clear_faults().await;
+    h.sync_completed(tech).await;
+    let copies = h
         .server_hydrants()
         .await
         .into_iter()
         .filter(|f| f.attr_ci("FacilityID") == Some(&json!("HYD-TECH-3")))
         .count();
     assert_eq!(copies, 1);
-    assert!(fx.file_of(tech).changes().unwrap().is_empty());
+    assert!(h.registered_file(tech).changes().unwrap().is_empty());
 }
 
 /// What queued changes do, without their upload bookkeeping.

@@ -4,30 +4,19 @@
 
 use crate::support::client_config::{Tuned as _, fast};
 use crate::support::demo_data::{HYD_1, HYD_2, HYD_3, HYD_4};
-use serde_json::{Value, json};
-use std::path::PathBuf;
+use crate::support::engine::{EVENT_WAIT, Harness, attrs, gid, sync_options};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use syncwatch::engine::{
-    self, Command, CreateRequest, EditResultRecord, EngineConfig, EngineHandle, Event,
-    EventReceiver, Failure, JobOutcome, JobWatch, LocalEdit, LocalReplicaId, NewAttachment,
-    ReplicaSummary, SyncOptions,
+    self, Command, CreateRequest, EngineConfig, Event, LocalEdit, NewAttachment, SyncOptions,
 };
-use syncwatch::geodatabase::replica_file::{ChangeState, ReplicaFile};
-use syncwatch::protocol::{Attributes, Guid, JobState, ObjectType, SyncDirection, SyncModel};
-use syncwatch::server::{self, RunningServer, ServerConfig};
+use syncwatch::geodatabase::replica_file::ChangeState;
+use syncwatch::protocol::{Guid, JobState, ObjectType, SyncDirection, SyncModel};
+use syncwatch::server::ServerConfig;
 use syncwatch::service::ClientConfig;
 
-/// Longest a test waits for one event.
-const EVENT_WAIT: Duration = Duration::from_secs(30);
-
-struct Harness {
-    server: RunningServer,
-    engine: EngineHandle,
-    events: EventReceiver,
-    dir: tempfile::TempDir,
-}
-
+/// Retries fast, with room for the slow faults these tests inject.
 fn fast_client() -> ClientConfig {
     fast()
         .request_timeout(Duration::from_secs(10))
@@ -38,191 +27,10 @@ fn fast_client() -> ClientConfig {
         .max_outage(Duration::from_secs(5))
 }
 
+/// These tests are about sync, so the automatic client reset is off (as `Harness::start` has
+/// it); the client reset is covered in engine/reset.rs.
 async fn start(server_config: ServerConfig) -> Harness {
-    let server = server::start(server_config).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = EngineConfig::new(dir.path());
-    config.client = fast_client();
-    // These tests are about sync; the client reset is covered in engine/reset.rs.
-    config.reset_on_detection = false;
-    let (engine, events, _join) = engine::start_with_channel(config).unwrap();
-    let harness = Harness {
-        server,
-        engine,
-        events,
-        dir,
-    };
-    harness
-        .next(|e| matches!(e, Event::ReplicasLoaded { .. }).then_some(()))
-        .await;
-    harness
-}
-
-fn attrs(value: Value) -> Attributes {
-    value.as_object().unwrap().clone()
-}
-
-fn gid(text: &str) -> Guid {
-    Guid::parse(text).unwrap()
-}
-
-fn options(direction: SyncDirection, is_async: bool) -> SyncOptions {
-    SyncOptions {
-        direction,
-        is_async,
-        rollback_on_failure: false,
-    }
-}
-
-impl Harness {
-    /// Waits for the first event `pick` accepts, dropping the others.
-    async fn next<T>(&self, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + EVENT_WAIT;
-        loop {
-            match self.events.try_recv() {
-                Ok(event) => {
-                    if let Some(found) = pick(&event) {
-                        return found;
-                    }
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    assert!(tokio::time::Instant::now() < deadline, "no matching event");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err(e) => panic!("engine stopped: {e}"),
-            }
-        }
-    }
-
-    async fn send(&self, command: Command) {
-        self.engine.send(command).await.unwrap();
-    }
-
-    /// Runs a job command to its end: the outcome, or the failure.
-    async fn job(&self, command: Command) -> (LocalReplicaId, Result<JobOutcome, Failure>) {
-        let ticket = self.engine.submit(command).await.unwrap();
-        let mut watch = JobWatch::new(ticket);
-        match self.next(|e| watch.see(e)).await {
-            Ok(end) => (end.replica(), end.into_result()),
-            Err(e) => panic!("command failed: {e:?}"),
-        }
-    }
-
-    async fn create(
-        &self,
-        name: &str,
-        layers: Vec<i64>,
-        model: SyncModel,
-        is_async: bool,
-    ) -> LocalReplicaId {
-        let (replica, end) = self
-            .job(Command::CreateReplica(CreateRequest {
-                service_url: self.server.service_url(),
-                token: None,
-                name: name.into(),
-                layers,
-                sync_model: model,
-                is_async,
-            }))
-            .await;
-        let outcome = end.unwrap_or_else(|f| panic!("create failed: {f:?}"));
-        assert_eq!(outcome.state, JobState::Completed);
-        assert!(outcome.downloaded > 0);
-        replica
-    }
-
-    async fn sync(
-        &self,
-        replica: LocalReplicaId,
-        options: SyncOptions,
-    ) -> Result<JobOutcome, Failure> {
-        self.job(Command::SyncNow { replica, options }).await.1
-    }
-
-    async fn edit(
-        &self,
-        replica: LocalReplicaId,
-        layer_id: i64,
-        edit: LocalEdit,
-    ) -> ReplicaSummary {
-        self.engine
-            .edit_feature(replica, layer_id, edit)
-            .await
-            .unwrap_or_else(|e| panic!("edit failed: {e:#?}"))
-    }
-
-    async fn update(&self, replica: LocalReplicaId, global_id: &str, values: Value) {
-        self.edit(
-            replica,
-            0,
-            LocalEdit::Update {
-                global_id: gid(global_id),
-                attributes: attrs(values),
-                geometry: None,
-            },
-        )
-        .await;
-    }
-
-    async fn results(&self, replica: LocalReplicaId) -> Arc<[EditResultRecord]> {
-        self.send(Command::LoadEditResults { replica }).await;
-        self.next(|e| match e {
-            Event::EditResultsReady { replica: r, rows } if *r == replica => Some(rows.clone()),
-            _ => None,
-        })
-        .await
-    }
-
-    async fn summary(&self, replica: LocalReplicaId) -> ReplicaSummary {
-        self.send(Command::RefreshReplicas).await;
-        self.next(|e| match e {
-            Event::ReplicasLoaded { replicas } => {
-                replicas.iter().find(|r| r.id == replica).cloned()
-            }
-            _ => None,
-        })
-        .await
-    }
-
-    fn file_path(&self, replica: LocalReplicaId) -> PathBuf {
-        let prefix = format!("{}-", replica.0);
-        std::fs::read_dir(self.dir.path().join("replicas"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&prefix)
-                    && p.extension().is_some_and(|x| x == "replica")
-            })
-            .unwrap()
-    }
-
-    fn file(&self, replica: LocalReplicaId) -> ReplicaFile {
-        ReplicaFile::open(&self.file_path(replica)).unwrap()
-    }
-
-    async fn admin(&self, path: &str, body: Option<Value>) -> Value {
-        let client = reqwest::Client::new();
-        let url = format!("{}/admin/{path}", self.server.base_url());
-        let request = match body {
-            Some(b) => client.post(url).json(&b),
-            None if path == "status" => client.get(url),
-            None => client.post(url),
-        };
-        let response = request
-            .header("X-Admin-Key", self.server.admin_key())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "admin {path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
+    Harness::start(server_config, fast_client()).await
 }
 
 /// Creating replicas synchronously and as async jobs, perReplica and perLayer, writes replica
@@ -231,10 +39,10 @@ impl Harness {
 async fn create_sync_and_async_in_both_models() {
     let h = start(ServerConfig::default()).await;
     let per_replica = h
-        .create("per-replica", vec![0, 1], SyncModel::PerReplica, false)
+        .create_with("per-replica", vec![0, 1], SyncModel::PerReplica, false)
         .await;
     let per_layer = h
-        .create("per-layer", vec![0, 1], SyncModel::PerLayer, true)
+        .create_with("per-layer", vec![0, 1], SyncModel::PerLayer, true)
         .await;
 
     let file = h.file(per_replica);
@@ -261,28 +69,17 @@ async fn create_sync_and_async_in_both_models() {
 async fn local_edits_upload_and_download_to_another_replica() {
     let h = start(ServerConfig::default()).await;
     let field = h
-        .create("field", vec![0], SyncModel::PerReplica, false)
+        .create_with("field", vec![0], SyncModel::PerReplica, false)
         .await;
     let office = h
-        .create("office", vec![0], SyncModel::PerLayer, false)
+        .create_with("office", vec![0], SyncModel::PerLayer, false)
         .await;
 
-    let added = Guid::new_v4();
-    h.edit(
-        field,
-        0,
-        LocalEdit::Add {
-            attributes: attrs(
-                json!({"GlobalID": added.as_str(), "FacilityID": "HYD-9001", "Status": "IS"}),
-            ),
-            geometry: Some(json!({"x": -122.6, "y": 45.52})),
-        },
-    )
-    .await;
+    let added = h.add_hydrant(field, "HYD-9001").await;
     h.update(field, HYD_1, json!({"Notes": "hydrant flushed"}))
         .await;
     let summary = h
-        .edit(
+        .edit_in_layer(
             field,
             0,
             LocalEdit::Delete {
@@ -294,7 +91,7 @@ async fn local_edits_upload_and_download_to_another_replica() {
     assert_eq!(summary.health(), engine::Health::LocalEditsPending);
 
     let outcome = h
-        .sync(field, options(SyncDirection::Bidirectional, false))
+        .sync_with(field, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!(outcome.state, JobState::Completed);
@@ -304,7 +101,7 @@ async fn local_edits_upload_and_download_to_another_replica() {
 
     let before = h.file(office).generations().unwrap().layer_server_gens[0].1;
     let outcome = h
-        .sync(office, options(SyncDirection::Download, false))
+        .sync_with(office, sync_options(SyncDirection::Download, false))
         .await
         .unwrap();
     assert_eq!(outcome.downloaded, 3);
@@ -323,7 +120,7 @@ async fn local_edits_upload_and_download_to_another_replica() {
     assert!(after > before);
 
     let outcome = h
-        .sync(office, options(SyncDirection::Bidirectional, false))
+        .sync_with(office, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!((outcome.uploaded, outcome.downloaded), (0, 0));
@@ -338,13 +135,13 @@ async fn local_edits_upload_and_download_to_another_replica() {
 async fn refused_edits_stay_queued_then_fix_and_drop() {
     let h = start(ServerConfig::default()).await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
     h.update(r, HYD_1, json!({"Status": null})).await;
     h.update(r, HYD_2, json!({"Notes": "<script>alert(1)</script>"}))
         .await;
     h.update(r, HYD_3, json!({"AssetTag": "HACKED"})).await;
-    h.edit(
+    h.edit_in_layer(
         r,
         0,
         LocalEdit::Add {
@@ -356,13 +153,13 @@ async fn refused_edits_stay_queued_then_fix_and_drop() {
     h.update(r, HYD_4, json!({"Notes": "fine"})).await;
 
     let outcome = h
-        .sync(r, options(SyncDirection::Bidirectional, false))
+        .sync_with(r, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!(outcome.state, JobState::CompletedWithErrors);
     assert_eq!(outcome.failed_edits, 4);
     let mut codes: Vec<i64> = h
-        .results(r)
+        .edit_results(r)
         .await
         .iter()
         .filter(|row| !row.success)
@@ -380,11 +177,11 @@ async fn refused_edits_stay_queued_then_fix_and_drop() {
     assert_eq!(summary.failed_edits, 4);
 
     let outcome = h
-        .sync(r, options(SyncDirection::Bidirectional, true))
+        .sync_with(r, sync_options(SyncDirection::Bidirectional, true))
         .await
         .unwrap();
     assert_eq!(outcome.failed_edits, 4, "refused edits are resent");
-    let rows = h.results(r).await;
+    let rows = h.edit_results(r).await;
     let status_row = rows.iter().find(|row| row.code == Some(1001)).unwrap();
     assert_eq!(status_row.attempts, 2);
     assert_eq!(rows.iter().filter(|row| !row.success).count(), 4);
@@ -419,11 +216,11 @@ async fn refused_edits_stay_queued_then_fix_and_drop() {
     assert_eq!(reverted.attributes["AssetTag"], json!("WTR-H00003"));
 
     let outcome = h
-        .sync(r, options(SyncDirection::Bidirectional, false))
+        .sync_with(r, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!(outcome.failed_edits, 2);
-    let rows = h.results(r).await;
+    let rows = h.edit_results(r).await;
     assert!(
         !rows.iter().any(|row| row.code == Some(1001)),
         "the fix succeeded"
@@ -440,10 +237,10 @@ async fn refused_edits_stay_queued_then_fix_and_drop() {
 async fn refused_attachments_are_described_then_fixed_and_dropped() {
     let h = start(ServerConfig::default()).await;
     let r = h
-        .create("inspections", vec![3], SyncModel::PerReplica, false)
+        .create_with("inspections", vec![3], SyncModel::PerReplica, false)
         .await;
     let parent = Guid::new_v4();
-    h.edit(
+    h.edit_in_layer(
         r,
         3,
         LocalEdit::Add {
@@ -466,18 +263,18 @@ async fn refused_attachments_are_described_then_fixed_and_dropped() {
         (global_id, edit)
     };
     let (photo, edit) = attach("photo.jpg", &[7u8; 3000]);
-    h.edit(r, 3, edit).await;
+    h.edit_in_layer(r, 3, edit).await;
     let (tool, edit) = attach("tool.exe", b"MZ");
-    h.edit(r, 3, edit).await;
+    h.edit_in_layer(r, 3, edit).await;
     let outcome = h
-        .sync(r, options(SyncDirection::Bidirectional, false))
+        .sync_with(r, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!(
         (outcome.state, outcome.failed_edits),
         (JobState::CompletedWithErrors, 2)
     );
-    let rows = h.results(r).await;
+    let rows = h.edit_results(r).await;
     let refused = rows
         .iter()
         .find(|row| row.global_id.as_ref() == Some(&photo))
@@ -517,14 +314,14 @@ async fn refused_attachments_are_described_then_fixed_and_dropped() {
         .await;
     assert!(!rows.iter().any(|row| row.global_id.as_ref() == Some(&tool)));
     let outcome = h
-        .sync(r, options(SyncDirection::Bidirectional, false))
+        .sync_with(r, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!(
         (outcome.state, outcome.failed_edits),
         (JobState::Completed, 0)
     );
-    assert!(!h.results(r).await.iter().any(|row| !row.success));
+    assert!(!h.edit_results(r).await.iter().any(|row| !row.success));
     let file = h.file(r);
     let accepted = file.attachment(&photo).unwrap().unwrap();
     assert_eq!(
@@ -540,13 +337,13 @@ async fn refused_attachments_are_described_then_fixed_and_dropped() {
 async fn rollback_on_failure_keeps_every_edit_queued() {
     let h = start(ServerConfig::default()).await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
     h.update(r, HYD_1, json!({"Notes": "good"})).await;
     h.update(r, HYD_2, json!({"Status": null})).await;
     let gen_before = h.file(r).generations().unwrap();
     let failure = h
-        .sync(
+        .sync_with(
             r,
             SyncOptions {
                 direction: SyncDirection::Bidirectional,
@@ -560,7 +357,7 @@ async fn rollback_on_failure_keeps_every_edit_queued() {
     let file = h.file(r);
     assert_eq!(file.changes().unwrap().len(), 2);
     assert_eq!(file.generations().unwrap(), gen_before);
-    let rows = h.results(r).await;
+    let rows = h.edit_results(r).await;
     assert!(
         rows.iter()
             .any(|row| row.global_id == Some(gid(HYD_2)) && !row.success)
@@ -581,20 +378,17 @@ async fn async_polling_survives_a_dropped_connection_and_a_500() {
     })
     .await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
     h.update(r, HYD_1, json!({"Notes": "through the storm"}))
         .await;
-    h.admin(
-        "faults",
-        Some(json!([
-            {"operation": "jobs", "kind": "dropConnection", "count": 1},
-            {"operation": "jobs", "kind": "http500", "count": 1}
-        ])),
-    )
+    h.add_fault(json!([
+        {"operation": "jobs", "kind": "dropConnection", "count": 1},
+        {"operation": "jobs", "kind": "http500", "count": 1}
+    ]))
     .await;
     let outcome = h
-        .sync(r, options(SyncDirection::Bidirectional, true))
+        .sync_with(r, sync_options(SyncDirection::Bidirectional, true))
         .await
         .unwrap();
     assert_eq!(outcome.state, JobState::Completed);
@@ -612,36 +406,22 @@ async fn expired_result_is_redone_without_duplicates() {
     })
     .await;
     let field = h
-        .create("field", vec![0], SyncModel::PerReplica, false)
+        .create_with("field", vec![0], SyncModel::PerReplica, false)
         .await;
     let office = h
-        .create("office", vec![0], SyncModel::PerReplica, false)
+        .create_with("office", vec![0], SyncModel::PerReplica, false)
         .await;
-    let added = Guid::new_v4();
-    h.edit(
-        field,
-        0,
-        LocalEdit::Add {
-            attributes: attrs(
-                json!({"GlobalID": added.as_str(), "FacilityID": "HYD-7777", "Status": "IS"}),
-            ),
-            geometry: Some(json!({"x": -122.6, "y": 45.52})),
-        },
-    )
-    .await;
+    h.add_hydrant(field, "HYD-7777").await;
     let gen_before = h
         .file(field)
         .generations()
         .unwrap()
         .replica_server_gen
         .unwrap();
-    h.admin(
-        "faults",
-        Some(json!({"operation": "result", "kind": "delay", "delayMs": 800, "count": 1})),
-    )
-    .await;
+    h.add_fault(json!({"operation": "result", "kind": "delay", "delayMs": 800, "count": 1}))
+        .await;
     let outcome = h
-        .sync(field, options(SyncDirection::Bidirectional, false))
+        .sync_with(field, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!(outcome.state, JobState::Completed);
@@ -650,7 +430,7 @@ async fn expired_result_is_redone_without_duplicates() {
     assert_eq!(file.server_feature_count(0).unwrap(), 241);
     assert!(file.generations().unwrap().replica_server_gen.unwrap() > gen_before);
 
-    h.sync(office, options(SyncDirection::Download, false))
+    h.sync_with(office, sync_options(SyncDirection::Download, false))
         .await
         .unwrap();
     assert_eq!(h.file(office).server_feature_count(0).unwrap(), 241);
@@ -663,11 +443,10 @@ async fn expired_result_is_redone_without_duplicates() {
 async fn missing_replica_needs_a_client_reset() {
     let h = start(ServerConfig::default()).await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
     h.update(r, HYD_1, json!({"Notes": "unsynced"})).await;
-    h.admin("sync/terminate", None).await;
-    h.admin("sync/enable", None).await;
+    h.terminate_and_reenable().await;
     h.send(Command::SyncNow {
         replica: r,
         options: SyncOptions::default(),
@@ -684,7 +463,7 @@ async fn missing_replica_needs_a_client_reset() {
     assert_eq!(summary.health(), engine::Health::ResetRequired);
     assert_eq!(h.file(r).changes().unwrap().len(), 1, "edits are kept");
 
-    let failure = h.sync(r, SyncOptions::default()).await.unwrap_err();
+    let failure = h.sync_with(r, SyncOptions::default()).await.unwrap_err();
     assert!(
         failure.message.contains("client reset"),
         "{}",
@@ -718,24 +497,16 @@ async fn missing_replica_needs_a_client_reset() {
 async fn network_lost_and_back_then_unregister() {
     let h = start(ServerConfig::default()).await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
-    h.admin(
-        "faults",
-        Some(json!({"operation": "synchronizeReplica", "kind": "http503", "count": 8})),
-    )
-    .await;
-    let failure = h.sync(r, SyncOptions::default()).await.unwrap_err();
+    h.add_fault(json!({"operation": "synchronizeReplica", "kind": "http503", "count": 8}))
+        .await;
+    let failure = h.sync_with(r, SyncOptions::default()).await.unwrap_err();
     assert_eq!(failure.class, engine::FailureClass::Transport);
     h.next(|e| matches!(e, Event::NetworkLost { .. }).then_some(()))
         .await;
-    reqwest::Client::new()
-        .delete(format!("{}/admin/faults", h.server.base_url()))
-        .header("X-Admin-Key", h.server.admin_key())
-        .send()
-        .await
-        .unwrap();
-    h.sync(r, options(SyncDirection::Bidirectional, false))
+    h.clear_faults().await;
+    h.sync_with(r, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     h.next(|e| matches!(e, Event::NetworkBack { .. }).then_some(()))
@@ -760,7 +531,7 @@ async fn network_lost_and_back_then_unregister() {
 async fn auto_sync_runs_on_the_interval() {
     let h = start(ServerConfig::default()).await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
     h.update(r, HYD_1, json!({"Notes": "auto"})).await;
     h.send(Command::SetAutoSync {
@@ -790,18 +561,14 @@ async fn export_csv_never_includes_the_token() {
     let h = start(ServerConfig::default()).await;
     let (r, end) = h
         .job(Command::CreateReplica(CreateRequest {
-            service_url: h.server.service_url(),
             token: Some("tech1-token".into()),
-            name: "secured".into(),
-            layers: vec![0],
-            sync_model: SyncModel::PerReplica,
-            is_async: false,
+            ..h.create_request("secured", false)
         }))
         .await;
     end.unwrap();
     h.update(r, HYD_1, json!({"Status": null})).await;
-    h.sync(r, SyncOptions::default()).await.unwrap();
-    let rows = h.results(r).await;
+    h.sync_with(r, SyncOptions::default()).await.unwrap();
+    let rows = h.edit_results(r).await;
     let path = h.dir.path().join("results.csv");
     h.send(Command::ExportCsv {
         indices: (0..rows.len() as u32).collect(),
@@ -834,12 +601,12 @@ async fn cancel_stops_the_running_job_and_drops_the_queued_one() {
     })
     .await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
     h.update(r, HYD_1, json!({"Notes": "maybe later"})).await;
     let sync = || Command::SyncNow {
         replica: r,
-        options: options(SyncDirection::Bidirectional, true),
+        options: sync_options(SyncDirection::Bidirectional, true),
     };
     h.send(sync()).await;
     h.send(sync()).await;
@@ -877,7 +644,7 @@ async fn cancel_stops_the_running_job_and_drops_the_queued_one() {
     assert_eq!(ended, queued);
     assert_eq!(h.file(r).changes().unwrap().len(), 1);
     let outcome = h
-        .sync(r, options(SyncDirection::Bidirectional, false))
+        .sync_with(r, sync_options(SyncDirection::Bidirectional, false))
         .await
         .unwrap();
     assert_eq!(outcome.uploaded, 1);
@@ -918,12 +685,12 @@ async fn gui_style_start_with_own_queue_and_waker() {
 async fn unreadable_replica_file_is_reported_and_left_alone() {
     let h = start(ServerConfig::default()).await;
     let r = h
-        .create("hydrants", vec![0], SyncModel::PerReplica, false)
+        .create_with("hydrants", vec![0], SyncModel::PerReplica, false)
         .await;
-    let path = h.file_path(r);
+    let path = h.file_path(r).unwrap();
     let garbage = b"not a replica file, and never to be overwritten ........".to_vec();
     std::fs::write(&path, &garbage).unwrap();
-    let failure = h.sync(r, SyncOptions::default()).await.unwrap_err();
+    let failure = h.sync_with(r, SyncOptions::default()).await.unwrap_err();
     assert_eq!(failure.class, engine::FailureClass::Local);
     assert!(
         failure.message.contains(&*path.to_string_lossy()),

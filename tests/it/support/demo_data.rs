@@ -1,8 +1,8 @@
 //! Features of the demo water network (`assets/demo/service.json`) that tests refer to by
-//! GlobalID, and the one way tests build attribute maps.
+//! GlobalID, and the one way tests build attribute maps and GlobalIDs.
 
 use serde_json::Value;
-use syncwatch::protocol::Attributes;
+use syncwatch::protocol::{Attributes, Guid};
 
 /// Demo hydrants HYD-0001 … HYD-0004 (layer 0, Hydrants).
 pub const HYD_1: &str = "{9DFB369B-AB13-4FAE-A276-55DAA05F1119}";
@@ -19,4 +19,9 @@ pub const TECH2_INSPECTION: &str = "{18CEE579-ACBD-4248-AB1A-F191EEF9919F}";
 /// A JSON object as an attribute map (anything else is empty).
 pub fn attrs(value: Value) -> Attributes {
     value.as_object().cloned().unwrap_or_default()
+}
+
+/// A GlobalID written in a test (panics on a malformed one).
+pub fn gid(text: &str) -> Guid {
+    Guid::parse(text).unwrap()
 }

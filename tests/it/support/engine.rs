@@ -1,22 +1,42 @@
-//! Shared by the reliability tests (`fault_matrix`, `reliability_load`, `security`): the engine
-//! against the reference service over real HTTP on loopback, a TCP relay in front of the service
-//! that can refuse connections (the service "goes down"), and direct reads of the service's and
-//! the replica files' SQLite databases to count what each side holds.
+//! The one engine harness of the tests that drive the engine directly (`engine::*`,
+//! `reliability::*`; the window tests go through `ui::stack`): the reference service over real
+//! HTTP on loopback (its data in a temp dir), the engine with its data dir in another, and helpers
+//! that run jobs to their end, record local edits, wait for events (keeping a log of every event
+//! seen), and open the replica files. The admin API and what the service holds are in
+//! `service_side`; direct counts over the SQLite databases in `counts`. Test files configure it
+//! (`start_with`) but never build their own; it builds no window or CLI rigs (`ui`, `cli`).
 
-pub use crate::support::demo_data::{HYD_1, attrs};
+mod counts;
+mod service_side;
+
+pub use self::counts::{LocalCount, ServerDb, local_count};
+pub use crate::support::demo_data::{HYD_1, attrs, gid};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use syncwatch::engine::{
-    self, Command, CreateRequest, EngineConfig, EngineHandle, Event, EventReceiver, Failure,
-    JobOutcome, JobWatch, LocalEdit, LocalReplicaId, ReplicaSummary, SyncOptions,
+    self, Command, CreateRequest, EditResultRecord, EngineConfig, EngineHandle, Event,
+    EventReceiver, Failure, JobOutcome, JobWatch, LocalEdit, LocalReplicaId, ReplicaSummary,
+    SyncOptions,
 };
-use syncwatch::protocol::{Guid, SyncDirection, SyncModel};
+use syncwatch::geodatabase::replica_file::ReplicaFile;
+use syncwatch::protocol::{Guid, JobState, SyncDirection, SyncModel};
 use syncwatch::server::{self, RunningServer, ServerConfig};
 use syncwatch::service::ClientConfig;
+use syncwatch::store::Store;
 
 /// Longest a test waits for one event.
 pub const EVENT_WAIT: Duration = Duration::from_secs(120);
+
+/// Sync options in a direction, as an async job or not, without rollback on failure.
+pub fn sync_options(direction: SyncDirection, is_async: bool) -> SyncOptions {
+    SyncOptions {
+        direction,
+        is_async,
+        rollback_on_failure: false,
+    }
+}
 
 /// The reference service (with its data on disk, to count rows), the engine, and its events.
 pub struct Harness {
@@ -24,14 +44,28 @@ pub struct Harness {
     pub server_dir: tempfile::TempDir,
     pub engine: EngineHandle,
     pub events: EventReceiver,
+    /// The engine's data dir (its database, `replicas/`, `recovery/`).
     pub dir: tempfile::TempDir,
     /// The URL replicas are created with (the service's own, or a relay in front of it).
     pub service_url: String,
+    /// Every event taken off the channel since the harness started or `forget_seen`.
+    seen: Mutex<Vec<Event>>,
 }
 
 impl Harness {
-    /// Starts the service (data in a temp dir) and an engine whose client uses `client`.
+    /// Starts the service (data in a temp dir) and an engine whose client uses `client`, with the
+    /// automatic client reset off (the reset tests turn it on with [`Harness::start_with`]).
     pub async fn start(server_config: ServerConfig, client: ClientConfig) -> Harness {
+        Harness::start_with(server_config, client, |_| {}).await
+    }
+
+    /// As [`Harness::start`], then `tweak` changes the engine's settings before it starts. Returns
+    /// once the engine has loaded its (empty) list of replicas.
+    pub async fn start_with(
+        server_config: ServerConfig,
+        client: ClientConfig,
+        tweak: impl FnOnce(&mut EngineConfig),
+    ) -> Harness {
         let server_dir = tempfile::tempdir().unwrap();
         let server = server::start(ServerConfig {
             data_dir: Some(server_dir.path().to_path_buf()),
@@ -43,6 +77,7 @@ impl Harness {
         let mut config = EngineConfig::new(dir.path());
         config.client = client;
         config.reset_on_detection = false;
+        tweak(&mut config);
         let (engine, events, _join) = engine::start_with_channel(config).unwrap();
         let service_url = server.service_url();
         let harness = Harness {
@@ -52,6 +87,7 @@ impl Harness {
             events,
             dir,
             service_url,
+            seen: Mutex::new(Vec::new()),
         };
         harness
             .next(|e| matches!(e, Event::ReplicasLoaded { .. }).then_some(()))
@@ -59,23 +95,66 @@ impl Harness {
         harness
     }
 
-    /// Waits for the first event `pick` accepts, dropping the others.
-    pub async fn next<T>(&self, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+    /// Waits for the first event `pick` accepts, dropping the others (they stay in the log).
+    pub async fn next<T>(&self, pick: impl FnMut(&Event) -> Option<T>) -> T {
+        self.next_named("a matching event", pick).await
+    }
+
+    /// Waits for the first event `pred` accepts and returns it; on timeout names `what` and the
+    /// events seen.
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        self.next_named(what, |e| pred(e).then(|| e.clone())).await
+    }
+
+    async fn next_named<T>(&self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
         let deadline = tokio::time::Instant::now() + EVENT_WAIT;
         loop {
             match self.events.try_recv() {
                 Ok(event) => {
-                    if let Some(found) = pick(&event) {
+                    let found = pick(&event);
+                    self.seen.lock().unwrap().push(event);
+                    if let Some(found) = found {
                         return found;
                     }
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    assert!(tokio::time::Instant::now() < deadline, "no matching event");
+                    if tokio::time::Instant::now() >= deadline {
+                        let seen = self.seen.lock().unwrap();
+                        let last = &seen[seen.len().saturating_sub(20)..];
+                        panic!(
+                            "timed out waiting for {what}; saw {} events, the last {}: {last:#?}",
+                            seen.len(),
+                            last.len()
+                        );
+                    }
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Err(e) => panic!("engine stopped: {e}"),
             }
         }
+    }
+
+    /// Empties the log of events seen.
+    pub fn forget_seen(&self) {
+        self.seen.lock().unwrap().clear();
+    }
+
+    /// The client-reset events in the log, by name, in the order they came.
+    pub fn reset_events_seen(&self) -> Vec<&'static str> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                Event::ResetRequired { .. } => Some("ResetRequired"),
+                Event::BeforeReset { .. } => Some("BeforeReset"),
+                Event::AfterRecovery { .. } => Some("AfterRecovery"),
+                Event::AfterDiscard { .. } => Some("AfterDiscard"),
+                Event::ManualResetFallback { .. } => Some("ManualResetFallback"),
+                Event::ResetAwaitingConfirmation { .. } => Some("ResetAwaitingConfirmation"),
+                _ => None,
+            })
+            .collect()
     }
 
     pub async fn send(&self, command: Command) {
@@ -92,6 +171,7 @@ impl Harness {
         }
     }
 
+    /// The request for a replica of the Hydrants layer, perReplica.
     pub fn create_request(&self, name: &str, is_async: bool) -> CreateRequest {
         CreateRequest {
             service_url: self.service_url.clone(),
@@ -112,24 +192,90 @@ impl Harness {
         replica
     }
 
+    /// Creates a replica of `layers` that must complete with data downloaded.
+    pub async fn create_with(
+        &self,
+        name: &str,
+        layers: Vec<i64>,
+        sync_model: SyncModel,
+        is_async: bool,
+    ) -> LocalReplicaId {
+        let (replica, end) = self
+            .job(Command::CreateReplica(CreateRequest {
+                layers,
+                sync_model,
+                ..self.create_request(name, is_async)
+            }))
+            .await;
+        let outcome = end.unwrap_or_else(|f| panic!("create {name} failed: {f:?}"));
+        assert_eq!(outcome.state, JobState::Completed);
+        assert!(outcome.downloaded > 0);
+        replica
+    }
+
+    /// A bidirectional sync, run to its end.
     pub async fn sync(
         &self,
         replica: LocalReplicaId,
         is_async: bool,
     ) -> Result<JobOutcome, Failure> {
-        let options = SyncOptions {
-            direction: SyncDirection::Bidirectional,
-            is_async,
-            rollback_on_failure: false,
-        };
+        self.sync_with(
+            replica,
+            sync_options(SyncDirection::Bidirectional, is_async),
+        )
+        .await
+    }
+
+    /// A sync with these options, run to its end.
+    pub async fn sync_with(
+        &self,
+        replica: LocalReplicaId,
+        options: SyncOptions,
+    ) -> Result<JobOutcome, Failure> {
         self.job(Command::SyncNow { replica, options }).await.1
     }
 
+    /// Asks for a (not async) sync and returns at once; the test waits for the events it expects.
+    pub async fn begin_sync(&self, replica: LocalReplicaId) {
+        let options = SyncOptions {
+            is_async: false,
+            ..SyncOptions::default()
+        };
+        self.send(Command::SyncNow { replica, options }).await;
+    }
+
+    /// Syncs and waits until that replica's job completes without refusals.
+    pub async fn sync_completed(&self, replica: LocalReplicaId) {
+        self.begin_sync(replica).await;
+        self.wait_for("a completed sync", |e| {
+            matches!(e, Event::JobCompleted { replica: r, outcome, .. } if *r == replica && outcome.state.as_str() == "Completed")
+        })
+        .await;
+    }
+
+    /// Records a local edit of the Hydrants layer.
     pub async fn edit(&self, replica: LocalReplicaId, edit: LocalEdit) -> ReplicaSummary {
+        self.edit_in_layer(replica, 0, edit).await
+    }
+
+    /// Records a local edit of layer `layer_id`.
+    pub async fn edit_in_layer(
+        &self,
+        replica: LocalReplicaId,
+        layer_id: i64,
+        edit: LocalEdit,
+    ) -> ReplicaSummary {
         self.engine
-            .edit_feature(replica, 0, edit)
+            .edit_feature(replica, layer_id, edit)
             .await
             .unwrap_or_else(|e| panic!("edit failed: {e:#?}"))
+    }
+
+    /// Records local edits of the Hydrants layer, in order.
+    pub async fn edit_all(&self, replica: LocalReplicaId, edits: Vec<LocalEdit>) {
+        for edit in edits {
+            self.edit(replica, edit).await;
+        }
     }
 
     /// A new hydrant whose FacilityID is `marker`; returns its GlobalID.
@@ -148,17 +294,22 @@ impl Harness {
         global_id
     }
 
-    /// Sets the Notes of HYD-0001 to `notes`.
-    pub async fn update_notes(&self, replica: LocalReplicaId, notes: &str) {
+    /// Updates these attributes of the hydrant `global_id`, geometry unchanged.
+    pub async fn update(&self, replica: LocalReplicaId, global_id: &str, values: Value) {
         self.edit(
             replica,
             LocalEdit::Update {
-                global_id: Guid::parse(HYD_1).unwrap(),
-                attributes: attrs(json!({ "Notes": notes })),
+                global_id: gid(global_id),
+                attributes: attrs(values),
                 geometry: None,
             },
         )
         .await;
+    }
+
+    /// Sets the Notes of HYD-0001 to `notes`.
+    pub async fn update_notes(&self, replica: LocalReplicaId, notes: &str) {
+        self.update(replica, HYD_1, json!({ "Notes": notes })).await;
     }
 
     pub async fn replicas(&self) -> Vec<ReplicaSummary> {
@@ -170,11 +321,20 @@ impl Harness {
         .await
     }
 
+    /// One replica's summary, freshly loaded.
+    pub async fn summary(&self, replica: LocalReplicaId) -> ReplicaSummary {
+        self.send(Command::RefreshReplicas).await;
+        self.next(|e| match e {
+            Event::ReplicasLoaded { replicas } => {
+                replicas.iter().find(|r| r.id == replica).cloned()
+            }
+            _ => None,
+        })
+        .await
+    }
+
     /// The replica's edit results, as the grid gets them.
-    pub async fn edit_results(
-        &self,
-        replica: LocalReplicaId,
-    ) -> std::sync::Arc<[syncwatch::engine::EditResultRecord]> {
+    pub async fn edit_results(&self, replica: LocalReplicaId) -> Arc<[EditResultRecord]> {
         self.send(Command::LoadEditResults { replica }).await;
         self.next(|e| match e {
             Event::EditResultsReady { replica: r, rows } if *r == replica => Some(rows.clone()),
@@ -184,11 +344,7 @@ impl Harness {
     }
 
     /// Exports every row to `path` as the grid's "Export CSV" does, and waits until it is written.
-    pub async fn export_csv(
-        &self,
-        rows: std::sync::Arc<[syncwatch::engine::EditResultRecord]>,
-        path: &Path,
-    ) {
+    pub async fn export_csv(&self, rows: Arc<[EditResultRecord]>, path: &Path) {
         self.send(Command::ExportCsv {
             indices: (0..rows.len() as u32).collect(),
             rows,
@@ -212,163 +368,28 @@ impl Harness {
             })
     }
 
-    /// Calls the admin API; the status and the JSON reply.
-    pub async fn admin(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut request = reqwest::Client::new()
-            .request(method, format!("{}/admin/{path}", self.server.base_url()))
-            .header("X-Admin-Key", self.server.admin_key());
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+    /// The replica file found by [`Harness::file_path`], opened (it must exist).
+    pub fn file(&self, replica: LocalReplicaId) -> ReplicaFile {
+        let path = self
+            .file_path(replica)
+            .unwrap_or_else(|| panic!("no replica file for {replica:?}"));
+        ReplicaFile::open(&path).unwrap()
     }
 
-    pub async fn add_fault(&self, rule: Value) {
-        let (status, reply) = self
-            .admin(reqwest::Method::POST, "faults", Some(rule))
-            .await;
-        assert_eq!(status, 200, "{reply}");
+    /// The replica's current file, as the app database registers it.
+    pub fn registered_file(&self, replica: LocalReplicaId) -> ReplicaFile {
+        let store = Store::open(&self.dir.path().join("syncwatch.db")).unwrap();
+        ReplicaFile::open(&store.replica(replica).unwrap().file_path).unwrap()
     }
 
-    /// The fault rules not yet used up.
-    pub async fn faults_left(&self) -> Vec<Value> {
-        let (_, list) = self.admin(reqwest::Method::GET, "faults", None).await;
-        list.as_array().cloned().unwrap_or_default()
-    }
-
-    pub async fn clear_faults(&self) {
-        self.admin(reqwest::Method::DELETE, "faults", None).await;
-    }
-
-    /// What the service's database holds.
-    pub fn server_db(&self) -> ServerDb {
-        ServerDb::open(&self.server_dir.path().join("service.sqlite"))
-    }
-}
-
-/// Read-only counts over the reference service's database.
-pub struct ServerDb {
-    conn: rusqlite::Connection,
-}
-
-impl ServerDb {
-    pub fn open(path: &Path) -> ServerDb {
-        let conn =
-            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .unwrap();
-        conn.busy_timeout(Duration::from_secs(10)).unwrap();
-        ServerDb { conn }
-    }
-
-    /// Live features of `layer_id` with this GlobalID.
-    pub fn count_global_id(&self, layer_id: i64, global_id: &Guid) -> i64 {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM features WHERE layer_id = ?1 AND deleted = 0
-                 AND upper(global_id) = upper(?2)",
-                rusqlite::params![layer_id, global_id.as_str()],
-                |r| r.get(0),
-            )
+    /// The file written last in the engine's `replicas/` folder, opened.
+    pub fn newest_file(&self) -> ReplicaFile {
+        let dir = self.dir.path().join("replicas");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
-    }
-
-    /// Live features anywhere whose attributes contain the text `marker` (a value we chose unique).
-    pub fn count_marker(&self, marker: &str) -> i64 {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM features WHERE deleted = 0 AND instr(attributes, ?1) > 0",
-                [format!("\"{marker}\"")],
-                |r| r.get(0),
-            )
-            .unwrap()
-    }
-
-    /// The attributes of a live feature, by GlobalID.
-    pub fn attributes(&self, layer_id: i64, global_id: &Guid) -> Option<Value> {
-        self.conn
-            .query_row(
-                "SELECT attributes FROM features WHERE layer_id = ?1 AND deleted = 0
-                 AND upper(global_id) = upper(?2)",
-                rusqlite::params![layer_id, global_id.as_str()],
-                |r| r.get::<_, String>(0),
-            )
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-    }
-
-    pub fn replica_count(&self) -> i64 {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM replicas", [], |r| r.get(0))
-            .unwrap()
-    }
-
-    pub fn has_replica(&self, guid: &Guid) -> bool {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM replicas WHERE upper(replica_id) = upper(?1)
-                 OR upper(replica_id) = upper(?2)",
-                [guid.as_str(), guid.bare()],
-                |r| r.get::<_, i64>(0),
-            )
-            .unwrap()
-            > 0
-    }
-}
-
-/// Where one local change of a replica file stands: in the change queue, in the server version
-/// (acknowledged, or downloaded back), and how many rows carry its marker text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalCount {
-    pub queued: i64,
-    pub in_server_version: i64,
-    pub marker_rows: i64,
-}
-
-impl LocalCount {
-    /// Exactly once: the technician sees one feature, queued or acknowledged (a queued add whose
-    /// echo was downloaded is both, and still one feature), never two.
-    pub fn exactly_once(&self) -> bool {
-        self.queued + self.in_server_version >= 1
-            && self.queued <= 1
-            && self.in_server_version <= 1
-            && self.marker_rows <= self.queued + self.in_server_version
-    }
-}
-
-/// Counts a change (by layer and GlobalID) and its marker text in a replica file, read-only.
-pub fn local_count(path: &Path, layer_id: i64, global_id: &Guid, marker: &str) -> LocalCount {
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    let count = |sql: &str, param: &str| -> i64 {
-        conn.query_row(sql, rusqlite::params![layer_id, param], |r| r.get(0))
-            .unwrap()
-    };
-    let queued = count(
-        "SELECT COUNT(*) FROM changes WHERE layer_id = ?1 AND upper(global_id) = upper(?2)",
-        global_id.as_str(),
-    );
-    let in_features = count(
-        "SELECT COUNT(*) FROM features WHERE layer_id = ?1 AND upper(global_id) = upper(?2)",
-        global_id.as_str(),
-    );
-    let marker_text = format!("\"{marker}\"");
-    let marker_rows = count(
-        "SELECT (SELECT COUNT(*) FROM features WHERE layer_id = ?1 AND instr(attributes_json, ?2) > 0)
-              + (SELECT COUNT(*) FROM changes WHERE layer_id = ?1 AND instr(attributes_json, ?2) > 0)",
-        &marker_text,
-    );
-    LocalCount {
-        queued,
-        in_server_version: in_features,
-        marker_rows,
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+        ReplicaFile::open(files.last().unwrap()).unwrap()
     }
 }
