@@ -3,6 +3,7 @@
 //! `service::admin`; this file owns the address, the key and the words the technician sees.
 
 use crate::engine::{Event, LogEntry};
+use crate::model::{Secret, now_ms};
 use crate::server::RunningServer;
 use crate::service::admin::{AdminCallError, post_admin};
 
@@ -27,19 +28,11 @@ fn describe(e: &AdminCallError) -> String {
     }
 }
 
-/// Where the demo service's admin API is and its key (loopback only).
-#[derive(Clone)]
+/// Where the demo service's admin API is and its key (loopback only; `Debug` hides the key).
+#[derive(Debug, Clone)]
 pub struct DemoAdmin {
     base_url: String,
-    admin_key: String,
-}
-
-impl std::fmt::Debug for DemoAdmin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DemoAdmin")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
+    admin_key: Secret,
 }
 
 impl DemoAdmin {
@@ -47,7 +40,7 @@ impl DemoAdmin {
     pub fn of(server: &RunningServer) -> Self {
         DemoAdmin {
             base_url: server.base_url().to_owned(),
-            admin_key: server.admin_key().to_owned(),
+            admin_key: server.admin_key().into(),
         }
     }
 
@@ -55,7 +48,7 @@ impl DemoAdmin {
     /// client reset). The caller then syncs everything so the resets happen now.
     pub async fn terminate_and_reenable_sync(&self) -> Result<(), AdminError> {
         for step in ["sync/terminate", "sync/enable"] {
-            post_admin(&self.base_url, &self.admin_key, step).await?;
+            post_admin(&self.base_url, self.admin_key.expose(), step).await?;
         }
         Ok(())
     }
@@ -65,7 +58,7 @@ impl DemoAdmin {
 pub fn terminated_event() -> Event {
     Event::Logged {
         entry: LogEntry {
-            at_ms: chrono::Utc::now().timestamp_millis(),
+            at_ms: now_ms(),
             replica: None,
             replica_name: "demo service".to_owned(),
             code: None,

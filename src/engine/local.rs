@@ -229,7 +229,7 @@ fn write_csv(
         path: path.to_path_buf(),
         source,
     };
-    let file = create_user_only(path).map_err(|source| EngineError::Io {
+    let file = super::private_fs::create_file(path).map_err(|source| EngineError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -278,21 +278,4 @@ fn spreadsheet_safe(text: &str) -> String {
     } else {
         text.to_string()
     }
-}
-
-/// Creates (or truncates) a file readable and writable by the user only. An existing file keeps
-/// its owner but loses any group and other permissions.
-fn create_user_only(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        Ok(file)
-    }
-    #[cfg(not(unix))]
-    options.open(path)
 }

@@ -23,6 +23,7 @@ mod events;
 mod job;
 mod local;
 mod prediction;
+mod private_fs;
 mod repair;
 pub mod reset;
 mod runner;
@@ -333,14 +334,7 @@ pub fn start_with_channel(
 }
 
 fn create_private_dir(path: &Path) -> Result<(), StartError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(path).map_err(|source| StartError::DataDir {
+    private_fs::create_dir(path, true).map_err(|source| StartError::DataDir {
         path: path.to_path_buf(),
         source,
     })

@@ -239,6 +239,11 @@ impl Drop for BlockingServer {
     }
 }
 
+/// The wall clock in epoch milliseconds, the unit of every time the service stores and sends.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// Starts the service on a private two-thread runtime; see [`BlockingServer`].
 pub fn start_blocking(config: ServerConfig) -> io::Result<BlockingServer> {
     let runtime = tokio::runtime::Builder::new_multi_thread()

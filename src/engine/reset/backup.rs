@@ -89,7 +89,7 @@ pub fn new_recovery_dir(
             format!("{safe}-{stamp}-{n}")
         };
         let dir = root.join(name);
-        match create_private_dir(&dir) {
+        match crate::engine::private_fs::create_dir(&dir, false) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(folder_err(&dir, e)),
@@ -99,16 +99,6 @@ pub fn new_recovery_dir(
         root,
         std::io::Error::other("no free folder name"),
     ))
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }
 
 /// Backs `file` up into `dir` and verifies the copy and the export read back with every change.

@@ -40,6 +40,7 @@
 //! * [`attachment_queue`] and [`attachment_sync`]: the attachment change queue, and its part
 //!   in an upload and a reply.
 
+use crate::model::now_ms;
 use crate::protocol::{
     AttachmentsSyncDirection, FeatureServiceInfo, Guid, LayerInfo, ReplicaResponse,
 };
@@ -184,10 +185,6 @@ impl std::fmt::Debug for ReplicaFile {
             .field("path", &self.path)
             .finish()
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 impl ReplicaFile {

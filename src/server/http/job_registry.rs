@@ -4,6 +4,7 @@
 //! running a job is `async_jobs`' business.
 
 use crate::protocol::{JobState, ReplicaResponse, TransportType};
+use crate::server::now_ms;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -14,10 +15,6 @@ const MAX_JOBS: usize = 10_000;
 #[derive(Default)]
 pub struct Jobs {
     jobs: Mutex<HashMap<String, ReplicaResponse>>,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 impl Jobs {

@@ -4,7 +4,7 @@
 
 use super::attachment_wire::DataBy;
 use super::caller_view::{replica_attachments, replica_rows};
-use super::{Core, OpError, bad_request, now_ms, set_generations, sync_disabled};
+use super::{Core, OpError, bad_request, set_generations, sync_disabled};
 use crate::protocol::rules::Caller;
 use crate::protocol::{
     AttachmentsSyncDirection, CreateReplicaParams, Guid, QueryOption, ReplicaLayerData,
@@ -12,6 +12,7 @@ use crate::protocol::{
 };
 use crate::server::db::{RegisteredReplica, ReplicaLayerRecord};
 use crate::server::definition::LayerDef;
+use crate::server::now_ms;
 use crate::server::where_clause::Condition;
 
 /// createReplica: registers the replica (unless syncModel=none) and returns its data.

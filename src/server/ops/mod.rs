@@ -74,10 +74,6 @@ fn sync_disabled() -> OpError {
     bad_request("Sync is disabled on this service: the administrator terminated sync operations.")
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 fn set_generations(
     response: &mut ReplicaResponse,
     record: &RegisteredReplica,

@@ -6,7 +6,7 @@
 use super::attachment_wire::DataBy;
 use super::download::{download, merge_downloads};
 use super::plan::{LayerPlan, plan_layers, upload_mode};
-use super::{Core, OpError, bad_request, now_ms, replica_missing, set_generations, sync_disabled};
+use super::{Core, OpError, bad_request, replica_missing, set_generations, sync_disabled};
 use crate::protocol::catalog;
 use crate::protocol::rules::Caller;
 use crate::protocol::{
@@ -15,6 +15,7 @@ use crate::protocol::{
 };
 use crate::server::apply::{self, ApplyOptions, ApplyOutcome, FailedEdit};
 use crate::server::db::{self, ServiceDbError};
+use crate::server::now_ms;
 
 /// A synchronizeReplica result.
 #[derive(Debug)]

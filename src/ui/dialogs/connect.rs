@@ -1,7 +1,7 @@
 //! "Connect to service": the form that turns a FeatureServer URL, a token, a name and layers into
 //! a create-replica request. It validates the form; it must not send anything itself.
 
-use super::{DialogOutcome, labelled_text};
+use super::{DialogOutcome, FooterPress, form_footer_ui, labelled_text};
 use crate::engine::CreateRequest;
 use crate::protocol::SyncModel;
 
@@ -115,21 +115,14 @@ pub fn connect_dialog_ui(
                 ui.checkbox(&mut dialog.is_async, "Run as an async job");
                 ui.end_row();
             });
-        if let Some(err) = &dialog.error {
-            ui.colored_label(crate::ui::theme::red(ui.visuals().dark_mode), err);
+        match form_footer_ui(ui, dialog.error.as_deref(), "Create replica") {
+            FooterPress::Submit => match dialog.request() {
+                Ok(req) => outcome = DialogOutcome::Done(req),
+                Err(e) => dialog.error = Some(e),
+            },
+            FooterPress::Cancel => outcome = DialogOutcome::Cancelled,
+            FooterPress::Nothing => {}
         }
-        ui.add_space(6.0);
-        ui.horizontal(|ui| {
-            if ui.button("Create replica").clicked() {
-                match dialog.request() {
-                    Ok(req) => outcome = DialogOutcome::Done(req),
-                    Err(e) => dialog.error = Some(e),
-                }
-            }
-            if ui.button("Cancel").clicked() {
-                outcome = DialogOutcome::Cancelled;
-            }
-        });
     });
     if outcome == DialogOutcome::Open && modal.should_close() {
         outcome = DialogOutcome::Cancelled;

@@ -2,7 +2,7 @@
 //! edit-result row, it guesses the field the error is about and parses the values typed. It
 //! returns the values; the app sends them.
 
-use super::DialogOutcome;
+use super::{DialogOutcome, FooterPress, form_footer_ui};
 use crate::engine::{EditResultRecord, LocalReplicaId};
 use crate::protocol::{Attributes, Guid};
 use egui::RichText;
@@ -158,21 +158,14 @@ pub fn fix_dialog_ui(ctx: &egui::Context, dialog: &mut FixDialog) -> DialogOutco
                 .hint_text("{\"x\": 2.35, \"y\": 48.85}"),
         )
         .labelled_by(l.id);
-        if let Some(err) = &dialog.error {
-            ui.colored_label(crate::ui::theme::red(ui.visuals().dark_mode), err);
+        match form_footer_ui(ui, dialog.error.as_deref(), "Save and resend") {
+            FooterPress::Submit => match dialog.values() {
+                Ok(v) => outcome = DialogOutcome::Done(v),
+                Err(e) => dialog.error = Some(e),
+            },
+            FooterPress::Cancel => outcome = DialogOutcome::Cancelled,
+            FooterPress::Nothing => {}
         }
-        ui.add_space(6.0);
-        ui.horizontal(|ui| {
-            if ui.button("Save and resend").clicked() {
-                match dialog.values() {
-                    Ok(v) => outcome = DialogOutcome::Done(v),
-                    Err(e) => dialog.error = Some(e),
-                }
-            }
-            if ui.button("Cancel").clicked() {
-                outcome = DialogOutcome::Cancelled;
-            }
-        });
     });
     if outcome == DialogOutcome::Open && modal.should_close() {
         outcome = DialogOutcome::Cancelled;

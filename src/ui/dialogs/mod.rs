@@ -22,6 +22,31 @@ pub enum DialogOutcome<T> {
     Done(T),
 }
 
+/// Which footer button of a form dialog was pressed this frame.
+pub(super) enum FooterPress {
+    Submit,
+    Cancel,
+    Nothing,
+}
+
+/// The end of a form dialog: the form's error line (if any), then its submit and Cancel buttons.
+pub(super) fn form_footer_ui(ui: &mut egui::Ui, error: Option<&str>, submit: &str) -> FooterPress {
+    if let Some(err) = error {
+        ui.colored_label(crate::ui::theme::red(ui.visuals().dark_mode), err);
+    }
+    ui.add_space(6.0);
+    let mut pressed = FooterPress::Nothing;
+    ui.horizontal(|ui| {
+        if ui.button(submit).clicked() {
+            pressed = FooterPress::Submit;
+        }
+        if ui.button("Cancel").clicked() {
+            pressed = FooterPress::Cancel;
+        }
+    });
+    pressed
+}
+
 /// A label and a one-line text box in a form grid.
 pub(super) fn labelled_text(
     ui: &mut egui::Ui,
