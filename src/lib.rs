@@ -6,7 +6,9 @@
 //! * `protocol`: serde wire types, the error-code catalog and the per-edit rules; no I/O.
 //! * `model`: the app's plain data (ids, replica summaries, edit results, resets, secrets); no I/O.
 //! * `geodatabase`: replica and delta files on disk (rusqlite, blocking calls only).
-//! * `store`: syncwatch's own database: replica registry, jobs, edit results, log, reset journal.
+//! * `store`: syncwatch's own database: replica registry, jobs, edit results, log, reset journal,
+//!   and the non-secret record of accounts and stored tokens.
+//! * `credentials`: the secrets themselves: the OS keychain, or the chosen secrets file.
 //! * `service`: the reqwest client of a feature service.
 //! * `engine`: tokio tasks that run sync jobs and client resets: `Command` in, `Event` out.
 //! * `ui`: the egui window over a view model fed by events.
@@ -15,6 +17,7 @@
 //! * `cli`: the entry point: start-up of the window (`cli::gui`) and the headless commands.
 
 pub mod cli;
+pub mod credentials;
 pub mod demo;
 pub mod engine;
 pub mod geodatabase;

@@ -1,10 +1,11 @@
 //! The app's plain data, shared by `store`, `engine` and both front ends: ids, settings, replica
-//! summaries, edit results, client resets, log lines, secrets and the clock.
+//! summaries, edit results, client resets, log lines, accounts, secrets and the clock.
 //!
 //! It depends on `protocol` only and does no I/O (the one exception is reading the wall clock in
 //! [`now_ms`]). Nothing here knows tokio, egui, files, rusqlite or the network. `engine::api`
 //! re-exports all of it, so front ends keep naming these types through the engine.
 
+mod account;
 pub mod demo;
 mod edit_results;
 mod ids;
@@ -18,6 +19,9 @@ mod time;
 
 pub(crate) use text_enum::text_enum;
 
+pub use account::{
+    Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
+};
 pub use edit_results::{AttachmentDetail, EditResultRecord};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;

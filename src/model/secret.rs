@@ -2,8 +2,8 @@
 //! printed on the way. Its `Debug` shows no part of the value; the value is read only through
 //! [`Secret::expose`], so every place that needs it says so.
 //!
-//! Serde and the app database hold the plain text (the file is user-only), so stored and sent
-//! formats are those of a plain string.
+//! Serde carries the plain text (the `credentials` part stores it, the service client sends it),
+//! so stored and sent formats are those of a plain string. The app database never holds one.
 
 use serde::{Deserialize, Serialize};
 
