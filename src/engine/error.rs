@@ -15,6 +15,8 @@ pub enum EngineError {
     ReplicaFile(#[from] ReplicaFileError),
     #[error("the app database failed")]
     Store(#[from] StoreError),
+    #[error("the secret store failed")]
+    Secrets(#[from] crate::credentials::CredentialsError),
     #[error("replica {0} is not registered")]
     UnknownReplica(LocalReplicaId),
     #[error("replica {replica} has no server replicaID yet (it was never created)")]

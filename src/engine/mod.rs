@@ -27,6 +27,7 @@ mod private_fs;
 mod repair;
 pub mod reset;
 mod runner;
+mod secrets;
 mod summary;
 mod ticket;
 
@@ -37,6 +38,7 @@ pub use job::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 pub use repair::{RepairReport, repair};
 pub use ticket::{JobEnd, JobTicket, JobWatch, Predicted};
 
+use crate::credentials::Credentials;
 use crate::service::ClientConfig;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,9 @@ pub struct EngineConfig {
     /// When a sync finds the replica unsyncable, run the replica's automatic reset mode right away
     /// (ArcGIS's automatic client reset). Off for headless commands, which report and exit.
     pub reset_on_detection: bool,
+    /// Where new secrets go; `None`: `SYNCWATCH_SECRET_STORE`, else the app setting
+    /// `secret_store`, else the OS keychain (see `credentials`).
+    pub secret_store: Option<SecretStoreKind>,
 }
 
 impl EngineConfig {
@@ -72,6 +77,7 @@ impl EngineConfig {
             min_unreachable_backoff_secs: 15,
             max_unreachable_backoff_secs: 15 * 60,
             reset_on_detection: true,
+            secret_store: None,
         }
     }
 }
@@ -127,6 +133,8 @@ impl DataDirs {
 #[derive(Clone)]
 pub(crate) struct Deps {
     pub store: Arc<Mutex<Store>>,
+    /// The secrets: replica tokens and accounts (the store records which store holds what).
+    pub secrets: Arc<Credentials>,
     pub dirs: DataDirs,
     pub config: EngineConfig,
     pub events: EventSender,
@@ -178,6 +186,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretsStartError),
     #[error("the engine must be started inside a tokio runtime")]
     NoRuntime,
 }
@@ -300,9 +310,12 @@ fn open_deps(config: EngineConfig, events: EventSender) -> Result<Deps, StartErr
     for dir in [dirs.root.clone(), dirs.replicas_dir(), dirs.results_dir()] {
         create_private_dir(&dir)?;
     }
-    let store = Store::open(&dirs.store_path())?;
+    let mut store = Store::open(&dirs.store_path())?;
+    let credentials = secrets::open_credentials(&store, &dirs.root, config.secret_store)?;
+    secrets::move_legacy_tokens(&mut store, &credentials);
     Ok(Deps {
         store: Arc::new(Mutex::new(store)),
+        secrets: Arc::new(credentials),
         dirs,
         config,
         events,

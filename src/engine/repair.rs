@@ -113,7 +113,6 @@ fn register(store: &Store, file: &Path) -> Result<String, String> {
         match store.add_replica(&NewReplica {
             name: name.clone(),
             service_url: definition.service_url.clone(),
-            token: None,
             replica_guid: Some(definition.replica_guid.clone()),
             file_path: file.to_path_buf(),
         }) {

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// Every schema step, in order. Index + 1 is the `user_version` after the step.
-const STEPS: &[&str] = &[
+pub(super) const STEPS: &[&str] = &[
     // 1: initial schema.
     "
     CREATE TABLE replicas (
@@ -90,6 +90,29 @@ const STEPS: &[&str] = &[
         fresh_path TEXT,
         fresh_guid TEXT,
         report_json TEXT
+    );
+    ",
+    // 3: accounts and stored tokens, as non-secret records: the secrets are in the keychain or
+    // the secrets file (`credentials`). `replicas.token` is no longer written; tokens found there
+    // are moved out by the engine at start-up and the column set to NULL.
+    "
+    CREATE TABLE accounts (
+        root_url TEXT NOT NULL,
+        username TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        client_id TEXT,
+        secret_store TEXT NOT NULL,
+        held TEXT NOT NULL,
+        access_expires_ms INTEGER,
+        refresh_expires_ms INTEGER,
+        signed_in_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (root_url, username)
+    );
+    CREATE TABLE replica_tokens (
+        local_id INTEGER PRIMARY KEY,
+        secret_store TEXT NOT NULL,
+        stored_ms INTEGER NOT NULL
     );
     ",
 ];

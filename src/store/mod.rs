@@ -5,14 +5,17 @@
 //!
 //! Who calls it: the engine, from `spawn_blocking` (everything here is blocking rusqlite), and
 //! tests. It must not touch replica files or the network, and imports its data types from
-//! `model`, never from `engine`. Tokens are stored here (the file is user-only on unix) and never
-//! logged: they are [`Secret`](crate::model::Secret)s, whose `Debug` hides them.
+//! `model`, never from `engine`. No secret is stored here: tokens, refresh tokens and passwords
+//! are the `credentials` part's; this database records only which store holds them and when they
+//! expire (`accounts.rs`, `replica_tokens.rs`), and moves out tokens older versions kept here.
 //! The schema is versioned with `PRAGMA user_version`; [`migrations`] lists every step.
 
+mod accounts;
 mod edit_results;
 mod jobs;
 mod log;
 mod migrations;
+mod replica_tokens;
 mod replicas;
 mod reset_guard;
 mod reset_journal;
@@ -195,7 +198,7 @@ fn damaged_as_open(error: StoreError) -> StoreError {
     }
 }
 
-/// Creates an empty file readable and writable by the user only (it holds tokens).
+/// Creates an empty file readable and writable by the user only (it holds the technician's data).
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()

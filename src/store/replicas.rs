@@ -1,6 +1,7 @@
-//! The replica registry: one row per replica syncwatch holds (name, service, token, file,
-//! reset mode, pause, last attempt and error). Forgetting a replica also forgets everything else
-//! the store recorded about it.
+//! The replica registry: one row per replica syncwatch holds (name, service, file, reset mode,
+//! pause, last attempt and error). Its `token` column is a leftover of older versions: never
+//! written, read only as [`ReplicaRecord::legacy_token`] until the engine moves it out.
+//! Forgetting a replica also forgets everything else the store recorded about it.
 
 use super::{Store, StoreError, settings};
 use crate::model::{LocalReplicaId, ResetMode, Secret, now_ms};
@@ -14,8 +15,9 @@ pub struct ReplicaRecord {
     pub local_id: LocalReplicaId,
     pub name: String,
     pub service_url: String,
-    /// Never logged; `Debug` hides it.
-    pub token: Option<Secret>,
+    /// A token an older version stored here in plain text, still waiting to be moved to a secret
+    /// store (only while no store could take it). New tokens are never here. `Debug` hides it.
+    pub legacy_token: Option<Secret>,
     /// The server's replicaID, once created.
     pub replica_guid: Option<Guid>,
     pub file_path: PathBuf,
@@ -35,7 +37,6 @@ pub struct ReplicaRecord {
 pub struct NewReplica {
     pub name: String,
     pub service_url: String,
-    pub token: Option<Secret>,
     pub replica_guid: Option<Guid>,
     pub file_path: PathBuf,
 }
@@ -51,7 +52,7 @@ fn replica_from_row(r: &rusqlite::Row) -> rusqlite::Result<ReplicaRecord> {
         local_id: LocalReplicaId(r.get(0)?),
         name: r.get(1)?,
         service_url: r.get(2)?,
-        token: r.get::<_, Option<String>>(3)?.map(Secret::from),
+        legacy_token: r.get::<_, Option<String>>(3)?.map(Secret::from),
         replica_guid: guid.and_then(|g| Guid::parse(&g).ok()),
         file_path: PathBuf::from(file_path),
         reset_mode: ResetMode::parse(&mode).unwrap_or_default(),
@@ -72,13 +73,12 @@ impl Store {
         }
         self.conn
             .execute(
-                "INSERT INTO replicas (name, service_url, token, replica_guid, file_path,
+                "INSERT INTO replicas (name, service_url, replica_guid, file_path,
                      reset_mode, paused, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'recover-or-discard', 0, ?6)",
+                 VALUES (?1, ?2, ?3, ?4, 'recover-or-discard', 0, ?5)",
                 params![
                     replica.name,
                     replica.service_url,
-                    replica.token.as_ref().map(Secret::expose),
                     replica.replica_guid.as_ref().map(Guid::as_str),
                     replica.file_path.to_string_lossy(),
                     now_ms(),
@@ -181,7 +181,13 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        for table in ["edit_results", "jobs", "reset_guard", "reset_journal"] {
+        for table in [
+            "edit_results",
+            "jobs",
+            "reset_guard",
+            "reset_journal",
+            "replica_tokens",
+        ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE local_id = ?1"),
                 [local_id.0],

@@ -2,11 +2,15 @@
 //! ones (the predicted-refusal policy, under `replica.<id>.predicted_policy`).
 
 use super::{Store, StoreError};
-use crate::model::{LocalReplicaId, PredictedPolicy};
+use crate::model::{LocalReplicaId, PredictedPolicy, SecretStoreKind};
 use rusqlite::{OptionalExtension, params};
 
 /// Setting key of the auto-sync interval.
 const AUTO_SYNC_KEY: &str = "auto_sync_interval_secs";
+/// Setting key of the secret store the user chose (`keychain` or `file`).
+pub const SECRET_STORE_KEY: &str = "secret_store";
+/// Setting key of this data folder's own id, which keeps its keychain entries apart.
+const SECRET_SCOPE_KEY: &str = "secret_scope";
 
 /// Setting key of a replica's predicted-refusal policy.
 pub(super) fn predicted_policy_key(local_id: LocalReplicaId) -> String {
@@ -74,5 +78,38 @@ impl Store {
     ) -> Result<(), StoreError> {
         let text = interval_secs.map(|s| s.to_string());
         self.set_setting(AUTO_SYNC_KEY, text.as_deref())
+    }
+
+    /// The secret store chosen in the settings (`secret_store`); `None` when not chosen.
+    pub fn secret_store_setting(&self) -> Result<Option<SecretStoreKind>, StoreError> {
+        self.setting(SECRET_STORE_KEY)?
+            .map(|text| {
+                SecretStoreKind::parse(&text).ok_or_else(|| StoreError::BadValue {
+                    what: "the secret_store setting",
+                    value: text,
+                    path: self.path.clone(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Chooses (Some) or unchooses (None) the secret store new secrets go to.
+    pub fn set_secret_store_setting(&self, kind: Option<SecretStoreKind>) -> Result<(), StoreError> {
+        self.set_setting(SECRET_STORE_KEY, kind.map(SecretStoreKind::as_str))
+    }
+
+    /// This data folder's own id for its keychain entries, made on first use.
+    pub fn secret_scope(&self) -> Result<String, StoreError> {
+        if let Some(scope) = self.setting(SECRET_SCOPE_KEY)? {
+            return Ok(scope);
+        }
+        let scope = uuid::Uuid::new_v4().to_string();
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)",
+                params![SECRET_SCOPE_KEY, scope],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(self.setting(SECRET_SCOPE_KEY)?.unwrap_or(scope))
     }
 }

@@ -11,7 +11,6 @@ fn new_replica(name: &str) -> NewReplica {
     NewReplica {
         name: name.into(),
         service_url: "http://127.0.0.1:1/arcgis/rest/services/Water/FeatureServer".into(),
-        token: Some("s3cret-token".into()),
         replica_guid: None,
         file_path: PathBuf::from("/tmp/x.replica"),
     }
@@ -33,7 +32,7 @@ fn result(gid: &Guid, success: bool, code: Option<i64>) -> (EditResultRow, Strin
     )
 }
 
-/// The registry stores replicas, finds them by name or replicaID, never prints the token,
+/// The registry stores replicas, finds them by name or replicaID, holds no token,
 /// and migrations are recorded in user_version; reopening keeps everything.
 #[test]
 fn registry_round_trip_and_migrations() {
@@ -55,11 +54,7 @@ fn registry_round_trip_and_migrations() {
         .unwrap();
     store.record_attempt(id, 5, Some("timeout")).unwrap();
     let record = store.replica(id).unwrap();
-    assert_eq!(
-        record.token.as_ref().map(Secret::expose),
-        Some("s3cret-token")
-    );
-    assert!(!format!("{record:?}").contains("s3cret"));
+    assert_eq!(record.legacy_token, None, "the registry holds no token");
     assert_eq!(record.reset_mode, ResetMode::Manual);
     assert!(record.paused);
     assert_eq!(record.last_error.as_deref(), Some("timeout"));
@@ -346,4 +341,102 @@ fn damaged_files_are_told_apart() {
     let err = Store::open(&path).unwrap_err();
     assert!(err.is_damaged(), "{err:?}");
     assert!(!StoreError::NoSuchReplica(LocalReplicaId(1)).is_damaged());
+}
+
+/// A database in the old format (schema 2, a token in `replicas.token`) opens and migrates; the
+/// token is readable as a legacy token until erased, and once erased no byte of it is left in the
+/// database file or its WAL; `Debug` never shows it.
+#[test]
+fn legacy_tokens_are_erased_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syncwatch.db");
+    let token = "legacy-TOKEN-5f2c9a";
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        for step in &migrations::STEPS[..2] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO replicas (name, service_url, token, file_path, reset_mode, created_ms)
+             VALUES ('old', 'http://127.0.0.1:1/x/FeatureServer', ?1, '/tmp/old.replica',
+                     'recover-or-discard', 1)",
+            [token],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let legacy = store.legacy_tokens().unwrap();
+    assert_eq!(legacy.len(), 1);
+    assert_eq!(legacy[0].1.expose(), token);
+    assert!(!format!("{legacy:?}").contains("TOKEN"));
+    let id = legacy[0].0;
+    assert_eq!(
+        store.replica(id).unwrap().legacy_token.as_ref().map(Secret::expose),
+        Some(token)
+    );
+    store.erase_legacy_tokens(&[id]).unwrap();
+    assert!(store.legacy_tokens().unwrap().is_empty());
+    assert_eq!(store.replica(id).unwrap().legacy_token, None);
+    assert_eq!(store.replica(id).unwrap().name, "old", "the replica itself stays");
+    for file in ["syncwatch.db", "syncwatch.db-wal"] {
+        let Ok(bytes) = std::fs::read(dir.path().join(file)) else {
+            continue;
+        };
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{file} still holds the token"
+        );
+    }
+}
+
+/// Accounts are recorded without secrets, replaced on renewal (keeping the first sign-in),
+/// listed and forgotten; which store holds a replica's token is recorded and forgotten with the
+/// replica.
+#[test]
+fn accounts_and_token_stores_round_trip() {
+    use crate::model::{Account, AccountKey, AccountKind, SecretKind, SecretStoreKind};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let key = AccountKey::new("https://host/portal", "bob");
+    let mut account = Account {
+        key: key.clone(),
+        kind: AccountKind::OAuth {
+            client_id: "app".into(),
+        },
+        store: SecretStoreKind::File,
+        held: vec![SecretKind::AccessToken, SecretKind::RefreshToken],
+        access_expires_ms: Some(10),
+        refresh_expires_ms: Some(20),
+        signed_in_ms: 1,
+        updated_ms: 1,
+    };
+    store.save_account(&account).unwrap();
+    account.access_expires_ms = Some(30);
+    account.signed_in_ms = 5;
+    account.updated_ms = 5;
+    store.save_account(&account).unwrap();
+    let listed = store.accounts().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].access_expires_ms, Some(30));
+    assert_eq!(listed[0].signed_in_ms, 1, "a renewal keeps the first sign-in");
+    assert_eq!(listed[0].kind, account.kind);
+    assert_eq!(store.account(&key).unwrap().unwrap().held, account.held);
+    assert!(store.remove_account(&key).unwrap());
+    assert!(!store.remove_account(&key).unwrap());
+    assert!(store.accounts().unwrap().is_empty());
+
+    let id = store.add_replica(&new_replica("with-token")).unwrap();
+    assert_eq!(store.replica_token_store(id).unwrap(), None);
+    store.set_replica_token_store(id, SecretStoreKind::File).unwrap();
+    assert_eq!(store.replica_token_store(id).unwrap(), Some(SecretStoreKind::File));
+    store.remove_replica(id).unwrap();
+    assert_eq!(store.replica_token_store(id).unwrap(), None);
+
+    assert_eq!(store.secret_store_setting().unwrap(), None);
+    store.set_secret_store_setting(Some(SecretStoreKind::File)).unwrap();
+    assert_eq!(store.secret_store_setting().unwrap(), Some(SecretStoreKind::File));
+    let scope = store.secret_scope().unwrap();
+    assert_eq!(store.secret_scope().unwrap(), scope, "the scope is made once");
 }

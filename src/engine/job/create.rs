@@ -31,7 +31,13 @@ pub(super) async fn create(
         Ok(done) => Ok(done),
         Err(error) => {
             // Nothing of the technician's exists yet: forget the half-made entry.
-            let _ = deps.with_store(move |s| s.remove_replica(replica)).await;
+            let secrets = deps.secrets.clone();
+            let _ = deps
+                .with_store(move |s| {
+                    crate::engine::secrets::forget_replica_token(s, &secrets, replica);
+                    s.remove_replica(replica)
+                })
+                .await;
             Err(Failed {
                 error,
                 removed: true,

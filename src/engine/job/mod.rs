@@ -23,6 +23,7 @@ pub use reset_fresh::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 
 use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, ResetMode, SyncOptions};
 use super::error::{EngineError, chain};
+use super::secrets::save_replica_token;
 use super::{Deps, now_ms};
 use crate::protocol::JobState;
 use crate::store::{JobFinish, JobKind, NewReplica};
@@ -92,15 +93,23 @@ pub(crate) async fn register_new(
     request: &CreateRequest,
 ) -> Result<LocalReplicaId, EngineError> {
     let dirs = deps.dirs.clone();
+    let secrets = deps.secrets.clone();
     let request = request.clone();
     deps.blocking(move |store| {
         let local_id = store.add_replica(&NewReplica {
             name: request.name.clone(),
             service_url: request.service_url.clone(),
-            token: request.token.clone(),
             replica_guid: None,
             file_path: PathBuf::new(),
         })?;
+        // The token goes to the secret store, never the app database; if no store takes it,
+        // the replica is not registered and the error says how to choose one.
+        if let Some(token) = &request.token
+            && let Err(e) = save_replica_token(store, &secrets, local_id, token)
+        {
+            let _ = store.remove_replica(local_id);
+            return Err(e);
+        }
         let path = dirs.replica_file_path(local_id, &request.name);
         store.set_replica_path(local_id, &path)?;
         Ok(local_id)

@@ -141,6 +141,16 @@ fn describe_attachments(file: &ReplicaFile, rows: &mut [EditResultRecord]) {
     }
 }
 
+/// The client of a registered replica's service, with the replica's token (from the secret
+/// store).
+pub(crate) async fn replica_client(
+    deps: &Deps,
+    record: &crate::store::ReplicaRecord,
+) -> Result<FeatureServiceClient, EngineError> {
+    let token = crate::engine::secrets::replica_token(deps, record).await?;
+    client_for(deps, &record.service_url, token)
+}
+
 pub(crate) fn client_for(
     deps: &Deps,
     service_url: &str,

@@ -24,7 +24,7 @@
 //! fallback waits for the user (`ManualResetFallback` + `ResetAwaitingConfirmation`).
 
 use super::create::{request_replica, unregister_quietly};
-use super::report::{client_for, log};
+use super::report::{client_for, log, replica_client};
 use super::reset_fresh::{self as fresh, crash_point};
 use super::{Done, Failed};
 use crate::engine::api::{
@@ -332,13 +332,13 @@ async fn attempt(
     };
     let request = CreateRequest {
         service_url: record.service_url.clone(),
-        token: record.token.clone(),
+        token: crate::engine::secrets::replica_token(deps, record).await?,
         name: record.name.clone(),
         layers: definition.layers.iter().map(|l| l.layer_id).collect(),
         sync_model: definition.sync_model,
         is_async: true,
     };
-    let client = client_for(deps, &record.service_url, record.token.clone())?;
+    let client = client_for(deps, &record.service_url, request.token.clone())?;
     let fresh_path = deps.dirs.reset_file_path(replica, &record.name, now_ms());
     journal.strategy = Some(strategy.as_mode());
     journal.fresh_path = Some(fresh_path.clone());
@@ -435,7 +435,7 @@ fn discarded_in_backup(
 /// its files and records the reset as backed up again.
 async fn give_back(deps: &Deps, record: &ReplicaRecord, journal: &mut ResetJournal) {
     if let Some(guid) = journal.fresh_guid.take() {
-        match client_for(deps, &record.service_url, record.token.clone()) {
+        match replica_client(deps, record).await {
             Ok(client) => unregister_quietly(&client, &guid).await,
             Err(e) => {
                 tracing::warn!(error = %chain(&e), "could not unregister an unused fresh replica")
@@ -498,7 +498,7 @@ async fn clean_up_after_switch(deps: &Deps, record: &ReplicaRecord, journal: &Re
     if let Some(old_guid) = &journal.old_guid
         && journal.fresh_guid.as_ref() != Some(old_guid)
     {
-        match client_for(deps, &record.service_url, record.token.clone()) {
+        match replica_client(deps, record).await {
             Ok(client) => unregister_quietly(&client, old_guid).await,
             Err(e) => tracing::warn!(error = %chain(&e), "could not unregister the old replica"),
         }

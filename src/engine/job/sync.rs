@@ -4,7 +4,7 @@
 //! reply is [`super::sync_reply`]'s; a failed call is [`super::rollback`]'s.
 
 use super::create::refresh_rules;
-use super::report::{cancelled, client_for, log, predicted_rows, progress_events};
+use super::report::{cancelled, log, predicted_rows, progress_events, replica_client};
 use super::rollback::sync_failed;
 use super::sync_reply::{Sent, apply_reply};
 use super::{Done, Failed, reset};
@@ -89,7 +89,7 @@ pub(super) async fn sync(
         .replica_guid
         .clone()
         .ok_or(EngineError::NotCreated { replica })?;
-    let client = client_for(deps, &record.service_url, record.token.clone())?;
+    let client = replica_client(deps, &record).await?;
     let path = record.file_path.clone();
     refresh_rules(&client, &guid, &path).await?;
     let policy = deps

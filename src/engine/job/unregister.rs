@@ -2,7 +2,7 @@
 //! replica on its service and forgets it. The replica file stays on disk as a backup of anything
 //! unsynced; the job only says where.
 
-use super::report::{client_for, log};
+use super::report::{log, replica_client};
 use super::{Done, Failed};
 use crate::engine::Deps;
 use crate::engine::api::LocalReplicaId;
@@ -13,7 +13,7 @@ pub(super) async fn unregister(deps: &Deps, replica: LocalReplicaId) -> Result<D
     let record = deps.with_store(move |s| s.replica(replica)).await?;
     super::reset::abandon_interrupted(deps, &record).await;
     if let Some(guid) = &record.replica_guid {
-        let client = client_for(deps, &record.service_url, record.token.clone())?;
+        let client = replica_client(deps, &record).await?;
         client.unregister_replica(guid).await?;
     }
     // The replica file stays on disk as a backup of anything unsynced; say where.
@@ -33,7 +33,12 @@ pub(super) async fn unregister(deps: &Deps, replica: LocalReplicaId) -> Result<D
         );
         log(deps, Some(replica), &record.name, None, &message).await;
     }
-    deps.with_store(move |s| s.remove_replica(replica)).await?;
+    let secrets = deps.secrets.clone();
+    deps.with_store(move |s| {
+        crate::engine::secrets::forget_replica_token(s, &secrets, replica);
+        s.remove_replica(replica)
+    })
+    .await?;
     Ok(Done {
         state: Some(JobState::Completed),
         removed: true,

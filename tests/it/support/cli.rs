@@ -12,20 +12,38 @@ pub struct Cli {
 
 impl Cli {
     pub fn start() -> Cli {
+        Cli::start_with(ServerConfig::default())
+    }
+
+    /// As [`Cli::start`], with the service configured by `config`.
+    pub fn start_with(config: ServerConfig) -> Cli {
         Cli {
-            server: server::start_blocking(ServerConfig::default()).unwrap(),
+            server: server::start_blocking(config).unwrap(),
             data_dir: tempfile::tempdir().unwrap(),
         }
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs the binary with these environment variables set (an empty value removes one).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"));
+        command
             .arg("--data-dir")
             .arg(self.data_dir.path())
             .args(args)
             .env_remove("SYNCWATCH_DATA_DIR")
-            .output()
-            .unwrap()
+            .env_remove("SYNCWATCH_SECRET_STORE");
+        for (name, value) in env {
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.env(name, value);
+            }
+        }
+        command.output().unwrap()
     }
 
     /// Runs a command that must exit with `code` and returns its JSON output.

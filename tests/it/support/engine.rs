@@ -18,7 +18,7 @@ use std::time::Duration;
 use syncwatch::engine::{
     self, Command, CreateRequest, EditResultRecord, EngineConfig, EngineHandle, Event,
     EventReceiver, Failure, JobOutcome, JobWatch, LocalEdit, LocalReplicaId, ReplicaSummary,
-    SyncOptions,
+    SecretStoreKind, SyncOptions,
 };
 use syncwatch::geodatabase::replica_file::ReplicaFile;
 use syncwatch::protocol::{Guid, JobState, SyncDirection, SyncModel};
@@ -77,6 +77,8 @@ impl Harness {
         let mut config = EngineConfig::new(dir.path());
         config.client = client;
         config.reset_on_detection = false;
+        // No OS keychain on the test machines: the file store, chosen as such a user would.
+        config.secret_store = Some(SecretStoreKind::File);
         tweak(&mut config);
         let (engine, events, _join) = engine::start_with_channel(config).unwrap();
         let service_url = server.service_url();
