@@ -112,12 +112,11 @@ impl SecretFile {
             std::fs::create_dir_all(parent).map_err(|source| self.io(source))?;
         }
         let temp = sibling(&self.path, ".tmp");
-        let text = serde_json::to_string_pretty(content).map_err(|source| {
-            CredentialsError::Damaged {
+        let text =
+            serde_json::to_string_pretty(content).map_err(|source| CredentialsError::Damaged {
                 path: self.path.clone(),
                 source,
-            }
-        })?;
+            })?;
         let io = |source| CredentialsError::Io {
             path: temp.clone(),
             source,

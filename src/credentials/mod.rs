@@ -97,11 +97,9 @@ impl SecretName {
     /// The entry's text: JSON of its parts, so no root URL or username can be mistaken for another.
     fn entry(&self) -> String {
         let parts: Vec<String> = match self {
-            SecretName::Account(key) => vec![
-                "account".into(),
-                key.root_url.clone(),
-                key.username.clone(),
-            ],
+            SecretName::Account(key) => {
+                vec!["account".into(), key.root_url.clone(), key.username.clone()]
+            }
             SecretName::ReplicaToken(id) => vec!["replica-token".into(), id.0.to_string()],
         };
         serde_json::Value::from(parts).to_string()
@@ -176,11 +174,10 @@ impl Credentials {
         key: &AccountKey,
         secrets: &AccountSecrets,
     ) -> Result<SecretStoreKind, CredentialsError> {
-        let json =
-            serde_json::to_string(secrets).map_err(|_| CredentialsError::DamagedEntry {
-                what: key.to_string(),
-                store: self.choice,
-            })?;
+        let json = serde_json::to_string(secrets).map_err(|_| CredentialsError::DamagedEntry {
+            what: key.to_string(),
+            store: self.choice,
+        })?;
         self.put(&SecretName::Account(key.clone()), &json)
     }
 

@@ -300,6 +300,65 @@ impl EngineHandle {
     ) -> Result<ReplicaSummary, EngineError> {
         local::edit_feature(&self.shared.deps, replica, layer_id, edit).await
     }
+
+    /// The store new secrets go to (the choice in force since start).
+    pub fn secret_store(&self) -> SecretStoreKind {
+        self.shared.deps.secrets.choice()
+    }
+
+    /// Chooses the store for new secrets in the app setting `secret_store` (None: unchoose);
+    /// it applies from the next start, below an explicit choice and `SYNCWATCH_SECRET_STORE`.
+    pub async fn choose_secret_store(
+        &self,
+        kind: Option<SecretStoreKind>,
+    ) -> Result<(), EngineError> {
+        self.shared
+            .deps
+            .with_store(move |s| s.set_secret_store_setting(kind))
+            .await
+    }
+
+    /// Every signed-in account: the app database's record only, no secret is read.
+    pub async fn accounts(&self) -> Result<Vec<Account>, EngineError> {
+        self.shared.deps.with_store(|s| s.accounts()).await
+    }
+
+    /// Records a sign-in or a renewal: `secrets` to the secret store, the record (who, where,
+    /// expiry, which store) to the app database. Fails, storing nothing, when the store cannot
+    /// take them (no keychain and the file store not chosen: the error says how to choose).
+    pub async fn save_sign_in(
+        &self,
+        key: AccountKey,
+        kind: AccountKind,
+        secrets: AccountSecrets,
+    ) -> Result<Account, EngineError> {
+        let creds = self.shared.deps.secrets.clone();
+        self.shared
+            .deps
+            .blocking(move |s| secrets::save_sign_in(s, &creds, &key, kind, &secrets))
+            .await
+    }
+
+    /// An account's record and secrets; `None` when it is not signed in.
+    pub async fn signed_in(
+        &self,
+        key: AccountKey,
+    ) -> Result<Option<(Account, AccountSecrets)>, EngineError> {
+        let creds = self.shared.deps.secrets.clone();
+        self.shared
+            .deps
+            .blocking(move |s| secrets::signed_in(s, &creds, &key))
+            .await
+    }
+
+    /// Signs out: forgets the account's secrets and record. Returns whether it was signed in.
+    pub async fn sign_out(&self, key: AccountKey) -> Result<bool, EngineError> {
+        let creds = self.shared.deps.secrets.clone();
+        self.shared
+            .deps
+            .blocking(move |s| secrets::sign_out(s, &creds, &key))
+            .await
+    }
 }
 
 /// Opens the data directory and the app database (blocking, once, before anything is spawned).

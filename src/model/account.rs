@@ -219,10 +219,17 @@ mod tests {
             5,
         );
         assert_eq!(account.key.root_url, "https://example.com/portal");
-        assert_eq!(account.held, [SecretKind::AccessToken, SecretKind::Password]);
+        assert_eq!(
+            account.held,
+            [SecretKind::AccessToken, SecretKind::Password]
+        );
         assert_eq!(account.access_expires_ms, Some(10));
         assert!(account.remembers_password());
-        let printed = format!("{account:?} {:?} {}", secrets, serde_json::to_string(&account).unwrap());
+        let printed = format!(
+            "{account:?} {:?} {}",
+            secrets,
+            serde_json::to_string(&account).unwrap()
+        );
         assert!(!printed.contains("VALUE"), "{printed}");
         assert_eq!(
             AccountKind::parse("oauth", Some("app1")),

@@ -53,7 +53,10 @@ impl Store {
     /// Forgets that the replica has a stored token.
     pub fn clear_replica_token_store(&self, local_id: LocalReplicaId) -> Result<(), StoreError> {
         self.conn
-            .execute("DELETE FROM replica_tokens WHERE local_id = ?1", [local_id.0])
+            .execute(
+                "DELETE FROM replica_tokens WHERE local_id = ?1",
+                [local_id.0],
+            )
             .map_err(|e| self.sql(e))?;
         Ok(())
     }
@@ -69,7 +72,10 @@ impl Store {
             .map_err(|e| self.sql(e))?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((LocalReplicaId(r.get(0)?), Secret::new(r.get::<_, String>(1)?)))
+                Ok((
+                    LocalReplicaId(r.get(0)?),
+                    Secret::new(r.get::<_, String>(1)?),
+                ))
             })
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))

@@ -94,7 +94,10 @@ impl Store {
     }
 
     /// Chooses (Some) or unchooses (None) the secret store new secrets go to.
-    pub fn set_secret_store_setting(&self, kind: Option<SecretStoreKind>) -> Result<(), StoreError> {
+    pub fn set_secret_store_setting(
+        &self,
+        kind: Option<SecretStoreKind>,
+    ) -> Result<(), StoreError> {
         self.set_setting(SECRET_STORE_KEY, kind.map(SecretStoreKind::as_str))
     }
 

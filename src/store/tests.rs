@@ -373,13 +373,22 @@ fn legacy_tokens_are_erased_from_the_file() {
     assert!(!format!("{legacy:?}").contains("TOKEN"));
     let id = legacy[0].0;
     assert_eq!(
-        store.replica(id).unwrap().legacy_token.as_ref().map(Secret::expose),
+        store
+            .replica(id)
+            .unwrap()
+            .legacy_token
+            .as_ref()
+            .map(Secret::expose),
         Some(token)
     );
     store.erase_legacy_tokens(&[id]).unwrap();
     assert!(store.legacy_tokens().unwrap().is_empty());
     assert_eq!(store.replica(id).unwrap().legacy_token, None);
-    assert_eq!(store.replica(id).unwrap().name, "old", "the replica itself stays");
+    assert_eq!(
+        store.replica(id).unwrap().name,
+        "old",
+        "the replica itself stays"
+    );
     for file in ["syncwatch.db", "syncwatch.db-wal"] {
         let Ok(bytes) = std::fs::read(dir.path().join(file)) else {
             continue;
@@ -420,7 +429,10 @@ fn accounts_and_token_stores_round_trip() {
     let listed = store.accounts().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].access_expires_ms, Some(30));
-    assert_eq!(listed[0].signed_in_ms, 1, "a renewal keeps the first sign-in");
+    assert_eq!(
+        listed[0].signed_in_ms, 1,
+        "a renewal keeps the first sign-in"
+    );
     assert_eq!(listed[0].kind, account.kind);
     assert_eq!(store.account(&key).unwrap().unwrap().held, account.held);
     assert!(store.remove_account(&key).unwrap());
@@ -429,14 +441,28 @@ fn accounts_and_token_stores_round_trip() {
 
     let id = store.add_replica(&new_replica("with-token")).unwrap();
     assert_eq!(store.replica_token_store(id).unwrap(), None);
-    store.set_replica_token_store(id, SecretStoreKind::File).unwrap();
-    assert_eq!(store.replica_token_store(id).unwrap(), Some(SecretStoreKind::File));
+    store
+        .set_replica_token_store(id, SecretStoreKind::File)
+        .unwrap();
+    assert_eq!(
+        store.replica_token_store(id).unwrap(),
+        Some(SecretStoreKind::File)
+    );
     store.remove_replica(id).unwrap();
     assert_eq!(store.replica_token_store(id).unwrap(), None);
 
     assert_eq!(store.secret_store_setting().unwrap(), None);
-    store.set_secret_store_setting(Some(SecretStoreKind::File)).unwrap();
-    assert_eq!(store.secret_store_setting().unwrap(), Some(SecretStoreKind::File));
+    store
+        .set_secret_store_setting(Some(SecretStoreKind::File))
+        .unwrap();
+    assert_eq!(
+        store.secret_store_setting().unwrap(),
+        Some(SecretStoreKind::File)
+    );
     let scope = store.secret_scope().unwrap();
-    assert_eq!(store.secret_scope().unwrap(), scope, "the scope is made once");
+    assert_eq!(
+        store.secret_scope().unwrap(),
+        scope,
+        "the scope is made once"
+    );
 }

@@ -16,7 +16,10 @@ const FILE_STORE: (&str, &str) = ("SYNCWATCH_SECRET_STORE", "file");
 
 /// A D-Bus address nothing listens on: no Secret Service, so no keychain, on any Linux machine.
 const NO_KEYCHAIN: [(&str, &str); 2] = [
-    ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/syncwatch-test-bus"),
+    (
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/syncwatch-test-bus",
+    ),
     ("XDG_RUNTIME_DIR", "/nonexistent/syncwatch-test-runtime"),
 ];
 
@@ -88,7 +91,15 @@ fn assert_only_secrets_file_holds(data_dir: &Path, token: &str) -> Vec<PathBuf> 
 
 fn create_args<'a>(service: &'a str, name: &'a str, token: &'a str) -> Vec<&'a str> {
     vec![
-        "create", "--service", service, "--name", name, "--layers", "0", "--token", token,
+        "create",
+        "--service",
+        service,
+        "--name",
+        name,
+        "--layers",
+        "0",
+        "--token",
+        token,
         "--json",
     ]
 }
@@ -103,11 +114,19 @@ fn file_store_keeps_the_token_out_of_every_other_file_and_output() {
     let service = cli.server.service_url();
     let mut seen = Vec::new();
     let env = [FILE_STORE];
-    let created = run(&cli, &create_args(&service, "crew9", &token), &env, 0, &mut seen);
+    let created = run(
+        &cli,
+        &create_args(&service, "crew9", &token),
+        &env,
+        0,
+        &mut seen,
+    );
     let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
     assert_eq!(created["outcome"]["state"], "Completed");
     let update = r#"{"Notes":"gate stiff"}"#;
-    let edit = ["edit", "crew9", "--layer", "0", "--update", HYD_1, update, "--json"];
+    let edit = [
+        "edit", "crew9", "--layer", "0", "--update", HYD_1, update, "--json",
+    ];
     run(&cli, &edit, &env, 0, &mut seen);
     run(&cli, &["sync", "crew9", "--json"], &env, 0, &mut seen);
     run(&cli, &["sync", "crew9"], &[], 0, &mut seen);
@@ -123,13 +142,18 @@ fn file_store_keeps_the_token_out_of_every_other_file_and_output() {
     let reset = ["reset", "crew9", "--mode", "recover", "--yes", "--json"];
     let done = run(&cli, &reset, &env, 0, &mut seen);
     let done: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
-    assert_eq!(done["upload"]["uploaded"], 1, "the reset really reached the service");
+    assert_eq!(
+        done["upload"]["uploaded"], 1,
+        "the reset really reached the service"
+    );
     run(&cli, &["sync", "crew9", "--json"], &env, 0, &mut seen);
 
     assert!(!holds(&seen, &token), "a command printed the token");
     let files = assert_only_secrets_file_holds(cli.data_dir.path(), &token);
     assert!(
-        files.iter().any(|f| f.to_string_lossy().contains("recovery")),
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().contains("recovery")),
         "the reset's backup was searched: {files:?}"
     );
     assert!(files.iter().any(|f| f.ends_with("syncwatch.db")));
@@ -168,7 +192,11 @@ fn no_keychain_and_no_choice_fails_with_the_way_out() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(!holds(&out.stdout, &token) && !stderr.contains(&token));
     let listed = cli.json(&["replicas", "--json"], 0);
-    assert_eq!(listed.as_array().unwrap().len(), 0, "nothing was registered");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        0,
+        "nothing was registered"
+    );
     assert_only_secrets_file_holds(cli.data_dir.path(), &token);
     assert!(!cli.data_dir.path().join("secrets.json").exists());
 }
@@ -177,12 +205,13 @@ fn no_keychain_and_no_choice_fails_with_the_way_out() {
 /// token in plain text in `replicas.token`, no secret store) for the replica `name`.
 fn make_old_format(data_dir: &Path, name: &str, token: &str) {
     let conn = rusqlite::Connection::open(data_dir.join("syncwatch.db")).unwrap();
-    conn.execute_batch(
-        "DROP TABLE accounts; DROP TABLE replica_tokens; PRAGMA user_version = 2;",
+    conn.execute_batch("DROP TABLE accounts; DROP TABLE replica_tokens; PRAGMA user_version = 2;")
+        .unwrap();
+    conn.execute(
+        "UPDATE replicas SET token = ?1 WHERE name = ?2",
+        [token, name],
     )
     .unwrap();
-    conn.execute("UPDATE replicas SET token = ?1 WHERE name = ?2", [token, name])
-        .unwrap();
     drop(conn);
     std::fs::remove_file(data_dir.join("secrets.json")).unwrap();
 }
@@ -197,12 +226,27 @@ fn plain_text_tokens_of_an_old_database_move_to_the_secret_store() {
     let cli = secured_service(&token);
     let service = cli.server.service_url();
     let mut seen = Vec::new();
-    run(&cli, &create_args(&service, "old1", &token), &[FILE_STORE], 0, &mut seen);
+    run(
+        &cli,
+        &create_args(&service, "old1", &token),
+        &[FILE_STORE],
+        0,
+        &mut seen,
+    );
     make_old_format(cli.data_dir.path(), "old1", &token);
     let db = cli.data_dir.path().join("syncwatch.db");
-    assert!(holds(&std::fs::read(&db).unwrap(), &token), "the old format holds it");
+    assert!(
+        holds(&std::fs::read(&db).unwrap(), &token),
+        "the old format holds it"
+    );
 
-    run(&cli, &["sync", "old1", "--json"], &NO_KEYCHAIN, 0, &mut seen);
+    run(
+        &cli,
+        &["sync", "old1", "--json"],
+        &NO_KEYCHAIN,
+        0,
+        &mut seen,
+    );
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (stayed, warned): (i64, i64) = conn
         .query_row(
