@@ -60,7 +60,8 @@ fn service_with_user(token: &str) -> ServiceDefinition {
 
 /// A technician with a token creates, edits and syncs (through retried faults, an async job, a
 /// refused edit and a failing wrong token) and exports the results: the token is in none of the
-/// trace-level logs of the engine, the client, the service or the HTTP libraries, nor in the CSV.
+/// trace-level logs of the engine, the client, the service or the HTTP libraries, nor in the CSV,
+/// nor in the app database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_never_reach_logs_or_exports() {
     let logs = captured_logs();
@@ -122,5 +123,12 @@ async fn tokens_never_reach_logs_or_exports() {
     );
     for secret in [&token, &wrong] {
         assert!(!text.contains(secret.as_str()), "a token reached the logs");
+    }
+    for file in ["syncwatch.db", "syncwatch.db-wal"] {
+        let bytes = std::fs::read(h.dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{file} holds the token (it belongs in the secret store)"
+        );
     }
 }
