@@ -14,6 +14,8 @@ mod server {
     mod api;
     mod attachments;
     mod checks;
+    mod oauth;
+    mod sign_in;
 }
 
 /// The engine and the service client against the reference service.
