@@ -26,6 +26,11 @@ mod engine {
     mod sync;
 }
 
+/// The service client's sign-in against the reference service's token endpoints.
+mod service {
+    mod sign_in;
+}
+
 /// The real `syncwatch` binary.
 mod cli {
     mod attachments;

@@ -32,7 +32,7 @@ pub struct BrowserSignIn {
 
 impl BrowserSignIn {
     /// Prepares the sign-in: binds the loopback listener (for [`Redirect::Loopback`]) and builds
-    /// the authorize URL. `options.expiration_minutes` is asked for as the refresh token's life.
+    /// the authorize URL, asking for `options.refresh_expiration_minutes` of refresh token.
     pub async fn start(
         http: &SignInHttp,
         portal: &Portal,
@@ -58,7 +58,7 @@ impl BrowserSignIn {
             &redirect_uri,
             &state,
             &pkce,
-            options.requested_minutes(),
+            options.requested_refresh_minutes(),
         );
         Ok(BrowserSignIn {
             http: http.clone(),

@@ -24,6 +24,9 @@ pub struct TokenOptions {
     /// The `referer` the token is bound to (`client=referer`); sent as the `Referer` header of
     /// every request that carries the token.
     pub referer: String,
+    /// Minutes an OAuth refresh token should last (the authorize URL's `expiration`; default
+    /// two weeks, the portal may grant less).
+    pub refresh_expiration_minutes: u32,
 }
 
 /// The referer syncwatch's tokens are bound to.
@@ -34,6 +37,7 @@ impl Default for TokenOptions {
         TokenOptions {
             expiration_minutes: 60,
             referer: DEFAULT_REFERER.to_string(),
+            refresh_expiration_minutes: 14 * 24 * 60,
         }
     }
 }
@@ -42,6 +46,12 @@ impl TokenOptions {
     /// The expiration to ask for: at least a minute, at most [`MAX_EXPIRATION_MINUTES`].
     pub fn requested_minutes(&self) -> u32 {
         self.expiration_minutes.clamp(1, MAX_EXPIRATION_MINUTES)
+    }
+
+    /// The refresh token's life to ask for: at least a minute, at most 90 days (the longest an
+    /// organisation may allow).
+    pub fn requested_refresh_minutes(&self) -> u32 {
+        self.refresh_expiration_minutes.clamp(1, 90 * 24 * 60)
     }
 }
 

@@ -50,6 +50,8 @@ pub struct SessionRecord {
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,
     pub expiration_minutes: u32,
+    #[serde(default = "two_weeks")]
+    pub refresh_expiration_minutes: u32,
     pub referer: String,
     /// Secret: the current token of the server or portal.
     pub token: Option<StoredToken>,
@@ -142,10 +144,15 @@ impl SessionRecord {
             TokenOptions {
                 expiration_minutes: self.expiration_minutes,
                 referer: self.referer.clone(),
+                refresh_expiration_minutes: self.refresh_expiration_minutes,
             },
             renewal,
             self.token.as_ref().and_then(StoredToken::to_timed),
             self.refresh_token.as_ref().and_then(StoredToken::to_timed),
         ))
     }
+}
+
+fn two_weeks() -> u32 {
+    TokenOptions::default().refresh_expiration_minutes
 }

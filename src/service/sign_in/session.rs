@@ -178,6 +178,7 @@ impl SignInSession {
             client_id,
             redirect_uri,
             expiration_minutes: inner.options.expiration_minutes,
+            refresh_expiration_minutes: inner.options.refresh_expiration_minutes,
             referer: inner.options.referer.clone(),
             token: state.primary.as_ref().map(StoredToken::of),
             refresh_token: state.refresh.as_ref().map(StoredToken::of),
