@@ -76,18 +76,27 @@ mod tests {
         let base = Url::parse("https://www.arcgis.com/sharing/rest/oauth2/authorize").unwrap();
         let redirect = loopback_uri(53682, "callback");
         let url = authorize_url(&base, "abc123", &redirect, &state, &pkce, 20160);
-        assert!(url.as_str().starts_with("https://www.arcgis.com/sharing/rest/oauth2/authorize?"));
+        assert!(
+            url.as_str()
+                .starts_with("https://www.arcgis.com/sharing/rest/oauth2/authorize?")
+        );
         let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
         assert_eq!(query["client_id"], "abc123");
         assert_eq!(query["response_type"], "code");
         assert_eq!(query["redirect_uri"], "http://127.0.0.1:53682/callback");
         assert_eq!(query["state"], state.as_str());
-        assert_eq!(query["code_challenge"], "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            query["code_challenge"],
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
         assert_eq!(query["code_challenge_method"], "S256");
         assert_eq!(query["expiration"], "20160");
         assert_eq!(query.len(), 7);
         assert!(!url.as_str().contains(pkce.verifier()));
         let oob = authorize_url(&base, "abc123", OUT_OF_BAND, &state, &pkce, 60);
-        assert!(oob.as_str().contains("redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob"));
+        assert!(
+            oob.as_str()
+                .contains("redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob")
+        );
     }
 }

@@ -20,7 +20,7 @@ pub enum SignInPlan {
     Server(ServerSignIn),
     /// A portal (ArcGIS Online or Enterprise): OAuth or generateToken at the portal; with
     /// `federated_server` when the URL was a server federated with it.
-    Portal(PortalSignIn),
+    Portal(Box<PortalSignIn>),
 }
 
 /// A standalone server's token service.
@@ -78,17 +78,17 @@ pub async fn discover(http: &SignInHttp, url: &str) -> Result<SignInPlan, SignIn
             let info = server_info(http, &root).await?;
             plan_for_server(http, root, info).await
         }
-        UrlShape::Portal(root) => Ok(SignInPlan::Portal(PortalSignIn {
+        UrlShape::Portal(root) => Ok(SignInPlan::Portal(Box::new(PortalSignIn {
             portal: portal_at(http, &root).await?,
             federated_server: None,
-        })),
+        }))),
         UrlShape::Unknown(root) => match server_info(http, &root).await {
             Ok(info) => plan_for_server(http, root, info).await,
             Err(as_server) => match portal_at(http, &root).await {
-                Ok(portal) => Ok(SignInPlan::Portal(PortalSignIn {
+                Ok(portal) => Ok(SignInPlan::Portal(Box::new(PortalSignIn {
                     portal,
                     federated_server: None,
-                })),
+                }))),
                 Err(as_portal) => Err(SignInError::NotArcGis {
                     url: root.to_string(),
                     reason: format!("as a server: {as_server}; as a portal: {as_portal}"),
@@ -106,7 +106,10 @@ pub(super) fn parse_user_url(text: &str) -> Result<Url, SignInError> {
     };
     let url = Url::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(invalid(format!("scheme {:?} is not http or https", url.scheme())));
+        return Err(invalid(format!(
+            "scheme {:?} is not http or https",
+            url.scheme()
+        )));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid("no host".into()));
@@ -152,10 +155,10 @@ async fn plan_for_server(
         return Ok(SignInPlan::NotNeeded { server_root: root });
     }
     if let Some(owner) = owning_system(&root, &info)? {
-        return Ok(SignInPlan::Portal(PortalSignIn {
+        return Ok(SignInPlan::Portal(Box::new(PortalSignIn {
             portal: portal_at(http, &owner).await?,
             federated_server: Some(root),
-        }));
+        })));
     }
     let stated = auth
         .token_services_url
@@ -173,15 +176,17 @@ async fn plan_for_server(
 
 /// The portal a server is federated with, from its `owningSystemUrl`.
 pub(super) fn owning_system(root: &Url, info: &InfoReply) -> Result<Option<Url>, SignInError> {
-    let Some(text) = info.owning_system_url.as_deref().filter(|t| !t.trim().is_empty()) else {
+    let Some(text) = info
+        .owning_system_url
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+    else {
         return Ok(None);
     };
-    let owner = root
-        .join(text.trim())
-        .map_err(|e| SignInError::NotArcGis {
-            url: root.to_string(),
-            reason: format!("its owningSystemUrl {text:?} is not a URL: {e}"),
-        })?;
+    let owner = root.join(text.trim()).map_err(|e| SignInError::NotArcGis {
+        url: root.to_string(),
+        reason: format!("its owningSystemUrl {text:?} is not a URL: {e}"),
+    })?;
     Ok(Some(match shape_of(&owner) {
         UrlShape::Portal(portal) | UrlShape::Unknown(portal) | UrlShape::Server(portal) => portal,
     }))
@@ -191,10 +196,12 @@ pub(super) fn owning_system(root: &Url, info: &InfoReply) -> Result<Option<Url>,
 /// state either the endpoint itself (`…/tokens/generateToken`) or its folder (`…/tokens/`); the
 /// endpoint of a folder is its `generateToken`, as Esri documents.
 fn generate_token_url(root: &Url, stated: &str) -> Result<Url, SignInError> {
-    let url = root.join(stated.trim()).map_err(|e| SignInError::NotArcGis {
-        url: root.to_string(),
-        reason: format!("its tokenServicesUrl {stated:?} is not a URL: {e}"),
-    })?;
+    let url = root
+        .join(stated.trim())
+        .map_err(|e| SignInError::NotArcGis {
+            url: root.to_string(),
+            reason: format!("its tokenServicesUrl {stated:?} is not a URL: {e}"),
+        })?;
     let ends_with_endpoint = url
         .path_segments()
         .and_then(|mut s| s.rfind(|p| !p.is_empty()))
@@ -208,7 +215,12 @@ fn generate_token_url(root: &Url, stated: &str) -> Result<Url, SignInError> {
 
 /// The portal at `root`: its `sharing/rest/info` and endpoints.
 pub(super) async fn portal_at(http: &SignInHttp, root: &Url) -> Result<Portal, SignInError> {
-    let info = read_info(http, "portal info", &join(root, &["sharing", "rest", "info"])).await?;
+    let info = read_info(
+        http,
+        "portal info",
+        &join(root, &["sharing", "rest", "info"]),
+    )
+    .await?;
     if info.auth_info.is_none() && info.owning_system_url.is_none() {
         return Err(SignInError::NotArcGis {
             url: root.to_string(),
@@ -242,7 +254,9 @@ mod tests {
     fn token_urls_are_taken_from_what_the_server_states() {
         let root = url("https://gis.example.com/server");
         assert_eq!(
-            generate_token_url(&root, "https://gis.example.com/server/tokens/").unwrap().as_str(),
+            generate_token_url(&root, "https://gis.example.com/server/tokens/")
+                .unwrap()
+                .as_str(),
             "https://gis.example.com/server/tokens/generateToken"
         );
         assert_eq!(
@@ -252,13 +266,18 @@ mod tests {
             "https://gis.example.com/wa/tokens/generateToken"
         );
         assert_eq!(
-            generate_token_url(&root, "https://gis.example.com/portal/sharing/rest/generateToken")
-                .unwrap()
-                .as_str(),
+            generate_token_url(
+                &root,
+                "https://gis.example.com/portal/sharing/rest/generateToken"
+            )
+            .unwrap()
+            .as_str(),
             "https://gis.example.com/portal/sharing/rest/generateToken"
         );
         assert_eq!(
-            generate_token_url(&root, "/server/tokens").unwrap().as_str(),
+            generate_token_url(&root, "/server/tokens")
+                .unwrap()
+                .as_str(),
             "https://gis.example.com/server/tokens/generateToken"
         );
     }
@@ -278,8 +297,11 @@ mod tests {
             Some(url("https://gis.example.com/portal"))
         );
         assert_eq!(
-            owning_system(&root, &info(Some("https://gis.example.com/portal/sharing/rest")))
-                .unwrap(),
+            owning_system(
+                &root,
+                &info(Some("https://gis.example.com/portal/sharing/rest"))
+            )
+            .unwrap(),
             Some(url("https://gis.example.com/portal"))
         );
         for bad in ["", "ftp://x", "x"] {

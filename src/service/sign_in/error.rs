@@ -26,7 +26,9 @@ pub enum SignInError {
         detail: String,
         url: String,
     },
-    #[error("{operation}: the reply is not what ArcGIS sends ({reason}); it began with {snippet:?} — {url}")]
+    #[error(
+        "{operation}: the reply is not what ArcGIS sends ({reason}); it began with {snippet:?} — {url}"
+    )]
     Malformed {
         operation: &'static str,
         reason: String,
@@ -42,7 +44,9 @@ pub enum SignInError {
     InvalidCredentials { host: String, message: String },
     #[error("{host} refused the sign-in: no such user — {message}")]
     UnknownUser { host: String, message: String },
-    #[error("{host} refused the sign-in: the account is locked out for now, try again later — {message}")]
+    #[error(
+        "{host} refused the sign-in: the account is locked out for now, try again later — {message}"
+    )]
     LockedOut { host: String, message: String },
     /// Any other refusal of a sign-in step, with the server's words.
     #[error("{operation} refused by {host}: {message}")]
@@ -119,11 +123,7 @@ impl SignInError {
 
     /// The failure as a service call sees it: retryable while the network or the server has a
     /// passing problem, [`ServiceClientError::SignInNeeded`] otherwise.
-    pub fn into_service_error(
-        self,
-        operation: &'static str,
-        server: &str,
-    ) -> ServiceClientError {
+    pub fn into_service_error(self, operation: &'static str, server: &str) -> ServiceClientError {
         match self {
             SignInError::Transport {
                 kind,
@@ -248,10 +248,19 @@ mod tests {
         assert!(matches!(locked, SignInError::LockedOut { .. }), "{locked}");
 
         let unknown = credentials_refusal("h", &envelope(400, "User does not exist.", &[]));
-        assert!(matches!(unknown, SignInError::UnknownUser { .. }), "{unknown}");
+        assert!(
+            matches!(unknown, SignInError::UnknownUser { .. }),
+            "{unknown}"
+        );
 
         let other = credentials_refusal("h", &envelope(403, "Token generation is disabled.", &[]));
-        assert!(matches!(other, SignInError::Refused { code: Some(403), .. }));
+        assert!(matches!(
+            other,
+            SignInError::Refused {
+                code: Some(403),
+                ..
+            }
+        ));
         assert!(!other.is_transient());
     }
 

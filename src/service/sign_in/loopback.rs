@@ -91,11 +91,23 @@ impl LoopbackListener {
             return Arrival::Ignored;
         };
         let Ok(url) = Url::parse("http://127.0.0.1").and_then(|b| b.join(&target)) else {
-            respond(&mut conn, 400, "Bad request", "This is not a sign-in answer.").await;
+            respond(
+                &mut conn,
+                400,
+                "Bad request",
+                "This is not a sign-in answer.",
+            )
+            .await;
             return Arrival::Ignored;
         };
         if url.path() != self.path {
-            respond(&mut conn, 404, "Not found", "This is syncwatch's sign-in listener.").await;
+            respond(
+                &mut conn,
+                404,
+                "Not found",
+                "This is syncwatch's sign-in listener.",
+            )
+            .await;
             return Arrival::Ignored;
         }
         let param = |name: &str| {
@@ -104,7 +116,9 @@ impl LoopbackListener {
                 .map(|(_, v)| v.into_owned())
         };
         let arrival = match (param("state"), param("code"), param("error")) {
-            (Some(got), _, _) if !state.matches(&got) => Arrival::Failed(SignInError::StateMismatch),
+            (Some(got), _, _) if !state.matches(&got) => {
+                Arrival::Failed(SignInError::StateMismatch)
+            }
             (None, _, None) => Arrival::Failed(SignInError::StateMismatch),
             (_, _, Some(error)) => Arrival::Failed(SignInError::AuthorizationDenied {
                 error,

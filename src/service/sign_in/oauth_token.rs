@@ -42,7 +42,14 @@ pub async fn exchange_code(
         ("code", code),
         ("code_verifier", verifier),
     ];
-    let granted = post(http, token_url, "an authorization code", &form, "browser sign-in").await?;
+    let granted = post(
+        http,
+        token_url,
+        "an authorization code",
+        &form,
+        "browser sign-in",
+    )
+    .await?;
     if granted.access.is_none() {
         return Err(no_token(token_url, "access_token"));
     }
@@ -81,7 +88,14 @@ pub async fn exchange_refresh_token(
         ("redirect_uri", app.redirect_uri.as_str()),
         ("refresh_token", refresh_token.expose()),
     ];
-    let granted = post(http, token_url, "a refresh token", &form, "refresh token exchange").await?;
+    let granted = post(
+        http,
+        token_url,
+        "a refresh token",
+        &form,
+        "refresh token exchange",
+    )
+    .await?;
     if granted.refresh.is_none() {
         return Err(no_token(token_url, "refresh_token"));
     }
@@ -118,7 +132,10 @@ async fn post(
     };
     Ok(Granted {
         access: timed(&reply.access_token, reply.expires_in),
-        refresh: timed(&reply.refresh_token, reply.refresh_token_expires_in.or(Some(1_209_600))),
+        refresh: timed(
+            &reply.refresh_token,
+            reply.refresh_token_expires_in.or(Some(1_209_600)),
+        ),
         username: reply.username,
     })
 }

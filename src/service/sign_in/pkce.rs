@@ -93,9 +93,15 @@ mod tests {
     #[test]
     fn s256_challenge_matches_rfc_7636_appendix_b() {
         let pkce = Pkce::from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-        assert_eq!(pkce.challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            pkce.challenge(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
         assert_eq!(pkce.method(), "S256");
-        assert_eq!(pkce.verifier(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(
+            pkce.verifier(),
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
     }
 
     /// Random verifiers are 43 URL-safe characters, differ each time, and never show in Debug.
@@ -104,15 +110,16 @@ mod tests {
         let a = Pkce::new_random();
         let b = Pkce::new_random();
         assert_eq!(a.verifier().len(), 43);
-        assert!(a
-            .verifier()
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            a.verifier()
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert_ne!(a.verifier(), b.verifier());
         assert_eq!(Pkce::from_verifier(a.verifier()).challenge(), a.challenge());
         assert!(!format!("{a:?}").contains(a.verifier()));
         let s = State::new_random();
-        assert!(s.matches(&s.as_str().to_string()));
+        assert!(s.matches(s.as_str()));
         assert!(!s.matches("other"));
         assert!(!s.matches(""));
         assert!(!State::new_random().matches(s.as_str()));

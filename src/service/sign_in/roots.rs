@@ -163,7 +163,10 @@ mod tests {
             assert_eq!(shape_of(&url(text)), expected, "{text}");
         }
         assert_eq!(
-            server_root_of(&url("http://127.0.0.1:9/arcgis/rest/services/W/FeatureServer")).as_str(),
+            server_root_of(&url(
+                "http://127.0.0.1:9/arcgis/rest/services/W/FeatureServer"
+            ))
+            .as_str(),
             "http://127.0.0.1:9/arcgis"
         );
         assert_eq!(
@@ -180,17 +183,31 @@ mod tests {
     #[test]
     fn owning_system_is_compared_like_arcgis_rest_js() {
         let portal = url("https://gis.example.com/portal");
-        assert!(is_owned_by(&url("https://GIS.example.com/portal/"), &portal));
+        assert!(is_owned_by(
+            &url("https://GIS.example.com/portal/"),
+            &portal
+        ));
         assert!(is_owned_by(&url("http://gis.example.com/portal"), &portal));
-        assert!(is_owned_by(&url("https://gis.example.com/portal/sharing/rest"), &portal));
+        assert!(is_owned_by(
+            &url("https://gis.example.com/portal/sharing/rest"),
+            &portal
+        ));
         assert!(!is_owned_by(&url("https://gis.example.com/other"), &portal));
-        assert!(!is_owned_by(&url("https://evil.example.com/portal"), &portal));
-        assert!(!is_owned_by(&url("https://gis.example.com:8443/portal"), &portal));
+        assert!(!is_owned_by(
+            &url("https://evil.example.com/portal"),
+            &portal
+        ));
+        assert!(!is_owned_by(
+            &url("https://gis.example.com:8443/portal"),
+            &portal
+        ));
         assert!(is_owned_by(
             &url("https://www.arcgis.com"),
             &url("https://acme.maps.arcgis.com")
         ));
-        assert!(is_arcgis_online(&url("https://services3.arcgis.com/x/arcgis")));
+        assert!(is_arcgis_online(&url(
+            "https://services3.arcgis.com/x/arcgis"
+        )));
         assert!(!is_arcgis_online(&url("https://arcgis.com.evil.example/x")));
         assert!(!is_arcgis_online(&url("https://notarcgis.com/x")));
     }

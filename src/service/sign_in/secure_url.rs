@@ -12,7 +12,8 @@ pub fn is_loopback(url: &Url) -> bool {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         Some(Host::Domain(name)) => {
-            name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost")
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
         }
         None => false,
     }
@@ -58,7 +59,10 @@ mod tests {
         ] {
             let err = require_secure(&url(bad), "a password").unwrap_err();
             let text = err.to_string();
-            assert!(text.contains("plain HTTP") && text.contains("https://"), "{text}");
+            assert!(
+                text.contains("plain HTTP") && text.contains("https://"),
+                "{text}"
+            );
             assert!(!text.contains('\n'));
         }
         let err = require_secure(&url("http://gis.example.com/x"), "a password").unwrap_err();

@@ -29,7 +29,10 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authority {
     /// A standalone server with its own users.
-    Server { root: Url, token_url: Url },
+    Server {
+        root: Url,
+        token_url: Url,
+    },
     Portal(Portal),
 }
 
@@ -151,12 +154,24 @@ impl SignInSession {
 
     /// When the session's own token ends (epoch ms).
     pub async fn token_expires_at_ms(&self) -> Option<i64> {
-        self.inner.state.lock().await.primary.as_ref().map(|t| t.expires_at_ms)
+        self.inner
+            .state
+            .lock()
+            .await
+            .primary
+            .as_ref()
+            .map(|t| t.expires_at_ms)
     }
 
     /// When the refresh token ends (epoch ms), for OAuth sessions.
     pub async fn refresh_expires_at_ms(&self) -> Option<i64> {
-        self.inner.state.lock().await.refresh.as_ref().map(|t| t.expires_at_ms)
+        self.inner
+            .state
+            .lock()
+            .await
+            .refresh
+            .as_ref()
+            .map(|t| t.expires_at_ms)
     }
 
     /// What to keep to restore this session later ([`SessionRecord::restore`]). The remembered
@@ -241,10 +256,17 @@ impl SignInSession {
     /// The session's own token, renewed when needed.
     async fn primary(&self, state: &mut State) -> Result<Token, SignInError> {
         let now = now_ms();
-        if let Some(t) = state.primary.as_ref().filter(|t| t.is_fresh(now, RENEW_BEFORE)) {
+        if let Some(t) = state
+            .primary
+            .as_ref()
+            .filter(|t| t.is_fresh(now, RENEW_BEFORE))
+        {
             return Ok(t.token.clone());
         }
-        let renewed = self.renew_primary(state).await.map_err(|e| self.needed(e))?;
+        let renewed = self
+            .renew_primary(state)
+            .await
+            .map_err(|e| self.needed(e))?;
         state.primary = Some(renewed.clone());
         self.renewed(state);
         Ok(renewed.token)
@@ -316,9 +338,13 @@ impl SignInSession {
     fn generate_token_url(&self) -> Result<Url, SignInError> {
         match &self.inner.authority {
             Authority::Server { token_url, .. } => Ok(token_url.clone()),
-            Authority::Portal(p) => p.token_url.clone().ok_or_else(|| SignInError::NoTokenService {
-                server: p.root.to_string(),
-            }),
+            Authority::Portal(p) => {
+                p.token_url
+                    .clone()
+                    .ok_or_else(|| SignInError::NoTokenService {
+                        server: p.root.to_string(),
+                    })
+            }
         }
     }
 
@@ -375,7 +401,11 @@ impl SignInSession {
             return Ok(Route::Direct);
         }
         let info = server_info(&self.inner.http, root).await?;
-        if !info.auth_info.as_ref().is_some_and(|a| a.is_token_based_security) {
+        if !info
+            .auth_info
+            .as_ref()
+            .is_some_and(|a| a.is_token_based_security)
+        {
             return Ok(Route::NoToken);
         }
         let not_federated = |owner: String| SignInError::NotFederated {
@@ -400,9 +430,12 @@ impl SignInSession {
         portal: &Portal,
         root: &Url,
     ) -> Result<TimedToken, SignInError> {
-        let token_url = portal.token_url.clone().ok_or_else(|| SignInError::NoTokenService {
-            server: portal.root.to_string(),
-        })?;
+        let token_url = portal
+            .token_url
+            .clone()
+            .ok_or_else(|| SignInError::NoTokenService {
+                server: portal.root.to_string(),
+            })?;
         for attempt in 0..2 {
             let portal_token = self.primary(state).await?;
             match generate_token::for_server(

@@ -69,20 +69,17 @@ impl SignInClient {
         };
         let token_url = match &authority {
             Authority::Server { token_url, .. } => token_url.clone(),
-            Authority::Portal(p) => p.token_url.clone().ok_or_else(|| {
-                SignInError::NoTokenService {
-                    server: p.root.to_string(),
-                }
-            })?,
+            Authority::Portal(p) => {
+                p.token_url
+                    .clone()
+                    .ok_or_else(|| SignInError::NoTokenService {
+                        server: p.root.to_string(),
+                    })?
+            }
         };
-        let token = generate_token::with_password(
-            &self.http,
-            &token_url,
-            username,
-            &password,
-            &options,
-        )
-        .await?;
+        let token =
+            generate_token::with_password(&self.http, &token_url, username, &password, &options)
+                .await?;
         let renewal = match remember {
             RememberPassword::Yes => Renewal::Password(password),
             RememberPassword::No => Renewal::None,

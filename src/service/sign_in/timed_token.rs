@@ -19,7 +19,10 @@ pub struct TimedToken {
 impl TimedToken {
     /// True while the token can still be sent without renewing it first.
     pub fn is_fresh(&self, now_ms: i64, renew_before: Duration) -> bool {
-        now_ms < self.expires_at_ms.saturating_sub(self.margin_ms(renew_before))
+        now_ms
+            < self
+                .expires_at_ms
+                .saturating_sub(self.margin_ms(renew_before))
     }
 
     /// True when it ends within `within` of `now_ms` (or has ended).

@@ -116,7 +116,13 @@ impl CarriesServiceError for OAuthTokenReply {
                 body.message,
                 body.details,
             ),
-            OAuthError::Code(kind) => (None, Some(kind), self.error_description.take(), None, vec![]),
+            OAuthError::Code(kind) => (
+                None,
+                Some(kind),
+                self.error_description.take(),
+                None,
+                vec![],
+            ),
         };
         let mut details = details;
         let message = match (message, description) {
@@ -172,7 +178,10 @@ mod tests {
         .unwrap();
         let auth = old.auth_info.unwrap();
         assert!(auth.is_token_based_security);
-        assert_eq!(auth.token_services_url.as_deref(), Some("https://h/arcgis/tokens/"));
+        assert_eq!(
+            auth.token_services_url.as_deref(),
+            Some("https://h/arcgis/tokens/")
+        );
         let open: InfoReply = parse_reply(br#"{"currentVersion":11.1}"#).unwrap();
         assert!(open.auth_info.is_none() && open.owning_system_url.is_none());
     }
@@ -188,7 +197,11 @@ mod tests {
             panic!("not a service error")
         };
         assert_eq!(e.code, Some(400));
-        assert!(e.summary().contains("Invalid code_verifier"), "{}", e.summary());
+        assert!(
+            e.summary().contains("Invalid code_verifier"),
+            "{}",
+            e.summary()
+        );
         assert!(e.summary().contains("invalid_grant"), "{}", e.summary());
 
         let plain = parse_reply::<OAuthTokenReply>(

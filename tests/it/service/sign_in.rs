@@ -97,7 +97,10 @@ async fn discovery_reads_standalone_and_federated_setups() {
             panic!("{given}: {plan:?}")
         };
         assert_eq!(server_root, url(&format!("{base}/arcgis")), "{given}");
-        assert_eq!(token_url, url(&format!("{base}/arcgis/tokens/generateToken")));
+        assert_eq!(
+            token_url,
+            url(&format!("{base}/arcgis/tokens/generateToken"))
+        );
         assert_eq!(short_lived_minutes, Some(60));
     }
 
@@ -198,14 +201,20 @@ async fn wrong_password_unknown_user_and_lock_out_are_one_clear_line() {
         }
     };
     let wrong = attempt("tech2", "not-the-password").await;
-    assert!(matches!(wrong, SignInError::InvalidCredentials { .. }), "{wrong}");
+    assert!(
+        matches!(wrong, SignInError::InvalidCredentials { .. }),
+        "{wrong}"
+    );
     let unknown = attempt("nobody", "whatever").await;
     // ArcGIS answers an unknown user like a wrong password, and so does the client.
     assert!(unknown.is_credentials_refused(), "{unknown}");
     for e in [&wrong, &unknown] {
         let text = e.to_string();
         assert!(text.contains("Invalid username or password."), "{text}");
-        assert!(!text.contains('\n') && !text.contains("not-the-password"), "{text}");
+        assert!(
+            !text.contains('\n') && !text.contains("not-the-password"),
+            "{text}"
+        );
     }
     // Five failures lock the name out; the right password is then refused as locked out.
     for _ in 0..5 {
@@ -213,7 +222,12 @@ async fn wrong_password_unknown_user_and_lock_out_are_one_clear_line() {
     }
     let locked = attempt("tech2", TECH2_PASSWORD).await;
     assert!(matches!(locked, SignInError::LockedOut { .. }), "{locked}");
-    assert!(locked.to_string().contains("Too many failed sign-in attempts"), "{locked}");
+    assert!(
+        locked
+            .to_string()
+            .contains("Too many failed sign-in attempts"),
+        "{locked}"
+    );
     assert!(!locked.to_string().contains('\n'));
 }
 
@@ -249,7 +263,13 @@ async fn oauth_pkce_round_trip_through_the_loopback_listener() {
     assert!(location.starts_with(&format!("{redirect}?")), "{location}");
     let landing = browser().get(&location).send().await.unwrap();
     assert_eq!(landing.status().as_u16(), 200);
-    assert!(landing.text().await.unwrap().contains("You can close this window"));
+    assert!(
+        landing
+            .text()
+            .await
+            .unwrap()
+            .contains("You can close this window")
+    );
 
     let session = finished.await.unwrap().unwrap();
     assert_eq!(session.username(), "tech1");
@@ -266,7 +286,12 @@ async fn loopback_listener_checks_state() {
         panic!("not a portal")
     };
     let sign_in = client()
-        .start_browser_sign_in(&plan.portal, CLIENT_ID, Redirect::loopback(), TokenOptions::default())
+        .start_browser_sign_in(
+            &plan.portal,
+            CLIENT_ID,
+            Redirect::loopback(),
+            TokenOptions::default(),
+        )
         .await
         .unwrap();
     let redirect = sign_in.redirect_uri().to_string();
@@ -297,7 +322,12 @@ async fn out_of_band_code_and_a_wrong_verifier() {
     };
     let start = || async {
         client()
-            .start_browser_sign_in(&plan.portal, CLIENT_ID, Redirect::OutOfBand, TokenOptions::default())
+            .start_browser_sign_in(
+                &plan.portal,
+                CLIENT_ID,
+                Redirect::OutOfBand,
+                TokenOptions::default(),
+            )
             .await
             .unwrap()
     };
@@ -308,7 +338,10 @@ async fn out_of_band_code_and_a_wrong_verifier() {
     let refused = other.finish_with_code(&code).await.unwrap_err();
     let text = refused.to_string();
     assert!(matches!(refused, SignInError::Refused { .. }), "{text}");
-    assert!(text.to_lowercase().contains("verifier") || text.contains("invalid_grant"), "{text}");
+    assert!(
+        text.to_lowercase().contains("verifier") || text.contains("invalid_grant"),
+        "{text}"
+    );
     assert!(!text.contains('\n') && !text.contains(&code), "{text}");
 
     let again = start().await;
@@ -333,7 +366,11 @@ async fn a_token_that_ends_between_two_calls_is_renewed() {
     c.replicas().await.unwrap();
     tokio::time::sleep(Duration::from_millis(2_200)).await;
     c.replicas().await.unwrap();
-    assert_eq!(*renewals.lock().unwrap(), 1, "renewed before the second call");
+    assert_eq!(
+        *renewals.lock().unwrap(),
+        1,
+        "renewed before the second call"
+    );
 
     // The kept record says the token lasts another hour (a skewed clock); the service says 498.
     let mut record = session.record().await;
@@ -402,7 +439,10 @@ async fn an_ended_refresh_token_means_sign_in_needed() {
     assert!(!err.is_transient() && !err.needs_client_reset());
     assert!(err.transport_kind().is_none() && err.service_error().is_none());
     let text = err.to_string();
-    assert!(text.contains("sign-in needed") && !text.contains('\n'), "{text}");
+    assert!(
+        text.contains("sign-in needed") && !text.contains('\n'),
+        "{text}"
+    );
 
     // A session that keeps nothing to renew with: the same.
     let short = AuthSettings::default().with_token_lifetime(Duration::from_secs(1));
@@ -410,7 +450,10 @@ async fn an_ended_refresh_token_means_sign_in_needed() {
     let session = password_session(&fx, RememberPassword::No).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let err = service_client(&fx, &session).replicas().await.unwrap_err();
-    assert!(matches!(err, ServiceClientError::SignInNeeded { .. }), "{err}");
+    assert!(
+        matches!(err, ServiceClientError::SignInNeeded { .. }),
+        "{err}"
+    );
 }
 
 /// A password is never sent over plain HTTP to another computer.
@@ -431,9 +474,15 @@ async fn plain_http_to_another_host_is_refused() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, SignInError::InsecureTransport { .. }), "{err}");
+    assert!(
+        matches!(err, SignInError::InsecureTransport { .. }),
+        "{err}"
+    );
     let text = err.to_string();
-    assert!(text.contains("gis.example.com") && text.contains("https://"), "{text}");
+    assert!(
+        text.contains("gis.example.com") && text.contains("https://"),
+        "{text}"
+    );
 }
 
 /// Captured traffic: a signed-in client sends its token (and the password never) to a status
@@ -528,7 +577,12 @@ async fn oob_session(fx: &Fixture) -> SignInSession {
         panic!("not a portal")
     };
     let sign_in = client()
-        .start_browser_sign_in(&plan.portal, CLIENT_ID, Redirect::OutOfBand, TokenOptions::default())
+        .start_browser_sign_in(
+            &plan.portal,
+            CLIENT_ID,
+            Redirect::OutOfBand,
+            TokenOptions::default(),
+        )
         .await
         .unwrap();
     let code = code_from_page(&sign_in.authorize_url().clone()).await;
@@ -555,7 +609,9 @@ async fn record(State(seen): State<Seen>, request: Request) -> axum::response::R
 /// Another origin that records every request it gets.
 async fn recording_host() -> (String, Seen) {
     let seen: Seen = Arc::default();
-    let app = axum::Router::new().fallback(record).with_state(seen.clone());
+    let app = axum::Router::new()
+        .fallback(record)
+        .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
