@@ -4,6 +4,7 @@
 //! `urn:ietf:wg:oauth:2.0:oob`; the code and its verifier are exchanged at `oauth2/token`.
 //! It opens no browser itself.
 
+use super::authority::Authority;
 use super::authorize::{OUT_OF_BAND, Redirect, authorize_url};
 use super::discovery::Portal;
 use super::error::SignInError;
@@ -13,7 +14,7 @@ use super::loopback::LoopbackListener;
 use super::oauth_token::{self, OAuthApp};
 use super::pkce::{Pkce, State};
 use super::secure_url::require_secure;
-use super::session::{Authority, Renewal, SignInSession};
+use super::session::{Renewal, SignInSession};
 use std::time::Duration;
 use url::Url;
 

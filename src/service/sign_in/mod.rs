@@ -2,11 +2,12 @@
 //! (`discovery.rs`, `roots.rs`), username and password through generateToken
 //! (`generate_token.rs`), the browser sign-in with OAuth 2.0 and PKCE (`pkce.rs`,
 //! `authorize.rs`, `loopback.rs`, `oauth_token.rs`, `browser.rs`), the signed-in session that
-//! renews tokens and exchanges them for federated servers (`session.rs`, `timed_token.rs`,
-//! `record.rs`), and the seam a service client asks for tokens (`provider.rs`). Secrets travel
+//! renews tokens and exchanges them for federated servers (`session.rs`, `authority.rs`,
+//! `timed_token.rs`, `record.rs`), and the seam a service client asks for tokens (`provider.rs`). Secrets travel
 //! only over HTTPS or to this computer (`secure_url.rs`), in request bodies, through
 //! `http.rs`. Nothing here opens a browser, touches files or knows the feature-service calls.
 
+mod authority;
 mod authorize;
 mod browser;
 mod discovery;
@@ -25,6 +26,7 @@ mod sign_in_client;
 mod timed_token;
 mod wire;
 
+pub use authority::Authority;
 pub use authorize::{OUT_OF_BAND, Redirect};
 pub use browser::BrowserSignIn;
 pub use discovery::{Portal, PortalSignIn, ServerSignIn, SignInPlan};
@@ -35,6 +37,6 @@ pub use provider::{FixedToken, ProvidedToken, TokenProvider};
 pub use record::{AuthorityRecord, SessionRecord, StoredToken};
 pub use roots::server_root_of;
 pub use secure_url::is_loopback;
-pub use session::{Authority, EXCHANGE_REFRESH_WITHIN, RenewedFn, SignInSession};
+pub use session::{EXCHANGE_REFRESH_WITHIN, RenewedFn, SignInSession};
 pub use sign_in_client::{RememberPassword, SignInClient};
 pub use timed_token::RENEW_BEFORE;

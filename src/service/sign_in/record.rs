@@ -2,14 +2,12 @@
 //! without asking again: where (server or portal and its endpoints), who, which OAuth app, and
 //! the current token and refresh token with their ends. Its [`Secret`] fields belong in the
 //! secret store, never in the app database, a log or an export; the rest is plain metadata.
-//! Restoring checks nothing over the network.
+//! `SignInSession::restore` makes a session of it again.
 
+use super::authority::Authority;
 use super::discovery::Portal;
 use super::error::SignInError;
 use super::generate_token::TokenOptions;
-use super::http::SignInHttp;
-use super::oauth_token::OAuthApp;
-use super::session::{Authority, Renewal, SignInSession};
 use super::timed_token::TimedToken;
 use crate::model::Secret;
 use crate::service::Token;
@@ -75,7 +73,7 @@ impl AuthorityRecord {
         }
     }
 
-    fn to_authority(&self) -> Result<Authority, SignInError> {
+    pub(super) fn to_authority(&self) -> Result<Authority, SignInError> {
         let parse = |text: &str| {
             Url::parse(text).map_err(|e| SignInError::InvalidUrl {
                 url: text.to_string(),
@@ -111,7 +109,7 @@ impl StoredToken {
         }
     }
 
-    fn to_timed(&self) -> Option<TimedToken> {
+    pub(super) fn to_timed(&self) -> Option<TimedToken> {
         Some(TimedToken {
             token: Token::from_secret(&self.value)?,
             issued_at_ms: self.issued_at_ms,
@@ -121,35 +119,13 @@ impl StoredToken {
 }
 
 impl SessionRecord {
-    /// The session again, renewing with the refresh token, or with `remembered_password` for a
-    /// password sign-in the user chose to remember (without either it lasts as long as its token).
-    pub fn restore(
-        &self,
-        http: &SignInHttp,
-        remembered_password: Option<Secret>,
-    ) -> Result<SignInSession, SignInError> {
-        let authority = self.authority.to_authority()?;
-        let renewal = match (&self.client_id, &self.redirect_uri, remembered_password) {
-            (Some(client_id), Some(redirect_uri), _) => Renewal::OAuth(OAuthApp {
-                client_id: client_id.clone(),
-                redirect_uri: redirect_uri.clone(),
-            }),
-            (_, _, Some(password)) => Renewal::Password(password),
-            _ => Renewal::None,
-        };
-        Ok(SignInSession::new(
-            http.clone(),
-            authority,
-            self.username.clone(),
-            TokenOptions {
-                expiration_minutes: self.expiration_minutes,
-                referer: self.referer.clone(),
-                refresh_expiration_minutes: self.refresh_expiration_minutes,
-            },
-            renewal,
-            self.token.as_ref().and_then(StoredToken::to_timed),
-            self.refresh_token.as_ref().and_then(StoredToken::to_timed),
-        ))
+    /// The token options the session asked with.
+    pub(super) fn options(&self) -> TokenOptions {
+        TokenOptions {
+            expiration_minutes: self.expiration_minutes,
+            referer: self.referer.clone(),
+            refresh_expiration_minutes: self.refresh_expiration_minutes,
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! into the exchange for a server whose `owningSystemUrl` is this portal. When nothing can
 //! renew a token, the answer is [`SignInError::SignInNeeded`].
 
+use super::authority::Authority;
 use super::discovery::{Portal, owning_system, server_info};
 use super::error::SignInError;
 use super::generate_token::{self, ExchangeFailure, TokenOptions};
@@ -24,27 +25,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
-
-/// Where the session signed in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Authority {
-    /// A standalone server with its own users.
-    Server {
-        root: Url,
-        token_url: Url,
-    },
-    Portal(Portal),
-}
-
-impl Authority {
-    /// The server root or portal root.
-    pub fn root(&self) -> &Url {
-        match self {
-            Authority::Server { root, .. } => root,
-            Authority::Portal(p) => &p.root,
-        }
-    }
-}
 
 /// How the session renews its own token.
 #[derive(Clone)]
@@ -135,6 +115,36 @@ impl SignInSession {
                 on_renewed: Mutex::new(None),
             }),
         }
+    }
+
+    /// A kept session again, renewing with its refresh token, or with `remembered_password`
+    /// for a password sign-in the user chose to remember (without either it lasts as long as
+    /// its token). Checks nothing over the network.
+    pub fn restore(
+        http: &SignInHttp,
+        record: &SessionRecord,
+        remembered_password: Option<Secret>,
+    ) -> Result<SignInSession, SignInError> {
+        let renewal = match (&record.client_id, &record.redirect_uri, remembered_password) {
+            (Some(client_id), Some(redirect_uri), _) => Renewal::OAuth(OAuthApp {
+                client_id: client_id.clone(),
+                redirect_uri: redirect_uri.clone(),
+            }),
+            (_, _, Some(password)) => Renewal::Password(password),
+            _ => Renewal::None,
+        };
+        Ok(SignInSession::new(
+            http.clone(),
+            record.authority.to_authority()?,
+            record.username.clone(),
+            record.options(),
+            renewal,
+            record.token.as_ref().and_then(StoredToken::to_timed),
+            record
+                .refresh_token
+                .as_ref()
+                .and_then(StoredToken::to_timed),
+        ))
     }
 
     pub fn username(&self) -> &str {

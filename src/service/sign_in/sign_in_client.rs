@@ -4,6 +4,7 @@
 //! one request and dropped unless the caller asks to remember it (then only the session holds
 //! it, to renew tokens).
 
+use super::authority::Authority;
 use super::authorize::Redirect;
 use super::browser::BrowserSignIn;
 use super::discovery::{self, Portal, SignInPlan};
@@ -11,7 +12,7 @@ use super::error::SignInError;
 use super::generate_token::{self, TokenOptions};
 use super::http::SignInHttp;
 use super::record::SessionRecord;
-use super::session::{Authority, Renewal, SignInSession};
+use super::session::{Renewal, SignInSession};
 use crate::model::Secret;
 use crate::service::ClientConfig;
 
@@ -107,12 +108,12 @@ impl SignInClient {
         BrowserSignIn::start(&self.http, portal, client_id, redirect, options).await
     }
 
-    /// A kept session again (see [`SessionRecord::restore`]).
+    /// A kept session again (see [`SignInSession::restore`]).
     pub fn restore(
         &self,
         record: &SessionRecord,
         remembered_password: Option<Secret>,
     ) -> Result<SignInSession, SignInError> {
-        record.restore(&self.http, remembered_password)
+        SignInSession::restore(&self.http, record, remembered_password)
     }
 }
