@@ -30,6 +30,14 @@ impl From<SignInError> for Failure {
     }
 }
 
+/// Whether a malformed reply's first bytes may be quoted in the error: not for replies to a
+/// sign-in, which may hold a token in a shape we could not read.
+#[derive(Debug, Clone, Copy)]
+enum Snippet {
+    Shown,
+    Hidden,
+}
+
 /// The sign-in client. Cheap to clone.
 #[derive(Clone)]
 pub struct SignInHttp {
@@ -66,7 +74,7 @@ impl SignInHttp {
     ) -> Result<T, Failure> {
         tracing::debug!(operation, url = %url, "sign-in request");
         let request = self.client.get(url.clone()).query(&[("f", "json")]);
-        self.read(operation, url, request).await
+        self.read(operation, url, request, Snippet::Shown).await
     }
 
     /// POSTs `form` (which carries `what`: a password, a token…) to `url`, after checking the
@@ -83,7 +91,7 @@ impl SignInHttp {
         let mut pairs: Vec<(&str, &str)> = form.to_vec();
         pairs.push(("f", "json"));
         let request = self.client.post(url.clone()).form(&pairs);
-        self.read(operation, url, request).await
+        self.read(operation, url, request, Snippet::Hidden).await
     }
 
     async fn read<T: DeserializeOwned + CarriesServiceError>(
@@ -91,6 +99,7 @@ impl SignInHttp {
         operation: &'static str,
         url: &Url,
         request: reqwest::RequestBuilder,
+        snippet_shown: Snippet,
     ) -> Result<T, Failure> {
         let transport = |kind, status: Option<u16>, detail: String| {
             Failure::Other(SignInError::Transport {
@@ -142,6 +151,13 @@ impl SignInHttp {
                 format!("HTTP {status}"),
             )),
             (true, Err(ReplyError::Malformed { reason, snippet })) => {
+                let (reason, snippet) = match snippet_shown {
+                    Snippet::Shown => (reason, snippet),
+                    Snippet::Hidden => (
+                        without_values(&reason),
+                        "(not shown: a sign-in reply may carry a token)".into(),
+                    ),
+                };
                 Err(Failure::Other(SignInError::Malformed {
                     operation,
                     reason,
@@ -151,6 +167,28 @@ impl SignInHttp {
             }
         }
     }
+}
+
+/// A parser's message with the values it quotes (`"…"`, `` `…` ``) left out.
+fn without_values(reason: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    for c in reason.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push_str("…");
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '"' || c == '`' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 /// A reqwest error's causes on one line, without reqwest's "for url (…)".
@@ -172,4 +210,20 @@ fn error_chain(e: &reqwest::Error) -> String {
         };
     }
     parts.join(": ").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a parser quotes from a sign-in reply (a token, maybe) is not repeated in the error.
+    #[test]
+    fn quoted_values_are_left_out() {
+        assert_eq!(
+            without_values("invalid type: string \"SECRET-TOKEN\", expected i64 at line 1"),
+            "invalid type: string \"…\", expected i64 at line 1"
+        );
+        assert_eq!(without_values("integer `123`, x"), "integer `…`, x");
+        assert_eq!(without_values("plain"), "plain");
+    }
 }
