@@ -78,7 +78,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
 /// `--user NAME:PASSWORD`s added to (or replacing the passwords of) the definition's users.
 fn with_users(mut def: ServiceDefinition, users: &[String]) -> anyhow::Result<ServiceDefinition> {
     for spec in users {
-        let Some((name, password)) = spec.split_once(':').filter(|(n, p)| !n.is_empty() && !p.is_empty())
+        let Some((name, password)) = spec
+            .split_once(':')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
         else {
             anyhow::bail!("--user wants NAME:PASSWORD (got a value without both)");
         };

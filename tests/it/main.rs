@@ -40,6 +40,7 @@ mod cli {
     mod commands;
     mod damaged_files;
     mod reset;
+    mod serve;
 }
 
 /// The window, through egui_kittest.

@@ -75,8 +75,7 @@ impl<K: Hash + Eq + Clone> FailureCounter<K> {
         let window = self.limit.window;
         entries.retain(|_, e| {
             e.locked_until.is_some_and(|u| u > now)
-                || e
-                    .failures
+                || e.failures
                     .iter()
                     .any(|t| now.saturating_duration_since(*t) < window)
         });

@@ -270,7 +270,10 @@ mod tests {
             a.sign_in("tech1", "pw1", HERE),
             Err(SignInError::LockedOut { .. })
         ));
-        assert!(a.sign_in("boss", "", HERE).is_err(), "no password, no sign-in");
+        assert!(
+            a.sign_in("boss", "", HERE).is_err(),
+            "no password, no sign-in"
+        );
     }
 
     #[test]
@@ -286,10 +289,16 @@ mod tests {
             0,
         );
         assert_eq!(
-            a.token_caller(&token, Audience::Server, HERE, 999).unwrap().name,
+            a.token_caller(&token, Audience::Server, HERE, 999)
+                .unwrap()
+                .name,
             "tech1"
         );
-        assert!(a.token_caller("boss-token", Audience::Server, HERE, 0).unwrap().is_admin);
+        assert!(
+            a.token_caller("boss-token", Audience::Server, HERE, 0)
+                .unwrap()
+                .is_admin
+        );
         assert_eq!(
             a.token_caller(&token, Audience::Portal, HERE, 0),
             Err(TokenRefusal::Invalid { expired: false })

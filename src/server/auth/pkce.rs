@@ -56,7 +56,10 @@ mod tests {
         };
         assert!(challenge.is_answered_by("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
         assert!(!challenge.is_answered_by("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"));
-        assert_eq!(ChallengeMethod::parse(Some("s256")), Some(ChallengeMethod::S256));
+        assert_eq!(
+            ChallengeMethod::parse(Some("s256")),
+            Some(ChallengeMethod::S256)
+        );
         assert_eq!(ChallengeMethod::parse(Some("S512")), None);
     }
 }

@@ -10,9 +10,9 @@ use crate::protocol::rules::Caller;
 use crate::protocol::{JobState, ReplicaResponse, ServiceError, TransportType};
 use crate::server::ops::OpError;
 use axum::extract::{ConnectInfo, Path, State};
-use std::net::SocketAddr;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
+use std::net::SocketAddr;
 
 /// Starts an async job and returns its status URL.
 pub(super) fn start_job(state: &AppState, base_url: String, who: Caller, work: Work) -> String {

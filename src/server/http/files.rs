@@ -8,9 +8,9 @@ use crate::protocol::ServiceError;
 use crate::server::ops;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
-use std::net::SocketAddr;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
+use std::net::SocketAddr;
 
 /// `…/FeatureServer/<layer>/<objectId>/attachments/<attachmentId>`: an attachment's data, with
 /// its content type. 404 with the envelope for an unknown or deleted attachment, or one whose

@@ -37,18 +37,27 @@ use axum::routing::any;
 /// Largest request body accepted (100,000 edits are about 20 MB of form-encoded JSON).
 const MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
 
-/// The whole router: REST API with fault injection, plus the admin API.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/arcgis/rest/info", any(resources::info))
-        .route("/arcgis/info", any(resources::info))
-        .route("/arcgis/sharing/rest/info", any(resources::info))
+/// Largest body of a sign-in request (generateToken, the OAuth form and token endpoint).
+const MAX_SIGN_IN_BYTES: usize = 64 * 1024;
+
+/// The sign-in routes, with their small body limit.
+fn sign_in_routes() -> Router<AppState> {
+    Router::new()
         .route(tokens::SERVER_TOKENS_PATH, any(tokens::generate_token))
         .route("/arcgis/admin/generateToken", any(tokens::generate_token))
         .route("/sharing/rest/info", any(portal::info))
         .route(tokens::PORTAL_TOKENS_PATH, any(portal::generate_token))
         .route(sign_in_page::AUTHORIZE_PATH, any(oauth::authorize))
         .route("/sharing/rest/oauth2/token", any(oauth::token))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_SIGN_IN_BYTES))
+}
+
+/// The whole router: REST API and sign-in routes with fault injection, plus the admin API.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/arcgis/rest/info", any(resources::info))
+        .route("/arcgis/info", any(resources::info))
+        .route("/arcgis/sharing/rest/info", any(resources::info))
         .route("/arcgis/rest/services", any(resources::services))
         .route(
             "/arcgis/rest/services/{service}/FeatureServer",
@@ -80,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(reply::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .merge(sign_in_routes())
         .layer(axum::middleware::from_fn_with_state(
             state.shared.faults.clone(),
             faults::inject,

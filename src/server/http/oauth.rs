@@ -44,13 +44,22 @@ struct Authorize<'a> {
     challenge: Option<Challenge>,
 }
 
-/// Checks an authorize request; an error is a page, never a redirect.
-fn check_authorize<'a>(state: &'a AppState, params: &'a FormParams) -> Result<Authorize<'a>, Response> {
-    let bad = |message: &str| Err(error_page(StatusCode::BAD_REQUEST, message));
-    let Some(app) = params.text("client_id").and_then(|id| state.shared.auth.app(id)) else {
+/// Checks an authorize request; the error is shown on a page, never sent to a redirect.
+fn check_authorize<'a>(
+    state: &'a AppState,
+    params: &'a FormParams,
+) -> Result<Authorize<'a>, &'static str> {
+    let bad = |message: &'static str| Err(message);
+    let Some(app) = params
+        .text("client_id")
+        .and_then(|id| state.shared.auth.app(id))
+    else {
         return bad("Invalid client_id");
     };
-    let Some(redirect_uri) = params.text("redirect_uri").filter(|r| app.allows_redirect(r)) else {
+    let Some(redirect_uri) = params
+        .text("redirect_uri")
+        .filter(|r| app.allows_redirect(r))
+    else {
         return bad("Invalid redirect_uri");
     };
     if !params
@@ -96,7 +105,7 @@ pub(super) async fn authorize(
     let req = Req::new(peer, &uri, headers, &body);
     let request = match check_authorize(&state, &req.params) {
         Ok(request) => request,
-        Err(page) => return page,
+        Err(message) => return error_page(StatusCode::BAD_REQUEST, message),
     };
     if method != Method::POST {
         return form(&hidden_fields(&req.params), "", None);
@@ -261,7 +270,13 @@ fn exchange_code(state: &AppState, req: &Req, app: &OAuthApp) -> Response {
             );
         }
     }
-    tokens_reply(state, req, &grant.user, &app.client_id, Some(grant.refresh_lifetime))
+    tokens_reply(
+        state,
+        req,
+        &grant.user,
+        &app.client_id,
+        Some(grant.refresh_lifetime),
+    )
 }
 
 fn refresh(state: &AppState, req: &Req, app: &OAuthApp, exchange: bool) -> Response {

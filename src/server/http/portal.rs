@@ -69,7 +69,14 @@ async fn mint(state: &AppState, req: &Req) -> Result<Response, ServiceError> {
         _ => sign_in(state, req, &ask).await?,
     };
     let lifetime = state.shared.auth.settings.token_lifetime_for(ask.minutes);
-    Ok(issue(&state.shared, req, &who, audience, lifetime, ask.bound_to))
+    Ok(issue(
+        &state.shared,
+        req,
+        &who,
+        audience,
+        lifetime,
+        ask.bound_to,
+    ))
 }
 
 /// The user behind a portal token being exchanged for a server token.
@@ -95,7 +102,11 @@ fn portal_caller(
 
 /// `serverUrl` must be the root of the service's server (`<this host>/arcgis`, with or without
 /// `/rest/services`), and that server federated to this portal.
-fn check_federated_server(shared: &Shared, req: &Req, server_url: &str) -> Result<(), ServiceError> {
+fn check_federated_server(
+    shared: &Shared,
+    req: &Req,
+    server_url: &str,
+) -> Result<(), ServiceError> {
     let ours = format!("{}/arcgis", req.base_url());
     if shared.federated && same_server_root(server_url, &ours) {
         Ok(())
@@ -117,7 +128,9 @@ fn same_server_root(url: &str, root: &str) -> bool {
             }
         }
         // The scheme may differ behind a proxy; the host, port and path may not.
-        u.split_once("://").map(|(_, rest)| rest.to_string()).unwrap_or(u)
+        u.split_once("://")
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or(u)
     };
     normalise(url) == normalise(root)
 }
@@ -130,7 +143,10 @@ mod tests {
     fn server_roots_match_with_or_without_rest_services() {
         let root = "http://127.0.0.1:4000/arcgis";
         assert!(same_server_root("http://127.0.0.1:4000/arcgis/", root));
-        assert!(same_server_root("HTTPS://127.0.0.1:4000/arcgis/rest/services", root));
+        assert!(same_server_root(
+            "HTTPS://127.0.0.1:4000/arcgis/rest/services",
+            root
+        ));
         assert!(!same_server_root("http://127.0.0.1:4001/arcgis", root));
         assert!(!same_server_root("http://127.0.0.1:4000/server", root));
     }

@@ -11,9 +11,9 @@ use crate::protocol::ServiceError;
 use crate::server::ops::{self, OpError};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use std::net::SocketAddr;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
+use std::net::SocketAddr;
 
 /// `rest/info`: the version, `authInfo` and, when federated, `owningSystemUrl` (`tokens`).
 pub(super) async fn info(

@@ -73,7 +73,14 @@ pub(super) async fn generate_token(
         Err(e) => return envelope(StatusCode::OK, e),
     };
     let lifetime = state.shared.auth.settings.token_lifetime_for(ask.minutes);
-    issue(&state.shared, &req, &who, Audience::Server, lifetime, ask.bound_to)
+    issue(
+        &state.shared,
+        &req,
+        &who,
+        Audience::Server,
+        lifetime,
+        ask.bound_to,
+    )
 }
 
 /// Only POST, and never credentials in the URL (they would end up in logs and histories).
@@ -254,8 +261,13 @@ mod tests {
         let text = sign_in_error_text(&SignInError::LockedOut {
             retry_after: Duration::from_secs(900),
         });
-        assert!(text.starts_with("Too many failed sign-in attempts. Try again in 15 minutes (after "));
+        assert!(
+            text.starts_with("Too many failed sign-in attempts. Try again in 15 minutes (after ")
+        );
         assert!(text.ends_with(" UTC)."));
-        assert_eq!(wait_text(Duration::from_millis(300)).split(' ').next(), Some("1"));
+        assert_eq!(
+            wait_text(Duration::from_millis(300)).split(' ').next(),
+            Some("1")
+        );
     }
 }

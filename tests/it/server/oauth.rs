@@ -87,11 +87,19 @@ async fn sign_in_through_form(
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("<form method=\"post\""), "{html}");
     let mut form = hidden_fields(&html);
-    assert!(form.iter().any(|(k, v)| k == "redirect_uri" && v == redirect));
+    assert!(
+        form.iter()
+            .any(|(k, v)| k == "redirect_uri" && v == redirect)
+    );
     form.push(("username".into(), user.into()));
     form.push(("password".into(), password.into()));
     browser().post(&authorize).form(&form).send().await.unwrap()
@@ -157,16 +165,27 @@ async fn pkce_round_trip_and_federated_exchange() {
     let again = exchange(&fx, &code, &redirect, VERIFIER).await;
     assert_eq!(
         oauth_error(&again),
-        (400, "invalid_request".into(), "Invalid authorization code".into())
+        (
+            400,
+            "invalid_request".into(),
+            "Invalid authorization code".into()
+        )
     );
 
     // Federation: rest/info names the portal; its token service mints the server token.
-    let (_, info) = fx.get_json(&format!("{base}/arcgis/rest/info?f=json")).await;
+    let (_, info) = fx
+        .get_json(&format!("{base}/arcgis/rest/info?f=json"))
+        .await;
     assert_eq!(info["owningSystemUrl"], base);
     let (_, portal_info) = fx
-        .get_json(&format!("{}/sharing/rest/info?f=json", info["owningSystemUrl"].as_str().unwrap()))
+        .get_json(&format!(
+            "{}/sharing/rest/info?f=json",
+            info["owningSystemUrl"].as_str().unwrap()
+        ))
         .await;
-    let token_service = portal_info["authInfo"]["tokenServicesUrl"].as_str().unwrap();
+    let token_service = portal_info["authInfo"]["tokenServicesUrl"]
+        .as_str()
+        .unwrap();
     assert_eq!(info["authInfo"]["tokenServicesUrl"], token_service);
     assert_eq!(fx.replicas_with(access).await["error"]["code"], 498);
     let server_root = format!("{base}/arcgis");
@@ -185,7 +204,9 @@ async fn pkce_round_trip_and_federated_exchange() {
         .json::<Value>()
         .await
         .unwrap();
-    let server_token = server_token["token"].as_str().unwrap_or_else(|| panic!("{server_token}"));
+    let server_token = server_token["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{server_token}"));
     assert!(fx.replicas_with(server_token).await.is_array());
     // A server token cannot be exchanged again, nor a guess; another server is not federated.
     let reexchange = fx
@@ -199,7 +220,10 @@ async fn pkce_round_trip_and_federated_exchange() {
     let elsewhere = fx
         .post_path(
             "/sharing/rest/generateToken",
-            &[("token", access), ("serverUrl", "https://gis.example.com/arcgis")],
+            &[
+                ("token", access),
+                ("serverUrl", "https://gis.example.com/arcgis"),
+            ],
         )
         .await;
     assert_eq!(elsewhere["error"]["message"], "Unable to generate token.");
@@ -216,10 +240,20 @@ async fn wrong_verifier_redirect_and_password_are_refused() {
         &sign_in_through_form(&fx, &redirect, "tech1", TECH1_PASSWORD).await,
         &redirect,
     );
-    let wrong = exchange(&fx, &code, &redirect, "some-other-verifier-0123456789-0123456789").await;
+    let wrong = exchange(
+        &fx,
+        &code,
+        &redirect,
+        "some-other-verifier-0123456789-0123456789",
+    )
+    .await;
     assert_eq!(
         oauth_error(&wrong),
-        (400, "invalid_request".into(), "Invalid code_verifier".into())
+        (
+            400,
+            "invalid_request".into(),
+            "Invalid code_verifier".into()
+        )
     );
     assert!(exchange(&fx, &code, &redirect, VERIFIER).await["access_token"].is_null());
 
@@ -230,12 +264,23 @@ async fn wrong_verifier_redirect_and_password_are_refused() {
         (
             authorize_query(&redirect, "s")
                 .into_iter()
-                .map(|(k, v)| if k == "client_id" { (k, "nope".into()) } else { (k, v) })
+                .map(|(k, v)| {
+                    if k == "client_id" {
+                        (k, "nope".into())
+                    } else {
+                        (k, v)
+                    }
+                })
                 .collect(),
             "Invalid client_id",
         ),
     ] {
-        let page = browser().get(&authorize).query(&query).send().await.unwrap();
+        let page = browser()
+            .get(&authorize)
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(page.status().as_u16(), 400);
         assert!(page.headers().get("location").is_none());
         assert!(page.text().await.unwrap().contains(message), "{message}");
@@ -285,7 +330,13 @@ async fn refresh_and_exchange_refresh_token() {
         &redirect,
     );
     let first = exchange(&fx, &code, &redirect, VERIFIER).await;
-    assert_eq!((first["expires_in"].as_u64(), first["refresh_token_expires_in"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (
+            first["expires_in"].as_u64(),
+            first["refresh_token_expires_in"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
     let refresh = first["refresh_token"].as_str().unwrap();
     let token = |grant: &'static str, refresh: String, redirect: String| {
         let fx = &fx;
@@ -311,18 +362,31 @@ async fn refresh_and_exchange_refresh_token() {
     let new_refresh = exchanged["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(new_refresh, refresh);
     assert_eq!(exchanged["refresh_token_expires_in"], 2);
-    let bad_redirect = token("exchange_refresh_token", new_refresh.clone(), "http://evil/".into()).await;
+    let bad_redirect = token(
+        "exchange_refresh_token",
+        new_refresh.clone(),
+        "http://evil/".into(),
+    )
+    .await;
     assert_eq!(oauth_error(&bad_redirect).2, "Invalid redirect_uri");
     let guessed = token("refresh_token", "guessed".into(), String::new()).await;
     assert_eq!(
         oauth_error(&guessed),
-        (498, "invalid_request".into(), "Invalid refresh_token".into())
+        (
+            498,
+            "invalid_request".into(),
+            "Invalid refresh_token".into()
+        )
     );
 
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let expired = token("refresh_token", refresh.into(), String::new()).await;
     assert_eq!(
         oauth_error(&expired),
-        (498, "invalid_request".into(), "refresh_token expired".into())
+        (
+            498,
+            "invalid_request".into(),
+            "refresh_token expired".into()
+        )
     );
 }

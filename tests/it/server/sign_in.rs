@@ -27,7 +27,12 @@ fn now_ms() -> i64 {
 fn details(reply: &Value) -> Vec<String> {
     reply["error"]["details"]
         .as_array()
-        .map(|d| d.iter().filter_map(|v| v.as_str()).map(String::from).collect())
+        .map(|d| {
+            d.iter()
+                .filter_map(|v| v.as_str())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -39,15 +44,22 @@ fn details(reply: &Value) -> Vec<String> {
 async fn generate_token_on_both_server_paths_and_the_portal() {
     let fx = secured_with(AuthSettings::default()).await;
     let base = fx.server.base_url().to_string();
-    let (_, info) = fx.get_json(&format!("{base}/arcgis/rest/info?f=json")).await;
+    let (_, info) = fx
+        .get_json(&format!("{base}/arcgis/rest/info?f=json"))
+        .await;
     assert_eq!(info["authInfo"]["isTokenBasedSecurity"], true);
     assert_eq!(
         info["authInfo"]["tokenServicesUrl"],
         format!("{base}{SERVER_TOKENS}")
     );
     assert_eq!(info["authInfo"]["shortLivedTokenValidity"], 60);
-    assert!(info.get("owningSystemUrl").is_none(), "not federated: {info}");
-    let (_, portal_info) = fx.get_json(&format!("{base}/sharing/rest/info?f=json")).await;
+    assert!(
+        info.get("owningSystemUrl").is_none(),
+        "not federated: {info}"
+    );
+    let (_, portal_info) = fx
+        .get_json(&format!("{base}/sharing/rest/info?f=json"))
+        .await;
     assert_eq!(
         portal_info["authInfo"]["tokenServicesUrl"],
         format!("{base}{PORTAL_TOKENS}")
@@ -56,7 +68,9 @@ async fn generate_token_on_both_server_paths_and_the_portal() {
     for path in [SERVER_TOKENS, ADMIN_TOKENS, PORTAL_TOKENS] {
         let before = now_ms();
         let reply = fx.generate_token(path, "tech1", TECH1_PASSWORD).await;
-        let token = reply["token"].as_str().unwrap_or_else(|| panic!("{path}: {reply}"));
+        let token = reply["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: {reply}"));
         assert!(token.len() >= 40, "{path}: a long random token");
         assert_eq!(reply["ssl"], false, "{path}");
         let expires = reply["expires"].as_i64().expect("expires");
@@ -66,7 +80,10 @@ async fn generate_token_on_both_server_paths_and_the_portal() {
         );
         let replicas = fx.replicas_with(token).await;
         if path == PORTAL_TOKENS {
-            assert_eq!(replicas["error"]["code"], 498, "a portal token is foreign here");
+            assert_eq!(
+                replicas["error"]["code"], 498,
+                "a portal token is foreign here"
+            );
         } else {
             assert!(replicas.is_array(), "{path}: {replicas}");
         }
@@ -133,9 +150,11 @@ fn limit(max_failures: u32, lockout: Duration) -> AttemptLimit {
 /// address across user names lock the address out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_sign_ins_lock_out_with_a_clear_error() {
-    let mut auth = AuthSettings::default();
-    auth.user_sign_in_limit = limit(3, Duration::from_secs(2));
-    auth.address_sign_in_limit = limit(6, Duration::from_secs(60));
+    let auth = AuthSettings {
+        user_sign_in_limit: limit(3, Duration::from_secs(2)),
+        address_sign_in_limit: limit(6, Duration::from_secs(60)),
+        ..Default::default()
+    };
     let fx = secured_with(auth).await;
     for _ in 0..2 {
         let reply = fx.generate_token(SERVER_TOKENS, "tech1", "wrong").await;
@@ -148,14 +167,20 @@ async fn failed_sign_ins_lock_out_with_a_clear_error() {
             && line.ends_with(" UTC)."),
         "{line}"
     );
-    let right_but_locked = fx.generate_token(PORTAL_TOKENS, "tech1", TECH1_PASSWORD).await;
+    let right_but_locked = fx
+        .generate_token(PORTAL_TOKENS, "tech1", TECH1_PASSWORD)
+        .await;
     assert!(right_but_locked.get("token").is_none());
     assert!(details(&right_but_locked)[0].starts_with("Too many failed sign-in attempts."));
-    let other_user = fx.generate_token(SERVER_TOKENS, "tech2", TECH2_PASSWORD).await;
+    let other_user = fx
+        .generate_token(SERVER_TOKENS, "tech2", TECH2_PASSWORD)
+        .await;
     assert!(other_user["token"].is_string(), "{other_user}");
 
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let after = fx.generate_token(SERVER_TOKENS, "tech1", TECH1_PASSWORD).await;
+    let after = fx
+        .generate_token(SERVER_TOKENS, "tech1", TECH1_PASSWORD)
+        .await;
     assert!(after["token"].is_string(), "the lock lifted: {after}");
 
     // Three more failures (six from this address in all) lock the address, for every name.
@@ -168,18 +193,29 @@ async fn failed_sign_ins_lock_out_with_a_clear_error() {
         details(&sixth)[0].contains("Try again in 60 seconds"),
         "{sixth}"
     );
-    let admin = fx.generate_token(SERVER_TOKENS, "admin", "admin-pass").await;
-    assert!(admin.get("token").is_none(), "the address is locked: {admin}");
+    let admin = fx
+        .generate_token(SERVER_TOKENS, "admin", "admin-pass")
+        .await;
+    assert!(
+        admin.get("token").is_none(),
+        "the address is locked: {admin}"
+    );
 }
 
 /// A token opens the secured service until its lifetime (capped by the server) ends; then 498.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_expire_after_the_configured_lifetime() {
-    let fx = secured_with(AuthSettings::default().with_token_lifetime(Duration::from_secs(1))).await;
+    let fx =
+        secured_with(AuthSettings::default().with_token_lifetime(Duration::from_secs(1))).await;
     let before = now_ms();
-    let reply = fx.generate_token(SERVER_TOKENS, "tech1", TECH1_PASSWORD).await;
+    let reply = fx
+        .generate_token(SERVER_TOKENS, "tech1", TECH1_PASSWORD)
+        .await;
     let expires = reply["expires"].as_i64().unwrap();
-    assert!(expires <= now_ms() + 1_000 && expires >= before + 1_000, "60 minutes capped to 1 s");
+    assert!(
+        expires <= now_ms() + 1_000 && expires >= before + 1_000,
+        "60 minutes capped to 1 s"
+    );
     let token = reply["token"].as_str().unwrap();
     assert!(fx.replicas_with(token).await.is_array());
     tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -217,7 +253,9 @@ async fn missing_guessed_and_foreign_tokens() {
             ],
         )
         .await;
-    let portal = fx.generate_token(PORTAL_TOKENS, "tech1", TECH1_PASSWORD).await;
+    let portal = fx
+        .generate_token(PORTAL_TOKENS, "tech1", TECH1_PASSWORD)
+        .await;
     for token in [
         "guessed-token",
         bound_elsewhere["token"].as_str().unwrap(),
@@ -237,15 +275,21 @@ async fn missing_guessed_and_foreign_tokens() {
             ],
         )
         .await;
-    assert!(fx.replicas_with(here["token"].as_str().unwrap()).await.is_array());
+    assert!(
+        fx.replicas_with(here["token"].as_str().unwrap())
+            .await
+            .is_array()
+    );
 }
 
 /// Guessing tokens from one address is cut off after the limit: every further token from it
 /// (even a valid one) is refused with 429 until the lock-out ends, so guesses learn nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_guesses_are_rate_limited_per_address() {
-    let mut auth = AuthSettings::default();
-    auth.token_guess_limit = limit(20, Duration::from_secs(60));
+    let auth = AuthSettings {
+        token_guess_limit: limit(20, Duration::from_secs(60)),
+        ..Default::default()
+    };
     let fx = secured_with(auth).await;
     let mut refused_as_invalid = 0;
     let mut cut_off_at = None;
@@ -262,7 +306,10 @@ async fn token_guesses_are_rate_limited_per_address() {
     }
     assert_eq!((refused_as_invalid, cut_off_at), (19, Some(19)));
     let valid = fx.replicas_with(TECH1).await;
-    assert_eq!(valid["error"]["code"], 429, "no oracle while locked out: {valid}");
+    assert_eq!(
+        valid["error"]["code"], 429,
+        "no oracle while locked out: {valid}"
+    );
     assert!(details(&valid)[0].contains("try again in"));
 }
 
@@ -285,7 +332,11 @@ async fn passwords_are_never_stored_in_plain_text() {
     })
     .await;
     let reply = fx.generate_token(SERVER_TOKENS, "tech9", &password).await;
-    assert!(fx.replicas_with(reply["token"].as_str().unwrap()).await.is_array());
+    assert!(
+        fx.replicas_with(reply["token"].as_str().unwrap())
+            .await
+            .is_array()
+    );
     let mut stored = Vec::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
