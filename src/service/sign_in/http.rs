@@ -176,7 +176,7 @@ fn without_values(reason: &str) -> String {
     for c in reason.chars() {
         match quote {
             Some(q) if c == q => {
-                out.push_str("…");
+                out.push('…');
                 out.push(c);
                 quote = None;
             }
