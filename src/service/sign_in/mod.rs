@@ -3,9 +3,10 @@
 //! (`generate_token.rs`), the browser sign-in with OAuth 2.0 and PKCE (`pkce.rs`,
 //! `authorize.rs`, `loopback.rs`, `oauth_token.rs`, `browser.rs`), the signed-in session that
 //! renews tokens and exchanges them for federated servers (`session.rs`, `authority.rs`,
-//! `timed_token.rs`, `record.rs`), and the seam a service client asks for tokens (`provider.rs`). Secrets travel
-//! only over HTTPS or to this computer (`secure_url.rs`), in request bodies, through
-//! `http.rs`. Nothing here opens a browser, touches files or knows the feature-service calls.
+//! `timed_token.rs`, `record.rs`), and the seam a service client asks for tokens
+//! (`provider.rs`). Secrets travel only over HTTPS or to this computer (`secure_url.rs`), in
+//! request bodies, through `http.rs`. Nothing here opens a browser, touches files or knows the
+//! feature-service calls. The ArcGIS facts and the choices made here: `docs/arcgis-auth.md`.
 
 mod authority;
 mod authorize;
