@@ -456,6 +456,44 @@ async fn an_ended_refresh_token_means_sign_in_needed() {
     );
 }
 
+/// A sign-in opens only its own server, or servers federated with its portal: a server that
+/// belongs to another portal, or to none, is refused before any token is sent to it.
+#[tokio::test]
+async fn tokens_stay_with_their_server_or_portal() {
+    let portal_a = service(true, AuthSettings::default(), vec![]).await;
+    let portal_b = service(true, AuthSettings::default(), vec![]).await;
+    let session = password_session(&portal_a, RememberPassword::No)
+        .await
+        .unwrap();
+    let err = service_client(&portal_b, &session)
+        .replicas()
+        .await
+        .unwrap_err();
+    assert!(err.is_sign_in_needed(), "{err}");
+    assert!(err.to_string().contains("not federated"), "{err}");
+
+    let standalone_a = service(false, AuthSettings::default(), vec![]).await;
+    let standalone_b = service(false, AuthSettings::default(), vec![]).await;
+    let session = password_session(&standalone_a, RememberPassword::No)
+        .await
+        .unwrap();
+    let err = service_client(&standalone_b, &session)
+        .replicas()
+        .await
+        .unwrap_err();
+    assert!(err.is_sign_in_needed(), "{err}");
+    assert!(err.to_string().contains("not for this server"), "{err}");
+    // A standalone server is not federated with any portal either.
+    let session = password_session(&portal_a, RememberPassword::No)
+        .await
+        .unwrap();
+    let err = service_client(&standalone_b, &session)
+        .replicas()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("users of its own"), "{err}");
+}
+
 /// A password is never sent over plain HTTP to another computer.
 #[tokio::test]
 async fn plain_http_to_another_host_is_refused() {
