@@ -54,6 +54,7 @@ fn service_with_user(token: &str) -> ServiceDefinition {
         name: "tech9".into(),
         token: token.into(),
         admin: false,
+        password_hash: None,
     });
     def
 }

@@ -1,7 +1,7 @@
 //! The service definition file: which layers and tables the reference service publishes, their
 //! fields and rules (nullable, editable, length, domain, unique indexes, z/m, geometry updates,
-//! ownership, HTML filtering, attachments and their limits, true curves), its users and tokens,
-//! and seed features. Owns parsing and validation of that file and turning it into the wire
+//! ownership, HTML filtering, attachments and their limits, true curves), its users (password
+//! hashes, fixed tokens), OAuth apps and federation, and seed features. Owns parsing and validation of that file and turning it into the wire
 //! resources (`FeatureServiceInfo`, `LayerInfo`). It must not touch the database: seeding is
 //! `db::seed`'s job.
 //! Format: `docs/service-definition.md`.
@@ -40,15 +40,46 @@ pub enum DefinitionError {
     Invalid(String),
 }
 
-/// A user of the service and the token that identifies them.
+/// A user of the service: a password (as an argon2id hash) to sign in with, and/or a fixed token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDef {
     pub name: String,
+    /// A token that identifies the user and never expires; empty for none.
+    #[serde(default)]
     pub token: String,
     /// Admins are exempt from ownership-based access control.
     #[serde(default)]
     pub admin: bool,
+    /// The password as an argon2id PHC string (never the password itself); `None`: the user
+    /// cannot sign in with a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+}
+
+impl UserDef {
+    /// A user who signs in with `password` (hashed here, with a fresh salt).
+    pub fn with_password(
+        name: &str,
+        password: &str,
+    ) -> Result<UserDef, crate::server::auth::password::PasswordHashError> {
+        Ok(UserDef {
+            name: name.to_string(),
+            token: String::new(),
+            admin: false,
+            password_hash: Some(crate::server::auth::password::hash_password(password)?),
+        })
+    }
+}
+
+/// A registered OAuth app: its client id and the redirect URIs it may use (compared exactly; a
+/// loopback redirect names its port, as ArcGIS requires).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthAppDef {
+    pub client_id: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// Ownership-based access control of one layer.
@@ -159,6 +190,13 @@ pub struct ServiceDefinition {
     pub require_token: bool,
     #[serde(default)]
     pub users: Vec<UserDef>,
+    /// OAuth apps registered with the built-in portal (`/sharing/rest/oauth2/...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oauth_apps: Vec<OAuthAppDef>,
+    /// The service's server is federated to the built-in portal: `rest/info` names it as
+    /// `owningSystemUrl`, and server tokens come from the portal's generateToken (`serverUrl`).
+    #[serde(default)]
+    pub federated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spatial_reference: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,6 +256,7 @@ impl ServiceDefinition {
         if ids.windows(2).any(|w| w[0] == w[1]) {
             return invalid("two layers or tables share an id".into());
         }
+        self.validate_users()?;
         for layer in self.all_layers() {
             if layer.ids_of_fields_clash() {
                 return invalid(format!("layer {} has two fields with one name", layer.id));
@@ -232,6 +271,34 @@ impl ServiceDefinition {
             }
         }
         Ok(())
+    }
+
+    fn validate_users(&self) -> Result<(), DefinitionError> {
+        let mut names: Vec<&str> = self.users.iter().map(|u| u.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(DefinitionError::Invalid("two users share a name".into()));
+        }
+        for user in &self.users {
+            if let Some(hash) = &user.password_hash {
+                crate::server::auth::password::check_hash_format(hash).map_err(|e| {
+                    DefinitionError::Invalid(format!(
+                        "user {:?}: passwordHash is not an argon2 PHC string ({e})",
+                        user.name
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `user`, or gives an existing user of that name its password hash (keeping its
+    /// token and admin flag): what `syncwatch serve --user NAME:PASSWORD` does.
+    pub fn add_or_replace_user(&mut self, user: UserDef) {
+        match self.users.iter_mut().find(|u| u.name == user.name) {
+            Some(existing) => existing.password_hash = user.password_hash,
+            None => self.users.push(user),
+        }
     }
 
     /// Layers then tables.
@@ -258,9 +325,11 @@ impl ServiceDefinition {
         before != self.layers.len() + self.tables.len()
     }
 
-    /// The user a token belongs to.
+    /// The user a fixed token belongs to (compared in constant time).
     pub fn user_by_token(&self, token: &str) -> Option<&UserDef> {
-        self.users.iter().find(|u| u.token == token)
+        self.users.iter().find(|u| {
+            !u.token.is_empty() && crate::server::auth::secret_token::same_secret(&u.token, token)
+        })
     }
 
     /// The FeatureServer root resource.

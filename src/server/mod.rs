@@ -11,7 +11,8 @@
 //! * `apply`: applying a synchronizeReplica's uploaded edits inside its transaction.
 //! * `db`: the service's SQLite database (`db::ServiceDb`); every SQL statement.
 //!
-//! Beside them, used by all: `definition` (the service definition file), `where_clause`
+//! Beside them, used by all: `auth` (accounts, password hashes, issued tokens, lock-outs,
+//! PKCE, OAuth apps), `definition` (the service definition file), `where_clause`
 //! (layerQueries filters), `curves` (true curves: densify, 1005), `attachment_checks` (the
 //! per-attachment rules; the per-edit feature rules are `protocol::rules`, shared with the
 //! client's validator) and `background_free`.
@@ -21,6 +22,7 @@
 
 mod apply;
 mod attachment_checks;
+mod auth;
 mod background_free;
 mod curves;
 mod db;
@@ -30,7 +32,11 @@ mod ops;
 mod where_clause;
 
 pub use crate::protocol::rules::is_untrusted_html;
-pub use definition::{DefinitionError, LayerDef, OwnershipDef, ServiceDefinition, UserDef};
+pub use auth::password::{PasswordHashError, hash_password};
+pub use auth::settings::{AttemptLimit, AuthSettings};
+pub use definition::{
+    DefinitionError, LayerDef, OAuthAppDef, OwnershipDef, ServiceDefinition, UserDef,
+};
 pub use http::{FaultKind, FaultRule};
 pub use where_clause::{Condition, WhereError};
 
@@ -58,6 +64,8 @@ pub struct ServerConfig {
     pub admin_key: Option<String>,
     /// How long an async job stays Pending and then InProgress (so tests can observe both).
     pub job_step_delay: Duration,
+    /// Token lifetimes and attempt limits of signing in.
+    pub auth: AuthSettings,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +77,7 @@ impl Default for ServerConfig {
             result_ttl: DEFAULT_RESULT_TTL,
             admin_key: None,
             job_step_delay: Duration::ZERO,
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -167,6 +176,7 @@ pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
         result_ttl: config.result_ttl,
         admin_key: admin_key.clone(),
         job_step_delay: config.job_step_delay,
+        auth: config.auth.clone(),
     };
     let state = tokio::task::spawn_blocking(move || http::AppState::open(definition, settings))
         .await

@@ -6,6 +6,7 @@
 
 use super::config::{ClientConfig, Token};
 use super::error::ServiceClientError;
+use super::sign_in::TokenProvider;
 use std::sync::Arc;
 use url::Url;
 
@@ -23,6 +24,9 @@ pub(super) struct Inner {
     pub(super) anonymous: reqwest::Client,
     pub(super) service_url: Url,
     pub(super) token: Option<Token>,
+    /// Where tokens come from when the client was made with one (a signed-in session); it
+    /// takes the place of `token`.
+    pub(super) provider: Option<Arc<dyn TokenProvider>>,
     pub(super) config: ClientConfig,
 }
 
@@ -31,6 +35,7 @@ impl std::fmt::Debug for FeatureServiceClient {
         f.debug_struct("FeatureServiceClient")
             .field("service_url", &self.inner.service_url.as_str())
             .field("token", &self.inner.token)
+            .field("signed_in", &self.inner.provider.is_some())
             .finish()
     }
 }
@@ -40,6 +45,26 @@ impl FeatureServiceClient {
     pub fn new(
         service_url: &str,
         token: Option<Token>,
+        config: ClientConfig,
+    ) -> Result<Self, ServiceClientError> {
+        Self::build(service_url, token, None, config)
+    }
+
+    /// A client for `service_url` that asks `provider` for its tokens (a signed-in session),
+    /// renews once when the service refuses one, and fails with
+    /// [`ServiceClientError::SignInNeeded`] when no token can be had.
+    pub fn with_token_provider(
+        service_url: &str,
+        provider: Arc<dyn TokenProvider>,
+        config: ClientConfig,
+    ) -> Result<Self, ServiceClientError> {
+        Self::build(service_url, None, Some(provider), config)
+    }
+
+    fn build(
+        service_url: &str,
+        token: Option<Token>,
+        provider: Option<Arc<dyn TokenProvider>>,
         config: ClientConfig,
     ) -> Result<Self, ServiceClientError> {
         let service_url = parse_service_url(service_url)?;
@@ -73,6 +98,7 @@ impl FeatureServiceClient {
                 anonymous,
                 service_url,
                 token,
+                provider,
                 config,
             }),
         })

@@ -45,6 +45,17 @@ pub enum ServiceClientError {
         message: String,
         error: Option<Box<ServiceError>>,
     },
+    /// The service refused the token (498, 499) and no new one could be had: the user must sign
+    /// in again. Not a sync failure and not worth retrying unchanged.
+    #[error("{operation}: sign-in needed for {server} — {reason}")]
+    SignInNeeded {
+        operation: &'static str,
+        /// The server root the sign-in is for.
+        server: String,
+        reason: String,
+        /// The service's code (498 invalid token, 499 token required), when it sent one.
+        code: Option<i64>,
+    },
     #[error("could not write the downloaded result to {}", path.display())]
     Io {
         path: PathBuf,
@@ -103,7 +114,30 @@ impl ServiceClientError {
 
     /// The numeric code to show next to the message, if there is one.
     pub fn code(&self) -> Option<i64> {
-        self.service_error().and_then(|e| e.code)
+        match self {
+            ServiceClientError::SignInNeeded { code, .. } => *code,
+            _ => self.service_error().and_then(|e| e.code),
+        }
+    }
+
+    /// True when only signing in again gets this service answering: the front ends show
+    /// "sign-in needed", never a failed sync.
+    pub fn is_sign_in_needed(&self) -> bool {
+        matches!(self, ServiceClientError::SignInNeeded { .. })
+    }
+
+    /// The service refused the token it was sent (498) or wanted one (499), in the body of a
+    /// 200 reply or as the HTTP status.
+    pub fn is_token_refusal(&self) -> bool {
+        match self {
+            ServiceClientError::Service { error, .. } => matches!(error.code, Some(498 | 499)),
+            ServiceClientError::Transport {
+                kind: TransportKind::HttpStatus,
+                status: Some(498 | 499),
+                ..
+            } => true,
+            _ => false,
+        }
     }
 }
 

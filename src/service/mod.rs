@@ -1,6 +1,7 @@
 //! The client of a feature service: typed calls over reqwest (service and layer properties,
 //! createReplica, synchronizeReplica, unRegisterReplica, replicas, replica info, job status,
-//! result download) with timeouts, retries, async job polling and token scoping.
+//! result download) with timeouts, retries, async job polling and token scoping, and signing
+//! in to get those tokens (`sign_in/`).
 //! It keeps no state between calls and touches no local files except downloaded results.
 
 pub mod admin;
@@ -11,6 +12,8 @@ mod config;
 mod download;
 mod error;
 mod job_polling;
+pub mod sign_in;
+mod token_use;
 mod transport;
 
 pub use backoff::Backoff;
@@ -19,3 +22,4 @@ pub use client::FeatureServiceClient;
 pub use config::{ClientConfig, FIRST_POLL_DELAY, Token};
 pub use error::ServiceClientError;
 pub use job_polling::{JobProgress, ProgressFn, ReplicaResult};
+pub use sign_in::{SignInClient, SignInError, SignInPlan, SignInSession, TokenProvider};

@@ -1,9 +1,11 @@
 //! One request to the service: retries with backoff on transient failures, the reply read up
 //! to its size limit and parsed (an `{"error":…}` envelope becomes `Err`), the token attached
-//! only for the service's own origin, and endpoint URLs built and resolved against the service.
+//! only for the service's own origin (a refused one renewed once, `token_use.rs`), and endpoint
+//! URLs built and resolved against the service.
 
 use super::client::FeatureServiceClient;
 use super::error::{ServiceClientError, too_large, transport_error};
+use super::sign_in::ProvidedToken;
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{CarriesServiceError, ReplyError};
 use reqwest::{Method, StatusCode};
@@ -21,15 +23,27 @@ impl FeatureServiceClient {
     ) -> Result<T, ServiceClientError> {
         let config = &self.inner.config;
         let mut attempt = 0;
+        let mut token = self.request_token(operation, &url).await?;
+        let mut renewed = false;
         loop {
             let outcome = match self
-                .fetch_body(operation, method.clone(), &url, &form)
+                .fetch_body_with(operation, method.clone(), &url, &form, token.as_ref())
                 .await
             {
                 Ok(body) => parse(operation, &body),
                 Err(e) => Err(e),
             };
             match outcome {
+                // A refused token is renewed once; a second refusal ends in "sign-in needed".
+                Err(e) if e.is_token_refusal() && !renewed => {
+                    token = self
+                        .renew_refused_token(operation, e, token.as_ref())
+                        .await?;
+                    renewed = true;
+                }
+                Err(e) if e.is_token_refusal() => {
+                    return Err(self.sign_in_needed(operation, &e, token.is_some()));
+                }
                 Err(e) if e.is_transient() && attempt + 1 < config.max_attempts => {
                     tracing::info!(operation, attempt, error = %e, "retrying");
                     tokio::time::sleep(config.backoff.delay(attempt)).await;
@@ -40,14 +54,16 @@ impl FeatureServiceClient {
         }
     }
 
-    pub(super) async fn fetch_body(
+    /// One request's reply body, read up to its size limit, sent with `token`.
+    async fn fetch_body_with(
         &self,
         operation: &'static str,
         method: Method,
         url: &Url,
         form: &[(String, String)],
+        token: Option<&ProvidedToken>,
     ) -> Result<Vec<u8>, ServiceClientError> {
-        let mut response = self.send(operation, method, url, form).await?;
+        let mut response = self.send_with(operation, method, url, form, token).await?;
         check_status(operation, url, response.status())?;
         let limit = self.inner.config.max_reply_bytes;
         if response.content_length().is_some_and(|len| len > limit) {
@@ -76,11 +92,21 @@ impl FeatureServiceClient {
         url: &Url,
         form: &[(String, String)],
     ) -> Result<reqwest::Response, ServiceClientError> {
-        let token = self
-            .inner
-            .token
-            .as_ref()
-            .filter(|_| url.origin() == self.inner.service_url.origin());
+        let token = self.request_token(operation, url).await?;
+        self.send_with(operation, method, url, form, token.as_ref())
+            .await
+    }
+
+    /// [`Self::send`] with the token already chosen (`request_token` keeps it to the origin).
+    async fn send_with(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: &Url,
+        form: &[(String, String)],
+        token: Option<&ProvidedToken>,
+    ) -> Result<reqwest::Response, ServiceClientError> {
+        let token = token.filter(|_| url.origin() == self.inner.service_url.origin());
         let client = if token.is_some() {
             &self.inner.authed
         } else {
@@ -90,12 +116,15 @@ impl FeatureServiceClient {
         let mut request = client.request(method.clone(), url.clone());
         let mut pairs: Vec<(&str, &str)> =
             form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        if let Some(token) = token {
+        if let Some(ProvidedToken { token, referer }) = token {
             if self.inner.config.token_as_parameter {
                 pairs.push(("token", token.expose()));
             } else {
                 request =
                     request.header("X-Esri-Authorization", format!("Bearer {}", token.expose()));
+            }
+            if let Some(referer) = referer {
+                request = request.header(reqwest::header::REFERER, referer);
             }
         }
         request = if method == Method::GET {

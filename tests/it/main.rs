@@ -14,6 +14,8 @@ mod server {
     mod api;
     mod attachments;
     mod checks;
+    mod oauth;
+    mod sign_in;
 }
 
 /// The engine and the service client against the reference service.
@@ -22,6 +24,11 @@ mod engine {
     mod reset;
     mod service_client;
     mod sync;
+}
+
+/// The service client's sign-in against the reference service's token endpoints.
+mod service {
+    mod sign_in;
 }
 
 /// The real `syncwatch` binary.
@@ -34,6 +41,7 @@ mod cli {
     mod damaged_files;
     mod reset;
     mod secrets;
+    mod serve;
 }
 
 /// The window, through egui_kittest.

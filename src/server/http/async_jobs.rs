@@ -9,9 +9,10 @@ use super::state::AppState;
 use crate::protocol::rules::Caller;
 use crate::protocol::{JobState, ReplicaResponse, ServiceError, TransportType};
 use crate::server::ops::OpError;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
+use std::net::SocketAddr;
 
 /// Starts an async job and returns its status URL.
 pub(super) fn start_job(state: &AppState, base_url: String, who: Caller, work: Work) -> String {
@@ -77,10 +78,11 @@ fn finish_job(status: &mut ReplicaResponse, outcome: Result<Executed, OpError>) 
 pub(super) async fn job_status(
     State(state): State<AppState>,
     Path(parts): Path<Vec<(String, String)>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let req = Req::new(&uri, headers, &[]);
+    let req = Req::new(peer, &uri, headers, &[]);
     let value = |key: &str| {
         parts
             .iter()

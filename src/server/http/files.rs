@@ -7,9 +7,10 @@ use super::state::AppState;
 use crate::protocol::ServiceError;
 use crate::server::ops;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
+use std::net::SocketAddr;
 
 /// `…/FeatureServer/<layer>/<objectId>/attachments/<attachmentId>`: an attachment's data, with
 /// its content type. 404 with the envelope for an unknown or deleted attachment, or one whose
@@ -17,10 +18,11 @@ use axum::response::Response;
 pub(super) async fn attachment_file(
     State(state): State<AppState>,
     Path((service, layer, object, attachment)): Path<(String, String, String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let req = Req::new(&uri, headers, &[]);
+    let req = Req::new(peer, &uri, headers, &[]);
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
     }

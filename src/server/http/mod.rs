@@ -4,7 +4,9 @@
 //! synchronizeReplica, unRegisterReplica), `async_jobs` and `files` (attachment data, result
 //! files); `request` parses requests and finds the caller, `reply` shapes JSON and error
 //! envelopes, `delivery` runs an operation and delivers its result (embedded JSON, a JSON or
-//! delta SQLite result file), `state` holds what the handlers share, among it the registries
+//! delta SQLite result file), `tokens` (the server's generateToken and `authInfo`), `portal`
+//! (the built-in portal's info and generateToken) and `oauth` (its OAuth 2.0 endpoints, with the
+//! pages of `sign_in_page`) sign users in, `state` holds what the handlers share, among it the registries
 //! of `job_registry` (async jobs' status documents) and `output_dir` (result files). Handlers
 //! never touch SQLite themselves: every database call goes through [`AppState::blocking`]
 //! (`spawn_blocking`).
@@ -15,12 +17,16 @@ mod delivery;
 mod faults;
 mod files;
 mod job_registry;
+mod oauth;
 mod output_dir;
+mod portal;
 mod replica_ops;
 mod reply;
 mod request;
 mod resources;
+mod sign_in_page;
 mod state;
+mod tokens;
 
 pub use faults::{FaultKind, FaultRule};
 pub use state::{AppState, Settings};
@@ -31,7 +37,22 @@ use axum::routing::any;
 /// Largest request body accepted (100,000 edits are about 20 MB of form-encoded JSON).
 const MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
 
-/// The whole router: REST API with fault injection, plus the admin API.
+/// Largest body of a sign-in request (generateToken, the OAuth form and token endpoint).
+const MAX_SIGN_IN_BYTES: usize = 64 * 1024;
+
+/// The sign-in routes, with their small body limit.
+fn sign_in_routes() -> Router<AppState> {
+    Router::new()
+        .route(tokens::SERVER_TOKENS_PATH, any(tokens::generate_token))
+        .route("/arcgis/admin/generateToken", any(tokens::generate_token))
+        .route("/sharing/rest/info", any(portal::info))
+        .route(tokens::PORTAL_TOKENS_PATH, any(portal::generate_token))
+        .route(sign_in_page::AUTHORIZE_PATH, any(oauth::authorize))
+        .route("/sharing/rest/oauth2/token", any(oauth::token))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_SIGN_IN_BYTES))
+}
+
+/// The whole router: REST API and sign-in routes with fault injection, plus the admin API.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/arcgis/rest/info", any(resources::info))
@@ -68,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(reply::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .merge(sign_in_routes())
         .layer(axum::middleware::from_fn_with_state(
             state.shared.faults.clone(),
             faults::inject,

@@ -1,21 +1,27 @@
 //! Reading a request: its parameters (query string and form body, case-insensitive names), the
-//! address the client used, its token and the user behind it, and whether it names our service.
+//! address the client used, the peer it came from, its token and the user behind it
+//! ([`authenticate`], the service's one token check), and whether it names our service.
 
 use super::reply::envelope;
 use super::state::Shared;
 use crate::protocol::rules::Caller;
 use crate::protocol::{FormParams, ServiceError};
+use crate::server::auth::TokenRefusal;
+use crate::server::auth::registry::Audience;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
+use std::net::{IpAddr, SocketAddr};
 
 /// The parsed parts of a request every handler needs.
 pub(super) struct Req {
     pub(super) params: FormParams,
     headers: HeaderMap,
+    /// The address the connection came from (token guesses and sign-ins are limited per address).
+    pub(super) peer: IpAddr,
 }
 
 impl Req {
-    pub(super) fn new(uri: &Uri, headers: HeaderMap, body: &[u8]) -> Req {
+    pub(super) fn new(peer: SocketAddr, uri: &Uri, headers: HeaderMap, body: &[u8]) -> Req {
         let mut params = FormParams::parse(uri.query().unwrap_or("").as_bytes());
         let is_form = headers
             .get(header::CONTENT_TYPE)
@@ -24,7 +30,23 @@ impl Req {
         if is_form && !body.is_empty() {
             params.extend(FormParams::parse(body));
         }
-        Req { params, headers }
+        Req {
+            params,
+            headers,
+            peer: peer.ip(),
+        }
+    }
+
+    /// Whether the client reached us over HTTPS (`ssl` in token replies).
+    pub(super) fn is_https(&self) -> bool {
+        self.base_url().starts_with("https://")
+    }
+
+    /// The query string's own parameters (credentials must not come that way).
+    pub(super) fn query_has(uri: &Uri, name: &str) -> bool {
+        FormParams::parse(uri.query().unwrap_or("").as_bytes())
+            .text(name)
+            .is_some()
     }
 
     /// `http://host:port` as the client addressed us.
@@ -41,7 +63,9 @@ impl Req {
         format!("http://{host}")
     }
 
-    fn token(&self) -> Option<String> {
+    /// The token the request carries: the `token` parameter, else an `Authorization` or
+    /// `X-Esri-Authorization` header (`Bearer <token>`).
+    pub(super) fn token(&self) -> Option<String> {
         if let Some(t) = self.params.text("token") {
             return Some(t.to_string());
         }
@@ -62,21 +86,50 @@ impl Req {
     }
 }
 
-/// The user behind the request's token: 499 without one when tokens are required, 498 for an
-/// unknown token.
+/// The user behind the request's token; see [`authenticate`].
 pub(super) fn caller(shared: &Shared, req: &Req) -> Result<Caller, ServiceError> {
-    match req.token() {
-        None if shared.require_token => Err(ServiceError::new(499, "Token Required", Vec::new())),
-        None => Ok(Caller::default()),
-        Some(token) => shared
-            .users
-            .iter()
-            .find(|u| u.token == token)
-            .map(|u| Caller {
-                name: u.name.clone(),
-                is_admin: u.admin,
-            })
-            .ok_or_else(|| ServiceError::new(498, "Invalid token.", Vec::new())),
+    authenticate(shared, req.token().as_deref(), req.peer)
+}
+
+/// The service's one token check: which caller `token` (sent from `peer`) stands for. No token:
+/// anonymous, or 499 "Token Required" when the service requires tokens. A token that is not a
+/// fixed token of the definition nor an unexpired server token issued by this service (portal
+/// tokens are foreign here: exchange them with `serverUrl`): 498 "Invalid Token". Too many invalid
+/// tokens from one address lock it out of token checks for a while (code 429).
+pub(super) fn authenticate(
+    shared: &Shared,
+    token: Option<&str>,
+    peer: IpAddr,
+) -> Result<Caller, ServiceError> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return if shared.require_token {
+            Err(ServiceError::new(499, "Token Required", Vec::new()))
+        } else {
+            Ok(Caller::default())
+        };
+    };
+    shared
+        .auth
+        .token_caller(token, Audience::Server, peer, crate::server::now_ms())
+        .map_err(|refusal| token_error(refusal, "Invalid Token"))
+}
+
+/// The error envelope of a refused token (`invalid` is the wording of the side refusing it:
+/// the server's "Invalid Token", the portal's "Invalid token.").
+pub(super) fn token_error(refusal: TokenRefusal, invalid: &str) -> ServiceError {
+    match refusal {
+        TokenRefusal::Invalid { expired: true } => {
+            ServiceError::new(498, invalid, vec!["Token has expired.".into()])
+        }
+        TokenRefusal::Invalid { expired: false } => ServiceError::new(498, invalid, Vec::new()),
+        TokenRefusal::TooManyGuesses { retry_after } => ServiceError::new(
+            429,
+            "Too many invalid tokens.",
+            vec![format!(
+                "Too many invalid tokens from this address; try again in {} seconds.",
+                retry_after.as_secs().max(1)
+            )],
+        ),
     }
 }
 

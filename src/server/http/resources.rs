@@ -6,28 +6,33 @@ use super::replica_ops::{create_replica, synchronize_replica, unregister_replica
 use super::reply::{envelope, json, not_found, op_error};
 use super::request::{Req, caller, check_service};
 use super::state::AppState;
+use super::tokens::server_info;
 use crate::protocol::ServiceError;
 use crate::server::ops::{self, OpError};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
+use std::net::SocketAddr;
 
-pub(super) async fn info(State(state): State<AppState>) -> Response {
-    json(&serde_json::json!({
-        "currentVersion": 11.1,
-        "fullVersion": "11.1.0",
-        "owningSystemUrl": null,
-        "authInfo": {"isTokenBasedSecurity": state.shared.require_token},
-    }))
+/// `rest/info`: the version, `authInfo` and, when federated, `owningSystemUrl` (`tokens`).
+pub(super) async fn info(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Req::new(peer, &uri, headers, &[]);
+    json(&server_info(&state.shared, &req))
 }
 
 pub(super) async fn services(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let req = Req::new(&uri, headers, &[]);
+    let req = Req::new(peer, &uri, headers, &[]);
     let name = &state.shared.service_name;
     json(&serde_json::json!({
         "currentVersion": 11.1,
@@ -40,11 +45,12 @@ pub(super) async fn services(
 pub(super) async fn feature_server(
     State(state): State<AppState>,
     Path(service): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = Req::new(&uri, headers, &body);
+    let req = Req::new(peer, &uri, headers, &body);
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
     }
@@ -60,11 +66,12 @@ pub(super) async fn feature_server(
 pub(super) async fn feature_server_op(
     State(state): State<AppState>,
     Path((service, op)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = Req::new(&uri, headers, &body);
+    let req = Req::new(peer, &uri, headers, &body);
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
     }
@@ -107,10 +114,11 @@ async fn layer_resource(state: &AppState, layer_id: i64) -> Result<Response, OpE
 pub(super) async fn replica_info(
     State(state): State<AppState>,
     Path((service, replica)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let req = Req::new(&uri, headers, &[]);
+    let req = Req::new(peer, &uri, headers, &[]);
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
     }

@@ -1,13 +1,16 @@
 //! What every handler shares: the settings fixed at start, the service core behind one mutex
-//! (only locked from blocking code), the result-file directory, the async-job registry and the
-//! fault rules; and [`AppState::blocking`], the one way handlers reach the database.
+//! (only locked from blocking code), signing in (`auth::Auth`, built from the definition given at
+//! start), the result-file directory, the async-job registry and the fault rules; and
+//! [`AppState::blocking`], the one way handlers reach the database.
 
 use super::faults::Faults;
 use super::job_registry::Jobs;
 use super::output_dir::Outputs;
 use super::reply::internal_error;
+use crate::server::auth::settings::AuthSettings;
+use crate::server::auth::{Account, Auth, OAuthApp};
 use crate::server::db::ServiceDb;
-use crate::server::definition::{ServiceDefinition, UserDef};
+use crate::server::definition::ServiceDefinition;
 use crate::server::ops::{Core, OpError};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +22,7 @@ pub struct Settings {
     pub result_ttl: Duration,
     pub admin_key: String,
     pub job_step_delay: Duration,
+    pub auth: AuthSettings,
 }
 
 /// Everything the handlers share.
@@ -26,7 +30,9 @@ pub struct Shared {
     core: Mutex<Core>,
     pub service_name: String,
     pub(super) require_token: bool,
-    pub(super) users: Vec<UserDef>,
+    /// The service's server is federated to the built-in portal.
+    pub(super) federated: bool,
+    pub(super) auth: Auth,
     pub settings: Settings,
     pub outputs: Outputs,
     pub jobs: Jobs,
@@ -50,15 +56,20 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database under `settings.data_dir` (seeding it from `definition` when new).
+    /// Who may sign in, and how, is always `definition`'s (not the stored copy's), so that a
+    /// restart with other users or `--user` takes effect.
     pub fn open(definition: ServiceDefinition, settings: Settings) -> std::io::Result<AppState> {
+        let auth = auth_of(&definition, settings.auth.clone());
+        let (require_token, federated) = (definition.require_token, definition.federated);
         let mut db = ServiceDb::open(&settings.data_dir.join("service.sqlite"))
             .map_err(std::io::Error::other)?;
         let (def, schema_version) = db.init(&definition).map_err(std::io::Error::other)?;
         let outputs = Outputs::new(settings.data_dir.join("arcgisoutput"), settings.result_ttl)?;
         let shared = Shared {
             service_name: def.name.clone(),
-            require_token: def.require_token,
-            users: def.users.clone(),
+            require_token,
+            federated,
+            auth,
             core: Mutex::new(Core {
                 db,
                 def,
@@ -106,4 +117,27 @@ impl AppState {
             }
         }
     }
+}
+
+/// The accounts and OAuth apps of a definition.
+fn auth_of(definition: &ServiceDefinition, settings: AuthSettings) -> Auth {
+    let accounts = definition
+        .users
+        .iter()
+        .map(|u| Account {
+            name: u.name.clone(),
+            admin: u.admin,
+            password_hash: u.password_hash.clone(),
+            fixed_token: Some(u.token.clone()).filter(|t| !t.is_empty()),
+        })
+        .collect();
+    let apps = definition
+        .oauth_apps
+        .iter()
+        .map(|a| OAuthApp {
+            client_id: a.client_id.clone(),
+            redirect_uris: a.redirect_uris.clone(),
+        })
+        .collect();
+    Auth::new(settings, accounts, apps)
 }

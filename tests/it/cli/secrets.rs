@@ -31,6 +31,7 @@ fn secured_service(token: &str) -> Cli {
         name: "tech9".into(),
         token: token.into(),
         admin: false,
+        password_hash: None,
     });
     Cli::start_with(ServerConfig {
         definition: Some(definition),

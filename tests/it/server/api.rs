@@ -617,7 +617,7 @@ async fn tokens_are_required_when_configured() {
         .post("replicas", &[("f", "json"), ("token", "guess")])
         .await;
     assert_eq!(wrong["error"]["code"], 498);
-    assert_eq!(wrong["error"]["message"], "Invalid token.");
+    assert_eq!(wrong["error"]["message"], "Invalid Token");
     assert!(
         fx.post("replicas", &[("f", "json"), ("token", TECH1)])
             .await

@@ -8,6 +8,9 @@ use syncwatch::server::{self, RunningServer, ServerConfig, ServiceDefinition};
 pub const TECH1: &str = "tech1-token";
 pub const TECH2: &str = "tech2-token";
 pub const ADMIN: &str = "demo-admin-token";
+/// The demo users' passwords (`docs/service-definition.md`).
+pub const TECH1_PASSWORD: &str = "tech1-pass";
+pub const TECH2_PASSWORD: &str = "tech2-pass";
 
 pub struct Fixture {
     pub server: RunningServer,
@@ -33,6 +36,13 @@ pub fn demo() -> ServiceDefinition {
     ServiceDefinition::demo().expect("demo definition")
 }
 
+/// The demo definition with tokens required (its users sign in with their passwords).
+pub fn secured_demo() -> ServiceDefinition {
+    let mut def = demo();
+    def.require_token = true;
+    def
+}
+
 pub fn new_gid() -> String {
     Guid::new_v4().as_str().to_string()
 }
@@ -53,6 +63,41 @@ impl Fixture {
             .await
             .expect("request");
         resp.json().await.expect("JSON body")
+    }
+
+    /// POSTs form pairs to a path of the service's host (`/arcgis/tokens/generateToken`,
+    /// `/sharing/rest/oauth2/token`, …) and returns the JSON body.
+    pub async fn post_path(&self, path: &str, form: &[(&str, &str)]) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.server.base_url()))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        resp.json().await.expect("JSON body")
+    }
+
+    /// generateToken at `path` as `user` with `password` (`client=referer`, 60 minutes); the reply.
+    pub async fn generate_token(&self, path: &str, user: &str, password: &str) -> Value {
+        self.post_path(
+            path,
+            &[
+                ("username", user),
+                ("password", password),
+                ("client", "referer"),
+                ("referer", "syncwatch-tests"),
+                ("expiration", "60"),
+                ("f", "json"),
+            ],
+        )
+        .await
+    }
+
+    /// `replicas` with `token`: the reply (a list when the token is accepted).
+    pub async fn replicas_with(&self, token: &str) -> Value {
+        self.post("replicas", &[("f", "json"), ("token", token)])
+            .await
     }
 
     /// GETs an absolute URL and returns status and JSON body.

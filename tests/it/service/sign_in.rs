@@ -1,0 +1,657 @@
+//! Signing in with the real client (`service::sign_in`) against the reference service's token
+//! endpoints over real HTTP on 127.0.0.1: discovery of standalone and federated setups,
+//! generateToken at a server and through the portal, the OAuth PKCE round trip with the test as
+//! the browser, the federated exchange, refusals as one clear line, renewal between two calls,
+//! "sign-in needed" when nothing can renew, plain HTTP to another host refused, and no secret
+//! sent to another origin. (HTTPS is not used here: plain HTTP is what the client allows to
+//! loopback only.)
+
+use crate::support::client_config::fast;
+use crate::support::server::*;
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use syncwatch::model::Secret;
+use syncwatch::server::{AuthSettings, OAuthAppDef, ServerConfig};
+use syncwatch::service::sign_in::{
+    Redirect, RememberPassword, ServerSignIn, SignInError, SignInPlan, TokenOptions,
+};
+use syncwatch::service::{FeatureServiceClient, ServiceClientError, SignInClient, SignInSession};
+use url::Url;
+
+const CLIENT_ID: &str = "syncwatch-field";
+const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
+
+fn url(text: &str) -> Url {
+    Url::parse(text).unwrap()
+}
+
+fn client() -> SignInClient {
+    SignInClient::new(&fast()).unwrap()
+}
+
+/// The reference service, secured, federated or not, with `auth` and OAuth redirect URIs.
+async fn service(federated: bool, auth: AuthSettings, redirects: Vec<String>) -> Fixture {
+    let mut def = secured_demo();
+    def.federated = federated;
+    if !redirects.is_empty() {
+        def.oauth_apps.push(OAuthAppDef {
+            client_id: CLIENT_ID.into(),
+            redirect_uris: redirects,
+        });
+    }
+    start_with(ServerConfig {
+        definition: Some(def),
+        auth,
+        ..Default::default()
+    })
+    .await
+}
+
+/// A signed-in client of the fixture's FeatureServer.
+fn service_client(fx: &Fixture, session: &SignInSession) -> FeatureServiceClient {
+    FeatureServiceClient::with_token_provider(&fx.url, Arc::new(session.clone()), fast()).unwrap()
+}
+
+async fn password_session(
+    fx: &Fixture,
+    remember: RememberPassword,
+) -> Result<SignInSession, SignInError> {
+    let c = client();
+    let plan = c.discover(&fx.url).await.unwrap();
+    c.sign_in_with_password(
+        &plan,
+        "tech1",
+        Secret::new(TECH1_PASSWORD),
+        remember,
+        TokenOptions::default(),
+    )
+    .await
+}
+
+/// The portal root the reference service serves (its origin).
+fn origin(fx: &Fixture) -> Url {
+    url(&format!("{}/", fx.server.base_url()))
+}
+
+/// Standalone: every URL of the server leads to its advertised token service; federated: to
+/// the portal, with the server named; the portal's own root and an open server are recognised.
+#[tokio::test]
+async fn discovery_reads_standalone_and_federated_setups() {
+    let standalone = service(false, AuthSettings::default(), vec![]).await;
+    let base = standalone.server.base_url();
+    for given in [
+        standalone.url.clone(),
+        format!("{}/0", standalone.url),
+        format!("{base}/arcgis/rest/services"),
+        format!("{base}/arcgis"),
+    ] {
+        let plan = client().discover(&given).await.unwrap();
+        let SignInPlan::Server(ServerSignIn {
+            server_root,
+            token_url,
+            short_lived_minutes,
+        }) = plan
+        else {
+            panic!("{given}: {plan:?}")
+        };
+        assert_eq!(server_root, url(&format!("{base}/arcgis")), "{given}");
+        assert_eq!(
+            token_url,
+            url(&format!("{base}/arcgis/tokens/generateToken"))
+        );
+        assert_eq!(short_lived_minutes, Some(60));
+    }
+
+    let federated = service(true, AuthSettings::default(), vec![]).await;
+    let base = federated.server.base_url();
+    let SignInPlan::Portal(plan) = client().discover(&federated.url).await.unwrap() else {
+        panic!("federated server not read as a portal sign-in")
+    };
+    assert_eq!(plan.federated_server, Some(url(&format!("{base}/arcgis"))));
+    assert_eq!(plan.portal.root, origin(&federated));
+    assert_eq!(
+        plan.portal.token_url,
+        Some(url(&format!("{base}/sharing/rest/generateToken")))
+    );
+    assert_eq!(
+        plan.portal.authorize_url,
+        url(&format!("{base}/sharing/rest/oauth2/authorize"))
+    );
+    assert!(!plan.portal.is_arcgis_online());
+    // The bare origin has no rest/info: it is read as the portal.
+    let SignInPlan::Portal(at_root) = client().discover(base).await.unwrap() else {
+        panic!("the portal root was not read as a portal")
+    };
+    assert_eq!(at_root.portal, plan.portal);
+    assert_eq!(at_root.federated_server, None);
+
+    // Without tokens required and without password users, the server needs no sign-in.
+    let mut open_def = demo();
+    for user in &mut open_def.users {
+        user.password_hash = None;
+    }
+    let open = start_with(ServerConfig {
+        definition: Some(open_def),
+        ..Default::default()
+    })
+    .await;
+    assert!(matches!(
+        client().discover(&open.url).await.unwrap(),
+        SignInPlan::NotNeeded { .. }
+    ));
+}
+
+/// generateToken on a standalone server: the session's token opens the service.
+#[tokio::test]
+async fn password_sign_in_on_a_standalone_server() {
+    let fx = service(false, AuthSettings::default(), vec![]).await;
+    let session = password_session(&fx, RememberPassword::No).await.unwrap();
+    assert_eq!(session.username(), "tech1");
+    let expires = session.token_expires_at_ms().await.unwrap();
+    assert!(expires > syncwatch::model::now_ms());
+    let info = service_client(&fx, &session).service_info().await.unwrap();
+    assert!(info.has_capability("Sync"));
+    service_client(&fx, &session).replicas().await.unwrap();
+}
+
+/// Through the portal: the portal token is exchanged for a server token, which the service
+/// takes; the portal token itself is refused there, so the exchange is what made it work.
+#[tokio::test]
+async fn password_sign_in_through_the_portal_is_exchanged_for_a_server_token() {
+    let fx = service(true, AuthSettings::default(), vec![]).await;
+    let session = password_session(&fx, RememberPassword::No).await.unwrap();
+    assert_eq!(session.authority().root(), &origin(&fx));
+    let replicas = service_client(&fx, &session).replicas().await;
+    assert!(replicas.is_ok(), "{replicas:?}");
+
+    let portal_token = session.record().await.token.unwrap().value;
+    let direct = FeatureServiceClient::new(
+        &fx.url,
+        syncwatch::service::Token::from_secret(&portal_token),
+        fast(),
+    )
+    .unwrap();
+    let err = direct.replicas().await.unwrap_err();
+    assert!(err.is_sign_in_needed(), "{err}");
+    assert_eq!(err.code(), Some(498));
+}
+
+/// Wrong password, unknown user and a locked-out account: each a typed error, one line, with the
+/// server's words.
+#[tokio::test]
+async fn wrong_password_unknown_user_and_lock_out_are_one_clear_line() {
+    let fx = service(false, AuthSettings::default(), vec![]).await;
+    let c = client();
+    let plan = c.discover(&fx.url).await.unwrap();
+    let attempt = |user: &'static str, password: &'static str| {
+        let c = c.clone();
+        let plan = plan.clone();
+        async move {
+            c.sign_in_with_password(
+                &plan,
+                user,
+                Secret::new(password),
+                RememberPassword::No,
+                TokenOptions::default(),
+            )
+            .await
+            .unwrap_err()
+        }
+    };
+    let wrong = attempt("tech2", "not-the-password").await;
+    assert!(
+        matches!(wrong, SignInError::InvalidCredentials { .. }),
+        "{wrong}"
+    );
+    let unknown = attempt("nobody", "whatever").await;
+    // ArcGIS answers an unknown user like a wrong password, and so does the client.
+    assert!(unknown.is_credentials_refused(), "{unknown}");
+    for e in [&wrong, &unknown] {
+        let text = e.to_string();
+        assert!(text.contains("Invalid username or password."), "{text}");
+        assert!(
+            !text.contains('\n') && !text.contains("not-the-password"),
+            "{text}"
+        );
+    }
+    // Five failures lock the name out; the right password is then refused as locked out.
+    for _ in 0..5 {
+        attempt("tech2", "wrong").await;
+    }
+    let locked = attempt("tech2", TECH2_PASSWORD).await;
+    assert!(matches!(locked, SignInError::LockedOut { .. }), "{locked}");
+    assert!(
+        locked
+            .to_string()
+            .contains("Too many failed sign-in attempts"),
+        "{locked}"
+    );
+    assert!(!locked.to_string().contains('\n'));
+}
+
+/// The test plays the browser: GET the authorize page, POST its form, follow the redirect to the
+/// client's loopback listener, which answers "close this window"; the session then opens the
+/// federated service.
+#[tokio::test]
+async fn oauth_pkce_round_trip_through_the_loopback_listener() {
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let fx = service(true, AuthSettings::default(), vec![redirect.clone()]).await;
+    let plan = client().discover(&fx.url).await.unwrap();
+    let SignInPlan::Portal(plan) = plan else {
+        panic!("{plan:?}")
+    };
+    let sign_in = client()
+        .start_browser_sign_in(
+            &plan.portal,
+            CLIENT_ID,
+            Redirect::Loopback {
+                port,
+                path: "/callback".into(),
+            },
+            TokenOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sign_in.redirect_uri(), redirect);
+    let authorize = sign_in.authorize_url().clone();
+    let finished = tokio::spawn(sign_in.finish(Duration::from_secs(30)));
+
+    let location = sign_in_through_form(&authorize, "tech1", TECH1_PASSWORD).await;
+    assert!(location.starts_with(&format!("{redirect}?")), "{location}");
+    let landing = browser().get(&location).send().await.unwrap();
+    assert_eq!(landing.status().as_u16(), 200);
+    assert!(
+        landing
+            .text()
+            .await
+            .unwrap()
+            .contains("You can close this window")
+    );
+
+    let session = finished.await.unwrap().unwrap();
+    assert_eq!(session.username(), "tech1");
+    assert!(session.refresh_expires_at_ms().await.is_some());
+    let replicas = service_client(&fx, &session).replicas().await;
+    assert!(replicas.is_ok(), "{replicas:?}");
+}
+
+/// The loopback listener refuses an answer with another state, and ignores other paths.
+#[tokio::test]
+async fn loopback_listener_checks_state() {
+    let fx = service(true, AuthSettings::default(), vec![]).await;
+    let SignInPlan::Portal(plan) = client().discover(&fx.url).await.unwrap() else {
+        panic!("not a portal")
+    };
+    let sign_in = client()
+        .start_browser_sign_in(
+            &plan.portal,
+            CLIENT_ID,
+            Redirect::loopback(),
+            TokenOptions::default(),
+        )
+        .await
+        .unwrap();
+    let redirect = sign_in.redirect_uri().to_string();
+    let finished = tokio::spawn(sign_in.finish(Duration::from_secs(30)));
+    let favicon = browser()
+        .get(url(&redirect).join("/favicon.ico").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(favicon.status().as_u16(), 404);
+    let forged = browser()
+        .get(format!("{redirect}?code=stolen&state=not-ours"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 400);
+    let err = finished.await.unwrap().unwrap_err();
+    assert!(matches!(err, SignInError::StateMismatch), "{err}");
+}
+
+/// Paste-the-code: the out-of-band code signs in; a code exchanged with another sign-in's
+/// verifier (a wrong PKCE verifier) is refused in one line.
+#[tokio::test]
+async fn out_of_band_code_and_a_wrong_verifier() {
+    let fx = service(true, AuthSettings::default(), vec![OOB.into()]).await;
+    let SignInPlan::Portal(plan) = client().discover(&fx.url).await.unwrap() else {
+        panic!("not a portal")
+    };
+    let start = || async {
+        client()
+            .start_browser_sign_in(
+                &plan.portal,
+                CLIENT_ID,
+                Redirect::OutOfBand,
+                TokenOptions::default(),
+            )
+            .await
+            .unwrap()
+    };
+    let first = start().await;
+    let other = start().await;
+    assert_eq!(first.redirect_uri(), OOB);
+    let code = code_from_page(&first.authorize_url().clone()).await;
+    let refused = other.finish_with_code(&code).await.unwrap_err();
+    let text = refused.to_string();
+    assert!(matches!(refused, SignInError::Refused { .. }), "{text}");
+    assert!(
+        text.to_lowercase().contains("verifier") || text.contains("invalid_grant"),
+        "{text}"
+    );
+    assert!(!text.contains('\n') && !text.contains(&code), "{text}");
+
+    let again = start().await;
+    let code = code_from_page(&again.authorize_url().clone()).await;
+    let session = again.finish_with_code(&code).await.unwrap();
+    assert!(service_client(&fx, &session).replicas().await.is_ok());
+}
+
+/// Tokens that end between two calls are renewed without the user: with the remembered
+/// password (generateToken again) and with the OAuth refresh token, also when the service is
+/// the first to notice (the client's clock thinks the token is still good: a 498, one renewal,
+/// one retry).
+#[tokio::test]
+async fn a_token_that_ends_between_two_calls_is_renewed() {
+    let short = AuthSettings::default().with_token_lifetime(Duration::from_secs(2));
+    let fx = service(false, short.clone(), vec![]).await;
+    let session = password_session(&fx, RememberPassword::Yes).await.unwrap();
+    let renewals = Arc::new(Mutex::new(0));
+    let counter = renewals.clone();
+    session.on_renewed(Arc::new(move |_| *counter.lock().unwrap() += 1));
+    let c = service_client(&fx, &session);
+    c.replicas().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    c.replicas().await.unwrap();
+    assert_eq!(
+        *renewals.lock().unwrap(),
+        1,
+        "renewed before the second call"
+    );
+
+    // The kept record says the token lasts another hour (a skewed clock); the service says 498.
+    let mut record = session.record().await;
+    let kept = record.token.as_mut().unwrap();
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    kept.expires_at_ms = syncwatch::model::now_ms() + 3_600_000;
+    let restored = client()
+        .restore(&record, Some(Secret::new(TECH1_PASSWORD)))
+        .unwrap();
+    let c = service_client(&fx, &restored);
+    let replicas = c.replicas().await;
+    assert!(replicas.is_ok(), "renewed after the 498: {replicas:?}");
+    assert_ne!(
+        restored.record().await.token.unwrap().value,
+        record.token.unwrap().value,
+        "a new token was minted"
+    );
+
+    // OAuth: the access token ends; the refresh token renews it.
+    let oauth = service(true, short, vec![OOB.into()]).await;
+    let session = oob_session(&oauth).await;
+    let before = session.record().await;
+    let c = service_client(&oauth, &session);
+    c.replicas().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    c.replicas().await.unwrap();
+    let after = session.record().await;
+    assert_ne!(after.token.unwrap().value, before.token.unwrap().value);
+    assert_eq!(
+        after.refresh_token.unwrap().value,
+        before.refresh_token.unwrap().value,
+        "a refresh token good for two weeks is kept"
+    );
+}
+
+/// A refresh token that ends within a day is exchanged for a new one (exchange_refresh_token).
+#[tokio::test]
+async fn a_refresh_token_near_its_end_is_exchanged() {
+    let auth = AuthSettings::default()
+        .with_token_lifetime(Duration::from_secs(2))
+        .with_refresh_token_lifetime(Duration::from_secs(3600));
+    let fx = service(true, auth, vec![OOB.into()]).await;
+    let session = oob_session(&fx).await;
+    let before = session.record().await.refresh_token.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let replicas = service_client(&fx, &session).replicas().await;
+    assert!(replicas.is_ok(), "{replicas:?}");
+    let after = session.record().await.refresh_token.unwrap();
+    assert_ne!(after.value, before.value, "a new refresh token");
+}
+
+/// A refresh token that has ended: the call fails with SignInNeeded, not retryable, not a reset
+/// and not a sync failure of the service.
+#[tokio::test]
+async fn an_ended_refresh_token_means_sign_in_needed() {
+    let auth = AuthSettings::default()
+        .with_token_lifetime(Duration::from_secs(1))
+        .with_refresh_token_lifetime(Duration::from_secs(2));
+    let fx = service(true, auth, vec![OOB.into()]).await;
+    let session = oob_session(&fx).await;
+    let c = service_client(&fx, &session);
+    c.replicas().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
+    let err = c.replicas().await.unwrap_err();
+    assert!(err.is_sign_in_needed(), "{err}");
+    assert!(!err.is_transient() && !err.needs_client_reset());
+    assert!(err.transport_kind().is_none() && err.service_error().is_none());
+    let text = err.to_string();
+    assert!(
+        text.contains("sign-in needed") && !text.contains('\n'),
+        "{text}"
+    );
+
+    // A session that keeps nothing to renew with: the same.
+    let short = AuthSettings::default().with_token_lifetime(Duration::from_secs(1));
+    let fx = service(false, short, vec![]).await;
+    let session = password_session(&fx, RememberPassword::No).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let err = service_client(&fx, &session).replicas().await.unwrap_err();
+    assert!(
+        matches!(err, ServiceClientError::SignInNeeded { .. }),
+        "{err}"
+    );
+}
+
+/// A sign-in opens only its own server, or servers federated with its portal: a server that
+/// belongs to another portal, or to none, is refused before any token is sent to it.
+#[tokio::test]
+async fn tokens_stay_with_their_server_or_portal() {
+    let portal_a = service(true, AuthSettings::default(), vec![]).await;
+    let portal_b = service(true, AuthSettings::default(), vec![]).await;
+    let session = password_session(&portal_a, RememberPassword::No)
+        .await
+        .unwrap();
+    let err = service_client(&portal_b, &session)
+        .replicas()
+        .await
+        .unwrap_err();
+    assert!(err.is_sign_in_needed(), "{err}");
+    assert!(err.to_string().contains("not federated"), "{err}");
+
+    let standalone_a = service(false, AuthSettings::default(), vec![]).await;
+    let standalone_b = service(false, AuthSettings::default(), vec![]).await;
+    let session = password_session(&standalone_a, RememberPassword::No)
+        .await
+        .unwrap();
+    let err = service_client(&standalone_b, &session)
+        .replicas()
+        .await
+        .unwrap_err();
+    assert!(err.is_sign_in_needed(), "{err}");
+    assert!(err.to_string().contains("not for this server"), "{err}");
+    // A standalone server is not federated with any portal either.
+    let session = password_session(&portal_a, RememberPassword::No)
+        .await
+        .unwrap();
+    let err = service_client(&standalone_b, &session)
+        .replicas()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("users of its own"), "{err}");
+}
+
+/// A password is never sent over plain HTTP to another computer.
+#[tokio::test]
+async fn plain_http_to_another_host_is_refused() {
+    let plan = SignInPlan::Server(ServerSignIn {
+        server_root: url("http://gis.example.com/arcgis"),
+        token_url: url("http://gis.example.com/arcgis/tokens/generateToken"),
+        short_lived_minutes: None,
+    });
+    let err = client()
+        .sign_in_with_password(
+            &plan,
+            "tech1",
+            Secret::new("pw"),
+            RememberPassword::No,
+            TokenOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SignInError::InsecureTransport { .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("gis.example.com") && text.contains("https://"),
+        "{text}"
+    );
+}
+
+/// Captured traffic: a signed-in client sends its token (and the password never) to a status
+/// URL on another origin; the service's own requests carry the token in a header, not the URL.
+#[tokio::test]
+async fn no_secret_reaches_another_origin() {
+    let fx = service(true, AuthSettings::default(), vec![]).await;
+    let session = password_session(&fx, RememberPassword::Yes).await.unwrap();
+    let (foreign, seen) = recording_host().await;
+    let c = service_client(&fx, &session);
+    c.replicas().await.unwrap();
+    let _ = c.job_status(&format!("{foreign}/jobs/1")).await;
+    let record = session.record().await;
+    let token = record.token.unwrap().value;
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty(), "the foreign host was asked");
+    for request in seen.iter() {
+        let lower = request.to_lowercase();
+        assert!(
+            !request.contains(token.expose()) && !request.contains(TECH1_PASSWORD),
+            "a secret leaked to another origin: {request}"
+        );
+        assert!(
+            !lower.contains("bearer") && !lower.contains("\"referer\""),
+            "token header or its referer sent to another origin: {request}"
+        );
+    }
+}
+
+// --- the test's browser and stand-in host ---------------------------------------------------
+
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The hidden fields of the sign-in form, as a browser submits them.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .filter_map(|rest| {
+            let name = rest.split("name=\"").nth(1)?.split('"').next()?;
+            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
+            Some((name.to_string(), value.replace("&amp;", "&")))
+        })
+        .collect()
+}
+
+/// GETs the authorize page, POSTs its form as `user`; the response.
+async fn submit_form(authorize: &Url, user: &str, password: &str) -> reqwest::Response {
+    let page = browser().get(authorize.clone()).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    let mut form = hidden_fields(&html);
+    assert!(!form.is_empty(), "{html}");
+    form.push(("username".into(), user.into()));
+    form.push(("password".into(), password.into()));
+    let mut action = authorize.clone();
+    action.set_query(None);
+    browser().post(action).form(&form).send().await.unwrap()
+}
+
+/// The redirect the portal answers the form with.
+async fn sign_in_through_form(authorize: &Url, user: &str, password: &str) -> String {
+    let reply = submit_form(authorize, user, password).await;
+    assert_eq!(reply.status().as_u16(), 302);
+    reply.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// The code the out-of-band page shows.
+async fn code_from_page(authorize: &Url) -> String {
+    let page = submit_form(authorize, "tech1", TECH1_PASSWORD).await;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    html.split("<code id=\"code\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .map(|c| c.replace("&amp;", "&"))
+        .unwrap_or_else(|| panic!("no code on the page: {html}"))
+}
+
+/// A browser sign-in through the out-of-band page.
+async fn oob_session(fx: &Fixture) -> SignInSession {
+    let SignInPlan::Portal(plan) = client().discover(&fx.url).await.unwrap() else {
+        panic!("not a portal")
+    };
+    let sign_in = client()
+        .start_browser_sign_in(
+            &plan.portal,
+            CLIENT_ID,
+            Redirect::OutOfBand,
+            TokenOptions::default(),
+        )
+        .await
+        .unwrap();
+    let code = code_from_page(&sign_in.authorize_url().clone()).await;
+    sign_in.finish_with_code(&code).await.unwrap()
+}
+
+type Seen = Arc<Mutex<Vec<String>>>;
+
+async fn record(State(seen): State<Seen>, request: Request) -> axum::response::Response {
+    let head = format!("{} {:?}", request.uri(), request.headers());
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    seen.lock()
+        .unwrap()
+        .push(format!("{head} {}", String::from_utf8_lossy(&body)));
+    (
+        [("content-type", "application/json")],
+        r#"{"status":"Completed","responseType":"esriReplicaResponseTypeNoEdits"}"#,
+    )
+        .into_response()
+}
+
+/// Another origin that records every request it gets.
+async fn recording_host() -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .fallback(record)
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (format!("http://{addr}"), seen)
+}
