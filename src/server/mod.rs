@@ -1,6 +1,8 @@
 //! The reference feature service: the ArcGIS REST sync API (createReplica, synchronizeReplica,
 //! unRegisterReplica, replicas, async jobs, expiring result files) over axum, with real constraint
-//! checks, tokens, ownership rules, a loopback-only admin API and fault injection. Used embedded
+//! checks, tokens, ownership rules, a loopback-only admin API and fault injection; and signing in
+//! as ArcGIS does (generateToken on the server and a built-in portal, OAuth 2.0 with PKCE,
+//! federation, lock-outs: `docs/arcgis-auth.md`). Used embedded
 //! (GUI demo, tests, benchmarks: [`start`] on `127.0.0.1:0`) or standalone (`syncwatch serve`).
 //!
 //! Layout, top to bottom (each part imports only those below it):

@@ -3,7 +3,7 @@
 //! tokens, and authorization codes (single use, with their PKCE challenge). Kept in memory only:
 //! a restart signs everyone out, as on a server whose token key changed. Each is keyed by the
 //! SHA-256 of the secret (`secret_token`), never by the secret. Bounded: expired entries are
-//! dropped when a map fills up.
+//! dropped when a map fills up, and past a cap the entry closest to expiring makes room.
 
 use super::pkce::Challenge;
 use super::secret_token::{SecretDigest, new_secret};
@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// Most entries one map holds before expired ones are swept.
 const SWEEP_AT: usize = 50_000;
+/// Most live entries one map holds: past it, the one closest to expiring makes room.
+const MAX_ENTRIES: usize = 200_000;
 
 /// Who may use a token: the feature service (a server token) or the portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +95,14 @@ impl<T: Expiring + Clone> Secrets<T> {
         let mut map = self.lock();
         if map.len() >= SWEEP_AT {
             map.retain(|_, v| v.expires_ms() > now_ms);
+        }
+        if map.len() >= MAX_ENTRIES
+            && let Some(soonest) = map
+                .iter()
+                .min_by_key(|(_, v)| v.expires_ms())
+                .map(|(k, _)| *k)
+        {
+            map.remove(&soonest);
         }
         map.insert(SecretDigest::of(&secret), value);
         secret
