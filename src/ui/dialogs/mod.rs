@@ -1,12 +1,18 @@
-//! Small dialogs: "Connect to service" (FeatureServer URL + token → create a replica,
-//! [`connect`]), the attribute form that fixes a refused edit before resending it ([`fix`]), and
-//! the confirmations before a local edit is dropped or a replica unregistered ([`confirm`]). Each
-//! keeps its own form state and returns what the user decided; the app turns that into
-//! `Command`s. Escape or a click outside cancels every one of them.
+//! Small dialogs: "Connect to service" (FeatureServer URL and the signed-in account → create a
+//! replica, [`connect`]), "Sign in" ([`sign_in`]), File → Accounts ([`accounts`]), the attribute
+//! form that fixes a refused edit before resending it ([`fix`]), and the confirmations before a
+//! local edit is dropped or a replica unregistered ([`confirm`]). Each keeps its own form state
+//! and returns what the user decided; the app turns that into `Command`s. Escape or a click
+//! outside cancels every one of them.
 
+pub mod accounts;
 pub mod confirm;
 pub mod connect;
 pub mod fix;
+pub mod sign_in;
+
+pub use accounts::{AccountsAction, AccountsWindow, accounts_window_ui};
+pub use sign_in::{SignInDialog, SignInMethod, SignInRequest, SignInStage, sign_in_dialog_ui};
 
 pub use confirm::{DropConfirm, UnregisterConfirm, drop_confirm_ui, unregister_confirm_ui};
 pub use connect::{ConnectDialog, connect_dialog_ui};
