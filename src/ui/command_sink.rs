@@ -1,7 +1,7 @@
 //! [`CommandSink`]: the window's end of the command queue. It only queues (`try_send`), so the UI
 //! thread never waits; a full queue comes back as [`SendError::Busy`] and the window shows "busy".
 
-use crate::engine::{Command, EngineHandle, SendError};
+use crate::engine::{Command, CommandId, EngineHandle, SendError};
 use tokio::sync::mpsc;
 
 /// Where the window's commands go: the running engine's handle, or a bare channel (tests, the
@@ -36,6 +36,15 @@ impl CommandSink {
                 mpsc::error::TrySendError::Closed(c) => SendError::Stopped(c),
             }),
             CommandSink::Engine(handle) => handle.try_send(command),
+        }
+    }
+
+    /// [`CommandSink::send`] for a command the window follows (a sign-in): the engine's id for
+    /// it, echoed in its events; `None` from a bare channel, which names no command.
+    pub fn submit(&self, command: Command) -> Result<Option<CommandId>, SendError> {
+        match self {
+            CommandSink::Channel(_) => self.send(command).map(|()| None),
+            CommandSink::Engine(handle) => handle.try_submit(command).map(|t| Some(t.command())),
         }
     }
 }

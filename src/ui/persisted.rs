@@ -30,6 +30,8 @@ pub struct Persisted {
     pub auto_sync_interval_secs: u64,
     pub chip: Chip,
     pub last_service_url: String,
+    /// The OAuth client id last used for browser sign-in, per portal origin.
+    pub client_ids: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Persisted {
@@ -42,6 +44,7 @@ impl Default for Persisted {
             auto_sync_interval_secs: DEFAULT_AUTO_SYNC_SECS,
             chip: Chip::All,
             last_service_url: String::new(),
+            client_ids: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -9,7 +9,11 @@ use crate::engine::{
 use crate::protocol::Guid;
 use crate::ui::PendingPick;
 use crate::ui::Tab;
-use crate::ui::dialogs::{ConnectDialog, DropConfirm, FixDialog, FixValues, UnregisterConfirm};
+use crate::model::AccountKey;
+use crate::ui::dialogs::{
+    AccountsWindow, ConnectDialog, DropConfirm, FixDialog, FixValues, SignInRequest,
+    UnregisterConfirm,
+};
 use crate::ui::results::RowIndex;
 use std::sync::Arc;
 
@@ -61,6 +65,17 @@ pub enum Action {
     FocusSearch,
     DismissSummary,
     Refresh,
+    /// Open the Sign in dialog prefilled with this URL and username (either may be empty).
+    OpenSignIn {
+        url: String,
+        username: String,
+    },
+    /// What the Sign in dialog asked for.
+    SignIn(SignInRequest),
+    OpenAccounts,
+    /// Sign this account out (already confirmed).
+    SignOut(AccountKey),
+    ListAccounts,
 }
 
 /// An export waiting for the file dialog: the rows are the filtered view when it was asked for.
@@ -251,6 +266,16 @@ impl SyncwatchApp {
             }
             Action::Refresh => {
                 self.send(Command::RefreshReplicas);
+            }
+            Action::OpenSignIn { url, username } => self.open_sign_in(&url, &username),
+            Action::SignIn(request) => self.apply_sign_in(request),
+            Action::OpenAccounts => {
+                self.accounts_window = Some(AccountsWindow::default());
+                self.send(Command::ListAccounts);
+            }
+            Action::SignOut(account) => self.apply_sign_out(account),
+            Action::ListAccounts => {
+                self.send(Command::ListAccounts);
             }
         }
     }

@@ -2,19 +2,23 @@
 //! frame), lays out the panels, collects the actions they return and, at the end of the frame,
 //! applies them (`action`: state changes and `Command`s through the [`CommandSink`]). Built
 //! from a command sender and an event receiver, so tests drive it without an engine. The top and
-//! status bars are in `top_bar`, the screenshot and first-frame hooks in `dev_hooks`.
+//! status bars are in `top_bar`, the screenshot and first-frame hooks in `dev_hooks`, signing in
+//! (the Sign in dialog's commands and events, Accounts, the "Sign in again" banners) in `sign_in`.
 
 mod action;
 mod dev_hooks;
+mod sign_in;
 mod top_bar;
 
 pub use crate::ui::persisted::DEFAULT_AUTO_SYNC_SECS;
 pub use action::{Action, PendingExport};
+pub use sign_in::SignInState;
 
 use crate::engine::SendError;
 use crate::engine::{Command, Event, LocalReplicaId};
+use crate::ui::dialogs::connect::ConnectChoice;
 use crate::ui::dialogs::{
-    self, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, UnregisterConfirm,
+    self, AccountsWindow, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, UnregisterConfirm,
 };
 use crate::ui::log_panel::{LogPanelState, log_panel_ui};
 use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
@@ -40,6 +44,10 @@ pub struct SyncwatchApp {
     pub fix: Option<FixDialog>,
     pub drop_confirm: Option<DropConfirm>,
     pub unregister_confirm: Option<UnregisterConfirm>,
+    /// The Sign in dialog and the sign-in it follows.
+    pub sign_in: Option<SignInState>,
+    /// File → Accounts is open.
+    pub accounts_window: Option<AccountsWindow>,
     events: crate::engine::EventReceiver,
     commands: CommandSink,
     file_picker: Box<dyn FilePicker>,
@@ -78,6 +86,8 @@ impl SyncwatchApp {
             fix: None,
             drop_confirm: None,
             unregister_confirm: None,
+            sign_in: None,
+            accounts_window: None,
             events: events.into(),
             commands,
             file_picker,
@@ -131,6 +141,7 @@ impl SyncwatchApp {
             if let Event::EditResultsReady { replica, .. } = &event {
                 self.results_requested.remove(replica);
             }
+            self.follow_sign_in(ctx, &event);
             self.vm.apply(event, now_secs, now_ms);
             if started.elapsed() > EVENT_BUDGET {
                 // Events are still queued: continue next frame.
@@ -171,6 +182,7 @@ impl SyncwatchApp {
         if !self.started {
             self.started = true;
             actions.push(Action::Refresh);
+            actions.push(Action::ListAccounts);
         }
         self.shortcuts(ui.ctx(), &mut actions);
         self.ensure_selection();
@@ -346,12 +358,22 @@ impl SyncwatchApp {
             actions.push(Action::DismissSummary);
         }
         if let Some(dialog) = &mut self.connect {
-            match dialogs::connect_dialog_ui(ctx, dialog) {
+            match dialogs::connect_dialog_ui(ctx, dialog, &self.vm.accounts) {
                 DialogOutcome::Open => {}
                 DialogOutcome::Cancelled => self.connect = None,
-                DialogOutcome::Done(req) => actions.push(Action::CreateReplica(req)),
+                DialogOutcome::Done(ConnectChoice::Create(req)) => {
+                    actions.push(Action::CreateReplica(req))
+                }
+                DialogOutcome::Done(ConnectChoice::SignIn { url }) => {
+                    actions.push(Action::OpenSignIn {
+                        url,
+                        username: String::new(),
+                    })
+                }
             }
         }
+        // After "Connect to service", so its "Sign in…" opens on top of it.
+        self.sign_in_modals_ui(ctx, actions);
         if let Some(dialog) = &mut self.fix {
             match dialogs::fix_dialog_ui(ctx, dialog) {
                 DialogOutcome::Open => {}

@@ -1,6 +1,6 @@
 //! The window's top bar (menus, sync buttons, auto-sync), the status bar, and the banners (demo
-//! mode with the seeding's progress, services not answering). Panels only: they push [`Action`]s
-//! and change nothing but the menu's own checkboxes.
+//! mode with the seeding's progress, services not answering; "Sign in again" is in `sign_in`).
+//! Panels only: they push [`Action`]s and change nothing but the menu's own checkboxes.
 
 use super::SyncwatchApp;
 use crate::engine::LocalReplicaId;
@@ -18,6 +18,15 @@ impl SyncwatchApp {
             ui.menu_button("File", |ui| {
                 if ui.button("Connect to service…").clicked() {
                     actions.push(Action::OpenConnect);
+                }
+                if ui.button("Sign in…").clicked() {
+                    actions.push(Action::OpenSignIn {
+                        url: String::new(),
+                        username: String::new(),
+                    });
+                }
+                if ui.button("Accounts…").clicked() {
+                    actions.push(Action::OpenAccounts);
                 }
                 if ui.button("Refresh replicas").clicked() {
                     actions.push(Action::Refresh);
@@ -128,6 +137,7 @@ impl SyncwatchApp {
                 &format!("Service not answering ({reason}); auto-sync backs off: {url}"),
             );
         }
+        self.sign_in_banners_ui(ui, actions);
         ui.add_space(2.0);
     }
 
