@@ -55,6 +55,8 @@ pub(crate) fn build(
         syncing,
         last_error: record.last_error.clone(),
         history,
+        signed_in_as: None,
+        sign_in_needed: None,
     };
     if record.replica_guid.is_none() {
         // Still being created: no file yet.

@@ -284,6 +284,12 @@ impl ViewModel {
                     is_error: true,
                 });
             }
+            // Signing in: the window's dialogs follow these (branch h-uiauth).
+            Event::BrowserSignInStarted { .. }
+            | Event::SignedIn { .. }
+            | Event::SignInFailed { .. }
+            | Event::SignedOut { .. }
+            | Event::Accounts(_) => {}
         }
     }
 
