@@ -1,7 +1,7 @@
 //! The centre "Overview" of the selected replica: health, live job status with progress and
-//! elapsed time, generations, sync direction and model, per-layer state, the client-reset
-//! controls when the server can no longer sync it, and a history plot of sync durations and
-//! failed-edit counts.
+//! elapsed time, generations, sync direction and model, the account it signs in as, per-layer
+//! state, the client-reset controls when the server can no longer sync it, and a history plot of
+//! sync durations and failed-edit counts.
 
 use super::replica_list::badge_ui;
 use super::view_model::JobView;
@@ -33,6 +33,14 @@ const RESET_MODES: [ResetMode; 4] = [
     ResetMode::Discard,
     ResetMode::Manual,
 ];
+
+/// "tech1 @ https://host/arcgis", or why there is no account.
+fn signed_in_text(replica: &ReplicaSummary) -> String {
+    match &replica.signed_in_as {
+        Some(key) => format!("{} @ {}", key.username, key.root_url),
+        None => "no account (a pasted token, or the service needs none)".to_owned(),
+    }
+}
 
 /// Draws the overview. `now_secs` is the UI clock (for elapsed time), `now_ms` the wall clock.
 pub fn replica_detail_ui(
@@ -90,6 +98,12 @@ pub fn replica_detail_ui(
             });
         ui.add_space(6.0);
     }
+    if let Some(reason) = &replica.sign_in_needed {
+        ui.colored_label(
+            theme::amber(dark),
+            format!("Sign-in needed: {reason}. Its syncs wait until you sign in again."),
+        );
+    }
     if let Some(error) = &replica.last_error {
         ui.colored_label(theme::red(dark), format!("Last error: {error}"));
     }
@@ -115,6 +129,9 @@ pub fn replica_detail_ui(
                 ui.end_row();
                 ui.label("Last attempt");
                 ui.label(format::relative_time(replica.last_sync_attempt_ms, now_ms));
+                ui.end_row();
+                ui.label("Signed in as");
+                ui.label(signed_in_text(replica));
                 ui.end_row();
                 ui.label("Direction / model");
                 ui.label(format!("{} / {}", replica.direction, replica.sync_model));

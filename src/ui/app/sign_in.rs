@@ -89,11 +89,9 @@ impl SyncwatchApp {
                 }
             },
             SignInRequest::Cancel => {
-                match (state.command, state.in_flight) {
-                    (Some(sign_in), true) => {
-                        let _ = self.commands.send(Command::CancelSignIn { sign_in });
-                    }
-                    _ => {}
+                if let (Some(sign_in), true) = (state.command, state.in_flight) {
+                    // Best effort: the sign-in times out by itself if this is not queued.
+                    let _ = self.commands.send(Command::CancelSignIn { sign_in });
                 }
                 self.sign_in = None;
                 return;
@@ -167,8 +165,9 @@ impl SyncwatchApp {
 
     /// The Sign in dialog and the Accounts window, when open.
     pub(super) fn sign_in_modals_ui(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
+        let now_ms = self.now_ms();
         if let Some(window) = &mut self.accounts_window {
-            match dialogs::accounts_window_ui(ctx, window, &self.vm.accounts, self.now_ms()) {
+            match dialogs::accounts_window_ui(ctx, window, &self.vm.accounts, now_ms) {
                 AccountsAction::None => {}
                 AccountsAction::Close => self.accounts_window = None,
                 AccountsAction::SignIn => actions.push(Action::OpenSignIn {

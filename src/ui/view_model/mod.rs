@@ -1,12 +1,12 @@
 //! The UI's picture of the world, built only from engine [`Event`]s: replica summaries, live
-//! jobs, edit-result snapshots, the error log, a pending reset confirmation and finished reset
-//! reports. [`ViewModel::apply`] writes what events say; the window's own updates (status-bar
+//! jobs, edit-result snapshots, the error log, a pending reset confirmation, finished reset
+//! reports and the signed-in accounts. [`ViewModel::apply`] writes what events say; the window's own updates (status-bar
 //! notices, and changes shown at once before the engine confirms them) go through the methods in
 //! `window_updates`. Nothing else writes it; panels read it. No egui here, so it is tested like
 //! plain data. The small views it holds are in `views`.
 
 use crate::engine::{
-    EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary, ResetReport,
+    Account, EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary, ResetReport,
 };
 use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +38,8 @@ pub struct ViewModel {
     pub loaded: bool,
     /// Replicas whose job finished since the UI last asked for their edit results.
     pub results_stale: Vec<LocalReplicaId>,
+    /// The signed-in accounts, as the engine last listed them (no secret).
+    pub accounts: Vec<Account>,
 }
 
 impl ViewModel {
@@ -284,12 +286,23 @@ impl ViewModel {
                     is_error: true,
                 });
             }
-            // Signing in: the window's dialogs follow these (branch h-uiauth).
-            Event::BrowserSignInStarted { .. }
-            | Event::SignedIn { .. }
-            | Event::SignInFailed { .. }
-            | Event::SignedOut { .. }
-            | Event::Accounts(_) => {}
+            // The Sign in dialog follows its own sign-in's events (`app::sign_in`); here only
+            // the accounts they change.
+            Event::BrowserSignInStarted { .. } | Event::SignInFailed { .. } => {}
+            Event::SignedIn { account, .. } => {
+                match self.accounts.iter_mut().find(|a| a.key == account.key) {
+                    Some(slot) => *slot = account,
+                    None => self.accounts.push(account),
+                }
+            }
+            Event::SignedOut { account } => {
+                self.accounts.retain(|a| a.key != account);
+                self.notice = Some(Notice {
+                    text: format!("Signed out {account}"),
+                    is_error: false,
+                });
+            }
+            Event::Accounts(accounts) => self.accounts = accounts,
         }
     }
 
