@@ -388,14 +388,19 @@ pub enum Event {
         oob: bool,
     },
     /// The sign-in `sign_in` succeeded and the account was saved.
-    SignedIn { sign_in: CommandId, account: Account },
+    SignedIn {
+        sign_in: CommandId,
+        account: Account,
+    },
     /// The sign-in `sign_in` failed; `message` is one line naming no secret.
     SignInFailed {
         sign_in: CommandId,
         failure: SignInFailure,
         message: String,
     },
-    SignedOut { account: AccountKey },
+    SignedOut {
+        account: AccountKey,
+    },
     /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
     /// renewal); no secret.
     Accounts(Vec<Account>),

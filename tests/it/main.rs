@@ -52,6 +52,7 @@ mod ui {
     mod engine;
     mod predicted;
     mod screenshots;
+    mod sign_in;
 }
 
 /// Faults, crashes, load, hostile input, security.

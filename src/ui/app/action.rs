@@ -6,10 +6,10 @@ use super::SyncwatchApp;
 use crate::engine::{
     Command, CreateRequest, LocalReplicaId, PredictedPolicy, ResetMode, SyncOptions,
 };
+use crate::model::AccountKey;
 use crate::protocol::Guid;
 use crate::ui::PendingPick;
 use crate::ui::Tab;
-use crate::model::AccountKey;
 use crate::ui::dialogs::{
     AccountsWindow, ConnectDialog, DropConfirm, FixDialog, FixValues, SignInRequest,
     UnregisterConfirm,

@@ -84,7 +84,9 @@ impl SyncwatchApp {
             SignInRequest::PastedCode { code } => match state.command {
                 Some(sign_in) => Command::SubmitSignInCode { sign_in, code },
                 None => {
-                    state.dialog.fail("The sign-in this code belongs to has ended.");
+                    state
+                        .dialog
+                        .fail("The sign-in this code belongs to has ended.");
                     return;
                 }
             },

@@ -13,7 +13,9 @@ use crate::protocol::SyncModel;
 pub enum ConnectChoice {
     Create(CreateRequest),
     /// Open the Sign in dialog for this URL (the connect form stays open behind it).
-    SignIn { url: String },
+    SignIn {
+        url: String,
+    },
 }
 
 /// The signed-in account the engine will use for `service_url`, as far as the window can tell:
@@ -253,6 +255,9 @@ mod tests {
             Some("portal-user")
         );
         assert_eq!(user("https://third.example.com/arcgis/rest/services"), None);
-        assert_eq!(user("https://gis.example.com/arcgisx/rest"), Some("portal-user"));
+        assert_eq!(
+            user("https://gis.example.com/arcgisx/rest"),
+            Some("portal-user")
+        );
     }
 }

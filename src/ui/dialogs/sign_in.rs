@@ -52,7 +52,9 @@ pub enum SignInRequest {
         client_id: String,
     },
     /// The code the authorize page showed (out-of-band flow).
-    PastedCode { code: Secret },
+    PastedCode {
+        code: Secret,
+    },
     /// Stop waiting for the browser (or the engine).
     Cancel,
 }
@@ -157,7 +159,7 @@ pub fn sign_in_dialog_ui(
     let mut outcome = DialogOutcome::Open;
     let modal = egui::Modal::new(egui::Id::unique("syncwatch-sign-in")).show(ctx, |ui| {
         ui.set_max_width(560.0);
-        ui.heading("Sign in");
+        ui.heading("Sign in to ArcGIS");
         match dialog.stage.clone() {
             SignInStage::Editing => form_ui(ui, dialog),
             SignInStage::Working => {
@@ -182,9 +184,7 @@ pub fn sign_in_dialog_ui(
         };
         match pressed {
             FooterPress::Submit => submit_form(dialog, &mut outcome),
-            FooterPress::Nothing if enter && submit.is_some() => {
-                submit_form(dialog, &mut outcome)
-            }
+            FooterPress::Nothing if enter && submit.is_some() => submit_form(dialog, &mut outcome),
             FooterPress::Cancel => outcome = cancel_outcome(dialog),
             FooterPress::Nothing => {}
         }
