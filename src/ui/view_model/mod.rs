@@ -286,6 +286,7 @@ impl ViewModel {
             }
             // Signing in: the window's dialogs follow these (branch h-uiauth).
             Event::BrowserSignInStarted { .. }
+            | Event::JobWaitingForSignIn { .. }
             | Event::SignedIn { .. }
             | Event::SignInFailed { .. }
             | Event::SignedOut { .. }
