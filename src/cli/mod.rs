@@ -30,6 +30,9 @@ pub mod exit {
     pub const FAILED: u8 = 2;
     /// The replica needs a client reset.
     pub const RESET_REQUIRED: u8 = 3;
+    /// A sign-in is needed: the service refused the token and nothing could renew it, or a
+    /// `login` was refused (wrong password, unknown user, locked out).
+    pub const SIGN_IN_NEEDED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -37,7 +40,7 @@ pub mod exit {
     name = "syncwatch",
     version,
     about = "Desktop sync monitor for ArcGIS feature-service replicas",
-    after_help = "Exit codes: 0 success; 1 done but edits were refused (or, for check, are predicted to be); 2 failed; 3 the replica needs a client reset."
+    after_help = "Exit codes: 0 success; 1 done but edits were refused (or, for check, are predicted to be); 2 failed; 3 the replica needs a client reset; 4 a sign-in is needed (or `login` was refused)."
 )]
 pub struct Args {
     #[command(subcommand)]

@@ -263,6 +263,8 @@ pub enum FailureClass {
     Transport,
     Service,
     Local,
+    /// The service refused the token and nothing could renew it: sign in again.
+    SignIn,
 }
 
 /// A failed job or command, ready to show.
@@ -378,6 +380,15 @@ pub enum Event {
         what: String,
         error: Failure,
         command: Option<CommandId>,
+    },
+    /// The job could not get a token the service accepts and nothing could renew it: the
+    /// replica is "sign-in needed" ([`Health::SignInNeeded`]), the job (and the replica's later
+    /// jobs) wait, not failed, and run after the next successful sign-in ([`Event::SignedIn`]),
+    /// ending then in `JobCompleted` / `JobFailed` as usual. `reason` is one line, no secret.
+    JobWaitingForSignIn {
+        replica: LocalReplicaId,
+        job: JobId,
+        reason: String,
     },
     /// A browser sign-in waits for the user: open `authorize_url` in the system browser. `oob`:
     /// the portal will show a code to paste ([`Command::SubmitSignInCode`]); otherwise the

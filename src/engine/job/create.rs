@@ -4,7 +4,7 @@
 //! replica back. Also refreshes the cached rules before a sync. Client resets reuse
 //! [`request_replica`] and [`RequestedReplica`] for their fresh replica.
 
-use super::report::{cancelled, client_for, progress_events};
+use super::report::{cancelled, client_for, progress_events, signed_in_client};
 use super::{Done, Failed};
 use crate::engine::api::{CreateRequest, JobId, LocalReplicaId};
 use crate::engine::error::{EngineError, chain};
@@ -53,7 +53,11 @@ async fn create_inner(
     request: &CreateRequest,
     cancel: watch::Receiver<bool>,
 ) -> Result<Done, EngineError> {
-    let client = client_for(deps, &request.service_url, request.token.clone())?;
+    let client = match &request.token {
+        // A token given with the request is what the technician chose for this replica.
+        Some(_) => client_for(deps, &request.service_url, request.token.clone())?,
+        None => signed_in_client(deps, replica, &request.service_url, None).await?,
+    };
     let path = deps
         .with_store(move |s| s.replica(replica))
         .await?

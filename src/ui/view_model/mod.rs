@@ -303,6 +303,27 @@ impl ViewModel {
                 });
             }
             Event::Accounts(accounts) => self.accounts = accounts,
+            Event::JobWaitingForSignIn {
+                replica,
+                job,
+                reason,
+            } => {
+                let started = self.jobs.get(&replica).map(|j| j.started_at_secs);
+                self.jobs.insert(
+                    replica,
+                    JobView {
+                        job,
+                        state: JobState::Pending,
+                        progress: None,
+                        message: format!("Waiting for you to sign in again: {reason}"),
+                        started_at_secs: started.unwrap_or(now_secs),
+                        finished_duration_ms: None,
+                    },
+                );
+                if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
+                    r.sign_in_needed = Some(reason);
+                }
+            }
         }
     }
 
