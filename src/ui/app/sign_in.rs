@@ -68,16 +68,23 @@ impl SyncwatchApp {
                 },
                 expiration_minutes: Some(expiration_minutes),
             },
-            SignInRequest::Browser { url, client_id } => {
+            SignInRequest::Browser {
+                url,
+                client_id,
+                port,
+                paste_code,
+            } => {
                 self.persisted
                     .client_ids
                     .insert(client_id_key(&url), client_id.clone());
+                let method = if paste_code {
+                    crate::engine::SignInRequest::PastedCode { client_id }
+                } else {
+                    crate::engine::SignInRequest::Browser { client_id, port }
+                };
                 Command::SignIn {
                     url,
-                    method: crate::engine::SignInRequest::Browser {
-                        client_id,
-                        port: None,
-                    },
+                    method,
                     expiration_minutes: None,
                 }
             }

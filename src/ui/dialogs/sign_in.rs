@@ -50,6 +50,10 @@ pub enum SignInRequest {
     Browser {
         url: String,
         client_id: String,
+        /// The loopback port the app's registration names (`None`: any free port).
+        port: Option<u16>,
+        /// The portal shows a code to paste instead of redirecting to this computer.
+        paste_code: bool,
     },
     /// The code the authorize page showed (out-of-band flow).
     PastedCode {
@@ -70,6 +74,10 @@ pub struct SignInDialog {
     pub remember: bool,
     pub expiration_minutes: u32,
     pub client_id: String,
+    /// The redirect port, as typed (empty: any free port).
+    pub port: String,
+    /// Use the out-of-band flow: the portal shows a code to paste here.
+    pub paste_code: bool,
     pub pasted_code: String,
     pub stage: SignInStage,
     pub error: Option<String>,
@@ -85,6 +93,8 @@ impl SignInDialog {
             remember: false,
             expiration_minutes: EXPIRATION_CHOICES[0].0,
             client_id: String::new(),
+            port: String::new(),
+            paste_code: false,
             pasted_code: String::new(),
             stage: SignInStage::Editing,
             error: None,
@@ -132,9 +142,17 @@ impl SignInDialog {
                         "Give the client id of the app your administrator registered.".to_owned(),
                     );
                 }
+                let port = match self.port.trim() {
+                    "" => None,
+                    text => Some(text.parse::<u16>().map_err(|_| {
+                        format!("The redirect port is a number from 1 to 65535: {text}")
+                    })?),
+                };
                 Ok(SignInRequest::Browser {
                     url: url.to_owned(),
                     client_id: client_id.to_owned(),
+                    port,
+                    paste_code: self.paste_code,
                 })
             }
         }
@@ -289,6 +307,21 @@ fn form_ui(ui: &mut egui::Ui, dialog: &mut SignInDialog) {
                         false,
                         "the app id your administrator registered",
                     );
+                    if !dialog.paste_code {
+                        labelled_text(
+                            ui,
+                            "Redirect port",
+                            &mut dialog.port,
+                            false,
+                            "any free port, unless the registration names one",
+                        );
+                    }
+                    ui.label("");
+                    ui.checkbox(&mut dialog.paste_code, "Paste a code instead")
+                        .on_hover_text(
+                            "The sign-in page shows a code to paste here, for when the browser                              cannot reach this computer",
+                        );
+                    ui.end_row();
                 }
             }
         });

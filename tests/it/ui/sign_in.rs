@@ -129,7 +129,8 @@ fn a_wrong_password_is_one_line_in_the_dialog() {
 
 /// Browser flow: the client id is sent; `BrowserSignInStarted` opens the authorize page and shows
 /// "waiting for the browser…" with Cancel, which cancels that sign-in; the client id is
-/// remembered for the portal; the out-of-band flow takes a pasted code.
+/// remembered for the portal; "Paste a code instead" is the out-of-band flow, which takes the
+/// pasted code.
 #[test]
 fn browser_sign_in_opens_the_page_waits_and_cancels() {
     let mut r = rig();
@@ -198,8 +199,17 @@ fn browser_sign_in_opens_the_page_waits_and_cancels() {
     r.harness.run();
     let state = r.harness.state().sign_in.clone().expect("open");
     assert_eq!(state.dialog.client_id, "syncwatch-field");
+    r.click("Paste a code instead");
     submit(&mut r, "Sign in");
-    sign_in_commands(&mut r);
+    let sent = sign_in_commands(&mut r);
+    assert!(
+        matches!(
+            sent.as_slice(),
+            [Command::SignIn { method: SignInRequest::PastedCode { client_id }, .. }]
+                if client_id == "syncwatch-field"
+        ),
+        "{sent:?}"
+    );
     r.push([Event::BrowserSignInStarted {
         sign_in: CommandId(8),
         authorize_url: authorize,
