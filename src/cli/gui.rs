@@ -40,6 +40,9 @@ pub struct GuiOptions {
     pub screenshot_path: Option<PathBuf>,
     /// `SYNCWATCH_FIRST_FRAME_FILE=path`: write that file once the first frame is laid out.
     pub first_frame_marker: Option<PathBuf>,
+    /// Where the engine keeps new secrets (`None`: its own choice, see `credentials`); tests
+    /// on machines without a keychain choose the file store.
+    pub secret_store: Option<crate::model::SecretStoreKind>,
 }
 
 impl GuiOptions {
@@ -54,6 +57,7 @@ impl GuiOptions {
             }),
             screenshot_path: std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from),
             first_frame_marker: std::env::var_os("SYNCWATCH_FIRST_FRAME_FILE").map(PathBuf::from),
+            secret_store: None,
         }
     }
 }
@@ -115,7 +119,9 @@ pub fn assemble(data_dir: &Path, options: GuiOptions) -> anyhow::Result<Gui> {
         let _entered = runtime.enter();
         let window = window_events.clone();
         let (engine_events, tap) = EventTap::start(window_events);
-        let (handle, join) = engine::start(EngineConfig::new(data_dir), engine_events)
+        let mut config = EngineConfig::new(data_dir);
+        config.secret_store = options.secret_store;
+        let (handle, join) = engine::start(config, engine_events)
             .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
         if let Some(service) = &demo {
             demo_seed = Some(start_demo_seeding(

@@ -6,15 +6,12 @@
 //!
 //! It must never put a secret in a log line, an event or an error message.
 
-use super::api::{
-    Account, AccountKey, CommandId, Event, SignInFailure, SignInRequest,
-};
+use super::api::{Account, AccountKey, CommandId, Event, SignInFailure, SignInRequest};
 use super::error::{EngineError, chain};
 use super::{Deps, secrets, sessions};
 use crate::model::Secret;
 use crate::service::sign_in::{
-    Redirect, RememberPassword, SignInClient, SignInError, SignInPlan, SignInSession,
-    TokenOptions,
+    Redirect, RememberPassword, SignInClient, SignInError, SignInPlan, SignInSession, TokenOptions,
 };
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
@@ -152,8 +149,16 @@ async fn sign_in_and_keep(deps: &Deps, job: SignInJob) -> Result<Account, Refuse
                 port: port.unwrap_or(0),
                 path: "/".into(),
             };
-            let started =
-                browser(deps, client, &plan, &client_id, redirect, options, job.sign_in).await?;
+            let started = browser(
+                deps,
+                client,
+                &plan,
+                &client_id,
+                redirect,
+                options,
+                job.sign_in,
+            )
+            .await?;
             let session = tokio::select! {
                 finished = started.finish(BROWSER_TIMEOUT) => finished?,
                 _ = cancelled(job.cancel) => return Err(cancelled_refusal()),
@@ -236,9 +241,7 @@ async fn keep(
     let creds = deps.secrets.clone();
     let (saved_key, saved_password) = (key.clone(), password.clone());
     let account = deps
-        .blocking(move |store| {
-            sessions::save(store, &creds, &saved_key, &record, saved_password)
-        })
+        .blocking(move |store| sessions::save(store, &creds, &saved_key, &record, saved_password))
         .await?;
     sessions::register(deps, key, session, password);
     Ok(account)

@@ -53,6 +53,7 @@ mod ui {
     mod predicted;
     mod screenshots;
     mod sign_in;
+    mod sign_in_engine;
 }
 
 /// Faults, crashes, load, hostile input, security.

@@ -211,7 +211,7 @@ impl SyncwatchApp {
             let Some(reason) = &replica.sign_in_needed else {
                 continue;
             };
-            let (url, username) = match &replica.signed_in_as {
+            let (url, username) = match self.vm.account_of(replica) {
                 Some(key) => (key.root_url.clone(), key.username.clone()),
                 None => (replica.service_url.clone(), String::new()),
             };
@@ -224,7 +224,7 @@ impl SyncwatchApp {
                 .iter()
                 .filter(|r| {
                     r.sign_in_needed.is_some()
-                        && match &r.signed_in_as {
+                        && match self.vm.account_of(r) {
                             Some(k) => k.root_url == url && k.username == username,
                             None => r.service_url == url,
                         }
@@ -238,22 +238,26 @@ impl SyncwatchApp {
                 .corner_radius(4.0)
                 .show(ui, |ui| {
                     ui.set_width(ui.available_width());
+                    // The button first: the text may be long and wraps after it.
                     ui.horizontal(|ui| {
-                        let who = if username.is_empty() {
-                            url.clone()
-                        } else {
-                            format!("{username} @ {url}")
-                        };
-                        ui.label(format!(
-                            "Sign-in needed for {who} ({reason}); waiting: {}.",
-                            waiting.join(", ")
-                        ));
                         if ui.button("Sign in again").clicked() {
                             actions.push(Action::OpenSignIn {
                                 url: url.clone(),
                                 username: username.clone(),
                             });
                         }
+                        let who = if username.is_empty() {
+                            url.clone()
+                        } else {
+                            format!("{username} @ {url}")
+                        };
+                        ui.add(
+                            egui::Label::new(format!(
+                                "Sign-in needed for {who} ({reason}); waiting: {}.",
+                                waiting.join(", ")
+                            ))
+                            .wrap(),
+                        );
                     });
                 });
             shown.push((url, username));

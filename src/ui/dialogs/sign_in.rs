@@ -56,9 +56,7 @@ pub enum SignInRequest {
         paste_code: bool,
     },
     /// The code the authorize page showed (out-of-band flow).
-    PastedCode {
-        code: Secret,
-    },
+    PastedCode { code: Secret },
     /// Stop waiting for the browser (or the engine).
     Cancel,
 }

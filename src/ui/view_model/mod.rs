@@ -6,7 +6,8 @@
 //! plain data. The small views it holds are in `views`.
 
 use crate::engine::{
-    Account, EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary, ResetReport,
+    Account, AccountKey, EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary,
+    ResetReport,
 };
 use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +41,9 @@ pub struct ViewModel {
     pub results_stale: Vec<LocalReplicaId>,
     /// The signed-in accounts, as the engine last listed them (no secret).
     pub accounts: Vec<Account>,
+    /// The account each replica last signed in as (kept after a sign-out, so "Sign in again"
+    /// can name the user; lost at restart).
+    pub last_signed_in_as: HashMap<LocalReplicaId, AccountKey>,
 }
 
 impl ViewModel {
@@ -55,6 +59,20 @@ impl ViewModel {
 
     /// A local edit changed what is predicted for a replica: the grid shows predictions next to
     /// the server's results, so its snapshot is reloaded.
+    /// The account `replica` signs in as, or last did before it was signed out.
+    pub fn account_of<'a>(&'a self, replica: &'a ReplicaSummary) -> Option<&'a AccountKey> {
+        replica
+            .signed_in_as
+            .as_ref()
+            .or_else(|| self.last_signed_in_as.get(&replica.id))
+    }
+
+    fn note_account(&mut self, summary: &ReplicaSummary) {
+        if let Some(key) = &summary.signed_in_as {
+            self.last_signed_in_as.insert(summary.id, key.clone());
+        }
+    }
+
     fn note_predictions(&mut self, summary: &ReplicaSummary) {
         let moved = self
             .replica(summary.id)
@@ -71,6 +89,7 @@ impl ViewModel {
                 self.loaded = true;
                 for summary in &replicas {
                     self.note_predictions(summary);
+                    self.note_account(summary);
                 }
                 self.replicas = replicas;
                 let known: Vec<_> = self.replicas.iter().map(|r| r.id).collect();
@@ -79,6 +98,7 @@ impl ViewModel {
             }
             Event::ReplicaChanged { summary } => {
                 self.note_predictions(&summary);
+                self.note_account(&summary);
                 match self.replicas.iter_mut().find(|r| r.id == summary.id) {
                     Some(slot) => *slot = summary,
                     None => self.replicas.push(summary),

@@ -58,14 +58,38 @@ pub fn stack() -> Stack {
 /// The same with a prepared harness builder (e.g. with the wgpu renderer for screenshots): the
 /// window's start-up without the demo service, and a reference service of the test's own.
 pub fn stack_with(builder: egui_kittest::HarnessBuilder<SyncwatchApp>) -> Stack {
+    stack_on(builder, ServerConfig::default(), GuiOptions::default())
+}
+
+/// The window on the real engine and a reference service serving `definition` (e.g. a
+/// token-secured one), with secrets in the file store (no keychain on a test machine).
+pub fn secured_stack(definition: syncwatch::server::ServiceDefinition) -> Stack {
+    stack_on(
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)),
+        ServerConfig {
+            definition: Some(definition),
+            ..ServerConfig::default()
+        },
+        GuiOptions {
+            secret_store: Some(syncwatch::model::SecretStoreKind::File),
+            ..GuiOptions::default()
+        },
+    )
+}
+
+fn stack_on(
+    builder: egui_kittest::HarnessBuilder<SyncwatchApp>,
+    server: ServerConfig,
+    options: GuiOptions,
+) -> Stack {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("app");
-    let mut gui = gui::assemble(&data_dir, GuiOptions::default()).expect("start-up");
+    let mut gui = gui::assemble(&data_dir, options).expect("start-up");
     let server = gui
         .runtime
         .block_on(syncwatch::server::start(ServerConfig {
             data_dir: Some(dir.path().join("service")),
-            ..ServerConfig::default()
+            ..server
         }))
         .expect("server");
     gui.config.default_service_url = server.service_url();
