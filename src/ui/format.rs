@@ -1,5 +1,6 @@
-//! How the panels write times, durations and sizes: relative times ("3 min ago") and when they
-//! next change, timestamps, byte sizes, durations and intervals. Text only; no colours, no egui.
+//! How the panels write times, durations and sizes: relative times ("3 min ago", "in 42 min")
+//! and when they next change, timestamps, byte sizes, durations and intervals. Text only; no
+//! colours, no egui.
 
 /// "just now", "42 s ago", "3 min ago", "5 h ago", "2 days ago"; "never" for `None`.
 pub fn relative_time(then_ms: Option<i64>, now_ms: i64) -> String {
@@ -15,6 +16,22 @@ pub fn relative_time(then_ms: Option<i64>, now_ms: i64) -> String {
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s if s < 2 * 86_400 => "1 day ago".to_owned(),
         s => format!("{} days ago", s / 86_400),
+    }
+}
+
+/// When a future time comes, from now: "in 42 min", "in 5 h 10 min", "in 14 days"; a time
+/// already past reads as [`relative_time`] does ("3 min ago").
+pub fn time_until(at_ms: i64, now_ms: i64) -> String {
+    let secs = (at_ms - now_ms) / 1000;
+    match secs {
+        s if s < 0 => relative_time(Some(at_ms), now_ms),
+        s if s < 60 => "in less than a minute".to_owned(),
+        s if s < 3600 => format!("in {} min", s / 60),
+        s if s < 2 * 86_400 => match (s / 3600, (s % 3600) / 60) {
+            (h, 0) => format!("in {h} h"),
+            (h, m) => format!("in {h} h {m} min"),
+        },
+        s => format!("in {} days", s / 86_400),
     }
 }
 
@@ -109,5 +126,15 @@ mod tests {
             3599
         );
         assert_eq!(secs(relative_time_changes_in(None, now)), 3600);
+    }
+
+    #[test]
+    fn times_until_read_naturally() {
+        let now = 10_000_000_000;
+        assert_eq!(time_until(now + 42 * 60_000 + 30_000, now), "in 42 min");
+        assert_eq!(time_until(now + 3_600_000, now), "in 1 h");
+        assert_eq!(time_until(now + 310 * 60_000, now), "in 5 h 10 min");
+        assert_eq!(time_until(now + 14 * 86_400_000, now), "in 14 days");
+        assert_eq!(time_until(now - 180_000, now), "3 min ago");
     }
 }

@@ -30,10 +30,7 @@ pub fn expiry_text(expires_ms: Option<i64>, now_ms: i64) -> String {
         return "not said by the server".to_owned();
     };
     let relative = if at >= now_ms {
-        format!(
-            "in {}",
-            format::interval_text(((at - now_ms) / 1000) as u64)
-        )
+        format::time_until(at, now_ms)
     } else {
         format!("ended {}", format::relative_time(Some(at), now_ms))
     };

@@ -79,6 +79,8 @@ pub struct SignInDialog {
     pub pasted_code: String,
     pub stage: SignInStage,
     pub error: Option<String>,
+    /// The SHA-256 fingerprint of the server certificate the last attempt refused as untrusted.
+    pub untrusted_fingerprint: Option<String>,
 }
 
 impl SignInDialog {
@@ -96,6 +98,7 @@ impl SignInDialog {
             pasted_code: String::new(),
             stage: SignInStage::Editing,
             error: None,
+            untrusted_fingerprint: None,
         }
     }
 
@@ -159,8 +162,28 @@ impl SignInDialog {
     /// The engine refused: back to the form with one line saying why.
     pub fn fail(&mut self, message: &str) {
         self.stage = SignInStage::Editing;
-        self.error = Some(one_line(message));
+        self.untrusted_fingerprint = untrusted_fingerprint(message);
+        self.error = Some(match self.untrusted_fingerprint {
+            // The prompt shows the fingerprint; the line only says what happened.
+            Some(_) => "The server's certificate is not trusted.".to_owned(),
+            None => one_line(message),
+        });
     }
+}
+
+/// The fingerprint in the client's "certificate is not trusted … its SHA-256 fingerprint is
+/// AB:CD:…" error line (the `service` client's refusal of an untrusted certificate), if the
+/// message is one.
+pub fn untrusted_fingerprint(message: &str) -> Option<String> {
+    if !message.contains("not trusted") {
+        return None;
+    }
+    let (_, rest) = message.split_once("SHA-256 fingerprint is ")?;
+    let fingerprint: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == ':')
+        .collect();
+    (fingerprint.len() >= 64).then_some(fingerprint)
 }
 
 /// The first line of a message, so an error never grows the dialog.
@@ -193,6 +216,9 @@ pub fn sign_in_dialog_ui(
             SignInStage::WaitingForBrowser { oob: true, .. } => Some("Send code"),
             _ => None,
         };
+        if let Some(fingerprint) = &dialog.untrusted_fingerprint {
+            trust_prompt_ui(ui, fingerprint);
+        }
         let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
         let pressed = match submit {
             Some(submit) => form_footer_ui(ui, dialog.error.as_deref(), submit),
@@ -240,6 +266,37 @@ fn cancel_only_footer(ui: &mut egui::Ui, error: Option<&str>) -> FooterPress {
     } else {
         FooterPress::Nothing
     }
+}
+
+/// "Trust this certificate": the refused certificate's fingerprint, to compare with the one the
+/// server's administrator gives, and how to trust it.
+fn trust_prompt_ui(ui: &mut egui::Ui, fingerprint: &str) {
+    let amber = crate::ui::theme::amber(ui.visuals().dark_mode);
+    egui::Frame::new()
+        .stroke(egui::Stroke::new(1.0, amber))
+        .inner_margin(6.0)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new("Trust this certificate?")
+                    .strong()
+                    .color(amber),
+            );
+            ui.label(
+                "The server's certificate is not signed by an authority this computer trusts. \
+                 Trust it only if its SHA-256 fingerprint is the one your administrator gave you:",
+            );
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(fingerprint).monospace());
+                if ui.small_button("Copy").clicked() {
+                    ui.ctx().copy_text(fingerprint.to_owned());
+                }
+            });
+            ui.label(
+                "To trust it, save the certificate to a file and start syncwatch with \
+                 --ca-cert FILE (or SYNCWATCH_CA_CERT=FILE).",
+            );
+        });
 }
 
 fn form_ui(ui: &mut egui::Ui, dialog: &mut SignInDialog) {
@@ -317,7 +374,8 @@ fn form_ui(ui: &mut egui::Ui, dialog: &mut SignInDialog) {
                     ui.label("");
                     ui.checkbox(&mut dialog.paste_code, "Paste a code instead")
                         .on_hover_text(
-                            "The sign-in page shows a code to paste here, for when the browser                              cannot reach this computer",
+                            "The sign-in page shows a code to paste here, for when the browser \
+                             cannot reach this computer",
                         );
                     ui.end_row();
                 }
@@ -380,5 +438,12 @@ mod tests {
         assert!(d.request().is_err());
         d.fail("Invalid username or password.\nmore");
         assert_eq!(d.error.as_deref(), Some("Invalid username or password."));
+        assert_eq!(d.untrusted_fingerprint, None);
+        let fp = ["AB"; 32].join(":");
+        d.fail(&format!(
+            "sign in: TLS handshake failed: the server's certificate is not trusted (UnknownIssuer); \
+             its SHA-256 fingerprint is {fp}; to trust it, add it with --ca-cert FILE — https://h/"
+        ));
+        assert_eq!(d.untrusted_fingerprint.as_deref(), Some(fp.as_str()));
     }
 }

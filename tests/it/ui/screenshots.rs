@@ -1,7 +1,8 @@
 //! Rendered screenshots of the window through kittest's wgpu renderer (Mesa lavapipe or
 //! llvmpipe; no display needed): the first-run demo on the real engine and demo service (the
 //! three seeded replicas, the grid filtered to the 1000 series, the reset modal), and light mode
-//! with fixture data. Writes `screenshots/*.png`.
+//! with fixture data, and signing in (dialog, browser wait, Accounts, the banner). Writes
+//! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
 
@@ -118,4 +119,82 @@ fn screenshot_light_mode() {
     h.state_mut().grid.selected = Some(0);
     settle(&mut h);
     save(&mut h, "light-mode-results.png");
+}
+
+/// Signing in, with fixture data: the Sign in dialog (password form with a refusal line), the
+/// browser flow waiting for the browser, File → Accounts, and the "Sign in again" banner with
+/// the replica's "Sign-in needed" badge.
+#[test]
+fn screenshots_of_signing_in() {
+    use syncwatch::engine::{CommandId, Event, SignInFailure};
+    use syncwatch::model::AccountKey;
+    use syncwatch::ui::Action;
+    let (app, tx) = app(false);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    let mut summary = fixtures::replicas()[0].clone();
+    summary.signed_in_as = Some(AccountKey::new(fixtures::accounts::SERVER_ROOT, "tech1"));
+    summary.sign_in_needed = Some("the token expired and no remembered password renews it".into());
+    tx.send(Event::ReplicaChanged { summary })
+        .expect("receiver alive");
+    tx.send(Event::Accounts(fixtures::accounts()))
+        .expect("receiver alive");
+    settle(&mut h);
+    save(&mut h, "sign-in-again-banner.png");
+
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(
+        &ctx,
+        Action::OpenSignIn {
+            url: fixtures::accounts::SERVER_ROOT.into(),
+            username: "tech1".into(),
+        },
+    );
+    settle(&mut h);
+    if let Some(state) = &mut h.state_mut().sign_in {
+        state.dialog.remember = true;
+        state.dialog.fail("Invalid username or password.");
+    }
+    settle(&mut h);
+    save(&mut h, "sign-in-dialog.png");
+    if let Some(state) = &mut h.state_mut().sign_in {
+        state.dialog.fail(&format!(
+            "sign in: TLS handshake failed: the server's certificate is not trusted \
+             (UnknownIssuer); its SHA-256 fingerprint is {}; to trust it, add it with --ca-cert \
+             FILE — https://gis.example.com/arcgis",
+            ["3F"; 32].join(":")
+        ));
+    }
+    settle(&mut h);
+    save(&mut h, "sign-in-untrusted-certificate.png");
+
+    if let Some(state) = &mut h.state_mut().sign_in {
+        state.dialog.error = None;
+        state.dialog.stage = syncwatch::ui::dialogs::SignInStage::Working;
+    }
+    tx.send(Event::BrowserSignInStarted {
+        sign_in: CommandId(1),
+        authorize_url: format!(
+            "{}/sharing/rest/oauth2/authorize?client_id=syncwatch-field",
+            fixtures::accounts::PORTAL_ROOT
+        ),
+        oob: false,
+    })
+    .expect("receiver alive");
+    settle(&mut h);
+    save(&mut h, "sign-in-browser.png");
+    tx.send(Event::SignInFailed {
+        sign_in: CommandId(1),
+        failure: SignInFailure::Cancelled,
+        message: "cancelled".into(),
+    })
+    .expect("receiver alive");
+    settle(&mut h);
+    h.state_mut().sign_in = None;
+    h.state_mut().apply(&ctx, Action::OpenAccounts);
+    settle(&mut h);
+    save(&mut h, "accounts.png");
 }

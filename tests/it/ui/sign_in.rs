@@ -98,7 +98,8 @@ fn password_sign_in_sends_the_form_and_closes_on_signed_in() {
         .get_by_label("Signed in as tech1 @ http://127.0.0.1:8080/arcgis");
 }
 
-/// A refusal is one line in the dialog, the form comes back for another try, and Escape closes it.
+/// A refusal is one line in the dialog, the form comes back for another try; an untrusted
+/// certificate shows the "trust this certificate" prompt with its fingerprint; Escape closes it.
 #[test]
 fn a_wrong_password_is_one_line_in_the_dialog() {
     let mut r = rig();
@@ -122,6 +123,24 @@ fn a_wrong_password_is_one_line_in_the_dialog() {
     let state = r.harness.state().sign_in.clone().expect("still open");
     assert_eq!(state.dialog.stage, SignInStage::Editing);
     assert_eq!(state.dialog.username, "tech1", "the form is kept");
+
+    // An untrusted certificate: the prompt shows the fingerprint from the error.
+    type_password(&mut r, "tech1-pass");
+    submit(&mut r, "Sign in");
+    assert_eq!(sign_in_commands(&mut r).len(), 1);
+    let fingerprint = ["3F"; 32].join(":");
+    r.push([Event::SignInFailed {
+        sign_in: CommandId(2),
+        failure: SignInFailure::Unreachable,
+        message: format!(
+            "sign in: TLS handshake failed: the server's certificate is not trusted \
+             (UnknownIssuer); its SHA-256 fingerprint is {fingerprint}; to trust it, add it with \
+             --ca-cert FILE — https://127.0.0.1:8443/arcgis"
+        ),
+    }]);
+    r.harness.get_by_label("Trust this certificate?");
+    r.harness.get_by_label(&fingerprint);
+
     r.harness.key_press(egui::Key::Escape);
     r.harness.run();
     assert!(r.harness.state().sign_in.is_none(), "Escape cancels");

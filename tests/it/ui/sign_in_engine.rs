@@ -95,11 +95,7 @@ fn password_sign_in_accounts_and_sign_out_on_the_real_engine() {
     click(h, "File");
     click(h, "Accounts…");
     h.get_by_label_contains("Token expires");
-    assert!(
-        h.query_by_label_contains("in 59 min").is_some()
-            || h.query_by_label_contains("in 1 h").is_some(),
-        "the token's expiry, about an hour from now"
-    );
+    h.get_by_label_contains("in 59 min (");
     click(h, "Sign out…");
     click(h, "Sign out");
     wait_until(h, "the sign-out", |a| a.vm.accounts.is_empty());
