@@ -179,7 +179,8 @@ pub enum SignInRequest {
         remember: bool,
     },
     /// OAuth 2.0 with PKCE in the system browser, for the registered app `client_id`, the
-    /// redirect received on `http://127.0.0.1:<port>/` (`None`: any free port). The front end
+    /// redirect received on `http://127.0.0.1:<port>/callback` (`None`: any free port, which the
+    /// app's registration must then allow). The front end
     /// opens [`Event::BrowserSignInStarted`]'s `authorize_url`.
     Browser {
         client_id: String,
@@ -399,14 +400,19 @@ pub enum Event {
         oob: bool,
     },
     /// The sign-in `sign_in` succeeded and the account was saved.
-    SignedIn { sign_in: CommandId, account: Account },
+    SignedIn {
+        sign_in: CommandId,
+        account: Account,
+    },
     /// The sign-in `sign_in` failed; `message` is one line naming no secret.
     SignInFailed {
         sign_in: CommandId,
         failure: SignInFailure,
         message: String,
     },
-    SignedOut { account: AccountKey },
+    SignedOut {
+        account: AccountKey,
+    },
     /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
     /// renewal); no secret.
     Accounts(Vec<Account>),

@@ -13,11 +13,14 @@ use super::error::{EngineError, chain};
 use super::{Deps, secrets, sessions};
 use crate::model::Secret;
 use crate::service::sign_in::{
-    Redirect, RememberPassword, SignInClient, SignInError, SignInPlan, SignInSession,
-    TokenOptions,
+    Redirect, RememberPassword, SignInClient, SignInError, SignInPlan, SignInSession, TokenOptions,
 };
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
+
+/// The path of the loopback redirect (`http://127.0.0.1:<port>/callback`), as the app's
+/// registration at the portal must list it (the demo's `syncwatch-desktop` does, on 47615).
+pub const LOOPBACK_PATH: &str = "/callback";
 
 /// How long a browser sign-in waits for the redirect.
 pub(crate) const BROWSER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -156,10 +159,18 @@ async fn sign_in_and_keep(deps: &Deps, job: SignInJob) -> Result<Account, Refuse
         SignInRequest::Browser { client_id, port } => {
             let redirect = Redirect::Loopback {
                 port: port.unwrap_or(0),
-                path: "/".into(),
+                path: LOOPBACK_PATH.into(),
             };
-            let started =
-                browser(deps, client, &plan, &client_id, redirect, options, job.sign_in).await?;
+            let started = browser(
+                deps,
+                client,
+                &plan,
+                &client_id,
+                redirect,
+                options,
+                job.sign_in,
+            )
+            .await?;
             let session = tokio::select! {
                 finished = started.finish(BROWSER_TIMEOUT) => finished?,
                 _ = cancelled(job.cancel) => return Err(cancelled_refusal()),
@@ -242,9 +253,7 @@ async fn keep(
     let creds = deps.secrets.clone();
     let (saved_key, saved_password) = (key.clone(), password.clone());
     let account = deps
-        .blocking(move |store| {
-            sessions::save(store, &creds, &saved_key, &record, saved_password)
-        })
+        .blocking(move |store| sessions::save(store, &creds, &saved_key, &record, saved_password))
         .await?;
     sessions::register(deps, key, session, password);
     Ok(account)

@@ -44,7 +44,10 @@ impl Store {
     }
 
     /// The account the replica's jobs last signed in with ("signed in as"), if any.
-    pub fn replica_account(&self, local_id: LocalReplicaId) -> Result<Option<AccountKey>, StoreError> {
+    pub fn replica_account(
+        &self,
+        local_id: LocalReplicaId,
+    ) -> Result<Option<AccountKey>, StoreError> {
         Ok(self
             .setting(&replica_account_key(local_id))?
             .and_then(|text| {

@@ -338,13 +338,8 @@ async fn attempt(
         sync_model: definition.sync_model,
         is_async: true,
     };
-    let client = signed_in_client(
-        deps,
-        replica,
-        &record.service_url,
-        request.token.clone(),
-    )
-    .await?;
+    let client =
+        signed_in_client(deps, replica, &record.service_url, request.token.clone()).await?;
     let fresh_path = deps.dirs.reset_file_path(replica, &record.name, now_ms());
     journal.strategy = Some(strategy.as_mode());
     journal.fresh_path = Some(fresh_path.clone());

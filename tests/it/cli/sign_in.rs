@@ -46,7 +46,13 @@ impl Seen {
 
     fn login(&mut self, cli: &Cli, extra: &[&str], password: &str, code: i32) -> String {
         let url = cli.server.service_url();
-        let mut args = vec!["login", url.as_str(), "--password-stdin", "--secret-store", "file"];
+        let mut args = vec![
+            "login",
+            url.as_str(),
+            "--password-stdin",
+            "--secret-store",
+            "file",
+        ];
         args.extend_from_slice(extra);
         let out = self.run(cli, &args, Some(&format!("{password}\n")), code);
         String::from_utf8_lossy(&out.stderr).into_owned()
@@ -153,7 +159,10 @@ fn login_then_create_and_sync_without_a_token() {
         assert_secrets_only_in_the_secrets_file(&cli, &seen, &[TECH1_PASSWORD]);
 
         seen.run(&cli, &["logout", &root], None, 0);
-        assert_eq!(account_list(&cli, &mut seen)["accounts"], Value::Array(vec![]));
+        assert_eq!(
+            account_list(&cli, &mut seen)["accounts"],
+            Value::Array(vec![])
+        );
         let out = seen.run(&cli, &["sync", "a"], None, 4);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -178,7 +187,10 @@ fn refused_logins_are_one_line_and_exit_code_4() {
     let err = seen.login(&cli, &["--username", "tech2"], TECH2_PASSWORD, 4);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("Too many failed sign-in attempts"), "{err}");
-    assert_eq!(account_list(&cli, &mut seen)["accounts"], Value::Array(vec![]));
+    assert_eq!(
+        account_list(&cli, &mut seen)["accounts"],
+        Value::Array(vec![])
+    );
     assert!(!holds(&seen.0, "not-the-password") && !holds(&seen.0, TECH2_PASSWORD));
 }
 
@@ -193,10 +205,23 @@ fn a_token_that_ends_between_two_syncs() {
     );
     let mut seen = Seen::default();
     let url = cli.server.service_url();
-    seen.login(&cli, &["--username", "tech1", "--remember"], TECH1_PASSWORD, 0);
+    seen.login(
+        &cli,
+        &["--username", "tech1", "--remember"],
+        TECH1_PASSWORD,
+        0,
+    );
     seen.run(
         &cli,
-        &["create", "--service", &url, "--name", "kept", "--layers", "0"],
+        &[
+            "create",
+            "--service",
+            &url,
+            "--name",
+            "kept",
+            "--layers",
+            "0",
+        ],
         None,
         0,
     );
@@ -210,7 +235,10 @@ fn a_token_that_ends_between_two_syncs() {
     std::thread::sleep(Duration::from_millis(2_100));
     seen.run(&cli, &["sync", "kept"], None, 0);
     let after = account_list(&cli, &mut seen)["accounts"][0]["access_expires_ms"].clone();
-    assert!(after.as_i64() > before.as_i64(), "renewed and kept: {before} {after}");
+    assert!(
+        after.as_i64() > before.as_i64(),
+        "renewed and kept: {before} {after}"
+    );
     assert_secrets_only_in_the_secrets_file(&cli, &seen, &[]);
 
     // Without --remember: nothing renews the token once it ends.
@@ -219,12 +247,20 @@ fn a_token_that_ends_between_two_syncs() {
     let out = seen.run(&cli, &["sync", "kept"], None, 4);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("sign-in needed") && err.contains("syncwatch login"), "{err}");
+    assert!(
+        err.contains("sign-in needed") && err.contains("syncwatch login"),
+        "{err}"
+    );
     let listed = seen.run(&cli, &["replicas", "--json"], None, 0);
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert!(listed[0]["sign_in_needed"].is_string(), "{listed}");
     assert_eq!(listed[0]["last_error"], Value::Null, "not a failed sync");
-    seen.login(&cli, &["--username", "tech1", "--remember"], TECH1_PASSWORD, 0);
+    seen.login(
+        &cli,
+        &["--username", "tech1", "--remember"],
+        TECH1_PASSWORD,
+        0,
+    );
     seen.run(&cli, &["sync", "kept"], None, 0);
     assert_secrets_only_in_the_secrets_file(&cli, &seen, &[TECH1_PASSWORD]);
 }

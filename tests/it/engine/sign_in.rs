@@ -138,7 +138,10 @@ async fn password_sign_in_then_create_and_sync_without_a_token() {
             _ => None,
         })
         .await;
-    assert_eq!(listed.iter().map(|a| &a.key).collect::<Vec<_>>(), [&account.key]);
+    assert_eq!(
+        listed.iter().map(|a| &a.key).collect::<Vec<_>>(),
+        [&account.key]
+    );
 }
 
 /// A federated server: the sign-in is at the portal (its root), and the replica's jobs get a
@@ -147,9 +150,12 @@ async fn password_sign_in_then_create_and_sync_without_a_token() {
 async fn password_sign_in_through_the_portal_opens_the_federated_service() {
     let h = secured(true, AuthSettings::default(), vec![]).await;
     let account = sign_in(&h, password("tech1", TECH1_PASSWORD, false)).await;
-    assert_eq!(account.key, AccountKey::new(&h.server.base_url(), "tech1"));
+    assert_eq!(account.key, AccountKey::new(h.server.base_url(), "tech1"));
     let replica = h.create("through-portal").await;
-    assert_eq!(h.sync(replica, false).await.unwrap().state, JobState::Completed);
+    assert_eq!(
+        h.sync(replica, false).await.unwrap().state,
+        JobState::Completed
+    );
     assert_eq!(h.summary(replica).await.signed_in_as, Some(account.key));
 }
 
@@ -158,7 +164,7 @@ async fn password_sign_in_through_the_portal_opens_the_federated_service() {
 #[tokio::test]
 async fn browser_sign_in_through_the_loopback_listener() {
     let port = free_port();
-    let redirect = format!("http://127.0.0.1:{port}/");
+    let redirect = format!("http://127.0.0.1:{port}/callback");
     let h = secured(true, AuthSettings::default(), vec![redirect]).await;
     let id = start_sign_in(
         &h,
@@ -182,7 +188,10 @@ async fn browser_sign_in_through_the_loopback_listener() {
     let account = sign_in_end(&h, id).await.unwrap();
     assert_eq!(account.kind.client_id(), Some(CLIENT_ID));
     let replica = h.create("by-browser").await;
-    assert_eq!(h.sync(replica, false).await.unwrap().state, JobState::Completed);
+    assert_eq!(
+        h.sync(replica, false).await.unwrap().state,
+        JobState::Completed
+    );
 }
 
 /// Tokens that end between two syncs are renewed without the user: with the remembered
@@ -195,7 +204,10 @@ async fn a_token_that_ends_between_two_syncs_is_renewed() {
     assert!(first.remembers_password());
     let replica = h.create("remembered").await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    assert_eq!(h.sync(replica, false).await.unwrap().state, JobState::Completed);
+    assert_eq!(
+        h.sync(replica, false).await.unwrap().state,
+        JobState::Completed
+    );
     let renewed = h
         .engine
         .accounts()
@@ -213,7 +225,10 @@ async fn a_token_that_ends_between_two_syncs_is_renewed() {
     sign_in_with_pasted_code(&h).await;
     let replica = h.create("refreshed").await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    assert_eq!(h.sync(replica, false).await.unwrap().state, JobState::Completed);
+    assert_eq!(
+        h.sync(replica, false).await.unwrap().state,
+        JobState::Completed
+    );
 }
 
 /// A refresh token that has ended: the sync waits ("sign-in needed", no failure, no refused
@@ -256,7 +271,9 @@ async fn an_ended_refresh_token_waits_for_the_next_sign_in() {
     h.begin_sync(replica).await;
     let second = h
         .next(|e| match e {
-            Event::JobWaitingForSignIn { replica: r, job: j, .. } if *r == replica => Some(*j),
+            Event::JobWaitingForSignIn {
+                replica: r, job: j, ..
+            } if *r == replica => Some(*j),
             _ => None,
         })
         .await;
@@ -274,9 +291,12 @@ async fn an_ended_refresh_token_waits_for_the_next_sign_in() {
             _ => None,
         })
         .await;
+    assert_eq!((outcome.state, outcome.uploaded), (JobState::Completed, 1));
     let again = h
         .next(|e| match e {
-            Event::JobCompleted { job: j, outcome, .. } if *j == second => Some(outcome.clone()),
+            Event::JobCompleted {
+                job: j, outcome, ..
+            } if *j == second => Some(outcome.clone()),
             _ => None,
         })
         .await;
@@ -294,14 +314,24 @@ async fn refused_sign_ins_are_one_line_with_their_kind() {
         let id = start_sign_in(&h, password(user, secret, false)).await;
         let (failure, message) = sign_in_end(&h, id).await.unwrap_err();
         assert_eq!(failure, SignInFailure::Credentials, "{message}");
-        assert!(message.contains("Invalid username or password."), "{message}");
-        assert!(!message.contains('\n') && !message.contains(secret), "{message}");
+        assert!(
+            message.contains("Invalid username or password."),
+            "{message}"
+        );
+        assert!(
+            !message.contains('\n') && !message.contains(secret),
+            "{message}"
+        );
     }
     for _ in 0..5 {
         let id = start_sign_in(&h, password("tech2", "wrong", false)).await;
         sign_in_end(&h, id).await.unwrap_err();
     }
-    let id = start_sign_in(&h, password("tech2", crate::support::server::TECH2_PASSWORD, false)).await;
+    let id = start_sign_in(
+        &h,
+        password("tech2", crate::support::server::TECH2_PASSWORD, false),
+    )
+    .await;
     let (failure, message) = sign_in_end(&h, id).await.unwrap_err();
     assert_eq!(failure, SignInFailure::LockedOut, "{message}");
     assert!(h.engine.accounts().await.unwrap().is_empty());
