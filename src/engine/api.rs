@@ -179,7 +179,8 @@ pub enum SignInRequest {
         remember: bool,
     },
     /// OAuth 2.0 with PKCE in the system browser, for the registered app `client_id`, the
-    /// redirect received on `http://127.0.0.1:<port>/` (`None`: any free port). The front end
+    /// redirect received on `http://127.0.0.1:<port>/callback` (`None`: any free port, which the
+    /// app's registration must then allow). The front end
     /// opens [`Event::BrowserSignInStarted`]'s `authorize_url`.
     Browser {
         client_id: String,

@@ -6,7 +6,9 @@
 //!
 //! It must never put a secret in a log line, an event or an error message.
 
-use super::api::{Account, AccountKey, CommandId, Event, SignInFailure, SignInRequest};
+use super::api::{
+    Account, AccountKey, CommandId, Event, LocalReplicaId, SignInFailure, SignInRequest,
+};
 use super::error::{EngineError, chain};
 use super::{Deps, secrets, sessions};
 use crate::model::Secret;
@@ -16,6 +18,10 @@ use crate::service::sign_in::{
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
+/// The path of the loopback redirect (`http://127.0.0.1:<port>/callback`), as the app's
+/// registration at the portal must list it (the demo's `syncwatch-desktop` does, on 47615).
+pub const LOOPBACK_PATH: &str = "/callback";
+
 /// How long a browser sign-in waits for the redirect.
 pub(crate) const BROWSER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
@@ -24,6 +30,9 @@ pub(crate) const BROWSER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 pub(crate) struct SignInEnd {
     pub sign_in: CommandId,
     pub account: Option<Account>,
+    /// The replicas that waited for a sign-in and no longer do (cleared in the app database
+    /// before [`Event::SignedIn`] is sent, so a front end that exits on it leaves none marked).
+    pub woken: Vec<LocalReplicaId>,
 }
 
 /// What a sign-in job needs besides the engine's parts.
@@ -90,6 +99,7 @@ pub(crate) async fn run(deps: Deps, job: SignInJob) -> SignInEnd {
     match sign_in_and_keep(&deps, job).await {
         Ok(account) => {
             tracing::info!(account = %account.key, "signed in");
+            let woken = clear_sign_in_waits(&deps).await;
             deps.events.send(Event::SignedIn {
                 sign_in,
                 account: account.clone(),
@@ -98,6 +108,7 @@ pub(crate) async fn run(deps: Deps, job: SignInJob) -> SignInEnd {
             SignInEnd {
                 sign_in,
                 account: Some(account),
+                woken,
             }
         }
         Err(refused) => {
@@ -110,6 +121,7 @@ pub(crate) async fn run(deps: Deps, job: SignInJob) -> SignInEnd {
             SignInEnd {
                 sign_in,
                 account: None,
+                woken: Vec::new(),
             }
         }
     }
@@ -147,7 +159,7 @@ async fn sign_in_and_keep(deps: &Deps, job: SignInJob) -> Result<Account, Refuse
         SignInRequest::Browser { client_id, port } => {
             let redirect = Redirect::Loopback {
                 port: port.unwrap_or(0),
-                path: "/".into(),
+                path: LOOPBACK_PATH.into(),
             };
             let started = browser(
                 deps,
@@ -245,6 +257,26 @@ async fn keep(
         .await?;
     sessions::register(deps, key, session, password);
     Ok(account)
+}
+
+/// After a sign-in: no replica waits for one any more (one whose server the new account does
+/// not cover is marked again by its next sync). Returns the replicas that waited.
+async fn clear_sign_in_waits(deps: &Deps) -> Vec<LocalReplicaId> {
+    deps.with_store(|s| {
+        let mut cleared = Vec::new();
+        for record in s.replicas()? {
+            if s.sign_in_needed(record.local_id)?.is_some() {
+                s.set_sign_in_needed(record.local_id, None)?;
+                cleared.push(record.local_id);
+            }
+        }
+        Ok(cleared)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not clear the replicas' sign-in waits");
+        Vec::new()
+    })
 }
 
 /// Sends every account as [`Event::Accounts`].

@@ -23,6 +23,7 @@ mod engine {
     mod predictions;
     mod reset;
     mod service_client;
+    mod sign_in;
     mod sync;
 }
 
@@ -42,6 +43,7 @@ mod cli {
     mod reset;
     mod secrets;
     mod serve;
+    mod sign_in;
 }
 
 /// The window, through egui_kittest.

@@ -309,7 +309,7 @@ impl Runner {
         self.sign_in_codes.remove(&ended.sign_in);
         self.sign_in_cancels.remove(&ended.sign_in);
         if ended.account.is_some() {
-            self.wake_after_sign_in().await;
+            self.wake_after_sign_in(ended.woken).await;
         }
     }
 

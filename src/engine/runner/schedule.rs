@@ -169,23 +169,9 @@ impl Runner {
         });
     }
 
-    /// After a successful sign-in: every replica that waited for one is no longer marked, and
-    /// its waiting jobs run (one whose server the new account does not cover waits again).
-    pub(super) async fn wake_after_sign_in(&mut self) {
-        let marked = self
-            .deps
-            .with_store(|s| {
-                let mut cleared = Vec::new();
-                for record in s.replicas()? {
-                    if s.sign_in_needed(record.local_id)?.is_some() {
-                        s.set_sign_in_needed(record.local_id, None)?;
-                        cleared.push(record.local_id);
-                    }
-                }
-                Ok(cleared)
-            })
-            .await
-            .unwrap_or_default();
+    /// After a successful sign-in (which cleared the `marked` replicas' waits in the app
+    /// database): their new summaries go out, and the waiting jobs run (one whose server the new account does not cover waits again).
+    pub(super) async fn wake_after_sign_in(&mut self, marked: Vec<LocalReplicaId>) {
         let waiting: Vec<_> = self.waiting_sign_in.drain().collect();
         for replica in &marked {
             if !waiting.iter().any(|(r, _)| r == replica) {

@@ -1,6 +1,7 @@
-//! The test playing the browser of an OAuth sign-in: GET the portal's authorize page, POST its
-//! HTML form with a username and password as a browser would, and follow the redirect it answers
-//! with (to the engine's loopback listener). Plain reqwest, redirects not followed by themselves.
+//! The test as the user's browser at the reference portal's OAuth sign-in page: GET the
+//! authorize page, POST its form as a user, and either follow the redirect to the client's
+//! loopback listener or read the out-of-band code the page shows. No redirect is followed by
+//! itself, so each step is the test's.
 
 use url::Url;
 
@@ -8,7 +9,7 @@ fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("browser client")
+        .unwrap()
 }
 
 /// The hidden fields of the sign-in form, as a browser submits them.
@@ -23,39 +24,50 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Signs in on the authorize page as `user` and follows the redirect; the status the redirect
-/// target answered with and its page.
-pub async fn sign_in_in_browser(authorize: &str, user: &str, password: &str) -> (u16, String) {
-    let authorize = Url::parse(authorize).expect("authorize URL");
-    let page = browser()
-        .get(authorize.clone())
-        .send()
-        .await
-        .expect("authorize page");
+/// GETs the authorize page and POSTs its form as `user`; the portal's answer.
+pub async fn submit_form(authorize: &str, user: &str, password: &str) -> reqwest::Response {
+    let authorize = Url::parse(authorize).unwrap();
+    let page = browser().get(authorize.clone()).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.expect("page text");
+    let html = page.text().await.unwrap();
     let mut form = hidden_fields(&html);
-    assert!(!form.is_empty(), "no sign-in form: {html}");
+    assert!(!form.is_empty(), "{html}");
     form.push(("username".into(), user.into()));
     form.push(("password".into(), password.into()));
-    let mut action = authorize.clone();
+    let mut action = authorize;
     action.set_query(None);
-    let reply = browser()
-        .post(action)
-        .form(&form)
-        .send()
-        .await
-        .expect("form post");
-    assert_eq!(reply.status().as_u16(), 302, "the form should redirect");
-    let location = reply.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
-    let landed = browser()
+    browser().post(action).form(&form).send().await.unwrap()
+}
+
+/// Signs in on the page and follows the portal's redirect to the loopback listener; the
+/// listener's HTTP status.
+pub async fn sign_in_and_follow(authorize: &str, user: &str, password: &str) -> u16 {
+    let reply = submit_form(authorize, user, password).await;
+    assert_eq!(reply.status().as_u16(), 302);
+    let location = reply.headers()["location"].to_str().unwrap().to_string();
+    browser()
         .get(location)
         .send()
         .await
-        .expect("the loopback listener");
-    let status = landed.status().as_u16();
-    (status, landed.text().await.unwrap_or_default())
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Signs in on the page of an out-of-band sign-in; the code it shows.
+pub async fn code_from_page(authorize: &str, user: &str, password: &str) -> String {
+    let page = submit_form(authorize, user, password).await;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    html.split("<code id=\"code\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .map(|c| c.replace("&amp;", "&"))
+        .unwrap_or_else(|| panic!("no code on the page: {html}"))
+}
+
+/// A free loopback port (for a redirect URI registered before the listener starts).
+pub fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
 }

@@ -29,6 +29,17 @@ impl Cli {
 
     /// Runs the binary with these environment variables set (an empty value removes one).
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.run_with_input(args, env, None)
+    }
+
+    /// Runs the binary with `stdin` as its standard input (`login --password-stdin`), or none.
+    pub fn run_with_input(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: Option<&str>,
+    ) -> Output {
+        use std::io::Write;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"));
         command
             .arg("--data-dir")
@@ -43,7 +54,21 @@ impl Cli {
                 command.env(name, value);
             }
         }
-        command.output().unwrap()
+        let Some(input) = stdin else {
+            return command.stdin(std::process::Stdio::null()).output().unwrap();
+        };
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// Runs a command that must exit with `code` and returns its JSON output.

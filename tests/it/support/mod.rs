@@ -6,7 +6,7 @@
 //! * `proxy`: a TCP relay in front of the service that can refuse connections;
 //! * `cli`: the real `syncwatch` binary with its own data dir;
 //! * `ui`: the window on a test command channel (`Rig`) or on the real engine (`ui::stack`);
-//! * `browser`: the test playing the browser of an OAuth sign-in (authorize page, form, redirect);
+//! * `browser`: the test as the user's browser at the portal's OAuth sign-in page;
 //! * `demo_data`: GlobalIDs and values of the demo water network; `client_config`: client
 //!   settings that retry fast.
 

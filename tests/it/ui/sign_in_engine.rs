@@ -4,7 +4,7 @@
 //! a replica created with the account, File → Accounts and Sign out, and the "Sign in again"
 //! banner of the replica that then needs a sign-in, leading to a sync that completes.
 
-use crate::support::browser::sign_in_in_browser;
+use crate::support::browser::{free_port, sign_in_and_follow};
 use crate::support::server::{TECH1_PASSWORD, secured_demo};
 use crate::support::ui::stack::{Stack, click, secured_stack, type_into, wait_until};
 use egui_kittest::Harness;
@@ -107,15 +107,12 @@ fn password_sign_in_accounts_and_sign_out_on_the_real_engine() {
 /// engine's loopback listener; the account appears and the dialog closes.
 #[test]
 fn browser_sign_in_with_the_test_as_the_browser() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
-        probe.local_addr().expect("port").port()
-    };
+    let port = free_port();
     let mut def = secured_demo();
     def.federated = true;
     def.oauth_apps.push(OAuthAppDef {
         client_id: CLIENT_ID.into(),
-        redirect_uris: vec![format!("http://127.0.0.1:{port}/")],
+        redirect_uris: vec![format!("http://127.0.0.1:{port}/callback")],
     });
     let mut s = secured_stack(def);
     let portal = base(&s);
@@ -142,9 +139,9 @@ fn browser_sign_in_with_the_test_as_the_browser() {
         authorize_url.contains("/sharing/rest/oauth2/authorize"),
         "{authorize_url}"
     );
-    let (status, _page) =
-        s.runtime
-            .block_on(sign_in_in_browser(&authorize_url, "tech1", TECH1_PASSWORD));
+    let status = s
+        .runtime
+        .block_on(sign_in_and_follow(&authorize_url, "tech1", TECH1_PASSWORD));
     assert_eq!(status, 200, "the loopback listener took the redirect");
     wait_until(&mut s.h, "tech1 signed in", |a| signed_in(a, "tech1"));
     let account = s.h.state().vm.accounts[0].clone();
