@@ -7,7 +7,8 @@
 //!
 //! * [`app`]           the eframe app: event draining, layout, the eframe hooks; in it `action`
 //!   (what panels ask for, [`Action`], and how it becomes commands; CSV export), `top_bar`
-//!   (menus, status bar, banners) and `dev_hooks`.
+//!   (menus, status bar, banners), `sign_in` (the Sign in dialog's commands and events,
+//!   Accounts, "Sign in again") and `dev_hooks`.
 //! * [`persisted`]     what survives a restart ([`Persisted`], [`Tab`]) and [`AppConfig`].
 //! * [`view_model`]    plain data built from events.
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
