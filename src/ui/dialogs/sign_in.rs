@@ -61,8 +61,8 @@ pub enum SignInRequest {
     Cancel,
 }
 
-/// State of the "Sign in" dialog.
-#[derive(Debug, Clone, PartialEq)]
+/// State of the "Sign in" dialog. `Debug` shows neither the password nor a pasted code.
+#[derive(Clone, PartialEq)]
 pub struct SignInDialog {
     pub url: String,
     pub method: SignInMethod,
@@ -81,6 +81,27 @@ pub struct SignInDialog {
     pub error: Option<String>,
     /// The SHA-256 fingerprint of the server certificate the last attempt refused as untrusted.
     pub untrusted_fingerprint: Option<String>,
+}
+
+impl std::fmt::Debug for SignInDialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let typed = |text: &str| if text.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("SignInDialog")
+            .field("url", &self.url)
+            .field("method", &self.method)
+            .field("username", &self.username)
+            .field("password", &typed(&self.password))
+            .field("remember", &self.remember)
+            .field("expiration_minutes", &self.expiration_minutes)
+            .field("client_id", &self.client_id)
+            .field("port", &self.port)
+            .field("paste_code", &self.paste_code)
+            .field("pasted_code", &typed(&self.pasted_code))
+            .field("stage", &self.stage)
+            .field("error", &self.error)
+            .field("untrusted_fingerprint", &self.untrusted_fingerprint)
+            .finish()
+    }
 }
 
 impl SignInDialog {
@@ -414,6 +435,11 @@ mod tests {
     fn sign_in_form_validates_and_drops_the_password() {
         let mut d = SignInDialog::new("http://127.0.0.1:8080/arcgis", "tech1");
         assert!(d.request().is_err(), "password missing");
+        d.password = "pw-typed".into();
+        d.pasted_code = "code-typed".into();
+        let shown = format!("{d:?}");
+        assert!(!shown.contains("typed"), "{shown}");
+        d.pasted_code.clear();
         d.password = "pw".into();
         let SignInRequest::Password {
             url,
