@@ -18,12 +18,12 @@ pub(super) fn predicted_policy_key(local_id: LocalReplicaId) -> String {
 }
 
 /// Setting key of the account a replica's jobs last signed in with.
-fn replica_account_key(local_id: LocalReplicaId) -> String {
+pub(super) fn replica_account_key(local_id: LocalReplicaId) -> String {
     format!("replica.{}.account", local_id.0)
 }
 
 /// Setting key of why a replica waits for a sign-in.
-fn sign_in_needed_key(local_id: LocalReplicaId) -> String {
+pub(super) fn sign_in_needed_key(local_id: LocalReplicaId) -> String {
     format!("replica.{}.sign_in_needed", local_id.0)
 }
 
