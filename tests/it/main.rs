@@ -14,6 +14,7 @@ mod server {
     mod api;
     mod attachments;
     mod checks;
+    mod ownership;
 }
 
 /// The engine and the service client against the reference service.
