@@ -7,6 +7,7 @@ pub mod create_replica;
 pub mod edits;
 pub mod error;
 pub mod form;
+pub mod geometry;
 pub mod guid;
 pub mod job_state;
 pub mod lenient;
