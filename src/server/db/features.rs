@@ -122,8 +122,24 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     })
 }
 
+/// The rows that can be read; a row whose stored JSON cannot be read (written by an older
+/// service that kept any geometry) is logged with its GlobalID and left out, so one bad row does
+/// not fail every replica's download of its layer.
 fn parse_rows(rows: Vec<RawRow>) -> Result<Vec<StoredRow>, ServiceDbError> {
-    rows.into_iter().map(RawRow::parse).collect()
+    Ok(rows
+        .into_iter()
+        .filter_map(|raw| {
+            let (object_id, global_id) = (raw.object_id, raw.global_id.clone());
+            match raw.parse() {
+                Ok(row) => Some(row),
+                Err(e) => {
+                    tracing::error!(object_id, global_id = %global_id, error = %e,
+                        "a stored feature cannot be read; it is left out of downloads");
+                    None
+                }
+            }
+        })
+        .collect())
 }
 
 /// The highest object id in the service, 0 when it has no rows. Object ids are unique across

@@ -44,6 +44,7 @@ pub(super) fn download(
                     id: p.id,
                     features,
                     attachments,
+                    ..Default::default()
                 })
             }
             SyncDirection::Download | SyncDirection::Bidirectional => {
