@@ -40,7 +40,11 @@ pub fn vertices(geometry_type: &str, geometry: &Value) -> Option<Vec<Vec<f64>>> 
 
 /// `hasZ` / `hasM` are booleans; `spatialReference` is flat: wkids are integers, `wkt` text.
 fn common_values_understood(object: &Map<String, Value>) -> bool {
-    let flag_ok = |key: &str| object.get(key).is_none_or(|v| v.is_boolean() || v.is_null());
+    let flag_ok = |key: &str| {
+        object
+            .get(key)
+            .is_none_or(|v| v.is_boolean() || v.is_null())
+    };
     if !flag_ok("hasZ") || !flag_ok("hasM") {
         return false;
     }
@@ -165,11 +169,20 @@ mod tests {
 
     #[test]
     fn understood_geometry_of_each_type() {
-        let sr = json!({"wkid": 102100, "latestWkid": 3857, "vcsWkid": 5703, "latestVcsWkid": 5703});
+        let sr =
+            json!({"wkid": 102100, "latestWkid": 3857, "vcsWkid": 5703, "latestVcsWkid": 5703});
         let point = json!({"x": 1.0, "y": 2.0, "z": 3.0, "spatialReference": sr, "hasZ": true});
-        assert_eq!(vertices("esriGeometryPoint", &point), Some(vec![vec![1.0, 2.0, 3.0]]));
+        assert_eq!(
+            vertices("esriGeometryPoint", &point),
+            Some(vec![vec![1.0, 2.0, 3.0]])
+        );
         let multipoint = json!({"points": [[1, 2], [3, 4]]});
-        assert_eq!(vertices("esriGeometryMultipoint", &multipoint).unwrap().len(), 2);
+        assert_eq!(
+            vertices("esriGeometryMultipoint", &multipoint)
+                .unwrap()
+                .len(),
+            2
+        );
         let line = json!({"paths": [[[0, 0], [1, 1]]], "spatialReference": {"wkt": "GEOGCS[…]"}});
         assert!(vertices("esriGeometryPolyline", &line).is_some());
         let curve = json!({"curvePaths": [[[0, 0, 5], {"c": [[1, 1, 6], [0.5, 0.8, 5]]},
@@ -187,21 +200,54 @@ mod tests {
         let refused = [
             ("esriGeometryPoint", nested_spatial_reference(122)),
             ("esriGeometryPoint", nested_spatial_reference(1)),
-            ("esriGeometryPoint", json!({"x": 1, "y": 2, "comment": "hi"})),
-            ("esriGeometryPoint", json!({"x": 1, "y": 2, "spatialReference": {"wkid": 4326, "x": 1}})),
-            ("esriGeometryPoint", json!({"x": 1, "y": 2, "spatialReference": {"wkid": "4326"}})),
-            ("esriGeometryPoint", json!({"x": 1, "y": 2, "hasZ": {"deep": [1]}})),
+            (
+                "esriGeometryPoint",
+                json!({"x": 1, "y": 2, "comment": "hi"}),
+            ),
+            (
+                "esriGeometryPoint",
+                json!({"x": 1, "y": 2, "spatialReference": {"wkid": 4326, "x": 1}}),
+            ),
+            (
+                "esriGeometryPoint",
+                json!({"x": 1, "y": 2, "spatialReference": {"wkid": "4326"}}),
+            ),
+            (
+                "esriGeometryPoint",
+                json!({"x": 1, "y": 2, "hasZ": {"deep": [1]}}),
+            ),
             ("esriGeometryPoint", json!({"paths": [[[0, 0], [1, 1]]]})),
             ("esriGeometryPoint", json!({"x": [1], "y": 2})),
             ("esriGeometryPolyline", json!({"x": 1, "y": 2})),
-            ("esriGeometryPolyline", json!({"rings": [[[0, 0], [1, 0], [1, 1]]]})),
-            ("esriGeometryPolyline", json!({"paths": [[[0, 0], [1, [1]]]]})),
-            ("esriGeometryPolyline", json!({"paths": [[[0, 0, 0, 0, 0], [1, 1]]]})),
-            ("esriGeometryPolyline", json!({"curvePaths": [[[0, 0], {"c": [[1, 1]], "b": []}]]})),
-            ("esriGeometryPolyline", json!({"curvePaths": [[[0, 0], {"q": [[1, 1], [2, 2]]}]]})),
+            (
+                "esriGeometryPolyline",
+                json!({"rings": [[[0, 0], [1, 0], [1, 1]]]}),
+            ),
+            (
+                "esriGeometryPolyline",
+                json!({"paths": [[[0, 0], [1, [1]]]]}),
+            ),
+            (
+                "esriGeometryPolyline",
+                json!({"paths": [[[0, 0, 0, 0, 0], [1, 1]]]}),
+            ),
+            (
+                "esriGeometryPolyline",
+                json!({"curvePaths": [[[0, 0], {"c": [[1, 1]], "b": []}]]}),
+            ),
+            (
+                "esriGeometryPolyline",
+                json!({"curvePaths": [[[0, 0], {"q": [[1, 1], [2, 2]]}]]}),
+            ),
             ("esriGeometryPolygon", json!({"paths": [[[0, 0], [1, 1]]]})),
-            ("esriGeometryMultipoint", json!({"points": [[1, 2]], "rings": []})),
-            ("esriGeometryEnvelope", json!({"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1})),
+            (
+                "esriGeometryMultipoint",
+                json!({"points": [[1, 2]], "rings": []}),
+            ),
+            (
+                "esriGeometryEnvelope",
+                json!({"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1}),
+            ),
         ];
         for (kind, geometry) in refused {
             assert_eq!(vertices(kind, &geometry), None, "{kind} {geometry}");

@@ -691,8 +691,10 @@ mod tests {
             ..ctx
         };
         let stored = json!({"x":1.0,"y":2.0,"z":3.0});
-        let update = feature(json!({"geometry": {"x":1.0,"y":2.0,"z":3.0,"m":{"deep":[1]}},
-                                     "attributes": {"GlobalID": GID}}));
+        let update = feature(
+            json!({"geometry": {"x":1.0,"y":2.0,"z":3.0,"m":{"deep":[1]}},
+                                     "attributes": {"GlobalID": GID}}),
+        );
         let attributes = base.as_object().unwrap().clone();
         let refused = prepare_update(
             ctx,

@@ -110,8 +110,14 @@ mod tests {
         assert_eq!(features[1].attributes["GlobalID"], "b");
         assert_eq!(unreadable.len(), 2);
         assert_eq!(unreadable[0].global_id.as_deref(), Some(gid));
-        assert_eq!((unreadable[1].global_id.as_deref(), unreadable[1].position), (None, 2));
-        assert!(unreadable[0].reason.contains("recursion limit"), "{unreadable:?}");
+        assert_eq!(
+            (unreadable[1].global_id.as_deref(), unreadable[1].position),
+            (None, 2)
+        );
+        assert!(
+            unreadable[0].reason.contains("recursion limit"),
+            "{unreadable:?}"
+        );
         assert!(unreadable[0].describe(3).contains(gid));
         assert!(unreadable[1].describe(3).contains("position 2"));
     }

@@ -52,6 +52,7 @@ mod reliability {
     mod fault_matrix;
     mod hostile_values;
     mod load;
+    mod poison_features;
     mod protocol_fuzz;
     mod reset_crash;
     mod security;

@@ -120,7 +120,9 @@ pub(super) async fn replica_info(
     };
     let result = async {
         let id = ops::parse_replica_id(&replica)?;
-        state.blocking(move |s| ops::info(&s.core(), &who, &id)).await
+        state
+            .blocking(move |s| ops::info(&s.core(), &who, &id))
+            .await
     }
     .await;
     match result {

@@ -64,6 +64,10 @@ mod tests {
         assert!(may_act_on(&anonymous, "ESRI_Anonymous"));
         assert!(!may_act_on(&anonymous, "tech1"));
         let admin = user("admin", true);
-        assert!(["tech1", "tech2", "", "admin"].iter().all(|o| may_act_on(&admin, o)));
+        assert!(
+            ["tech1", "tech2", "", "admin"]
+                .iter()
+                .all(|o| may_act_on(&admin, o))
+        );
     }
 }

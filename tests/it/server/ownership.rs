@@ -61,7 +61,9 @@ async fn poll_as(fx: &Fixture, status_url: &str, token: &str) -> Value {
         let (_, status) = fx
             .get_json(&format!("{status_url}?f=json&token={token}"))
             .await;
-        if ["Completed", "CompletedWithErrors", "Failed"].contains(&status["status"].as_str().unwrap_or("")) {
+        if ["Completed", "CompletedWithErrors", "Failed"]
+            .contains(&status["status"].as_str().unwrap_or(""))
+        {
             return status;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -160,7 +162,10 @@ async fn an_admin_acts_on_every_replica() {
     let (other, _) = fx.replica("0", TECH2).await;
 
     let (status, read) = info(&fx, &synced, ADMIN).await;
-    assert_eq!((status, read["replicaOwner"].as_str()), (200, Some("tech1")));
+    assert_eq!(
+        (status, read["replicaOwner"].as_str()),
+        (200, Some("tech1"))
+    );
     let added = new_gid();
     let reply = fx
         .sync(
@@ -171,7 +176,9 @@ async fn an_admin_acts_on_every_replica() {
         )
         .await;
     assert_eq!(
-        results(&reply, 0, "addResults").first().map(|r| r["success"].clone()),
+        results(&reply, 0, "addResults")
+            .first()
+            .map(|r| r["success"].clone()),
         Some(json!(true)),
         "{reply}"
     );
