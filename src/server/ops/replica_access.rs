@@ -1,6 +1,6 @@
 //! Who may act on a registered replica: its owner, or an administrator (on all of them); an
 //! anonymous caller only on anonymous replicas, and a signed-in user not on anonymous ones (the
-//! replicas resource "only lists replicas created by the logged-in user", docs/arcgis-sync.md §3).
+//! replicas resource lists only the replicas the signed-in user created, docs/arcgis-sync.md §3).
 //! A replica the caller may not act on is answered exactly like one that does not exist, so the
 //! ids of other users' replicas do not leak. Pure rules over the stored record: no I/O here.
 
