@@ -5,7 +5,7 @@
 //! read on its own with a fresh recursion budget. What is skipped is named by its GlobalID when
 //! one can still be read, else by its position. No I/O: the engine logs what was skipped.
 
-use super::edits::Feature;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -47,15 +47,16 @@ pub(super) fn raw_features<'de, D: Deserializer<'de>>(d: D) -> Result<RawFeature
     RawFeatures::deserialize(d)
 }
 
-/// Reads each raw feature; the ones that cannot be read come back as [`UnreadableFeature`]s.
-pub(super) fn read_features(
+/// Reads each raw feature as a `T` (the wire's `Feature`); the ones that cannot be read come
+/// back as [`UnreadableFeature`]s.
+pub(super) fn read_features<T: DeserializeOwned>(
     raw: RawFeatures,
     list: &'static str,
-) -> (Vec<Feature>, Vec<UnreadableFeature>) {
+) -> (Vec<T>, Vec<UnreadableFeature>) {
     let mut features = Vec::with_capacity(raw.len());
     let mut unreadable = Vec::new();
     for (position, item) in raw.into_iter().enumerate() {
-        match serde_json::from_str::<Feature>(item.get()) {
+        match serde_json::from_str::<T>(item.get()) {
             Ok(feature) => features.push(feature),
             Err(e) => unreadable.push(UnreadableFeature {
                 list,
@@ -105,9 +106,9 @@ mod tests {
             nested(500)
         );
         let raw: RawFeatures = serde_json::from_str(&text).unwrap();
-        let (features, unreadable) = read_features(raw, "adds");
+        let (features, unreadable) = read_features::<serde_json::Value>(raw, "adds");
         assert_eq!(features.len(), 2);
-        assert_eq!(features[1].attributes["GlobalID"], "b");
+        assert_eq!(features[1]["attributes"]["GlobalID"], "b");
         assert_eq!(unreadable.len(), 2);
         assert_eq!(unreadable[0].global_id.as_deref(), Some(gid));
         assert_eq!(
