@@ -79,6 +79,23 @@ pub fn row_by_global_id(
     raw.map(RawRow::parse).transpose()
 }
 
+/// As [`row_by_global_id`] for downloads: a row whose stored JSON cannot be read is logged and
+/// taken as absent (it is left out of downloads, and so are its attachments).
+pub fn readable_row_by_global_id(
+    conn: &Connection,
+    layer_id: i64,
+    global_id: &Guid,
+) -> Result<Option<StoredRow>, ServiceDbError> {
+    match row_by_global_id(conn, layer_id, global_id) {
+        Err(ServiceDbError::Json(e)) => {
+            tracing::error!(layer_id, global_id = %global_id, error = %e,
+                "a stored feature cannot be read; it and its attachments are left out of downloads");
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
 /// A row as read, before its JSON columns are parsed (parsing errors are not rusqlite's).
 struct RawRow {
     object_id: i64,

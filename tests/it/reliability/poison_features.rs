@@ -106,26 +106,128 @@ async fn poison_geometry_is_refused_with_1015() {
     assert!(poison_gids.iter().all(|g| !data.contains(g)));
 }
 
-/// Writes a live hydrant straight into the service's SQLite file at a new generation, with its
-/// geometry column as given (as a service that stored any geometry would have left it).
-fn store_directly(service_db: &Path, global_id: &str, facility: &str, geometry: &str) {
+/// Takes the service's next generation, straight in its SQLite file.
+fn next_generation(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'gen' RETURNING CAST(value AS INTEGER)",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+fn open_service_db(service_db: &Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(service_db).unwrap();
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .unwrap();
-    let generation: i64 = conn
-        .query_row(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'gen' RETURNING CAST(value AS INTEGER)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let attributes = json!({"GlobalID": global_id, "FacilityID": facility, "Status": "IS"});
+    conn
+}
+
+/// Writes a live row straight into the service's SQLite file at a new generation, with its
+/// attribute and geometry columns as given (as a service that stored anything would have).
+fn store_row(
+    service_db: &Path,
+    layer: i64,
+    global_id: &str,
+    attributes: &str,
+    geometry: Option<&str>,
+) {
+    let conn = open_service_db(service_db);
+    let generation = next_generation(&conn);
     conn.execute(
         "INSERT INTO features(layer_id, global_id, attributes, geometry, owner, gen, created_gen, deleted)
-         VALUES (0, ?1, ?2, ?3, '', ?4, ?4, 0)",
-        rusqlite::params![global_id, attributes.to_string(), geometry, generation],
+         VALUES (?1, ?2, ?3, ?4, '', ?5, ?5, 0)",
+        rusqlite::params![layer, global_id, attributes, geometry, generation],
     )
     .unwrap();
+}
+
+/// A hydrant with this geometry column, written straight into the service's SQLite file.
+fn store_directly(service_db: &Path, global_id: &str, facility: &str, geometry: &str) {
+    let attributes = json!({"GlobalID": global_id, "FacilityID": facility, "Status": "IS"});
+    store_row(
+        service_db,
+        0,
+        global_id,
+        &attributes.to_string(),
+        Some(geometry),
+    );
+}
+
+/// An attachment of `parent`, written straight into the service's SQLite file.
+fn store_attachment(service_db: &Path, layer: i64, global_id: &str, parent: &str) {
+    let conn = open_service_db(service_db);
+    let generation = next_generation(&conn);
+    conn.execute(
+        "INSERT INTO attachments(layer_id, global_id, parent_global_id, name, content_type, size, data, gen, created_gen, deleted)
+         VALUES (?1, ?2, ?3, 'photo.jpg', 'image/jpeg', 3, x'FFD8FF', ?4, ?4, 0)",
+        rusqlite::params![layer, global_id, parent, generation],
+    )
+    .unwrap();
+}
+
+/// An inspection stored unreadably (its attributes are not JSON) with an attachment, beside a
+/// good inspection with its own: a replica syncing attachments gets the good one and its
+/// attachment, and neither of the unreadable parent (the service logs and leaves them out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_stored_parent_fails_no_attachment_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start_with(ServerConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await;
+    let service_db = dir.path().join("service.sqlite");
+    let created = fx
+        .create(
+            "3",
+            &[
+                ("returnAttachments", "true"),
+                ("attachmentsSyncDirection", "bidirectional"),
+            ],
+        )
+        .await;
+    let replica = created["replicaID"]
+        .as_str()
+        .expect("replicaID")
+        .to_string();
+    let generation = created["replicaServerGen"].as_i64().unwrap();
+    let (broken, broken_photo) = (new_gid(), new_gid());
+    store_row(&service_db, 3, &broken, r#"{"GlobalID": "#, None);
+    store_attachment(&service_db, 3, &broken_photo, &broken);
+    let (good, good_photo) = (new_gid(), new_gid());
+    store_row(
+        &service_db,
+        3,
+        &good,
+        &json!({"GlobalID": good, "Result": "PASS"}).to_string(),
+        None,
+    );
+    store_attachment(&service_db, 3, &good_photo, &good);
+
+    let reply = fx.sync(&replica, generation, &json!([]), &[]).await;
+    assert!(reply.get("error").is_none(), "{reply}");
+    let arrived = global_ids(&downloaded(&reply, 3)["adds"]);
+    assert!(
+        arrived.contains(&good) && !arrived.contains(&broken),
+        "{reply}"
+    );
+    let layer = reply["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == 3)
+        .unwrap();
+    let photos: Vec<&str> = layer["attachments"]["adds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["globalid"].as_str())
+        .collect();
+    assert_eq!(photos, vec![good_photo.as_str()], "{reply}");
+    let fresh = fx.create("3", &[("returnAttachments", "true")]).await;
+    assert!(fresh.get("error").is_none(), "{fresh}");
+    assert!(global_ids(&fresh["layers"][0]["features"]).contains(&good));
 }
 
 async fn log_mentions(h: &Harness, text: &str) -> bool {
