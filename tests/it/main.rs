@@ -16,6 +16,7 @@ mod server {
     mod checks;
     mod oauth;
     mod sign_in;
+    mod ownership;
 }
 
 /// The engine and the service client against the reference service.
@@ -60,6 +61,7 @@ mod reliability {
     mod fault_matrix;
     mod hostile_values;
     mod load;
+    mod poison_features;
     mod protocol_fuzz;
     mod reset_crash;
     mod security;

@@ -4,7 +4,7 @@
 //! replica back. Also refreshes the cached rules before a sync. Client resets reuse
 //! [`request_replica`] and [`RequestedReplica`] for their fresh replica.
 
-use super::report::{cancelled, client_for, progress_events};
+use super::report::{cancelled, client_for, log_unreadable_features, progress_events};
 use super::{Done, Failed};
 use crate::engine::api::{CreateRequest, JobId, LocalReplicaId};
 use crate::engine::error::{EngineError, chain};
@@ -205,6 +205,7 @@ pub(crate) async fn request_replica(
         _ = cancelled(cancel) => return Err(EngineError::Cancelled),
     };
     let response = result.response;
+    log_unreadable_features(deps, replica, &request.name, &response).await;
     let guid = response
         .replica_id
         .clone()

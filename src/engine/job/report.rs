@@ -9,7 +9,7 @@ use crate::engine::api::{
 use crate::engine::error::{EngineError, chain};
 use crate::engine::{Deps, now_ms, prediction, summary};
 use crate::geodatabase::replica_file::{Refusal, ReplicaFile, ReplicaLayer};
-use crate::protocol::{Guid, ObjectType};
+use crate::protocol::{Guid, ObjectType, ReplicaResponse};
 use crate::service::{FeatureServiceClient, JobProgress, Token};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -34,6 +34,24 @@ pub(crate) async fn log(
         tracing::warn!(error = %chain(&e), "could not write the sync error log");
     }
     deps.events.send(Event::Logged { entry });
+}
+
+/// Logs (tracing and the sync error log) every downloaded feature of `response` that could not
+/// be read and was skipped, by GlobalID or by position; the rest of the download was kept.
+pub(crate) async fn log_unreadable_features(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    replica_name: &str,
+    response: &ReplicaResponse,
+) {
+    for (layer_id, feature) in response.unreadable_features() {
+        let message = format!(
+            "{}; it was skipped and the other features were kept",
+            feature.describe(layer_id)
+        );
+        tracing::error!(replica = %replica, layer_id, global_id = ?feature.global_id, "{message}");
+        log(deps, Some(replica), replica_name, None, &message).await;
+    }
 }
 
 /// Sends the replica's current summary.

@@ -122,12 +122,15 @@ pub(super) async fn replica_info(
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
     }
-    if let Err(e) = caller(&state.shared, &req) {
-        return envelope(StatusCode::OK, e);
-    }
+    let who = match caller(&state.shared, &req) {
+        Ok(c) => c,
+        Err(e) => return envelope(StatusCode::OK, e),
+    };
     let result = async {
         let id = ops::parse_replica_id(&replica)?;
-        state.blocking(move |s| ops::info(&s.core(), &id)).await
+        state
+            .blocking(move |s| ops::info(&s.core(), &who, &id))
+            .await
     }
     .await;
     match result {
