@@ -58,9 +58,8 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
     let summary = match &end {
         Ok(JobEnd::Completed { replica, .. }) => {
             let replica = *replica;
-            session.send(Command::RefreshReplicas)?;
             session
-                .wait_for(|e| match e {
+                .ask(Command::RefreshReplicas, |e| match e {
                     crate::engine::Event::ReplicasLoaded { replicas } => {
                         Some(replicas.iter().find(|r| r.id == replica).cloned())
                     }

@@ -5,7 +5,9 @@
 //! when the reset failed.
 
 use super::session::{Session, data_dir, print_json};
-use crate::engine::{Command, Event, JobId, LocalReplicaId, ResetMode, ResetPlan, ResetReport};
+use crate::engine::{
+    Command, CommandId, Event, JobId, LocalReplicaId, ResetMode, ResetPlan, ResetReport,
+};
 use crate::protocol::JobState;
 use std::path::Path;
 
@@ -61,13 +63,16 @@ fn follow_reset(
     replica: LocalReplicaId,
     mode: ResetMode,
 ) -> anyhow::Result<(u8, serde_json::Value)> {
-    session.send(Command::Reset { replica, mode })?;
+    let mut ours = vec![session.submit(Command::Reset { replica, mode })?];
     let mut current_job: Option<JobId> = None;
     let mut finished: Option<ResetReport> = None;
     let mut upload_job: Option<JobId> = None;
     loop {
-        let event = session.wait_for(|e| concerns(e, replica).then(|| e.clone()))?;
+        let event = session.wait_for(|e| concerns(e, replica, &ours).then(|| e.clone()))?;
         match event {
+            Event::CommandFailed { error, .. } => {
+                return Err(anyhow::anyhow!("{}", error.message));
+            }
             Event::JobQueued { job, .. } if finished.is_some() => upload_job = Some(job),
             Event::JobQueued { job, .. } => current_job = Some(job),
             Event::BeforeReset { plan } if !args.json => {
@@ -86,7 +91,7 @@ fn follow_reset(
                         awaiting(args.json, &plan, fallback_error.as_deref()),
                     ));
                 }
-                session.send(Command::ConfirmReset { replica })?;
+                ours.push(session.submit(Command::ConfirmReset { replica })?);
             }
             Event::AfterRecovery { report } | Event::AfterDiscard { report } => {
                 if !args.json {
@@ -131,8 +136,11 @@ fn follow_reset(
     }
 }
 
-fn concerns(event: &Event, replica: LocalReplicaId) -> bool {
+fn concerns(event: &Event, replica: LocalReplicaId, ours: &[CommandId]) -> bool {
     match event {
+        Event::CommandFailed {
+            command: Some(c), ..
+        } => ours.contains(c),
         Event::JobQueued { replica: r, .. }
         | Event::JobCompleted { replica: r, .. }
         | Event::JobFailed { replica: r, .. }

@@ -34,24 +34,20 @@ pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
         }
     };
     if let Some(policy) = args.predicted {
-        let set = session
-            .send(Command::SetPredictedPolicy {
+        let set = session.ask(
+            Command::SetPredictedPolicy {
                 replica: summary.id,
                 policy,
-            })
-            .and_then(|()| {
-                session.wait_for(|e| match e {
-                    Event::ReplicaChanged { summary: s }
-                        if s.id == summary.id && s.predicted_policy == policy =>
-                    {
-                        Some(Ok(s.clone()))
-                    }
-                    Event::CommandFailed { error, .. } => {
-                        Some(Err(anyhow::anyhow!("{}", error.message)))
-                    }
-                    _ => None,
-                })?
-            });
+            },
+            |e| match e {
+                Event::ReplicaChanged { summary: s }
+                    if s.id == summary.id && s.predicted_policy == policy =>
+                {
+                    Some(s.clone())
+                }
+                _ => None,
+            },
+        );
         match set {
             Ok(s) => summary = s,
             Err(e) => {

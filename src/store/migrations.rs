@@ -105,10 +105,7 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     };
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| StoreError::of_open(path, source))?;
     if found > CURRENT_VERSION {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),

@@ -18,7 +18,7 @@ mod sync;
 mod sync_reply;
 mod unregister;
 
-pub(crate) use report::{log, send_edit_results, send_summary};
+pub(crate) use report::{answer_edit_results, log, send_edit_results, send_summary};
 pub use reset_fresh::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 
 use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, ResetMode, SyncOptions};

@@ -210,7 +210,9 @@ impl Runner {
             }
             Command::CancelReset { replica } => self.cancel_reset(replica).await,
             Command::LoadEditResults { replica } => {
-                job::send_edit_results(&self.deps, replica).await
+                if let Err(e) = job::answer_edit_results(&self.deps, replica).await {
+                    self.command_failed("load edit results", &e);
+                }
             }
             Command::ExportCsv {
                 rows,

@@ -18,14 +18,43 @@ impl Cli {
         }
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+    /// The binary with this data dir and `args`, to run as the caller likes.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"));
+        command
             .arg("--data-dir")
             .arg(self.data_dir.path())
             .args(args)
-            .env_remove("SYNCWATCH_DATA_DIR")
-            .output()
-            .unwrap()
+            .env_remove("SYNCWATCH_DATA_DIR");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs a command that must end within `limit`; a child still running then is killed and
+    /// the test fails (a hang, not a slow run: the limit is generous).
+    pub fn run_within(&self, args: &[&str], limit: std::time::Duration) -> Output {
+        let mut child = self
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + limit;
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "{args:?} still ran after {limit:?} (killed); stderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
     }
 
     /// Runs a command that must exit with `code` and returns its JSON output.
