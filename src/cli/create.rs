@@ -42,7 +42,12 @@ fn parse_sync_model(text: &str) -> Result<SyncModel, String> {
 
 pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
     let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    if session.replicas().iter().any(|r| r.name == args.name) {
+    // An entry without a replicaID is a create that never finished: the engine takes it over.
+    if session
+        .replicas()
+        .iter()
+        .any(|r| r.name == args.name && r.replica_guid.is_some())
+    {
         session.shutdown();
         bail!("a replica named {:?} already exists", args.name);
     }

@@ -3,8 +3,8 @@
 //! the progress bar (only on a terminal, never with `--json`).
 
 use crate::engine::{
-    self, Command, CommandId, EditResultRecord, EngineConfig, EngineHandle, Event, EventReceiver, LocalEdit,
-    LocalReplicaId, ReplicaSummary, WaitError,
+    self, Command, CommandId, EditResultRecord, EngineConfig, EngineHandle, Event, EventReceiver,
+    LocalEdit, LocalReplicaId, ReplicaSummary, WaitError,
 };
 use anyhow::{Context, anyhow, bail};
 use std::io::IsTerminal;

@@ -92,6 +92,15 @@ const STEPS: &[&str] = &[
         report_json TEXT
     );
     ",
+    // 3: the createReplica attempts of replicas not created yet (store/create_attempts.rs).
+    "
+    CREATE TABLE create_attempts (
+        local_id INTEGER NOT NULL,
+        service_name TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        PRIMARY KEY (local_id, service_name)
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -9,6 +9,7 @@
 //! logged: they are [`Secret`](crate::model::Secret)s, whose `Debug` hides them.
 //! The schema is versioned with `PRAGMA user_version`; [`migrations`] lists every step.
 
+mod create_attempts;
 mod edit_results;
 mod jobs;
 mod log;
@@ -152,7 +153,10 @@ fn check_access(path: &Path) -> Result<(), StoreError> {
         path: path.to_path_buf(),
         reason: io_reason(error),
     };
-    if std::fs::metadata(path).map_err(|e| unavailable(&e))?.is_dir() {
+    if std::fs::metadata(path)
+        .map_err(|e| unavailable(&e))?
+        .is_dir()
+    {
         return Err(StoreError::Unavailable {
             path: path.to_path_buf(),
             reason: "a directory is in its place".into(),

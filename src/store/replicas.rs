@@ -181,7 +181,13 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        for table in ["edit_results", "jobs", "reset_guard", "reset_journal"] {
+        for table in [
+            "edit_results",
+            "jobs",
+            "reset_guard",
+            "reset_journal",
+            "create_attempts",
+        ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE local_id = ?1"),
                 [local_id.0],

@@ -48,6 +48,7 @@ mod ui {
 /// Faults, crashes, load, hostile input, security.
 mod reliability {
     mod crash_kill;
+    mod create_attempts;
     mod fault_matrix;
     mod hostile_values;
     mod load;

@@ -10,6 +10,7 @@
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
 mod create;
+mod interrupted_create;
 mod report;
 mod reset;
 mod reset_fresh;

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// TEST ONLY. When set to a crash point's name (`backing-up`, `backed-up`, `creating`, `created`,
-/// `replayed`, `switched`), a client reset ends the process on the spot (`std::process::exit`,
-/// nothing of ours runs after it) right after reaching that point, as if it had been killed.
-/// tests/it/reliability/reset_crash.rs uses it; never set it otherwise.
+/// `replayed`, `switched`; a create's `create-requested`, `create-written`), a client reset or a
+/// create ends the process on the spot (`std::process::exit`, nothing of ours runs after it)
+/// right after reaching that point, as if it had been killed. tests/it/reliability/reset_crash.rs
+/// and create_attempts.rs use it; never set it otherwise.
 pub const CRASH_AT_ENV: &str = "SYNCWATCH_TEST_CRASH_AT";
 /// The exit code of a process ended by [`CRASH_AT_ENV`].
 pub const CRASH_EXIT_CODE: i32 = 86;

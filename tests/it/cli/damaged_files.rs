@@ -166,7 +166,11 @@ fn results_and_check_on_a_missing_or_corrupt_file_end_with_one_line() {
             assert!(out.stdout.is_empty(), "{damage} {args:?}: printed a result");
         }
         if damage == "corrupt" {
-            assert_eq!(std::fs::read(&file).unwrap(), garbage, "the file was changed");
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                garbage,
+                "the file was changed"
+            );
         }
     }
 }
@@ -189,7 +193,11 @@ impl Unreadable {
             Err(_) => None,
             Ok(_) => {
                 // Root reads through modes: run the commands as nobody instead.
-                for dir in [data_dir.to_path_buf(), data_dir.join("replicas"), data_dir.join("results")] {
+                for dir in [
+                    data_dir.to_path_buf(),
+                    data_dir.join("replicas"),
+                    data_dir.join("results"),
+                ] {
                     std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
                 }
                 Some(NOBODY)
@@ -255,17 +263,41 @@ fn unreadable_healthy_app_database_is_reported_and_left_alone() {
             let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
             assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
             assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-            for needle in ["cannot read the app database", "permission denied", &db_text] {
-                assert!(stderr.contains(needle), "{args:?}: {needle:?} not in {stderr}");
+            for needle in [
+                "cannot read the app database",
+                "permission denied",
+                &db_text,
+            ] {
+                assert!(
+                    stderr.contains(needle),
+                    "{args:?}: {needle:?} not in {stderr}"
+                );
             }
-            assert!(!stderr.contains("damaged"), "{args:?}: called damaged: {stderr}");
-            assert_eq!(names_in(data_dir), names, "{args:?}: a file was added or moved");
+            assert!(
+                !stderr.contains("damaged"),
+                "{args:?}: called damaged: {stderr}"
+            );
+            assert_eq!(
+                names_in(data_dir),
+                names,
+                "{args:?}: a file was added or moved"
+            );
         }
     }
-    assert_eq!(std::fs::read(&db).unwrap(), good, "the database was changed");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        good,
+        "the database was changed"
+    );
     let replicas = cli.json(&["replicas", "--json"], 0);
     assert_eq!(replicas[0]["name"], "crew");
-    assert_eq!(replicas[0]["pending_changes"], 1, "the unsynced add is still there");
+    assert_eq!(
+        replicas[0]["pending_changes"], 1,
+        "the unsynced add is still there"
+    );
     let again = cli.json(&["repair", "--json"], 0);
-    assert_eq!(again["repaired"], false, "a readable healthy database is left alone");
+    assert_eq!(
+        again["repaired"], false,
+        "a readable healthy database is left alone"
+    );
 }

@@ -20,13 +20,7 @@ impl Cli {
 
     /// The binary with this data dir and `args`, to run as the caller likes.
     pub fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"));
-        command
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .args(args)
-            .env_remove("SYNCWATCH_DATA_DIR");
-        command
+        self.command_in(self.data_dir.path(), args)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -75,6 +69,53 @@ impl Cli {
         })
     }
 
+    /// The binary with another laptop's data dir (same service) and `args`.
+    pub fn command_in(&self, data_dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"));
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env_remove("SYNCWATCH_DATA_DIR");
+        command
+    }
+
+    /// Calls the service's admin API with a JSON body (or none); the reply must succeed.
+    pub fn admin_json(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/admin/{path}", self.server.base_url());
+        let key = self.server.admin_key().to_string();
+        block_on(async move {
+            let mut request = reqwest::Client::new()
+                .request(method, url)
+                .header("X-Admin-Key", key);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let reply = response.json::<Value>().await.unwrap_or(Value::Null);
+            assert!(status.is_success(), "admin {path}: {status} {reply}");
+            reply
+        })
+    }
+
+    /// The replicas on the service, as its `replicas` resource lists them: (name, replicaID).
+    pub fn service_replicas(&self) -> Vec<(String, String)> {
+        let url = format!("{}/replicas?f=json", self.server.service_url());
+        let list: Value =
+            block_on(async move { reqwest::get(url).await.unwrap().json().await.unwrap() });
+        list.as_array()
+            .unwrap_or_else(|| panic!("not a replica list: {list}"))
+            .iter()
+            .map(|r| {
+                (
+                    r["replicaName"].as_str().unwrap().to_string(),
+                    r["replicaID"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
     pub fn admin(&self, path: &str) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -93,4 +134,12 @@ impl Cli {
             assert!(status.is_success(), "{path}: {status}");
         });
     }
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
