@@ -1,6 +1,7 @@
 //! `syncwatch create`: create a replica on a feature service and download it.
 
 use super::session::{JobEnd, Session, data_dir, print_json};
+use super::terminal::outln;
 use crate::engine::{Command, CreateRequest};
 use crate::protocol::SyncModel;
 use anyhow::bail;
@@ -86,9 +87,10 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
                     .and_then(|s| s.replica_guid.as_ref())
                     .map(|g| g.to_string())
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "created replica {} {guid}: {} features downloaded",
-                    args.name, outcome.downloaded
+                    args.name,
+                    outcome.downloaded
                 );
             }
             Ok(super::exit::OK)

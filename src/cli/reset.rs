@@ -5,6 +5,7 @@
 //! when the reset failed.
 
 use super::session::{Session, data_dir, print_json};
+use super::terminal::{errln, outln};
 use crate::engine::{
     Command, CommandId, Event, JobId, LocalReplicaId, ResetMode, ResetPlan, ResetReport,
 };
@@ -76,10 +77,10 @@ fn follow_reset(
             Event::JobQueued { job, .. } if finished.is_some() => upload_job = Some(job),
             Event::JobQueued { job, .. } => current_job = Some(job),
             Event::BeforeReset { plan } if !args.json => {
-                println!("backing up to {} …", plan.backup_dir.display());
+                outln!("backing up to {} …", plan.backup_dir.display());
             }
             Event::ManualResetFallback { error, .. } if !args.json => {
-                eprintln!("syncwatch: the automatic reset fell back to manual: {error}");
+                errln!("syncwatch: the automatic reset fell back to manual: {error}");
             }
             Event::ResetAwaitingConfirmation {
                 plan,
@@ -106,9 +107,10 @@ fn follow_reset(
             }
             Event::JobCompleted { job, outcome, .. } if Some(job) == upload_job => {
                 if !args.json {
-                    println!(
+                    outln!(
                         "uploaded {} recovered edit(s); {} refused",
-                        outcome.uploaded, outcome.failed_edits
+                        outcome.uploaded,
+                        outcome.failed_edits
                     );
                 }
                 let code = if outcome.state == JobState::CompletedWithErrors {
@@ -125,7 +127,7 @@ fn follow_reset(
                 if Some(job) == current_job || Some(job) == upload_job =>
             {
                 let line = error.message.replace('\n', " ");
-                eprintln!("syncwatch: {line}");
+                errln!("syncwatch: {line}");
                 return Ok((
                     super::exit::FAILED,
                     serde_json::json!({ "state": "Failed", "error": line, "reset": finished }),
@@ -157,46 +159,55 @@ fn concerns(event: &Event, replica: LocalReplicaId, ours: &[CommandId]) -> bool 
 
 fn awaiting(json: bool, plan: &ResetPlan, fallback_error: Option<&str>) -> serde_json::Value {
     if !json {
-        println!(
+        outln!(
             "{} needs a client reset: {}",
-            plan.replica_name, plan.reason
+            plan.replica_name,
+            plan.reason
         );
         if let Some(error) = fallback_error {
-            println!("the automatic reset did not finish: {error}");
+            outln!("the automatic reset did not finish: {error}");
         }
-        println!("unsynced local changes (kept only in the backup after a manual reset):");
+        outln!("unsynced local changes (kept only in the backup after a manual reset):");
         for c in &plan.changes {
-            println!(
+            outln!(
                 "  {} ({}): {} adds, {} updates, {} deletes",
-                c.layer_name, c.layer_id, c.adds, c.updates, c.deletes
+                c.layer_name,
+                c.layer_id,
+                c.adds,
+                c.updates,
+                c.deletes
             );
         }
-        println!("backups go to {}", plan.backup_dir.display());
-        println!("nothing was changed; run again with --yes to back up and reset");
+        outln!("backups go to {}", plan.backup_dir.display());
+        outln!("nothing was changed; run again with --yes to back up and reset");
     }
     serde_json::json!({ "state": "AwaitingConfirmation", "plan": plan, "fallbackError": fallback_error })
 }
 
 fn print_report(report: &ResetReport) {
-    println!(
+    outln!(
         "reset done ({}): {} recovered, {} discarded",
         report.mode_used.label(),
         report.recovered.len(),
         report.discarded.len()
     );
     for o in &report.recovered {
-        println!(
+        outln!(
             "  kept      layer {} {} — {}",
-            o.layer_id, o.global_id, o.note
+            o.layer_id,
+            o.global_id,
+            o.note
         );
     }
     for o in &report.discarded {
-        println!(
+        outln!(
             "  discarded layer {} {} — {}",
-            o.layer_id, o.global_id, o.note
+            o.layer_id,
+            o.global_id,
+            o.note
         );
     }
     for f in &report.backup_files {
-        println!("backup: {}", f.display());
+        outln!("backup: {}", f.display());
     }
 }

@@ -171,7 +171,7 @@ impl Session {
                 },
             ) = (&bar, event)
             {
-                bar.set_message(message.clone());
+                bar.set_message(super::terminal::printable(message).into_owned());
                 if let Some(p) = progress {
                     bar.set_position((p * 100.0).clamp(0.0, 100.0) as u64);
                 }
@@ -210,12 +210,9 @@ impl Session {
     }
 }
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout (see `terminal`).
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    super::terminal::write_json(value)?;
     Ok(())
 }
 

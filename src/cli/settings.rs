@@ -2,6 +2,7 @@
 //! the service's rules predict it will refuse (`--predicted send|hold|editable-only`).
 
 use super::session::{Session, data_dir, print_json};
+use super::terminal::outln;
 use crate::engine::{Command, Event, PredictedPolicy};
 use std::path::Path;
 
@@ -64,13 +65,13 @@ pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
             "resetMode": summary.reset_mode,
         }))?;
     } else {
-        println!("{}", summary.name);
-        println!(
+        outln!("{}", summary.name);
+        outln!(
             "  predicted refusals: {} ({})",
             summary.predicted_policy.as_str(),
             summary.predicted_policy.label()
         );
-        println!("  client reset mode:  {}", summary.reset_mode.label());
+        outln!("  client reset mode:  {}", summary.reset_mode.label());
     }
     Ok(super::exit::OK)
 }

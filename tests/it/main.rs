@@ -33,6 +33,7 @@ mod cli {
     mod commands;
     mod damaged_files;
     mod reset;
+    mod terminal_output;
 }
 
 /// The window, through egui_kittest.
