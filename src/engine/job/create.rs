@@ -5,9 +5,9 @@
 //! up by the next one (`interrupted_create`). Also refreshes the cached rules before a sync. Client resets reuse
 //! [`request_replica`] and [`RequestedReplica`] for their fresh replica.
 
+use super::crash_point::crash_point;
 use super::interrupted_create::{self, CreateLock};
 use super::report::{cancelled, client_for, progress_events};
-use super::reset_fresh::crash_point;
 use super::{Done, Failed};
 use crate::engine::api::{CreateRequest, JobId, LocalReplicaId};
 use crate::engine::error::{EngineError, chain};
@@ -36,6 +36,19 @@ pub(super) async fn create(
         .file_path;
     // Another syncwatch working on this create keeps its entry: nothing here is ours to forget.
     let _lock = CreateLock::take(&path, &request.name)?;
+    if deps
+        .with_store(move |s| s.replica(replica))
+        .await?
+        .replica_guid
+        .is_some()
+    {
+        // Another syncwatch took this create over and finished it while this job waited.
+        return Err(EngineError::Unsupported(format!(
+            "the replica {:?} was created meanwhile",
+            request.name
+        ))
+        .into());
+    }
     let earlier = interrupted_create::earlier_attempts(deps, replica).await?;
     let client = match client_for(deps, &request.service_url, request.token.clone()) {
         Ok(client) => client,

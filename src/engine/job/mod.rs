@@ -9,6 +9,7 @@
 //! from the server's results, and the downloaded changes and the new generation are written in one
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
+mod crash_point;
 mod create;
 mod interrupted_create;
 mod report;
@@ -19,8 +20,8 @@ mod sync;
 mod sync_reply;
 mod unregister;
 
+pub use crash_point::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 pub(crate) use report::{answer_edit_results, log, send_edit_results, send_summary};
-pub use reset_fresh::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 
 use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, ResetMode, SyncOptions};
 use super::error::{EngineError, chain};
