@@ -92,7 +92,7 @@ fn edit_and_sync(cli: &Cli, data_dir: &std::path::Path, name: &str, facility: &s
 }
 
 /// Laptop A's createReplica reply is lost (the service registered the replica, the connection
-/// dropped) and its retry is held for 5 s; meanwhile laptop B creates "Hydrants" too. A's
+/// dropped) and its retry is held for 15 s; meanwhile laptop B creates "Hydrants" too. A's
 /// clean-up gives back its own stray and leaves B's replica alone: both laptops keep their
 /// replicas, both sync afterwards, and the service holds exactly those two. The service's list
 /// names both after the technician, each with its own attempt tag.
@@ -106,16 +106,20 @@ fn two_laptops_creating_the_same_name_keep_both_replicas() {
         "faults",
         Some(json!([
             {"operation": "createReplica", "kind": "dropConnection", "count": 1},
-            {"operation": "createReplica", "kind": "delay", "delayMs": 5000, "count": 1},
+            {"operation": "createReplica", "kind": "delay", "delayMs": 15000, "count": 1},
         ])),
     );
     let args = create_args(&service, "Hydrants", false);
-    let a = spawn(&mut cli.command_in(laptop_a, &args));
+    let mut a = spawn(&mut cli.command_in(laptop_a, &args));
     wait_until_faults_used(&cli);
     // A's stray is on the service and its retry is held: B creates the same name now.
     let b = ok_json(
         &args,
         cli.command_in(laptop_b.path(), &args).output().unwrap(),
+    );
+    assert!(
+        a.try_wait().unwrap().is_none(),
+        "precondition: A's clean-up must run after B's create (A's retry is held 15 s)"
     );
     let a = ok_json(&args, a.wait_with_output().unwrap());
     let (guid_a, guid_b) = (guid_of(&a), guid_of(&b));
