@@ -47,7 +47,7 @@ pub enum StoreError {
     /// A database that may well be healthy but cannot be used now: refused access, a full
     /// disk, a directory in its place, another program holding it. Never "damaged": `repair`
     /// leaves it alone.
-    #[error("cannot read the app database ({reason}); it was left as it is: {path}")]
+    #[error("cannot read or write the app database ({reason}); it was left as it is: {path}")]
     Unavailable { path: PathBuf, reason: String },
     #[error(
         "the app database was written by a newer syncwatch (schema {found}, this build knows {known}): {path}"
@@ -162,12 +162,23 @@ fn check_access(path: &Path) -> Result<(), StoreError> {
             reason: "a directory is in its place".into(),
         });
     }
-    std::fs::OpenOptions::new()
+    match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
-        .map(drop)
-        .map_err(|e| unavailable(&e))
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied
+                && std::fs::File::open(path).is_ok() =>
+        {
+            Err(StoreError::Unavailable {
+                path: path.to_path_buf(),
+                reason: "permission denied for writing".into(),
+            })
+        }
+        Err(e) => Err(unavailable(&e)),
+    }
 }
 
 /// SQLite's "corrupt" and "not a database" codes.

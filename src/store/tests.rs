@@ -361,6 +361,9 @@ fn an_unopenable_database_is_unavailable_not_damaged() {
         matches!(&err, StoreError::Unavailable { reason, .. } if reason.contains("directory")),
         "{err:?}"
     );
-    assert!(err.to_string().starts_with("cannot read the app database"));
+    assert!(
+        err.to_string()
+            .starts_with("cannot read or write the app database")
+    );
     assert!(path.is_dir(), "left as it is");
 }

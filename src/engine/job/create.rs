@@ -2,8 +2,8 @@
 //! attachments by URL, the service and layer properties the file caches) and writes the replica
 //! file, never overwriting. A create that fails forgets its half-made entry and gives the server
 //! replica back. Each createReplica is a recorded `CreateAttempt`, so a killed create is cleaned
-//! up by the next one (`interrupted_create`). Also refreshes the cached rules before a sync. Client resets reuse
-//! [`request_replica`] and [`RequestedReplica`] for their fresh replica.
+//! up by the next one (`interrupted_create`). Also refreshes the cached rules before a sync.
+//! Client resets reuse [`request_replica`] and [`RequestedReplica`] for their fresh replica.
 
 use super::crash_point::crash_point;
 use super::interrupted_create::{self, CreateLock};

@@ -175,9 +175,9 @@ fn results_and_check_on_a_missing_or_corrupt_file_end_with_one_line() {
     }
 }
 
-/// Makes the app database unreadable for the commands `cli` runs, and gives access back on drop.
-/// As a normal user, `chmod 000`; as root (whom modes do not stop), the commands run as
-/// `nobody` in a data directory `nobody` owns, the database staying root's with mode 000.
+/// Makes the app database unreadable (mode 000) or read-only (mode 400) for the commands `cli`
+/// runs, and gives access back on drop. As a normal user, a `chmod`; as root (whom modes do not
+/// stop), the commands run as `nobody`, who then owns the data directory and the database.
 struct Unreadable {
     db: PathBuf,
     run_as: Option<u32>,
@@ -186,23 +186,23 @@ struct Unreadable {
 const NOBODY: u32 = 65534;
 
 impl Unreadable {
-    fn make(data_dir: &Path, db: &Path) -> Unreadable {
+    fn make(data_dir: &Path, db: &Path, mode: u32) -> Unreadable {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(db, std::fs::Permissions::from_mode(0o000)).unwrap();
-        let run_as = match std::fs::read(db) {
-            Err(_) => None,
-            Ok(_) => {
-                // Root reads through modes: run the commands as nobody instead.
-                for dir in [
-                    data_dir.to_path_buf(),
-                    data_dir.join("replicas"),
-                    data_dir.join("results"),
-                ] {
-                    std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
-                }
-                Some(NOBODY)
+        let privileged = std::fs::read(db).is_ok();
+        std::fs::set_permissions(db, std::fs::Permissions::from_mode(mode)).unwrap();
+        let run_as = privileged.then(|| {
+            // Root reads through modes: run the commands as nobody instead.
+            for path in [
+                data_dir.to_path_buf(),
+                data_dir.join("replicas"),
+                data_dir.join("results"),
+                db.to_path_buf(),
+            ] {
+                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
             }
-        };
+            NOBODY
+        });
         Unreadable {
             db: db.to_path_buf(),
             run_as,
@@ -237,8 +237,8 @@ fn names_in(dir: &Path) -> Vec<String> {
     names
 }
 
-/// A healthy app database that cannot be read (permission denied): `repair` and the other
-/// commands say so on one line and exit 2; nothing is set aside and the file is byte for byte
+/// A healthy app database that cannot be read (mode 000), then one that can be read but not
+/// written (mode 400): `repair` and the other commands say so on one line and exit 2; nothing is set aside and the file is byte for byte
 /// what it was; once readable again, the replica and its unsynced add are all there.
 #[test]
 fn unreadable_healthy_app_database_is_reported_and_left_alone() {
@@ -250,8 +250,11 @@ fn unreadable_healthy_app_database_is_reported_and_left_alone() {
     let good = std::fs::read(&db).unwrap();
     let names = names_in(data_dir);
     let db_text = db.display().to_string();
-    {
-        let unreadable = Unreadable::make(data_dir, &db);
+    for (mode, reason) in [
+        (0o000, "(permission denied)"),
+        (0o400, "(permission denied for writing)"),
+    ] {
+        let unreadable = Unreadable::make(data_dir, &db, mode);
         for args in [
             &["repair"][..],
             &["repair", "--json"],
@@ -261,26 +264,22 @@ fn unreadable_healthy_app_database_is_reported_and_left_alone() {
         ] {
             let out = unreadable.run(&cli, args);
             let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-            assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-            for needle in [
-                "cannot read the app database",
-                "permission denied",
-                &db_text,
-            ] {
+            assert_eq!(out.status.code(), Some(2), "{mode:o} {args:?}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{mode:o} {args:?}: {stderr}");
+            for needle in ["cannot read or write the app database", reason, &db_text] {
                 assert!(
                     stderr.contains(needle),
-                    "{args:?}: {needle:?} not in {stderr}"
+                    "{mode:o} {args:?}: {needle:?} not in {stderr}"
                 );
             }
             assert!(
                 !stderr.contains("damaged"),
-                "{args:?}: called damaged: {stderr}"
+                "{mode:o} {args:?}: called damaged: {stderr}"
             );
             assert_eq!(
                 names_in(data_dir),
                 names,
-                "{args:?}: a file was added or moved"
+                "{mode:o} {args:?}: a file was added or moved"
             );
         }
     }
