@@ -4,6 +4,7 @@
 //! window with eframe and, once it is closed, shuts everything down. Tests that drive the window
 //! on the real engine call [`assemble`] too. The window itself (`ui`) starts nothing.
 
+use super::terminal::errln;
 use crate::demo::{self, DemoAdmin, DemoService, EventTap, SeedProgress};
 use crate::engine::{
     self, Command, EngineConfig, EngineHandle, Event, EventReceiver, EventSender, Failure,
@@ -178,7 +179,7 @@ fn start_demo(
     match started {
         Ok(service) => Some(service),
         Err(e) => {
-            eprintln!("syncwatch: the demo service could not start ({e:#}); continuing without it");
+            errln!("syncwatch: the demo service could not start ({e:#}); continuing without it");
             None
         }
     }

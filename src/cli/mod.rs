@@ -15,10 +15,12 @@ mod serve;
 mod session;
 mod settings;
 mod sync;
+mod terminal;
 mod unregister;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use terminal::errln;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {
@@ -95,7 +97,7 @@ pub fn run(args: Args) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("syncwatch: {err:#}");
+            errln!("syncwatch: {err:#}");
             ExitCode::from(exit::FAILED)
         }
     }

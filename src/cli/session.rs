@@ -3,8 +3,8 @@
 //! the progress bar (only on a terminal, never with `--json`).
 
 use crate::engine::{
-    self, Command, EditResultRecord, EngineConfig, EngineHandle, Event, EventReceiver, LocalEdit,
-    LocalReplicaId, ReplicaSummary, WaitError,
+    self, Command, CommandId, EditResultRecord, EngineConfig, EngineHandle, Event, EventReceiver,
+    LocalEdit, LocalReplicaId, ReplicaSummary, WaitError,
 };
 use anyhow::{Context, anyhow, bail};
 use std::io::IsTerminal;
@@ -15,6 +15,10 @@ pub use crate::engine::{JobEnd, Predicted};
 
 /// How long a command waits for the engine before giving up (a job always ends before this).
 const EVENT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+/// How long a command that queues no job waits for its answer. The engine answers every command
+/// (with the answer, or with the command's `CommandFailed`), so this only ends the wait of an
+/// engine that stopped answering.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// How long shutdown waits for the engine to finish.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -93,23 +97,45 @@ impl Session {
         bail!("no replica named {name_or_id:?} (see `syncwatch replicas`)")
     }
 
-    pub fn send(&self, command: Command) -> anyhow::Result<()> {
+    /// Sends a command and returns the id the engine echoes in its events (its `JobQueued`
+    /// and `CommandFailed`).
+    pub fn submit(&self, command: Command) -> anyhow::Result<CommandId> {
         self.handle
-            .blocking_send(command)
+            .blocking_submit(command)
+            .map(|ticket| ticket.command())
             .map_err(|e| anyhow!("{e}"))
     }
 
     /// The replica's edit results: the server's, then the refusals predicted for its queued
-    /// changes (`predicted: true`).
+    /// changes (`predicted: true`). A missing or damaged replica file is the command's error.
     pub fn edit_results(
         &self,
         replica: LocalReplicaId,
     ) -> anyhow::Result<std::sync::Arc<[EditResultRecord]>> {
-        self.send(Command::LoadEditResults { replica })?;
-        self.wait_for(|e| match e {
+        self.ask(Command::LoadEditResults { replica }, |e| match e {
             Event::EditResultsReady { replica: r, rows } if *r == replica => Some(rows.clone()),
             _ => None,
         })
+    }
+
+    /// Sends a command that queues no job and waits for its answer: the first event `pick`
+    /// accepts, or the command's own `CommandFailed` (matched by its `CommandId`) as the error.
+    pub fn ask<T>(
+        &self,
+        command: Command,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        let ours = self.submit(command)?;
+        self.events
+            .wait_for(ANSWER_TIMEOUT, |e| match e {
+                Event::CommandFailed {
+                    error,
+                    command: Some(c),
+                    ..
+                } if *c == ours => Some(Err(anyhow!("{}", error.message))),
+                other => pick(other).map(Ok),
+            })
+            .map_err(|e| anyhow!("the engine did not answer: {e}"))?
     }
 
     /// Records a local edit through the engine; the replica's summary afterwards.
@@ -145,7 +171,7 @@ impl Session {
                 },
             ) = (&bar, event)
             {
-                bar.set_message(message.clone());
+                bar.set_message(super::terminal::printable(message).into_owned());
                 if let Some(p) = progress {
                     bar.set_position((p * 100.0).clamp(0.0, 100.0) as u64);
                 }
@@ -184,12 +210,9 @@ impl Session {
     }
 }
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout (see `terminal`).
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    super::terminal::write_json(value)?;
     Ok(())
 }
 

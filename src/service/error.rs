@@ -33,7 +33,10 @@ pub enum ServiceClientError {
         reason: String,
         snippet: String,
     },
-    #[error("{operation}: the reply is larger than the {limit_bytes}-byte limit — {url}")]
+    #[error(
+        "{operation}: the reply is larger than {} MiB, more than such a reply ever needs; it was not read — {url}",
+        limit_bytes.div_ceil(1 << 20)
+    )]
     TooLarge {
         operation: &'static str,
         limit_bytes: u64,

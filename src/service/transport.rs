@@ -65,7 +65,7 @@ impl FeatureServiceClient {
     ) -> Result<Vec<u8>, ServiceClientError> {
         let mut response = self.send_with(operation, method, url, form, token).await?;
         check_status(operation, url, response.status())?;
-        let limit = self.inner.config.max_reply_bytes;
+        let limit = self.inner.config.reply_limit(operation);
         if response.content_length().is_some_and(|len| len > limit) {
             return Err(too_large(operation, url, limit));
         }

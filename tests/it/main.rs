@@ -43,6 +43,7 @@ mod cli {
     mod reset;
     mod secrets;
     mod serve;
+    mod terminal_output;
 }
 
 /// The window, through egui_kittest.
@@ -58,6 +59,7 @@ mod ui {
 /// Faults, crashes, load, hostile input, security.
 mod reliability {
     mod crash_kill;
+    mod create_attempts;
     mod fault_matrix;
     mod hostile_values;
     mod load;

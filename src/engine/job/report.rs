@@ -70,9 +70,22 @@ pub(crate) async fn send_summary(deps: &Deps, replica: LocalReplicaId, syncing: 
 
 /// Sends the replica's edit results: the server's (attachment rows with what the replica file
 /// knows about the attachment: name, size, parent), then the refusals predicted for queued
-/// changes (checked again against the cached rules first).
+/// changes (checked again against the cached rules first). A failure is only logged: this is the
+/// engine's own refresh after a change; a front end's request goes through
+/// [`answer_edit_results`], which reports it.
 pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
-    let loaded = deps
+    if let Err(e) = answer_edit_results(deps, replica).await {
+        tracing::warn!(replica = %replica, error = %chain(&e), "could not load edit results");
+    }
+}
+
+/// [`send_edit_results`] for a front end's request: a replica file that is missing or damaged
+/// is the caller's error to report (as the command's `CommandFailed`), never silence.
+pub(crate) async fn answer_edit_results(
+    deps: &Deps,
+    replica: LocalReplicaId,
+) -> Result<(), EngineError> {
+    let rows = deps
         .blocking(move |store| {
             let record = store.replica(replica)?;
             let mut rows = store.edit_results(replica)?;
@@ -87,16 +100,12 @@ pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
             }
             Ok(rows)
         })
-        .await;
-    match loaded {
-        Ok(rows) => deps.events.send(Event::EditResultsReady {
-            replica,
-            rows: Arc::from(rows),
-        }),
-        Err(e) => {
-            tracing::warn!(replica = %replica, error = %chain(&e), "could not load edit results")
-        }
-    }
+        .await?;
+    deps.events.send(Event::EditResultsReady {
+        replica,
+        rows: Arc::from(rows),
+    });
+    Ok(())
 }
 
 /// Predicted refusals as edit-result rows (`predicted: true`), for the grid and the CLI.
