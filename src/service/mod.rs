@@ -1,6 +1,7 @@
 //! The client of a feature service: typed calls over reqwest (service and layer properties,
 //! createReplica, synchronizeReplica, unRegisterReplica, replicas, replica info, job status,
 //! result download) with timeouts, retries, async job polling and token scoping.
+//! Certificates the user chose to trust are added to the system's (`trust`).
 //! It keeps no state between calls and touches no local files except downloaded results.
 
 pub mod admin;
@@ -12,6 +13,7 @@ mod download;
 mod error;
 mod job_polling;
 mod transport;
+mod trust;
 
 pub use backoff::Backoff;
 pub use calls::Unregistered;
@@ -19,3 +21,4 @@ pub use client::FeatureServiceClient;
 pub use config::{ClientConfig, FIRST_POLL_DELAY, Token};
 pub use error::ServiceClientError;
 pub use job_polling::{JobProgress, ProgressFn, ReplicaResult};
+pub use trust::{CaCertificate, TrustError, fingerprint_sha256};

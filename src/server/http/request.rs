@@ -27,8 +27,8 @@ impl Req {
         Req { params, headers }
     }
 
-    /// `http://host:port` as the client addressed us.
-    pub(super) fn base_url(&self) -> String {
+    /// `scheme://host:port` as the client addressed us (the `Host` was checked on admission).
+    pub(super) fn base_url(&self, scheme: &str) -> String {
         let host = self
             .headers
             .get(header::HOST)
@@ -38,7 +38,7 @@ impl Req {
                     .all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c))
             })
             .unwrap_or("127.0.0.1");
-        format!("http://{host}")
+        format!("{scheme}://{host}")
     }
 
     fn token(&self) -> Option<String> {

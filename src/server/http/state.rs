@@ -2,12 +2,15 @@
 //! (only locked from blocking code), the result-file directory, the async-job registry and the
 //! fault rules; and [`AppState::blocking`], the one way handlers reach the database.
 
+use super::admission::Admission;
 use super::faults::Faults;
 use super::job_registry::Jobs;
 use super::output_dir::Outputs;
 use super::reply::internal_error;
 use crate::server::db::ServiceDb;
 use crate::server::definition::{ServiceDefinition, UserDef};
+use crate::server::limits::Limits;
+use crate::server::own_hosts::OwnHosts;
 use crate::server::ops::{Core, OpError};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +22,19 @@ pub struct Settings {
     pub result_ttl: Duration,
     pub admin_key: String,
     pub job_step_delay: Duration,
+    /// The bounds on connections, requests and bodies.
+    pub limits: Limits,
+    /// The names the service answers to (checked on every request).
+    pub(crate) own_hosts: OwnHosts,
+    /// Served over TLS: the URLs it hands out say https.
+    pub https: bool,
+}
+
+impl Settings {
+    /// `https` or `http`.
+    pub(super) fn scheme(&self) -> &'static str {
+        if self.https { "https" } else { "http" }
+    }
 }
 
 /// Everything the handlers share.
@@ -31,6 +47,7 @@ pub struct Shared {
     pub outputs: Outputs,
     pub jobs: Jobs,
     pub faults: Arc<Faults>,
+    pub(super) admission: Admission,
 }
 
 impl Shared {
@@ -55,6 +72,7 @@ impl AppState {
             .map_err(std::io::Error::other)?;
         let (def, schema_version) = db.init(&definition).map_err(std::io::Error::other)?;
         let outputs = Outputs::new(settings.data_dir.join("arcgisoutput"), settings.result_ttl)?;
+        let admission = Admission::new(settings.limits.clone(), settings.own_hosts.clone());
         let shared = Shared {
             service_name: def.name.clone(),
             require_token: def.require_token,
@@ -69,6 +87,7 @@ impl AppState {
             outputs,
             jobs: Jobs::default(),
             faults: Arc::new(Faults::default()),
+            admission,
         };
         Ok(AppState {
             shared: Arc::new(shared),

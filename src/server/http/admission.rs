@@ -1,0 +1,207 @@
+//! Admitting a request before any handler sees it: the web-page checks of `cross_origin`, a
+//! request slot (bounded in all and per client address; past it 503), and the request body,
+//! read here under bounds so no handler ever holds an unbounded one. The caller's token is
+//! checked first wherever it can be (the query string or the `X-Esri-Authorization` /
+//! `Authorization` header): an invalid one is answered without reading the body. A request to
+//! a token-secured service that carries no token there may carry it in its form body: that body
+//! is read with the smaller "unverified" allowance, and the handler then checks the token.
+//! Bodies hold bytes of a shared budget while they live; a body that sends nothing for the stall
+//! timeout, or not all within the read timeout, is answered 408 and its connection closed.
+
+use super::cross_origin;
+use super::reply::envelope;
+use super::request::{Req, caller};
+use super::state::AppState;
+use crate::protocol::ServiceError;
+use crate::server::limits::Limits;
+use crate::server::own_hosts::OwnHosts;
+use crate::server::slots::{Full, Slots};
+use axum::body::{Body, HttpBody};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// Where the service's own requests start; every handler under it checks the caller's token.
+const SERVICES_PATH: &str = "/arcgis/rest/services/";
+
+/// The bounds in force and what they count.
+pub struct Admission {
+    limits: Limits,
+    own_hosts: OwnHosts,
+    requests: Slots,
+    body_budget: Arc<Semaphore>,
+    unverified_budget: Arc<Semaphore>,
+}
+
+impl Admission {
+    pub(crate) fn new(limits: Limits, own_hosts: OwnHosts) -> Admission {
+        Admission {
+            requests: Slots::new(limits.max_requests, limits.max_requests_per_client),
+            body_budget: Arc::new(Semaphore::new(limits.body_budget_bytes)),
+            unverified_budget: Arc::new(Semaphore::new(limits.unverified_budget_bytes)),
+            own_hosts,
+            limits,
+        }
+    }
+}
+
+/// How much of a body may be read, from which budget.
+struct Allowance {
+    cap: usize,
+    budget: Arc<Semaphore>,
+}
+
+/// The middleware: checks, a slot, then the body read under its allowance.
+pub(super) async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let admission = &state.shared.admission;
+    if let Some(refused) = cross_origin::refusal(&admission.own_hosts, &request) {
+        return refused;
+    }
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let _slot = match admission.requests.take(client) {
+        Ok(slot) => slot,
+        Err(full) => return busy(full),
+    };
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let allowance = match allowance(&state, &request) {
+        Ok(allowance) => allowance,
+        Err(refused) => return refused,
+    };
+    let (parts, body) = request.into_parts();
+    let (bytes, _held) = match read_body(body, &allowance, &admission.limits).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// The full allowance for a caller whose token checked out (or an anonymous service), the
+/// unverified one when the token may be in the body, or the token's refusal.
+fn allowance(state: &AppState, request: &Request) -> Result<Allowance, Response> {
+    let admission = &state.shared.admission;
+    let unverified = Allowance {
+        cap: admission.limits.unverified_body_bytes,
+        budget: admission.unverified_budget.clone(),
+    };
+    if !request.uri().path().starts_with(SERVICES_PATH) {
+        return Ok(unverified);
+    }
+    let without_body = Req::new(request.uri(), request.headers().clone(), &[]);
+    match caller(&state.shared, &without_body) {
+        Ok(_) => Ok(Allowance {
+            cap: admission.limits.max_body_bytes,
+            budget: admission.body_budget.clone(),
+        }),
+        // "Token Required": none in the query string or the headers; it may be in the body.
+        Err(missing) if missing.code == Some(499) => Ok(unverified),
+        Err(refused) => Err(envelope(StatusCode::OK, refused)),
+    }
+}
+
+/// Reads the whole body within the allowance and the timeouts; the permit holds its bytes of
+/// the budget until the request is answered.
+async fn read_body(
+    body: Body,
+    allowance: &Allowance,
+    limits: &Limits,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Response> {
+    if body.size_hint().lower() > allowance.cap as u64 {
+        return Err(too_large(allowance.cap));
+    }
+    let deadline = Instant::now() + limits.body_read_timeout;
+    let hinted = usize::try_from(body.size_hint().lower()).unwrap_or(0);
+    let mut stream = body.into_data_stream();
+    let mut buffer = BytesMut::with_capacity(hinted.min(allowance.cap));
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    loop {
+        let wait_until = deadline.min(Instant::now() + limits.body_stall_timeout);
+        let chunk = match tokio::time::timeout_at(wait_until, stream.next()).await {
+            Err(_) => return Err(too_slow()),
+            Ok(None) => break,
+            Ok(Some(Err(err))) => {
+                tracing::debug!(%err, "request body ended early");
+                return Err(unreadable());
+            }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        if buffer.len() + chunk.len() > allowance.cap {
+            return Err(too_large(allowance.cap));
+        }
+        let bytes = u32::try_from(chunk.len()).map_err(|_| too_large(allowance.cap))?;
+        let permit = tokio::time::timeout(
+            limits.body_stall_timeout,
+            allowance.budget.clone().acquire_many_owned(bytes),
+        )
+        .await;
+        match permit {
+            Ok(Ok(permit)) => match held.as_mut() {
+                Some(all) => all.merge(permit),
+                None => held = Some(permit),
+            },
+            _ => return Err(busy(Full::Total)),
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok((buffer.freeze(), held))
+}
+
+fn too_large(cap: usize) -> Response {
+    envelope(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ServiceError::new(
+            413,
+            "Request Entity Too Large",
+            vec![format!("The request body is larger than {cap} bytes.")],
+        ),
+    )
+}
+
+fn too_slow() -> Response {
+    envelope(
+        StatusCode::REQUEST_TIMEOUT,
+        ServiceError::new(
+            408,
+            "Request Timeout",
+            vec!["The request body did not arrive in time.".into()],
+        ),
+    )
+}
+
+fn unreadable() -> Response {
+    envelope(
+        StatusCode::BAD_REQUEST,
+        ServiceError::new(
+            400,
+            "Unable to read the request.",
+            vec!["The request body was cut off.".into()],
+        ),
+    )
+}
+
+/// 503 with `Retry-After`, which the client retries with backoff.
+fn busy(full: Full) -> Response {
+    let detail = match full {
+        Full::Total => "The service is answering as many requests as it can; try again shortly.",
+        Full::Client => "Too many requests from this address at once; try again shortly.",
+    };
+    let mut reply = envelope(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::new(503, "Service Unavailable", vec![detail.into()]),
+    );
+    reply
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    reply
+}
