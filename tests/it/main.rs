@@ -14,6 +14,7 @@ mod server {
     mod api;
     mod attachments;
     mod checks;
+    mod listener;
 }
 
 /// The engine and the service client against the reference service.
@@ -33,6 +34,7 @@ mod cli {
     mod commands;
     mod damaged_files;
     mod reset;
+    mod serve;
 }
 
 /// The window, through egui_kittest.
