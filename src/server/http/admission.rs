@@ -5,8 +5,9 @@
 //! `Authorization` header): an invalid one is answered without reading the body. A request to
 //! a token-secured service that carries no token there may carry it in its form body: that body
 //! is read with the smaller "unverified" allowance, and the handler then checks the token.
-//! Bodies hold bytes of a shared budget while they live; a body that sends nothing for the stall
-//! timeout, or not all within the read timeout, is answered 408 and its connection closed.
+//! Bodies hold bytes of a shared budget while they live (reserved before reading; a body that
+//! finds the budget full for the stall timeout gets 503); a body that sends nothing for the
+//! stall timeout, or not all within the read timeout, is answered 408 and its connection closed.
 
 use super::cross_origin;
 use super::reply::envelope;
@@ -91,8 +92,10 @@ pub(super) async fn admit(State(state): State<AppState>, request: Request, next:
 /// unverified one when the token may be in the body, or the token's refusal.
 fn allowance(state: &AppState, request: &Request) -> Result<Allowance, Response> {
     let admission = &state.shared.admission;
+    let limits = &admission.limits;
+    // A body larger than its whole budget could never be reserved.
     let unverified = Allowance {
-        cap: admission.limits.unverified_body_bytes,
+        cap: limits.unverified_body_bytes.min(limits.unverified_budget_bytes),
         budget: admission.unverified_budget.clone(),
     };
     if !request.uri().path().starts_with(SERVICES_PATH) {
@@ -101,7 +104,7 @@ fn allowance(state: &AppState, request: &Request) -> Result<Allowance, Response>
     let without_body = Req::new(request.uri(), request.headers().clone(), &[]);
     match caller(&state.shared, &without_body) {
         Ok(_) => Ok(Allowance {
-            cap: admission.limits.max_body_bytes,
+            cap: limits.max_body_bytes.min(limits.body_budget_bytes),
             budget: admission.body_budget.clone(),
         }),
         // "Token Required": none in the query string or the headers; it may be in the body.
@@ -110,21 +113,33 @@ fn allowance(state: &AppState, request: &Request) -> Result<Allowance, Response>
     }
 }
 
-/// Reads the whole body within the allowance and the timeouts; the permit holds its bytes of
-/// the budget until the request is answered.
+/// Reads the whole body within the allowance and the timeouts. Its share of the budget is
+/// reserved before the first byte is read (the announced length, or the whole allowance for a
+/// chunked body), so bodies never wait for each other half-read; the permit holds it until the
+/// request is answered.
 async fn read_body(
     body: Body,
     allowance: &Allowance,
     limits: &Limits,
-) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Response> {
-    if body.size_hint().lower() > allowance.cap as u64 {
+) -> Result<(Bytes, OwnedSemaphorePermit), Response> {
+    let announced = body.size_hint().exact();
+    if announced.is_some_and(|len| len > allowance.cap as u64) {
         return Err(too_large(allowance.cap));
     }
+    let reserved = announced.map_or(allowance.cap, |len| len as usize);
+    let permits = u32::try_from(reserved).map_err(|_| too_large(allowance.cap))?;
+    let held = tokio::time::timeout(
+        limits.body_stall_timeout,
+        allowance.budget.clone().acquire_many_owned(permits),
+    )
+    .await;
+    let held = match held {
+        Ok(Ok(held)) => held,
+        _ => return Err(busy(Full::Total)),
+    };
     let deadline = Instant::now() + limits.body_read_timeout;
-    let hinted = usize::try_from(body.size_hint().lower()).unwrap_or(0);
     let mut stream = body.into_data_stream();
-    let mut buffer = BytesMut::with_capacity(hinted.min(allowance.cap));
-    let mut held: Option<OwnedSemaphorePermit> = None;
+    let mut buffer = BytesMut::with_capacity(announced.map_or(0, |_| reserved));
     loop {
         let wait_until = deadline.min(Instant::now() + limits.body_stall_timeout);
         let chunk = match tokio::time::timeout_at(wait_until, stream.next()).await {
@@ -136,21 +151,8 @@ async fn read_body(
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
-        if buffer.len() + chunk.len() > allowance.cap {
+        if buffer.len() + chunk.len() > reserved {
             return Err(too_large(allowance.cap));
-        }
-        let bytes = u32::try_from(chunk.len()).map_err(|_| too_large(allowance.cap))?;
-        let permit = tokio::time::timeout(
-            limits.body_stall_timeout,
-            allowance.budget.clone().acquire_many_owned(bytes),
-        )
-        .await;
-        match permit {
-            Ok(Ok(permit)) => match held.as_mut() {
-                Some(all) => all.merge(permit),
-                None => held = Some(permit),
-            },
-            _ => return Err(busy(Full::Total)),
         }
         buffer.extend_from_slice(&chunk);
     }
