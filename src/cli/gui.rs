@@ -6,8 +6,7 @@
 
 use crate::demo::{self, DemoAdmin, DemoService, EventTap, SeedProgress};
 use crate::engine::{
-    self, Command, EngineHandle, Event, EventReceiver, EventSender, Failure,
-    FailureClass,
+    self, Command, EngineHandle, Event, EventReceiver, EventSender, Failure, FailureClass,
 };
 use crate::ui::window::{self, Repaint};
 use crate::ui::{AppConfig, CommandSink, DemoControls, PendingDemoCall, fixtures};

@@ -40,7 +40,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     pub public_host: Vec<String>,
     /// Serve HTTPS with this PEM certificate (chain, server first); needs --tls-key.
-    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
@@ -116,7 +121,11 @@ fn tls_source(args: &ServeArgs) -> Option<TlsSource> {
         let mut names: Vec<String> = args
             .public_host
             .iter()
-            .map(|h| h.rsplit_once(':').map_or(h.as_str(), |(name, _)| name).to_string())
+            .map(|h| {
+                h.rsplit_once(':')
+                    .map_or(h.as_str(), |(name, _)| name)
+                    .to_string()
+            })
             .collect();
         if !args.addr.ip().is_unspecified() {
             names.push(args.addr.ip().to_string());

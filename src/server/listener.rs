@@ -102,7 +102,9 @@ impl Connection {
                 let handshake = acceptor.accept(stream);
                 match tokio::time::timeout(self.limits.tls_handshake_timeout, handshake).await {
                     Ok(Ok(tls_stream)) => self.serve_http(tls_stream).await,
-                    Ok(Err(err)) => tracing::debug!(peer = %self.peer, %err, "TLS handshake failed"),
+                    Ok(Err(err)) => {
+                        tracing::debug!(peer = %self.peer, %err, "TLS handshake failed")
+                    }
                     Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
                 }
             }

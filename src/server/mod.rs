@@ -310,7 +310,10 @@ pub async fn serve_until_ctrl_c(config: ServerConfig) -> io::Result<()> {
         server.service_url()
     );
     if let Some(cert) = server.tls_cert_path() {
-        println!("TLS certificate (trust it with --ca-cert): {}", cert.display());
+        println!(
+            "TLS certificate (trust it with --ca-cert): {}",
+            cert.display()
+        );
     }
     println!("admin key (X-Admin-Key): {}", server.admin_key());
     tokio::signal::ctrl_c().await?;

@@ -50,9 +50,7 @@ impl OwnHosts {
         }
         let literal = name.trim_start_matches('[').trim_end_matches(']');
         match literal.parse::<IpAddr>() {
-            Ok(ip) => {
-                ip.is_loopback() || ip == self.bound.ip() || self.bound.ip().is_unspecified()
-            }
+            Ok(ip) => ip.is_loopback() || ip == self.bound.ip() || self.bound.ip().is_unspecified(),
             Err(_) => false,
         }
     }
@@ -111,7 +109,10 @@ mod tests {
 
     #[test]
     fn a_service_on_all_interfaces_accepts_address_literals_and_configured_names() {
-        let own = on("0.0.0.0:8080", &["gis.example.org", "proxy.example.org:443"]);
+        let own = on(
+            "0.0.0.0:8080",
+            &["gis.example.org", "proxy.example.org:443"],
+        );
         assert!(own.accepts_host("192.168.1.5:8080"));
         assert!(own.accepts_host("gis.example.org:8080"));
         assert!(own.accepts_host("proxy.example.org:443"));

@@ -84,7 +84,10 @@ pub fn fingerprint_sha256(der: &[u8]) -> String {
 /// The fingerprint of the certificate the server at `url` presents; `None` when it cannot be
 /// read (not TLS, unreachable, too slow).
 pub(super) async fn presented_fingerprint(url: &Url) -> Option<String> {
-    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']');
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let port = url.port_or_known_default()?;
     let name = ServerName::try_from(host.to_string()).ok()?;
     let seen = Arc::new(Recorder::default());
@@ -102,7 +105,10 @@ pub(super) async fn presented_fingerprint(url: &Url) -> Option<String> {
         let _ = connector.connect(name, tcp).await;
         seen.fingerprint()
     };
-    tokio::time::timeout(PROBE_TIMEOUT, probe).await.ok().flatten()
+    tokio::time::timeout(PROBE_TIMEOUT, probe)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// A verifier that records the server's certificate; used only by the fingerprint handshake,

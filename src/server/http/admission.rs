@@ -15,8 +15,7 @@ use super::request::{Req, caller};
 use super::state::AppState;
 use crate::protocol::ServiceError;
 use crate::server::limits::Limits;
-use crate::server::own_hosts::OwnHosts;
-use crate::server::slots::{Full, Slots};
+use crate::server::slots::Full;
 use axum::body::{Body, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,31 +26,11 @@ use futures_util::StreamExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use tokio::time::Instant;
 
 /// Where the service's own requests start; every handler under it checks the caller's token.
 const SERVICES_PATH: &str = "/arcgis/rest/services/";
-
-/// The bounds in force and what they count.
-pub struct Admission {
-    limits: Limits,
-    own_hosts: OwnHosts,
-    requests: Slots,
-    body_budget: Arc<Semaphore>,
-    unverified_budget: Arc<Semaphore>,
-}
-
-impl Admission {
-    pub(crate) fn new(limits: Limits, own_hosts: OwnHosts) -> Admission {
-        Admission {
-            requests: Slots::new(limits.max_requests, limits.max_requests_per_client),
-            body_budget: Arc::new(Semaphore::new(limits.body_budget_bytes)),
-            unverified_budget: Arc::new(Semaphore::new(limits.unverified_budget_bytes)),
-            own_hosts,
-            limits,
-        }
-    }
-}
 
 /// How much of a body may be read, from which budget.
 struct Allowance {
@@ -78,24 +57,27 @@ pub(super) async fn admit(State(state): State<AppState>, request: Request, next:
     }
     let allowance = match allowance(&state, &request) {
         Ok(allowance) => allowance,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let (parts, body) = request.into_parts();
     let (bytes, _held) = match read_body(body, &allowance, &admission.limits).await {
         Ok(read) => read,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The full allowance for a caller whose token checked out (or an anonymous service), the
 /// unverified one when the token may be in the body, or the token's refusal.
-fn allowance(state: &AppState, request: &Request) -> Result<Allowance, Response> {
+fn allowance(state: &AppState, request: &Request) -> Result<Allowance, Box<Response>> {
     let admission = &state.shared.admission;
     let limits = &admission.limits;
     // A body larger than its whole budget could never be reserved.
     let unverified = Allowance {
-        cap: limits.unverified_body_bytes.min(limits.unverified_budget_bytes),
+        cap: limits
+            .unverified_body_bytes
+            .min(limits.unverified_budget_bytes),
         budget: admission.unverified_budget.clone(),
     };
     if !request.uri().path().starts_with(SERVICES_PATH) {
@@ -109,7 +91,7 @@ fn allowance(state: &AppState, request: &Request) -> Result<Allowance, Response>
         }),
         // "Token Required": none in the query string or the headers; it may be in the body.
         Err(missing) if missing.code == Some(499) => Ok(unverified),
-        Err(refused) => Err(envelope(StatusCode::OK, refused)),
+        Err(refused) => Err(Box::new(envelope(StatusCode::OK, refused))),
     }
 }
 
@@ -121,13 +103,13 @@ async fn read_body(
     body: Body,
     allowance: &Allowance,
     limits: &Limits,
-) -> Result<(Bytes, OwnedSemaphorePermit), Response> {
+) -> Result<(Bytes, OwnedSemaphorePermit), Box<Response>> {
     let announced = body.size_hint().exact();
     if announced.is_some_and(|len| len > allowance.cap as u64) {
-        return Err(too_large(allowance.cap));
+        return Err(Box::new(too_large(allowance.cap)));
     }
     let reserved = announced.map_or(allowance.cap, |len| len as usize);
-    let permits = u32::try_from(reserved).map_err(|_| too_large(allowance.cap))?;
+    let permits = u32::try_from(reserved).map_err(|_| Box::new(too_large(allowance.cap)))?;
     let held = tokio::time::timeout(
         limits.body_stall_timeout,
         allowance.budget.clone().acquire_many_owned(permits),
@@ -135,7 +117,7 @@ async fn read_body(
     .await;
     let held = match held {
         Ok(Ok(held)) => held,
-        _ => return Err(busy(Full::Total)),
+        _ => return Err(Box::new(busy(Full::Total))),
     };
     let deadline = Instant::now() + limits.body_read_timeout;
     let mut stream = body.into_data_stream();
@@ -143,16 +125,16 @@ async fn read_body(
     loop {
         let wait_until = deadline.min(Instant::now() + limits.body_stall_timeout);
         let chunk = match tokio::time::timeout_at(wait_until, stream.next()).await {
-            Err(_) => return Err(too_slow()),
+            Err(_) => return Err(Box::new(too_slow())),
             Ok(None) => break,
             Ok(Some(Err(err))) => {
                 tracing::debug!(%err, "request body ended early");
-                return Err(unreadable());
+                return Err(Box::new(unreadable()));
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
         if buffer.len() + chunk.len() > reserved {
-            return Err(too_large(allowance.cap));
+            return Err(Box::new(too_large(allowance.cap)));
         }
         buffer.extend_from_slice(&chunk);
     }

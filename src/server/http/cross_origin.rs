@@ -26,7 +26,10 @@ pub(super) fn refusal(own: &OwnHosts, request: &Request) -> Option<Response> {
         }
     }
     if changes_state(request) && sent_by_another_site(own, headers) {
-        tracing::warn!(path = request.uri().path(), "cross-origin state-changing request refused");
+        tracing::warn!(
+            path = request.uri().path(),
+            "cross-origin state-changing request refused"
+        );
         return Some(forbidden(
             "Requests from another web origin may not change this service.",
         ));
@@ -63,6 +66,10 @@ fn sent_by_another_site(own: &OwnHosts, headers: &HeaderMap) -> bool {
 fn forbidden(detail: &str) -> Response {
     envelope(
         StatusCode::FORBIDDEN,
-        ServiceError::new(403, "You do not have permissions to access this resource or perform this operation.", vec![detail.into()]),
+        ServiceError::new(
+            403,
+            "You do not have permissions to access this resource or perform this operation.",
+            vec![detail.into()],
+        ),
     )
 }

@@ -13,6 +13,7 @@
 mod admin;
 mod admission;
 mod async_jobs;
+mod bounds;
 mod cross_origin;
 mod delivery;
 mod faults;
@@ -78,5 +79,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     // Outermost: every request (the admin API's too) is admitted first.
     api.merge(admin::router(state.clone()))
-        .layer(axum::middleware::from_fn_with_state(state, admission::admit))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            admission::admit,
+        ))
 }

@@ -2,7 +2,7 @@
 //! (only locked from blocking code), the result-file directory, the async-job registry and the
 //! fault rules; and [`AppState::blocking`], the one way handlers reach the database.
 
-use super::admission::Admission;
+use super::bounds::Bounds;
 use super::faults::Faults;
 use super::job_registry::Jobs;
 use super::output_dir::Outputs;
@@ -10,8 +10,8 @@ use super::reply::internal_error;
 use crate::server::db::ServiceDb;
 use crate::server::definition::{ServiceDefinition, UserDef};
 use crate::server::limits::Limits;
-use crate::server::own_hosts::OwnHosts;
 use crate::server::ops::{Core, OpError};
+use crate::server::own_hosts::OwnHosts;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -47,7 +47,7 @@ pub struct Shared {
     pub outputs: Outputs,
     pub jobs: Jobs,
     pub faults: Arc<Faults>,
-    pub(super) admission: Admission,
+    pub(super) admission: Bounds,
 }
 
 impl Shared {
@@ -72,7 +72,7 @@ impl AppState {
             .map_err(std::io::Error::other)?;
         let (def, schema_version) = db.init(&definition).map_err(std::io::Error::other)?;
         let outputs = Outputs::new(settings.data_dir.join("arcgisoutput"), settings.result_ttl)?;
-        let admission = Admission::new(settings.limits.clone(), settings.own_hosts.clone());
+        let admission = Bounds::new(settings.limits.clone(), settings.own_hosts.clone());
         let shared = Shared {
             service_name: def.name.clone(),
             require_token: def.require_token,

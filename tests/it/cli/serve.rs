@@ -75,12 +75,24 @@ impl Drop for Served {
     }
 }
 
+/// Runs a `serve` that must exit by itself; one still serving after 30 s is killed and fails.
 fn serve_output(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_syncwatch"))
         .arg("serve")
         .args(args)
-        .output()
-        .expect("serve runs")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve runs");
+    for _ in 0..300 {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("`syncwatch serve {args:?}` was still serving after 30 s");
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -162,7 +174,12 @@ fn a_flood_of_large_unauthenticated_bodies_keeps_the_server_small() {
             }));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let during = client.get(&info_url).send().await.map(|r| r.status().as_u16()).ok();
+        let during = client
+            .get(&info_url)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .ok();
         let mut statuses = Vec::new();
         for request in flood {
             statuses.push(request.await.unwrap());
@@ -201,7 +218,10 @@ fn https_serve_is_trusted_with_ca_cert() {
     assert!(served.service_url.starts_with("https://127.0.0.1:"));
     let cert = service_data.path().join("tls").join("cert.pem");
     assert!(
-        served.lines.iter().any(|l| l.contains(cert.to_str().unwrap())),
+        served
+            .lines
+            .iter()
+            .any(|l| l.contains(cert.to_str().unwrap())),
         "{:?}",
         served.lines
     );

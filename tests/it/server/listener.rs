@@ -161,9 +161,11 @@ async fn many_idle_sockets_do_not_stop_a_new_client() {
     let mut closed = 0;
     for stream in &mut idle {
         let mut buf = [0u8; 16];
-        let read =
-            tokio::time::timeout(Duration::from_millis(200), tokio::io::AsyncReadExt::read(stream, &mut buf))
-                .await;
+        let read = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::io::AsyncReadExt::read(stream, &mut buf),
+        )
+        .await;
         if matches!(read, Ok(Ok(0)) | Ok(Err(_))) {
             closed += 1;
         }
@@ -210,9 +212,9 @@ async fn the_token_is_checked_before_the_body_is_read() {
         .http
         .post(format!("{}/replicas", fx.url))
         .body(reqwest::Body::wrap(http_body_util::StreamBody::new(
-            futures_util::stream::iter(vec![Ok::<_, std::io::Error>(
-                hyper::body::Frame::data(bytes::Bytes::from(format!("f=json&pad={big}"))),
-            )]),
+            futures_util::stream::iter(vec![Ok::<_, std::io::Error>(hyper::body::Frame::data(
+                bytes::Bytes::from(format!("f=json&pad={big}")),
+            ))]),
         )))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .send()
@@ -220,7 +222,9 @@ async fn the_token_is_checked_before_the_body_is_read() {
         .unwrap();
     assert_eq!(reply.status().as_u16(), 413);
 
-    let listed = fx.post("replicas", &[("f", "json"), ("token", TECH1)]).await;
+    let listed = fx
+        .post("replicas", &[("f", "json"), ("token", TECH1)])
+        .await;
     assert!(listed.is_array(), "{listed}");
 }
 
@@ -236,16 +240,25 @@ async fn cross_origin_writes_and_foreign_hosts_are_refused() {
     let form = [("f", "json"), ("replicaID", "*")];
     let own_origin = fx.server.base_url().to_string();
     let attempts = [
-        fx.http.post(&unregister).form(&form).header("Origin", "http://evil.example"),
-        fx.http.post(&unregister).form(&form).header("Origin", "null"),
-        fx.http.post(&unregister).form(&form).header("Sec-Fetch-Site", "cross-site"),
         fx.http
-            .get(format!("{unregister}?f=json&replicaID=*"))
+            .post(&unregister)
+            .form(&form)
             .header("Origin", "http://evil.example"),
         fx.http
             .post(&unregister)
             .form(&form)
-            .header("Host", format!("rebind.evil.example:{}", fx.server.local_addr().port())),
+            .header("Origin", "null"),
+        fx.http
+            .post(&unregister)
+            .form(&form)
+            .header("Sec-Fetch-Site", "cross-site"),
+        fx.http
+            .get(format!("{unregister}?f=json&replicaID=*"))
+            .header("Origin", "http://evil.example"),
+        fx.http.post(&unregister).form(&form).header(
+            "Host",
+            format!("rebind.evil.example:{}", fx.server.local_addr().port()),
+        ),
     ];
     for attempt in attempts {
         let reply = attempt.send().await.unwrap();
@@ -268,7 +281,12 @@ async fn cross_origin_writes_and_foreign_hosts_are_refused() {
         .send()
         .await
         .unwrap();
-    assert!(preflight.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
     // The service's own page may; so may a program that sends no Origin.
     let own = fx
@@ -291,8 +309,12 @@ async fn https_is_trusted_only_explicitly() {
     let server = start_https(ServerConfig::default()).await;
     assert!(server.base_url().starts_with("https://127.0.0.1:"));
     let url = server.service_url();
-    let trusted = FeatureServiceClient::new(&url, Token::new(TECH1), trusting(&server, fast())).unwrap();
-    let info = trusted.service_info().await.expect("service info over HTTPS");
+    let trusted =
+        FeatureServiceClient::new(&url, Token::new(TECH1), trusting(&server, fast())).unwrap();
+    let info = trusted
+        .service_info()
+        .await
+        .expect("service info over HTTPS");
     assert!(!info.layers.is_empty());
     trusted.replicas().await.expect("replicas over HTTPS");
 
@@ -307,10 +329,16 @@ async fn https_is_trusted_only_explicitly() {
     let pem = std::fs::read(server.tls_cert_path().unwrap()).unwrap();
     let der = pem_to_der(&pem);
     let expected = fingerprint_sha256(&der);
-    assert_eq!(error.untrusted_certificate_fingerprint(), Some(expected.as_str()));
+    assert_eq!(
+        error.untrusted_certificate_fingerprint(),
+        Some(expected.as_str())
+    );
     assert!(text.contains(&expected), "{text}");
     assert!(!error.is_transient());
-    assert!(matches!(error, ServiceClientError::UntrustedCertificate { .. }));
+    assert!(matches!(
+        error,
+        ServiceClientError::UntrustedCertificate { .. }
+    ));
 }
 
 fn pem_to_der(pem: &[u8]) -> Vec<u8> {
