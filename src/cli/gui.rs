@@ -7,8 +7,7 @@
 use super::terminal::errln;
 use crate::demo::{self, DemoAdmin, DemoService, EventTap, SeedProgress};
 use crate::engine::{
-    self, Command, EngineConfig, EngineHandle, Event, EventReceiver, EventSender, Failure,
-    FailureClass,
+    self, Command, EngineHandle, Event, EventReceiver, EventSender, Failure, FailureClass,
 };
 use crate::ui::window::{self, Repaint};
 use crate::ui::{AppConfig, CommandSink, DemoControls, PendingDemoCall, fixtures};
@@ -116,7 +115,7 @@ pub fn assemble(data_dir: &Path, options: GuiOptions) -> anyhow::Result<Gui> {
         let _entered = runtime.enter();
         let window = window_events.clone();
         let (engine_events, tap) = EventTap::start(window_events);
-        let (handle, join) = engine::start(EngineConfig::new(data_dir), engine_events)
+        let (handle, join) = engine::start(super::session::engine_config(data_dir)?, engine_events)
             .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
         if let Some(service) = &demo {
             demo_seed = Some(start_demo_seeding(

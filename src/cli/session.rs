@@ -13,6 +13,25 @@ use std::time::Duration;
 
 pub use crate::engine::{JobEnd, Predicted};
 
+/// The `--ca-cert` file, set once at start; every engine this process starts trusts it.
+static CA_CERT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Remembers the global `--ca-cert` (or `SYNCWATCH_CA_CERT`) for the engines started later.
+pub fn trust_ca_cert(path: Option<PathBuf>) {
+    if let Some(path) = path {
+        let _ = CA_CERT.set(path);
+    }
+}
+
+/// The engine's settings for `data_dir`, trusting the `--ca-cert` file if one was given.
+pub fn engine_config(data_dir: &Path) -> anyhow::Result<EngineConfig> {
+    let config = EngineConfig::new(data_dir);
+    match CA_CERT.get() {
+        Some(path) => Ok(config.trust_ca_file(path)?),
+        None => Ok(config),
+    }
+}
+
 /// How long a command waits for the engine before giving up (a job always ends before this).
 const EVENT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 /// How long a command that queues no job waits for its answer. The engine answers every command
@@ -55,7 +74,7 @@ impl Session {
             // Headless commands report a needed reset (exit 3); only `syncwatch reset` resets.
             let config = EngineConfig {
                 reset_on_detection: false,
-                ..EngineConfig::new(data_dir)
+                ..engine_config(data_dir)?
             };
             engine::start_with_channel(config)
                 .with_context(|| format!("could not start the engine in {}", data_dir.display()))?

@@ -3,6 +3,7 @@
 //! nothing here talks to the network.
 
 use super::backoff::Backoff;
+use super::trust::CaCertificate;
 use crate::model::Secret;
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub struct ClientConfig {
     pub max_result_file_bytes: u64,
     /// Send the token as a `token` parameter instead of the `X-Esri-Authorization` header.
     pub token_as_parameter: bool,
+    /// Certificates trusted as roots besides the system's (`--ca-cert`), e.g. a self-signed one.
+    pub ca_certificates: Vec<CaCertificate>,
 }
 
 /// The pause after the first status check of an async job; it doubles per check up to
@@ -66,6 +69,7 @@ impl Default for ClientConfig {
             max_replica_reply_bytes: 512 << 20,
             max_result_file_bytes: 8 << 30,
             token_as_parameter: false,
+            ca_certificates: Vec::new(),
         }
     }
 }

@@ -4,8 +4,9 @@
 //! URLs built and resolved against the service.
 
 use super::client::FeatureServiceClient;
-use super::error::{ServiceClientError, too_large, transport_error};
+use super::error::{ServiceClientError, certificate_refusal, too_large, transport_error};
 use super::sign_in::ProvidedToken;
+use super::trust::presented_fingerprint;
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{CarriesServiceError, ReplyError};
 use reqwest::{Method, StatusCode};
@@ -132,10 +133,18 @@ impl FeatureServiceClient {
         } else {
             request.form(&pairs)
         };
-        request
-            .send()
-            .await
-            .map_err(|e| transport_error(operation, url, &e))
+        match request.send().await {
+            Ok(response) => Ok(response),
+            Err(e) => match certificate_refusal(&e) {
+                Some(reason) => Err(ServiceClientError::UntrustedCertificate {
+                    operation,
+                    reason,
+                    fingerprint_sha256: presented_fingerprint(url).await,
+                    url: url.to_string(),
+                }),
+                None => Err(transport_error(operation, url, &e)),
+            },
+        }
     }
 
     pub(super) fn endpoint(&self, segments: &[&str]) -> Url {

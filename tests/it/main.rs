@@ -14,9 +14,10 @@ mod server {
     mod api;
     mod attachments;
     mod checks;
+    mod listener;
     mod oauth;
-    mod sign_in;
     mod ownership;
+    mod sign_in;
 }
 
 /// The engine and the service client against the reference service.
@@ -43,6 +44,7 @@ mod cli {
     mod reset;
     mod secrets;
     mod serve;
+    mod serve_users;
     mod terminal_output;
 }
 

@@ -38,7 +38,7 @@ pub(super) async fn services(
         "currentVersion": 11.1,
         "folders": [],
         "services": [{"name": name, "type": "FeatureServer",
-                      "url": format!("{}/arcgis/rest/services/{name}/FeatureServer", req.base_url())}],
+                      "url": format!("{}/arcgis/rest/services/{name}/FeatureServer", req.base_url(state.shared.settings.scheme()))}],
     }))
 }
 
