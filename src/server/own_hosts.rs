@@ -33,8 +33,15 @@ impl OwnHosts {
         }
     }
 
-    /// Whether a `Host` header value names this service.
+    /// Whether a `Host` header value names this service. The port of `localhost` and of an
+    /// address literal is not checked: a rebinding page always has a DNS name of its own, and a
+    /// relay or tunnel on this machine (another port) keeps the client's `Host`.
     pub(crate) fn accepts_host(&self, host: &str) -> bool {
+        self.names_us(host, false)
+    }
+
+    /// `host` names this service; `exact_port`: also on the bound (or configured) port.
+    fn names_us(&self, host: &str, exact_port: bool) -> bool {
         let Some((name, port)) = split_host_port(host) else {
             return false;
         };
@@ -42,7 +49,7 @@ impl OwnHosts {
         if let Some((_, wanted)) = self.public.iter().find(|(n, _)| *n == name) {
             return port.is_none_or(|p| p == wanted.unwrap_or(self.bound.port()));
         }
-        if port.is_some_and(|p| p != self.bound.port()) {
+        if exact_port && port.is_some_and(|p| p != self.bound.port()) {
             return false;
         }
         if name == "localhost" {
@@ -59,7 +66,8 @@ impl OwnHosts {
     pub(crate) fn accepts_origin(&self, origin: &str) -> bool {
         let wanted = if self.https { "https://" } else { "http://" };
         match origin.trim().strip_prefix(wanted) {
-            Some(rest) if !rest.contains('/') => self.accepts_host(rest),
+            // Another port on this machine is another origin (another local web app).
+            Some(rest) if !rest.contains('/') => self.names_us(rest, true),
             _ => false,
         }
     }
@@ -93,12 +101,13 @@ mod tests {
             "LOCALHOST.:8080",
             "[::1]:8080",
             "localhost",
+            // a relay on another port of this machine keeps the client's Host
+            "127.0.0.1:9090",
         ] {
             assert!(own.accepts_host(host), "{host}");
         }
         for host in [
             "evil.example:8080",
-            "127.0.0.1:9090",
             "192.168.1.5:8080",
             "user@localhost:8080",
             "",
@@ -128,6 +137,10 @@ mod tests {
         assert!(!own.accepts_origin("https://127.0.0.1:8080"));
         assert!(!own.accepts_origin("http://evil.example"));
         assert!(!own.accepts_origin("null"));
+        assert!(
+            !own.accepts_origin("http://127.0.0.1:9090"),
+            "another port is another web app"
+        );
         assert!(!own.accepts_origin("http://127.0.0.1:8080/x"));
     }
 }

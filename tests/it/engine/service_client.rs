@@ -258,7 +258,7 @@ async fn replies_are_bounded_with_a_clear_error() {
         "{message}"
     );
     let read = produced.swap(0, Ordering::SeqCst);
-    assert!(read < (16 + 8) << 20, "the host produced {read} bytes");
+    assert!(read < (16 + 16) << 20, "the host produced {read} bytes");
 
     let config = ClientConfig {
         max_replica_reply_bytes: 4 << 20,
@@ -276,5 +276,5 @@ async fn replies_are_bounded_with_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().contains("larger than 4 MiB"), "{err}");
     let read = produced.load(Ordering::SeqCst);
-    assert!(read < (4 + 8) << 20, "the host produced {read} bytes");
+    assert!(read < (4 + 16) << 20, "the host produced {read} bytes");
 }
