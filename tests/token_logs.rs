@@ -133,3 +133,77 @@ async fn tokens_never_reach_logs_or_exports() {
         );
     }
 }
+
+/// A technician signs in with a password they chose to remember; the token lasts two seconds,
+/// so the sync after it ended renews it: neither the password nor any token or refresh token the
+/// secret store holds is in the trace-level logs or the app database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_secrets_never_reach_logs() {
+    let logs = captured_logs();
+    let password = format!("pw-{}", Guid::new_v4().bare());
+    let mut def = ServiceDefinition::demo().unwrap();
+    def.require_token = true;
+    def.users
+        .push(UserDef::with_password("tech7", &password).unwrap());
+    let h = Harness::start(
+        ServerConfig {
+            definition: Some(def),
+            auth: syncwatch::server::AuthSettings::default()
+                .with_token_lifetime(Duration::from_secs(2)),
+            ..ServerConfig::default()
+        },
+        fast(),
+    )
+    .await;
+    let sign_in = h
+        .engine
+        .submit(Command::SignIn {
+            url: h.service_url.clone(),
+            method: syncwatch::engine::SignInRequest::Password {
+                username: "tech7".into(),
+                password: password.as_str().into(),
+                remember: true,
+            },
+            expiration_minutes: None,
+        })
+        .await
+        .unwrap()
+        .command();
+    h.next(|e| match e {
+        syncwatch::engine::Event::SignedIn { sign_in: s, .. } if *s == sign_in => Some(()),
+        syncwatch::engine::Event::SignInFailed {
+            sign_in: s,
+            message,
+            ..
+        } if *s == sign_in => {
+            panic!("sign-in failed: {message}")
+        }
+        _ => None,
+    })
+    .await;
+    let replica = h.create("signed-in").await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    h.sync(replica, false).await.unwrap();
+
+    let store = std::fs::read_to_string(h.dir.path().join("secrets.json")).unwrap();
+    let mut secrets = vec![password.clone()];
+    secrets.extend(
+        store
+            .split('"')
+            .filter(|s| s.len() >= 16 && !s.contains("://") && !s.contains(' '))
+            .map(str::to_string),
+    );
+    assert!(secrets.len() > 1, "the store holds the tokens");
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(text.contains("signed in"), "the logs cover the sign-in");
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "a secret reached the logs");
+        for file in ["syncwatch.db", "syncwatch.db-wal"] {
+            let bytes = std::fs::read(h.dir.path().join(file)).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{file} holds a secret"
+            );
+        }
+    }
+}

@@ -95,7 +95,11 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
             }
             Ok(super::exit::OK)
         }
+        JobEnd::Failed { error, .. } if error.class == crate::engine::FailureClass::SignIn => {
+            super::sync::report_sign_in(args.json, &error.message)
+        }
         JobEnd::Failed { error, .. } => super::sync::report_failure(args.json, &error.message),
         JobEnd::ResetRequired { reason, .. } => super::sync::report_reset(args.json, &reason),
+        JobEnd::SignInNeeded { reason, .. } => super::sync::report_sign_in(args.json, &reason),
     }
 }

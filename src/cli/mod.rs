@@ -2,11 +2,14 @@
 //! the desktop window opens. Each subcommand drives the same library the GUI uses; errors are
 //! printed once, here, with their cause chain.
 
+mod accounts;
 mod check;
 mod codes;
 mod create;
 mod edit;
 pub mod gui;
+mod login;
+mod logout;
 mod repair;
 mod replicas;
 mod reset;
@@ -32,6 +35,9 @@ pub mod exit {
     pub const FAILED: u8 = 2;
     /// The replica needs a client reset.
     pub const RESET_REQUIRED: u8 = 3;
+    /// A sign-in is needed: the service refused the token and nothing could renew it, or a
+    /// `login` was refused (wrong password, unknown user, locked out).
+    pub const SIGN_IN_NEEDED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -39,7 +45,7 @@ pub mod exit {
     name = "syncwatch",
     version,
     about = "Desktop sync monitor for ArcGIS feature-service replicas",
-    after_help = "Exit codes: 0 success; 1 done but edits were refused (or, for check, are predicted to be); 2 failed; 3 the replica needs a client reset."
+    after_help = "Exit codes: 0 success; 1 done but edits were refused (or, for check, are predicted to be); 2 failed; 3 the replica needs a client reset; 4 a sign-in is needed (or `login` was refused)."
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -76,6 +82,12 @@ pub enum Command {
     Unregister(unregister::UnregisterArgs),
     /// Set a damaged app database aside and rebuild the replica list from the replica files.
     Repair(repair::RepairArgs),
+    /// Sign in to an ArcGIS server or portal (password or browser) for `create` and `sync`.
+    Login(login::LoginArgs),
+    /// Sign out of a server or portal: forget its account's secrets.
+    Logout(logout::LogoutArgs),
+    /// List who is signed in where (token expiry, secret store; no secret).
+    Accounts(accounts::AccountsArgs),
     /// Run the reference feature service (demo water network unless --service is given).
     Serve(serve::ServeArgs),
 }
@@ -95,6 +107,9 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
         Some(Command::Repair(a)) => repair::run(&a, args.data_dir.as_deref()),
+        Some(Command::Login(a)) => login::run(&a, args.data_dir.as_deref()),
+        Some(Command::Logout(a)) => logout::run(&a, args.data_dir.as_deref()),
+        Some(Command::Accounts(a)) => accounts::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),
         None => gui::run(args.data_dir.as_deref()),
     };

@@ -64,6 +64,15 @@ pub struct Session {
 impl Session {
     /// Starts the engine on the data directory. `quiet`: no progress bar (`--json`).
     pub fn start(data_dir: &Path, quiet: bool) -> anyhow::Result<Session> {
+        Session::start_with_store(data_dir, quiet, None)
+    }
+
+    /// [`Session::start`] with new secrets going to `secret_store` (`login --secret-store`).
+    pub fn start_with_store(
+        data_dir: &Path,
+        quiet: bool,
+        secret_store: Option<engine::SecretStoreKind>,
+    ) -> anyhow::Result<Session> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -74,6 +83,7 @@ impl Session {
             // Headless commands report a needed reset (exit 3); only `syncwatch reset` resets.
             let config = EngineConfig {
                 reset_on_detection: false,
+                secret_store,
                 ..engine_config(data_dir)?
             };
             engine::start_with_channel(config)
@@ -114,6 +124,21 @@ impl Session {
             return Ok(r.clone());
         }
         bail!("no replica named {name_or_id:?} (see `syncwatch replicas`)")
+    }
+
+    /// The engine's handle, for the calls that answer directly.
+    pub fn handle(&self) -> &EngineHandle {
+        &self.handle
+    }
+
+    /// Runs a future of the engine's handle to its end on the session's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Sends a command whose events the caller does not follow by id.
+    pub fn send(&self, command: Command) -> anyhow::Result<()> {
+        self.submit(command).map(|_| ())
     }
 
     /// Sends a command and returns the id the engine echoes in its events (its `JobQueued`

@@ -1,7 +1,8 @@
 //! `syncwatch sync`: synchronize one replica and report how it ended, after the refusals the
 //! service's rules predicted before the upload (and what the replica's policy did with them).
 //! Exit code 0 when every edit was accepted, 1 when the server refused some (they stay queued),
-//! 2 when the sync failed, 3 when the replica needs a client reset.
+//! 2 when the sync failed, 3 when the replica needs a client reset, 4 when a sign-in is needed
+//! (the sync waits in the engine; this command reports and exits).
 
 use super::session::{JobEnd, Predicted, Session, data_dir, print_json};
 use super::terminal::{errln, outln};
@@ -90,8 +91,12 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
                 super::exit::OK
             })
         }
+        JobEnd::Failed { error, .. } if error.class == crate::engine::FailureClass::SignIn => {
+            report_sign_in(args.json, &error.message)
+        }
         JobEnd::Failed { error, .. } => report_failure(args.json, &error.message),
         JobEnd::ResetRequired { reason, .. } => report_reset(args.json, &reason),
+        JobEnd::SignInNeeded { reason, .. } => report_sign_in(args.json, &reason),
     }
 }
 
@@ -140,6 +145,16 @@ pub(super) fn report_failure(json: bool, message: &str) -> anyhow::Result<u8> {
     }
     errln!("syncwatch: {line}");
     Ok(super::exit::FAILED)
+}
+
+/// The service wants a sign-in that only the user can give (exit code 4).
+pub(super) fn report_sign_in(json: bool, reason: &str) -> anyhow::Result<u8> {
+    let line = reason.replace('\n', " ");
+    if json {
+        print_json(&serde_json::json!({ "state": "SignInNeeded", "reason": line }))?;
+    }
+    eprintln!("syncwatch: sign-in needed: {line}; run `syncwatch login <url>`");
+    Ok(super::exit::SIGN_IN_NEEDED)
 }
 
 /// The replica needs a client reset.

@@ -42,7 +42,11 @@ pub fn run(args: &UnregisterArgs, data_dir_flag: Option<&Path>) -> anyhow::Resul
             }
             Ok(super::exit::OK)
         }
+        JobEnd::Failed { error, .. } if error.class == crate::engine::FailureClass::SignIn => {
+            super::sync::report_sign_in(args.json, &error.message)
+        }
         JobEnd::Failed { error, .. } => super::sync::report_failure(args.json, &error.message),
         JobEnd::ResetRequired { reason, .. } => super::sync::report_reset(args.json, &reason),
+        JobEnd::SignInNeeded { reason, .. } => super::sync::report_sign_in(args.json, &reason),
     }
 }

@@ -2,6 +2,16 @@
 //! (ids, summaries, edit results, resets, log lines) lives in [`crate::model`] and is re-exported
 //! here, so front ends name everything through the engine. Nothing here touches egui, files or
 //! the network.
+//!
+//! Signing in: [`Command::SignIn`] runs as an engine job (it never blocks the queue); its
+//! [`CommandId`] names it in [`Event::BrowserSignInStarted`] (a browser sign-in waits for the
+//! user: the front end opens `authorize_url`; with `oob` it then sends
+//! [`Command::SubmitSignInCode`]), and it ends in [`Event::SignedIn`] or [`Event::SignInFailed`]
+//! (one line, no secret, a [`SignInFailure`] kind). Accounts come as [`Event::Accounts`]
+//! ([`Command::ListAccounts`], and after every sign-in, sign-out and renewal). A replica whose
+//! token the service refused and nothing could renew gets `sign_in_needed` in its summary
+//! ([`Health::SignInNeeded`]); its queued and automatic syncs wait and run after a successful
+//! sign-in to its server. `signed_in_as` in a summary names the account its jobs use.
 
 pub use crate::model::*;
 
@@ -133,6 +143,72 @@ pub enum Command {
         layer_id: i64,
         edit: LocalEdit,
     },
+    /// Sign in to the server or portal behind `url` (a FeatureServer, a server root, a portal,
+    /// ArcGIS Online), as an engine job: discovery, then `method`. The command's [`CommandId`]
+    /// names the sign-in in its events: a browser sign-in first sends
+    /// [`Event::BrowserSignInStarted`]; it ends in [`Event::SignedIn`] (the account is saved, the
+    /// replicas of that server that waited for a sign-in are synced) or [`Event::SignInFailed`].
+    SignIn {
+        url: String,
+        method: SignInRequest,
+        /// The token lifetime asked for (generateToken's `expiration`, the OAuth `expiration`);
+        /// `None`: the default (60 minutes); the server may cap it.
+        expiration_minutes: Option<u32>,
+    },
+    /// The authorization code the user pasted for the out-of-band browser sign-in `sign_in`
+    /// (the [`CommandId`] of its [`Command::SignIn`]).
+    SubmitSignInCode { sign_in: CommandId, code: Secret },
+    /// Give up a sign-in still waiting for the browser or a pasted code
+    /// ([`Event::SignInFailed`] with [`SignInFailure::Cancelled`]).
+    CancelSignIn { sign_in: CommandId },
+    /// Sign out: forget the account's secrets and record. Answered with [`Event::SignedOut`]
+    /// and [`Event::Accounts`]; its replicas need a sign-in at their next sync.
+    SignOut { account: AccountKey },
+    /// Send the signed-in accounts ([`Event::Accounts`]; no secret).
+    ListAccounts,
+}
+
+/// How a [`Command::SignIn`] signs in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignInRequest {
+    /// generateToken at the server or portal. The password is used once and dropped, unless
+    /// `remember`: then it is kept in the secret store (only there) to renew tokens.
+    Password {
+        username: String,
+        password: Secret,
+        remember: bool,
+    },
+    /// OAuth 2.0 with PKCE in the system browser, for the registered app `client_id`, the
+    /// redirect received on `http://127.0.0.1:<port>/callback` (`None`: any free port, which the
+    /// app's registration must then allow). The front end
+    /// opens [`Event::BrowserSignInStarted`]'s `authorize_url`.
+    Browser {
+        client_id: String,
+        port: Option<u16>,
+    },
+    /// OAuth 2.0 with PKCE and the out-of-band redirect (`urn:ietf:wg:oauth:2.0:oob`): the
+    /// portal shows the code, the user pastes it, the front end sends
+    /// [`Command::SubmitSignInCode`].
+    PastedCode { client_id: String },
+}
+
+/// Why a sign-in failed, so front ends can choose a message or an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInFailure {
+    /// Wrong password or unknown user.
+    Credentials,
+    /// Too many failed sign-ins: locked out for a while.
+    LockedOut,
+    /// The server uses no tokens: nothing to sign in to.
+    NotNeeded,
+    /// The server or portal could not be reached (or answered with something not ArcGIS).
+    Unreachable,
+    /// The browser sign-in timed out, was denied, or was cancelled.
+    Cancelled,
+    /// The secrets could not be saved (no keychain and the file store not chosen).
+    SecretStore,
+    /// Anything else; the message says what.
+    Other,
 }
 
 /// A local edit of one feature, carried by [`Command::EditFeature`] (the GUI) and by
@@ -188,6 +264,8 @@ pub enum FailureClass {
     Transport,
     Service,
     Local,
+    /// The service refused the token and nothing could renew it: sign in again.
+    SignIn,
 }
 
 /// A failed job or command, ready to show.
@@ -304,4 +382,38 @@ pub enum Event {
         error: Failure,
         command: Option<CommandId>,
     },
+    /// The job could not get a token the service accepts and nothing could renew it: the
+    /// replica is "sign-in needed" ([`Health::SignInNeeded`]), the job (and the replica's later
+    /// jobs) wait, not failed, and run after the next successful sign-in ([`Event::SignedIn`]),
+    /// ending then in `JobCompleted` / `JobFailed` as usual. `reason` is one line, no secret.
+    JobWaitingForSignIn {
+        replica: LocalReplicaId,
+        job: JobId,
+        reason: String,
+    },
+    /// A browser sign-in waits for the user: open `authorize_url` in the system browser. `oob`:
+    /// the portal will show a code to paste ([`Command::SubmitSignInCode`]); otherwise the
+    /// engine receives the redirect on its loopback listener (until the sign-in times out).
+    BrowserSignInStarted {
+        sign_in: CommandId,
+        authorize_url: String,
+        oob: bool,
+    },
+    /// The sign-in `sign_in` succeeded and the account was saved.
+    SignedIn {
+        sign_in: CommandId,
+        account: Account,
+    },
+    /// The sign-in `sign_in` failed; `message` is one line naming no secret.
+    SignInFailed {
+        sign_in: CommandId,
+        failure: SignInFailure,
+        message: String,
+    },
+    SignedOut {
+        account: AccountKey,
+    },
+    /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
+    /// renewal); no secret.
+    Accounts(Vec<Account>),
 }

@@ -63,6 +63,7 @@ impl EngineError {
     /// The front-end view: class, code and a one-line message with the cause chain.
     pub fn to_failure(&self) -> Failure {
         let class = match self {
+            EngineError::Service(e) if e.is_sign_in_needed() => FailureClass::SignIn,
             EngineError::Service(e) if e.transport_kind().is_some() => FailureClass::Transport,
             EngineError::Service(_) | EngineError::ResetRequired { .. } => FailureClass::Service,
             _ => FailureClass::Local,
@@ -89,6 +90,11 @@ impl EngineError {
             EngineError::ReplicaFile(e) if e.is_damaged() => Some(REPLICA_WAY_OUT),
             _ => None,
         }
+    }
+
+    /// True when only signing in again helps (the service refused the token, nothing renews it).
+    pub fn is_sign_in_needed(&self) -> bool {
+        matches!(self, EngineError::Service(e) if e.is_sign_in_needed())
     }
 
     /// True for failures that mean "the service cannot be reached right now".

@@ -28,6 +28,8 @@ mod repair;
 pub mod reset;
 mod runner;
 mod secrets;
+mod sessions;
+mod sign_in;
 mod summary;
 mod ticket;
 
@@ -149,6 +151,10 @@ pub(crate) struct Deps {
     pub dirs: DataDirs,
     pub config: EngineConfig,
     pub events: EventSender,
+    /// The signed-in sessions, by account (restored at start).
+    pub sessions: Arc<sessions::Sessions>,
+    /// Signs in and restores sessions (discovery, generateToken, OAuth).
+    pub sign_in: crate::service::sign_in::SignInClient,
     /// Prediction refreshes waiting for a quiet moment, and which replicas are syncing.
     pub predictions: Arc<prediction::refresh::PredictionTimers>,
 }
@@ -199,6 +205,8 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Secrets(#[from] secrets::SecretsStartError),
+    #[error(transparent)]
+    SignIn(#[from] crate::service::sign_in::SignInError),
     #[error("the engine must be started inside a tokio runtime")]
     NoRuntime,
 }
@@ -364,11 +372,7 @@ impl EngineHandle {
 
     /// Signs out: forgets the account's secrets and record. Returns whether it was signed in.
     pub async fn sign_out(&self, key: AccountKey) -> Result<bool, EngineError> {
-        let creds = self.shared.deps.secrets.clone();
-        self.shared
-            .deps
-            .blocking(move |s| secrets::sign_out(s, &creds, &key))
-            .await
+        sign_in::sign_out(&self.shared.deps, key).await
     }
 }
 
@@ -383,14 +387,22 @@ fn open_deps(config: EngineConfig, events: EventSender) -> Result<Deps, StartErr
     let mut store = Store::open(&dirs.store_path())?;
     let credentials = secrets::open_credentials(&store, &dirs.root, config.secret_store)?;
     secrets::move_legacy_tokens(&mut store, &credentials);
-    Ok(Deps {
+    let sign_in = crate::service::sign_in::SignInClient::new(&config.client)?;
+    let restored = sessions::restore_all(&store, &credentials, &sign_in);
+    let deps = Deps {
         store: Arc::new(Mutex::new(store)),
         secrets: Arc::new(credentials),
         dirs,
         config,
         events,
+        sessions: Arc::default(),
+        sign_in,
         predictions: Arc::default(),
-    })
+    };
+    for (key, session, password) in restored {
+        sessions::register(&deps, key, session, password);
+    }
+    Ok(deps)
 }
 
 /// Starts the engine on the current tokio runtime. Events go to `events`; the engine first sends

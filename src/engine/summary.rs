@@ -55,6 +55,8 @@ pub(crate) fn build(
         syncing,
         last_error: record.last_error.clone(),
         history,
+        signed_in_as: store.replica_account(record.local_id)?,
+        sign_in_needed: store.sign_in_needed(record.local_id)?,
     };
     if record.replica_guid.is_none() {
         // Still being created: no file yet.

@@ -43,6 +43,13 @@ pub enum JobEnd {
         reason: String,
         error: Failure,
     },
+    /// The job waits for a sign-in ([`Event::JobWaitingForSignIn`]): it is still queued and
+    /// will run after the next successful sign-in; its later end comes as the usual events.
+    SignInNeeded {
+        replica: LocalReplicaId,
+        job: JobId,
+        reason: String,
+    },
 }
 
 impl JobEnd {
@@ -51,6 +58,11 @@ impl JobEnd {
         match self {
             JobEnd::Completed { outcome, .. } => Ok(outcome),
             JobEnd::Failed { error, .. } | JobEnd::ResetRequired { error, .. } => Err(error),
+            JobEnd::SignInNeeded { reason, .. } => Err(Failure {
+                class: super::api::FailureClass::SignIn,
+                code: None,
+                message: reason,
+            }),
         }
     }
 
@@ -59,7 +71,8 @@ impl JobEnd {
         match self {
             JobEnd::Completed { replica, .. }
             | JobEnd::Failed { replica, .. }
-            | JobEnd::ResetRequired { replica, .. } => *replica,
+            | JobEnd::ResetRequired { replica, .. }
+            | JobEnd::SignInNeeded { replica, .. } => *replica,
         }
     }
 
@@ -68,7 +81,8 @@ impl JobEnd {
         match self {
             JobEnd::Completed { job, .. }
             | JobEnd::Failed { job, .. }
-            | JobEnd::ResetRequired { job, .. } => *job,
+            | JobEnd::ResetRequired { job, .. }
+            | JobEnd::SignInNeeded { job, .. } => *job,
         }
     }
 }
@@ -152,7 +166,8 @@ impl JobWatch {
             Event::JobStatus { job, .. }
             | Event::FailuresPredicted { job, .. }
             | Event::JobCompleted { job, .. }
-            | Event::JobFailed { job, .. } => *job == ours,
+            | Event::JobFailed { job, .. }
+            | Event::JobWaitingForSignIn { job, .. } => *job == ours,
             Event::ResetRequired { replica, .. } => *replica == mine,
             _ => false,
         }
@@ -208,6 +223,15 @@ impl JobWatch {
                 job: *job,
                 outcome: outcome.clone(),
                 predicted: self.predicted.take(),
+            })),
+            Event::JobWaitingForSignIn {
+                replica,
+                job,
+                reason,
+            } if is_ours => Some(Ok(JobEnd::SignInNeeded {
+                replica: *replica,
+                job: *job,
+                reason: reason.clone(),
             })),
             Event::JobFailed {
                 replica,

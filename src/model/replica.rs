@@ -3,6 +3,7 @@
 //! engine from the store and the replica file; read by the replica list, the centre panel and
 //! the CLI's `--json` output, so the serde names are a public format.
 
+use super::account::AccountKey;
 use super::ids::LocalReplicaId;
 use super::settings::{PredictedPolicy, ResetMode};
 use crate::protocol::{Guid, SyncDirection, SyncModel};
@@ -15,6 +16,9 @@ pub enum Health {
     Paused,
     Unknown,
     ResetRequired,
+    /// The service refused the replica's token and nothing could renew it: its syncs wait
+    /// until the user signs in again to that server (never shown as a failed sync).
+    SignInNeeded,
     Error,
     Syncing,
     FailedEdits,
@@ -28,6 +32,7 @@ impl Health {
             Health::Paused => "Paused",
             Health::Unknown => "Unknown",
             Health::ResetRequired => "Reset required",
+            Health::SignInNeeded => "Sign-in needed",
             Health::Error => "Error",
             Health::Syncing => "Syncing",
             Health::FailedEdits => "Failed edits",
@@ -47,6 +52,8 @@ impl Health {
             Health::Unknown
         } else if s.reset_reason.is_some() {
             Health::ResetRequired
+        } else if s.sign_in_needed.is_some() {
+            Health::SignInNeeded
         } else if s.last_error.is_some() {
             Health::Error
         } else if s.syncing {
@@ -113,6 +120,14 @@ pub struct ReplicaSummary {
     pub syncing: bool,
     pub last_error: Option<String>,
     pub history: Vec<SyncHistoryPoint>,
+    /// The account the replica's jobs sign in with ("signed in as X"): the signed-in account
+    /// of the service's server (or its portal); `None` for a pasted token or no token.
+    #[serde(default)]
+    pub signed_in_as: Option<AccountKey>,
+    /// Why the replica waits for a sign-in (the service refused its token and nothing could
+    /// renew it); cleared by a successful sign-in to that server. Badge: [`Health::SignInNeeded`].
+    #[serde(default)]
+    pub sign_in_needed: Option<String>,
 }
 
 impl ReplicaSummary {
@@ -148,6 +163,8 @@ mod tests {
             syncing: false,
             last_error: None,
             history: vec![],
+            signed_in_as: None,
+            sign_in_needed: None,
         }
     }
 
@@ -164,6 +181,8 @@ mod tests {
         assert_eq!(s.health(), Health::Syncing);
         s.last_error = Some("timeout".into());
         assert_eq!(s.health(), Health::Error);
+        s.sign_in_needed = Some("the token expired".into());
+        assert_eq!(s.health(), Health::SignInNeeded);
         s.reset_reason = Some("replica does not exist".into());
         assert_eq!(s.health(), Health::ResetRequired);
         s.paused = true;

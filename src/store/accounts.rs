@@ -46,6 +46,11 @@ fn held_text(held: &[SecretKind]) -> String {
         .join(",")
 }
 
+/// The settings key of an account's kept sign-in metadata.
+fn session_meta_key(key: &AccountKey) -> String {
+    format!("account.{}\n{}.session", key.root_url, key.username)
+}
+
 impl Store {
     fn bad_value(&self, what: &'static str, value: &str) -> StoreError {
         StoreError::BadValue {
@@ -132,8 +137,25 @@ impl Store {
         row.map(|row| self.account_from(row)).transpose()
     }
 
+    /// The non-secret half of an account's kept sign-in (its server or portal endpoints, the
+    /// OAuth app, the token options, when its tokens were issued), as the engine wrote it;
+    /// `None` when none was kept. It holds no secret value.
+    pub fn account_session_meta(&self, key: &AccountKey) -> Result<Option<String>, StoreError> {
+        self.setting(&session_meta_key(key))
+    }
+
+    /// Keeps (Some) or forgets (None) the non-secret half of an account's sign-in.
+    pub fn set_account_session_meta(
+        &self,
+        key: &AccountKey,
+        meta: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.set_setting(&session_meta_key(key), meta)
+    }
+
     /// Forgets an account's record; returns whether there was one.
     pub fn remove_account(&self, key: &AccountKey) -> Result<bool, StoreError> {
+        self.set_account_session_meta(key, None)?;
         let removed = self
             .conn
             .execute(

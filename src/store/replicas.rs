@@ -200,11 +200,14 @@ impl Store {
             [local_id.0],
         )
         .map_err(sql)?;
-        tx.execute(
-            "DELETE FROM settings WHERE key = ?1",
-            [settings::predicted_policy_key(local_id)],
-        )
-        .map_err(sql)?;
+        for key in [
+            settings::predicted_policy_key(local_id),
+            settings::replica_account_key(local_id),
+            settings::sign_in_needed_key(local_id),
+        ] {
+            tx.execute("DELETE FROM settings WHERE key = ?1", [key])
+                .map_err(sql)?;
+        }
         let removed = tx
             .execute("DELETE FROM replicas WHERE local_id = ?1", [local_id.0])
             .map_err(sql)?;

@@ -2,7 +2,7 @@
 //! ones (the predicted-refusal policy, under `replica.<id>.predicted_policy`).
 
 use super::{Store, StoreError};
-use crate::model::{LocalReplicaId, PredictedPolicy, SecretStoreKind};
+use crate::model::{AccountKey, LocalReplicaId, PredictedPolicy, SecretStoreKind};
 use rusqlite::{OptionalExtension, params};
 
 /// Setting key of the auto-sync interval.
@@ -17,7 +17,55 @@ pub(super) fn predicted_policy_key(local_id: LocalReplicaId) -> String {
     format!("replica.{}.predicted_policy", local_id.0)
 }
 
+/// Setting key of the account a replica's jobs last signed in with.
+pub(super) fn replica_account_key(local_id: LocalReplicaId) -> String {
+    format!("replica.{}.account", local_id.0)
+}
+
+/// Setting key of why a replica waits for a sign-in.
+pub(super) fn sign_in_needed_key(local_id: LocalReplicaId) -> String {
+    format!("replica.{}.sign_in_needed", local_id.0)
+}
+
 impl Store {
+    /// Why the replica waits for a sign-in (its service refused its token and nothing could
+    /// renew it), if it does.
+    pub fn sign_in_needed(&self, local_id: LocalReplicaId) -> Result<Option<String>, StoreError> {
+        self.setting(&sign_in_needed_key(local_id))
+    }
+
+    /// Marks (Some) or clears (None) a replica's wait for a sign-in.
+    pub fn set_sign_in_needed(
+        &self,
+        local_id: LocalReplicaId,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.set_setting(&sign_in_needed_key(local_id), reason)
+    }
+
+    /// The account the replica's jobs last signed in with ("signed in as"), if any.
+    pub fn replica_account(
+        &self,
+        local_id: LocalReplicaId,
+    ) -> Result<Option<AccountKey>, StoreError> {
+        Ok(self
+            .setting(&replica_account_key(local_id))?
+            .and_then(|text| {
+                text.split_once('\n')
+                    .map(|(root, user)| AccountKey::new(root, user))
+            }))
+    }
+
+    /// Records (Some) or clears (None) the account the replica's jobs sign in with.
+    pub fn set_replica_account(
+        &self,
+        local_id: LocalReplicaId,
+        account: Option<&AccountKey>,
+    ) -> Result<(), StoreError> {
+        let text = account.map(|k| format!("{}\n{}", k.root_url, k.username));
+        self.set_setting(&replica_account_key(local_id), text.as_deref())
+    }
+
     /// A setting's text.
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn

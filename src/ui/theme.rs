@@ -10,7 +10,7 @@ use egui::Color32;
 pub fn health_color(health: Health, dark_mode: bool) -> Color32 {
     match health {
         Health::ResetRequired | Health::Error | Health::FailedEdits => red(dark_mode),
-        Health::LocalEditsPending | Health::Unknown => amber(dark_mode),
+        Health::LocalEditsPending | Health::Unknown | Health::SignInNeeded => amber(dark_mode),
         Health::Syncing => blue(dark_mode),
         Health::Paused => Color32::GRAY,
         Health::UpToDate => green(dark_mode),
@@ -23,6 +23,7 @@ pub fn health_symbol(health: Health) -> &'static str {
         Health::Paused => "⏸",
         Health::Unknown => "?",
         Health::ResetRequired => "⟲",
+        Health::SignInNeeded => "🔑",
         Health::Error => "✖",
         Health::Syncing => "⟳",
         Health::FailedEdits => "⚠",
@@ -83,6 +84,7 @@ mod tests {
                 Health::Paused,
                 Health::Unknown,
                 Health::ResetRequired,
+                Health::SignInNeeded,
                 Health::Error,
                 Health::Syncing,
                 Health::FailedEdits,

@@ -25,6 +25,7 @@ mod engine {
     mod predictions;
     mod reset;
     mod service_client;
+    mod sign_in;
     mod sync;
 }
 
@@ -45,6 +46,7 @@ mod cli {
     mod secrets;
     mod serve;
     mod serve_users;
+    mod sign_in;
     mod terminal_output;
 }
 

@@ -7,7 +7,9 @@
 
 use super::crash_point::crash_point;
 use super::interrupted_create::{self, CreateLock};
-use super::report::{cancelled, client_for, log_unreadable_features, progress_events};
+use super::report::{
+    cancelled, client_for, log_unreadable_features, progress_events, signed_in_client,
+};
 use super::{Done, Failed};
 use crate::engine::api::{CreateRequest, JobId, LocalReplicaId};
 use crate::engine::error::{EngineError, chain};
@@ -50,7 +52,12 @@ pub(super) async fn create(
         .into());
     }
     let earlier = interrupted_create::earlier_attempts(deps, replica).await?;
-    let client = match client_for(deps, &request.service_url, request.token.clone()) {
+    let client = match &request.token {
+        // A token given with the request is what the technician chose for this replica.
+        Some(_) => client_for(deps, &request.service_url, request.token.clone()),
+        None => signed_in_client(deps, replica, &request.service_url, None).await,
+    };
+    let client = match client {
         Ok(client) => client,
         Err(error) => return Err(forget(deps, replica, error).await),
     };

@@ -84,6 +84,9 @@ pub(crate) struct JobReport {
     pub needs_reset: bool,
     /// Queue a sync next (a recovery's replayed edits are waiting to be uploaded).
     pub then_sync: bool,
+    /// The job could not get a token and nothing renews it: the replica is marked "sign-in
+    /// needed" and the runner keeps this job (same id) until the next successful sign-in.
+    pub waiting_sign_in: Option<(String, Job)>,
     /// `JobCompleted` or `JobFailed`: the runner sends it once the replica is no longer busy, so a
     /// front end that hears it and asks for a summary never sees the replica still syncing.
     pub final_event: Option<Event>,
@@ -152,8 +155,11 @@ pub(crate) async fn run(
         removed: false,
         needs_reset: false,
         then_sync: false,
+        waiting_sign_in: None,
         final_event: None,
     };
+    // Kept to wait for a sign-in; a create that needs one fails (nothing of it exists yet).
+    let retry = (!matches!(job, Job::Create(_))).then(|| job.clone());
     let result = match job {
         Job::Create(request) => create::create(&deps, replica, job_id, request, cancel).await,
         Job::Sync(options) => sync::sync(&deps, replica, job_id, options, cancel).await,
@@ -169,6 +175,12 @@ pub(crate) async fn run(
             report.then_sync = done.then_sync;
             report.final_event = Some(finish_ok(&deps, job_id, done, started, replica).await);
         }
+        Err(failure) if failure.error.is_sign_in_needed() && retry.is_some() => {
+            report.reach = Reach::Reached;
+            let reason = failure.error.to_failure().message;
+            mark_sign_in_needed(&deps, replica, &reason).await;
+            report.waiting_sign_in = retry.map(|job| (reason, job));
+        }
         Err(failure) => {
             report.reach = match &failure.error {
                 e if e.is_unreachable() => Reach::Unreachable(chain(e)),
@@ -182,6 +194,28 @@ pub(crate) async fn run(
         }
     }
     report
+}
+
+/// Marks the replica "sign-in needed" (not a failed sync: no attempt, no error recorded) and
+/// says so in the event log.
+async fn mark_sign_in_needed(deps: &Deps, replica: LocalReplicaId, reason: &str) {
+    let marked = reason.to_string();
+    let name = deps
+        .with_store(move |s| {
+            s.set_sign_in_needed(replica, Some(&marked))?;
+            Ok(s.replica(replica)?.name)
+        })
+        .await
+        .unwrap_or_default();
+    tracing::info!(replica = %replica, "sign-in needed; the replica's syncs wait");
+    log(
+        deps,
+        Some(replica),
+        &name,
+        None,
+        &format!("sign-in needed: {reason}; syncs wait until you sign in again"),
+    )
+    .await;
 }
 
 /// A successful job's counts.
@@ -242,7 +276,10 @@ async fn finish_ok(
     };
     if !done.removed {
         let _ = deps
-            .with_store(move |s| s.finish_job(job_id, &finish))
+            .with_store(move |s| {
+                s.finish_job(job_id, &finish)?;
+                s.set_sign_in_needed(replica, None)
+            })
             .await;
     }
     Event::JobCompleted {

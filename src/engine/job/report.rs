@@ -175,7 +175,34 @@ pub(crate) async fn replica_client(
     record: &crate::store::ReplicaRecord,
 ) -> Result<FeatureServiceClient, EngineError> {
     let token = crate::engine::secrets::replica_token(deps, record).await?;
-    client_for(deps, &record.service_url, token)
+    signed_in_client(deps, record.local_id, &record.service_url, token).await
+}
+
+/// The client of a replica's service: with the signed-in account of the service's server (or
+/// its portal) when there is one, else with the pasted `token`. Records which account the
+/// replica uses ("signed in as").
+pub(crate) async fn signed_in_client(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    service_url: &str,
+    token: Option<crate::model::Secret>,
+) -> Result<FeatureServiceClient, EngineError> {
+    let account = crate::engine::sessions::provider_for(deps, service_url).await;
+    let key = account.as_ref().map(|(key, _)| key.clone());
+    if let Err(e) = deps
+        .with_store(move |s| s.set_replica_account(replica, key.as_ref()))
+        .await
+    {
+        tracing::debug!(replica = %replica, error = %e, "could not record the replica's account");
+    }
+    match account {
+        Some((_, provider)) => Ok(FeatureServiceClient::with_token_provider(
+            service_url,
+            provider,
+            deps.config.client.clone(),
+        )?),
+        None => client_for(deps, service_url, token),
+    }
 }
 
 pub(crate) fn client_for(

@@ -25,7 +25,7 @@
 
 use super::crash_point::crash_point;
 use super::create::{request_replica, unregister_quietly};
-use super::report::{client_for, log, replica_client};
+use super::report::{log, replica_client, signed_in_client};
 use super::reset_fresh as fresh;
 use super::{Done, Failed};
 use crate::engine::api::{
@@ -339,7 +339,8 @@ async fn attempt(
         sync_model: definition.sync_model,
         is_async: true,
     };
-    let client = client_for(deps, &record.service_url, request.token.clone())?;
+    let client =
+        signed_in_client(deps, replica, &record.service_url, request.token.clone()).await?;
     let fresh_path = deps.dirs.reset_file_path(replica, &record.name, now_ms());
     journal.strategy = Some(strategy.as_mode());
     journal.fresh_path = Some(fresh_path.clone());

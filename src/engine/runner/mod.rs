@@ -8,12 +8,14 @@ mod schedule;
 use super::api::{Command, CommandId, Event, JobId, LocalReplicaId, ResetMode};
 use super::error::EngineError;
 use super::job::{self, Job, JobReport};
+use super::sign_in::{SignInEnd, SignInJob};
 use super::{Deps, MAX_CONCURRENT_JOBS, local, prediction, summary};
+use crate::model::Secret;
 use schedule::{Outage, Running};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -28,6 +30,14 @@ struct Runner {
     auto_sync: Option<Duration>,
     next_auto_sync: Option<Instant>,
     outages: HashMap<String, Outage>,
+    /// Sign-in jobs, each its own task.
+    sign_ins: JoinSet<SignInEnd>,
+    /// Where the pasted code of a waiting out-of-band sign-in goes, and how to cancel a sign-in.
+    sign_in_codes: HashMap<CommandId, oneshot::Sender<Secret>>,
+    sign_in_cancels: HashMap<CommandId, watch::Sender<bool>>,
+    /// Jobs of replicas waiting for a sign-in (recorded and announced, not started); they run
+    /// after the next successful sign-in.
+    waiting_sign_in: HashMap<LocalReplicaId, VecDeque<(JobId, Job)>>,
     /// The command being carried out, echoed in the `JobQueued` and `CommandFailed` it causes;
     /// `None` while the engine works on its own (a job's end, auto-sync, start-up).
     command: Option<CommandId>,
@@ -51,6 +61,10 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<(CommandId, Command)>, deps
         auto_sync,
         next_auto_sync: auto_sync.map(|d| Instant::now() + d),
         outages: HashMap::new(),
+        sign_ins: JoinSet::new(),
+        sign_in_codes: HashMap::new(),
+        sign_in_cancels: HashMap::new(),
+        waiting_sign_in: HashMap::new(),
         command: None,
     };
     runner.send_all_summaries().await;
@@ -61,6 +75,7 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<(CommandId, Command)>, deps
     let mut accepting = true;
     loop {
         if !accepting && runner.tasks.is_empty() {
+            runner.sign_ins.abort_all();
             break;
         }
         let auto_deadline = runner.next_auto_sync;
@@ -70,6 +85,10 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<(CommandId, Command)>, deps
                     accepting = false;
                     commands.close();
                     runner.queued.clear();
+                    runner.waiting_sign_in.clear();
+                    for cancel in runner.sign_in_cancels.values() {
+                        let _ = cancel.send(true);
+                    }
                     // Running jobs stop at their next checkpoint: a network call is abandoned
                     // (edits stay queued), a reply already received is still applied.
                     for running in runner.running.values() {
@@ -84,6 +103,11 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<(CommandId, Command)>, deps
             },
             Some(joined) = runner.tasks.join_next_with_id(), if !runner.tasks.is_empty() => {
                 runner.job_ended(joined).await;
+            }
+            Some(ended) = runner.sign_ins.join_next(), if !runner.sign_ins.is_empty() => {
+                if let Ok(ended) = ended {
+                    runner.sign_in_ended(ended).await;
+                }
             }
             _ = sleep_until(auto_deadline), if auto_deadline.is_some() && accepting => {
                 runner.auto_sync_tick().await;
@@ -230,6 +254,70 @@ impl Runner {
                 }
             }
             Command::Shutdown => {}
+            Command::SignIn { .. }
+            | Command::SubmitSignInCode { .. }
+            | Command::CancelSignIn { .. }
+            | Command::SignOut { .. }
+            | Command::ListAccounts => self.handle_sign_in(command).await,
+        }
+    }
+
+    /// The sign-in commands: a sign-in starts its own task (never awaited here).
+    async fn handle_sign_in(&mut self, command: Command) {
+        match command {
+            Command::SignIn {
+                url,
+                method,
+                expiration_minutes,
+            } => {
+                let Some(sign_in) = self.command else {
+                    return;
+                };
+                let (code_tx, code) = oneshot::channel();
+                let (cancel_tx, cancel) = watch::channel(false);
+                self.sign_in_codes.insert(sign_in, code_tx);
+                self.sign_in_cancels.insert(sign_in, cancel_tx);
+                let job = SignInJob {
+                    sign_in,
+                    url,
+                    method,
+                    expiration_minutes,
+                    code,
+                    cancel,
+                };
+                self.sign_ins
+                    .spawn(super::sign_in::run(self.deps.clone(), job));
+            }
+            Command::SubmitSignInCode { sign_in, code } => {
+                match self.sign_in_codes.remove(&sign_in) {
+                    Some(tx) => drop(tx.send(code)),
+                    None => self.command_failed(
+                        "paste the sign-in code",
+                        &EngineError::Bug(format!("{sign_in} is not a sign-in waiting for a code")),
+                    ),
+                }
+            }
+            Command::CancelSignIn { sign_in } => {
+                if let Some(cancel) = self.sign_in_cancels.get(&sign_in) {
+                    let _ = cancel.send(true);
+                }
+            }
+            Command::SignOut { account } => {
+                if let Err(e) = super::sign_in::sign_out(&self.deps, account).await {
+                    self.command_failed("sign out", &e);
+                }
+            }
+            Command::ListAccounts => super::sign_in::send_accounts(&self.deps).await,
+            _ => {}
+        }
+    }
+
+    /// A sign-in ended; a successful one wakes the replicas that waited for a sign-in.
+    async fn sign_in_ended(&mut self, ended: SignInEnd) {
+        self.sign_in_codes.remove(&ended.sign_in);
+        self.sign_in_cancels.remove(&ended.sign_in);
+        if ended.account.is_some() {
+            self.wake_after_sign_in(ended.woken).await;
         }
     }
 

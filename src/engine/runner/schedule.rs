@@ -28,15 +28,16 @@ impl Runner {
     /// Records the job and starts it, or queues it behind the replica's running job.
     pub(super) async fn enqueue(&mut self, replica: LocalReplicaId, job: Job) {
         let (kind, direction) = (job.kind(), job.direction());
-        let job_id = match self
+        let (job_id, sign_in_needed) = match self
             .deps
             .with_store(move |s| {
                 s.replica(replica)?;
-                s.start_job(replica, kind, direction)
+                let waits = s.sign_in_needed(replica)?;
+                Ok((s.start_job(replica, kind, direction)?, waits))
             })
             .await
         {
-            Ok(id) => id,
+            Ok(started) => started,
             Err(e) => return self.command_failed("queue job", &e),
         };
         self.deps.events.send(Event::JobQueued {
@@ -44,7 +45,9 @@ impl Runner {
             job: job_id,
             command: self.command,
         });
-        if self.running.contains_key(&replica) {
+        if let Some(reason) = sign_in_needed.filter(|_| !matches!(job, Job::Create(_))) {
+            self.wait_for_sign_in(replica, job_id, job, reason);
+        } else if self.running.contains_key(&replica) {
             self.queued
                 .entry(replica)
                 .or_default()
@@ -98,10 +101,25 @@ impl Runner {
                 (replica, None)
             }
         };
-        self.running.remove(&replica);
+        let report_job_id = self.running.remove(&replica).map(|r| r.job_id);
         self.deps.predictions.set_syncing(replica, false);
         let (mut needs_reset, mut then_sync) = (false, false);
         if let Some(mut report) = report {
+            if let Some((reason, job)) = report.waiting_sign_in.take()
+                && let Some(running_job) = report_job_id
+            {
+                self.wait_for_sign_in(replica, running_job, job, reason);
+                // The replica's later jobs wait behind it.
+                if let Some(queue) = self.queued.remove(&replica) {
+                    self.waiting_sign_in
+                        .entry(replica)
+                        .or_default()
+                        .extend(queue);
+                }
+                job::send_summary(&self.deps, replica, false).await;
+                self.note_reach(&report);
+                return;
+            }
             if let Some(event) = report.final_event.take() {
                 self.deps.events.send(event);
             }
@@ -129,6 +147,48 @@ impl Runner {
         if then_sync {
             self.enqueue(replica, Job::Sync(SyncOptions::default()))
                 .await;
+        }
+    }
+
+    /// Keeps a job of a replica that waits for a sign-in, and says so.
+    pub(super) fn wait_for_sign_in(
+        &mut self,
+        replica: LocalReplicaId,
+        job_id: JobId,
+        job: Job,
+        reason: String,
+    ) {
+        self.waiting_sign_in
+            .entry(replica)
+            .or_default()
+            .push_back((job_id, job));
+        self.deps.events.send(Event::JobWaitingForSignIn {
+            replica,
+            job: job_id,
+            reason,
+        });
+    }
+
+    /// After a successful sign-in (which cleared the `marked` replicas' waits in the app
+    /// database): their new summaries go out, and the waiting jobs run (one whose server the new account does not cover waits again).
+    pub(super) async fn wake_after_sign_in(&mut self, marked: Vec<LocalReplicaId>) {
+        let waiting: Vec<_> = self.waiting_sign_in.drain().collect();
+        for replica in &marked {
+            if !waiting.iter().any(|(r, _)| r == replica) {
+                job::send_summary(&self.deps, *replica, self.running.contains_key(replica)).await;
+            }
+        }
+        for (replica, jobs) in waiting {
+            let queue = self.queued.entry(replica).or_default();
+            queue.extend(jobs);
+            if !self.running.contains_key(&replica)
+                && let Some((job_id, job)) = queue.pop_front()
+            {
+                if queue.is_empty() {
+                    self.queued.remove(&replica);
+                }
+                self.launch(replica, job_id, job);
+            }
         }
     }
 
@@ -252,14 +312,24 @@ impl Runner {
     /// Queues a sync of every replica that can sync now. `automatic`: skip replicas that are
     /// busy or whose service is in its unreachable backoff.
     pub(super) async fn sync_all(&mut self, automatic: bool) {
-        let records = match self.deps.with_store(|s| s.replicas()).await {
+        let records = match self
+            .deps
+            .with_store(|s| {
+                s.replicas()?
+                    .into_iter()
+                    .map(|r| Ok((s.sign_in_needed(r.local_id)?.is_some(), r)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+        {
             Ok(r) => r,
             Err(e) => return self.command_failed("sync all", &e),
         };
         let now = Instant::now();
-        for record in records {
+        for (waits_for_sign_in, record) in records {
             let busy = self.running.contains_key(&record.local_id)
-                || self.queued.contains_key(&record.local_id);
+                || self.queued.contains_key(&record.local_id)
+                || self.waiting_sign_in.contains_key(&record.local_id);
             let backing_off = self
                 .outages
                 .get(&record.service_url)
@@ -267,7 +337,7 @@ impl Runner {
             if record.paused
                 || record.reset_reason.is_some()
                 || record.replica_guid.is_none()
-                || (automatic && (busy || backing_off))
+                || (automatic && (busy || backing_off || waits_for_sign_in))
             {
                 continue;
             }

@@ -284,6 +284,13 @@ impl ViewModel {
                     is_error: true,
                 });
             }
+            // Signing in: the window's dialogs follow these (branch h-uiauth).
+            Event::BrowserSignInStarted { .. }
+            | Event::JobWaitingForSignIn { .. }
+            | Event::SignedIn { .. }
+            | Event::SignInFailed { .. }
+            | Event::SignedOut { .. }
+            | Event::Accounts(_) => {}
         }
     }
 

@@ -61,6 +61,7 @@ pub fn failure_text(error: &Failure) -> String {
         FailureClass::Transport => "network",
         FailureClass::Service => "service",
         FailureClass::Local => "local",
+        FailureClass::SignIn => "sign-in",
     };
     match error.code {
         Some(code) if !error.message.ends_with(&format!("(code {code})")) => {

@@ -34,6 +34,17 @@ impl Cli {
 
     /// Runs the binary with these environment variables set (an empty value removes one).
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.run_with_input(args, env, None)
+    }
+
+    /// Runs the binary with `stdin` as its standard input (`login --password-stdin`), or none.
+    pub fn run_with_input(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: Option<&str>,
+    ) -> Output {
+        use std::io::Write;
         let mut command = self.command(args);
         for (name, value) in env {
             if value.is_empty() {
@@ -42,7 +53,21 @@ impl Cli {
                 command.env(name, value);
             }
         }
-        command.output().unwrap()
+        let Some(input) = stdin else {
+            return command.stdin(std::process::Stdio::null()).output().unwrap();
+        };
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// Runs a command that must end within `limit`; a child still running then is killed and

@@ -8,9 +8,11 @@
 //! * `proxy`: a TCP relay in front of the service that can refuse connections;
 //! * `cli`: the real `syncwatch` binary with its own data dir;
 //! * `ui`: the window on a test command channel (`Rig`) or on the real engine (`ui::stack`);
+//! * `browser`: the test as the user's browser at the portal's OAuth sign-in page;
 //! * `demo_data`: GlobalIDs and values of the demo water network; `client_config`: client
 //!   settings that retry fast.
 
+pub mod browser;
 pub mod cli;
 pub mod client_config;
 pub mod demo_data;
