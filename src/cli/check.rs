@@ -3,6 +3,7 @@
 //! the catalog's guidance. Exit code 0 when none are predicted, 1 when some are.
 
 use super::session::{Session, data_dir, print_json};
+use super::terminal::outln;
 use crate::engine::EditResultRecord;
 use crate::protocol::catalog;
 use std::path::Path;
@@ -35,21 +36,21 @@ pub fn run(args: &CheckArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8>
             "predicted": predicted,
         }))?;
     } else if predicted.is_empty() {
-        println!(
+        outln!(
             "{}: no queued edit is predicted to be refused",
             summary.name
         );
     } else {
-        println!(
+        outln!(
             "{}: {} queued edit(s) predicted to be refused (policy on sync: {})",
             summary.name,
             predicted.len(),
             summary.predicted_policy.label()
         );
         for row in &predicted {
-            println!("{}", super::sync::predicted_line(row));
+            outln!("{}", super::sync::predicted_line(row));
             if let Some(entry) = row.code.and_then(catalog::for_edit_result) {
-                println!("    to address: {}", entry.how_to_address);
+                outln!("    to address: {}", entry.how_to_address);
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `syncwatch codes`: the error-code catalog, as text or JSON.
 
+use super::terminal::outln;
 use crate::protocol::catalog::{self, CatalogEntry, Series};
-use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub struct CodesArgs {
@@ -22,16 +22,14 @@ pub fn run(args: &CodesArgs) -> anyhow::Result<u8> {
         .iter()
         .filter(|e| args.series.is_none_or(|s| e.series == s))
         .collect();
-    let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &entries)?;
-        writeln!(out)?;
+        super::terminal::write_json(&entries)?;
     } else {
         for e in entries {
-            writeln!(out, "{} [{}] {}", e.code, e.series.label(), e.title)?;
-            writeln!(out, "    server says:   {}", e.description)?;
-            writeln!(out, "    to address:    {}", e.how_to_address)?;
-            writeln!(out, "    client should: {}", e.client_action)?;
+            outln!("{} [{}] {}", e.code, e.series.label(), e.title);
+            outln!("    server says:   {}", e.description);
+            outln!("    to address:    {}", e.how_to_address);
+            outln!("    client should: {}", e.client_action);
             let resend = if e.resend_can_succeed_unchanged {
                 "can succeed unchanged"
             } else {
@@ -42,7 +40,7 @@ pub fn run(args: &CodesArgs) -> anyhow::Result<u8> {
             } else {
                 ""
             };
-            writeln!(out, "    resend:        {resend}{reset}")?;
+            outln!("    resend:        {resend}{reset}");
         }
     }
     Ok(super::exit::OK)

@@ -1,6 +1,7 @@
 //! `syncwatch create`: create a replica on a feature service and download it.
 
 use super::session::{JobEnd, Session, data_dir, print_json};
+use super::terminal::outln;
 use crate::engine::{Command, CreateRequest};
 use crate::protocol::SyncModel;
 use anyhow::bail;
@@ -42,7 +43,12 @@ fn parse_sync_model(text: &str) -> Result<SyncModel, String> {
 
 pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
     let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    if session.replicas().iter().any(|r| r.name == args.name) {
+    // An entry without a replicaID is a create that never finished: the engine takes it over.
+    if session
+        .replicas()
+        .iter()
+        .any(|r| r.name == args.name && r.replica_guid.is_some())
+    {
         session.shutdown();
         bail!("a replica named {:?} already exists", args.name);
     }
@@ -58,9 +64,8 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
     let summary = match &end {
         Ok(JobEnd::Completed { replica, .. }) => {
             let replica = *replica;
-            session.send(Command::RefreshReplicas)?;
             session
-                .wait_for(|e| match e {
+                .ask(Command::RefreshReplicas, |e| match e {
                     crate::engine::Event::ReplicasLoaded { replicas } => {
                         Some(replicas.iter().find(|r| r.id == replica).cloned())
                     }
@@ -82,9 +87,10 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
                     .and_then(|s| s.replica_guid.as_ref())
                     .map(|g| g.to_string())
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "created replica {} {guid}: {} features downloaded",
-                    args.name, outcome.downloaded
+                    args.name,
+                    outcome.downloaded
                 );
             }
             Ok(super::exit::OK)

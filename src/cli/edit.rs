@@ -2,6 +2,7 @@
 //! delete an attachment, in a replica's change queue; the next sync uploads it.
 
 use super::session::{Session, data_dir, print_json};
+use super::terminal::outln;
 use crate::engine::{LocalEdit, NewAttachment};
 use crate::protocol::{Attributes, Guid};
 use anyhow::{Context, anyhow, bail};
@@ -168,9 +169,10 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
                     "globalId": global_id, "pendingChanges": after.pending_changes,
                 }))?;
             } else {
-                println!(
+                outln!(
                     "recorded local {kind} of {global_id}{place}; {} change(s) pending in {}",
-                    after.pending_changes, after.name
+                    after.pending_changes,
+                    after.name
                 );
             }
             Ok(super::exit::OK)

@@ -4,10 +4,10 @@
 //! window with eframe and, once it is closed, shuts everything down. Tests that drive the window
 //! on the real engine call [`assemble`] too. The window itself (`ui`) starts nothing.
 
+use super::terminal::errln;
 use crate::demo::{self, DemoAdmin, DemoService, EventTap, SeedProgress};
 use crate::engine::{
-    self, Command, EngineConfig, EngineHandle, Event, EventReceiver, EventSender, Failure,
-    FailureClass,
+    self, Command, EngineHandle, Event, EventReceiver, EventSender, Failure, FailureClass,
 };
 use crate::ui::window::{self, Repaint};
 use crate::ui::{AppConfig, CommandSink, DemoControls, PendingDemoCall, fixtures};
@@ -119,7 +119,7 @@ pub fn assemble(data_dir: &Path, options: GuiOptions) -> anyhow::Result<Gui> {
         let _entered = runtime.enter();
         let window = window_events.clone();
         let (engine_events, tap) = EventTap::start(window_events);
-        let mut config = EngineConfig::new(data_dir);
+        let mut config = super::session::engine_config(data_dir)?;
         config.secret_store = options.secret_store;
         let (handle, join) = engine::start(config, engine_events)
             .with_context(|| format!("could not start the engine in {}", data_dir.display()))?;
@@ -184,7 +184,7 @@ fn start_demo(
     match started {
         Ok(service) => Some(service),
         Err(e) => {
-            eprintln!("syncwatch: the demo service could not start ({e:#}); continuing without it");
+            errln!("syncwatch: the demo service could not start ({e:#}); continuing without it");
             None
         }
     }

@@ -18,10 +18,12 @@ mod serve;
 mod session;
 mod settings;
 mod sync;
+mod terminal;
 mod unregister;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use terminal::errln;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {
@@ -51,6 +53,9 @@ pub struct Args {
     /// Where syncwatch keeps its database and replica files (default: the platform data directory).
     #[arg(long, global = true, env = "SYNCWATCH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<std::path::PathBuf>,
+    /// A PEM certificate to trust besides the system's (e.g. a self-signed service's cert.pem).
+    #[arg(long, global = true, env = "SYNCWATCH_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +94,7 @@ pub enum Command {
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(args: Args) -> ExitCode {
+    session::trust_ca_cert(args.ca_cert);
     let result = match args.command {
         Some(Command::Codes(a)) => codes::run(&a),
         Some(Command::Replicas(a)) => replicas::run(&a, args.data_dir.as_deref()),
@@ -110,7 +116,7 @@ pub fn run(args: Args) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("syncwatch: {err:#}");
+            errln!("syncwatch: {err:#}");
             ExitCode::from(exit::FAILED)
         }
     }

@@ -2,6 +2,7 @@
 //! replica list from the replica files (see `engine::repair`); a database that opens is left alone.
 
 use super::session::{data_dir, print_json};
+use super::terminal::outln;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -18,15 +19,15 @@ pub fn run(args: &RepairArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
         return Ok(super::exit::OK);
     }
     let Some(aside) = &report.set_aside else {
-        println!("the app database opens fine; nothing to repair");
+        outln!("the app database opens fine; nothing to repair");
         return Ok(super::exit::OK);
     };
-    println!("the damaged app database was moved to {}", aside.display());
+    outln!("the damaged app database was moved to {}", aside.display());
     for name in &report.rebuilt {
-        println!("re-registered {name} (sign in again if its service needs a token)");
+        outln!("re-registered {name} (sign in again if its service needs a token)");
     }
     for (file, reason) in &report.unreadable {
-        println!(
+        outln!(
             "could not read {} ({reason}); left as it is",
             file.display()
         );

@@ -1,6 +1,7 @@
 //! `syncwatch replicas`: every replica this laptop holds, with its health.
 
 use super::session::{Session, data_dir, print_json, when};
+use super::terminal::outln;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +20,7 @@ pub fn run(args: &ReplicasArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
         return Ok(super::exit::OK);
     }
     if replicas.is_empty() {
-        println!(
+        outln!(
             "no replicas yet; create one with `syncwatch create --service URL --name NAME --layers 0`"
         );
     }
@@ -28,8 +29,8 @@ pub fn run(args: &ReplicasArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
             .replica_guid
             .as_ref()
             .map_or_else(|| "(not created)".to_string(), |g| g.to_string());
-        println!("{} {} [{}]", r.name, guid, r.health().label());
-        println!("    service:      {}", r.service_url);
+        outln!("{} {} [{}]", r.name, guid, r.health().label());
+        outln!("    service:      {}", r.service_url);
         let generation = match (r.server_gen, r.layer_gens.is_empty()) {
             (Some(g), _) => g.to_string(),
             (None, false) => r
@@ -40,20 +41,22 @@ pub fn run(args: &ReplicasArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
                 .join(" "),
             (None, true) => "-".into(),
         };
-        println!(
+        outln!(
             "    sync model:   {} ({}), generation {generation}",
-            r.sync_model, r.direction
+            r.sync_model,
+            r.direction
         );
-        println!(
+        outln!(
             "    local edits:  {} pending, {} refused",
-            r.pending_changes, r.failed_edits
+            r.pending_changes,
+            r.failed_edits
         );
-        println!("    last success: {}", when(r.last_success_ms));
+        outln!("    last success: {}", when(r.last_success_ms));
         if let Some(reason) = &r.reset_reason {
-            println!("    needs reset:  {reason}");
+            outln!("    needs reset:  {reason}");
         }
         if let Some(error) = &r.last_error {
-            println!("    last error:   {error}");
+            outln!("    last error:   {error}");
         }
     }
     Ok(super::exit::OK)

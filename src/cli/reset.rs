@@ -5,7 +5,10 @@
 //! when the reset failed.
 
 use super::session::{Session, data_dir, print_json};
-use crate::engine::{Command, Event, JobId, LocalReplicaId, ResetMode, ResetPlan, ResetReport};
+use super::terminal::{errln, outln};
+use crate::engine::{
+    Command, CommandId, Event, JobId, LocalReplicaId, ResetMode, ResetPlan, ResetReport,
+};
 use crate::protocol::JobState;
 use std::path::Path;
 
@@ -61,20 +64,23 @@ fn follow_reset(
     replica: LocalReplicaId,
     mode: ResetMode,
 ) -> anyhow::Result<(u8, serde_json::Value)> {
-    session.send(Command::Reset { replica, mode })?;
+    let mut ours = vec![session.submit(Command::Reset { replica, mode })?];
     let mut current_job: Option<JobId> = None;
     let mut finished: Option<ResetReport> = None;
     let mut upload_job: Option<JobId> = None;
     loop {
-        let event = session.wait_for(|e| concerns(e, replica).then(|| e.clone()))?;
+        let event = session.wait_for(|e| concerns(e, replica, &ours).then(|| e.clone()))?;
         match event {
+            Event::CommandFailed { error, .. } => {
+                return Err(anyhow::anyhow!("{}", error.message));
+            }
             Event::JobQueued { job, .. } if finished.is_some() => upload_job = Some(job),
             Event::JobQueued { job, .. } => current_job = Some(job),
             Event::BeforeReset { plan } if !args.json => {
-                println!("backing up to {} …", plan.backup_dir.display());
+                outln!("backing up to {} …", plan.backup_dir.display());
             }
             Event::ManualResetFallback { error, .. } if !args.json => {
-                eprintln!("syncwatch: the automatic reset fell back to manual: {error}");
+                errln!("syncwatch: the automatic reset fell back to manual: {error}");
             }
             Event::ResetAwaitingConfirmation {
                 plan,
@@ -86,7 +92,7 @@ fn follow_reset(
                         awaiting(args.json, &plan, fallback_error.as_deref()),
                     ));
                 }
-                session.send(Command::ConfirmReset { replica })?;
+                ours.push(session.submit(Command::ConfirmReset { replica })?);
             }
             Event::AfterRecovery { report } | Event::AfterDiscard { report } => {
                 if !args.json {
@@ -101,9 +107,10 @@ fn follow_reset(
             }
             Event::JobCompleted { job, outcome, .. } if Some(job) == upload_job => {
                 if !args.json {
-                    println!(
+                    outln!(
                         "uploaded {} recovered edit(s); {} refused",
-                        outcome.uploaded, outcome.failed_edits
+                        outcome.uploaded,
+                        outcome.failed_edits
                     );
                 }
                 let code = if outcome.state == JobState::CompletedWithErrors {
@@ -120,7 +127,7 @@ fn follow_reset(
                 if Some(job) == current_job || Some(job) == upload_job =>
             {
                 let line = error.message.replace('\n', " ");
-                eprintln!("syncwatch: {line}");
+                errln!("syncwatch: {line}");
                 return Ok((
                     super::exit::FAILED,
                     serde_json::json!({ "state": "Failed", "error": line, "reset": finished }),
@@ -131,8 +138,11 @@ fn follow_reset(
     }
 }
 
-fn concerns(event: &Event, replica: LocalReplicaId) -> bool {
+fn concerns(event: &Event, replica: LocalReplicaId, ours: &[CommandId]) -> bool {
     match event {
+        Event::CommandFailed {
+            command: Some(c), ..
+        } => ours.contains(c),
         Event::JobQueued { replica: r, .. }
         | Event::JobCompleted { replica: r, .. }
         | Event::JobFailed { replica: r, .. }
@@ -149,46 +159,55 @@ fn concerns(event: &Event, replica: LocalReplicaId) -> bool {
 
 fn awaiting(json: bool, plan: &ResetPlan, fallback_error: Option<&str>) -> serde_json::Value {
     if !json {
-        println!(
+        outln!(
             "{} needs a client reset: {}",
-            plan.replica_name, plan.reason
+            plan.replica_name,
+            plan.reason
         );
         if let Some(error) = fallback_error {
-            println!("the automatic reset did not finish: {error}");
+            outln!("the automatic reset did not finish: {error}");
         }
-        println!("unsynced local changes (kept only in the backup after a manual reset):");
+        outln!("unsynced local changes (kept only in the backup after a manual reset):");
         for c in &plan.changes {
-            println!(
+            outln!(
                 "  {} ({}): {} adds, {} updates, {} deletes",
-                c.layer_name, c.layer_id, c.adds, c.updates, c.deletes
+                c.layer_name,
+                c.layer_id,
+                c.adds,
+                c.updates,
+                c.deletes
             );
         }
-        println!("backups go to {}", plan.backup_dir.display());
-        println!("nothing was changed; run again with --yes to back up and reset");
+        outln!("backups go to {}", plan.backup_dir.display());
+        outln!("nothing was changed; run again with --yes to back up and reset");
     }
     serde_json::json!({ "state": "AwaitingConfirmation", "plan": plan, "fallbackError": fallback_error })
 }
 
 fn print_report(report: &ResetReport) {
-    println!(
+    outln!(
         "reset done ({}): {} recovered, {} discarded",
         report.mode_used.label(),
         report.recovered.len(),
         report.discarded.len()
     );
     for o in &report.recovered {
-        println!(
+        outln!(
             "  kept      layer {} {} — {}",
-            o.layer_id, o.global_id, o.note
+            o.layer_id,
+            o.global_id,
+            o.note
         );
     }
     for o in &report.discarded {
-        println!(
+        outln!(
             "  discarded layer {} {} — {}",
-            o.layer_id, o.global_id, o.note
+            o.layer_id,
+            o.global_id,
+            o.note
         );
     }
     for f in &report.backup_files {
-        println!("backup: {}", f.display());
+        outln!("backup: {}", f.display());
     }
 }

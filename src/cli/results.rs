@@ -3,6 +3,7 @@
 //! edits not sent yet, marked "predicted".
 
 use super::session::{Session, data_dir, print_json, when};
+use super::terminal::outln;
 use crate::engine::EditResultRecord;
 use crate::protocol::catalog::{self, Series};
 use std::path::Path;
@@ -50,7 +51,7 @@ pub fn run(args: &ResultsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u
         return Ok(super::exit::OK);
     }
     if rows.is_empty() {
-        println!("no edit results for {}", summary.name);
+        outln!("no edit results for {}", summary.name);
     }
     for row in &rows {
         let gid = row
@@ -63,7 +64,7 @@ pub fn run(args: &ResultsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u
             Some(code) => format!("refused {code}"),
             None => "refused".to_string(),
         };
-        println!(
+        outln!(
             "{} layer {} ({}) {} {}: {}",
             outcome,
             row.layer_id,
@@ -72,14 +73,14 @@ pub fn run(args: &ResultsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u
             gid,
             row.description
         );
-        println!(
+        outln!(
             "    attempts {}, first seen {}, last seen {}",
             row.attempts,
             when(Some(row.first_seen_ms)),
             when(Some(row.last_seen_ms))
         );
         if let Some(entry) = row.code.and_then(catalog::for_edit_result) {
-            println!("    to address: {}", entry.how_to_address);
+            outln!("    to address: {}", entry.how_to_address);
         }
     }
     Ok(super::exit::OK)

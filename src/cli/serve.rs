@@ -1,7 +1,9 @@
 //! `syncwatch serve`: runs the reference feature service standalone until Ctrl-C. Only turns
-//! flags into a `server::ServerConfig`; everything else is the `server` module.
+//! flags into a `server::ServerConfig`; everything else is the `server` module. A service
+//! reachable from the network (not bound to loopback) is refused unless it requires tokens or
+//! `--allow-anonymous` says the operator means it.
 
-use crate::server::{self, AuthSettings, ServerConfig, ServiceDefinition, UserDef};
+use crate::server::{self, AuthSettings, ServerConfig, ServiceDefinition, TlsSource, UserDef};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,21 +39,44 @@ pub struct ServeArgs {
     /// Lifetime of OAuth refresh tokens, in minutes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub refresh_token_minutes: Option<u64>,
+    /// Require a token on every service request (sets the served definition's requireToken).
+    #[arg(long)]
+    pub require_token: bool,
+    /// Serve without tokens on an address reachable from the network (refused otherwise).
+    #[arg(long)]
+    pub allow_anonymous: bool,
+    /// A host name (NAME or NAME:PORT) clients use to reach the service, besides localhost and
+    /// its addresses; any other Host header is refused. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub public_host: Vec<String>,
+    /// Serve HTTPS with this PEM certificate (chain, server first); needs --tls-key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate kept in <data dir>/tls/cert.pem (printed).
+    #[arg(long)]
+    pub tls_self_signed: bool,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     init_logging();
     let mut definition = match &args.service {
-        Some(path) => Some(ServiceDefinition::load(path)?),
-        None => None,
+        Some(path) => ServiceDefinition::load(path)?,
+        None => ServiceDefinition::demo()?,
     };
     if !args.users.is_empty() {
-        let def = match definition.take() {
-            Some(def) => def,
-            None => ServiceDefinition::demo()?,
-        };
-        definition = Some(with_users(def, &args.users)?);
+        definition = with_users(definition, &args.users)?;
     }
+    definition.require_token |= args.require_token;
+    check_exposure(args, definition.require_token)?;
+    let definition = Some(definition);
     let mut auth = AuthSettings::default();
     if let Some(minutes) = args.token_minutes {
         auth = auth.with_token_lifetime(Duration::from_secs(minutes.saturating_mul(60)));
@@ -67,6 +92,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         admin_key: args.admin_key.clone(),
         job_step_delay: Duration::from_millis(args.job_delay_ms),
         auth,
+        tls: tls_source(args),
+        public_hosts: args.public_host.clone(),
+        ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime
@@ -89,6 +117,58 @@ fn with_users(mut def: ServiceDefinition, users: &[String]) -> anyhow::Result<Se
         def.add_or_replace_user(user);
     }
     Ok(def)
+}
+
+/// Refuses an anonymous service on a non-loopback address unless `--allow-anonymous`; warns
+/// about any service reachable from the network.
+fn check_exposure(args: &ServeArgs, require_token: bool) -> anyhow::Result<()> {
+    let addr = args.addr;
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if !require_token && !args.allow_anonymous {
+        anyhow::bail!(
+            "refusing to serve an anonymous service on {addr}, which is reachable from the network: add --require-token, or --allow-anonymous to serve it to anyone"
+        );
+    }
+    if require_token {
+        eprintln!("warning: the service on {addr} is reachable from the network");
+    } else {
+        eprintln!(
+            "warning: the service on {addr} is reachable from the network and anyone can read and change it (--allow-anonymous)"
+        );
+    }
+    if args.tls_cert.is_none() && !args.tls_self_signed {
+        eprintln!(
+            "warning: plain HTTP: tokens cross the network unencrypted; use --tls-cert/--tls-key or --tls-self-signed"
+        );
+    }
+    Ok(())
+}
+
+/// The certificate to serve, from the TLS flags.
+fn tls_source(args: &ServeArgs) -> Option<TlsSource> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return Some(TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    args.tls_self_signed.then(|| {
+        let mut names: Vec<String> = args
+            .public_host
+            .iter()
+            .map(|h| {
+                h.rsplit_once(':')
+                    .map_or(h.as_str(), |(name, _)| name)
+                    .to_string()
+            })
+            .collect();
+        if !args.addr.ip().is_unspecified() {
+            names.push(args.addr.ip().to_string());
+        }
+        TlsSource::SelfSigned { names }
+    })
 }
 
 /// Logs to stderr, `info` unless `RUST_LOG` says otherwise. Another subscriber already set is fine.

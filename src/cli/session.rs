@@ -3,8 +3,8 @@
 //! the progress bar (only on a terminal, never with `--json`).
 
 use crate::engine::{
-    self, Command, EditResultRecord, EngineConfig, EngineHandle, Event, EventReceiver, LocalEdit,
-    LocalReplicaId, ReplicaSummary, WaitError,
+    self, Command, CommandId, EditResultRecord, EngineConfig, EngineHandle, Event, EventReceiver,
+    LocalEdit, LocalReplicaId, ReplicaSummary, WaitError,
 };
 use anyhow::{Context, anyhow, bail};
 use std::io::IsTerminal;
@@ -13,8 +13,31 @@ use std::time::Duration;
 
 pub use crate::engine::{JobEnd, Predicted};
 
+/// The `--ca-cert` file, set once at start; every engine this process starts trusts it.
+static CA_CERT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Remembers the global `--ca-cert` (or `SYNCWATCH_CA_CERT`) for the engines started later.
+pub fn trust_ca_cert(path: Option<PathBuf>) {
+    if let Some(path) = path {
+        let _ = CA_CERT.set(path);
+    }
+}
+
+/// The engine's settings for `data_dir`, trusting the `--ca-cert` file if one was given.
+pub fn engine_config(data_dir: &Path) -> anyhow::Result<EngineConfig> {
+    let config = EngineConfig::new(data_dir);
+    match CA_CERT.get() {
+        Some(path) => Ok(config.trust_ca_file(path)?),
+        None => Ok(config),
+    }
+}
+
 /// How long a command waits for the engine before giving up (a job always ends before this).
 const EVENT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+/// How long a command that queues no job waits for its answer. The engine answers every command
+/// (with the answer, or with the command's `CommandFailed`), so this only ends the wait of an
+/// engine that stopped answering.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// How long shutdown waits for the engine to finish.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -61,7 +84,7 @@ impl Session {
             let config = EngineConfig {
                 reset_on_detection: false,
                 secret_store,
-                ..EngineConfig::new(data_dir)
+                ..engine_config(data_dir)?
             };
             engine::start_with_channel(config)
                 .with_context(|| format!("could not start the engine in {}", data_dir.display()))?
@@ -103,14 +126,6 @@ impl Session {
         bail!("no replica named {name_or_id:?} (see `syncwatch replicas`)")
     }
 
-    /// Queues a command and returns the id its events carry.
-    pub fn submit(&self, command: Command) -> anyhow::Result<engine::CommandId> {
-        self.handle
-            .blocking_submit(command)
-            .map(|ticket| ticket.command())
-            .map_err(|e| anyhow!("{e}"))
-    }
-
     /// The engine's handle, for the calls that answer directly.
     pub fn handle(&self) -> &EngineHandle {
         &self.handle
@@ -121,23 +136,50 @@ impl Session {
         self.runtime.block_on(future)
     }
 
+    /// Sends a command whose events the caller does not follow by id.
     pub fn send(&self, command: Command) -> anyhow::Result<()> {
+        self.submit(command).map(|_| ())
+    }
+
+    /// Sends a command and returns the id the engine echoes in its events (its `JobQueued`
+    /// and `CommandFailed`).
+    pub fn submit(&self, command: Command) -> anyhow::Result<CommandId> {
         self.handle
-            .blocking_send(command)
+            .blocking_submit(command)
+            .map(|ticket| ticket.command())
             .map_err(|e| anyhow!("{e}"))
     }
 
     /// The replica's edit results: the server's, then the refusals predicted for its queued
-    /// changes (`predicted: true`).
+    /// changes (`predicted: true`). A missing or damaged replica file is the command's error.
     pub fn edit_results(
         &self,
         replica: LocalReplicaId,
     ) -> anyhow::Result<std::sync::Arc<[EditResultRecord]>> {
-        self.send(Command::LoadEditResults { replica })?;
-        self.wait_for(|e| match e {
+        self.ask(Command::LoadEditResults { replica }, |e| match e {
             Event::EditResultsReady { replica: r, rows } if *r == replica => Some(rows.clone()),
             _ => None,
         })
+    }
+
+    /// Sends a command that queues no job and waits for its answer: the first event `pick`
+    /// accepts, or the command's own `CommandFailed` (matched by its `CommandId`) as the error.
+    pub fn ask<T>(
+        &self,
+        command: Command,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        let ours = self.submit(command)?;
+        self.events
+            .wait_for(ANSWER_TIMEOUT, |e| match e {
+                Event::CommandFailed {
+                    error,
+                    command: Some(c),
+                    ..
+                } if *c == ours => Some(Err(anyhow!("{}", error.message))),
+                other => pick(other).map(Ok),
+            })
+            .map_err(|e| anyhow!("the engine did not answer: {e}"))?
     }
 
     /// Records a local edit through the engine; the replica's summary afterwards.
@@ -173,7 +215,7 @@ impl Session {
                 },
             ) = (&bar, event)
             {
-                bar.set_message(message.clone());
+                bar.set_message(super::terminal::printable(message).into_owned());
                 if let Some(p) = progress {
                     bar.set_position((p * 100.0).clamp(0.0, 100.0) as u64);
                 }
@@ -212,12 +254,9 @@ impl Session {
     }
 }
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout (see `terminal`).
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    super::terminal::write_json(value)?;
     Ok(())
 }
 

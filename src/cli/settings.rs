@@ -2,6 +2,7 @@
 //! the service's rules predict it will refuse (`--predicted send|hold|editable-only`).
 
 use super::session::{Session, data_dir, print_json};
+use super::terminal::outln;
 use crate::engine::{Command, Event, PredictedPolicy};
 use std::path::Path;
 
@@ -34,24 +35,20 @@ pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
         }
     };
     if let Some(policy) = args.predicted {
-        let set = session
-            .send(Command::SetPredictedPolicy {
+        let set = session.ask(
+            Command::SetPredictedPolicy {
                 replica: summary.id,
                 policy,
-            })
-            .and_then(|()| {
-                session.wait_for(|e| match e {
-                    Event::ReplicaChanged { summary: s }
-                        if s.id == summary.id && s.predicted_policy == policy =>
-                    {
-                        Some(Ok(s.clone()))
-                    }
-                    Event::CommandFailed { error, .. } => {
-                        Some(Err(anyhow::anyhow!("{}", error.message)))
-                    }
-                    _ => None,
-                })?
-            });
+            },
+            |e| match e {
+                Event::ReplicaChanged { summary: s }
+                    if s.id == summary.id && s.predicted_policy == policy =>
+                {
+                    Some(s.clone())
+                }
+                _ => None,
+            },
+        );
         match set {
             Ok(s) => summary = s,
             Err(e) => {
@@ -68,13 +65,13 @@ pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
             "resetMode": summary.reset_mode,
         }))?;
     } else {
-        println!("{}", summary.name);
-        println!(
+        outln!("{}", summary.name);
+        outln!(
             "  predicted refusals: {} ({})",
             summary.predicted_policy.as_str(),
             summary.predicted_policy.label()
         );
-        println!("  client reset mode:  {}", summary.reset_mode.label());
+        outln!("  client reset mode:  {}", summary.reset_mode.label());
     }
     Ok(super::exit::OK)
 }

@@ -5,6 +5,7 @@
 //! (the sync waits in the engine; this command reports and exits).
 
 use super::session::{JobEnd, Predicted, Session, data_dir, print_json};
+use super::terminal::{errln, outln};
 use crate::engine::{Command, EditResultRecord, PredictedPolicy, SyncOptions};
 use crate::protocol::{JobState, SyncDirection};
 use std::path::Path;
@@ -69,7 +70,7 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
                 if let Some(predicted) = &predicted {
                     print_predicted(predicted);
                 }
-                println!(
+                outln!(
                     "{}: {} — uploaded {}, downloaded {}, refused {}",
                     summary.name,
                     outcome.state.as_str(),
@@ -78,7 +79,7 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
                     outcome.failed_edits
                 );
                 if refused {
-                    println!(
+                    outln!(
                         "refused edits stay queued; see `syncwatch results {} --failed`",
                         summary.name
                     );
@@ -101,21 +102,21 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
 
 /// The refusals predicted before the upload, one line each, and what the policy did.
 fn print_predicted(predicted: &Predicted) {
-    println!(
+    outln!(
         "{} queued edit(s) predicted to be refused (policy: {}):",
         predicted.rows.len(),
         predicted.policy.label()
     );
     for row in &predicted.rows {
-        println!("  {}", predicted_line(row));
+        outln!("  {}", predicted_line(row));
     }
     match predicted.policy {
-        PredictedPolicy::Hold => println!(
+        PredictedPolicy::Hold => outln!(
             "{} held back locally until fixed or dropped",
             predicted.held
         ),
         PredictedPolicy::EditableOnly => {
-            println!("{} sent with only their editable fields", predicted.trimmed)
+            outln!("{} sent with only their editable fields", predicted.trimmed)
         }
         PredictedPolicy::Send => {}
     }
@@ -142,7 +143,7 @@ pub(super) fn report_failure(json: bool, message: &str) -> anyhow::Result<u8> {
     if json {
         print_json(&serde_json::json!({ "state": "Failed", "error": line }))?;
     }
-    eprintln!("syncwatch: {line}");
+    errln!("syncwatch: {line}");
     Ok(super::exit::FAILED)
 }
 
@@ -162,6 +163,6 @@ pub(super) fn report_reset(json: bool, reason: &str) -> anyhow::Result<u8> {
     if json {
         print_json(&serde_json::json!({ "state": "ResetRequired", "reason": line }))?;
     }
-    eprintln!("syncwatch: the replica needs a client reset: {line}");
+    errln!("syncwatch: the replica needs a client reset: {line}");
     Ok(super::exit::RESET_REQUIRED)
 }

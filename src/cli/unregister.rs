@@ -2,6 +2,7 @@
 //! file stays on disk as a backup of anything unsynced.
 
 use super::session::{JobEnd, Session, data_dir, print_json};
+use super::terminal::outln;
 use crate::engine::Command;
 use std::path::Path;
 
@@ -37,7 +38,7 @@ pub fn run(args: &UnregisterArgs, data_dir_flag: Option<&Path>) -> anyhow::Resul
                     &serde_json::json!({ "unregistered": summary.name, "replicaID": summary.replica_guid }),
                 )?;
             } else {
-                println!("unregistered {}", summary.name);
+                outln!("unregistered {}", summary.name);
             }
             Ok(super::exit::OK)
         }

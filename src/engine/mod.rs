@@ -82,6 +82,17 @@ impl EngineConfig {
             secret_store: None,
         }
     }
+
+    /// Trusts the PEM certificates in `path` besides the system's, in every client the engine
+    /// builds (`--ca-cert`).
+    pub fn trust_ca_file(
+        mut self,
+        path: &std::path::Path,
+    ) -> Result<EngineConfig, crate::service::TrustError> {
+        let certificates = crate::service::CaCertificate::from_pem_file(path)?;
+        self.client.ca_certificates.extend(certificates);
+        Ok(self)
+    }
 }
 
 /// The file layout under the data directory.

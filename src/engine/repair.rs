@@ -3,7 +3,8 @@
 //! from the replica files under `replicas/` (each carries its service URL, replicaID and name).
 //! Replica files that cannot be read are listed and left as they are. Tokens lived only in the
 //! app database, so rebuilt replicas have none. Blocking; runs before any engine is started.
-//! Must not touch a database that opens fine.
+//! Must not touch a database that opens fine, nor one that cannot be read for another reason
+//! than damage (refused access, a full disk): that one may be healthy.
 
 use super::DataDirs;
 use crate::geodatabase::replica_file::ReplicaFile;
@@ -39,7 +40,9 @@ pub fn repair(data_dir: &Path) -> Result<RepairReport, StoreError> {
                 unreadable: Vec::new(),
             });
         }
-        Err(StoreError::Open { .. } | StoreError::Sqlite { .. }) => {}
+        // Only a database SQLite calls corrupt or not a database is set aside; one that is
+        // refused (permissions, a full disk, another program) may be healthy and is left alone.
+        Err(e) if e.is_damaged() => {}
         Err(other) => return Err(other),
     }
     let set_aside = set_aside(&db)?;

@@ -4,6 +4,7 @@
 
 use super::guid::{Guid, opt_guid};
 use super::lenient::{bool_or_text, opt_int_or_text};
+use super::unreadable::{RawFeatures, UnreadableFeature, raw_features, read_features};
 use serde::{Deserialize, Serialize};
 
 /// Attribute values of one feature or row, by field name.
@@ -35,21 +36,46 @@ impl Feature {
     }
 }
 
-/// Feature edits (upload) or server changes (download) for one layer.
+/// Feature edits (upload) or server changes (download) for one layer. Read feature by feature:
+/// one that cannot be read lands in `unreadable` instead of failing the whole reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(from = "FeatureChangesWire")]
 pub struct FeatureChanges {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub adds: Vec<Feature>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<Feature>,
     /// Deleted GlobalIDs (deletes are keyed by GlobalID, not OBJECTID).
-    #[serde(
-        rename = "deleteIds",
-        alias = "deletes",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "deleteIds", skip_serializing_if = "Vec::is_empty")]
     pub delete_ids: Vec<String>,
+    /// Features of `adds` / `updates` that could not be read (never sent).
+    #[serde(skip)]
+    pub unreadable: Vec<UnreadableFeature>,
+}
+
+/// [`FeatureChanges`] as it arrives, before each feature is read on its own.
+#[derive(Deserialize)]
+struct FeatureChangesWire {
+    #[serde(default, deserialize_with = "raw_features")]
+    adds: RawFeatures,
+    #[serde(default, deserialize_with = "raw_features")]
+    updates: RawFeatures,
+    #[serde(rename = "deleteIds", alias = "deletes", default)]
+    delete_ids: Vec<String>,
+}
+
+impl From<FeatureChangesWire> for FeatureChanges {
+    fn from(wire: FeatureChangesWire) -> Self {
+        let (adds, mut unreadable) = read_features(wire.adds, "adds");
+        let (updates, unreadable_updates) = read_features(wire.updates, "updates");
+        unreadable.extend(unreadable_updates);
+        FeatureChanges {
+            adds,
+            updates,
+            delete_ids: wire.delete_ids,
+            unreadable,
+        }
+    }
 }
 
 impl FeatureChanges {

@@ -7,6 +7,7 @@ pub mod create_replica;
 pub mod edits;
 pub mod error;
 pub mod form;
+pub mod geometry;
 pub mod guid;
 pub mod job_state;
 pub mod lenient;
@@ -15,6 +16,7 @@ pub mod replica_reply;
 pub mod rules;
 pub mod service_info;
 pub mod synchronize_replica;
+pub mod unreadable;
 pub mod wire_enum;
 
 pub use catalog::{CatalogEntry, ErrorDomain, Resend, Series, TransportKind};
@@ -37,6 +39,7 @@ pub use service_info::{
     Index, LayerInfo, LayerRef, OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
 };
 pub use synchronize_replica::{SyncLayerSpec, SyncReplicaParams};
+pub use unreadable::UnreadableFeature;
 pub use wire_enum::{
     AttachmentsSyncDirection, DataFormat, QueryOption, ResponseType, SyncDirection, SyncModel,
     TransportType,

@@ -7,6 +7,7 @@ use super::error::{CarriesServiceError, ServiceError};
 use super::guid::{Guid, opt_guid};
 use super::job_state::JobState;
 use super::lenient::{known_or_none, opt_int_or_text, required_int};
+use super::unreadable::{RawFeatures, UnreadableFeature, raw_features, read_features};
 use super::wire_enum::{ResponseType, TransportType};
 use serde::{Deserialize, Serialize};
 
@@ -26,15 +27,41 @@ pub struct LayerServerGen {
     pub server_sib_gen: Option<i64>,
 }
 
-/// A layer's rows in createReplica data.
+/// A layer's rows in createReplica data. Read feature by feature: one that cannot be read lands
+/// in `unreadable` instead of failing the whole download.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(from = "ReplicaLayerDataWire")]
 pub struct ReplicaLayerData {
-    #[serde(deserialize_with = "required_int")]
     pub id: i64,
-    #[serde(default)]
     pub features: Vec<Feature>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Features that could not be read (never sent).
+    #[serde(skip)]
+    pub unreadable: Vec<UnreadableFeature>,
+}
+
+/// [`ReplicaLayerData`] as it arrives, before each feature is read on its own.
+#[derive(Deserialize)]
+struct ReplicaLayerDataWire {
+    #[serde(deserialize_with = "required_int")]
+    id: i64,
+    #[serde(default, deserialize_with = "raw_features")]
+    features: RawFeatures,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+impl From<ReplicaLayerDataWire> for ReplicaLayerData {
+    fn from(wire: ReplicaLayerDataWire) -> Self {
+        let (features, unreadable) = read_features(wire.features, "features");
+        ReplicaLayerData {
+            id: wire.id,
+            features,
+            attachments: wire.attachments,
+            unreadable,
+        }
+    }
 }
 
 /// Every reply of createReplica and synchronizeReplica: a direct result, a URL to the result,
@@ -103,6 +130,20 @@ pub struct ReplicaResponse {
 }
 
 impl ReplicaResponse {
+    /// Every downloaded feature that could not be read and was left out, with its layer id:
+    /// the sync changes (`edits`) and the replica data (`layers`).
+    pub fn unreadable_features(&self) -> Vec<(i64, &UnreadableFeature)> {
+        let changes = self
+            .edits
+            .iter()
+            .flat_map(|l| l.features.unreadable.iter().map(move |u| (l.id, u)));
+        let data = self
+            .layers
+            .iter()
+            .flat_map(|l| l.unreadable.iter().map(move |u| (l.id, u)));
+        changes.chain(data).collect()
+    }
+
     /// Where the result is: `resultUrl`, else `responseUrl`, else `URL` (non-empty only).
     pub fn result_location(&self) -> Option<&str> {
         [&self.result_url, &self.response_url, &self.url]

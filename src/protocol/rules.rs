@@ -2,7 +2,7 @@
 //! documented edit-result code (text from `catalog::describe`): GlobalID (1020/1021), field values
 //! (1001 not nullable, 1016 wrong type / too long / outside a domain / unknown field, 1023 not
 //! editable, 1006 untrusted HTML), geometry (1002 m, 1004 update not allowed, 1005 true curves,
-//! 1014 z, 1015 bad) and ownership (1007/1013). Pure functions over the service and layer
+//! 1014 z, 1015 not geometry of the layer's type that `geometry` understands) and ownership (1007/1013). Pure functions over the service and layer
 //! resources (`FeatureServiceInfo`, `LayerInfo`) and the stored row: no I/O, no database.
 //! Shared by the reference service (`server::apply`) and the client's validator
 //! (`engine::validate`), so a prediction and the server's answer come from the same code.
@@ -10,6 +10,7 @@
 //! existence (1011) needs the server's store and stays in `server::apply`.
 
 use super::catalog;
+use super::geometry;
 use super::{Attributes, Domain, Feature, FeatureServiceInfo, Field, FieldType, Guid, LayerInfo};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -530,12 +531,11 @@ fn checked_geometry(
     let Some(kind) = ctx.layer.geometry_type.as_deref() else {
         return Err(Rejection::new(1015, ""));
     };
-    let object = geometry
-        .as_object()
-        .ok_or_else(|| Rejection::new(1015, ""))?;
     let wants_z = ctx.layer.has_z && !ctx.layer.enable_z_defaults;
     let wants_m = ctx.layer.has_m;
-    let coords = coordinates(kind, object).ok_or_else(|| Rejection::new(1015, ""))?;
+    // Only geometry JSON of the layer's type that the service understands (known keys, bounded
+    // nesting): anything else would be stored and handed to every other replica.
+    let coords = geometry::vertices(kind, geometry).ok_or_else(|| Rejection::new(1015, ""))?;
     for c in &coords {
         if c.len() < 2 || c.iter().any(|v| !v.is_finite()) {
             return Err(Rejection::new(1015, ""));
@@ -549,58 +549,6 @@ fn checked_geometry(
         }
     }
     Ok(Some(geometry.clone()))
-}
-
-/// Every coordinate of a geometry as numbers; `None` when the JSON is not that geometry type.
-fn coordinates(kind: &str, object: &serde_json::Map<String, Value>) -> Option<Vec<Vec<f64>>> {
-    match kind {
-        "esriGeometryPoint" => {
-            let mut c = vec![number(object.get("x")?)?, number(object.get("y")?)?];
-            if let Some(z) = object.get("z").filter(|v| !v.is_null()) {
-                c.push(number(z)?);
-            }
-            if let Some(m) = object.get("m").filter(|v| !v.is_null()) {
-                c.push(number(m)?);
-            }
-            Some(c).map(|c| vec![c])
-        }
-        "esriGeometryMultipoint" => point_list(object.get("points")?, 1),
-        "esriGeometryPolyline" => nested(object.get("paths")?, 2),
-        "esriGeometryPolygon" => nested(object.get("rings")?, 3),
-        _ => None,
-    }
-}
-
-fn number(v: &Value) -> Option<f64> {
-    v.as_f64().filter(|f| f.is_finite())
-}
-
-fn point_list(v: &Value, min_points: usize) -> Option<Vec<Vec<f64>>> {
-    let items = v.as_array()?;
-    if items.len() < min_points {
-        return None;
-    }
-    items
-        .iter()
-        .map(|p| {
-            p.as_array()?
-                .iter()
-                .map(number)
-                .collect::<Option<Vec<f64>>>()
-        })
-        .collect()
-}
-
-fn nested(v: &Value, min_points: usize) -> Option<Vec<Vec<f64>>> {
-    let parts = v.as_array()?;
-    if parts.is_empty() {
-        return None;
-    }
-    let mut all = Vec::new();
-    for part in parts {
-        all.extend(point_list(part, min_points)?);
-    }
-    Some(all)
 }
 
 #[cfg(test)]
@@ -709,6 +657,54 @@ mod tests {
             let err = prepare_add(ctx, &feature(f.clone())).unwrap_err();
             assert_eq!((err.code, err.value.as_str()), (code, value), "{f}");
         }
+    }
+
+    /// Geometry the layer does not understand is refused with 1015 on add and on update: an
+    /// unknown key, a nested spatial reference (the 122-deep poison), another type's keys.
+    #[test]
+    fn geometry_not_understood_is_refused_with_1015() {
+        let def = FeatureServiceInfo::default();
+        let caller = Caller::default();
+        let valves = valves();
+        let ctx = EditContext {
+            def: &def,
+            layer: &valves,
+            caller: &caller,
+        };
+        let mut poison = json!({"wkid": 4326});
+        for _ in 0..122 {
+            poison = json!({"spatialReference": poison});
+        }
+        let base = json!({"GlobalID":GID,"ValveID":"V-1","Diameter_mm":150,"Depth":1.5});
+        for geometry in [
+            json!({"x":1.0,"y":2.0,"z":3.0,"spatialReference":poison}),
+            json!({"x":1.0,"y":2.0,"z":3.0,"note":"extra"}),
+            json!({"paths":[[[1.0,2.0,3.0],[2.0,3.0,4.0]]]}),
+        ] {
+            let add = feature(json!({"geometry": geometry, "attributes": base}));
+            assert_eq!(prepare_add(ctx, &add).unwrap_err().code, 1015, "{geometry}");
+        }
+        let mut editable = valves.clone();
+        editable.allow_geometry_updates = true;
+        let ctx = EditContext {
+            layer: &editable,
+            ..ctx
+        };
+        let stored = json!({"x":1.0,"y":2.0,"z":3.0});
+        let update = feature(
+            json!({"geometry": {"x":1.0,"y":2.0,"z":3.0,"m":{"deep":[1]}},
+                                     "attributes": {"GlobalID": GID}}),
+        );
+        let attributes = base.as_object().unwrap().clone();
+        let refused = prepare_update(
+            ctx,
+            &update,
+            Guid::parse(GID).unwrap(),
+            &attributes,
+            Some(&stored),
+            "",
+        );
+        assert_eq!(refused.unwrap_err().code, 1015);
     }
 
     #[test]

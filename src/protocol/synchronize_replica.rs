@@ -130,6 +130,15 @@ impl SyncReplicaParams {
                 ));
             }
         };
+        let edits: Vec<LayerEdits> = p.opt_json("edits")?.unwrap_or_default();
+        // An uploaded feature that cannot be read is refused as the whole parameter was before
+        // features were read one by one: nothing of this upload is applied.
+        if let Some((layer, bad)) = edits
+            .iter()
+            .find_map(|l| l.features.unreadable.first().map(|u| (l.id, u)))
+        {
+            return Err(ParamError::invalid("edits", bad.describe(layer)));
+        }
         Ok(SyncReplicaParams {
             replica_id,
             replica_server_gen: p.opt_i64("replicaServerGen")?,
@@ -138,7 +147,7 @@ impl SyncReplicaParams {
             sync_direction: p
                 .opt_parse("syncDirection")?
                 .unwrap_or(SyncDirection::Bidirectional),
-            edits: p.opt_json("edits")?.unwrap_or_default(),
+            edits,
             edits_upload_id: p.text("editsUploadID").map(str::to_string),
             edits_upload_format: p.text("editsUploadFormat").map(str::to_string),
             return_ids_for_adds: p.bool_or("returnIdsForAdds", false)?,

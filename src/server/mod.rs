@@ -19,6 +19,9 @@
 //! per-attachment rules; the per-edit feature rules are `protocol::rules`, shared with the
 //! client's validator) and `background_free`.
 //!
+//! The listener (`listener`, with `limits`, `slots`, `own_hosts` and `tls`) accepts
+//! connections under the bounds of [`Limits`], over HTTP or HTTPS, before the router sees them.
+//!
 //! Shutdown: dropping the [`RunningServer`] (or calling [`RunningServer::shutdown`]) stops
 //! accepting connections; a temporary data directory is removed with it.
 
@@ -30,7 +33,12 @@ mod curves;
 mod db;
 pub mod definition;
 mod http;
+mod limits;
+mod listener;
 mod ops;
+mod own_hosts;
+mod slots;
+mod tls;
 mod where_clause;
 
 pub use crate::protocol::rules::is_untrusted_html;
@@ -40,6 +48,8 @@ pub use definition::{
     DefinitionError, LayerDef, OAuthAppDef, OwnershipDef, ServiceDefinition, UserDef,
 };
 pub use http::{FaultKind, FaultRule};
+pub use limits::Limits;
+pub use tls::{TlsError, TlsSource};
 pub use where_clause::{Condition, WhereError};
 
 use std::io;
@@ -68,6 +78,13 @@ pub struct ServerConfig {
     pub job_step_delay: Duration,
     /// Token lifetimes and attempt limits of signing in.
     pub auth: AuthSettings,
+    /// Bounds on connections, requests, bodies and slow clients.
+    pub limits: Limits,
+    /// Serve HTTPS with this certificate; `None` serves plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// Host names (`NAME` or `NAME:PORT`) the service also answers to, besides `localhost`
+    /// and its addresses; any other `Host` is refused (DNS rebinding).
+    pub public_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +97,9 @@ impl Default for ServerConfig {
             admin_key: None,
             job_step_delay: Duration::ZERO,
             auth: AuthSettings::default(),
+            limits: Limits::default(),
+            tls: None,
+            public_hosts: Vec::new(),
         }
     }
 }
@@ -94,10 +114,11 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     temp_dir: Option<PathBuf>,
+    tls_cert_path: Option<PathBuf>,
 }
 
 impl RunningServer {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://…` when served over TLS.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -122,6 +143,11 @@ impl RunningServer {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The PEM certificate a client must trust, when served over TLS.
+    pub fn tls_cert_path(&self) -> Option<&std::path::Path> {
+        self.tls_cert_path.as_deref()
     }
 
     /// Stops the service and waits until it has stopped.
@@ -173,46 +199,64 @@ pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
         .admin_key
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let tls = match &config.tls {
+        Some(source) => Some(tls::prepare(source, &data_dir).map_err(io::Error::other)?),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let local_addr = listener.local_addr()?;
     let settings = http::Settings {
         data_dir: data_dir.clone(),
         result_ttl: config.result_ttl,
         admin_key: admin_key.clone(),
         job_step_delay: config.job_step_delay,
         auth: config.auth.clone(),
+        limits: config.limits.clone(),
+        own_hosts: own_hosts::OwnHosts::new(local_addr, tls.is_some(), &config.public_hosts),
+        https: tls.is_some(),
     };
     let state = tokio::task::spawn_blocking(move || http::AppState::open(definition, settings))
         .await
         .map_err(io::Error::other)??;
     let service_name = state.service_name();
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let local_addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
     let sweeper = state.spawn_sweeper();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let (acceptor, tls_cert_path) = match tls {
+        Some(tls) => (Some(tls.acceptor), Some(tls.cert_path)),
+        None => (None, None),
+    };
+    let limits = config.limits.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_rx.await;
-        })
-        .await;
+        listener::serve(listener, app, limits, acceptor, shutdown_rx).await;
         sweeper.abort();
-        if let Err(err) = served {
-            tracing::error!(%err, "reference service stopped with an error");
-        }
     });
-    tracing::info!(%local_addr, service = %service_name, "reference feature service listening");
+    tracing::info!(%local_addr, service = %service_name, scheme, "reference feature service listening");
     Ok(RunningServer {
-        base_url: format!("http://{local_addr}"),
+        base_url: format!("{scheme}://{}", url_host(local_addr)),
         service_name,
         admin_key,
         local_addr,
         shutdown: Some(shutdown_tx),
         task: Some(task),
         temp_dir,
+        tls_cert_path,
     })
+}
+
+/// The address to put in the service's own URLs: loopback when bound to every interface.
+fn url_host(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        let loopback: std::net::IpAddr = if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        SocketAddr::new(loopback, addr.port())
+    } else {
+        addr
+    }
 }
 
 /// A service running on its own tokio runtime, for callers without one (GUI demo mode,
@@ -277,6 +321,12 @@ pub async fn serve_until_ctrl_c(config: ServerConfig) -> io::Result<()> {
         "syncwatch reference feature service: {}",
         server.service_url()
     );
+    if let Some(cert) = server.tls_cert_path() {
+        println!(
+            "TLS certificate (trust it with --ca-cert): {}",
+            cert.display()
+        );
+    }
     println!("admin key (X-Admin-Key): {}", server.admin_key());
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;

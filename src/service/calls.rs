@@ -1,9 +1,11 @@
 //! The typed calls of a feature service: service and layer properties, the replica list and
-//! info, unRegisterReplica, createReplica (with clean-up of replicas left by a lost reply) and
+//! info, unRegisterReplica, createReplica (with clean-up of the replicas its own attempt left
+//! after a lost reply, see `create_attempt`) and
 //! synchronizeReplica. Each one names its operation, picks its endpoint and hands the request to
 //! `transport`; async replies go on to `job_polling`.
 
 use super::client::FeatureServiceClient;
+use super::create_attempt::CreateAttempt;
 use super::error::ServiceClientError;
 use super::job_polling::{ProgressFn, ReplicaResult};
 use super::transport::json_form;
@@ -82,59 +84,71 @@ impl FeatureServiceClient {
         }
     }
 
-    /// createReplica, following an async job and downloading the result (into `result_dir` for SQLite).
-    ///
-    /// createReplica is not idempotent: a request whose reply was lost (connection dropped, timeout,
-    /// truncated reply) may have registered a replica, and each retry another. Replicas that appear
-    /// under this name while the call runs and are not the one it returns are unregistered again,
-    /// so none is left orphaned on the server. Best effort: it needs the `replicas` resource, and
-    /// an async job whose submission reply was lost may register its replica after the call ends.
+    /// createReplica, following an async job and downloading the result (into `result_dir` for
+    /// SQLite), as a new [`CreateAttempt`] of `params.replica_name`. See
+    /// [`FeatureServiceClient::create_replica_as`].
     pub async fn create_replica(
         &self,
         params: &CreateReplicaParams,
         result_dir: &Path,
         progress: ProgressFn<'_>,
     ) -> Result<ReplicaResult, ServiceClientError> {
-        let before = self.replica_ids_named(&params.replica_name).await;
-        let outcome = self.create_replica_once(params, result_dir, progress).await;
-        if let Some(before) = before {
-            let kept = outcome
-                .as_ref()
-                .ok()
-                .and_then(|r| r.response.replica_id.clone());
-            self.remove_strays(&params.replica_name, &before, kept.as_ref())
-                .await;
+        let attempt = CreateAttempt::new(&params.replica_name);
+        self.create_replica_as(&attempt, params, result_dir, progress)
+            .await
+    }
+
+    /// createReplica under the attempt's own service name (`params.replica_name` is replaced by
+    /// [`CreateAttempt::service_name`]); a caller that records the attempt before the call can
+    /// clean up after a crash with [`FeatureServiceClient::remove_attempt_replicas`].
+    ///
+    /// createReplica is not idempotent: a request whose reply was lost (connection dropped,
+    /// timeout, truncated reply) may have registered a replica, and each retry another. When the
+    /// call ends, replicas registered under this attempt's name other than the one it returns
+    /// are unregistered again. Only that name is matched, so another client's replica of the
+    /// same name is never touched. Best effort: it needs the `replicas` resource, and an async
+    /// job whose submission reply was lost may register its replica after the call ends.
+    pub async fn create_replica_as(
+        &self,
+        attempt: &CreateAttempt,
+        params: &CreateReplicaParams,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
+        let mut params = params.clone();
+        params.replica_name = attempt.service_name();
+        let outcome = self
+            .create_replica_once(&params, result_dir, progress)
+            .await;
+        let kept = outcome
+            .as_ref()
+            .ok()
+            .and_then(|r| r.response.replica_id.clone());
+        if let Err(e) = self.remove_attempt_replicas(attempt, kept.as_ref()).await {
+            tracing::debug!(error = %e, "replica list unavailable; strays cannot be cleaned up");
         }
         outcome
     }
 
-    /// The ids of the replicas named `name` this user can see; `None` when the list is unavailable.
-    async fn replica_ids_named(&self, name: &str) -> Option<Vec<Guid>> {
-        match self.replicas().await {
-            Ok(list) => Some(
-                list.into_iter()
-                    .filter(|r| r.replica_name == name)
-                    .map(|r| r.replica_id)
-                    .collect(),
-            ),
-            Err(e) => {
-                tracing::debug!(error = %e, "replica list unavailable; strays cannot be cleaned up");
-                None
-            }
-        }
-    }
-
-    /// Unregisters replicas named `name` that were not there `before` and are not `kept`.
-    async fn remove_strays(&self, name: &str, before: &[Guid], kept: Option<&Guid>) {
-        let Some(now) = self.replica_ids_named(name).await else {
-            return;
-        };
-        for stray in now
-            .iter()
-            .filter(|id| !before.contains(id) && Some(*id) != kept)
-        {
+    /// Unregisters every replica the attempt registered except `keep`; how many it removed.
+    /// Replicas of any other name, the same technician's name included, are never touched.
+    pub async fn remove_attempt_replicas(
+        &self,
+        attempt: &CreateAttempt,
+        keep: Option<&Guid>,
+    ) -> Result<usize, ServiceClientError> {
+        let strays: Vec<Guid> = self
+            .replicas()
+            .await?
+            .into_iter()
+            .filter(|r| attempt.made(&r.replica_name) && Some(&r.replica_id) != keep)
+            .map(|r| r.replica_id)
+            .collect();
+        let mut removed = 0;
+        for stray in &strays {
             match self.unregister_replica(stray).await {
                 Ok(_) => {
+                    removed += 1;
                     tracing::info!(replica = %stray, "unregistered a replica left by a lost createReplica reply")
                 }
                 Err(e) => {
@@ -142,6 +156,7 @@ impl FeatureServiceClient {
                 }
             }
         }
+        Ok(removed)
     }
 
     async fn create_replica_once(

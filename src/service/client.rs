@@ -78,17 +78,23 @@ impl FeatureServiceClient {
                 attempt.stop()
             }
         });
+        let setup_failed = |e: reqwest::Error| ServiceClientError::InvalidUrl {
+            url: service_url.to_string(),
+            reason: format!("could not set up the HTTP client: {e}"),
+        };
         let build = |policy| {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder();
+            for ca in &config.ca_certificates {
+                let certificate = reqwest::Certificate::from_der(ca.der()).map_err(setup_failed)?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder
                 .timeout(config.request_timeout)
                 .connect_timeout(config.connect_timeout)
                 .redirect(policy)
                 .user_agent(concat!("syncwatch/", env!("CARGO_PKG_VERSION")))
                 .build()
-                .map_err(|e| ServiceClientError::InvalidUrl {
-                    url: service_url.to_string(),
-                    reason: format!("could not set up the HTTP client: {e}"),
-                })
+                .map_err(setup_failed)
         };
         let authed = build(same_origin_only)?;
         let anonymous = build(reqwest::redirect::Policy::limited(5))?;

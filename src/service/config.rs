@@ -3,6 +3,7 @@
 //! nothing here talks to the network.
 
 use super::backoff::Backoff;
+use super::trust::CaCertificate;
 use crate::model::Secret;
 use std::time::Duration;
 
@@ -22,12 +23,21 @@ pub struct ClientConfig {
     pub max_outage: Duration,
     /// Give up on an async job that has not finished after this long.
     pub max_job_duration: Duration,
-    /// Largest JSON reply read into memory.
+    /// Largest reply of an ordinary call read into memory: service and layer properties, the
+    /// replica list and info, job status, unRegisterReplica, error envelopes. Their biggest
+    /// legitimate size is a layer with large coded-value domains, a few MB.
     pub max_reply_bytes: u64,
+    /// Largest createReplica or synchronizeReplica reply, or JSON result, read into memory: the
+    /// replica's data, its edit results and downloaded changes (1,000,000 edit results are about
+    /// 105 MB). A reply past the limit fails the call with a clear error instead of filling
+    /// the memory.
+    pub max_replica_reply_bytes: u64,
     /// Largest result file written to disk.
     pub max_result_file_bytes: u64,
     /// Send the token as a `token` parameter instead of the `X-Esri-Authorization` header.
     pub token_as_parameter: bool,
+    /// Certificates trusted as roots besides the system's (`--ca-cert`), e.g. a self-signed one.
+    pub ca_certificates: Vec<CaCertificate>,
 }
 
 /// The pause after the first status check of an async job; it doubles per check up to
@@ -55,9 +65,24 @@ impl Default for ClientConfig {
             poll_interval: Duration::from_secs(2),
             max_outage: Duration::from_secs(600),
             max_job_duration: Duration::from_secs(4 * 3600),
-            max_reply_bytes: 1 << 30,
+            max_reply_bytes: 16 << 20,
+            max_replica_reply_bytes: 512 << 20,
             max_result_file_bytes: 8 << 30,
             token_as_parameter: false,
+            ca_certificates: Vec::new(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The most of `operation`'s reply read into memory ([`ClientConfig::max_reply_bytes`], or
+    /// [`ClientConfig::max_replica_reply_bytes`] for the calls that carry a replica's data).
+    pub fn reply_limit(&self, operation: &str) -> u64 {
+        match operation {
+            "createReplica" | "synchronizeReplica" | "download result" => {
+                self.max_replica_reply_bytes
+            }
+            _ => self.max_reply_bytes,
         }
     }
 }

@@ -33,10 +33,23 @@ pub enum ServiceClientError {
         reason: String,
         snippet: String,
     },
-    #[error("{operation}: the reply is larger than the {limit_bytes}-byte limit — {url}")]
+    #[error(
+        "{operation}: the reply is larger than {} MiB, more than such a reply ever needs; it was not read — {url}",
+        limit_bytes.div_ceil(1 << 20)
+    )]
     TooLarge {
         operation: &'static str,
         limit_bytes: u64,
+        url: String,
+    },
+    /// The server's TLS certificate could not be verified; nothing was sent. Not retried: only
+    /// the user can decide to trust it (`--ca-cert`), by its fingerprint.
+    #[error("{operation}: TLS handshake failed: the server's certificate is not trusted ({reason}){}; to trust it, add it with --ca-cert FILE — {url}", fingerprint_sha256.as_ref().map(|f| format!("; its SHA-256 fingerprint is {f}")).unwrap_or_default())]
+    UntrustedCertificate {
+        operation: &'static str,
+        reason: String,
+        /// `AB:CD:…` of the certificate the server presented, when it could be read.
+        fingerprint_sha256: Option<String>,
         url: String,
     },
     #[error("{operation}: the job failed on the server: {message}")]
@@ -72,6 +85,7 @@ impl ServiceClientError {
             ServiceClientError::Malformed { .. } | ServiceClientError::TooLarge { .. } => {
                 Some(TransportKind::MalformedReply)
             }
+            ServiceClientError::UntrustedCertificate { .. } => Some(TransportKind::ConnectionLost),
             _ => None,
         }
     }
@@ -109,6 +123,16 @@ impl ServiceClientError {
             ServiceClientError::Malformed { .. } => true,
             ServiceClientError::Service { error, .. } => is_transient_service_code(error.code),
             _ => false,
+        }
+    }
+
+    /// The SHA-256 fingerprint of a server certificate that was not trusted.
+    pub fn untrusted_certificate_fingerprint(&self) -> Option<&str> {
+        match self {
+            ServiceClientError::UntrustedCertificate {
+                fingerprint_sha256, ..
+            } => fingerprint_sha256.as_deref(),
+            _ => None,
         }
     }
 
@@ -192,6 +216,44 @@ fn transport_detail(e: &reqwest::Error, is_https: bool) -> String {
         };
     }
     parts.join(": ").replace('\n', " ")
+}
+
+/// Why the server's certificate was refused, when that is what failed.
+pub(super) fn certificate_refusal(e: &reqwest::Error) -> Option<String> {
+    use tokio_rustls::rustls;
+    fn in_io(io: &std::io::Error) -> Option<String> {
+        let inner = io.get_ref()?;
+        if let Some(rustls::Error::InvalidCertificate(why)) = inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(certificate_reason(why));
+        }
+        inner.downcast_ref::<std::io::Error>().and_then(in_io)
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(rustls::Error::InvalidCertificate(why)) = s.downcast_ref::<rustls::Error>() {
+            return Some(certificate_reason(why));
+        }
+        if let Some(reason) = s.downcast_ref::<std::io::Error>().and_then(in_io) {
+            return Some(reason);
+        }
+        source = s.source();
+    }
+    None
+}
+
+fn certificate_reason(why: &tokio_rustls::rustls::CertificateError) -> String {
+    use tokio_rustls::rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => "it is self-signed or signed by an unknown authority".into(),
+        E::Expired | E::ExpiredContext { .. } => "it has expired".into(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "it is not valid yet".into(),
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "it was issued for another host name".into()
+        }
+        E::Revoked => "it has been revoked".into(),
+        other => format!("{other:?}"),
+    }
 }
 
 fn is_tls_failure(e: &reqwest::Error) -> bool {

@@ -2,6 +2,7 @@
 //! createReplica, synchronizeReplica, unRegisterReplica, replicas, replica info, job status,
 //! result download) with timeouts, retries, async job polling and token scoping, and signing
 //! in to get those tokens (`sign_in/`).
+//! Certificates the user chose to trust are added to the system's (`trust`).
 //! It keeps no state between calls and touches no local files except downloaded results.
 
 pub mod admin;
@@ -9,17 +10,21 @@ mod backoff;
 mod calls;
 mod client;
 mod config;
+mod create_attempt;
 mod download;
 mod error;
 mod job_polling;
 pub mod sign_in;
 mod token_use;
 mod transport;
+mod trust;
 
 pub use backoff::Backoff;
 pub use calls::Unregistered;
 pub use client::FeatureServiceClient;
 pub use config::{ClientConfig, FIRST_POLL_DELAY, Token};
+pub use create_attempt::CreateAttempt;
 pub use error::ServiceClientError;
 pub use job_polling::{JobProgress, ProgressFn, ReplicaResult};
 pub use sign_in::{SignInClient, SignInError, SignInPlan, SignInSession, TokenProvider};
+pub use trust::{CaCertificate, TrustError, fingerprint_sha256};

@@ -4,8 +4,9 @@
 //! URLs built and resolved against the service.
 
 use super::client::FeatureServiceClient;
-use super::error::{ServiceClientError, too_large, transport_error};
+use super::error::{ServiceClientError, certificate_refusal, too_large, transport_error};
 use super::sign_in::ProvidedToken;
+use super::trust::presented_fingerprint;
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{CarriesServiceError, ReplyError};
 use reqwest::{Method, StatusCode};
@@ -65,7 +66,7 @@ impl FeatureServiceClient {
     ) -> Result<Vec<u8>, ServiceClientError> {
         let mut response = self.send_with(operation, method, url, form, token).await?;
         check_status(operation, url, response.status())?;
-        let limit = self.inner.config.max_reply_bytes;
+        let limit = self.inner.config.reply_limit(operation);
         if response.content_length().is_some_and(|len| len > limit) {
             return Err(too_large(operation, url, limit));
         }
@@ -132,10 +133,18 @@ impl FeatureServiceClient {
         } else {
             request.form(&pairs)
         };
-        request
-            .send()
-            .await
-            .map_err(|e| transport_error(operation, url, &e))
+        match request.send().await {
+            Ok(response) => Ok(response),
+            Err(e) => match certificate_refusal(&e) {
+                Some(reason) => Err(ServiceClientError::UntrustedCertificate {
+                    operation,
+                    reason,
+                    fingerprint_sha256: presented_fingerprint(url).await,
+                    url: url.to_string(),
+                }),
+                None => Err(transport_error(operation, url, &e)),
+            },
+        }
     }
 
     pub(super) fn endpoint(&self, segments: &[&str]) -> Url {

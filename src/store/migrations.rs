@@ -115,6 +115,15 @@ pub(super) const STEPS: &[&str] = &[
         stored_ms INTEGER NOT NULL
     );
     ",
+    // 4: the createReplica attempts of replicas not created yet (store/create_attempts.rs).
+    "
+    CREATE TABLE create_attempts (
+        local_id INTEGER NOT NULL,
+        service_name TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        PRIMARY KEY (local_id, service_name)
+    );
+    ",
 ];
 
 /// The schema version this build writes.
@@ -128,10 +137,7 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     };
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| StoreError::of_open(path, source))?;
     if found > CURRENT_VERSION {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),

@@ -11,6 +11,7 @@
 //! The schema is versioned with `PRAGMA user_version`; [`migrations`] lists every step.
 
 mod accounts;
+mod create_attempts;
 mod edit_results;
 mod jobs;
 mod log;
@@ -46,6 +47,11 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// A database that may well be healthy but cannot be used now: refused access, a full
+    /// disk, a directory in its place, another program holding it. Never "damaged": `repair`
+    /// leaves it alone.
+    #[error("cannot read or write the app database ({reason}); it was left as it is: {path}")]
+    Unavailable { path: PathBuf, reason: String },
     #[error(
         "the app database was written by a newer syncwatch (schema {found}, this build knows {known}): {path}"
     )]
@@ -90,6 +96,7 @@ pub enum StoreError {
 impl StoreError {
     /// The file is damaged or not a database at all (as opposed to busy, missing or refused):
     /// the engine shows it as a damaged app database, with `syncwatch repair` as the way out.
+    /// A permission error, a full disk or a locked file is not damage.
     pub fn is_damaged(&self) -> bool {
         match self {
             StoreError::Open { source, .. } | StoreError::Sqlite { source, .. } => {
@@ -97,6 +104,83 @@ impl StoreError {
             }
             _ => false,
         }
+    }
+
+    /// An error of opening the database: `Open` (damaged) only when SQLite says the file is
+    /// corrupt or not a database, [`StoreError::Unavailable`] for everything else.
+    fn of_open(path: &Path, source: rusqlite::Error) -> StoreError {
+        if is_damage(&source) {
+            return StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            };
+        }
+        StoreError::Unavailable {
+            path: path.to_path_buf(),
+            reason: sqlite_reason(&source),
+        }
+    }
+}
+
+/// What stops SQLite from using a file that is not damaged, in the user's words.
+fn sqlite_reason(source: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode as C;
+    match source.sqlite_error_code() {
+        Some(C::DiskFull) => "the disk is full".into(),
+        Some(C::PermissionDenied | C::ReadOnly | C::CannotOpen) => {
+            "permission denied, or it cannot be opened".into()
+        }
+        Some(C::DatabaseBusy | C::DatabaseLocked) => "another program is holding it".into(),
+        Some(C::SystemIoFailure) => "a read or write of the disk failed".into(),
+        _ => source.to_string().replace('\n', " "),
+    }
+}
+
+/// What stops the file from being opened for reading and writing, in the user's words.
+fn io_reason(error: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match error.kind() {
+        K::PermissionDenied => "permission denied".into(),
+        K::IsADirectory => "a directory is in its place".into(),
+        K::StorageFull => "the disk is full".into(),
+        K::ReadOnlyFilesystem => "the disk is read-only".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// Checks that an existing database file can be opened for reading and writing, before SQLite
+/// opens it: SQLite's own error for refused access ("unable to open database file") says
+/// neither why nor that the file is fine.
+fn check_access(path: &Path) -> Result<(), StoreError> {
+    let unavailable = |error: &std::io::Error| StoreError::Unavailable {
+        path: path.to_path_buf(),
+        reason: io_reason(error),
+    };
+    if std::fs::metadata(path)
+        .map_err(|e| unavailable(&e))?
+        .is_dir()
+    {
+        return Err(StoreError::Unavailable {
+            path: path.to_path_buf(),
+            reason: "a directory is in its place".into(),
+        });
+    }
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied
+                && std::fs::File::open(path).is_ok() =>
+        {
+            Err(StoreError::Unavailable {
+                path: path.to_path_buf(),
+                reason: "permission denied for writing".into(),
+            })
+        }
+        Err(e) => Err(unavailable(&e)),
     }
 }
 
@@ -123,20 +207,21 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed, user-only) and migrates the app database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
-            create_private_file(path)?;
+        match path.try_exists() {
+            Ok(true) => check_access(path)?,
+            Ok(false) => create_private_file(path)?,
+            Err(e) => {
+                return Err(StoreError::Unavailable {
+                    path: path.to_path_buf(),
+                    reason: io_reason(&e),
+                });
+            }
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let open_err = |source| StoreError::of_open(path, source);
+        let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
-        };
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         store
@@ -144,11 +229,8 @@ impl Store {
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        migrations::migrate(&mut store.conn, path).map_err(damaged_as_open)?;
+            .map_err(open_err)?;
+        migrations::migrate(&mut store.conn, path).map_err(open_failure)?;
         store.check_integrity()?;
         Ok(store)
     }
@@ -158,10 +240,7 @@ impl Store {
         let verdict: String = self
             .conn
             .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
-            .map_err(|source| StoreError::Open {
-                path: self.path.clone(),
-                source,
-            })?;
+            .map_err(|source| StoreError::of_open(&self.path, source))?;
         if verdict == "ok" {
             return Ok(());
         }
@@ -187,13 +266,11 @@ impl Store {
     }
 }
 
-/// A read or write that failed because the file is damaged or not a database is an `Open` error
-/// (the one that tells the user the way out).
-fn damaged_as_open(error: StoreError) -> StoreError {
+/// A read or write that failed while opening: damaged (an `Open` error, the one that tells the
+/// user the way out) or unavailable, never the generic `Sqlite`.
+fn open_failure(error: StoreError) -> StoreError {
     match error {
-        StoreError::Sqlite { path, source } if is_damage(&source) => {
-            StoreError::Open { path, source }
-        }
+        StoreError::Sqlite { path, source } => StoreError::of_open(&path, source),
         other => other,
     }
 }

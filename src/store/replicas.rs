@@ -187,6 +187,7 @@ impl Store {
             "reset_guard",
             "reset_journal",
             "replica_tokens",
+            "create_attempts",
         ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE local_id = ?1"),

@@ -466,3 +466,23 @@ fn accounts_and_token_stores_round_trip() {
         "the scope is made once"
     );
 }
+
+/// A database that cannot be opened for another reason than damage (here a directory in its
+/// place, which stops root too) is "unavailable", with the reason, and never "damaged".
+#[test]
+fn an_unopenable_database_is_unavailable_not_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syncwatch.db");
+    std::fs::create_dir(&path).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(!err.is_damaged(), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Unavailable { reason, .. } if reason.contains("directory")),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("cannot read or write the app database")
+    );
+    assert!(path.is_dir(), "left as it is");
+}

@@ -14,7 +14,9 @@ mod server {
     mod api;
     mod attachments;
     mod checks;
+    mod listener;
     mod oauth;
+    mod ownership;
     mod sign_in;
 }
 
@@ -43,7 +45,9 @@ mod cli {
     mod reset;
     mod secrets;
     mod serve;
+    mod serve_users;
     mod sign_in;
+    mod terminal_output;
 }
 
 /// The window, through egui_kittest.
@@ -61,9 +65,11 @@ mod ui {
 /// Faults, crashes, load, hostile input, security.
 mod reliability {
     mod crash_kill;
+    mod create_attempts;
     mod fault_matrix;
     mod hostile_values;
     mod load;
+    mod poison_features;
     mod protocol_fuzz;
     mod reset_crash;
     mod security;

@@ -1,10 +1,15 @@
 //! The create job: asks the service for a new replica (createReplica, its async job, its
 //! attachments by URL, the service and layer properties the file caches) and writes the replica
 //! file, never overwriting. A create that fails forgets its half-made entry and gives the server
-//! replica back. Also refreshes the cached rules before a sync. Client resets reuse
-//! [`request_replica`] and [`RequestedReplica`] for their fresh replica.
+//! replica back. Each createReplica is a recorded `CreateAttempt`, so a killed create is cleaned
+//! up by the next one (`interrupted_create`). Also refreshes the cached rules before a sync.
+//! Client resets reuse [`request_replica`] and [`RequestedReplica`] for their fresh replica.
 
-use super::report::{cancelled, client_for, progress_events, signed_in_client};
+use super::crash_point::crash_point;
+use super::interrupted_create::{self, CreateLock};
+use super::report::{
+    cancelled, client_for, log_unreadable_features, progress_events, signed_in_client,
+};
 use super::{Done, Failed};
 use crate::engine::api::{CreateRequest, JobId, LocalReplicaId};
 use crate::engine::error::{EngineError, chain};
@@ -16,7 +21,7 @@ use crate::protocol::{
     AttachmentsSyncDirection, CreateReplicaParams, DataFormat, Guid, JobState, LayerInfo,
     ReplicaResponse, SyncDirection,
 };
-use crate::service::FeatureServiceClient;
+use crate::service::{CreateAttempt, FeatureServiceClient};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -27,42 +32,86 @@ pub(super) async fn create(
     request: CreateRequest,
     cancel: watch::Receiver<bool>,
 ) -> Result<Done, Failed> {
-    match create_inner(deps, replica, job_id, &request, cancel).await {
-        Ok(done) => Ok(done),
-        Err(error) => {
-            // Nothing of the technician's exists yet: forget the half-made entry.
-            let secrets = deps.secrets.clone();
+    let path = deps
+        .with_store(move |s| s.replica(replica))
+        .await?
+        .file_path;
+    // Another syncwatch working on this create keeps its entry: nothing here is ours to forget.
+    let _lock = CreateLock::take(&path, &request.name)?;
+    if deps
+        .with_store(move |s| s.replica(replica))
+        .await?
+        .replica_guid
+        .is_some()
+    {
+        // Another syncwatch took this create over and finished it while this job waited.
+        return Err(EngineError::Unsupported(format!(
+            "the replica {:?} was created meanwhile",
+            request.name
+        ))
+        .into());
+    }
+    let earlier = interrupted_create::earlier_attempts(deps, replica).await?;
+    let client = match &request.token {
+        // A token given with the request is what the technician chose for this replica.
+        Some(_) => client_for(deps, &request.service_url, request.token.clone()),
+        None => signed_in_client(deps, replica, &request.service_url, None).await,
+    };
+    let client = match client {
+        Ok(client) => client,
+        Err(error) => return Err(forget(deps, replica, error).await),
+    };
+    if !earlier.is_empty() {
+        // What a killed create left is given back first; if that fails the entry stays (with
+        // its attempts) for the next run.
+        interrupted_create::clean_up(&client, &earlier, &path).await?;
+    }
+    match create_inner(deps, &client, replica, job_id, &request, &path, cancel).await {
+        Ok(done) => {
+            interrupted_create::give_back_late(&client, &earlier).await;
             let _ = deps
-                .with_store(move |s| {
-                    crate::engine::secrets::forget_replica_token(s, &secrets, replica);
-                    s.remove_replica(replica)
-                })
+                .with_store(move |s| s.clear_create_attempts(replica))
                 .await;
-            Err(Failed {
-                error,
-                removed: true,
-            })
+            Ok(done)
         }
+        Err(error) => Err(forget(deps, replica, error).await),
+    }
+}
+
+/// Nothing of the technician's exists yet: the half-made entry is forgotten.
+async fn forget(deps: &Deps, replica: LocalReplicaId, error: EngineError) -> Failed {
+    let secrets = deps.secrets.clone();
+    let _ = deps
+        .with_store(move |s| {
+            crate::engine::secrets::forget_replica_token(s, &secrets, replica);
+            s.remove_replica(replica)
+        })
+        .await;
+    Failed {
+        error,
+        removed: true,
     }
 }
 
 async fn create_inner(
     deps: &Deps,
+    client: &FeatureServiceClient,
     replica: LocalReplicaId,
     job_id: JobId,
     request: &CreateRequest,
+    path: &std::path::Path,
     cancel: watch::Receiver<bool>,
 ) -> Result<Done, EngineError> {
-    let client = match &request.token {
-        // A token given with the request is what the technician chose for this replica.
-        Some(_) => client_for(deps, &request.service_url, request.token.clone())?,
-        None => signed_in_client(deps, replica, &request.service_url, None).await?,
-    };
-    let path = deps
-        .with_store(move |s| s.replica(replica))
-        .await?
-        .file_path;
-    let fresh = create_replica_file(deps, &client, replica, job_id, request, &path, cancel).await?;
+    // Recorded before the request is sent: a kill from here on leaves the name its replica has.
+    let attempt = CreateAttempt::new(&request.name);
+    let service_name = attempt.service_name();
+    deps.with_store(move |s| s.record_create_attempt(replica, &service_name))
+        .await?;
+    let requested = request_replica_as(deps, client, replica, job_id, request, &attempt, cancel);
+    let requested = requested.await?;
+    crash_point("create-requested");
+    let fresh = write_replica_file(client, requested, path).await?;
+    crash_point("create-written");
     let guid = fresh.guid.clone();
     let registered = deps
         .with_store(move |store| {
@@ -71,7 +120,7 @@ async fn create_inner(
         })
         .await;
     if let Err(e) = registered {
-        unregister_quietly(&client, &fresh.guid).await;
+        unregister_quietly(client, &fresh.guid).await;
         return Err(e);
     }
     Ok(Done {
@@ -136,19 +185,14 @@ impl RequestedReplica {
     }
 }
 
-/// Creates a replica on the service and writes it to a new file at `path` (never overwriting).
-/// If the file cannot be written, the server replica is unregistered again.
-pub(crate) async fn create_replica_file(
-    deps: &Deps,
+/// Writes a replica the service just created to a new file at `path` (never overwriting). If
+/// the file cannot be written, the server replica is unregistered again.
+async fn write_replica_file(
     client: &FeatureServiceClient,
-    replica: LocalReplicaId,
-    job_id: JobId,
-    request: &CreateRequest,
+    requested: RequestedReplica,
     path: &std::path::Path,
-    cancel: watch::Receiver<bool>,
 ) -> Result<FreshReplica, EngineError> {
-    let requested =
-        Arc::new(request_replica(deps, client, replica, job_id, request, cancel).await?);
+    let requested = Arc::new(requested);
     let written = {
         let (path, requested) = (path.to_path_buf(), requested.clone());
         tokio::task::spawn_blocking(move || requested.write_file(&path).map(drop)).await
@@ -175,6 +219,20 @@ pub(crate) async fn request_replica(
     replica: LocalReplicaId,
     job_id: JobId,
     request: &CreateRequest,
+    cancel: watch::Receiver<bool>,
+) -> Result<RequestedReplica, EngineError> {
+    let attempt = CreateAttempt::new(&request.name);
+    request_replica_as(deps, client, replica, job_id, request, &attempt, cancel).await
+}
+
+/// [`request_replica`] as a given attempt (its service name is the replica's `replicaName`).
+async fn request_replica_as(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    request: &CreateRequest,
+    attempt: &CreateAttempt,
     cancel: watch::Receiver<bool>,
 ) -> Result<RequestedReplica, EngineError> {
     let service_info = client.service_info().await?;
@@ -205,10 +263,11 @@ pub(crate) async fn request_replica(
     let progress = progress_events(deps, replica, job_id);
     let results_dir = deps.dirs.results_dir();
     let result = tokio::select! {
-        r = client.create_replica(&params, &results_dir, &progress) => r?,
+        r = client.create_replica_as(attempt, &params, &results_dir, &progress) => r?,
         _ = cancelled(cancel) => return Err(EngineError::Cancelled),
     };
     let response = result.response;
+    log_unreadable_features(deps, replica, &request.name, &response).await;
     let guid = response
         .replica_id
         .clone()

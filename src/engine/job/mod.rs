@@ -9,7 +9,9 @@
 //! from the server's results, and the downloaded changes and the new generation are written in one
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
+mod crash_point;
 mod create;
+mod interrupted_create;
 mod report;
 mod reset;
 mod reset_fresh;
@@ -18,8 +20,8 @@ mod sync;
 mod sync_reply;
 mod unregister;
 
-pub(crate) use report::{log, send_edit_results, send_summary};
-pub use reset_fresh::{CRASH_AT_ENV, CRASH_EXIT_CODE};
+pub use crash_point::{CRASH_AT_ENV, CRASH_EXIT_CODE};
+pub(crate) use report::{answer_edit_results, log, send_edit_results, send_summary};
 
 use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, ResetMode, SyncOptions};
 use super::error::{EngineError, chain};

@@ -9,7 +9,7 @@ use crate::engine::api::{
 use crate::engine::error::{EngineError, chain};
 use crate::engine::{Deps, now_ms, prediction, summary};
 use crate::geodatabase::replica_file::{Refusal, ReplicaFile, ReplicaLayer};
-use crate::protocol::{Guid, ObjectType};
+use crate::protocol::{Guid, ObjectType, ReplicaResponse};
 use crate::service::{FeatureServiceClient, JobProgress, Token};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -36,6 +36,24 @@ pub(crate) async fn log(
     deps.events.send(Event::Logged { entry });
 }
 
+/// Logs (tracing and the sync error log) every downloaded feature of `response` that could not
+/// be read and was skipped, by GlobalID or by position; the rest of the download was kept.
+pub(crate) async fn log_unreadable_features(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    replica_name: &str,
+    response: &ReplicaResponse,
+) {
+    for (layer_id, feature) in response.unreadable_features() {
+        let message = format!(
+            "{}; it was skipped and the other features were kept",
+            feature.describe(layer_id)
+        );
+        tracing::error!(replica = %replica, layer_id, global_id = ?feature.global_id, "{message}");
+        log(deps, Some(replica), replica_name, None, &message).await;
+    }
+}
+
 /// Sends the replica's current summary.
 pub(crate) async fn send_summary(deps: &Deps, replica: LocalReplicaId, syncing: bool) {
     match deps
@@ -52,9 +70,22 @@ pub(crate) async fn send_summary(deps: &Deps, replica: LocalReplicaId, syncing: 
 
 /// Sends the replica's edit results: the server's (attachment rows with what the replica file
 /// knows about the attachment: name, size, parent), then the refusals predicted for queued
-/// changes (checked again against the cached rules first).
+/// changes (checked again against the cached rules first). A failure is only logged: this is the
+/// engine's own refresh after a change; a front end's request goes through
+/// [`answer_edit_results`], which reports it.
 pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
-    let loaded = deps
+    if let Err(e) = answer_edit_results(deps, replica).await {
+        tracing::warn!(replica = %replica, error = %chain(&e), "could not load edit results");
+    }
+}
+
+/// [`send_edit_results`] for a front end's request: a replica file that is missing or damaged
+/// is the caller's error to report (as the command's `CommandFailed`), never silence.
+pub(crate) async fn answer_edit_results(
+    deps: &Deps,
+    replica: LocalReplicaId,
+) -> Result<(), EngineError> {
+    let rows = deps
         .blocking(move |store| {
             let record = store.replica(replica)?;
             let mut rows = store.edit_results(replica)?;
@@ -69,16 +100,12 @@ pub(crate) async fn send_edit_results(deps: &Deps, replica: LocalReplicaId) {
             }
             Ok(rows)
         })
-        .await;
-    match loaded {
-        Ok(rows) => deps.events.send(Event::EditResultsReady {
-            replica,
-            rows: Arc::from(rows),
-        }),
-        Err(e) => {
-            tracing::warn!(replica = %replica, error = %chain(&e), "could not load edit results")
-        }
-    }
+        .await?;
+    deps.events.send(Event::EditResultsReady {
+        replica,
+        rows: Arc::from(rows),
+    });
+    Ok(())
 }
 
 /// Predicted refusals as edit-result rows (`predicted: true`), for the grid and the CLI.

@@ -23,9 +23,10 @@
 //! Manual; Recover → Manual; Discard → Manual): the fresh replica is given back, and a manual
 //! fallback waits for the user (`ManualResetFallback` + `ResetAwaitingConfirmation`).
 
+use super::crash_point::crash_point;
 use super::create::{request_replica, unregister_quietly};
 use super::report::{log, replica_client, signed_in_client};
-use super::reset_fresh::{self as fresh, crash_point};
+use super::reset_fresh as fresh;
 use super::{Done, Failed};
 use crate::engine::api::{
     CreateRequest, Event, JobId, LayerChangeCounts, LocalReplicaId, ObjectOutcome, ResetMode,

@@ -1,34 +1,15 @@
 //! The fresh replica file of a client reset: written and replayed onto under a temporary
 //! `.building` name, then renamed to its final name in one step, so a file under the final name is
-//! always complete. Also removes the leftovers of an interrupted attempt, and holds the test-only
-//! crash points. Blocking (the replica file, std::fs): call it from `spawn_blocking`. It never changes the
+//! always complete. Also removes the leftovers of an interrupted attempt. Blocking (the replica file, std::fs): call it from `spawn_blocking`. It never changes the
 //! old replica file (a recovery only reads its queued attachment changes).
 
+use super::crash_point::crash_point;
 use super::create::RequestedReplica;
 use crate::engine::api::ObjectOutcome;
 use crate::engine::error::{EngineError, chain};
 use crate::engine::reset::replay::{replay_attachments, replay_into};
 use crate::geodatabase::replica_file::{LocalChange, ReplicaFile};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-/// TEST ONLY. When set to a crash point's name (`backing-up`, `backed-up`, `creating`, `created`,
-/// `replayed`, `switched`), a client reset ends the process on the spot (`std::process::exit`,
-/// nothing of ours runs after it) right after reaching that point, as if it had been killed.
-/// tests/it/reliability/reset_crash.rs uses it; never set it otherwise.
-pub const CRASH_AT_ENV: &str = "SYNCWATCH_TEST_CRASH_AT";
-/// The exit code of a process ended by [`CRASH_AT_ENV`].
-pub const CRASH_EXIT_CODE: i32 = 86;
-
-/// Ends the process here if [`CRASH_AT_ENV`] names `point` (tests only; see there).
-pub(crate) fn crash_point(point: &str) {
-    static CRASH_AT: OnceLock<Option<String>> = OnceLock::new();
-    let at = CRASH_AT.get_or_init(|| std::env::var(CRASH_AT_ENV).ok());
-    if at.as_deref() == Some(point) {
-        tracing::error!(point, "test crash point reached; ending the process");
-        std::process::exit(CRASH_EXIT_CODE);
-    }
-}
 
 /// Where the fresh file is built before it gets its final name.
 fn building_path(fresh_path: &Path) -> PathBuf {

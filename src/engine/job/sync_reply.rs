@@ -3,7 +3,7 @@
 //! what was predicted and what the server answered goes to the sync error log (the server's
 //! answer is what is kept). Talks to no service.
 
-use super::report::{layer_name, log, send_edit_results};
+use super::report::{layer_name, log, log_unreadable_features, send_edit_results};
 use super::{Done, Failed};
 use crate::engine::api::{JobId, LocalReplicaId, SyncOptions};
 use crate::engine::{Deps, attachment_transfer, now_ms, prediction};
@@ -98,6 +98,7 @@ pub(super) async fn apply_reply(
         })
         .await?;
     log_prediction_differences(deps, replica, replica_name, &sent.predictions, &applied).await;
+    log_unreadable_features(deps, replica, replica_name, &response).await;
     let mut server_rows = response.result_rows();
     // Servers report failures (and adds with returnIdsForAdds); an acknowledged change without a
     // row still succeeded, and its success must clear earlier failures.

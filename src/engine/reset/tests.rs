@@ -52,6 +52,7 @@ fn replica(path: &std::path::Path, guid: &str, features: Vec<Feature>) -> Replic
             id: 0,
             features,
             attachments: vec![],
+            unreadable: vec![],
         }],
         ..Default::default()
     };

@@ -141,7 +141,13 @@ impl Runner {
         match command {
             Command::RefreshReplicas => self.send_all_summaries().await,
             Command::CreateReplica(request) => {
-                match job::register_new(&self.deps, &request).await {
+                let registered = match job::register_new(&self.deps, &request).await {
+                    Err(EngineError::Store(crate::store::StoreError::NameTaken(_))) => {
+                        self.interrupted_create(&request).await
+                    }
+                    other => other,
+                };
+                match registered {
                     Ok(replica) => {
                         job::send_summary(&self.deps, replica, false).await;
                         self.enqueue(replica, Job::Create(request)).await;
@@ -234,7 +240,9 @@ impl Runner {
             }
             Command::CancelReset { replica } => self.cancel_reset(replica).await,
             Command::LoadEditResults { replica } => {
-                job::send_edit_results(&self.deps, replica).await
+                if let Err(e) = job::answer_edit_results(&self.deps, replica).await {
+                    self.command_failed("load edit results", &e);
+                }
             }
             Command::ExportCsv {
                 rows,
@@ -324,6 +332,39 @@ impl Runner {
             Ok(()) => job::send_summary(&self.deps, replica, self.is_syncing(replica)).await,
             Err(e) => self.command_failed(what, &e),
         }
+    }
+
+    /// The entry of an earlier create of this name that never finished (killed, or the power
+    /// went): the same create again takes it over, and its job cleans up what the earlier one
+    /// left on the service. A replica that was created, one whose create runs in this engine,
+    /// and one being created on another service keep the name.
+    async fn interrupted_create(
+        &self,
+        request: &crate::engine::api::CreateRequest,
+    ) -> Result<LocalReplicaId, EngineError> {
+        let name = request.name.clone();
+        let record = self
+            .deps
+            .with_store(move |s| s.find_replica(&name))
+            .await?
+            .filter(|r| r.name == request.name && r.replica_guid.is_none())
+            .ok_or_else(|| crate::store::StoreError::NameTaken(request.name.clone()))?;
+        let replica = record.local_id;
+        if self.is_syncing(replica) || self.queued.contains_key(&replica) {
+            return Err(EngineError::Unsupported(format!(
+                "the replica {:?} is being created; wait for it to finish",
+                request.name
+            )));
+        }
+        if record.service_url != request.service_url {
+            return Err(EngineError::Unsupported(format!(
+                "a replica named {:?} was being created on another service ({}); create it \
+                 there again, or choose another name",
+                request.name, record.service_url
+            )));
+        }
+        tracing::info!(replica = %replica, "taking over an interrupted create");
+        Ok(replica)
     }
 
     /// Predictions left due by edits the last engine did not judge (a one-shot `syncwatch edit`,

@@ -166,6 +166,7 @@ impl Delta {
                     id: l.id,
                     features: l.features.adds.clone(),
                     attachments: l.attachments.adds.clone(),
+                    unreadable: l.features.unreadable.clone(),
                 })
                 .collect();
         } else {

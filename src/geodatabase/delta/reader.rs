@@ -2,12 +2,13 @@
 //! changes, attachment changes (optional: older deltas have none) and edit results.
 //!
 //! What it must not do: panic or trust the file; a missing table, a damaged file or an invalid
-//! value is a [`DeltaError`].
+//! value is a [`DeltaError`], except one feature whose JSON cannot be read: that one is set aside
+//! as an [`UnreadableFeature`] and the rest of the file is read.
 
 use super::{ATTACHMENT_TABLE, Delta, DeltaError, TABLES, layer_entry};
 use crate::protocol::{
     Attachment, ChangeType, EditResultRow, Feature, Guid, LayerServerGen, LayerSyncResult,
-    ObjectType, ResponseType,
+    ObjectType, ResponseType, UnreadableFeature,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -137,14 +138,24 @@ fn read_changes(
         match (ChangeType::from_code(change_code), feature) {
             (Some(ChangeType::Delete), _) => layer.features.delete_ids.push(global_id),
             (Some(kind), Some(json)) => {
-                let feature: Feature = match serde_json::from_str(&json) {
-                    Ok(f) => f,
-                    Err(e) => return Ok(Err(corrupt(format!("feature {global_id}: {e}")))),
-                };
-                if kind == ChangeType::Insert {
-                    layer.features.adds.push(feature);
+                let (list, name) = if kind == ChangeType::Insert {
+                    (&mut layer.features.adds, "adds")
                 } else {
-                    layer.features.updates.push(feature);
+                    (&mut layer.features.updates, "updates")
+                };
+                match serde_json::from_str::<Feature>(&json) {
+                    Ok(feature) => list.push(feature),
+                    // One feature that cannot be read is set aside (and logged by the engine),
+                    // not a reason to refuse every other change of the file.
+                    Err(e) => {
+                        let position = list.len();
+                        layer.features.unreadable.push(UnreadableFeature {
+                            list: name,
+                            position,
+                            global_id: Some(global_id),
+                            reason: e.to_string(),
+                        });
+                    }
                 }
             }
             (Some(_), None) => {

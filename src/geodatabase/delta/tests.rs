@@ -23,6 +23,7 @@ fn sample() -> Delta {
                 adds: vec![feature.clone()],
                 updates: vec![feature],
                 delete_ids: vec!["{419D227B-2A61-43C4-8884-4B7B5BF3EABB}".into()],
+                unreadable: vec![],
             },
             ..Default::default()
         }],

@@ -79,6 +79,23 @@ pub fn row_by_global_id(
     raw.map(RawRow::parse).transpose()
 }
 
+/// As [`row_by_global_id`] for downloads: a row whose stored JSON cannot be read is logged and
+/// taken as absent (it is left out of downloads, and so are its attachments).
+pub fn readable_row_by_global_id(
+    conn: &Connection,
+    layer_id: i64,
+    global_id: &Guid,
+) -> Result<Option<StoredRow>, ServiceDbError> {
+    match row_by_global_id(conn, layer_id, global_id) {
+        Err(ServiceDbError::Json(e)) => {
+            tracing::error!(layer_id, global_id = %global_id, error = %e,
+                "a stored feature cannot be read; it and its attachments are left out of downloads");
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
 /// A row as read, before its JSON columns are parsed (parsing errors are not rusqlite's).
 struct RawRow {
     object_id: i64,
@@ -122,8 +139,24 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     })
 }
 
+/// The rows that can be read; a row whose stored JSON cannot be read (written by an older
+/// service that kept any geometry) is logged with its GlobalID and left out, so one bad row does
+/// not fail every replica's download of its layer.
 fn parse_rows(rows: Vec<RawRow>) -> Result<Vec<StoredRow>, ServiceDbError> {
-    rows.into_iter().map(RawRow::parse).collect()
+    Ok(rows
+        .into_iter()
+        .filter_map(|raw| {
+            let (object_id, global_id) = (raw.object_id, raw.global_id.clone());
+            match raw.parse() {
+                Ok(row) => Some(row),
+                Err(e) => {
+                    tracing::error!(object_id, global_id = %global_id, error = %e,
+                        "a stored feature cannot be read; it is left out of downloads");
+                    None
+                }
+            }
+        })
+        .collect())
 }
 
 /// The highest object id in the service, 0 when it has no rows. Object ids are unique across

@@ -21,7 +21,7 @@ pub use attachments::{
 };
 pub use features::{
     FeatureInsert, StoredRow, changes_between, delete_feature, existing_global_ids, live_rows,
-    max_object_id, row_by_global_id, unique_values, update_feature,
+    max_object_id, readable_row_by_global_id, row_by_global_id, unique_values, update_feature,
 };
 pub use replicas::{RegisteredReplica, ReplicaLayerRecord, delete_replica, put_replica};
 

@@ -90,12 +90,16 @@ impl ServiceDb {
         delete_replica(&self.conn, replica_id)
     }
 
-    /// Removes the replicas `owner` may remove (all of them for `None`); returns how many.
-    pub fn delete_replicas_of(&mut self, owner: Option<&str>) -> Result<usize, ServiceDbError> {
+    /// Removes, in one transaction, the replicas `chosen` picks (the ones a caller may remove);
+    /// returns how many.
+    pub fn delete_replicas_where(
+        &mut self,
+        chosen: impl Fn(&RegisteredReplica) -> bool,
+    ) -> Result<usize, ServiceDbError> {
         let victims: Vec<Guid> = self
             .replicas()?
             .into_iter()
-            .filter(|r| owner.is_none_or(|o| r.owner == o))
+            .filter(|r| chosen(r))
             .map(|r| r.replica_id)
             .collect();
         let tx = self.conn.transaction()?;

@@ -1,10 +1,11 @@
 //! Fault injection for the next N requests to an operation: a delay, a reply held back past the
 //! client's timeout, HTTP 500 or 503, a connection dropped mid-response (the body stream errors
-//! after some bytes), malformed JSON, truncated JSON, an HTML error page with status 200, or the
-//! 404 of an expired result file. Owns the rule list (set through the admin API) and the axum
-//! middleware that applies it. Faults that answer instead of the operation (500, 503, malformed,
-//! HTML, expired) never run it; a timeout, a dropped connection and truncated JSON run the
-//! operation first, so its effects are committed and a resend must be idempotent.
+//! after some bytes), malformed JSON, truncated JSON, an HTML error page with status 200, the 404
+//! of an expired result file, or an error envelope with any code and text. Owns the rule list
+//! (set through the admin API) and the axum middleware that applies it. Faults that answer
+//! instead of the operation (500, 503, malformed, HTML, expired, an envelope) never run it; a
+//! timeout, a dropped connection and truncated JSON run the operation first, so its effects are
+//! committed and a resend must be idempotent.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -52,6 +53,9 @@ pub enum FaultKind {
     HtmlPage,
     /// HTTP 404 with the envelope an expired result file gets; the operation does not run.
     ResultExpired,
+    /// Status 200 with the error envelope carrying this code and message, as ArcGIS sends its
+    /// errors (any text: a hostile or broken service's); the operation does not run.
+    ErrorEnvelope { code: i64, message: String },
 }
 
 fn default_after_bytes() -> usize {
@@ -174,6 +178,7 @@ pub async fn inject(
             b"{\"responseType\": esriReplicaResponseTypeEdits, \"replicaServerGen\": }",
         )),
         FaultKind::HtmlPage => html_page(),
+        FaultKind::ErrorEnvelope { code, message } => envelope(StatusCode::OK, code, &message),
         FaultKind::TruncatedJson => {
             let (parts, body) = next.run(request).await.into_parts();
             let bytes = body_bytes(body).await;
@@ -257,6 +262,17 @@ mod tests {
         let expired: FaultRule =
             serde_json::from_str(r#"{"operation":"result","kind":"resultExpired"}"#).unwrap();
         assert_eq!(expired.fault, FaultKind::ResultExpired);
+        let envelope: FaultRule = serde_json::from_str(
+            r#"{"operation":"*","kind":"errorEnvelope","code":400,"message":"x\u001b]0;t\u0007"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            envelope.fault,
+            FaultKind::ErrorEnvelope {
+                code: 400,
+                message: "x\u{1b}]0;t\u{7}".into()
+            }
+        );
         assert!(
             serde_json::from_str::<FaultRule>(r#"{"operation":"x","kind":"explode"}"#).is_err()
         );

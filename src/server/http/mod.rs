@@ -9,10 +9,14 @@
 //! pages of `sign_in_page`) sign users in, `state` holds what the handlers share, among it the registries
 //! of `job_registry` (async jobs' status documents) and `output_dir` (result files). Handlers
 //! never touch SQLite themselves: every database call goes through [`AppState::blocking`]
-//! (`spawn_blocking`).
+//! (`spawn_blocking`). In front of all of them, `admission` (with `cross_origin`) refuses
+//! foreign hosts and cross-site writes and reads every request body under its bounds.
 
 mod admin;
+mod admission;
 mod async_jobs;
+mod bounds;
+mod cross_origin;
 mod delivery;
 mod faults;
 mod files;
@@ -95,5 +99,10 @@ pub fn router(state: AppState) -> Router {
             faults::inject,
         ))
         .with_state(state.clone());
-    api.merge(admin::router(state))
+    // Outermost: every request (the admin API's too) is admitted first.
+    api.merge(admin::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            admission::admit,
+        ))
 }

@@ -272,7 +272,6 @@ fn exchange_code(state: &AppState, req: &Req, app: &OAuthApp) -> Response {
     }
     tokens_reply(
         state,
-        req,
         &grant.user,
         &app.client_id,
         Some(grant.refresh_lifetime),
@@ -307,14 +306,13 @@ fn refresh(state: &AppState, req: &Req, app: &OAuthApp, exchange: bool) -> Respo
             .and_then(|m| m.trim().parse::<u64>().ok());
         state.shared.auth.settings.refresh_lifetime_for(minutes)
     });
-    tokens_reply(state, req, &grant.user, &app.client_id, new_refresh)
+    tokens_reply(state, &grant.user, &app.client_id, new_refresh)
 }
 
 /// `access_token`, `expires_in`, `username`, `ssl`, and with `refresh_lifetime` a new
 /// `refresh_token` and `refresh_token_expires_in`.
 fn tokens_reply(
     state: &AppState,
-    req: &Req,
     user: &str,
     client_id: &str,
     refresh_lifetime: Option<Duration>,
@@ -335,7 +333,7 @@ fn tokens_reply(
         "access_token": access_token,
         "expires_in": lifetime.as_secs(),
         "username": user,
-        "ssl": req.is_https(),
+        "ssl": state.shared.settings.https,
     });
     if let Some(refresh_lifetime) = refresh_lifetime {
         let refresh_token = auth.registry.issue_refresh_token(

@@ -21,12 +21,13 @@ use std::net::SocketAddr;
 
 /// `/sharing/rest/info`.
 pub(super) async fn info(
+    State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let req = Req::new(peer, &uri, headers, &[]);
-    let base = req.base_url();
+    let base = req.base_url(state.shared.settings.scheme());
     json(&serde_json::json!({
         "owningSystemUrl": base,
         "authInfo": {
@@ -69,14 +70,7 @@ async fn mint(state: &AppState, req: &Req) -> Result<Response, ServiceError> {
         _ => sign_in(state, req, &ask).await?,
     };
     let lifetime = state.shared.auth.settings.token_lifetime_for(ask.minutes);
-    Ok(issue(
-        &state.shared,
-        req,
-        &who,
-        audience,
-        lifetime,
-        ask.bound_to,
-    ))
+    Ok(issue(&state.shared, &who, audience, lifetime, ask.bound_to))
 }
 
 /// The user behind a portal token being exchanged for a server token.
@@ -107,7 +101,7 @@ fn check_federated_server(
     req: &Req,
     server_url: &str,
 ) -> Result<(), ServiceError> {
-    let ours = format!("{}/arcgis", req.base_url());
+    let ours = format!("{}/arcgis", req.base_url(shared.settings.scheme()));
     if shared.federated && same_server_root(server_url, &ours) {
         Ok(())
     } else {

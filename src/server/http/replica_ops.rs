@@ -71,7 +71,7 @@ pub(super) async fn synchronize_replica(
 
 /// Runs the work directly, or as an async job answering `{"statusUrl": …}`.
 async fn run(state: &AppState, req: &Req, who: Caller, work: Work) -> Result<Response, OpError> {
-    let base_url = req.base_url();
+    let base_url = req.base_url(state.shared.settings.scheme());
     if work.is_async() {
         let status_url = start_job(state, base_url, who, work);
         return Ok(json(&serde_json::json!({ "statusUrl": status_url })));

@@ -37,11 +37,6 @@ impl Req {
         }
     }
 
-    /// Whether the client reached us over HTTPS (`ssl` in token replies).
-    pub(super) fn is_https(&self) -> bool {
-        self.base_url().starts_with("https://")
-    }
-
     /// The query string's own parameters (credentials must not come that way).
     pub(super) fn query_has(uri: &Uri, name: &str) -> bool {
         FormParams::parse(uri.query().unwrap_or("").as_bytes())
@@ -49,8 +44,8 @@ impl Req {
             .is_some()
     }
 
-    /// `http://host:port` as the client addressed us.
-    pub(super) fn base_url(&self) -> String {
+    /// `scheme://host:port` as the client addressed us (the `Host` was checked on admission).
+    pub(super) fn base_url(&self, scheme: &str) -> String {
         let host = self
             .headers
             .get(header::HOST)
@@ -60,7 +55,7 @@ impl Req {
                     .all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c))
             })
             .unwrap_or("127.0.0.1");
-        format!("http://{host}")
+        format!("{scheme}://{host}")
     }
 
     /// The token the request carries: the `token` parameter, else an `Authorization` or

@@ -38,7 +38,7 @@ pub(super) async fn services(
         "currentVersion": 11.1,
         "folders": [],
         "services": [{"name": name, "type": "FeatureServer",
-                      "url": format!("{}/arcgis/rest/services/{name}/FeatureServer", req.base_url())}],
+                      "url": format!("{}/arcgis/rest/services/{name}/FeatureServer", req.base_url(state.shared.settings.scheme()))}],
     }))
 }
 
@@ -122,12 +122,15 @@ pub(super) async fn replica_info(
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
     }
-    if let Err(e) = caller(&state.shared, &req) {
-        return envelope(StatusCode::OK, e);
-    }
+    let who = match caller(&state.shared, &req) {
+        Ok(c) => c,
+        Err(e) => return envelope(StatusCode::OK, e),
+    };
     let result = async {
         let id = ops::parse_replica_id(&replica)?;
-        state.blocking(move |s| ops::info(&s.core(), &id)).await
+        state
+            .blocking(move |s| ops::info(&s.core(), &who, &id))
+            .await
     }
     .await;
     match result {

@@ -3,6 +3,7 @@
 //! start), the result-file directory, the async-job registry and the fault rules; and
 //! [`AppState::blocking`], the one way handlers reach the database.
 
+use super::bounds::Bounds;
 use super::faults::Faults;
 use super::job_registry::Jobs;
 use super::output_dir::Outputs;
@@ -11,7 +12,9 @@ use crate::server::auth::settings::AuthSettings;
 use crate::server::auth::{Account, Auth, OAuthApp};
 use crate::server::db::ServiceDb;
 use crate::server::definition::ServiceDefinition;
+use crate::server::limits::Limits;
 use crate::server::ops::{Core, OpError};
+use crate::server::own_hosts::OwnHosts;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -23,6 +26,19 @@ pub struct Settings {
     pub admin_key: String,
     pub job_step_delay: Duration,
     pub auth: AuthSettings,
+    /// The bounds on connections, requests and bodies.
+    pub limits: Limits,
+    /// The names the service answers to (checked on every request).
+    pub(crate) own_hosts: OwnHosts,
+    /// Served over TLS: the URLs it hands out say https.
+    pub https: bool,
+}
+
+impl Settings {
+    /// `https` or `http`.
+    pub(super) fn scheme(&self) -> &'static str {
+        if self.https { "https" } else { "http" }
+    }
 }
 
 /// Everything the handlers share.
@@ -37,6 +53,7 @@ pub struct Shared {
     pub outputs: Outputs,
     pub jobs: Jobs,
     pub faults: Arc<Faults>,
+    pub(super) admission: Bounds,
 }
 
 impl Shared {
@@ -65,6 +82,7 @@ impl AppState {
             .map_err(std::io::Error::other)?;
         let (def, schema_version) = db.init(&definition).map_err(std::io::Error::other)?;
         let outputs = Outputs::new(settings.data_dir.join("arcgisoutput"), settings.result_ttl)?;
+        let admission = Bounds::new(settings.limits.clone(), settings.own_hosts.clone());
         let shared = Shared {
             service_name: def.name.clone(),
             require_token,
@@ -80,6 +98,7 @@ impl AppState {
             outputs,
             jobs: Jobs::default(),
             faults: Arc::new(Faults::default()),
+            admission,
         };
         Ok(AppState {
             shared: Arc::new(shared),

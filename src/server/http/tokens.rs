@@ -27,7 +27,7 @@ pub(super) const PORTAL_TOKENS_PATH: &str = "/sharing/rest/generateToken";
 
 /// `authInfo` (and `owningSystemUrl` when federated) of the server's `rest/info`.
 pub(super) fn server_info(shared: &Shared, req: &Req) -> serde_json::Value {
-    let base = req.base_url();
+    let base = req.base_url(shared.settings.scheme());
     let secured = shared.require_token || shared.auth.has_password_accounts();
     let mut auth_info = serde_json::json!({ "isTokenBasedSecurity": secured });
     if secured {
@@ -75,7 +75,6 @@ pub(super) async fn generate_token(
     let lifetime = state.shared.auth.settings.token_lifetime_for(ask.minutes);
     issue(
         &state.shared,
-        &req,
         &who,
         Audience::Server,
         lifetime,
@@ -228,7 +227,6 @@ fn wait_text(wait: Duration) -> String {
 /// Issues a token for `who` and answers `{"token", "expires", "ssl"}`.
 pub(super) fn issue(
     shared: &Shared,
-    req: &Req,
     who: &Caller,
     audience: Audience,
     lifetime: Duration,
@@ -248,7 +246,7 @@ pub(super) fn issue(
     json(&serde_json::json!({
         "token": token,
         "expires": expires,
-        "ssl": req.is_https(),
+        "ssl": shared.settings.https,
     }))
 }
 

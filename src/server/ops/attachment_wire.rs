@@ -28,7 +28,7 @@ pub fn to_wire(
     let Ok(parent) = Guid::parse(&stored.parent_global_id) else {
         return Ok(None);
     };
-    let Some(parent_row) = db::row_by_global_id(conn, stored.layer_id, &parent)? else {
+    let Some(parent_row) = db::readable_row_by_global_id(conn, stored.layer_id, &parent)? else {
         return Ok(None);
     };
     let mut wire = Attachment {

@@ -75,6 +75,7 @@ pub fn create_replica(
             id: layer.id,
             features,
             attachments,
+            ..Default::default()
         });
     }
     let mut response = ReplicaResponse {

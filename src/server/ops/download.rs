@@ -44,6 +44,7 @@ pub(super) fn download(
                     id: p.id,
                     features,
                     attachments,
+                    ..Default::default()
                 })
             }
             SyncDirection::Download | SyncDirection::Bidirectional => {
@@ -131,7 +132,7 @@ pub(super) fn attachment_changes(
             continue;
         }
         let parent = match Guid::parse(&stored.parent_global_id) {
-            Ok(gid) => db::row_by_global_id(conn, layer.id, &gid)?,
+            Ok(gid) => db::readable_row_by_global_id(conn, layer.id, &gid)?,
             Err(_) => None,
         };
         let Some(parent) = parent.filter(|p| !p.deleted) else {

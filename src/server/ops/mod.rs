@@ -1,8 +1,8 @@
 //! The replica operations as blocking functions over the service core (database + definition):
 //! `create` (createReplica), `synchronize` (synchronizeReplica, with `plan` choosing each
 //! layer's part and `download` gathering the server's changes), `replicas` (unRegisterReplica,
-//! the replicas list, replica info, attachment data), `caller_view` (what a caller may see of
-//! a layer) and `attachment_wire` (stored attachments as download JSON). They return protocol types (`ReplicaResponse`, `ReplicaInfo`, …) or a
+//! the replicas list, replica info, attachment data), `replica_access` (who may act on a
+//! replica), `caller_view` (what a caller may see of a layer) and `attachment_wire` (stored attachments as download JSON). They return protocol types (`ReplicaResponse`, `ReplicaInfo`, …) or a
 //! `ServiceError` for the envelope; transport (embedded, URL, SQLite, async) is decided by
 //! `http`. Uploaded edits are applied by `apply`; SQL is `db`'s. Must only be called off the
 //! async runtime (`spawn_blocking`), with the core locked.
@@ -14,6 +14,7 @@ mod caller_view;
 mod create;
 mod download;
 mod plan;
+mod replica_access;
 mod replicas;
 mod synchronize;
 

@@ -1,27 +1,31 @@
 //! The replica resources: unRegisterReplica, the replicas list, `replicas/<id>` and an
-//! attachment's data (the attachment URL), each with the caller's ownership rules.
+//! attachment's data (the attachment URL), each with the caller's ownership rules (replicas:
+//! `replica_access`; features: `caller_view`).
 
 use super::caller_view::owner_visible;
-use super::{Core, OpError, bad_request, replica_missing};
+use super::replica_access::{accessible_replica, may_act_on};
+use super::{Core, OpError, bad_request};
 use crate::protocol::rules::Caller;
 use crate::protocol::{
     Guid, LayerServerGen, ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry, SyncModel,
 };
 use crate::server::db;
 
-/// unRegisterReplica: one replica, or `*` for every replica the caller may remove.
+/// unRegisterReplica: one replica the caller may act on, or `*` for every replica the caller
+/// may act on (all of them for an administrator). Another user's replica is "does not exist".
 pub fn unregister(core: &mut Core, caller: &Caller, replica_id: &str) -> Result<usize, OpError> {
     if replica_id.trim() == "*" {
-        let owner = (!caller.is_admin).then_some(caller.name.as_str());
-        return Ok(core.db.delete_replicas_of(owner)?);
+        let removed = core
+            .db
+            .delete_replicas_where(|r| may_act_on(caller, &r.owner))?;
+        tracing::info!(removed, caller = %caller.name, "replicas unregistered (replicaID=*)");
+        return Ok(removed);
     }
     let id = parse_replica_id(replica_id)?;
-    if core.db.delete_replica(&id)? {
-        tracing::info!(replica = %id, "replica unregistered");
-        Ok(1)
-    } else {
-        Err(OpError::Service(replica_missing()))
-    }
+    accessible_replica(core, caller, &id)?;
+    core.db.delete_replica(&id)?;
+    tracing::info!(replica = %id, "replica unregistered");
+    Ok(1)
 }
 
 /// A replica id from a path or parameter: braced, bare or URL-decoded text.
@@ -29,18 +33,14 @@ pub fn parse_replica_id(text: &str) -> Result<Guid, OpError> {
     Guid::parse(text).map_err(|e| bad_request(format!("'replicaID' is invalid: {e}")))
 }
 
-/// The replicas resource (admins see all, others their own and anonymous ones).
+/// The replicas resource: admins see all, others the replicas they may act on (a signed-in
+/// user their own, an anonymous caller the anonymous ones).
 pub fn list(core: &Core, caller: &Caller) -> Result<Vec<ReplicaListEntry>, OpError> {
     Ok(core
         .db
         .replicas()?
         .into_iter()
-        .filter(|r| {
-            caller.is_admin
-                || r.owner == caller.name
-                || r.owner.is_empty()
-                || caller.name.is_empty()
-        })
+        .filter(|r| may_act_on(caller, &r.owner))
         .map(|r| ReplicaListEntry {
             replica_name: r.name,
             replica_id: r.replica_id,
@@ -48,9 +48,9 @@ pub fn list(core: &Core, caller: &Caller) -> Result<Vec<ReplicaListEntry>, OpErr
         .collect())
 }
 
-/// The `replicas/<id>` resource.
-pub fn info(core: &Core, replica_id: &Guid) -> Result<ReplicaInfo, OpError> {
-    let r = core.db.replica(replica_id)?.ok_or_else(replica_missing)?;
+/// The `replicas/<id>` resource, for a replica the caller may act on.
+pub fn info(core: &Core, caller: &Caller, replica_id: &Guid) -> Result<ReplicaInfo, OpError> {
+    let r = accessible_replica(core, caller, replica_id)?;
     let per_layer = r.sync_model == SyncModel::PerLayer;
     Ok(ReplicaInfo {
         replica_name: r.name.clone(),

@@ -6,7 +6,8 @@
 use super::attachment_wire::DataBy;
 use super::download::{download, merge_downloads};
 use super::plan::{LayerPlan, plan_layers, upload_mode};
-use super::{Core, OpError, bad_request, replica_missing, set_generations, sync_disabled};
+use super::replica_access::accessible_replica;
+use super::{Core, OpError, bad_request, set_generations, sync_disabled};
 use crate::protocol::catalog;
 use crate::protocol::rules::Caller;
 use crate::protocol::{
@@ -35,10 +36,7 @@ pub fn synchronize(
     if !core.db.sync_enabled()? {
         return Err(sync_disabled());
     }
-    let mut record = core
-        .db
-        .replica(&params.replica_id)?
-        .ok_or_else(replica_missing)?;
+    let mut record = accessible_replica(core, caller, &params.replica_id)?;
     if record.schema_version != core.schema_version {
         let what = core
             .last_schema_change

@@ -206,8 +206,11 @@ fn no_keychain_and_no_choice_fails_with_the_way_out() {
 /// token in plain text in `replicas.token`, no secret store) for the replica `name`.
 fn make_old_format(data_dir: &Path, name: &str, token: &str) {
     let conn = rusqlite::Connection::open(data_dir.join("syncwatch.db")).unwrap();
-    conn.execute_batch("DROP TABLE accounts; DROP TABLE replica_tokens; PRAGMA user_version = 2;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE accounts; DROP TABLE replica_tokens; DROP TABLE create_attempts;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
     conn.execute(
         "UPDATE replicas SET token = ?1 WHERE name = ?2",
         [token, name],

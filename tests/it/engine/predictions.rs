@@ -560,3 +560,36 @@ async fn predictions_are_judged_again_once_edits_pause() {
     assert!(!h.file(r).predictions_due().unwrap(), "judged and stored");
     assert_eq!(h.summary(r).await.predicted_failures, 1);
 }
+
+/// Geometry the service does not understand (the 122-deep nested spatial reference, an unknown
+/// key, a polyline on the point layer) is predicted 1015 offline and refused with 1015 by the
+/// server, with the same text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn geometry_the_service_does_not_understand_is_predicted_and_refused_with_1015() {
+    let h = start().await;
+    let r = h.create("poison", vec![0], None).await;
+    let mut sr = json!({"wkid": 4326});
+    for _ in 0..122 {
+        sr = json!({"spatialReference": sr});
+    }
+    let attributes = json!({"FacilityID": "HYD-P1", "Status": "IS"});
+    let mut expected = BTreeMap::new();
+    for geometry in [
+        json!({"x": -122.6, "y": 45.5, "spatialReference": sr}),
+        json!({"x": -122.6, "y": 45.5, "note": "extra"}),
+        json!({"paths": [[[-122.6, 45.5], [-122.61, 45.51]]]}),
+    ] {
+        let gid = h
+            .add(
+                r,
+                0,
+                json!({"geometry": geometry, "attributes": attributes}),
+            )
+            .await;
+        expected.insert(gid.to_string(), expect(1015, ""));
+    }
+    assert_eq!(h.predicted(r).await, expected, "predicted offline");
+    let synced = h.sync(r).await;
+    assert_eq!(synced.predicted, expected);
+    assert_eq!(h.refused(r).await, expected, "the server's answer");
+}

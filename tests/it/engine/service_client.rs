@@ -198,3 +198,83 @@ async fn envelope_in_200_is_an_error_and_classified() {
     assert!(err.needs_client_reset());
     assert_eq!(err.replica_error().unwrap().code, 3061);
 }
+
+/// A host whose every reply is an endless JSON-looking body (a hostile or broken service);
+/// the bytes it produced so far (a chunk is produced only when the connection takes it).
+async fn start_endless_host() -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let produced = Arc::new(AtomicU64::new(0));
+    let counter = produced.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+            let head = futures_util::stream::once(async {
+                Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"layers\":["))
+            });
+            let rest = futures_util::stream::repeat_with(move || {
+                counter.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                Ok(chunk.clone())
+            });
+            use futures_util::StreamExt as _;
+            (
+                [("content-type", "application/json")],
+                axum::body::Body::from_stream(head.chain(rest)),
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (
+        format!("http://{addr}/arcgis/rest/services/Water/FeatureServer"),
+        produced,
+    )
+}
+
+/// An endless reply is read only up to its limit, then the call fails with one line naming the
+/// limit: 16 MiB for an ordinary call (the default), the replica-data limit for a
+/// synchronizeReplica (set to 4 MiB here). The host never produced much more than the limit:
+/// the client stopped reading, so memory stays bounded.
+#[tokio::test]
+async fn replies_are_bounded_with_a_clear_error() {
+    use std::sync::atomic::Ordering;
+    let (service, produced) = start_endless_host().await;
+    let defaults = ClientConfig::default();
+    assert_eq!(defaults.max_reply_bytes, 16 << 20);
+    assert!(
+        defaults.max_replica_reply_bytes >= 200 << 20,
+        "a 1,000,000-result sync fits"
+    );
+    let client = FeatureServiceClient::new(&service, None, fast_config()).unwrap();
+    let err = client.service_info().await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, syncwatch::service::ServiceClientError::TooLarge { limit_bytes, .. } if limit_bytes == 16 << 20),
+        "{message}"
+    );
+    assert!(
+        message.contains("larger than 16 MiB") && !message.contains('\n'),
+        "{message}"
+    );
+    let read = produced.swap(0, Ordering::SeqCst);
+    assert!(read < (16 + 16) << 20, "the host produced {read} bytes");
+
+    let config = ClientConfig {
+        max_replica_reply_bytes: 4 << 20,
+        ..fast_config()
+    };
+    let client = FeatureServiceClient::new(&service, None, config).unwrap();
+    let params = syncwatch::protocol::SyncReplicaParams::new(
+        syncwatch::protocol::Guid::new_v4(),
+        syncwatch::protocol::SyncDirection::Download,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = client
+        .synchronize_replica(&params, dir.path(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("larger than 4 MiB"), "{err}");
+    let read = produced.load(Ordering::SeqCst);
+    assert!(read < (4 + 16) << 20, "the host produced {read} bytes");
+}

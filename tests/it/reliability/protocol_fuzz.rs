@@ -234,6 +234,7 @@ fn delta_value() -> impl Strategy<Value = Delta> {
                         adds: features.clone(),
                         updates: features,
                         delete_ids: vec![Guid::new_v4().as_str().to_string()],
+                        unreadable: vec![],
                     },
                     ..Default::default()
                 }],

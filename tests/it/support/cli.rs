@@ -23,6 +23,11 @@ impl Cli {
         }
     }
 
+    /// The binary with this data dir and `args`, to run as the caller likes.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        self.command_in(self.data_dir.path(), args)
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_with_env(args, &[])
     }
@@ -40,13 +45,7 @@ impl Cli {
         stdin: Option<&str>,
     ) -> Output {
         use std::io::Write;
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"));
-        command
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .args(args)
-            .env_remove("SYNCWATCH_DATA_DIR")
-            .env_remove("SYNCWATCH_SECRET_STORE");
+        let mut command = self.command(args);
         for (name, value) in env {
             if value.is_empty() {
                 command.env_remove(name);
@@ -71,6 +70,30 @@ impl Cli {
         child.wait_with_output().unwrap()
     }
 
+    /// Runs a command that must end within `limit`; a child still running then is killed and
+    /// the test fails (a hang, not a slow run: the limit is generous).
+    pub fn run_within(&self, args: &[&str], limit: std::time::Duration) -> Output {
+        let mut child = self
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + limit;
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "{args:?} still ran after {limit:?} (killed); stderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    }
+
     /// Runs a command that must exit with `code` and returns its JSON output.
     pub fn json(&self, args: &[&str], code: i32) -> Value {
         let out = self.run(args);
@@ -87,6 +110,54 @@ impl Cli {
                 String::from_utf8_lossy(&out.stdout)
             )
         })
+    }
+
+    /// The binary with another laptop's data dir (same service) and `args`.
+    pub fn command_in(&self, data_dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"));
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env_remove("SYNCWATCH_DATA_DIR")
+            .env_remove("SYNCWATCH_SECRET_STORE");
+        command
+    }
+
+    /// Calls the service's admin API with a JSON body (or none); the reply must succeed.
+    pub fn admin_json(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/admin/{path}", self.server.base_url());
+        let key = self.server.admin_key().to_string();
+        block_on(async move {
+            let mut request = reqwest::Client::new()
+                .request(method, url)
+                .header("X-Admin-Key", key);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let reply = response.json::<Value>().await.unwrap_or(Value::Null);
+            assert!(status.is_success(), "admin {path}: {status} {reply}");
+            reply
+        })
+    }
+
+    /// The replicas on the service, as its `replicas` resource lists them: (name, replicaID).
+    pub fn service_replicas(&self) -> Vec<(String, String)> {
+        let url = format!("{}/replicas?f=json", self.server.service_url());
+        let list: Value =
+            block_on(async move { reqwest::get(url).await.unwrap().json().await.unwrap() });
+        list.as_array()
+            .unwrap_or_else(|| panic!("not a replica list: {list}"))
+            .iter()
+            .map(|r| {
+                (
+                    r["replicaName"].as_str().unwrap().to_string(),
+                    r["replicaID"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
     }
 
     pub fn admin(&self, path: &str) {
@@ -107,4 +178,12 @@ impl Cli {
             assert!(status.is_success(), "{path}: {status}");
         });
     }
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }

@@ -3,6 +3,8 @@
 //!   purpose: the `server::*` tests speak the wire format by hand);
 //! * `engine`: the engine against the reference service, following jobs with the engine's own
 //!   `JobTicket`, plus direct reads of the service's and the replicas' SQLite files;
+//! * `https`: the service over HTTPS with a self-signed certificate, and a client config that
+//!   trusts it;
 //! * `proxy`: a TCP relay in front of the service that can refuse connections;
 //! * `cli`: the real `syncwatch` binary with its own data dir;
 //! * `ui`: the window on a test command channel (`Rig`) or on the real engine (`ui::stack`);
@@ -15,6 +17,7 @@ pub mod cli;
 pub mod client_config;
 pub mod demo_data;
 pub mod engine;
+pub mod https;
 pub mod proxy;
 pub mod server;
 pub mod ui;

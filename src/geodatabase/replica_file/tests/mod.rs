@@ -65,11 +65,13 @@ fn create_response() -> ReplicaResponse {
                 id: 0,
                 features: vec![feature(HYDRANT_A, 1, "A"), feature(HYDRANT_B, 2, "B")],
                 attachments: vec![],
+                unreadable: vec![],
             },
             ReplicaLayerData {
                 id: 1,
                 features: vec![],
                 attachments: vec![],
+                unreadable: vec![],
             },
         ],
         ..Default::default()
