@@ -598,8 +598,9 @@ async fn tokens_stay_with_their_server_or_portal(over: Over) {
 }
 
 /// What the service hands out says the scheme it is reached by: rest/info's
-/// `tokenServicesUrl` and `owningSystemUrl`, the portal's info, and `ssl` in generateToken
-/// replies (server and portal) is true exactly over HTTPS.
+/// `tokenServicesUrl` and `owningSystemUrl`, the portal's info, an async job's `statusUrl` and
+/// `resultUrl`, and `ssl` in generateToken replies (server and portal) is true exactly over
+/// HTTPS.
 async fn urls_and_ssl_in_the_replies_follow_the_scheme(over: Over) {
     let https = over == Over::Https;
     let scheme = if https { "https://" } else { "http://" };
@@ -643,7 +644,62 @@ async fn urls_and_ssl_in_the_replies_follow_the_scheme(over: Over) {
             .unwrap();
         assert!(minted["token"].is_string(), "{minted}");
         assert_eq!(minted["ssl"], https, "generateToken at {tokens}: {minted}");
+        if !federated {
+            let token = minted["token"].as_str().unwrap();
+            let (status_url, result_url) = async_create_urls(&fx, token).await;
+            assert!(status_url.starts_with(&format!("{base}/")), "{status_url}");
+            assert!(result_url.starts_with(&format!("{base}/")), "{result_url}");
+        }
     }
+}
+
+/// An async createReplica (URL transport) as `token`: its `statusUrl` and, once the job has
+/// completed, its `resultUrl`.
+async fn async_create_urls(fx: &Fixture, token: &str) -> (String, String) {
+    let http = browser(fx);
+    let created: serde_json::Value = http
+        .post(format!("{}/createReplica", fx.url))
+        .form(&[
+            ("f", "json"),
+            ("token", token),
+            ("replicaName", "scheme"),
+            ("layers", "0"),
+            ("transportType", "esriTransportTypeUrl"),
+            ("syncModel", "perReplica"),
+            ("async", "true"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status_url = created["statusUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    for _ in 0..400 {
+        let status: serde_json::Value = http
+            .get(&status_url)
+            .query(&[("f", "json"), ("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match status["status"].as_str() {
+            Some("Completed") => {
+                let result = status["resultUrl"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{status}"));
+                return (status_url, result.to_string());
+            }
+            Some("Failed") | Some("CompletedWithErrors") => panic!("{status}"),
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    panic!("the createReplica job never finished")
 }
 
 /// Over HTTPS with a certificate the client does not trust: discovery and generateToken each
@@ -824,10 +880,10 @@ async fn code_from_page(fx: &Fixture, authorize: &Url) -> String {
 
 /// A browser sign-in through the out-of-band page.
 async fn oob_session(fx: &Fixture) -> SignInSession {
-    let SignInPlan::Portal(plan) = client(&fx).discover(&fx.url).await.unwrap() else {
+    let SignInPlan::Portal(plan) = client(fx).discover(&fx.url).await.unwrap() else {
         panic!("not a portal")
     };
-    let sign_in = client(&fx)
+    let sign_in = client(fx)
         .start_browser_sign_in(
             &plan.portal,
             CLIENT_ID,
