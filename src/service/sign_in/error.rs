@@ -26,6 +26,16 @@ pub enum SignInError {
         detail: String,
         url: String,
     },
+    /// The server's TLS certificate could not be verified; nothing was sent (no password, no
+    /// token). Only the user can decide to trust it (`--ca-cert`), by its fingerprint.
+    #[error("{operation}: TLS handshake failed: the server's certificate is not trusted ({reason}){}; to trust it, add it with --ca-cert FILE — {url}", fingerprint_sha256.as_ref().map(|f| format!("; its SHA-256 fingerprint is {f}")).unwrap_or_default())]
+    UntrustedCertificate {
+        operation: &'static str,
+        reason: String,
+        /// `AB:CD:…` of the certificate the server presented, when it could be read.
+        fingerprint_sha256: Option<String>,
+        url: String,
+    },
     #[error(
         "{operation}: the reply is not what ArcGIS sends ({reason}); it began with {snippet:?} — {url}"
     )]
@@ -111,6 +121,16 @@ impl SignInError {
         }
     }
 
+    /// The SHA-256 fingerprint of a server certificate that was not trusted.
+    pub fn untrusted_certificate_fingerprint(&self) -> Option<&str> {
+        match self {
+            SignInError::UntrustedCertificate {
+                fingerprint_sha256, ..
+            } => fingerprint_sha256.as_deref(),
+            _ => None,
+        }
+    }
+
     /// A refusal of the credentials themselves (as opposed to a network or server problem).
     pub fn is_credentials_refused(&self) -> bool {
         matches!(
@@ -144,6 +164,17 @@ impl SignInError {
                 operation,
                 reason: format!("renewing the sign-in: {reason}"),
                 snippet,
+            },
+            SignInError::UntrustedCertificate {
+                reason,
+                fingerprint_sha256,
+                url,
+                ..
+            } => ServiceClientError::UntrustedCertificate {
+                operation,
+                reason,
+                fingerprint_sha256,
+                url,
             },
             SignInError::SignInNeeded { server, reason } => ServiceClientError::SignInNeeded {
                 operation,

@@ -2,13 +2,17 @@
 //! resend a password to wherever it points; ArcGIS's token endpoints answer in place), sends a
 //! secret only where [`require_secure`](super::secure_url::require_secure) allows, POSTs every
 //! secret in the form body (never in a URL), reads replies up to a small limit and turns the
-//! error envelope into `Err`. It logs URLs, never a form.
+//! error envelope into `Err`. It logs URLs, never a form. It trusts the same certificates as
+//! the service client (the system's roots plus `ClientConfig::ca_certificates`) and reports a
+//! refused certificate by its SHA-256 fingerprint, before any byte of a form is sent.
 
 use super::error::SignInError;
 use super::secure_url::require_secure;
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{CarriesServiceError, ReplyError, ServiceError, parse_reply};
 use crate::service::ClientConfig;
+use crate::service::error::certificate_refusal;
+use crate::service::trust::presented_fingerprint;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -51,18 +55,24 @@ impl std::fmt::Debug for SignInHttp {
 }
 
 impl SignInHttp {
-    /// A client with the timeouts of `config`.
+    /// A client with the timeouts and the trusted certificates of `config`.
     pub fn new(config: &ClientConfig) -> Result<SignInHttp, SignInError> {
-        let client = reqwest::Client::builder()
+        let setup_failed = |e: reqwest::Error| SignInError::InvalidUrl {
+            url: String::new(),
+            reason: format!("could not set up the HTTP client: {e}"),
+        };
+        let mut builder = reqwest::Client::builder();
+        for ca in &config.ca_certificates {
+            let certificate = reqwest::Certificate::from_der(ca.der()).map_err(setup_failed)?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let client = builder
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("syncwatch/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SignInError::InvalidUrl {
-                url: String::new(),
-                reason: format!("could not set up the HTTP client: {e}"),
-            })?;
+            .map_err(setup_failed)?;
         Ok(SignInHttp { client })
     }
 
@@ -110,14 +120,25 @@ impl SignInHttp {
                 url: url.to_string(),
             })
         };
-        let mut response = request.send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                TransportKind::Timeout
-            } else {
-                TransportKind::ConnectionLost
-            };
-            transport(kind, None, error_chain(&e))
-        })?;
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                if let Some(reason) = certificate_refusal(&e) {
+                    return Err(Failure::Other(SignInError::UntrustedCertificate {
+                        operation,
+                        reason,
+                        fingerprint_sha256: presented_fingerprint(url).await,
+                        url: url.to_string(),
+                    }));
+                }
+                let kind = if e.is_timeout() {
+                    TransportKind::Timeout
+                } else {
+                    TransportKind::ConnectionLost
+                };
+                return Err(transport(kind, None, error_chain(&e)));
+            }
+        };
         let status = response.status();
         let mut body = Vec::new();
         loop {

@@ -773,7 +773,10 @@ async fn hostile_uploads_never_break_the_service() {
 
 /// The ArcGIS API for Python (PyPI `arcgis` 2.4.4) connects, creates replicas (sync and async),
 /// synchronizes with edits, sees a rollback and unregisters, against the reference service.
-/// Needs `pip install arcgis==2.4.4 six`; `PYTHON` names the interpreter (default `python3`).
+/// Then it signs in with a username and password to a token-secured service over HTTPS (its
+/// `admin/generateToken`) and creates, syncs and unregisters a replica there; and against a
+/// token-secured service on plain HTTP it sends no password: five wrong ones would have locked
+/// tech2 out, yet tech2's own password still gets a token there afterwards. Needs `pip install arcgis==2.4.4 six`; `PYTHON` names the interpreter (default `python3`).
 /// Run: `cargo test --test it -- --ignored server::api::arcgis_python_interop`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the arcgis Python package (pip install arcgis==2.4.4 six)"]
@@ -785,10 +788,26 @@ async fn arcgis_python_interop() {
         "/tests/python/arcgis_interop.py"
     );
     let base = fx.server.base_url().to_string();
+    let secured = |tls: bool| {
+        let config = ServerConfig {
+            definition: Some(secured_demo()),
+            ..Default::default()
+        };
+        if tls {
+            crate::support::https::with_tls(config)
+        } else {
+            config
+        }
+    };
+    let secured_https = start_with(secured(true)).await;
+    let secured_plain = start_with(secured(false)).await;
+    let https_base = secured_https.server.base_url().to_string();
+    let plain_base = secured_plain.server.base_url().to_string();
+    assert!(https_base.starts_with("https://") && plain_base.starts_with("http://"));
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(python)
             .arg(script)
-            .arg(base)
+            .args([base, https_base, plain_base])
             .output()
     })
     .await
@@ -809,5 +828,30 @@ async fn arcgis_python_interop() {
             .unwrap()
             .iter()
             .all(|r| r["replicaID"] != line["replicaID"])
+    );
+    assert!(line["signedInReplicaID"].is_string(), "{line}");
+    assert_eq!(line["plainHttpAttempts"], 5, "{line}");
+    let minted: Value = secured_plain
+        .http
+        .post(format!(
+            "{}/arcgis/tokens/generateToken",
+            secured_plain.server.base_url()
+        ))
+        .form(&[
+            ("username", "tech2"),
+            ("password", TECH2_PASSWORD),
+            ("client", "referer"),
+            ("referer", "https://syncwatch.local"),
+            ("f", "json"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        minted["token"].is_string(),
+        "tech2 was locked out: a password reached the plain-HTTP service: {minted}"
     );
 }
