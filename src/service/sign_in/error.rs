@@ -26,6 +26,11 @@ pub enum SignInError {
         detail: String,
         url: String,
     },
+    /// The server's TLS certificate could not be verified; nothing was sent. The line is the
+    /// service client's (with the presented certificate's SHA-256 fingerprint), so a front end
+    /// offers to trust it the same way.
+    #[error(transparent)]
+    UntrustedCertificate(Box<ServiceClientError>),
     #[error(
         "{operation}: the reply is not what ArcGIS sends ({reason}); it began with {snippet:?} — {url}"
     )]
@@ -145,6 +150,7 @@ impl SignInError {
                 reason: format!("renewing the sign-in: {reason}"),
                 snippet,
             },
+            SignInError::UntrustedCertificate(refusal) => *refusal,
             SignInError::SignInNeeded { server, reason } => ServiceClientError::SignInNeeded {
                 operation,
                 server,

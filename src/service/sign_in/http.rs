@@ -8,7 +8,7 @@ use super::error::SignInError;
 use super::secure_url::require_secure;
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{CarriesServiceError, ReplyError, ServiceError, parse_reply};
-use crate::service::ClientConfig;
+use crate::service::{ClientConfig, ServiceClientError};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -51,18 +51,24 @@ impl std::fmt::Debug for SignInHttp {
 }
 
 impl SignInHttp {
-    /// A client with the timeouts of `config`.
+    /// A client with the timeouts of `config`, trusting its certificates besides the system's.
     pub fn new(config: &ClientConfig) -> Result<SignInHttp, SignInError> {
-        let client = reqwest::Client::builder()
+        let setup_failed = |e: reqwest::Error| SignInError::InvalidUrl {
+            url: String::new(),
+            reason: format!("could not set up the HTTP client: {e}"),
+        };
+        let mut builder = reqwest::Client::builder();
+        for ca in &config.ca_certificates {
+            let certificate = reqwest::Certificate::from_der(ca.der()).map_err(setup_failed)?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let client = builder
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("syncwatch/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SignInError::InvalidUrl {
-                url: String::new(),
-                reason: format!("could not set up the HTTP client: {e}"),
-            })?;
+            .map_err(setup_failed)?;
         Ok(SignInHttp { client })
     }
 
@@ -110,14 +116,10 @@ impl SignInHttp {
                 url: url.to_string(),
             })
         };
-        let mut response = request.send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                TransportKind::Timeout
-            } else {
-                TransportKind::ConnectionLost
-            };
-            transport(kind, None, error_chain(&e))
-        })?;
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return Err(send_failure(operation, url, &e, transport).await),
+        };
         let status = response.status();
         let mut body = Vec::new();
         loop {
@@ -226,4 +228,30 @@ mod tests {
         assert_eq!(without_values("integer `123`, x"), "integer `…`, x");
         assert_eq!(without_values("plain"), "plain");
     }
+}
+
+/// A request that got no answer: an untrusted certificate (with the presented certificate's
+/// fingerprint, read by a handshake that sends nothing), a timeout or a lost connection.
+async fn send_failure(
+    operation: &'static str,
+    url: &Url,
+    e: &reqwest::Error,
+    transport: impl Fn(TransportKind, Option<u16>, String) -> Failure,
+) -> Failure {
+    if let Some(reason) = crate::service::error::certificate_refusal(e) {
+        return Failure::Other(SignInError::UntrustedCertificate(Box::new(
+            ServiceClientError::UntrustedCertificate {
+                operation,
+                reason,
+                fingerprint_sha256: crate::service::trust::presented_fingerprint(url).await,
+                url: url.to_string(),
+            },
+        )));
+    }
+    let kind = if e.is_timeout() {
+        TransportKind::Timeout
+    } else {
+        TransportKind::ConnectionLost
+    };
+    transport(kind, None, error_chain(e))
 }
