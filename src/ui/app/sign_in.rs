@@ -214,7 +214,7 @@ impl SyncwatchApp {
                 command: Some(id),
                 error,
                 ..
-            } if state.trusting.is_some() && state.command == Some(*id) => {
+            } if state.trusting.is_some() && ours(id) => {
                 state.trusting = None;
                 state.command = None;
                 state.retry = None;
