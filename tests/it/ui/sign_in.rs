@@ -1,5 +1,6 @@
 //! Signing in, in the window with fixture events (no engine): the Sign in dialog's password and
-//! browser flows and the commands they send, a refusal as one line in the dialog, Escape, the
+//! browser flows and the commands they send, a refusal as one line in the dialog, "Trust this
+//! certificate" (the command it sends, a refusal, the sign-in sent again), Escape, the
 //! Accounts window and its confirmed Sign out, the "Sign in again" banner prefilling the dialog,
 //! "Signed in as" on the overview, and the connect dialog using the account (token under
 //! "Advanced").

@@ -2,7 +2,9 @@
 //! (loopback, temp dirs, secrets in the file store): the password flow to a signed-in account, a
 //! wrong password as one line in the dialog, the browser flow with the test playing the browser,
 //! a replica created with the account, File → Accounts and Sign out, and the "Sign in again"
-//! banner of the replica that then needs a sign-in, leading to a sync that completes.
+//! banner of the replica that then needs a sign-in, leading to a sync that completes; over HTTPS
+//! with an untrusted self-signed certificate, "Trust this certificate" and the sign-in after it,
+//! the certificate kept for a restarted engine.
 
 use crate::support::browser::{free_port, sign_in_and_follow};
 use crate::support::server::{TECH1_PASSWORD, secured_demo};
