@@ -421,7 +421,10 @@ pub enum Event {
     },
     /// The certificate of `url` with this SHA-256 `fingerprint` is trusted from now on
     /// ([`Command::TrustCertificate`]).
-    CertificateTrusted { url: String, fingerprint: String },
+    CertificateTrusted {
+        url: String,
+        fingerprint: String,
+    },
     /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
     /// renewal); no secret.
     Accounts(Vec<Account>),

@@ -109,7 +109,11 @@ pub(crate) async fn answer(
 
 /// Fetches the certificate `url` presents, checks it is the one with `fingerprint` (what the
 /// user saw), keeps it and trusts it from now on. Returns the file written.
-pub(crate) async fn trust(deps: &Deps, url: &str, fingerprint: &str) -> Result<PathBuf, EngineError> {
+pub(crate) async fn trust(
+    deps: &Deps,
+    url: &str,
+    fingerprint: &str,
+) -> Result<PathBuf, EngineError> {
     let certificate = crate::service::presented_certificate(url)
         .await
         .ok_or_else(|| {

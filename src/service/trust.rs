@@ -166,8 +166,7 @@ impl ServerCertVerifier for Recorder {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.end_entity.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(end_entity.to_vec());
+        *self.end_entity.lock().unwrap_or_else(|e| e.into_inner()) = Some(end_entity.to_vec());
         Ok(ServerCertVerified::assertion())
     }
 

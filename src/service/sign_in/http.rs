@@ -214,22 +214,6 @@ fn error_chain(e: &reqwest::Error) -> String {
     parts.join(": ").replace('\n', " ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What a parser quotes from a sign-in reply (a token, maybe) is not repeated in the error.
-    #[test]
-    fn quoted_values_are_left_out() {
-        assert_eq!(
-            without_values("invalid type: string \"SECRET-TOKEN\", expected i64 at line 1"),
-            "invalid type: string \"…\", expected i64 at line 1"
-        );
-        assert_eq!(without_values("integer `123`, x"), "integer `…`, x");
-        assert_eq!(without_values("plain"), "plain");
-    }
-}
-
 /// A request that got no answer: an untrusted certificate (with the presented certificate's
 /// fingerprint, read by a handshake that sends nothing), a timeout or a lost connection.
 async fn send_failure(
@@ -254,4 +238,20 @@ async fn send_failure(
         TransportKind::ConnectionLost
     };
     transport(kind, None, error_chain(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a parser quotes from a sign-in reply (a token, maybe) is not repeated in the error.
+    #[test]
+    fn quoted_values_are_left_out() {
+        assert_eq!(
+            without_values("invalid type: string \"SECRET-TOKEN\", expected i64 at line 1"),
+            "invalid type: string \"…\", expected i64 at line 1"
+        );
+        assert_eq!(without_values("integer `123`, x"), "integer `…`, x");
+        assert_eq!(without_values("plain"), "plain");
+    }
 }

@@ -205,8 +205,7 @@ impl SyncwatchApp {
                     }
                     None => {
                         state.dialog.stage = SignInStage::Editing;
-                        state.dialog.error =
-                            Some("Certificate trusted: sign in again.".to_owned());
+                        state.dialog.error = Some("Certificate trusted: sign in again.".to_owned());
                     }
                 }
             }

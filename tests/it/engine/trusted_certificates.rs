@@ -90,12 +90,19 @@ async fn a_changed_fingerprint_is_refused_and_the_right_one_is_trusted_and_kept(
     let h = secured_https().await;
     let real = served_fingerprint(&h);
 
-    let refused = sign_in(&h).await.expect_err("the certificate is not trusted");
+    let refused = sign_in(&h)
+        .await
+        .expect_err("the certificate is not trusted");
     assert!(refused.contains("not trusted"), "{refused}");
-    assert!(refused.contains(&real), "the refusal names the fingerprint: {refused}");
+    assert!(
+        refused.contains(&real),
+        "the refusal names the fingerprint: {refused}"
+    );
 
     let wrong = ["00"; 32].join(":");
-    let error = trust(&h, &wrong).await.expect_err("a different fingerprint");
+    let error = trust(&h, &wrong)
+        .await
+        .expect_err("a different fingerprint");
     assert!(!error.contains('\n'), "{error}");
     assert!(error.contains("changed"), "{error}");
     assert!(error.contains(&real) && error.contains(&wrong), "{error}");
@@ -104,7 +111,9 @@ async fn a_changed_fingerprint_is_refused_and_the_right_one_is_trusted_and_kept(
     assert!(still.contains("not trusted"), "{still}");
 
     // Lower case, as a user may paste it, is the same fingerprint.
-    let trusted = trust(&h, &real.to_ascii_lowercase()).await.expect("trusted");
+    let trusted = trust(&h, &real.to_ascii_lowercase())
+        .await
+        .expect("trusted");
     assert_eq!(trusted, real);
     let files = trusted_files(&h);
     assert_eq!(files.len(), 1, "{files:?}");
@@ -117,10 +126,19 @@ async fn a_changed_fingerprint_is_refused_and_the_right_one_is_trusted_and_kept(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&files[0]).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(&files[0])
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "user-only file");
         let folder = std::fs::metadata(h.dir.path().join("trusted-certificates")).expect("meta");
-        assert_eq!(folder.permissions().mode() & 0o777, 0o700, "user-only folder");
+        assert_eq!(
+            folder.permissions().mode() & 0o777,
+            0o700,
+            "user-only folder"
+        );
     }
-    sign_in(&h).await.expect("signed in over the trusted certificate");
+    sign_in(&h)
+        .await
+        .expect("signed in over the trusted certificate");
 }

@@ -412,7 +412,8 @@ fn trust_this_certificate_sends_the_shown_fingerprint_and_retries_the_sign_in() 
             fingerprint: fingerprint.clone(),
         }]
     );
-    r.harness.get_by_label("Checking and trusting the certificate…");
+    r.harness
+        .get_by_label("Checking and trusting the certificate…");
     let changed = format!("the certificate of x changed: it is now AA:…, not the {fingerprint}");
     r.push([Event::CommandFailed {
         what: "trust the certificate".into(),
@@ -426,7 +427,10 @@ fn trust_this_certificate_sends_the_shown_fingerprint_and_retries_the_sign_in() 
     let state = r.harness.state().sign_in.clone().expect("still open");
     assert_eq!(state.dialog.stage, SignInStage::Editing);
     assert_eq!(state.dialog.error.as_deref(), Some(changed.as_str()));
-    assert!(state.retry.is_none(), "the password is not kept after a refusal");
+    assert!(
+        state.retry.is_none(),
+        "the password is not kept after a refusal"
+    );
     assert!(trust_commands(&mut r).is_empty(), "no sign-in retried");
 
     type_password(&mut r, "tech1-pass");
@@ -458,5 +462,8 @@ fn trust_this_certificate_sends_the_shown_fingerprint_and_retries_the_sign_in() 
     assert_eq!(password.expose(), "tech1-pass");
     let state = r.harness.state().sign_in.clone().expect("still open");
     assert_eq!(state.dialog.stage, SignInStage::Working);
-    assert!(state.dialog.untrusted_fingerprint.is_none(), "the prompt is gone");
+    assert!(
+        state.dialog.untrusted_fingerprint.is_none(),
+        "the prompt is gone"
+    );
 }

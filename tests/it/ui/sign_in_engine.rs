@@ -243,7 +243,10 @@ fn an_untrusted_certificate_is_trusted_from_the_sign_in_dialog() {
             .is_some_and(|s| s.dialog.untrusted_fingerprint.is_some())
     });
     let shown = h.state().sign_in.clone().expect("open").dialog;
-    assert_eq!(shown.untrusted_fingerprint.as_deref(), Some(fingerprint.as_str()));
+    assert_eq!(
+        shown.untrusted_fingerprint.as_deref(),
+        Some(fingerprint.as_str())
+    );
     h.get_by_label("Trust this certificate?");
     h.get_by_label(&fingerprint);
     h.get_by_label_contains("compare every character");
