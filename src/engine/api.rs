@@ -166,6 +166,12 @@ pub enum Command {
     SignOut { account: AccountKey },
     /// Send the signed-in accounts ([`Event::Accounts`]; no secret).
     ListAccounts,
+    /// Trust the certificate the HTTPS server at `url` presents, as the user chose after seeing
+    /// its SHA-256 `fingerprint` (`AB:CD:…`, as in the untrusted-certificate error). The engine
+    /// fetches it again and refuses if its fingerprint differs (the certificate changed);
+    /// otherwise it keeps it under `<data dir>/trusted-certificates/` and every later client
+    /// trusts it. Answered with [`Event::CertificateTrusted`] or [`Event::CommandFailed`].
+    TrustCertificate { url: String, fingerprint: String },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -412,6 +418,12 @@ pub enum Event {
     },
     SignedOut {
         account: AccountKey,
+    },
+    /// The certificate of `url` with this SHA-256 `fingerprint` is trusted from now on
+    /// ([`Command::TrustCertificate`]).
+    CertificateTrusted {
+        url: String,
+        fingerprint: String,
     },
     /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
     /// renewal); no secret.

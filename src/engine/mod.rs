@@ -32,6 +32,7 @@ mod sessions;
 mod sign_in;
 mod summary;
 mod ticket;
+mod trusted_certificates;
 
 pub use api::*;
 pub use error::EngineError;
@@ -56,7 +57,8 @@ pub const MAX_CONCURRENT_JOBS: usize = 4;
 /// Where the engine keeps its files and how it talks to services.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Holds `syncwatch.db`, `replicas/` (one file per replica) and `results/` (downloads).
+    /// Holds `syncwatch.db`, `replicas/` (one file per replica), `results/` (downloads) and
+    /// `trusted-certificates/` (certificates trusted from a front end, loaded at start).
     pub data_dir: PathBuf,
     pub client: ClientConfig,
     /// Smallest delay before auto-sync retries a service that could not be reached; doubles per
@@ -153,13 +155,26 @@ pub(crate) struct Deps {
     pub events: EventSender,
     /// The signed-in sessions, by account (restored at start).
     pub sessions: Arc<sessions::Sessions>,
-    /// Signs in and restores sessions (discovery, generateToken, OAuth).
-    pub sign_in: crate::service::sign_in::SignInClient,
+    /// The certificates trusted from a front end since start, and the sign-in client (discovery,
+    /// generateToken, OAuth) that trusts them too: build clients with [`Deps::client_config`]
+    /// and [`Deps::sign_in_client`].
+    pub trusted: Arc<trusted_certificates::Trusted>,
     /// Prediction refreshes waiting for a quiet moment, and which replicas are syncing.
     pub predictions: Arc<prediction::refresh::PredictionTimers>,
 }
 
 impl Deps {
+    /// The client settings for a new client: the configured ones plus every certificate the
+    /// user trusted since start.
+    pub fn client_config(&self) -> ClientConfig {
+        self.trusted.client_config(&self.config.client)
+    }
+
+    /// Signs in and restores sessions, trusting what [`Deps::client_config`] trusts.
+    pub fn sign_in_client(&self) -> crate::service::sign_in::SignInClient {
+        self.trusted.sign_in_client()
+    }
+
     /// Runs `f` on the app database off the runtime's workers.
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, EngineError>
     where
@@ -377,7 +392,7 @@ impl EngineHandle {
 }
 
 /// Opens the data directory and the app database (blocking, once, before anything is spawned).
-fn open_deps(config: EngineConfig, events: EventSender) -> Result<Deps, StartError> {
+fn open_deps(mut config: EngineConfig, events: EventSender) -> Result<Deps, StartError> {
     let dirs = DataDirs {
         root: config.data_dir.clone(),
     };
@@ -387,6 +402,8 @@ fn open_deps(config: EngineConfig, events: EventSender) -> Result<Deps, StartErr
     let mut store = Store::open(&dirs.store_path())?;
     let credentials = secrets::open_credentials(&store, &dirs.root, config.secret_store)?;
     secrets::move_legacy_tokens(&mut store, &credentials);
+    let kept = trusted_certificates::load(&dirs.root);
+    config.client.ca_certificates.extend(kept);
     let sign_in = crate::service::sign_in::SignInClient::new(&config.client)?;
     let restored = sessions::restore_all(&store, &credentials, &sign_in);
     let deps = Deps {
@@ -396,7 +413,7 @@ fn open_deps(config: EngineConfig, events: EventSender) -> Result<Deps, StartErr
         config,
         events,
         sessions: Arc::default(),
-        sign_in,
+        trusted: Arc::new(trusted_certificates::Trusted::new(sign_in)),
         predictions: Arc::default(),
     };
     for (key, session, password) in restored {

@@ -63,6 +63,7 @@ impl From<SignInError> for Refused {
             | SignInError::AuthorizationDenied { .. }
             | SignInError::StateMismatch => SignInFailure::Cancelled,
             SignInError::Transport { .. }
+            | SignInError::UntrustedCertificate(_)
             | SignInError::NotArcGis { .. }
             | SignInError::InvalidUrl { .. } => SignInFailure::Unreachable,
             _ => SignInFailure::Other,
@@ -128,7 +129,7 @@ pub(crate) async fn run(deps: Deps, job: SignInJob) -> SignInEnd {
 }
 
 async fn sign_in_and_keep(deps: &Deps, job: SignInJob) -> Result<Account, Refused> {
-    let client = &deps.sign_in;
+    let client = &deps.sign_in_client();
     let mut options = TokenOptions::default();
     if let Some(minutes) = job.expiration_minutes {
         options.expiration_minutes = minutes;

@@ -27,4 +27,4 @@ pub use create_attempt::CreateAttempt;
 pub use error::ServiceClientError;
 pub use job_polling::{JobProgress, ProgressFn, ReplicaResult};
 pub use sign_in::{SignInClient, SignInError, SignInPlan, SignInSession, TokenProvider};
-pub use trust::{CaCertificate, TrustError, fingerprint_sha256};
+pub use trust::{CaCertificate, TrustError, fingerprint_sha256, presented_certificate};

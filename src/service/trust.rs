@@ -1,8 +1,9 @@
 //! Which TLS certificates the client trusts besides the system's: [`CaCertificate`]s the user
 //! added explicitly (`--ca-cert FILE`, `SYNCWATCH_CA_CERT`), and, when a server's certificate
 //! is refused, its SHA-256 fingerprint (read by a second handshake that only looks at the
-//! certificate and sends nothing), so a front end can show what it would be trusting. Never
-//! trusts anything on its own.
+//! certificate and sends nothing), so a front end can show what it would be trusting; the same
+//! handshake fetches the presented certificate itself ([`presented_certificate`]) for the
+//! engine to keep once the user trusts it. Never trusts anything on its own.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -71,6 +72,30 @@ impl CaCertificate {
     pub fn fingerprint_sha256(&self) -> String {
         fingerprint_sha256(&self.der)
     }
+
+    /// The certificate as one PEM block (what [`CaCertificate::from_pem_file`] reads back).
+    pub fn to_pem(&self) -> String {
+        use base64::Engine;
+        let body = base64::engine::general_purpose::STANDARD.encode(&self.der);
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in body.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        pem
+    }
+}
+
+/// The certificate the server at `url` presents (its end-entity certificate, unverified: the
+/// caller decides whether to trust it, e.g. after comparing its fingerprint); `None` when it
+/// cannot be read (not a URL, not TLS, unreachable, too slow). Sends no HTTP.
+pub async fn presented_certificate(url: &str) -> Option<CaCertificate> {
+    let url = Url::parse(url).ok()?;
+    if url.scheme() != "https" {
+        return None;
+    }
+    presented_der(&url).await.map(|der| CaCertificate { der })
 }
 
 /// The SHA-256 of a DER certificate as colon-separated upper-case hex.
@@ -84,6 +109,11 @@ pub fn fingerprint_sha256(der: &[u8]) -> String {
 /// The fingerprint of the certificate the server at `url` presents; `None` when it cannot be
 /// read (not TLS, unreachable, too slow).
 pub(super) async fn presented_fingerprint(url: &Url) -> Option<String> {
+    presented_der(url).await.map(|der| fingerprint_sha256(&der))
+}
+
+/// The DER of the certificate the server at `url` presents, by a handshake that sends nothing.
+async fn presented_der(url: &Url) -> Option<Vec<u8>> {
     let host = url
         .host_str()?
         .trim_start_matches('[')
@@ -103,7 +133,7 @@ pub(super) async fn presented_fingerprint(url: &Url) -> Option<String> {
         let tcp = tokio::net::TcpStream::connect((host, port)).await.ok()?;
         // Only the certificate is wanted: the stream is dropped without a byte of HTTP.
         let _ = connector.connect(name, tcp).await;
-        seen.fingerprint()
+        seen.end_entity()
     };
     tokio::time::timeout(PROBE_TIMEOUT, probe)
         .await
@@ -115,11 +145,11 @@ pub(super) async fn presented_fingerprint(url: &Url) -> Option<String> {
 /// whose connection carries no data.
 #[derive(Debug, Default)]
 struct Recorder {
-    end_entity: Mutex<Option<String>>,
+    end_entity: Mutex<Option<Vec<u8>>>,
 }
 
 impl Recorder {
-    fn fingerprint(&self) -> Option<String> {
+    fn end_entity(&self) -> Option<Vec<u8>> {
         self.end_entity
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -136,8 +166,7 @@ impl ServerCertVerifier for Recorder {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.end_entity.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(fingerprint_sha256(end_entity));
+        *self.end_entity.lock().unwrap_or_else(|e| e.into_inner()) = Some(end_entity.to_vec());
         Ok(ServerCertVerified::assertion())
     }
 

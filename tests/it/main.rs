@@ -27,6 +27,7 @@ mod engine {
     mod service_client;
     mod sign_in;
     mod sync;
+    mod trusted_certificates;
 }
 
 /// The service client's sign-in against the reference service's token endpoints.

@@ -199,7 +199,7 @@ pub(crate) async fn signed_in_client(
         Some((_, provider)) => Ok(FeatureServiceClient::with_token_provider(
             service_url,
             provider,
-            deps.config.client.clone(),
+            deps.client_config(),
         )?),
         None => client_for(deps, service_url, token),
     }
@@ -213,7 +213,7 @@ pub(crate) fn client_for(
     Ok(FeatureServiceClient::new(
         service_url,
         token.as_ref().and_then(Token::from_secret),
-        deps.config.client.clone(),
+        deps.client_config(),
     )?)
 }
 

@@ -254,6 +254,16 @@ impl Runner {
                 }
             }
             Command::Shutdown => {}
+            Command::TrustCertificate { url, fingerprint } => {
+                // Its own task: the handshake never holds up the command loop.
+                let (deps, command) = (self.deps.clone(), self.command);
+                tokio::spawn(super::trusted_certificates::answer(
+                    deps,
+                    command,
+                    url,
+                    fingerprint,
+                ));
+            }
             Command::SignIn { .. }
             | Command::SubmitSignInCode { .. }
             | Command::CancelSignIn { .. }

@@ -84,8 +84,8 @@ pub async fn discover(http: &SignInHttp, url: &str) -> Result<SignInPlan, SignIn
         }))),
         UrlShape::Unknown(root) => match server_info(http, &root).await {
             Ok(info) => plan_for_server(http, root, info).await,
-            // A refused certificate is the answer for both readings: say it once.
-            Err(e @ SignInError::UntrustedCertificate { .. }) => Err(e),
+            // The user decides about the certificate before anything else is tried.
+            Err(refused @ SignInError::UntrustedCertificate(_)) => Err(refused),
             Err(as_server) => match portal_at(http, &root).await {
                 Ok(portal) => Ok(SignInPlan::Portal(Box::new(PortalSignIn {
                     portal,

@@ -26,16 +26,11 @@ pub enum SignInError {
         detail: String,
         url: String,
     },
-    /// The server's TLS certificate could not be verified; nothing was sent (no password, no
-    /// token). Only the user can decide to trust it (`--ca-cert`), by its fingerprint.
-    #[error("{operation}: TLS handshake failed: the server's certificate is not trusted ({reason}){}; to trust it, add it with --ca-cert FILE — {url}", fingerprint_sha256.as_ref().map(|f| format!("; its SHA-256 fingerprint is {f}")).unwrap_or_default())]
-    UntrustedCertificate {
-        operation: &'static str,
-        reason: String,
-        /// `AB:CD:…` of the certificate the server presented, when it could be read.
-        fingerprint_sha256: Option<String>,
-        url: String,
-    },
+    /// The server's TLS certificate could not be verified; nothing was sent. The line is the
+    /// service client's (with the presented certificate's SHA-256 fingerprint), so a front end
+    /// offers to trust it the same way.
+    #[error(transparent)]
+    UntrustedCertificate(Box<ServiceClientError>),
     #[error(
         "{operation}: the reply is not what ArcGIS sends ({reason}); it began with {snippet:?} — {url}"
     )]
@@ -124,9 +119,9 @@ impl SignInError {
     /// The SHA-256 fingerprint of a server certificate that was not trusted.
     pub fn untrusted_certificate_fingerprint(&self) -> Option<&str> {
         match self {
-            SignInError::UntrustedCertificate {
-                fingerprint_sha256, ..
-            } => fingerprint_sha256.as_deref(),
+            SignInError::UntrustedCertificate(refusal) => {
+                refusal.untrusted_certificate_fingerprint()
+            }
             _ => None,
         }
     }
@@ -165,17 +160,7 @@ impl SignInError {
                 reason: format!("renewing the sign-in: {reason}"),
                 snippet,
             },
-            SignInError::UntrustedCertificate {
-                reason,
-                fingerprint_sha256,
-                url,
-                ..
-            } => ServiceClientError::UntrustedCertificate {
-                operation,
-                reason,
-                fingerprint_sha256,
-                url,
-            },
+            SignInError::UntrustedCertificate(refusal) => *refusal,
             SignInError::SignInNeeded { server, reason } => ServiceClientError::SignInNeeded {
                 operation,
                 server,

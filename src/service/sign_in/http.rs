@@ -10,9 +10,7 @@ use super::error::SignInError;
 use super::secure_url::require_secure;
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{CarriesServiceError, ReplyError, ServiceError, parse_reply};
-use crate::service::ClientConfig;
-use crate::service::error::certificate_refusal;
-use crate::service::trust::presented_fingerprint;
+use crate::service::{ClientConfig, ServiceClientError};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -55,7 +53,7 @@ impl std::fmt::Debug for SignInHttp {
 }
 
 impl SignInHttp {
-    /// A client with the timeouts and the trusted certificates of `config`.
+    /// A client with the timeouts of `config`, trusting its certificates besides the system's.
     pub fn new(config: &ClientConfig) -> Result<SignInHttp, SignInError> {
         let setup_failed = |e: reqwest::Error| SignInError::InvalidUrl {
             url: String::new(),
@@ -122,22 +120,7 @@ impl SignInHttp {
         };
         let mut response = match request.send().await {
             Ok(response) => response,
-            Err(e) => {
-                if let Some(reason) = certificate_refusal(&e) {
-                    return Err(Failure::Other(SignInError::UntrustedCertificate {
-                        operation,
-                        reason,
-                        fingerprint_sha256: presented_fingerprint(url).await,
-                        url: url.to_string(),
-                    }));
-                }
-                let kind = if e.is_timeout() {
-                    TransportKind::Timeout
-                } else {
-                    TransportKind::ConnectionLost
-                };
-                return Err(transport(kind, None, error_chain(&e)));
-            }
+            Err(e) => return Err(send_failure(operation, url, &e, transport).await),
         };
         let status = response.status();
         let mut body = Vec::new();
@@ -231,6 +214,32 @@ fn error_chain(e: &reqwest::Error) -> String {
         };
     }
     parts.join(": ").replace('\n', " ")
+}
+
+/// A request that got no answer: an untrusted certificate (with the presented certificate's
+/// fingerprint, read by a handshake that sends nothing), a timeout or a lost connection.
+async fn send_failure(
+    operation: &'static str,
+    url: &Url,
+    e: &reqwest::Error,
+    transport: impl Fn(TransportKind, Option<u16>, String) -> Failure,
+) -> Failure {
+    if let Some(reason) = crate::service::error::certificate_refusal(e) {
+        return Failure::Other(SignInError::UntrustedCertificate(Box::new(
+            ServiceClientError::UntrustedCertificate {
+                operation,
+                reason,
+                fingerprint_sha256: crate::service::trust::presented_fingerprint(url).await,
+                url: url.to_string(),
+            },
+        )));
+    }
+    let kind = if e.is_timeout() {
+        TransportKind::Timeout
+    } else {
+        TransportKind::ConnectionLost
+    };
+    transport(kind, None, error_chain(e))
 }
 
 #[cfg(test)]

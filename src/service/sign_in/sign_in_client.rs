@@ -32,7 +32,7 @@ pub enum RememberPassword {
 }
 
 impl SignInClient {
-    /// A sign-in client with the timeouts of `config`.
+    /// A sign-in client with the timeouts and the trusted certificates of `config`.
     pub fn new(config: &ClientConfig) -> Result<SignInClient, SignInError> {
         Ok(SignInClient {
             http: SignInHttp::new(config)?,

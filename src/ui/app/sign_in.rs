@@ -1,8 +1,9 @@
 //! Signing in, on the app's side: opening the Sign in dialog (empty, for a URL, or prefilled
 //! from a replica that needs it), turning its requests into sign-in `Command`s, following that
 //! sign-in's events (the browser is opened on `BrowserSignInStarted`, the dialog closes on
-//! `SignedIn` and shows the one line of `SignInFailed`), the Accounts window's sign-out, and the
-//! "Sign in again" banners. The accounts themselves are in the view model.
+//! `SignedIn` and shows the one line of `SignInFailed`), trusting a refused certificate (the
+//! engine's `TrustCertificate`, then the same sign-in again), the Accounts window's sign-out,
+//! and the "Sign in again" banners. The accounts themselves are in the view model.
 
 use super::SyncwatchApp;
 use crate::engine::{Command, CommandId, Event};
@@ -21,6 +22,11 @@ pub struct SignInState {
     pub command: Option<CommandId>,
     /// Sent and not ended yet.
     pub in_flight: bool,
+    /// The sign-in refused for an untrusted certificate, sent again once the user trusted it
+    /// (held only while the trust prompt is up; its password stays a `Secret`).
+    pub retry: Option<SignInRequest>,
+    /// The fingerprint of the certificate being trusted (`TrustCertificate` sent, no answer yet).
+    pub trusting: Option<String>,
 }
 
 /// The client id remembered for a URL is kept per origin (one portal, one registered app).
@@ -44,6 +50,8 @@ impl SyncwatchApp {
             dialog,
             command: None,
             in_flight: false,
+            retry: None,
+            trusting: None,
         });
     }
 
@@ -52,7 +60,17 @@ impl SyncwatchApp {
         let Some(state) = &mut self.sign_in else {
             return;
         };
+        if matches!(
+            request,
+            SignInRequest::Password { .. } | SignInRequest::Browser { .. }
+        ) {
+            state.retry = Some(request.clone());
+        }
         let command = match request {
+            SignInRequest::TrustCertificate { url, fingerprint } => {
+                state.trusting = Some(fingerprint.clone());
+                Command::TrustCertificate { url, fingerprint }
+            }
             SignInRequest::Password {
                 url,
                 username,
@@ -106,14 +124,18 @@ impl SyncwatchApp {
                 return;
             }
         };
-        let is_new = matches!(command, Command::SignIn { .. });
+        let is_new = matches!(
+            command,
+            Command::SignIn { .. } | Command::TrustCertificate { .. }
+        );
+        let is_sign_in = matches!(command, Command::SignIn { .. });
         match self.commands.submit(command) {
             Ok(id) => {
                 if let Some(state) = &mut self.sign_in
                     && is_new
                 {
                     state.command = id;
-                    state.in_flight = true;
+                    state.in_flight = is_sign_in;
                 }
             }
             Err(e) => {
@@ -167,6 +189,35 @@ impl SyncwatchApp {
                 state.in_flight = false;
                 state.command = None;
                 state.dialog.fail(message);
+                if state.dialog.untrusted_fingerprint.is_none() {
+                    state.retry = None;
+                }
+            }
+            Event::CertificateTrusted { fingerprint, .. }
+                if state.trusting.as_ref() == Some(fingerprint) =>
+            {
+                state.trusting = None;
+                state.command = None;
+                match state.retry.take() {
+                    Some(retry) => {
+                        state.dialog.stage = SignInStage::Working;
+                        self.apply_sign_in(retry);
+                    }
+                    None => {
+                        state.dialog.stage = SignInStage::Editing;
+                        state.dialog.error = Some("Certificate trusted: sign in again.".to_owned());
+                    }
+                }
+            }
+            Event::CommandFailed {
+                command: Some(id),
+                error,
+                ..
+            } if state.trusting.is_some() && ours(id) => {
+                state.trusting = None;
+                state.command = None;
+                state.retry = None;
+                state.dialog.fail(&error.message);
             }
             _ => {}
         }

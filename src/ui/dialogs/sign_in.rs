@@ -2,7 +2,8 @@
 //! "remember password", token expiration) or "Sign in with your browser" (a client id; the window
 //! opens the authorize page when the engine says the browser sign-in started, and for the
 //! out-of-band flow takes the code pasted back). While the engine works it shows progress; an
-//! error is one line in the footer. It returns what the user asked for; it sends nothing itself.
+//! error is one line in the footer. A refused certificate shows its fingerprint and a "Trust
+//! this certificate" button (the app sends the engine's `TrustCertificate` and signs in again). It returns what the user asked for; it sends nothing itself.
 
 use super::{DialogOutcome, FooterPress, form_footer_ui, labelled_text};
 use crate::model::Secret;
@@ -35,6 +36,8 @@ pub enum SignInStage {
     /// The browser was sent to the authorize page; waiting for it (or for a pasted code when
     /// `oob`).
     WaitingForBrowser { authorize_url: String, oob: bool },
+    /// The user chose to trust the refused certificate; the engine fetches, checks and keeps it.
+    Trusting,
 }
 
 /// What the user asked for this frame.
@@ -59,6 +62,8 @@ pub enum SignInRequest {
     PastedCode { code: Secret },
     /// Stop waiting for the browser (or the engine).
     Cancel,
+    /// Trust the certificate of `url` with this SHA-256 fingerprint (the one shown).
+    TrustCertificate { url: String, fingerprint: String },
 }
 
 /// State of the "Sign in" dialog. `Debug` shows neither the password nor a pasted code.
@@ -180,6 +185,17 @@ impl SignInDialog {
         }
     }
 
+    /// The user clicked "Trust this certificate": the request for the shown fingerprint.
+    pub fn trust_request(&mut self) -> Option<SignInRequest> {
+        let fingerprint = self.untrusted_fingerprint.take()?;
+        self.error = None;
+        self.stage = SignInStage::Trusting;
+        Some(SignInRequest::TrustCertificate {
+            url: self.url.trim().trim_end_matches('/').to_owned(),
+            fingerprint,
+        })
+    }
+
     /// The engine refused: back to the form with one line saying why.
     pub fn fail(&mut self, message: &str) {
         self.stage = SignInStage::Editing;
@@ -231,14 +247,24 @@ pub fn sign_in_dialog_ui(
             SignInStage::WaitingForBrowser { authorize_url, oob } => {
                 browser_wait_ui(ui, dialog, &authorize_url, oob)
             }
+            SignInStage::Trusting => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Checking and trusting the certificate…");
+                });
+            }
         }
         let submit = match dialog.stage {
             SignInStage::Editing => Some("Sign in"),
             SignInStage::WaitingForBrowser { oob: true, .. } => Some("Send code"),
             _ => None,
         };
-        if let Some(fingerprint) = &dialog.untrusted_fingerprint {
-            trust_prompt_ui(ui, fingerprint);
+        if let Some(fingerprint) = &dialog.untrusted_fingerprint
+            && dialog.stage == SignInStage::Editing
+            && trust_prompt_ui(ui, fingerprint)
+            && let Some(request) = dialog.trust_request()
+        {
+            outcome = DialogOutcome::Done(request);
         }
         let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
         let pressed = match submit {
@@ -246,6 +272,7 @@ pub fn sign_in_dialog_ui(
             None => cancel_only_footer(ui, dialog.error.as_deref()),
         };
         match pressed {
+            _ if outcome != DialogOutcome::Open => {}
             FooterPress::Submit => submit_form(dialog, &mut outcome),
             FooterPress::Nothing if enter && submit.is_some() => submit_form(dialog, &mut outcome),
             FooterPress::Cancel => outcome = cancel_outcome(dialog),
@@ -290,8 +317,10 @@ fn cancel_only_footer(ui: &mut egui::Ui, error: Option<&str>) -> FooterPress {
 }
 
 /// "Trust this certificate": the refused certificate's fingerprint, to compare with the one the
-/// server's administrator gives, and how to trust it.
-fn trust_prompt_ui(ui: &mut egui::Ui, fingerprint: &str) {
+/// server's administrator gives, the button that trusts it (true when clicked), and the
+/// command-line way.
+fn trust_prompt_ui(ui: &mut egui::Ui, fingerprint: &str) -> bool {
+    let mut trust = false;
     let amber = crate::ui::theme::amber(ui.visuals().dark_mode);
     egui::Frame::new()
         .stroke(egui::Stroke::new(1.0, amber))
@@ -314,10 +343,25 @@ fn trust_prompt_ui(ui: &mut egui::Ui, fingerprint: &str) {
                 }
             });
             ui.label(
-                "To trust it, save the certificate to a file and start syncwatch with \
-                 --ca-cert FILE (or SYNCWATCH_CA_CERT=FILE).",
+                RichText::new(
+                    "Warning: compare every character with the fingerprint your server's \
+                     administrator gives you. If they differ, someone may be intercepting the \
+                     connection: do not trust it.",
+                )
+                .color(amber),
+            );
+            if ui.button("Trust this certificate").clicked() {
+                trust = true;
+            }
+            ui.label(
+                RichText::new(
+                    "Trusted certificates are kept in the data folder's trusted-certificates. \
+                     From the command line: --ca-cert FILE (or SYNCWATCH_CA_CERT=FILE).",
+                )
+                .weak(),
             );
         });
+    trust
 }
 
 fn form_ui(ui: &mut egui::Ui, dialog: &mut SignInDialog) {

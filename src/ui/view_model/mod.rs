@@ -323,6 +323,12 @@ impl ViewModel {
                 });
             }
             Event::Accounts(accounts) => self.accounts = accounts,
+            Event::CertificateTrusted { url, fingerprint } => {
+                self.notice = Some(Notice {
+                    text: format!("Trusted the certificate of {url} ({fingerprint})"),
+                    is_error: false,
+                });
+            }
             Event::JobWaitingForSignIn {
                 replica,
                 job,

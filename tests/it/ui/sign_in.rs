@@ -1,5 +1,6 @@
 //! Signing in, in the window with fixture events (no engine): the Sign in dialog's password and
-//! browser flows and the commands they send, a refusal as one line in the dialog, Escape, the
+//! browser flows and the commands they send, a refusal as one line in the dialog, "Trust this
+//! certificate" (the command it sends, a refusal, the sign-in sent again), Escape, the
 //! Accounts window and its confirmed Sign out, the "Sign in again" banner prefilling the dialog,
 //! "Signed in as" on the overview, and the connect dialog using the account (token under
 //! "Advanced").
@@ -366,4 +367,103 @@ fn connect_uses_the_signed_in_account() {
     r.click("Advanced");
     r.harness
         .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "Token");
+}
+
+/// The untrusted-certificate failure of the sign-in `id` (fingerprint `fingerprint`).
+fn untrusted(id: u64, fingerprint: &str) -> Event {
+    Event::SignInFailed {
+        sign_in: CommandId(id),
+        failure: SignInFailure::Unreachable,
+        message: format!(
+            "server info: TLS handshake failed: the server's certificate is not trusted (it is \
+             self-signed or signed by an unknown authority); its SHA-256 fingerprint is \
+             {fingerprint}; to trust it, add it with --ca-cert FILE — https://127.0.0.1:8443/arcgis"
+        ),
+    }
+}
+
+fn trust_commands(r: &mut Rig) -> Vec<Command> {
+    r.take_commands()
+        .into_iter()
+        .filter(|c| matches!(c, Command::TrustCertificate { .. } | Command::SignIn { .. }))
+        .collect()
+}
+
+/// "Trust this certificate" sends the fingerprint shown for the dialog's URL; a refusal (the
+/// certificate changed) is one line and no sign-in is retried; once `CertificateTrusted`
+/// arrives the same sign-in (same password, not retyped) is sent again.
+#[test]
+fn trust_this_certificate_sends_the_shown_fingerprint_and_retries_the_sign_in() {
+    let mut r = rig();
+    open_sign_in(&mut r);
+    r.type_into("Server or portal URL", fixtures::accounts::SERVER_ROOT);
+    r.type_into("Username", "tech1");
+    type_password(&mut r, "tech1-pass");
+    submit(&mut r, "Sign in");
+    assert_eq!(trust_commands(&mut r).len(), 1);
+    let fingerprint = ["3F"; 32].join(":");
+    r.push([untrusted(1, &fingerprint)]);
+    submit(&mut r, "Trust this certificate");
+    let sent = trust_commands(&mut r);
+    assert_eq!(
+        sent,
+        vec![Command::TrustCertificate {
+            url: fixtures::accounts::SERVER_ROOT.to_owned(),
+            fingerprint: fingerprint.clone(),
+        }]
+    );
+    r.harness
+        .get_by_label("Checking and trusting the certificate…");
+    let changed = format!("the certificate of x changed: it is now AA:…, not the {fingerprint}");
+    r.push([Event::CommandFailed {
+        what: "trust the certificate".into(),
+        error: syncwatch::engine::Failure {
+            class: syncwatch::engine::FailureClass::Local,
+            code: None,
+            message: changed.clone(),
+        },
+        command: Some(CommandId(2)),
+    }]);
+    let state = r.harness.state().sign_in.clone().expect("still open");
+    assert_eq!(state.dialog.stage, SignInStage::Editing);
+    assert_eq!(state.dialog.error.as_deref(), Some(changed.as_str()));
+    assert!(
+        state.retry.is_none(),
+        "the password is not kept after a refusal"
+    );
+    assert!(trust_commands(&mut r).is_empty(), "no sign-in retried");
+
+    type_password(&mut r, "tech1-pass");
+    submit(&mut r, "Sign in");
+    assert_eq!(trust_commands(&mut r).len(), 1);
+    r.push([untrusted(3, &fingerprint)]);
+    submit(&mut r, "Trust this certificate");
+    assert_eq!(trust_commands(&mut r).len(), 1);
+    // The dialog then shows a spinner again: a few frames, not "until settled".
+    r.events
+        .send(Event::CertificateTrusted {
+            url: fixtures::accounts::SERVER_ROOT.to_owned(),
+            fingerprint: fingerprint.clone(),
+        })
+        .expect("receiver alive");
+    r.harness.run_steps(3);
+    let sent = trust_commands(&mut r);
+    let [
+        Command::SignIn {
+            url,
+            method: SignInRequest::Password { password, .. },
+            ..
+        },
+    ] = sent.as_slice()
+    else {
+        panic!("the sign-in sent again: {sent:?}");
+    };
+    assert_eq!(url, fixtures::accounts::SERVER_ROOT);
+    assert_eq!(password.expose(), "tech1-pass");
+    let state = r.harness.state().sign_in.clone().expect("still open");
+    assert_eq!(state.dialog.stage, SignInStage::Working);
+    assert!(
+        state.dialog.untrusted_fingerprint.is_none(),
+        "the prompt is gone"
+    );
 }

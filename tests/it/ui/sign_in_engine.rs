@@ -2,11 +2,15 @@
 //! (loopback, temp dirs, secrets in the file store): the password flow to a signed-in account, a
 //! wrong password as one line in the dialog, the browser flow with the test playing the browser,
 //! a replica created with the account, File → Accounts and Sign out, and the "Sign in again"
-//! banner of the replica that then needs a sign-in, leading to a sync that completes.
+//! banner of the replica that then needs a sign-in, leading to a sync that completes; over HTTPS
+//! with an untrusted self-signed certificate, "Trust this certificate" and the sign-in after it,
+//! the certificate kept for a restarted engine.
 
 use crate::support::browser::{free_port, sign_in_and_follow};
 use crate::support::server::{TECH1_PASSWORD, secured_demo};
-use crate::support::ui::stack::{Stack, click, secured_stack, type_into, wait_until};
+use crate::support::ui::stack::{
+    Stack, click, secured_https_stack, secured_stack, type_into, wait_until,
+};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use syncwatch::protocol::JobState;
@@ -210,4 +214,90 @@ fn sign_in_again_banner_leads_to_a_working_sync() {
                 .is_some_and(|r| r.sign_in_needed.is_none() && !r.syncing)
     });
     assert!(h.query_by_label("Sign in again").is_none(), "banner gone");
+}
+
+/// The fingerprint of the certificate the service wrote to its data dir.
+fn served_fingerprint(s: &Stack) -> String {
+    let path = s.server.as_ref().expect("server").tls_cert_path();
+    let path = path.expect("served over TLS");
+    syncwatch::service::CaCertificate::from_pem_file(path).expect("the service's certificate")[0]
+        .fingerprint_sha256()
+}
+
+/// Over HTTPS with the service's self-signed certificate: the sign-in is refused with the
+/// "trust this certificate" prompt showing the real certificate's fingerprint and a warning;
+/// "Trust this certificate" keeps it in the data dir and signs in without retyping the
+/// password; a restarted engine on the same data dir still trusts it.
+#[test]
+fn an_untrusted_certificate_is_trusted_from_the_sign_in_dialog() {
+    let mut s = secured_https_stack(secured_demo());
+    let root = format!("{}/arcgis", base(&s));
+    assert!(root.starts_with("https://"), "{root}");
+    let fingerprint = served_fingerprint(&s);
+    let h = &mut s.h;
+    open_sign_in(h, &root);
+    submit_password(h, "tech1", TECH1_PASSWORD);
+    wait_until(h, "the untrusted-certificate prompt", |a| {
+        a.sign_in
+            .as_ref()
+            .is_some_and(|s| s.dialog.untrusted_fingerprint.is_some())
+    });
+    let shown = h.state().sign_in.clone().expect("open").dialog;
+    assert_eq!(
+        shown.untrusted_fingerprint.as_deref(),
+        Some(fingerprint.as_str())
+    );
+    h.get_by_label("Trust this certificate?");
+    h.get_by_label(&fingerprint);
+    h.get_by_label_contains("compare every character");
+    assert!(h.state().vm.accounts.is_empty());
+
+    click(h, "Trust this certificate");
+    wait_until(h, "tech1 signed in", |a| signed_in(a, "tech1"));
+    assert_eq!(h.state().vm.accounts[0].key.root_url, root);
+
+    let data_dir = s.app_data_dir().expect("temp data dir");
+    let kept = data_dir
+        .join("trusted-certificates")
+        .join(format!("{}.pem", fingerprint.replace(':', "")));
+    let certificate = syncwatch::service::CaCertificate::from_pem_file(&kept).expect("kept");
+    assert_eq!(certificate[0].fingerprint_sha256(), fingerprint);
+
+    // A restarted engine (no --ca-cert) loads it: a sign-in over HTTPS works at once.
+    let _ = s.handle.try_send(syncwatch::engine::Command::Shutdown);
+    let mut config = syncwatch::engine::EngineConfig::new(&data_dir);
+    config.secret_store = Some(syncwatch::model::SecretStoreKind::File);
+    let restarted = s.runtime.block_on(async {
+        let (engine, events, _join) =
+            syncwatch::engine::start_with_channel(config).expect("restart");
+        let id = engine
+            .submit(syncwatch::engine::Command::SignIn {
+                url: root.clone(),
+                method: syncwatch::engine::SignInRequest::Password {
+                    username: "tech1".into(),
+                    password: syncwatch::engine::Secret::new(TECH1_PASSWORD),
+                    remember: false,
+                },
+                expiration_minutes: None,
+            })
+            .await
+            .expect("queued")
+            .command();
+        let end = tokio::task::spawn_blocking(move || {
+            events.wait_for(std::time::Duration::from_secs(60), |e| match e {
+                syncwatch::engine::Event::SignedIn { sign_in, .. } if *sign_in == id => {
+                    Some(Ok(()))
+                }
+                syncwatch::engine::Event::SignInFailed {
+                    sign_in, message, ..
+                } if *sign_in == id => Some(Err(message.clone())),
+                _ => None,
+            })
+        })
+        .await
+        .expect("waited");
+        let _ = engine.send(syncwatch::engine::Command::Shutdown).await;
+        end
+    });
+    assert_eq!(restarted.expect("an answer"), Ok(()));
 }

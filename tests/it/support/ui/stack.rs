@@ -77,6 +77,22 @@ pub fn secured_stack(definition: syncwatch::server::ServiceDefinition) -> Stack 
     )
 }
 
+/// [`secured_stack`] over HTTPS with the service's self-signed certificate, which the window's
+/// engine does not trust (no `--ca-cert`).
+pub fn secured_https_stack(definition: syncwatch::server::ServiceDefinition) -> Stack {
+    stack_on(
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)),
+        crate::support::https::with_tls(ServerConfig {
+            definition: Some(definition),
+            ..ServerConfig::default()
+        }),
+        GuiOptions {
+            secret_store: Some(syncwatch::model::SecretStoreKind::File),
+            ..GuiOptions::default()
+        },
+    )
+}
+
 fn stack_on(
     builder: egui_kittest::HarnessBuilder<SyncwatchApp>,
     server: ServerConfig,
@@ -147,6 +163,14 @@ fn finish(
         handle,
         h,
         _dir: dir,
+    }
+}
+
+impl Stack {
+    /// The window's data directory (`syncwatch.db`, `trusted-certificates/`…), for stacks made
+    /// in a temp dir.
+    pub fn app_data_dir(&self) -> Option<std::path::PathBuf> {
+        self._dir.as_ref().map(|d| d.path().join("app"))
     }
 }
 
