@@ -1,5 +1,5 @@
 //! Signing in through the engine (`Command::SignIn`) against the reference service over real
-//! HTTP on 127.0.0.1: a password sign-in at a standalone server and through the portal, after
+//! HTTPS on 127.0.0.1 (its self-signed certificate trusted as `--ca-cert` does): a password sign-in at a standalone server and through the portal, after
 //! which replicas are created and synced with no token given ("signed in as" on the summary);
 //! the browser sign-in with the test as the browser (loopback redirect and pasted code);
 //! renewal between two syncs (a remembered password, an OAuth refresh token); a refresh token
@@ -9,6 +9,7 @@
 use crate::support::browser::{code_from_page, free_port, sign_in_and_follow};
 use crate::support::client_config::fast;
 use crate::support::engine::Harness;
+use crate::support::https::with_tls;
 use crate::support::server::{TECH1_PASSWORD, secured_demo};
 use std::time::Duration;
 use syncwatch::engine::{
@@ -31,15 +32,17 @@ async fn secured(federated: bool, auth: AuthSettings, redirects: Vec<String>) ->
             redirect_uris: redirects,
         });
     }
-    Harness::start(
-        ServerConfig {
+    let h = Harness::start(
+        with_tls(ServerConfig {
             definition: Some(def),
             auth,
             ..Default::default()
-        },
+        }),
         fast(),
     )
-    .await
+    .await;
+    assert!(h.service_url.starts_with("https://"), "{}", h.service_url);
+    h
 }
 
 fn password(user: &str, secret: &str, remember: bool) -> SignInRequest {

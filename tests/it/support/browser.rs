@@ -1,7 +1,8 @@
 //! The test as the user's browser at the reference portal's OAuth sign-in page: GET the
 //! authorize page, POST its form as a user, and either follow the redirect to the client's
 //! loopback listener or read the out-of-band code the page shows. No redirect is followed by
-//! itself, so each step is the test's.
+//! itself, so each step is the test's. Over HTTPS the browser takes the certificate the portal
+//! presents, as a user who accepted the self-signed demo certificate's warning has.
 
 use url::Url;
 
@@ -10,6 +11,19 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The browser for `url`: over HTTPS it trusts the certificate that host presents.
+async fn browser_for(url: &Url) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if url.scheme() == "https"
+        && let Some(cert) = syncwatch::service::presented_certificate(url.as_str()).await
+    {
+        let pem = cert.to_pem();
+        builder =
+            builder.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
+    }
+    builder.build().unwrap()
 }
 
 /// The hidden fields of the sign-in form, as a browser submits them.
@@ -27,7 +41,8 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 /// GETs the authorize page and POSTs its form as `user`; the portal's answer.
 pub async fn submit_form(authorize: &str, user: &str, password: &str) -> reqwest::Response {
     let authorize = Url::parse(authorize).unwrap();
-    let page = browser().get(authorize.clone()).send().await.unwrap();
+    let browser = browser_for(&authorize).await;
+    let page = browser.get(authorize.clone()).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
     let mut form = hidden_fields(&html);
@@ -36,7 +51,7 @@ pub async fn submit_form(authorize: &str, user: &str, password: &str) -> reqwest
     form.push(("password".into(), password.into()));
     let mut action = authorize;
     action.set_query(None);
-    browser().post(action).form(&form).send().await.unwrap()
+    browser.post(action).form(&form).send().await.unwrap()
 }
 
 /// Signs in on the page and follows the portal's redirect to the loopback listener; the

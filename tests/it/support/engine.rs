@@ -76,6 +76,11 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut config = EngineConfig::new(dir.path());
         config.client = client;
+        if let Some(cert) = server.tls_cert_path() {
+            // Served over HTTPS: the engine trusts its self-signed certificate, as `--ca-cert`.
+            let trusted = syncwatch::service::CaCertificate::from_pem_file(cert).unwrap();
+            config.client.ca_certificates.extend(trusted);
+        }
         config.reset_on_detection = false;
         // No OS keychain on the test machines: the file store, chosen as such a user would.
         config.secret_store = Some(SecretStoreKind::File);
