@@ -23,7 +23,8 @@ const WARNING: &str = "syncwatch secrets in plain text (the file store, chosen b
      or share it.";
 
 /// The file's content.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// No `Debug`: it holds the secrets.
+#[derive(Default, Serialize, Deserialize)]
 struct Content {
     #[serde(default)]
     warning: String,

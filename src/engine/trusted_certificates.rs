@@ -128,7 +128,8 @@ pub(crate) async fn trust(
             fingerprint.trim()
         )));
     }
-    let path = save(&deps.dirs.root, &certificate)?;
+    let (root, kept) = (deps.dirs.root.clone(), certificate.clone());
+    let path = tokio::task::spawn_blocking(move || save(&root, &kept)).await??;
     deps.trusted
         .add(certificate, &deps.config.client)
         .map_err(|e| EngineError::Unsupported(format!("could not trust the certificate: {e}")))?;

@@ -119,22 +119,23 @@ impl FeatureServiceClient {
     }
 }
 
-fn parse_service_url(text: &str) -> Result<Url, ServiceClientError> {
-    let invalid = |reason: String| ServiceClientError::InvalidUrl {
-        url: text.to_string(),
-        reason,
-    };
-    let url = Url::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
+/// `text` as an absolute http(s) URL with a host; why not, otherwise.
+pub(super) fn parse_http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| e.to_string())?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(invalid(format!(
-            "scheme {:?} is not http or https",
-            url.scheme()
-        )));
+        return Err(format!("scheme {:?} is not http or https", url.scheme()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("no host".into()));
+        return Err("no host".into());
     }
-    let mut url = url;
+    Ok(url)
+}
+
+fn parse_service_url(text: &str) -> Result<Url, ServiceClientError> {
+    let mut url = parse_http_url(text).map_err(|reason| ServiceClientError::InvalidUrl {
+        url: text.to_string(),
+        reason,
+    })?;
     url.set_query(None);
     url.set_fragment(None);
     if url.path().ends_with('/') && url.path() != "/" {

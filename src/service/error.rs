@@ -194,7 +194,7 @@ pub(super) fn transport_error(
 /// The causes of a reqwest error on one line, without reqwest's own "error sending request for
 /// url (…)" (the message names the URL once, at its end) and without repeated links. A failed
 /// TLS handshake (over https, an I/O error of kind `InvalidData` while connecting) says so.
-fn transport_detail(e: &reqwest::Error, is_https: bool) -> String {
+pub(super) fn transport_detail(e: &reqwest::Error, is_https: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
     if is_https && e.is_connect() && is_tls_failure(e) {
         parts.push("TLS handshake failed".into());

@@ -102,21 +102,10 @@ pub async fn discover(http: &SignInHttp, url: &str) -> Result<SignInPlan, SignIn
 
 /// The user's URL, checked: absolute http(s) with a host.
 pub(super) fn parse_user_url(text: &str) -> Result<Url, SignInError> {
-    let invalid = |reason: String| SignInError::InvalidUrl {
+    crate::service::client::parse_http_url(text).map_err(|reason| SignInError::InvalidUrl {
         url: text.trim().to_string(),
         reason,
-    };
-    let url = Url::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(invalid(format!(
-            "scheme {:?} is not http or https",
-            url.scheme()
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("no host".into()));
-    }
-    Ok(url)
+    })
 }
 
 /// `<root>/rest/info`, which must look like a server's (it names a version).

@@ -197,23 +197,7 @@ fn without_values(reason: &str) -> String {
 
 /// A reqwest error's causes on one line, without reqwest's "for url (…)".
 fn error_chain(e: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    if parts.is_empty() {
-        let text = e.to_string();
-        return match text.find(" for url (") {
-            Some(at) => text[..at].to_string(),
-            None => text,
-        };
-    }
-    parts.join(": ").replace('\n', " ")
+    crate::service::error::transport_detail(e, false)
 }
 
 /// A request that got no answer: an untrusted certificate (with the presented certificate's

@@ -69,6 +69,8 @@ impl LoopbackListener {
         let waiting = async {
             loop {
                 let Ok((conn, _)) = self.listener.accept().await else {
+                    // Out of file descriptors and the like: wait instead of spinning on it.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 };
                 match self.answer(conn, state).await {

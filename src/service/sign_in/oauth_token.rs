@@ -42,18 +42,15 @@ pub async fn exchange_code(
         ("code", code),
         ("code_verifier", verifier),
     ];
-    let granted = post(
+    post(
         http,
         token_url,
         "an authorization code",
         &form,
         "browser sign-in",
+        Needed::Access,
     )
-    .await?;
-    if granted.access.is_none() {
-        return Err(no_token(token_url, "access_token"));
-    }
-    Ok(granted)
+    .await
 }
 
 /// A new access token from the refresh token.
@@ -68,11 +65,15 @@ pub async fn refresh(
         ("client_id", app.client_id.as_str()),
         ("refresh_token", refresh_token.expose()),
     ];
-    let granted = post(http, token_url, "a refresh token", &form, "token refresh").await?;
-    if granted.access.is_none() {
-        return Err(no_token(token_url, "access_token"));
-    }
-    Ok(granted)
+    post(
+        http,
+        token_url,
+        "a refresh token",
+        &form,
+        "token refresh",
+        Needed::Access,
+    )
+    .await
 }
 
 /// A new refresh token for one that ends soon.
@@ -88,26 +89,32 @@ pub async fn exchange_refresh_token(
         ("redirect_uri", app.redirect_uri.as_str()),
         ("refresh_token", refresh_token.expose()),
     ];
-    let granted = post(
+    post(
         http,
         token_url,
         "a refresh token",
         &form,
         "refresh token exchange",
+        Needed::Refresh,
     )
-    .await?;
-    if granted.refresh.is_none() {
-        return Err(no_token(token_url, "refresh_token"));
-    }
-    Ok(granted)
+    .await
 }
 
+/// The token a grant's reply must carry.
+#[derive(Debug, Clone, Copy)]
+enum Needed {
+    Access,
+    Refresh,
+}
+
+/// POSTs one grant's `form` and reads the tokens; a reply without the `needed` one is malformed.
 async fn post(
     http: &SignInHttp,
     token_url: &Url,
     what: &'static str,
     form: &[(&str, &str)],
     grant: &'static str,
+    needed: Needed,
 ) -> Result<Granted, SignInError> {
     let reply: OAuthTokenReply = http
         .post_secret("oauth2/token", what, token_url, form)
@@ -130,14 +137,19 @@ async fn post(
             expires_at_ms: now.saturating_add(seconds.unwrap_or(1800).saturating_mul(1000)),
         })
     };
-    Ok(Granted {
+    let granted = Granted {
         access: timed(&reply.access_token, reply.expires_in),
         refresh: timed(
             &reply.refresh_token,
             reply.refresh_token_expires_in.or(Some(1_209_600)),
         ),
         username: reply.username,
-    })
+    };
+    match needed {
+        Needed::Access if granted.access.is_none() => Err(no_token(token_url, "access_token")),
+        Needed::Refresh if granted.refresh.is_none() => Err(no_token(token_url, "refresh_token")),
+        _ => Ok(granted),
+    }
 }
 
 fn no_token(url: &Url, field: &str) -> SignInError {

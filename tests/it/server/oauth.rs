@@ -2,6 +2,7 @@
 //! authorize form, PKCE, refused verifiers and redirect URIs, the out-of-band code page, refresh
 //! and exchange_refresh_token, and the federated exchange of a portal token for a server token.
 
+use crate::support::browser::{browser, hidden_fields};
 use crate::support::server::*;
 use base64::Engine;
 use serde_json::Value;
@@ -39,25 +40,6 @@ async fn loopback_redirect() -> (tokio::net::TcpListener, String) {
 
 fn challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The hidden fields of the sign-in form, as a browser would submit them.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .filter_map(|rest| {
-            let name = rest.split("name=\"").nth(1)?.split('"').next()?;
-            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
-            Some((name.to_string(), value.replace("&amp;", "&")))
-        })
-        .collect()
 }
 
 fn authorize_query(redirect: &str, state: &str) -> Vec<(&'static str, String)> {

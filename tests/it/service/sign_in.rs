@@ -10,6 +10,7 @@
 //! before any password leaves (one line with its fingerprint). Plain HTTP to another host is
 //! refused.
 
+use crate::support::browser::free_port;
 use crate::support::client_config::fast;
 use crate::support::https::with_tls;
 use crate::support::server::*;
@@ -813,31 +814,9 @@ async fn no_secret_reaches_another_origin(over: Over) {
 
 // --- the test's browser and stand-in host ---------------------------------------------------
 
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
-}
-
 /// The test's browser: follows no redirect, trusts the fixture's certificate.
 fn browser(fx: &Fixture) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = fx.server.tls_cert_path() {
-        let pem = std::fs::read(path).unwrap();
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
-    }
-    builder.build().unwrap()
-}
-
-/// The hidden fields of the sign-in form, as a browser submits them.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .filter_map(|rest| {
-            let name = rest.split("name=\"").nth(1)?.split('"').next()?;
-            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
-            Some((name.to_string(), value.replace("&amp;", "&")))
-        })
-        .collect()
+    crate::support::browser::trusting(fx.server.tls_cert_path())
 }
 
 /// GETs the authorize page, POSTs its form as `user`; the response.
@@ -847,16 +826,8 @@ async fn submit_form(
     user: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = browser(fx).get(authorize.clone()).send().await.unwrap();
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.unwrap();
-    let mut form = hidden_fields(&html);
-    assert!(!form.is_empty(), "{html}");
-    form.push(("username".into(), user.into()));
-    form.push(("password".into(), password.into()));
-    let mut action = authorize.clone();
-    action.set_query(None);
-    browser(fx).post(action).form(&form).send().await.unwrap()
+    crate::support::browser::submit_form_with(&browser(fx), authorize.as_str(), user, password)
+        .await
 }
 
 /// The redirect the portal answers the form with.
@@ -868,14 +839,13 @@ async fn sign_in_through_form(fx: &Fixture, authorize: &Url, user: &str, passwor
 
 /// The code the out-of-band page shows.
 async fn code_from_page(fx: &Fixture, authorize: &Url) -> String {
-    let page = submit_form(fx, authorize, "tech1", TECH1_PASSWORD).await;
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.unwrap();
-    html.split("<code id=\"code\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</code>").next())
-        .map(|c| c.replace("&amp;", "&"))
-        .unwrap_or_else(|| panic!("no code on the page: {html}"))
+    crate::support::browser::code_from_page_with(
+        &browser(fx),
+        authorize.as_str(),
+        "tech1",
+        TECH1_PASSWORD,
+    )
+    .await
 }
 
 /// A browser sign-in through the out-of-band page.

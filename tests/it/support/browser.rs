@@ -6,11 +6,19 @@
 
 use url::Url;
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+/// A browser that follows no redirect.
+pub fn browser() -> reqwest::Client {
+    trusting(None)
+}
+
+/// A browser that follows no redirect and trusts the server certificate at `tls_cert` (PEM).
+pub fn trusting(tls_cert: Option<&std::path::Path>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = tls_cert {
+        let pem = std::fs::read(path).unwrap();
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+    }
+    builder.build().unwrap()
 }
 
 /// The browser for `url`: over HTTPS it trusts the certificate that host presents.
@@ -27,7 +35,7 @@ async fn browser_for(url: &Url) -> reqwest::Client {
 }
 
 /// The hidden fields of the sign-in form, as a browser submits them.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
     html.split("<input type=\"hidden\" ")
         .skip(1)
         .filter_map(|rest| {
@@ -40,8 +48,18 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 
 /// GETs the authorize page and POSTs its form as `user`; the portal's answer.
 pub async fn submit_form(authorize: &str, user: &str, password: &str) -> reqwest::Response {
+    let browser = browser_for(&Url::parse(authorize).unwrap()).await;
+    submit_form_with(&browser, authorize, user, password).await
+}
+
+/// [`submit_form`] with the browser `browser`.
+pub async fn submit_form_with(
+    browser: &reqwest::Client,
+    authorize: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
     let authorize = Url::parse(authorize).unwrap();
-    let browser = browser_for(&authorize).await;
     let page = browser.get(authorize.clone()).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
@@ -71,7 +89,17 @@ pub async fn sign_in_and_follow(authorize: &str, user: &str, password: &str) -> 
 
 /// Signs in on the page of an out-of-band sign-in; the code it shows.
 pub async fn code_from_page(authorize: &str, user: &str, password: &str) -> String {
-    let page = submit_form(authorize, user, password).await;
+    code_from_page_with(&browser(), authorize, user, password).await
+}
+
+/// [`code_from_page`] with the browser `browser`.
+pub async fn code_from_page_with(
+    browser: &reqwest::Client,
+    authorize: &str,
+    user: &str,
+    password: &str,
+) -> String {
+    let page = submit_form_with(browser, authorize, user, password).await;
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
     html.split("<code id=\"code\">")
