@@ -1,5 +1,5 @@
 //! `syncwatch login`, `logout` and `accounts` through the real binary against the reference
-//! service on 127.0.0.1, with the file secret store chosen by `--secret-store file`: a login
+//! service over HTTPS on 127.0.0.1 (its certificate trusted with `--ca-cert`), with the file secret store chosen by `--secret-store file`: a login
 //! with `--password-stdin` at a standalone server and through the portal, after which `create`
 //! and `sync` need no token; refused logins (wrong password, unknown user, locked out) are one
 //! line and exit code 4; a token that ends between two syncs is renewed with the remembered
@@ -8,6 +8,7 @@
 //! folder but `secrets.json`, nor in any output.
 
 use crate::support::cli::Cli;
+use crate::support::https::with_tls;
 use crate::support::server::{TECH1_PASSWORD, TECH2_PASSWORD, secured_demo};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -18,11 +19,13 @@ use syncwatch::server::{AuthSettings, ServerConfig};
 fn secured(federated: bool, auth: AuthSettings) -> Cli {
     let mut definition = secured_demo();
     definition.federated = federated;
-    Cli::start_with(ServerConfig {
+    let cli = Cli::start_with(with_tls(ServerConfig {
         definition: Some(definition),
         auth,
         ..ServerConfig::default()
-    })
+    }));
+    assert!(cli.server.base_url().starts_with("https://"));
+    cli
 }
 
 /// Everything the binary printed in a test, searched for secrets at the end.

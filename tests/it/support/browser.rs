@@ -89,7 +89,8 @@ pub async fn sign_in_and_follow(authorize: &str, user: &str, password: &str) -> 
 
 /// Signs in on the page of an out-of-band sign-in; the code it shows.
 pub async fn code_from_page(authorize: &str, user: &str, password: &str) -> String {
-    code_from_page_with(&browser(), authorize, user, password).await
+    let browser = browser_for(&Url::parse(authorize).unwrap()).await;
+    code_from_page_with(&browser, authorize, user, password).await
 }
 
 /// [`code_from_page`] with the browser `browser`.

@@ -118,9 +118,14 @@ impl Cli {
         command
             .arg("--data-dir")
             .arg(data_dir)
-            .args(args)
             .env_remove("SYNCWATCH_DATA_DIR")
-            .env_remove("SYNCWATCH_SECRET_STORE");
+            .env_remove("SYNCWATCH_SECRET_STORE")
+            .env_remove("SYNCWATCH_CA_CERT");
+        if let Some(cert) = self.server.server().tls_cert_path() {
+            // Served over HTTPS: trust its self-signed certificate, as a user does.
+            command.arg("--ca-cert").arg(cert);
+        }
+        command.args(args);
         command
     }
 
