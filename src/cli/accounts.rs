@@ -3,6 +3,7 @@
 //! printed.
 
 use super::session::{Session, data_dir, print_json, when};
+use super::terminal::outln;
 use crate::engine::{Account, AccountKind};
 use std::path::Path;
 
@@ -27,12 +28,12 @@ pub fn run(args: &AccountsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
         return Ok(super::exit::OK);
     }
     if accounts.is_empty() {
-        println!("not signed in anywhere (sign in with `syncwatch login <url>`)");
+        outln!("not signed in anywhere (sign in with `syncwatch login <url>`)");
     }
     for account in &accounts {
-        println!("{}", account_line(account));
+        outln!("{}", account_line(account));
     }
-    println!("new secrets go to {}", store.label());
+    outln!("new secrets go to {}", store.label());
     Ok(super::exit::OK)
 }
 

@@ -7,6 +7,7 @@
 //! user, locked out), 2 for anything else. Never prints a secret.
 
 use super::session::{Session, data_dir};
+use super::terminal::{errln, outln};
 use crate::engine::{
     Account, Command, CommandId, Event, Secret, SecretStoreKind, SignInFailure, SignInRequest,
 };
@@ -68,11 +69,11 @@ pub fn run(args: &LoginArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8>
     session.shutdown();
     match ended? {
         Ok(account) => {
-            println!("{}", signed_in_line(&account));
+            outln!("{}", signed_in_line(&account));
             Ok(super::exit::OK)
         }
         Err((failure, message)) => {
-            eprintln!("syncwatch: sign-in failed: {message}");
+            errln!("syncwatch: sign-in failed: {message}");
             Ok(match failure {
                 SignInFailure::Credentials | SignInFailure::LockedOut => {
                     super::exit::SIGN_IN_NEEDED
@@ -144,9 +145,10 @@ fn sign_in(session: &Session, args: &LoginArgs, method: SignInRequest) -> anyhow
         let step = session.wait_for(|e| step_of(e, id))?;
         match step {
             Step::Browser { url, oob } => {
-                eprintln!("Open this address in your browser to sign in:\n{url}");
+                errln!("Open this address in your browser to sign in:");
+                errln!("{url}");
                 if !args.no_open && webbrowser::open(&url).is_err() {
-                    eprintln!("(could not open a browser here; open the address yourself)");
+                    errln!("(could not open a browser here; open the address yourself)");
                 }
                 if oob {
                     eprint!("Paste the code the portal shows: ");
@@ -157,7 +159,7 @@ fn sign_in(session: &Session, args: &LoginArgs, method: SignInRequest) -> anyhow
                         code: Secret::from(code.trim().to_string()),
                     })?;
                 } else {
-                    eprintln!("Waiting for the browser…");
+                    errln!("Waiting for the browser…");
                 }
             }
             Step::Ended(ended) => return Ok(ended),

@@ -3,6 +3,7 @@
 //! forgotten; replicas that used it need a sign-in at their next sync.
 
 use super::session::{Session, data_dir};
+use super::terminal::outln;
 use crate::engine::{Account, Command, Event};
 use anyhow::bail;
 use std::path::Path;
@@ -59,6 +60,6 @@ fn logout(session: &Session, args: &LogoutArgs) -> anyhow::Result<u8> {
         Event::SignedOut { account } if *account == key => Some(()),
         _ => None,
     })?;
-    println!("signed out: {key}");
+    outln!("signed out: {key}");
     Ok(super::exit::OK)
 }

@@ -153,7 +153,7 @@ pub(super) fn report_sign_in(json: bool, reason: &str) -> anyhow::Result<u8> {
     if json {
         print_json(&serde_json::json!({ "state": "SignInNeeded", "reason": line }))?;
     }
-    eprintln!("syncwatch: sign-in needed: {line}; run `syncwatch login <url>`");
+    errln!("syncwatch: sign-in needed: {line}; run `syncwatch login <url>`");
     Ok(super::exit::SIGN_IN_NEEDED)
 }
 
