@@ -12,13 +12,15 @@ use syncwatch::engine::{Command, CommandId, Event, Secret, SignInRequest};
 use syncwatch::server::ServerConfig;
 use syncwatch::service::CaCertificate;
 
+/// The secured service over HTTPS, its certificate not trusted (the harness would trust it).
 async fn secured_https() -> Harness {
-    Harness::start(
+    Harness::start_with(
         with_tls(ServerConfig {
             definition: Some(secured_demo()),
             ..Default::default()
         }),
         fast(),
+        |config| config.client.ca_certificates.clear(),
     )
     .await
 }
