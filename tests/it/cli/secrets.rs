@@ -5,7 +5,7 @@
 //! that says how to choose; tokens an older version kept in the app database are moved out of
 //! it, byte for byte, on the next start.
 
-use crate::support::cli::Cli;
+use crate::support::cli::{Cli, files_under, holds};
 use crate::support::demo_data::HYD_1;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -52,24 +52,6 @@ fn run(cli: &Cli, args: &[&str], env: &[(&str, &str)], code: i32, seen: &mut Vec
     seen.extend_from_slice(&out.stdout);
     seen.extend_from_slice(&out.stderr);
     out
-}
-
-fn holds(bytes: &[u8], needle: &str) -> bool {
-    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Asserts that no file of the data folder but the secrets file holds `token`; returns the files

@@ -7,11 +7,11 @@
 //! `accounts --json` lists the account with no secret; and no secret is in any file of the data
 //! folder but `secrets.json`, nor in any output.
 
-use crate::support::cli::Cli;
+use crate::support::cli::{Cli, files_under, holds};
 use crate::support::https::with_tls;
 use crate::support::server::{TECH1_PASSWORD, TECH2_PASSWORD, secured_demo};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use syncwatch::server::{AuthSettings, ServerConfig};
@@ -60,23 +60,6 @@ impl Seen {
         let out = self.run(cli, &args, Some(&format!("{password}\n")), code);
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
-}
-
-fn holds(bytes: &[u8], needle: &str) -> bool {
-    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Every secret value in `secrets.json` (tokens, refresh tokens, passwords).
