@@ -13,8 +13,10 @@ pub mod job_state;
 pub mod lenient;
 pub mod replica_info;
 pub mod replica_reply;
+pub mod query;
 pub mod rules;
 pub mod service_info;
+pub mod spatial;
 pub mod synchronize_replica;
 pub mod unreadable;
 pub mod wire_enum;
@@ -32,6 +34,7 @@ pub use error::{
 pub use form::{FormBuilder, FormParams, ParamError};
 pub use guid::{Guid, GuidError};
 pub use job_state::JobState;
+pub use query::{CountReply, IdsReply, OrderBy, QueryFormat, QueryParams, QueryReply};
 pub use replica_info::{ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry};
 pub use replica_reply::{LayerServerGen, ReplicaLayerData, ReplicaResponse};
 pub use service_info::{
