@@ -83,7 +83,9 @@ mod tests {
         let corner = shape(r#"{"paths":[[[8,-1],[12,3]]]}"#);
         assert!(!SpatialRel::Intersects.holds(&area, &diagonal));
         assert!(SpatialRel::Intersects.holds(&area, &corner));
-        assert!(SpatialRel::EnvelopeIntersects.holds(&shape("0,0,10,10"), &shape(r#"{"paths":[[[5,-1],[12,-20]]]}"#)));
+        let near = shape(r#"{"paths":[[[9,-5],[20,5]]]}"#);
+        assert!(!SpatialRel::Intersects.holds(&area, &near));
+        assert!(SpatialRel::EnvelopeIntersects.holds(&area, &near));
     }
 
     #[test]
