@@ -38,7 +38,7 @@ pub use query::{CountReply, IdsReply, OrderBy, QueryFormat, QueryParams, QueryRe
 pub use replica_info::{ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry};
 pub use replica_reply::{LayerServerGen, ReplicaLayerData, ReplicaResponse};
 pub use service_info::{
-    CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo, FeatureServiceInfo, Field, FieldType,
+    AdvancedQueryCapabilities, CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo, FeatureServiceInfo, Field, FieldType,
     Index, LayerInfo, LayerRef, OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
 };
 pub use synchronize_replica::{SyncLayerSpec, SyncReplicaParams};

@@ -367,6 +367,21 @@ pub struct LayerInfo {
     pub attachment_content_types: Vec<String>,
     #[serde(default)]
     pub capabilities: String,
+    /// The most features one query page returns.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_int_or_text"
+    )]
+    pub max_record_count: Option<i64>,
+    /// The query's reply formats, as ArcGIS lists them (`JSON, geoJSON`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_query_formats: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_query_capabilities: Option<AdvancedQueryCapabilities>,
+    /// The layer's extent (with its `spatialReference`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extent: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit_fields_info: Option<EditFieldsInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -379,6 +394,25 @@ pub struct LayerInfo {
     pub is_data_versioned: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ServiceError>,
+}
+
+/// What a layer's `query` supports beyond the basics (`advancedQueryCapabilities`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AdvancedQueryCapabilities {
+    /// `resultOffset` / `resultRecordCount` paging.
+    #[serde(deserialize_with = "bool_or_text")]
+    pub supports_pagination: bool,
+    #[serde(deserialize_with = "bool_or_text")]
+    pub supports_order_by: bool,
+    #[serde(deserialize_with = "bool_or_text")]
+    pub supports_query_with_distance: bool,
+    #[serde(deserialize_with = "bool_or_text")]
+    pub supports_returning_query_extent: bool,
+    #[serde(deserialize_with = "bool_or_text")]
+    pub supports_statistics: bool,
+    #[serde(deserialize_with = "bool_or_text")]
+    pub supports_distinct: bool,
 }
 
 /// The GlobalID field's name when a layer resource does not say.

@@ -7,7 +7,7 @@
 //! Format: `docs/service-definition.md`.
 
 use crate::protocol::{
-    EditFieldsInfo, Feature, FeatureServiceInfo, Field, FieldType, Index, LayerInfo, LayerRef,
+    AdvancedQueryCapabilities, EditFieldsInfo, Feature, FeatureServiceInfo, Field, FieldType, Index, LayerInfo, LayerRef,
     OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,8 @@ use std::path::Path;
 pub const OBJECT_ID_FIELD: &str = "OBJECTID";
 /// The field every layer has as its GlobalID.
 pub const GLOBAL_ID_FIELD: &str = "GlobalID";
+/// The most features one query page returns (the service's and every layer's `maxRecordCount`).
+pub const MAX_RECORD_COUNT: i64 = 2000;
 
 /// Largest attachment a layer with `hasAttachments` accepts when it declares no
 /// `maxAttachmentSize`.
@@ -353,7 +355,7 @@ impl ServiceDefinition {
             supports_disconnected_editing: true,
             allow_geometry_updates: self.allow_geometry_updates,
             allow_true_curves_updates: Some(self.allow_true_curves_updates),
-            max_record_count: Some(2000),
+            max_record_count: Some(MAX_RECORD_COUNT),
             spatial_reference: self.spatial_reference.clone(),
             full_extent: self.full_extent.clone(),
             editor_tracking_info: None,
@@ -410,6 +412,14 @@ impl ServiceDefinition {
                 Vec::new()
             },
             capabilities: "Create,Delete,Query,Update,Editing,Sync".into(),
+            max_record_count: Some(MAX_RECORD_COUNT),
+            supported_query_formats: Some("JSON, geoJSON".into()),
+            advanced_query_capabilities: Some(AdvancedQueryCapabilities {
+                supports_pagination: true,
+                supports_order_by: true,
+                ..Default::default()
+            }),
+            extent: (!layer.is_table()).then(|| self.full_extent.clone()).flatten(),
             edit_fields_info: layer.ownership.as_ref().map(|o| EditFieldsInfo {
                 creator_field: Some(o.owner_field.clone()),
                 ..Default::default()

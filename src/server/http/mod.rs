@@ -1,6 +1,6 @@
 //! HTTP: the axum router of the REST API (behind the fault-injection middleware of `faults`)
 //! and of the loopback-only `admin` API. The handlers live in `resources` (info, services, the
-//! FeatureServer and its layers, replica info), `replica_ops` (createReplica,
+//! FeatureServer and its layers, replica info), `query` (a layer's query), `replica_ops` (createReplica,
 //! synchronizeReplica, unRegisterReplica), `async_jobs` and `files` (attachment data, result
 //! files); `request` parses requests and finds the caller, `reply` shapes JSON and error
 //! envelopes, `delivery` runs an operation and delivers its result (embedded JSON, a JSON or
@@ -24,6 +24,7 @@ mod job_registry;
 mod oauth;
 mod output_dir;
 mod portal;
+mod query;
 mod replica_ops;
 mod reply;
 mod request;
@@ -70,6 +71,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/arcgis/rest/services/{service}/FeatureServer/{op}",
             any(resources::feature_server_op),
+        )
+        .route(
+            "/arcgis/rest/services/{service}/FeatureServer/{layer}/query",
+            any(query::layer_query),
         )
         .route(
             "/arcgis/rest/services/{service}/FeatureServer/replicas/{replica}",

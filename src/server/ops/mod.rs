@@ -9,16 +9,19 @@
 //!
 //! This file owns the core, the operation error and the envelopes the operations share.
 
+pub mod area;
 mod attachment_wire;
 mod caller_view;
 mod create;
 mod download;
 mod plan;
+mod query;
 mod replica_access;
 mod replicas;
 mod synchronize;
 
 pub use create::create_replica;
+pub use query::{QUERY_REFUSED, QueryOutput, query};
 pub use replicas::{attachment_data, info, list, parse_replica_id, unregister};
 pub use synchronize::synchronize;
 
