@@ -17,6 +17,7 @@ mod server {
     mod listener;
     mod oauth;
     mod ownership;
+    mod query;
     mod sign_in;
 }
 

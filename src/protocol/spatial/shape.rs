@@ -6,8 +6,9 @@
 
 use super::SpatialError;
 use super::sr::Sr;
+use geo::orient::{Direction, Orient};
 use geo::{Contains, Coord, Geometry, LineString, MultiPolygon, Polygon, Rect, Winding};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 /// A geometry as the spatial predicates see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,45 @@ impl Shape {
     /// The bounding rectangle; `None` for an empty shape.
     pub fn bbox(&self) -> Option<Rect<f64>> {
         geo::BoundingRect::bounding_rect(&self.0)
+    }
+
+    /// The shape as ArcGIS geometry JSON in `sr`, with its geometry type: an envelope, a point,
+    /// a multipoint, a polyline or a polygon (outer rings clockwise, holes counter-clockwise).
+    pub fn to_esri(&self, sr: Sr) -> (&'static str, Value) {
+        let xy = |c: &Coord<f64>| json!([c.x, c.y]);
+        let ring = |l: &LineString<f64>| Value::Array(l.0.iter().map(xy).collect());
+        let (kind, mut value) = match &self.0 {
+            Geometry::Rect(r) => (
+                "esriGeometryEnvelope",
+                json!({"xmin": r.min().x, "ymin": r.min().y, "xmax": r.max().x, "ymax": r.max().y}),
+            ),
+            Geometry::Point(p) => ("esriGeometryPoint", json!({"x": p.x(), "y": p.y()})),
+            Geometry::MultiPoint(mp) => (
+                "esriGeometryMultipoint",
+                json!({"points": mp.0.iter().map(|p| xy(&p.0)).collect::<Vec<_>>()}),
+            ),
+            Geometry::MultiLineString(ml) => (
+                "esriGeometryPolyline",
+                json!({"paths": ml.0.iter().map(ring).collect::<Vec<_>>()}),
+            ),
+            other => {
+                let polygons = match other {
+                    Geometry::MultiPolygon(mp) => mp.clone(),
+                    Geometry::Polygon(p) => MultiPolygon::new(vec![p.clone()]),
+                    _ => MultiPolygon::new(vec![]),
+                };
+                let rings: Vec<Value> = polygons
+                    .orient(Direction::Reversed)
+                    .0
+                    .iter()
+                    .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                    .map(ring)
+                    .collect();
+                ("esriGeometryPolygon", json!({"rings": rings}))
+            }
+        };
+        value["spatialReference"] = sr.to_json();
+        (kind, value)
     }
 }
 
@@ -225,6 +265,19 @@ mod tests {
         assert_eq!(f.sr, Some(Sr::WebMercator));
         assert!(!f.shape.0.intersects(&geo::Point::new(5.0, 5.0)));
         assert!(f.shape.0.intersects(&geo::Point::new(2.0, 5.0)));
+    }
+
+    #[test]
+    fn esri_json_round_trip_keeps_arcgis_winding() {
+        let json = r#"{"rings":[[[0,0],[0,10],[10,10],[10,0],[0,0]],[[4,4],[6,4],[6,6],[4,6],[4,4]]]}"#;
+        let shape = parse_filter(json, None).unwrap().shape;
+        let (kind, esri) = shape.to_esri(Sr::Wgs84);
+        assert_eq!(kind, "esriGeometryPolygon");
+        assert_eq!(parse_filter(&esri.to_string(), None).unwrap().shape, shape);
+        let (kind, env) = parse_filter("1,2,3,4", None).unwrap().shape.to_esri(Sr::WebMercator);
+        assert_eq!(kind, "esriGeometryEnvelope");
+        assert_eq!(env["xmax"], json!(3.0));
+        assert_eq!(env["spatialReference"]["wkid"], json!(102100));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The reference service's SQLite database (rusqlite, blocking): the [`ServiceDb`] handle, its
 //! schema, the meta table (generation counter, sync switch, the current and possibly
 //! admin-changed service definition with its schema version). The rows live in `features`,
-//! `attachments` (with the reads both share in `versioned`) and `replicas`; `seed` loads a new
+//! `attachments` (with the reads both share in `versioned`), `replicas` and `replica_members` (`members`: what an area-filtered replica holds); `seed` loads a new
 //! database's seed features; `checkpointer` copies the write-ahead log off the request path.
 //! Owns the schema and every SQL statement; callers get plain rows. Every write happens inside
 //! a transaction; nothing here is async and nothing here decides whether an edit is allowed
@@ -10,6 +10,7 @@
 mod attachments;
 mod checkpointer;
 mod features;
+pub mod members;
 mod replicas;
 mod seed;
 mod versioned;
@@ -23,7 +24,9 @@ pub use features::{
     FeatureInsert, StoredRow, changes_between, delete_feature, existing_global_ids, live_rows,
     max_object_id, readable_row_by_global_id, row_by_global_id, unique_values, update_feature,
 };
-pub use replicas::{RegisteredReplica, ReplicaLayerRecord, delete_replica, put_replica};
+pub use replicas::{
+    RegisteredReplica, ReplicaArea, ReplicaLayerRecord, delete_replica, put_replica,
+};
 
 use super::definition::ServiceDefinition;
 use checkpointer::Checkpointer;
@@ -76,6 +79,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS attachments_global_id ON attachments(layer_id,
 CREATE INDEX IF NOT EXISTS attachments_gen ON attachments(layer_id, gen);
 CREATE INDEX IF NOT EXISTS attachments_parent ON attachments(layer_id, parent_global_id);
 CREATE TABLE IF NOT EXISTS replicas (replica_id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS replica_members (replica_id TEXT NOT NULL, layer_id INTEGER NOT NULL, global_id TEXT NOT NULL,
+    PRIMARY KEY (replica_id, layer_id, global_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
@@ -170,6 +175,7 @@ impl ServiceDb {
         let dropped = if enabled {
             0
         } else {
+            tx.execute("DELETE FROM replica_members", [])?;
             tx.execute("DELETE FROM replicas", [])?
         };
         set_meta(&tx, "sync_enabled", if enabled { "1" } else { "0" })?;

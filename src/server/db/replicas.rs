@@ -1,6 +1,6 @@
 //! Registered replicas in the service database: each stored as one JSON record (its layers,
-//! filters, generations, attachment settings, owner and schema version), with register, read,
-//! list and remove.
+//! filters, work area, generations, attachment settings, owner and schema version), with
+//! register, read, list and remove (which also forgets the replica's members, `members`).
 
 use super::{ServiceDb, ServiceDbError, next_gen};
 use crate::protocol::{AttachmentsSyncDirection, Guid, QueryOption, SyncDirection, SyncModel};
@@ -13,7 +13,19 @@ pub struct ReplicaLayerRecord {
     pub id: i64,
     pub query_option: QueryOption,
     pub where_clause: Option<String>,
+    /// The replica's work area filters this layer (`layerQueries` `useGeometry`); older
+    /// records: no.
+    #[serde(default)]
+    pub use_geometry: bool,
     pub server_gen: i64,
+}
+
+/// A replica's work area: createReplica's `geometry`, in the service's spatial reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaArea {
+    pub geometry_type: String,
+    /// ArcGIS geometry JSON (with its `spatialReference`).
+    pub geometry: serde_json::Value,
 }
 
 /// A registered replica.
@@ -31,6 +43,9 @@ pub struct RegisteredReplica {
     #[serde(default = "no_attachment_sync")]
     pub attachments_sync_direction: AttachmentsSyncDirection,
     pub layers: Vec<ReplicaLayerRecord>,
+    /// The work area (records without one, and replicas made without `geometry`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<ReplicaArea>,
     pub server_gen: i64,
     /// Schema version the replica was created against (breaking changes bump the service's).
     pub schema_version: i64,
@@ -69,10 +84,12 @@ impl ServiceDb {
             .collect()
     }
 
-    /// Registers a replica at a fresh generation and returns that generation.
+    /// Registers a replica at a fresh generation, with the GlobalIDs each of its area-filtered
+    /// layers holds (`members`: layer id and GlobalIDs), and returns that generation.
     pub fn register_replica(
         &mut self,
         record: &mut RegisteredReplica,
+        members: &[(i64, Vec<String>)],
     ) -> Result<i64, ServiceDbError> {
         let tx = self.conn.transaction()?;
         let generation = next_gen(&tx)?;
@@ -81,6 +98,9 @@ impl ServiceDb {
             layer.server_gen = generation;
         }
         put_replica(&tx, record)?;
+        for (layer_id, global_ids) in members {
+            super::members::add(&tx, &record.replica_id, *layer_id, global_ids)?;
+        }
         tx.commit()?;
         Ok(generation)
     }
@@ -123,6 +143,7 @@ pub fn put_replica(conn: &Connection, record: &RegisteredReplica) -> Result<(), 
 /// Removes one replica (inside the caller's transaction, if any); false when it was not
 /// registered.
 pub fn delete_replica(conn: &Connection, replica_id: &Guid) -> Result<bool, ServiceDbError> {
+    super::members::forget_replica(conn, replica_id)?;
     Ok(conn.execute(
         "DELETE FROM replicas WHERE replica_id = ?1",
         [replica_id.as_str()],

@@ -1,12 +1,15 @@
-//! What a caller may see of a replica layer: its live rows that pass the layer's filter and the
-//! layer's ownership rules, projected to the layer's current fields with true curves
-//! densified, and the live attachments of those rows. Read-only.
+//! What a caller may see of a replica layer: its live rows that pass the layer's filter (its
+//! `where` and, with `useGeometry`, the replica's work area) and the layer's ownership rules,
+//! projected to the layer's current fields with true curves densified, and the live
+//! attachments of those rows. Read-only.
 
+use super::area::feature_shape;
 use super::attachment_wire::{self, DataBy};
 use crate::protocol::rules::{Caller, is_anonymous_owner};
+use crate::protocol::spatial::{Shape, SpatialRel};
 use crate::protocol::{Attachment, Feature, QueryOption};
 use crate::server::curves;
-use crate::server::db::{self, ReplicaLayerRecord, ServiceDbError, StoredRow};
+use crate::server::db::{self, RegisteredReplica, ReplicaLayerRecord, ServiceDbError, StoredRow};
 use crate::server::definition::{LayerDef, ServiceDefinition};
 use crate::server::where_clause::Condition;
 use rusqlite::Connection;
@@ -38,17 +41,53 @@ pub(super) fn replica_attachments(
     Ok(out)
 }
 
-/// The layer's filter as a condition: `None` takes every row.
+/// Which rows of a layer a replica takes: its `where` condition and its work area (under
+/// `useFilter`); neither takes every row.
+#[derive(Debug, Default)]
+pub(super) struct RowFilter {
+    condition: Option<Condition>,
+    area: Option<Shape>,
+}
+
+impl RowFilter {
+    /// Whether the replica's filter is spatial (so what it holds is tracked, `db::members`).
+    pub(super) fn has_area(&self) -> bool {
+        self.area.is_some()
+    }
+
+    fn admits(&self, layer: &LayerDef, row: &StoredRow) -> bool {
+        self.condition.as_ref().is_none_or(|c| c.matches(&row.attributes))
+            && self.area.as_ref().is_none_or(|area| {
+                feature_shape(layer, row.geometry.as_ref())
+                    .is_some_and(|shape| SpatialRel::Intersects.holds(area, &shape))
+            })
+    }
+}
+
+/// The replica's work area as a shape (in the service's spatial reference).
+pub(super) fn area_shape(record: &RegisteredReplica) -> Option<Shape> {
+    let area = record.area.as_ref()?;
+    Shape::from_feature(Some(&area.geometry_type), &area.geometry)
+}
+
+/// The layer's filter: `where` and, with `useGeometry`, the replica's `area`.
 pub(super) fn layer_filter(
     def: &ServiceDefinition,
+    area: Option<&Shape>,
     layer: &ReplicaLayerRecord,
-) -> Option<Condition> {
-    let layer_def = def.layer(layer.id)?;
-    match (layer.query_option, layer.where_clause.as_deref()) {
-        (QueryOption::UseFilter, Some(clause)) => {
-            Condition::parse(clause, &|n| layer_def.field(n).is_some()).ok()
-        }
-        _ => None,
+) -> RowFilter {
+    let Some(layer_def) = def.layer(layer.id) else {
+        return RowFilter::default();
+    };
+    if layer.query_option != QueryOption::UseFilter {
+        return RowFilter::default();
+    }
+    RowFilter {
+        condition: layer
+            .where_clause
+            .as_deref()
+            .and_then(|clause| Condition::parse(clause, &|n| layer_def.field(n).is_some()).ok()),
+        area: area.filter(|_| layer.use_geometry && !layer_def.is_table()).cloned(),
     }
 }
 
@@ -57,6 +96,7 @@ pub(super) fn replica_rows(
     conn: &Connection,
     def: &ServiceDefinition,
     caller: &Caller,
+    filter: &RowFilter,
     layer: &ReplicaLayerRecord,
 ) -> Result<Vec<Feature>, ServiceDbError> {
     let Some(layer_def) = def.layer(layer.id) else {
@@ -65,10 +105,9 @@ pub(super) fn replica_rows(
     if layer.query_option == QueryOption::None {
         return Ok(Vec::new());
     }
-    let filter = layer_filter(def, layer);
     Ok(db::live_rows(conn, layer.id)?
         .into_iter()
-        .filter(|row| visible(layer_def, caller, filter.as_ref(), row))
+        .filter(|row| visible(layer_def, caller, filter, row))
         .map(|row| project(layer_def, row))
         .collect())
 }
@@ -107,8 +146,8 @@ pub(super) fn owner_visible(layer: &LayerDef, caller: &Caller, owner: &str) -> b
 pub(super) fn visible(
     layer: &LayerDef,
     caller: &Caller,
-    filter: Option<&Condition>,
+    filter: &RowFilter,
     row: &StoredRow,
 ) -> bool {
-    owner_visible(layer, caller, &row.owner) && filter.is_none_or(|c| c.matches(&row.attributes))
+    owner_visible(layer, caller, &row.owner) && filter.admits(layer, row)
 }

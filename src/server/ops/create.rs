@@ -1,17 +1,20 @@
-//! createReplica: checks the request's layers, filters and attachment settings, registers the
-//! replica (unless syncModel=none) at a fresh generation and returns its data: the rows and
-//! attachments of each layer the caller may see.
+//! createReplica: checks the request's layers, filters, work area and attachment settings,
+//! registers the replica (unless syncModel=none) at a fresh generation, with what its
+//! area-filtered layers hold, and returns its data: the rows and attachments of each layer the
+//! caller may see inside its filters.
 
 use super::attachment_wire::DataBy;
-use super::caller_view::{replica_attachments, replica_rows};
+use super::area::{read_area, service_sr};
+use super::caller_view::{layer_filter, replica_attachments, replica_rows};
 use super::{Core, OpError, bad_request, set_generations, sync_disabled};
 use crate::protocol::rules::Caller;
 use crate::protocol::{
     AttachmentsSyncDirection, CreateReplicaParams, Guid, QueryOption, ReplicaLayerData,
     ReplicaResponse, ResponseType, SyncDirection, SyncModel,
 };
-use crate::server::db::{RegisteredReplica, ReplicaLayerRecord};
-use crate::server::definition::LayerDef;
+use crate::protocol::spatial::Shape;
+use crate::server::db::{RegisteredReplica, ReplicaArea, ReplicaLayerRecord};
+use crate::server::definition::{LayerDef, ServiceDefinition};
 use crate::server::now_ms;
 use crate::server::where_clause::Condition;
 
@@ -28,13 +31,14 @@ pub fn create_replica(
         return Err(bad_request("'layers' names no layer"));
     }
     let attachments_sync_direction = attachments_direction(params)?;
+    let area = work_area(&core.def, params)?;
     let mut layers = Vec::new();
     for id in &params.layers {
         let layer = core
             .def
             .layer(*id)
             .ok_or_else(|| bad_request(format!("Layer {id} does not exist in this service")))?;
-        layers.push(layer_record(layer, params)?);
+        layers.push(layer_record(layer, params, area.is_some())?);
     }
     let mut record = RegisteredReplica {
         replica_id: Guid::new_v4(),
@@ -47,16 +51,17 @@ pub fn create_replica(
         return_attachments: params.return_attachments,
         attachments_sync_direction,
         layers,
+        area: area.as_ref().map(|shape| {
+            let (geometry_type, geometry) = shape.to_esri(service_sr(&core.def));
+            ReplicaArea {
+                geometry_type: geometry_type.to_string(),
+                geometry,
+            }
+        }),
         server_gen: 0,
         schema_version: core.schema_version,
         created_ms: now_ms(),
         last_sync_ms: None,
-    };
-    let registered = params.sync_model != SyncModel::None;
-    let generation = if registered {
-        core.db.register_replica(&mut record)?
-    } else {
-        core.db.current_gen()?
     };
     let data_by = if params.return_attachments_data_by_url {
         DataBy::Url
@@ -64,8 +69,14 @@ pub fn create_replica(
         DataBy::Base64
     };
     let mut data = Vec::new();
+    let mut members = Vec::new();
     for layer in &record.layers {
-        let features = replica_rows(&core.db.conn, &core.def, caller, layer)?;
+        let filter = layer_filter(&core.def, area.as_ref(), layer);
+        let features = replica_rows(&core.db.conn, &core.def, caller, &filter, layer)?;
+        if filter.has_area() {
+            let held = features.iter().filter_map(|f| f.global_id());
+            members.push((layer.id, held.map(|g| g.as_str().to_string()).collect()));
+        }
         let attachments = if record.return_attachments {
             replica_attachments(&core.db.conn, &core.def, layer.id, &features, data_by)?
         } else {
@@ -78,6 +89,12 @@ pub fn create_replica(
             ..Default::default()
         });
     }
+    let registered = params.sync_model != SyncModel::None;
+    let generation = if registered {
+        core.db.register_replica(&mut record, &members)?
+    } else {
+        core.db.current_gen()?
+    };
     let mut response = ReplicaResponse {
         replica_name: Some(record.name.clone()),
         transport_type: Some(params.transport_type),
@@ -126,19 +143,42 @@ fn attachments_direction(
     }
 }
 
+/// createReplica's `geometry` (with `geometryType` and `inSR`) in the service's spatial
+/// reference; refused, before anything is made, when it cannot be read or converted.
+fn work_area(def: &ServiceDefinition, params: &CreateReplicaParams) -> Result<Option<Shape>, OpError> {
+    let Some(geometry) = params.geometry.as_deref().filter(|g| !g.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let shape = read_area(
+        def,
+        geometry,
+        params.geometry_type.as_deref(),
+        params.in_sr.as_deref(),
+        "Unable to complete operation.",
+    )?;
+    Ok(Some(shape))
+}
+
+/// One layer's part of the replica (`layerQueries`). With a work area, a layer without an
+/// entry, or whose entry leaves `queryOption` out, is filtered by it (`useFilter`); `useGeometry`
+/// defaults to true; `queryOption` `all` takes every row and `none` none.
 fn layer_record(
     layer: &LayerDef,
     params: &CreateReplicaParams,
+    has_area: bool,
 ) -> Result<ReplicaLayerRecord, OpError> {
     let query = params.layer_queries.get(&layer.id.to_string());
     let where_clause = query
         .and_then(|q| q.where_clause.clone())
         .filter(|w| !w.trim().is_empty());
+    let use_geometry =
+        has_area && !layer.is_table() && query.and_then(|q| q.use_geometry).unwrap_or(true);
     let query_option = match query.and_then(|q| q.query_option) {
         Some(option) => option,
-        None if where_clause.is_some() => QueryOption::UseFilter,
+        None if where_clause.is_some() || use_geometry => QueryOption::UseFilter,
         None => QueryOption::All,
     };
+    let use_geometry = use_geometry && query_option == QueryOption::UseFilter;
     if query_option == QueryOption::UseFilter
         && let Some(clause) = &where_clause
     {
@@ -148,6 +188,7 @@ fn layer_record(
         id: layer.id,
         query_option,
         where_clause,
+        use_geometry,
         server_gen: 0,
     })
 }

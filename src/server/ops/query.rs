@@ -77,16 +77,19 @@ pub fn query(
     let limit = params
         .result_record_count
         .map_or(MAX_RECORD_COUNT, |n| n.clamp(0, MAX_RECORD_COUNT)) as usize;
-    let page: Vec<Feature> = rows
+    let page: Vec<(i64, Feature)> = rows
         .into_iter()
         .skip(offset)
         .take(limit)
-        .map(|row| shape_feature(&plan, params, row))
+        .map(|row| (row.object_id, shape_feature(&plan, params, row)))
         .collect();
     let exceeded = total > offset.saturating_add(page.len());
     Ok(match params.format {
         QueryFormat::GeoJson => QueryOutput::GeoJson(geojson_reply(layer, page, exceeded)),
-        QueryFormat::Json => QueryOutput::Features(json_reply(&plan, page, exceeded)),
+        QueryFormat::Json => {
+            let features = page.into_iter().map(|(_, f)| f).collect();
+            QueryOutput::Features(json_reply(&plan, features, exceeded))
+        }
     })
 }
 
@@ -248,19 +251,20 @@ fn json_reply(plan: &Plan<'_>, features: Vec<Feature>, exceeded: bool) -> QueryR
     }
 }
 
-fn geojson_reply(layer: &LayerDef, features: Vec<Feature>, exceeded: bool) -> geojson::FeatureCollection {
+/// GeoJSON features keep their object id as `id`, whatever `outFields` chose.
+fn geojson_reply(
+    layer: &LayerDef,
+    features: Vec<(i64, Feature)>,
+    exceeded: bool,
+) -> geojson::FeatureCollection {
     let features = features
         .into_iter()
-        .map(|f| {
-            let id = f
-                .attributes
-                .get(OBJECT_ID_FIELD)
-                .and_then(Value::as_i64);
+        .map(|(id, f)| {
             let geometry = f
                 .geometry
                 .as_ref()
                 .and_then(|g| geojson_out::geometry(layer.geometry_type.as_deref(), g));
-            geojson_out::feature(id, geometry, f.attributes)
+            geojson_out::feature(Some(id), geometry, f.attributes)
         })
         .collect();
     geojson_out::collection(features, exceeded)

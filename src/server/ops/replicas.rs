@@ -77,14 +77,14 @@ pub fn info(core: &Core, caller: &Caller, replica_id: &Guid) -> Result<ReplicaIn
         spatial_rel: Some("esriSpatialRelIntersects".into()),
         target_type: Some("client".into()),
         sync_direction: Some(r.sync_direction),
-        geometry: None,
+        geometry: r.area.as_ref().map(|a| a.geometry.clone()),
         layers: r
             .layers
             .iter()
             .map(|l| ReplicaLayerInfo {
                 id: l.id,
                 query_option: Some(l.query_option),
-                use_geometry: false,
+                use_geometry: l.use_geometry,
                 include_related: false,
                 where_clause: l.where_clause.clone(),
                 server_gen: Some(l.server_gen),

@@ -1,10 +1,10 @@
 //! synchronizeReplica, all in one transaction: checks the replica and its generations, applies
 //! the uploaded edits (through `apply`), gathers the server's changes (through `download`),
-//! moves the replica's generations and answers, or rolls everything back on a failed edit
+//! records what an area-filtered replica now holds, moves the replica's generations and answers, or rolls everything back on a failed edit
 //! under rollbackOnFailure.
 
 use super::attachment_wire::DataBy;
-use super::download::{download, merge_downloads};
+use super::download::{download, merge_downloads, record_holdings};
 use super::plan::{LayerPlan, plan_layers, upload_mode};
 use super::replica_access::accessible_replica;
 use super::{Core, OpError, bad_request, set_generations, sync_disabled};
@@ -15,7 +15,7 @@ use crate::protocol::{
     ReplicaResponse, ResponseType, ServiceError, SyncDirection, SyncReplicaParams,
 };
 use crate::server::apply::{self, ApplyOptions, ApplyOutcome, FailedEdit};
-use crate::server::db::{self, ServiceDbError};
+use crate::server::db::{self, RegisteredReplica, ServiceDbError, members};
 use crate::server::now_ms;
 
 /// A synchronizeReplica result.
@@ -86,8 +86,11 @@ pub fn synchronize(
     } else {
         DataBy::Base64
     };
-    let (downloads, snapshot) = download(&tx, def, caller, &record, &plan, generation, data_by)?;
+    let (downloads, snapshot, holdings) =
+        download(&tx, def, caller, &record, &plan, generation, data_by)?;
     merge_downloads(&mut results, downloads);
+    record_uploads_held(&tx, &record, generation)?;
+    record_holdings(&tx, &record.replica_id, &holdings)?;
     record.last_sync_ms = Some(now_ms());
     for p in &plan {
         if let Some(layer) = record.layers.iter_mut().find(|l| l.id == p.id) {
@@ -130,6 +133,24 @@ pub fn synchronize(
         response,
         has_failed_edits: failed > 0,
     })
+}
+
+/// On layers the work area filters, the replica holds what it uploaded in this sync (its own
+/// adds and updates, wherever they lie) and no longer what it deleted.
+fn record_uploads_held(
+    conn: &rusqlite::Connection,
+    record: &RegisteredReplica,
+    generation: i64,
+) -> Result<(), ServiceDbError> {
+    if record.area.is_none() {
+        return Ok(());
+    }
+    for layer in record.layers.iter().filter(|l| l.use_geometry) {
+        let (live, gone) = members::uploaded_at(conn, layer.id, generation)?;
+        members::add(conn, &record.replica_id, layer.id, &live)?;
+        members::remove(conn, &record.replica_id, layer.id, &gone)?;
+    }
+    Ok(())
 }
 
 /// The rollback envelope: the failed edit first (as ArcGIS sends it), then a 2000 per layer whose

@@ -9,6 +9,8 @@
 //! * `cli`: the real `syncwatch` binary with its own data dir;
 //! * `ui`: the window on a test command channel (`Rig`) or on the real engine (`ui::stack`);
 //! * `browser`: the test as the user's browser at the portal's OAuth sign-in page;
+//! * `spatial`: the GridTown test services (points, lines, polygons in 4326 or 3857) and
+//!   brute-force spatial checks;
 //! * `demo_data`: GlobalIDs and values of the demo water network; `client_config`: client
 //!   settings that retry fast.
 
@@ -20,4 +22,5 @@ pub mod engine;
 pub mod https;
 pub mod proxy;
 pub mod server;
+pub mod spatial;
 pub mod ui;
