@@ -36,6 +36,25 @@ impl LayerQuery {
             ..Default::default()
         }
     }
+
+    /// The rows of a layer inside the replica's geometry (and its `where`, if any).
+    pub fn in_area() -> Self {
+        LayerQuery {
+            query_option: Some(QueryOption::UseFilter),
+            use_geometry: Some(true),
+            ..Default::default()
+        }
+    }
+
+    /// What a layer missing from `layerQueries` takes: the rows inside the geometry when there
+    /// is one, else every row.
+    pub fn default_for(has_geometry: bool) -> Self {
+        if has_geometry {
+            Self::in_area()
+        } else {
+            Self::all()
+        }
+    }
 }
 
 /// Parameters of createReplica.
@@ -127,10 +146,12 @@ impl CreateReplicaParams {
     /// Reads the parameters a client sent, tolerating every spelling real clients use.
     pub fn from_form(p: &FormParams) -> Result<Self, ParamError> {
         let layers = parse_layer_list(p.required("layers")?)?;
+        let has_geometry = p.text("geometry").is_some_and(|g| !g.trim().is_empty());
         let layer_queries = match p.text("layerQueries") {
+            // Without layerQueries, a geometry filters every layer (as on ArcGIS); else all rows.
             None => layers
                 .iter()
-                .map(|id| (id.to_string(), LayerQuery::all()))
+                .map(|id| (id.to_string(), LayerQuery::default_for(has_geometry)))
                 .collect(),
             Some(_) => p
                 .opt_json::<BTreeMap<String, LayerQuery>>("layerQueries")?

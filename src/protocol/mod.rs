@@ -11,9 +11,9 @@ pub mod geometry;
 pub mod guid;
 pub mod job_state;
 pub mod lenient;
+pub mod query;
 pub mod replica_info;
 pub mod replica_reply;
-pub mod query;
 pub mod rules;
 pub mod service_info;
 pub mod spatial;
@@ -38,8 +38,9 @@ pub use query::{CountReply, IdsReply, OrderBy, QueryFormat, QueryParams, QueryRe
 pub use replica_info::{ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry};
 pub use replica_reply::{LayerServerGen, ReplicaLayerData, ReplicaResponse};
 pub use service_info::{
-    AdvancedQueryCapabilities, CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo, FeatureServiceInfo, Field, FieldType,
-    Index, LayerInfo, LayerRef, OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
+    AdvancedQueryCapabilities, CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo,
+    FeatureServiceInfo, Field, FieldType, Index, LayerInfo, LayerRef, OwnershipAccessControl,
+    SyncCapabilities, XssPreventionInfo,
 };
 pub use synchronize_replica::{SyncLayerSpec, SyncReplicaParams};
 pub use unreadable::UnreadableFeature;

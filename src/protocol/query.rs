@@ -73,7 +73,10 @@ impl QueryParams {
         let spatial_rel = match text("spatialRel") {
             None => SpatialRel::Intersects,
             Some(t) => SpatialRel::parse(&t).ok_or_else(|| {
-                ParamError::invalid("spatialRel", format!("{t:?} is not a supported spatial relation"))
+                ParamError::invalid(
+                    "spatialRel",
+                    format!("{t:?} is not a supported spatial relation"),
+                )
             })?,
         };
         let format = match text("f").as_deref().map(str::to_ascii_lowercase).as_deref() {
@@ -85,7 +88,12 @@ impl QueryParams {
                 t.parse::<f64>()
                     .ok()
                     .filter(|f| f.is_finite() && *f >= 0.0)
-                    .ok_or_else(|| ParamError::invalid("maxAllowableOffset", format!("expected a non-negative number, got {t:?}")))
+                    .ok_or_else(|| {
+                        ParamError::invalid(
+                            "maxAllowableOffset",
+                            format!("expected a non-negative number, got {t:?}"),
+                        )
+                    })
             })
             .transpose()?;
         Ok(QueryParams {
@@ -118,17 +126,40 @@ impl QueryParams {
             .collect();
         let ids: Vec<String> = self.object_ids.iter().map(i64::to_string).collect();
         let mut b = FormBuilder::new()
-            .text("f", if self.format == QueryFormat::GeoJson { "geojson" } else { "json" })
-            .text("where", self.where_clause.clone().unwrap_or_else(|| "1=1".into()))
-            .text("outFields", if self.out_fields.is_empty() { "*".into() } else { join(&self.out_fields) })
+            .text(
+                "f",
+                if self.format == QueryFormat::GeoJson {
+                    "geojson"
+                } else {
+                    "json"
+                },
+            )
+            .text(
+                "where",
+                self.where_clause.clone().unwrap_or_else(|| "1=1".into()),
+            )
+            .text(
+                "outFields",
+                if self.out_fields.is_empty() {
+                    "*".into()
+                } else {
+                    join(&self.out_fields)
+                },
+            )
             .bool("returnGeometry", self.return_geometry)
             .opt_text("geometry", self.geometry.clone())
             .opt_text("geometryType", self.geometry_type.clone())
             .opt_text("inSR", self.in_sr.clone())
             .opt_text("outSR", self.out_sr.clone())
             .opt_text("resultOffset", self.result_offset.map(|n| n.to_string()))
-            .opt_text("resultRecordCount", self.result_record_count.map(|n| n.to_string()))
-            .opt_text("maxAllowableOffset", self.max_allowable_offset.map(|n| n.to_string()));
+            .opt_text(
+                "resultRecordCount",
+                self.result_record_count.map(|n| n.to_string()),
+            )
+            .opt_text(
+                "maxAllowableOffset",
+                self.max_allowable_offset.map(|n| n.to_string()),
+            );
         if self.geometry.is_some() {
             b = b.text("spatialRel", self.spatial_rel.as_str());
         }
@@ -166,15 +197,19 @@ fn object_ids(text: Option<&str>) -> Result<Vec<i64>, ParamError> {
     list(text)
         .iter()
         .map(|id| {
-            id.parse::<i64>()
-                .map_err(|_| ParamError::invalid("objectIds", format!("{id:?} is not an object id")))
+            id.parse::<i64>().map_err(|_| {
+                ParamError::invalid("objectIds", format!("{id:?} is not an object id"))
+            })
         })
         .collect()
 }
 
 fn non_negative(form: &FormParams, name: &'static str) -> Result<Option<i64>, ParamError> {
     match form.opt_i64(name)? {
-        Some(n) if n < 0 => Err(ParamError::invalid(name, format!("must not be negative, got {n}"))),
+        Some(n) if n < 0 => Err(ParamError::invalid(
+            name,
+            format!("must not be negative, got {n}"),
+        )),
         other => Ok(other),
     }
 }
@@ -189,11 +224,17 @@ fn order_by(text: Option<&str>) -> Result<Vec<OrderBy>, ParamError> {
                 None | Some("ASC") => false,
                 Some("DESC") => true,
                 Some(other) => {
-                    return Err(ParamError::invalid("orderByFields", format!("{other:?} is neither ASC nor DESC")));
+                    return Err(ParamError::invalid(
+                        "orderByFields",
+                        format!("{other:?} is neither ASC nor DESC"),
+                    ));
                 }
             };
             if words.next().is_some() {
-                return Err(ParamError::invalid("orderByFields", format!("{item:?} is not 'FIELD [ASC|DESC]'")));
+                return Err(ParamError::invalid(
+                    "orderByFields",
+                    format!("{item:?} is not 'FIELD [ASC|DESC]'"),
+                ));
             }
             Ok(OrderBy { field, descending })
         })
@@ -273,14 +314,23 @@ mod tests {
             return_geometry: true,
             result_offset: Some(10),
             result_record_count: Some(5),
-            order_by_fields: vec![OrderBy { field: "NAME".into(), descending: true }],
+            order_by_fields: vec![OrderBy {
+                field: "NAME".into(),
+                descending: true,
+            }],
             max_allowable_offset: Some(0.5),
             format: QueryFormat::GeoJson,
             ..Default::default()
         };
         let back = QueryParams::from_form(&FormParams::new(q.to_form())).unwrap();
         assert_eq!(back.where_clause.as_deref(), Some("STATUS = 'Active'"));
-        assert_eq!(QueryParams { where_clause: q.where_clause.clone(), ..back }, q);
+        assert_eq!(
+            QueryParams {
+                where_clause: q.where_clause.clone(),
+                ..back
+            },
+            q
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! Format: `docs/service-definition.md`.
 
 use crate::protocol::{
-    AdvancedQueryCapabilities, EditFieldsInfo, Feature, FeatureServiceInfo, Field, FieldType, Index, LayerInfo, LayerRef,
-    OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
+    AdvancedQueryCapabilities, EditFieldsInfo, Feature, FeatureServiceInfo, Field, FieldType,
+    Index, LayerInfo, LayerRef, OwnershipAccessControl, SyncCapabilities, XssPreventionInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -419,7 +419,9 @@ impl ServiceDefinition {
                 supports_order_by: true,
                 ..Default::default()
             }),
-            extent: (!layer.is_table()).then(|| self.full_extent.clone()).flatten(),
+            extent: (!layer.is_table())
+                .then(|| self.full_extent.clone())
+                .flatten(),
             edit_fields_info: layer.ownership.as_ref().map(|o| EditFieldsInfo {
                 creator_field: Some(o.owner_field.clone()),
                 ..Default::default()

@@ -19,6 +19,7 @@ mod server {
     mod ownership;
     mod query;
     mod sign_in;
+    mod work_area;
 }
 
 /// The engine and the service client against the reference service.

@@ -24,7 +24,11 @@ pub fn geometry(geometry_type: Option<&str>, esri: &Value) -> Option<geojson::Ge
 }
 
 /// One GeoJSON feature.
-pub fn feature(id: Option<i64>, geometry: Option<geojson::Geometry>, properties: Map<String, Value>) -> Feature {
+pub fn feature(
+    id: Option<i64>,
+    geometry: Option<geojson::Geometry>,
+    properties: Map<String, Value>,
+) -> Feature {
     Feature {
         bbox: None,
         geometry,
@@ -58,12 +62,20 @@ mod tests {
     fn polygon_rings_follow_the_right_hand_rule() {
         // ArcGIS winding: outer ring clockwise.
         let esri = json!({"rings": [[[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]]]});
-        let g = serde_json::to_value(geometry(Some("esriGeometryPolygon"), &esri).unwrap()).unwrap();
+        let g =
+            serde_json::to_value(geometry(Some("esriGeometryPolygon"), &esri).unwrap()).unwrap();
         assert_eq!(g["type"], "Polygon");
-        assert_eq!(g["coordinates"][0][1], json!([1.0, 0.0]), "counter-clockwise: {g}");
-        let point = serde_json::to_value(geometry(None, &json!({"x": 1.5, "y": 2.0})).unwrap()).unwrap();
+        assert_eq!(
+            g["coordinates"][0][1],
+            json!([1.0, 0.0]),
+            "counter-clockwise: {g}"
+        );
+        let point =
+            serde_json::to_value(geometry(None, &json!({"x": 1.5, "y": 2.0})).unwrap()).unwrap();
         assert_eq!(point, json!({"type": "Point", "coordinates": [1.5, 2.0]}));
-        let line = serde_json::to_value(geometry(None, &json!({"paths": [[[0, 0], [1, 1]]]})).unwrap()).unwrap();
+        let line =
+            serde_json::to_value(geometry(None, &json!({"paths": [[[0, 0], [1, 1]]]})).unwrap())
+                .unwrap();
         assert_eq!(line["type"], "LineString");
     }
 }

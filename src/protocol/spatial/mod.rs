@@ -22,7 +22,9 @@ pub enum SpatialError {
     #[error("the geometry is not understood: {0}")]
     Malformed(String),
     /// An envelope whose minimum exceeds its maximum.
-    #[error("the envelope is inverted (xmin {xmin} > xmax {xmax} or ymin {ymin} > ymax {ymax}): give xmin,ymin,xmax,ymax")]
+    #[error(
+        "the envelope is inverted (xmin {xmin} > xmax {xmax} or ymin {ymin} > ymax {ymax}): give xmin,ymin,xmax,ymax"
+    )]
     InvertedEnvelope {
         xmin: f64,
         ymin: f64,
@@ -30,12 +32,16 @@ pub enum SpatialError {
         ymax: f64,
     },
     /// A geometry type the operation does not take.
-    #[error("geometry type {0:?} is not supported here: use esriGeometryEnvelope, esriGeometryPolygon, esriGeometryPolyline, esriGeometryPoint or esriGeometryMultipoint")]
+    #[error(
+        "geometry type {0:?} is not supported here: use esriGeometryEnvelope, esriGeometryPolygon, esriGeometryPolyline, esriGeometryPoint or esriGeometryMultipoint"
+    )]
     UnsupportedType(String),
     /// A spatial reference that is not written as a wkid.
     #[error("the spatial reference {0} is not understood: give a wkid such as 4326 or 3857")]
     UnreadableSr(String),
     /// No exact conversion between the two spatial references.
-    #[error("cannot convert from spatial reference {from} to {to}: this service converts only between 4326 and 3857 (102100) and its own spatial reference")]
+    #[error(
+        "cannot convert from spatial reference {from} to {to}: this service converts only between 4326 and 3857 (102100) and its own spatial reference"
+    )]
     Unconvertible { from: i64, to: i64 },
 }

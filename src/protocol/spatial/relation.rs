@@ -23,7 +23,10 @@ impl SpatialRel {
     pub fn parse(text: &str) -> Option<SpatialRel> {
         let relations = [
             ("esriSpatialRelIntersects", SpatialRel::Intersects),
-            ("esriSpatialRelEnvelopeIntersects", SpatialRel::EnvelopeIntersects),
+            (
+                "esriSpatialRelEnvelopeIntersects",
+                SpatialRel::EnvelopeIntersects,
+            ),
             ("esriSpatialRelContains", SpatialRel::Contains),
             ("esriSpatialRelWithin", SpatialRel::Within),
         ];
@@ -90,7 +93,10 @@ mod tests {
 
     #[test]
     fn spellings() {
-        assert_eq!(SpatialRel::parse("esrispatialrelintersects"), Some(SpatialRel::Intersects));
+        assert_eq!(
+            SpatialRel::parse("esrispatialrelintersects"),
+            Some(SpatialRel::Intersects)
+        );
         assert_eq!(SpatialRel::parse("esriSpatialRelTouches"), None);
     }
 }

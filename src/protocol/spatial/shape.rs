@@ -76,7 +76,10 @@ impl Shape {
 
 /// A query's or createReplica's `geometry` text with its `geometryType` (inferred from the JSON's
 /// keys when absent): geometry JSON, or the shorthand `xmin,ymin,xmax,ymax` / `x,y`.
-pub fn parse_filter(text: &str, geometry_type: Option<&str>) -> Result<FilterGeometry, SpatialError> {
+pub fn parse_filter(
+    text: &str,
+    geometry_type: Option<&str>,
+) -> Result<FilterGeometry, SpatialError> {
     let text = text.trim();
     if !text.starts_with('{') {
         return shorthand(text, geometry_type);
@@ -88,8 +91,9 @@ pub fn parse_filter(text: &str, geometry_type: Option<&str>) -> Result<FilterGeo
         .ok_or_else(|| SpatialError::Malformed("not a JSON object".into()))?;
     let kind = match geometry_type {
         Some(kind) => kind,
-        None => infer_type(object)
-            .ok_or_else(|| SpatialError::Malformed("no geometryType and no known geometry keys".into()))?,
+        None => infer_type(object).ok_or_else(|| {
+            SpatialError::Malformed("no geometryType and no known geometry keys".into())
+        })?,
     };
     let sr = object
         .get("spatialReference")
@@ -107,7 +111,9 @@ fn shorthand(text: &str, geometry_type: Option<&str>) -> Result<FilterGeometry, 
         .split(',')
         .map(|n| n.trim().parse::<f64>().ok().filter(|f| f.is_finite()))
         .collect::<Option<Vec<f64>>>()
-        .ok_or_else(|| SpatialError::Malformed(format!("{:?} is neither JSON nor numbers", short(text))))?;
+        .ok_or_else(|| {
+            SpatialError::Malformed(format!("{:?} is neither JSON nor numbers", short(text)))
+        })?;
     let shape = match (numbers.as_slice(), geometry_type) {
         (&[xmin, ymin, xmax, ymax], None | Some("esriGeometryEnvelope")) => {
             envelope(xmin, ymin, xmax, ymax)?
@@ -154,20 +160,30 @@ fn from_object(kind: &str, object: &Map<String, Value>) -> Result<Shape, Spatial
             Geometry::Point((x, y).into())
         }
         "esriGeometryMultipoint" => {
-            let points = coords(object.get("points")).ok_or_else(|| malformed("points [[x, y], …]"))?;
+            let points =
+                coords(object.get("points")).ok_or_else(|| malformed("points [[x, y], …]"))?;
             Geometry::MultiPoint(points.into_iter().map(geo::Point::from).collect())
         }
         "esriGeometryPolyline" => {
-            let paths = parts(object.get("paths"), 2).ok_or_else(|| malformed("paths of two or more [x, y] vertices"))?;
+            let paths = parts(object.get("paths"), 2)
+                .ok_or_else(|| malformed("paths of two or more [x, y] vertices"))?;
             Geometry::MultiLineString(geo::MultiLineString::new(paths))
         }
         "esriGeometryPolygon" => {
-            let rings = parts(object.get("rings"), 3).ok_or_else(|| malformed("rings of three or more [x, y] vertices"))?;
+            let rings = parts(object.get("rings"), 3)
+                .ok_or_else(|| malformed("rings of three or more [x, y] vertices"))?;
             Geometry::MultiPolygon(assemble_rings(rings))
         }
         "esriGeometryEnvelope" => {
-            let corner = |k: &str| number(object.get(k)).ok_or_else(|| malformed("numeric xmin, ymin, xmax and ymax"));
-            return envelope(corner("xmin")?, corner("ymin")?, corner("xmax")?, corner("ymax")?);
+            let corner = |k: &str| {
+                number(object.get(k)).ok_or_else(|| malformed("numeric xmin, ymin, xmax and ymax"))
+            };
+            return envelope(
+                corner("xmin")?,
+                corner("ymin")?,
+                corner("xmax")?,
+                corner("ymax")?,
+            );
         }
         other => return Err(SpatialError::UnsupportedType(other.to_string())),
     };
@@ -177,7 +193,12 @@ fn from_object(kind: &str, object: &Map<String, Value>) -> Result<Shape, Spatial
 /// An envelope; refused when inverted (a degenerate one, a line or a point, is allowed).
 pub fn envelope(xmin: f64, ymin: f64, xmax: f64, ymax: f64) -> Result<Shape, SpatialError> {
     if xmin > xmax || ymin > ymax {
-        return Err(SpatialError::InvertedEnvelope { xmin, ymin, xmax, ymax });
+        return Err(SpatialError::InvertedEnvelope {
+            xmin,
+            ymin,
+            xmax,
+            ymax,
+        });
     }
     Ok(Shape(Geometry::Rect(Rect::new((xmin, ymin), (xmax, ymax)))))
 }
@@ -205,7 +226,11 @@ fn parts(v: Option<&Value>, min: usize) -> Option<Vec<LineString<f64>>> {
     let parts: Vec<LineString<f64>> = v?
         .as_array()?
         .iter()
-        .map(|part| coords(Some(part)).filter(|c| c.len() >= min).map(LineString::new))
+        .map(|part| {
+            coords(Some(part))
+                .filter(|c| c.len() >= min)
+                .map(LineString::new)
+        })
         .collect::<Option<_>>()?;
     (!parts.is_empty()).then_some(parts)
 }
@@ -239,7 +264,12 @@ pub fn assemble_rings(rings: Vec<LineString<f64>>) -> MultiPolygon<f64> {
             None => polygons.push((hole, Vec::new())),
         }
     }
-    MultiPolygon::new(polygons.into_iter().map(|(o, i)| Polygon::new(o, i)).collect())
+    MultiPolygon::new(
+        polygons
+            .into_iter()
+            .map(|(o, i)| Polygon::new(o, i))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -251,9 +281,21 @@ mod tests {
     fn shorthand_envelope_and_point() {
         let f = parse_filter("-1, -2, 3, 4", None).unwrap();
         assert_eq!(f.shape.bbox(), Some(Rect::new((-1.0, -2.0), (3.0, 4.0))));
-        assert!(matches!(parse_filter("3,0,1,1", None), Err(SpatialError::InvertedEnvelope { .. })));
-        assert!(matches!(parse_filter("1,2", Some("esriGeometryPoint")).unwrap().shape.0, Geometry::Point(_)));
-        assert!(matches!(parse_filter("1,2,3", None), Err(SpatialError::Malformed(_))));
+        assert!(matches!(
+            parse_filter("3,0,1,1", None),
+            Err(SpatialError::InvertedEnvelope { .. })
+        ));
+        assert!(matches!(
+            parse_filter("1,2", Some("esriGeometryPoint"))
+                .unwrap()
+                .shape
+                .0,
+            Geometry::Point(_)
+        ));
+        assert!(matches!(
+            parse_filter("1,2,3", None),
+            Err(SpatialError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -269,12 +311,16 @@ mod tests {
 
     #[test]
     fn esri_json_round_trip_keeps_arcgis_winding() {
-        let json = r#"{"rings":[[[0,0],[0,10],[10,10],[10,0],[0,0]],[[4,4],[6,4],[6,6],[4,6],[4,4]]]}"#;
+        let json =
+            r#"{"rings":[[[0,0],[0,10],[10,10],[10,0],[0,0]],[[4,4],[6,4],[6,6],[4,6],[4,4]]]}"#;
         let shape = parse_filter(json, None).unwrap().shape;
         let (kind, esri) = shape.to_esri(Sr::Wgs84);
         assert_eq!(kind, "esriGeometryPolygon");
         assert_eq!(parse_filter(&esri.to_string(), None).unwrap().shape, shape);
-        let (kind, env) = parse_filter("1,2,3,4", None).unwrap().shape.to_esri(Sr::WebMercator);
+        let (kind, env) = parse_filter("1,2,3,4", None)
+            .unwrap()
+            .shape
+            .to_esri(Sr::WebMercator);
         assert_eq!(kind, "esriGeometryEnvelope");
         assert_eq!(env["xmax"], json!(3.0));
         assert_eq!(env["spatialReference"]["wkid"], json!(102100));

@@ -120,8 +120,7 @@ impl Conversion {
             }
             Conversion::ToWgs84 => {
                 let lon = (x / EARTH_RADIUS_M).to_degrees();
-                let lat = (2.0 * (y / EARTH_RADIUS_M).exp().atan()
-                    - std::f64::consts::FRAC_PI_2)
+                let lat = (2.0 * (y / EARTH_RADIUS_M).exp().atan() - std::f64::consts::FRAC_PI_2)
                     .to_degrees();
                 (lon, lat)
             }
@@ -190,19 +189,34 @@ mod tests {
         assert!((y - 5_700_582.732_404).abs() < 1e-3, "{y}");
         let (lon, lat) = Conversion::ToWgs84.point(x, y);
         assert!((lon - -122.6).abs() < 1e-9 && (lat - 45.5).abs() < 1e-9);
-        assert_eq!(Conversion::ToMercator.point(180.0, 0.0).0, 20_037_508.342_789_244);
+        assert_eq!(
+            Conversion::ToMercator.point(180.0, 0.0).0,
+            20_037_508.342_789_244
+        );
     }
 
     #[test]
     fn aliases_and_unconvertible_pairs() {
         assert_eq!(Sr::parse("102100"), Ok(Sr::WebMercator));
-        assert_eq!(Sr::parse(r#"{"wkid":102100,"latestWkid":3857}"#), Ok(Sr::WebMercator));
+        assert_eq!(
+            Sr::parse(r#"{"wkid":102100,"latestWkid":3857}"#),
+            Ok(Sr::WebMercator)
+        );
         assert_eq!(Sr::parse(" 4326 "), Ok(Sr::Wgs84));
-        assert!(matches!(Sr::parse(r#"{"wkt":"PROJCS[..]"}"#), Err(SpatialError::UnreadableSr(_))));
-        assert_eq!(Sr::Other(2263).to(Sr::Other(2263)), Ok(Conversion::Identity));
+        assert!(matches!(
+            Sr::parse(r#"{"wkt":"PROJCS[..]"}"#),
+            Err(SpatialError::UnreadableSr(_))
+        ));
+        assert_eq!(
+            Sr::Other(2263).to(Sr::Other(2263)),
+            Ok(Conversion::Identity)
+        );
         assert_eq!(
             Sr::Other(2263).to(Sr::Wgs84),
-            Err(SpatialError::Unconvertible { from: 2263, to: 4326 })
+            Err(SpatialError::Unconvertible {
+                from: 2263,
+                to: 4326
+            })
         );
     }
 

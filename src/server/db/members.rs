@@ -40,7 +40,11 @@ pub fn remove(
 }
 
 /// Forgets every feature the replica holds on one layer (before a snapshot replaces them).
-pub fn clear_layer(conn: &Connection, replica_id: &Guid, layer_id: i64) -> Result<(), ServiceDbError> {
+pub fn clear_layer(
+    conn: &Connection,
+    replica_id: &Guid,
+    layer_id: i64,
+) -> Result<(), ServiceDbError> {
     conn.execute(
         "DELETE FROM replica_members WHERE replica_id = ?1 AND layer_id = ?2",
         params![replica_id.as_str(), layer_id],
@@ -86,7 +90,11 @@ pub fn uploaded_at(
     let (mut live, mut gone) = (Vec::new(), Vec::new());
     for row in rows {
         let (gid, deleted) = row?;
-        if deleted { gone.push(gid) } else { live.push(gid) }
+        if deleted {
+            gone.push(gid)
+        } else {
+            live.push(gid)
+        }
     }
     Ok((live, gone))
 }

@@ -22,7 +22,11 @@ pub fn service_sr(def: &ServiceDefinition) -> Sr {
 
 /// A refused parameter: which one and why, in the words of `message` (the operation's).
 pub fn invalid_parameter(message: &str, name: &str, why: impl std::fmt::Display) -> ServiceError {
-    ServiceError::new(400, message, vec![format!("'{name}' parameter is invalid: {why}")])
+    ServiceError::new(
+        400,
+        message,
+        vec![format!("'{name}' parameter is invalid: {why}")],
+    )
 }
 
 /// `geometry` (with `geometryType` and `inSR`) as a shape in the service's spatial reference.

@@ -56,7 +56,9 @@ impl RowFilter {
     }
 
     fn admits(&self, layer: &LayerDef, row: &StoredRow) -> bool {
-        self.condition.as_ref().is_none_or(|c| c.matches(&row.attributes))
+        self.condition
+            .as_ref()
+            .is_none_or(|c| c.matches(&row.attributes))
             && self.area.as_ref().is_none_or(|area| {
                 feature_shape(layer, row.geometry.as_ref())
                     .is_some_and(|shape| SpatialRel::Intersects.holds(area, &shape))
@@ -87,7 +89,9 @@ pub(super) fn layer_filter(
             .where_clause
             .as_deref()
             .and_then(|clause| Condition::parse(clause, &|n| layer_def.field(n).is_some()).ok()),
-        area: area.filter(|_| layer.use_geometry && !layer_def.is_table()).cloned(),
+        area: area
+            .filter(|_| layer.use_geometry && !layer_def.is_table())
+            .cloned(),
     }
 }
 

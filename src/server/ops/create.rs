@@ -3,16 +3,16 @@
 //! area-filtered layers hold, and returns its data: the rows and attachments of each layer the
 //! caller may see inside its filters.
 
-use super::attachment_wire::DataBy;
 use super::area::{read_area, service_sr};
+use super::attachment_wire::DataBy;
 use super::caller_view::{layer_filter, replica_attachments, replica_rows};
 use super::{Core, OpError, bad_request, set_generations, sync_disabled};
 use crate::protocol::rules::Caller;
+use crate::protocol::spatial::Shape;
 use crate::protocol::{
     AttachmentsSyncDirection, CreateReplicaParams, Guid, QueryOption, ReplicaLayerData,
     ReplicaResponse, ResponseType, SyncDirection, SyncModel,
 };
-use crate::protocol::spatial::Shape;
 use crate::server::db::{RegisteredReplica, ReplicaArea, ReplicaLayerRecord};
 use crate::server::definition::{LayerDef, ServiceDefinition};
 use crate::server::now_ms;
@@ -145,7 +145,10 @@ fn attachments_direction(
 
 /// createReplica's `geometry` (with `geometryType` and `inSR`) in the service's spatial
 /// reference; refused, before anything is made, when it cannot be read or converted.
-fn work_area(def: &ServiceDefinition, params: &CreateReplicaParams) -> Result<Option<Shape>, OpError> {
+fn work_area(
+    def: &ServiceDefinition,
+    params: &CreateReplicaParams,
+) -> Result<Option<Shape>, OpError> {
     let Some(geometry) = params.geometry.as_deref().filter(|g| !g.trim().is_empty()) else {
         return Ok(None);
     };

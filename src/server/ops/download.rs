@@ -74,7 +74,11 @@ pub(super) fn download(
                     holdings.push(Holdings {
                         layer_id: p.id,
                         replaced: true,
-                        added: features.iter().filter_map(|f| f.global_id()).map(|g| g.as_str().to_string()).collect(),
+                        added: features
+                            .iter()
+                            .filter_map(|f| f.global_id())
+                            .map(|g| g.as_str().to_string())
+                            .collect(),
                         removed: Vec::new(),
                     });
                 }

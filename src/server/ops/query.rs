@@ -51,7 +51,11 @@ pub fn query(
     params: &QueryParams,
 ) -> Result<QueryOutput, OpError> {
     let layer = core.def.layer(layer_id).ok_or_else(|| {
-        ServiceError::new(400, "Invalid URL", vec![format!("Layer {layer_id} does not exist in this service")])
+        ServiceError::new(
+            400,
+            "Invalid URL",
+            vec![format!("Layer {layer_id} does not exist in this service")],
+        )
     })?;
     let plan = plan(core, layer, params)?;
     let mut rows: Vec<StoredRow> = db::live_rows(&core.db.conn, layer_id)?
@@ -93,25 +97,39 @@ pub fn query(
     })
 }
 
-fn plan<'a>(core: &Core, layer: &'a LayerDef, params: &QueryParams) -> Result<Plan<'a>, ServiceError> {
+fn plan<'a>(
+    core: &Core,
+    layer: &'a LayerDef,
+    params: &QueryParams,
+) -> Result<Plan<'a>, ServiceError> {
     let refuse = |name: &str, why: String| invalid_parameter(QUERY_REFUSED, name, why);
     let has_field = |name: &str| layer.field(name).is_some();
     let condition = params
         .where_clause
         .as_deref()
-        .map(|clause| Condition::parse(clause, &has_field).map_err(|e| refuse("where", e.to_string())))
+        .map(|clause| {
+            Condition::parse(clause, &has_field).map_err(|e| refuse("where", e.to_string()))
+        })
         .transpose()?;
     let area = params
         .geometry
         .as_deref()
         .map(|g| {
-            read_area(&core.def, g, params.geometry_type.as_deref(), params.in_sr.as_deref(), QUERY_REFUSED)
-                .map(|shape| (shape, params.spatial_rel))
+            read_area(
+                &core.def,
+                g,
+                params.geometry_type.as_deref(),
+                params.in_sr.as_deref(),
+                QUERY_REFUSED,
+            )
+            .map(|shape| (shape, params.spatial_rel))
         })
         .transpose()?;
     let out_sr = match (params.format, params.out_sr.as_deref()) {
         (QueryFormat::GeoJson, _) => Sr::Wgs84,
-        (QueryFormat::Json, Some(text)) => Sr::parse(text).map_err(|e| refuse("outSR", e.to_string()))?,
+        (QueryFormat::Json, Some(text)) => {
+            Sr::parse(text).map_err(|e| refuse("outSR", e.to_string()))?
+        }
         (QueryFormat::Json, None) => service_sr(&core.def),
     };
     let to_out = service_sr(&core.def)
@@ -130,7 +148,10 @@ fn plan<'a>(core: &Core, layer: &'a LayerDef, params: &QueryParams) -> Result<Pl
         Some(names)
     };
     if let Some(unknown) = params.order_by_fields.iter().find(|o| !has_field(&o.field)) {
-        return Err(refuse("orderByFields", format!("the layer has no field {:?}", unknown.field)));
+        return Err(refuse(
+            "orderByFields",
+            format!("the layer has no field {:?}", unknown.field),
+        ));
     }
     Ok(Plan {
         layer,
@@ -149,7 +170,11 @@ fn matches(plan: &Plan<'_>, caller: &Caller, params: &QueryParams, row: &StoredR
     if !params.object_ids.is_empty() && !params.object_ids.contains(&row.object_id) {
         return false;
     }
-    if plan.condition.as_ref().is_some_and(|c| !c.matches(&row.attributes)) {
+    if plan
+        .condition
+        .as_ref()
+        .is_some_and(|c| !c.matches(&row.attributes))
+    {
         return false;
     }
     match &plan.area {
@@ -178,7 +203,11 @@ fn sort(rows: &mut [StoredRow], order: &[OrderBy]) {
     rows.sort_by(|a, b| {
         for o in order {
             let ordering = compare(&value(a, &o.field), &value(b, &o.field));
-            let ordering = if o.descending { ordering.reverse() } else { ordering };
+            let ordering = if o.descending {
+                ordering.reverse()
+            } else {
+                ordering
+            };
             if ordering != Ordering::Equal {
                 return ordering;
             }
