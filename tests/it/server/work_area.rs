@@ -238,6 +238,25 @@ async fn replica_info_reports_the_area() {
     assert_eq!(info["layers"][0]["queryOption"], "useFilter");
 }
 
+/// A perReplica replica of the poles inside AREA: the createReplica reply and its id.
+async fn area_replica(fx: &Fixture) -> (Value, String) {
+    let geometry = format!("{},{},{},{}", AREA[0], AREA[1], AREA[2], AREA[3]);
+    let reply = fx.create("0", &[("geometry", &geometry)]).await;
+    let id = reply["replicaID"].as_str().expect("replicaID").to_string();
+    (reply, id)
+}
+
+fn gen_of(reply: &Value) -> i64 {
+    reply["replicaServerGen"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no replicaServerGen: {reply}"))
+}
+
+/// A sync of `replica` that uploads nothing, from the generation the `last` reply gave.
+async fn pull(fx: &Fixture, replica: &str, last: &Value) -> Value {
+    fx.sync(replica, gen_of(last), &json!([]), &[]).await
+}
+
 fn moved(feature: &Value, x: f64, y: f64) -> Value {
     json!({"geometry": {"x": x, "y": y}, "attributes": {"GlobalID": feature["attributes"]["GlobalID"]}})
 }
@@ -263,14 +282,7 @@ fn sorted(values: Option<&Vec<Value>>, key: impl Fn(&Value) -> String) -> Vec<St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn later_syncs_carry_only_changes_inside_the_area() {
     let fx = start_gridtown(4326).await;
-    let geometry = format!("{},{},{},{}", AREA[0], AREA[1], AREA[2], AREA[3]);
-    let area = fx
-        .create("0", &[("geometry", &geometry), ("replicaName", "district")])
-        .await;
-    let (area_id, mut area_gen) = (
-        area["replicaID"].as_str().unwrap().to_string(),
-        area["replicaServerGen"].as_i64().unwrap(),
-    );
+    let (area, area_id) = area_replica(&fx).await;
     let (whole_id, whole_gen) = fx.replica("0", "").await;
     let poles = all_features(&fx, POLES).await;
     let inside: Vec<&Value> = poles
@@ -298,7 +310,7 @@ async fn later_syncs_carry_only_changes_inside_the_area() {
     let upload = fx.sync(&whole_id, whole_gen, &edits, &[]).await;
     assert!(upload.get("error").is_none(), "{upload}");
 
-    let reply = fx.sync(&area_id, area_gen, &json!([]), &[]).await;
+    let reply = pull(&fx, &area_id, &area).await;
     let changes = downloaded(&reply, POLES);
     let gid = |f: &Value| f["attributes"]["GlobalID"].as_str().unwrap().to_string();
     let gid_of = gid;
@@ -324,22 +336,14 @@ async fn later_syncs_carry_only_changes_inside_the_area() {
         want_deletes,
         "the one moved out and the one deleted inside"
     );
-    area_gen = reply["replicaServerGen"].as_i64().unwrap();
 
     // The next sync carries nothing; a later edit of the feature that moved in is an update.
-    let quiet = fx.sync(&area_id, area_gen, &json!([]), &[]).await;
+    let quiet = pull(&fx, &area_id, &reply).await;
     assert_eq!(downloaded(&quiet, POLES), json!({}), "{quiet}");
-    let whole_gen = upload["replicaServerGen"].as_i64().unwrap();
+    let whole_gen = gen_of(&upload);
     let again = json!([{"id": POLES, "features": {"updates": [renamed(outside[1], "MOVED-IN-EDITED"), renamed(inside[1], "MOVED-OUT-EDITED")]}}]);
     fx.sync(&whole_id, whole_gen, &again, &[]).await;
-    let reply = fx
-        .sync(
-            &area_id,
-            quiet["replicaServerGen"].as_i64().unwrap(),
-            &json!([]),
-            &[],
-        )
-        .await;
+    let reply = pull(&fx, &area_id, &quiet).await;
     let changes = downloaded(&reply, POLES);
     assert_eq!(
         sorted(changes["updates"].as_array(), gid),
@@ -358,16 +362,16 @@ async fn later_syncs_carry_only_changes_inside_the_area() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_add_outside_the_area_leaves_on_a_server_edit() {
     let fx = start_gridtown(4326).await;
-    let geometry = format!("{},{},{},{}", AREA[0], AREA[1], AREA[2], AREA[3]);
-    let area = fx.create("0", &[("geometry", &geometry)]).await;
-    let (area_id, area_gen) = (
-        area["replicaID"].as_str().unwrap().to_string(),
-        area["replicaServerGen"].as_i64().unwrap(),
-    );
+    let (area, area_id) = area_replica(&fx).await;
     let (whole_id, whole_gen) = fx.replica("0", "").await;
     let mine = pole_at(AREA[2] + 0.02, AREA[1], "MINE-OUTSIDE");
     let up = fx
-        .sync(&area_id, area_gen, &adds(POLES, vec![mine.clone()]), &[])
+        .sync(
+            &area_id,
+            gen_of(&area),
+            &adds(POLES, vec![mine.clone()]),
+            &[],
+        )
         .await;
     assert!(up.get("error").is_none(), "{up}");
     assert!(
@@ -376,25 +380,11 @@ async fn own_add_outside_the_area_leaves_on_a_server_edit() {
             .is_none_or(|d| d.is_empty()),
         "{up}"
     );
-    let quiet = fx
-        .sync(
-            &area_id,
-            up["replicaServerGen"].as_i64().unwrap(),
-            &json!([]),
-            &[],
-        )
-        .await;
+    let quiet = pull(&fx, &area_id, &up).await;
     assert_eq!(downloaded(&quiet, POLES), json!({}), "{quiet}");
     let edit = json!([{"id": POLES, "features": {"updates": [renamed(&mine, "MINE-EDITED")]}}]);
     fx.sync(&whole_id, whole_gen, &edit, &[]).await;
-    let reply = fx
-        .sync(
-            &area_id,
-            quiet["replicaServerGen"].as_i64().unwrap(),
-            &json!([]),
-            &[],
-        )
-        .await;
+    let reply = pull(&fx, &area_id, &quiet).await;
     let changes = downloaded(&reply, POLES);
     assert_eq!(
         changes["deleteIds"],
