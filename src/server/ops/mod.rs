@@ -1,7 +1,8 @@
 //! The replica operations as blocking functions over the service core (database + definition):
 //! `create` (createReplica), `synchronize` (synchronizeReplica, with `plan` choosing each
 //! layer's part and `download` gathering the server's changes), `replicas` (unRegisterReplica,
-//! the replicas list, replica info, attachment data), `replica_access` (who may act on a
+//! the replicas list, replica info, attachment data), `query` (a layer's query), `area` (filter
+//! geometry and work areas in the service's spatial reference), `replica_access` (who may act on a
 //! replica), `caller_view` (what a caller may see of a layer) and `attachment_wire` (stored attachments as download JSON). They return protocol types (`ReplicaResponse`, `ReplicaInfo`, …) or a
 //! `ServiceError` for the envelope; transport (embedded, URL, SQLite, async) is decided by
 //! `http`. Uploaded edits are applied by `apply`; SQL is `db`'s. Must only be called off the
@@ -9,7 +10,7 @@
 //!
 //! This file owns the core, the operation error and the envelopes the operations share.
 
-pub mod area;
+mod area;
 mod attachment_wire;
 mod caller_view;
 mod create;
