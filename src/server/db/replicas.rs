@@ -36,6 +36,9 @@ pub struct RegisteredReplica {
     pub schema_version: i64,
     pub created_ms: i64,
     pub last_sync_ms: Option<i64>,
+    /// createReplica's `geometry` as replica info shows it (older records: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<serde_json::Value>,
 }
 
 fn no_attachment_sync() -> AttachmentsSyncDirection {
@@ -83,6 +86,22 @@ impl ServiceDb {
         put_replica(&tx, record)?;
         tx.commit()?;
         Ok(generation)
+    }
+
+    /// Moves a replica's creation and last sync dates `by_ms` into the past (the admin API's
+    /// test clock); false when it is not registered.
+    pub fn backdate_replica(
+        &mut self,
+        replica_id: &Guid,
+        by_ms: i64,
+    ) -> Result<bool, ServiceDbError> {
+        let Some(mut record) = self.replica(replica_id)? else {
+            return Ok(false);
+        };
+        record.created_ms = record.created_ms.saturating_sub(by_ms);
+        record.last_sync_ms = record.last_sync_ms.map(|t| t.saturating_sub(by_ms));
+        put_replica(&self.conn, &record)?;
+        Ok(true)
     }
 
     /// Removes one replica; false when it was not registered.

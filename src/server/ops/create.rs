@@ -51,6 +51,7 @@ pub fn create_replica(
         schema_version: core.schema_version,
         created_ms: now_ms(),
         last_sync_ms: None,
+        geometry: params.geometry.as_deref().and_then(geometry_json),
     };
     let registered = params.sync_model != SyncModel::None;
     let generation = if registered {
@@ -155,4 +156,25 @@ fn layer_record(
 fn parse_where(layer: &LayerDef, clause: &str) -> Result<Condition, OpError> {
     Condition::parse(clause, &|name| layer.field(name).is_some())
         .map_err(|e| bad_request(format!("Invalid where clause for layer {}: {e}", layer.id)))
+}
+
+/// createReplica's `geometry` as JSON: geometry JSON text as given, or the envelope
+/// `xmin,ymin,xmax,ymax`; `None` when it is neither.
+fn geometry_json(text: &str) -> Option<serde_json::Value> {
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+        && value.is_object()
+    {
+        return Some(value);
+    }
+    let corners: Vec<f64> = text
+        .split(',')
+        .map(|n| n.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    match corners[..] {
+        [xmin, ymin, xmax, ymax] => {
+            Some(serde_json::json!({"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax}))
+        }
+        _ => None,
+    }
 }

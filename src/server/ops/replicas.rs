@@ -77,7 +77,7 @@ pub fn info(core: &Core, caller: &Caller, replica_id: &Guid) -> Result<ReplicaIn
         spatial_rel: Some("esriSpatialRelIntersects".into()),
         target_type: Some("client".into()),
         sync_direction: Some(r.sync_direction),
-        geometry: None,
+        geometry: r.geometry.clone(),
         layers: r
             .layers
             .iter()
