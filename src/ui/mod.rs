@@ -34,6 +34,7 @@ pub mod replica_detail;
 pub mod replica_list;
 pub mod reset_modal;
 pub mod results;
+pub mod service_replicas;
 pub mod theme;
 pub mod view_model;
 pub mod window;

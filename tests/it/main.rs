@@ -25,6 +25,7 @@ mod engine {
     mod predictions;
     mod reset;
     mod service_client;
+    mod service_replicas;
     mod sign_in;
     mod sync;
     mod trusted_certificates;
@@ -47,6 +48,7 @@ mod cli {
     mod secrets;
     mod serve;
     mod serve_users;
+    mod service_replicas;
     mod sign_in;
     mod terminal_output;
 }
@@ -59,6 +61,7 @@ mod ui {
     mod engine;
     mod predicted;
     mod screenshots;
+    mod service_replicas;
     mod sign_in;
     mod sign_in_engine;
 }
