@@ -172,6 +172,31 @@ pub enum Command {
     /// otherwise it keeps it under `<data dir>/trusted-certificates/` and every later client
     /// trusts it. Answered with [`Event::CertificateTrusted`] or [`Event::CommandFailed`].
     TrustCertificate { url: String, fingerprint: String },
+    /// List every replica the service at `service_url` (`…/FeatureServer`) shows its caller
+    /// (an administrator: all; others: their own), each with its info, the ones this laptop
+    /// holds marked. Signs in as other calls do: the signed-in account of that server, else
+    /// `token`, else the token of a replica held on that service. Answered with
+    /// [`Event::ServiceReplicasLoaded`] or [`Event::CommandFailed`].
+    LoadServiceReplicas {
+        service_url: String,
+        token: Option<Secret>,
+    },
+    /// Unregister these replicas (replicaID, name) on the service, one `unRegisterReplica`
+    /// each, already confirmed by the user. Answered with
+    /// [`Event::ServiceReplicasUnregistered`] (a result per replica). The replicas this laptop
+    /// holds stay in its list (their next sync needs a client reset).
+    UnregisterServiceReplicas {
+        service_url: String,
+        token: Option<Secret>,
+        replicas: Vec<(Guid, String)>,
+    },
+    /// Write these service replicas to a CSV file, `stale` by `stale_days` (off the UI thread).
+    /// Answered with [`Event::ExportFinished`].
+    ExportServiceReplicas {
+        replicas: Vec<ServiceReplica>,
+        stale_days: u32,
+        path: PathBuf,
+    },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -424,6 +449,16 @@ pub enum Event {
     CertificateTrusted {
         url: String,
         fingerprint: String,
+    },
+    /// The replicas the service at `service_url` lists ([`Command::LoadServiceReplicas`]).
+    ServiceReplicasLoaded {
+        service_url: String,
+        replicas: Vec<ServiceReplica>,
+    },
+    /// How unregistering each replica went ([`Command::UnregisterServiceReplicas`]).
+    ServiceReplicasUnregistered {
+        service_url: String,
+        results: Vec<UnregisterResult>,
     },
     /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
     /// renewal); no secret.

@@ -272,7 +272,7 @@ fn write_csv(
 /// Server text as a CSV cell a spreadsheet shows as text: a cell starting with `=`, `+`, `-`, `@`,
 /// a tab or a carriage return would be run as a formula (CSV injection), so it gets a leading
 /// apostrophe, which spreadsheets hide. Only the free-text columns need it; numbers stay numbers.
-fn spreadsheet_safe(text: &str) -> String {
+pub(crate) fn spreadsheet_safe(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

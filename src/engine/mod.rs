@@ -28,6 +28,7 @@ mod repair;
 pub mod reset;
 mod runner;
 mod secrets;
+mod service_replicas;
 mod sessions;
 mod sign_in;
 mod summary;
@@ -39,6 +40,7 @@ pub use error::EngineError;
 pub use events::{EventReceiver, EventSender, QueueStats, WaitError, event_channel};
 pub use job::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 pub use repair::{RepairReport, repair};
+pub use service_replicas::SERVICE_REPLICAS_CSV_HEADER;
 pub use ticket::{JobEnd, JobTicket, JobWatch, Predicted};
 
 use crate::credentials::Credentials;

@@ -13,6 +13,7 @@ mod log;
 mod replica;
 mod reset;
 mod secret;
+mod service_replicas;
 mod settings;
 mod text_enum;
 mod time;
@@ -28,5 +29,8 @@ pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
 pub use reset::{LayerChangeCounts, ObjectOutcome, ResetPlan, ResetReport};
 pub use secret::Secret;
+pub use service_replicas::{
+    DEFAULT_STALE_DAYS, ServiceReplica, ServiceReplicaLayer, UnregisterResult, area_text, is_stale,
+};
 pub use settings::{PredictedPolicy, ResetMode};
 pub use time::now_ms;

@@ -12,7 +12,8 @@
 //! * [`persisted`]     what survives a restart ([`Persisted`], [`Tab`]) and [`AppConfig`].
 //! * [`view_model`]    plain data built from events.
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
-//!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`.
+//!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`; [`service_replicas`] the view of a
+//!   service's replicas (File → Manage service replicas…).
 //! * [`theme`]         badge colours; [`format`](mod@format) time and byte formatting.
 //! * [`command_sink`], [`file_picker`], [`demo_controls`]  what the window is given to talk out.
 //! * [`window`]        opens the native window for `cli::gui`.
@@ -34,6 +35,7 @@ pub mod replica_detail;
 pub mod replica_list;
 pub mod reset_modal;
 pub mod results;
+pub mod service_replicas;
 pub mod theme;
 pub mod view_model;
 pub mod window;

@@ -32,6 +32,8 @@ pub struct Persisted {
     pub last_service_url: String,
     /// The OAuth client id last used for browser sign-in, per portal origin.
     pub client_ids: std::collections::BTreeMap<String, String>,
+    /// Service replicas not synced for this many days are marked stale.
+    pub stale_days: u32,
 }
 
 impl Default for Persisted {
@@ -45,6 +47,7 @@ impl Default for Persisted {
             chip: Chip::All,
             last_service_url: String::new(),
             client_ids: std::collections::BTreeMap::new(),
+            stale_days: crate::model::DEFAULT_STALE_DAYS,
         }
     }
 }

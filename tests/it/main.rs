@@ -27,6 +27,7 @@ mod engine {
     mod predictions;
     mod reset;
     mod service_client;
+    mod service_replicas;
     mod sign_in;
     mod sync;
     mod trusted_certificates;
@@ -49,6 +50,7 @@ mod cli {
     mod secrets;
     mod serve;
     mod serve_users;
+    mod service_replicas;
     mod sign_in;
     mod terminal_output;
 }
@@ -61,6 +63,7 @@ mod ui {
     mod engine;
     mod predicted;
     mod screenshots;
+    mod service_replicas;
     mod sign_in;
     mod sign_in_engine;
 }

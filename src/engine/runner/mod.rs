@@ -9,7 +9,7 @@ use super::api::{Command, CommandId, Event, JobId, LocalReplicaId, ResetMode};
 use super::error::EngineError;
 use super::job::{self, Job, JobReport};
 use super::sign_in::{SignInEnd, SignInJob};
-use super::{Deps, MAX_CONCURRENT_JOBS, local, prediction, summary};
+use super::{Deps, MAX_CONCURRENT_JOBS, local, prediction, service_replicas, summary};
 use crate::model::Secret;
 use schedule::{Outage, Running};
 use std::collections::{HashMap, VecDeque};
@@ -263,6 +263,31 @@ impl Runner {
                     url,
                     fingerprint,
                 ));
+            }
+            Command::LoadServiceReplicas { service_url, token } => {
+                let task =
+                    service_replicas::load(self.deps.clone(), self.command, service_url, token);
+                tokio::spawn(task);
+            }
+            Command::UnregisterServiceReplicas {
+                service_url,
+                token,
+                replicas,
+            } => {
+                let deps = self.deps.clone();
+                let task =
+                    service_replicas::unregister(deps, self.command, service_url, token, replicas);
+                tokio::spawn(task);
+            }
+            Command::ExportServiceReplicas {
+                replicas,
+                stale_days,
+                path,
+            } => {
+                let deps = self.deps.clone();
+                let task =
+                    service_replicas::export_csv(deps, self.command, replicas, stale_days, path);
+                tokio::spawn(task);
             }
             Command::SignIn { .. }
             | Command::SubmitSignInCode { .. }

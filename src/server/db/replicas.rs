@@ -105,6 +105,22 @@ impl ServiceDb {
         Ok(generation)
     }
 
+    /// Moves a replica's creation and last sync dates `by_ms` into the past (the admin API's
+    /// test clock); false when it is not registered.
+    pub fn backdate_replica(
+        &mut self,
+        replica_id: &Guid,
+        by_ms: i64,
+    ) -> Result<bool, ServiceDbError> {
+        let Some(mut record) = self.replica(replica_id)? else {
+            return Ok(false);
+        };
+        record.created_ms = record.created_ms.saturating_sub(by_ms);
+        record.last_sync_ms = record.last_sync_ms.map(|t| t.saturating_sub(by_ms));
+        put_replica(&self.conn, &record)?;
+        Ok(true)
+    }
+
     /// Removes one replica; false when it was not registered.
     pub fn delete_replica(&mut self, replica_id: &Guid) -> Result<bool, ServiceDbError> {
         delete_replica(&self.conn, replica_id)

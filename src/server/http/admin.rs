@@ -1,7 +1,8 @@
 //! The admin API under `/admin`, answered only on loopback connections that carry the right
 //! `X-Admin-Key`: terminate and re-enable sync, expire every result file, inject and clear
 //! faults, make breaking schema changes (drop a field or a layer, change a field type), and
-//! change a layer's ownership rules (not breaking: replicas keep syncing under the new rules).
+//! change a layer's ownership rules (not breaking: replicas keep syncing under the new rules),
+//! and move replicas' dates back (`admin_clock`).
 //! Owns these endpoints and their guard; the effects live in `db`, `output_dir` and `faults`.
 //! Never logs the key.
 
@@ -35,6 +36,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/schema", post(change_schema))
         .route("/admin/ownership", post(change_ownership))
+        .route(
+            "/admin/replicas/age",
+            post(super::admin_clock::age_replicas),
+        )
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -80,7 +85,7 @@ fn same_key(a: &str, b: &str) -> bool {
     crate::server::auth::secret_token::same_secret(a, b)
 }
 
-fn reply(result: Result<serde_json::Value, OpError>) -> Response {
+pub(super) fn reply(result: Result<serde_json::Value, OpError>) -> Response {
     match result {
         Ok(value) => Json(value).into_response(),
         Err(OpError::Service(error)) => {

@@ -138,6 +138,9 @@ pub fn operation_of(path: &str) -> String {
         return match segments.get(pos + 1) {
             None => "service".into(),
             Some(s) if s.parse::<i64>().is_ok() => "layer".into(),
+            Some(s) if s.eq_ignore_ascii_case("replicas") && segments.len() > pos + 2 => {
+                "replicaInfo".into()
+            }
             Some(s) => (*s).to_string(),
         };
     }
@@ -293,5 +296,13 @@ mod tests {
             "result"
         );
         assert_eq!(operation_of("/arcgis/rest/info"), "info");
+        assert_eq!(
+            operation_of("/arcgis/rest/services/Water/FeatureServer/replicas/abc"),
+            "replicaInfo"
+        );
+        assert_eq!(
+            operation_of("/arcgis/rest/services/Water/FeatureServer/replicas"),
+            "replicas"
+        );
     }
 }

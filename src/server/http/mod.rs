@@ -13,6 +13,7 @@
 //! foreign hosts and cross-site writes and reads every request body under its bounds.
 
 mod admin;
+mod admin_clock;
 mod admission;
 mod async_jobs;
 mod bounds;

@@ -73,6 +73,8 @@ pub enum Action {
     /// What the Sign in dialog asked for.
     SignIn(SignInRequest),
     OpenAccounts,
+    /// File → Manage service replicas…: the selected replica's service, or the last URL.
+    OpenServiceReplicas,
     /// Sign this account out (already confirmed).
     SignOut(AccountKey),
     ListAccounts,
@@ -273,6 +275,7 @@ impl SyncwatchApp {
                 self.accounts_window = Some(AccountsWindow::default());
                 self.send(Command::ListAccounts);
             }
+            Action::OpenServiceReplicas => self.open_service_replicas(),
             Action::SignOut(account) => self.apply_sign_out(account),
             Action::ListAccounts => {
                 self.send(Command::ListAccounts);

@@ -3,10 +3,12 @@
 //! applies them (`action`: state changes and `Command`s through the [`CommandSink`]). Built
 //! from a command sender and an event receiver, so tests drive it without an engine. The top and
 //! status bars are in `top_bar`, the screenshot and first-frame hooks in `dev_hooks`, signing in
-//! (the Sign in dialog's commands and events, Accounts, the "Sign in again" banners) in `sign_in`.
+//! (the Sign in dialog's commands and events, Accounts, the "Sign in again" banners) in `sign_in`,
+//! the "Service replicas" view's commands and events in `service_replicas`.
 
 mod action;
 mod dev_hooks;
+mod service_replicas;
 mod sign_in;
 mod top_bar;
 
@@ -48,6 +50,10 @@ pub struct SyncwatchApp {
     pub sign_in: Option<SignInState>,
     /// File → Accounts is open.
     pub accounts_window: Option<AccountsWindow>,
+    /// File → Manage service replicas… is open.
+    pub service_replicas: Option<crate::ui::service_replicas::ServiceReplicasView>,
+    /// The file dialog of the service replicas' "Export CSV…" is open.
+    service_export: Option<service_replicas::PendingServiceExport>,
     events: crate::engine::EventReceiver,
     commands: CommandSink,
     file_picker: Box<dyn FilePicker>,
@@ -88,6 +94,8 @@ impl SyncwatchApp {
             unregister_confirm: None,
             sign_in: None,
             accounts_window: None,
+            service_replicas: None,
+            service_export: None,
             events: events.into(),
             commands,
             file_picker,
@@ -142,6 +150,7 @@ impl SyncwatchApp {
                 self.results_requested.remove(replica);
             }
             self.follow_sign_in(ctx, &event);
+            self.follow_service_replicas(&event);
             self.vm.apply(event, now_secs, now_ms);
             if started.elapsed() > EVENT_BUDGET {
                 // Events are still queued: continue next frame.
@@ -233,6 +242,7 @@ impl SyncwatchApp {
         }
         self.request_results_if_needed();
         self.poll_export();
+        self.poll_service_export();
         self.poll_demo_call();
         // Relative times ("3 min ago") move on even when nothing happens: repaint when the next
         // one shown would change, not on a fixed tick (an idle window should cost nothing).
@@ -372,6 +382,7 @@ impl SyncwatchApp {
                 }
             }
         }
+        self.service_replicas_window_ui(ctx);
         // After "Connect to service", so its "Sign in…" opens on top of it.
         self.sign_in_modals_ui(ctx, actions);
         if let Some(dialog) = &mut self.fix {

@@ -28,6 +28,13 @@ impl SyncwatchApp {
                 if ui.button("Accounts…").clicked() {
                     actions.push(Action::OpenAccounts);
                 }
+                if ui
+                    .button("Manage service replicas…")
+                    .on_hover_text("Every replica the service has: owners, last syncs, stale ones")
+                    .clicked()
+                {
+                    actions.push(Action::OpenServiceReplicas);
+                }
                 if ui.button("Refresh replicas").clicked() {
                     actions.push(Action::Refresh);
                 }

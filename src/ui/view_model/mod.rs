@@ -309,6 +309,8 @@ impl ViewModel {
             // The Sign in dialog follows its own sign-in's events (`app::sign_in`); here only
             // the accounts they change.
             Event::BrowserSignInStarted { .. } | Event::SignInFailed { .. } => {}
+            // The Service replicas window keeps its own list (`ui/service_replicas`).
+            Event::ServiceReplicasLoaded { .. } | Event::ServiceReplicasUnregistered { .. } => {}
             Event::SignedIn { account, .. } => {
                 match self.accounts.iter_mut().find(|a| a.key == account.key) {
                     Some(slot) => *slot = account,

@@ -165,6 +165,20 @@ impl Cli {
             .collect()
     }
 
+    /// Another client (not this binary) registers a replica of layer 0 as the user of `token`
+    /// over `geometry`, if given; its replicaID.
+    pub fn another_client_creates(
+        &self,
+        name: &str,
+        token: &str,
+        geometry: Option<&str>,
+    ) -> syncwatch::protocol::Guid {
+        let url = self.server.service_url();
+        block_on(crate::support::server::another_client_creates(
+            &url, name, token, geometry,
+        ))
+    }
+
     pub fn admin(&self, path: &str) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

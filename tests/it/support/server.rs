@@ -43,6 +43,39 @@ pub fn secured_demo() -> ServiceDefinition {
     def
 }
 
+/// Another client (an ArcGIS app on another device, not syncwatch) registers a replica of
+/// layer 0 named `name` on `service_url` as the user of `token`, with a plain createReplica
+/// form, over `geometry` (an envelope `xmin,ymin,xmax,ymax`) if given; its replicaID.
+pub async fn another_client_creates(
+    service_url: &str,
+    name: &str,
+    token: &str,
+    geometry: Option<&str>,
+) -> Guid {
+    let mut form = vec![
+        ("f", "json"),
+        ("replicaName", name),
+        ("layers", "0"),
+        ("transportType", "esriTransportTypeEmbedded"),
+        ("syncModel", "perReplica"),
+        ("token", token),
+    ];
+    if let Some(g) = geometry {
+        form.extend([("geometry", g), ("geometryType", "esriGeometryEnvelope")]);
+    }
+    let reply: Value = reqwest::Client::new()
+        .post(format!("{service_url}/createReplica"))
+        .form(&form)
+        .send()
+        .await
+        .expect("createReplica")
+        .json()
+        .await
+        .expect("a JSON reply");
+    let id = reply["replicaID"].as_str();
+    Guid::parse(id.unwrap_or_else(|| panic!("no replicaID in {reply}"))).expect("a GUID")
+}
+
 pub fn new_gid() -> String {
     Guid::new_v4().as_str().to_string()
 }

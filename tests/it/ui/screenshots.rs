@@ -1,7 +1,8 @@
 //! Rendered screenshots of the window through kittest's wgpu renderer (Mesa lavapipe or
 //! llvmpipe; no display needed): the first-run demo on the real engine and demo service (the
 //! three seeded replicas, the grid filtered to the 1000 series, the reset modal), and light mode
-//! with fixture data, and signing in (dialog, browser wait, Accounts, the banner). Writes
+//! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
+//! replicas with the unregister confirmation. Writes
 //! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
@@ -197,4 +198,40 @@ fn screenshots_of_signing_in() {
     h.state_mut().apply(&ctx, Action::OpenAccounts);
     settle(&mut h);
     save(&mut h, "accounts.png");
+}
+
+/// File → Manage service replicas… with the fixtures' Water service as its administrator sees
+/// it (one held here, two stale, one whose info failed), two rows selected; then the unregister
+/// confirmation naming them and warning about the one this laptop holds.
+#[test]
+fn screenshots_of_the_service_replicas() {
+    use syncwatch::engine::Event;
+    use syncwatch::ui::Action;
+    use syncwatch::ui::fixtures::service_replicas::SERVICE_URL;
+    let (app, tx) = app(false);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, Action::OpenServiceReplicas);
+    tx.send(Event::ServiceReplicasLoaded {
+        service_url: SERVICE_URL.into(),
+        replicas: fixtures::service_replicas(),
+    })
+    .expect("receiver alive");
+    settle(&mut h);
+    let rows = fixtures::service_replicas();
+    if let Some(view) = &mut h.state_mut().service_replicas {
+        view.selected.insert(rows[0].replica_id.clone());
+        view.selected.insert(rows[1].replica_id.clone());
+    }
+    settle(&mut h);
+    save(&mut h, "service-replicas.png");
+    if let Some(view) = &mut h.state_mut().service_replicas {
+        view.confirm = Some(rows[..2].to_vec());
+    }
+    settle(&mut h);
+    save(&mut h, "service-replicas-unregister.png");
 }

@@ -88,6 +88,18 @@ impl Harness {
         layer.map(|l| l.features).unwrap_or_default()
     }
 
+    /// Another client registers a replica as the user of `token` (see
+    /// [`crate::support::server::another_client_creates`]).
+    pub async fn another_client_creates(
+        &self,
+        name: &str,
+        token: &str,
+        geometry: Option<&str>,
+    ) -> Guid {
+        let url = self.server.service_url();
+        crate::support::server::another_client_creates(&url, name, token, geometry).await
+    }
+
     /// One hydrant as the server holds it now, if it has it.
     pub async fn server_hydrant(&self, global_id: &Guid) -> Option<Feature> {
         let features = self.server_hydrants().await;
