@@ -4,7 +4,7 @@
 //! "Invalid query parameters" envelope.
 
 use super::reply::{envelope, json, not_found, op_error};
-use super::request::{Req, caller, check_service};
+use super::request::{Req, service_caller};
 use super::state::AppState;
 use crate::protocol::{ParamError, QueryParams, ServiceError};
 use crate::server::ops::{self, QUERY_REFUSED, QueryOutput};
@@ -23,15 +23,12 @@ pub(super) async fn layer_query(
     body: Bytes,
 ) -> Response {
     let req = Req::new(peer, &uri, headers, &body);
-    if let Err(r) = check_service(&state.shared, &service) {
-        return *r;
-    }
+    let who = match service_caller(&state.shared, &service, &req) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let Ok(layer_id) = layer.parse::<i64>() else {
         return not_found(uri).await;
-    };
-    let who = match caller(&state.shared, &req) {
-        Ok(c) => c,
-        Err(e) => return envelope(StatusCode::OK, e),
     };
     let params = match QueryParams::from_form(&req.params) {
         Ok(p) => p,

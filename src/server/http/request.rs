@@ -128,6 +128,17 @@ pub(super) fn token_error(refusal: TokenRefusal, invalid: &str) -> ServiceError 
     }
 }
 
+/// The caller of a request to `service`: a 404 reply when the service is not ours, the token's
+/// error envelope when the caller cannot be known.
+pub(super) fn service_caller(
+    shared: &Shared,
+    service: &str,
+    req: &Req,
+) -> Result<Caller, Box<Response>> {
+    check_service(shared, service)?;
+    caller(shared, req).map_err(|e| Box::new(envelope(StatusCode::OK, e)))
+}
+
 /// The 404 reply for a service name that is not ours.
 pub(super) fn check_service(shared: &Shared, service: &str) -> Result<(), Box<Response>> {
     if service.eq_ignore_ascii_case(&shared.service_name) {

@@ -3,15 +3,15 @@
 //! the replica operations.
 
 use super::replica_ops::{create_replica, synchronize_replica, unregister_replica};
-use super::reply::{envelope, json, not_found, op_error};
-use super::request::{Req, caller, check_service};
+use super::reply::{json, not_found, op_error};
+use super::request::{Req, service_caller};
 use super::state::AppState;
 use super::tokens::server_info;
 use crate::protocol::ServiceError;
 use crate::server::ops::{self, OpError};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use std::net::SocketAddr;
 
@@ -51,11 +51,8 @@ pub(super) async fn feature_server(
     body: Bytes,
 ) -> Response {
     let req = Req::new(peer, &uri, headers, &body);
-    if let Err(r) = check_service(&state.shared, &service) {
+    if let Err(r) = service_caller(&state.shared, &service, &req) {
         return *r;
-    }
-    if let Err(e) = caller(&state.shared, &req) {
-        return envelope(StatusCode::OK, e);
     }
     match state.blocking(|s| Ok(s.core().def.service_info())).await {
         Ok(info) => json(&info),
@@ -72,12 +69,9 @@ pub(super) async fn feature_server_op(
     body: Bytes,
 ) -> Response {
     let req = Req::new(peer, &uri, headers, &body);
-    if let Err(r) = check_service(&state.shared, &service) {
-        return *r;
-    }
-    let who = match caller(&state.shared, &req) {
+    let who = match service_caller(&state.shared, &service, &req) {
         Ok(c) => c,
-        Err(e) => return envelope(StatusCode::OK, e),
+        Err(r) => return *r,
     };
     let result = match op.to_ascii_lowercase().as_str() {
         "createreplica" => create_replica(&state, &req, who).await,
@@ -119,12 +113,9 @@ pub(super) async fn replica_info(
     headers: HeaderMap,
 ) -> Response {
     let req = Req::new(peer, &uri, headers, &[]);
-    if let Err(r) = check_service(&state.shared, &service) {
-        return *r;
-    }
-    let who = match caller(&state.shared, &req) {
+    let who = match service_caller(&state.shared, &service, &req) {
         Ok(c) => c,
-        Err(e) => return envelope(StatusCode::OK, e),
+        Err(r) => return *r,
     };
     let result = async {
         let id = ops::parse_replica_id(&replica)?;
