@@ -36,10 +36,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/schema", post(change_schema))
         .route("/admin/ownership", post(change_ownership))
-        .route(
-            "/admin/replicas/age",
-            post(super::admin_clock::age_replicas),
-        )
+        .route("/admin/replicas/age", post(age_replicas))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -85,7 +82,7 @@ fn same_key(a: &str, b: &str) -> bool {
     crate::server::auth::secret_token::same_secret(a, b)
 }
 
-pub(super) fn reply(result: Result<serde_json::Value, OpError>) -> Response {
+fn reply(result: Result<serde_json::Value, OpError>) -> Response {
     match result {
         Ok(value) => Json(value).into_response(),
         Err(OpError::Service(error)) => {
@@ -105,6 +102,10 @@ pub(super) fn reply(result: Result<serde_json::Value, OpError>) -> Response {
                 .into_response()
         }
     }
+}
+
+async fn age_replicas(state: State<AppState>, body: axum::body::Bytes) -> Response {
+    reply(super::admin_clock::age_replicas(state, body).await)
 }
 
 async fn status(State(state): State<AppState>) -> Response {

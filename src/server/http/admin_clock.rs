@@ -1,14 +1,12 @@
 //! The admin API's test clock for replicas: `POST /admin/replicas/age` moves one replica's
 //! creation and last sync dates (or every replica's) back by some days, so a client can see
-//! replicas that have not synced for weeks without waiting for them. Behind the admin guard
-//! (`admin`); the dates themselves live in `db`.
+//! replicas that have not synced for weeks without waiting for them. Routed and answered by
+//! `admin`, behind its guard; the dates themselves live in `db`.
 
-use super::admin::reply;
 use super::state::{AppState, Shared};
 use crate::protocol::{Guid, ServiceError};
 use crate::server::ops::OpError;
 use axum::extract::State;
-use axum::response::Response;
 use serde::Deserialize;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -34,21 +32,17 @@ fn invalid(detail: String) -> OpError {
 pub(super) async fn age_replicas(
     State(state): State<AppState>,
     body: axum::body::Bytes,
-) -> Response {
-    let request = match serde_json::from_slice::<AgeRequest>(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return reply(Err(invalid(format!(
-                "expected {{\"replicaID\", \"days\"}}: {e}"
-            ))));
-        }
-    };
-    let one = match request.replica_id.as_deref().map(Guid::parse).transpose() {
-        Ok(one) => one,
-        Err(e) => return reply(Err(invalid(format!("'replicaID' is invalid: {e}")))),
-    };
+) -> Result<serde_json::Value, OpError> {
+    let request = serde_json::from_slice::<AgeRequest>(&body)
+        .map_err(|e| invalid(format!("expected {{\"replicaID\", \"days\"}}: {e}")))?;
+    let one = request
+        .replica_id
+        .as_deref()
+        .map(Guid::parse)
+        .transpose()
+        .map_err(|e| invalid(format!("'replicaID' is invalid: {e}")))?;
     let by_ms = i64::from(request.days) * DAY_MS;
-    let result = state
+    state
         .blocking(move |s: &Shared| {
             let mut core = s.core();
             let ids: Vec<Guid> = match one {
@@ -72,6 +66,5 @@ pub(super) async fn age_replicas(
             tracing::info!(aged, days = request.days, "replica dates moved back");
             Ok(serde_json::json!({"success": true, "aged": aged}))
         })
-        .await;
-    reply(result)
+        .await
 }

@@ -1,7 +1,7 @@
 //! The "Service replicas" view: every replica a feature service lists for the signed-in user
 //! (File → Manage service replicas…), in a sortable, filterable table (name, owner, created,
 //! last sync, model, direction, this laptop) with "stale" marking after N days (the window's
-//! setting), row selection, "Unregister…" behind a confirmation that names the replicas (and
+//! setting), row selection, "Unregister selected…" behind a confirmation that names the replicas (and
 //! warns about the ones this laptop holds), and CSV export. It keeps the list the engine sent
 //! ([`ServiceReplicasView::follow`]) and returns what the user asked for
 //! ([`ServiceReplicasAction`]); the app turns that into `Command`s. It sends nothing itself.
@@ -226,7 +226,7 @@ fn view_ui(
             }
             let can_unregister = !view.selected.is_empty() && !view.busy;
             if ui
-                .add_enabled(can_unregister, egui::Button::new("Unregister…"))
+                .add_enabled(can_unregister, egui::Button::new("Unregister selected…"))
                 .on_hover_text("Unregister the selected replicas on the service")
                 .clicked()
             {
@@ -311,7 +311,12 @@ fn table_ui(
                 row.set_selected(selected);
                 row.col(|ui| {
                     let mut on = selected;
-                    if ui.checkbox(&mut on, "").changed() {
+                    let name = format!("Select {}", r.name);
+                    let response = ui.add(egui::Checkbox::without_text(&mut on));
+                    response.widget_info(|| {
+                        egui::WidgetInfo::selected(egui::Role::CheckBox, true, on, &name)
+                    });
+                    if response.changed() {
                         toggled = Some(r.replica_id.clone());
                     }
                 });

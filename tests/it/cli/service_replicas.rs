@@ -12,21 +12,23 @@ use serde_json::{Value, json};
 /// URL and the two replicaIDs.
 fn two_users(cli: &Cli) -> (String, String, String) {
     let service = cli.server.service_url();
-    let created = cli.json(
-        &[
-            "create",
-            "--service",
-            &service,
-            "--name",
-            "crew-a",
-            "--layers",
-            "0",
-            "--token",
-            TECH1,
-            "--json",
-        ],
-        0,
-    );
+    // No OS keychain on the test machines: the token goes to the file store.
+    let args = [
+        "create",
+        "--service",
+        &service,
+        "--name",
+        "crew-a",
+        "--layers",
+        "0",
+        "--token",
+        TECH1,
+        "--json",
+    ];
+    let out = cli.run_with_env(&args, &[("SYNCWATCH_SECRET_STORE", "file")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     let tech1 = created["replicaID"]
         .as_str()
         .or_else(|| created["replica"]["replicaGuid"].as_str())

@@ -1,11 +1,11 @@
 //! The "Service replicas" view through egui_kittest (no engine): File → Manage service
 //! replicas… asks for the selected replica's service, the list shows owners, stale marking that
 //! follows the setting, the replica this laptop holds and a failed info; the filter narrows it;
-//! "Unregister…" asks with the replicas named (and the held one warned about), "Keep them" sends
+//! "Unregister selected…" asks with the replicas named (and the held one warned about), "Keep them" sends
 //! nothing, confirming sends one `UnregisterServiceReplicas` with exactly the selected ones; the
 //! results remove them; CSV export goes through the file picker.
 
-use crate::support::ui::{Rig, RigOptions, rig, rig_with};
+use crate::support::ui::{Rig, RigOptions, Settle, click_with, rig, rig_with};
 use egui_kittest::kittest::Queryable as _;
 use syncwatch::engine::{Command, Event, UnregisterResult};
 use syncwatch::ui::fixtures::{self, service_replicas::SERVICE_URL};
@@ -13,7 +13,8 @@ use syncwatch::ui::fixtures::{self, service_replicas::SERVICE_URL};
 /// The rig with the view open and the fixtures' list loaded.
 fn opened(mut r: Rig) -> Rig {
     r.click("File");
-    r.click("Manage service replicas…");
+    // The view shows a spinner until the list arrives: a few frames, not "until idle".
+    click_with(&mut r.harness, "Manage service replicas…", Settle::Steps(3));
     let commands = r.take_commands();
     assert!(
         commands.contains(&Command::LoadServiceReplicas {
@@ -70,7 +71,7 @@ fn unregister_asks_with_the_replicas_named_and_sends_exactly_the_selected() {
     r.harness
         .get_by_label("4 replicas, 2 stale, 4 shown, 2 selected");
 
-    r.click("Unregister…");
+    r.click("Unregister selected…");
     r.harness
         .get_by_label("Unregister 2 replicas on the service?");
     r.harness.get_by_label_contains("• Water network (tech1,");
@@ -91,8 +92,9 @@ fn unregister_asks_with_the_replicas_named_and_sends_exactly_the_selected() {
             .is_none()
     );
 
-    r.click("Unregister…");
-    r.click("Unregister 2 replicas");
+    r.click("Unregister selected…");
+    // Busy (a spinner) until the results arrive: a few frames.
+    click_with(&mut r.harness, "Unregister 2 replicas", Settle::Steps(3));
     let rows = fixtures::service_replicas();
     match r.take_commands().as_slice() {
         [
