@@ -164,7 +164,7 @@ fn print_list(args: &ServiceReplicasArgs, replicas: &[ServiceReplica]) -> anyhow
                 stale: stale(replica),
             })
             .collect();
-        return Ok(print_json(&rows)?);
+        return print_json(&rows);
     }
     if replicas.is_empty() {
         outln!("the service lists no replicas for you");
@@ -203,7 +203,7 @@ fn print_list(args: &ServiceReplicasArgs, replicas: &[ServiceReplica]) -> anyhow
 
 fn print_results(json: bool, results: &[UnregisterResult]) -> anyhow::Result<()> {
     if json {
-        return Ok(print_json(&results)?);
+        return print_json(&results);
     }
     for r in results {
         match (&r.error, r.already_gone) {
