@@ -220,6 +220,25 @@ pub const CSV_HEADER: [&str; 13] = [
     "predicted",
 ];
 
+/// A CSV export file, private to the user (0600), with its header row written.
+pub(super) fn csv_file(
+    path: &std::path::Path,
+    header: &[&str],
+) -> Result<csv::Writer<std::fs::File>, EngineError> {
+    let file = super::private_fs::create_file(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut writer = csv::Writer::from_writer(file);
+    writer
+        .write_record(header)
+        .map_err(|source| EngineError::Csv {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(writer)
+}
+
 fn write_csv(
     rows: &[EditResultRecord],
     indices: &[u32],
@@ -229,12 +248,7 @@ fn write_csv(
         path: path.to_path_buf(),
         source,
     };
-    let file = super::private_fs::create_file(path).map_err(|source| EngineError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut writer = csv::Writer::from_writer(file);
-    writer.write_record(CSV_HEADER).map_err(csv_err)?;
+    let mut writer = csv_file(path, &CSV_HEADER)?;
     let mut count = 0;
     for index in indices {
         let Some(row) = rows.get(*index as usize) else {

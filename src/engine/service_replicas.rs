@@ -237,14 +237,7 @@ fn write_csv(
         path: path.to_path_buf(),
         source,
     };
-    let file = super::private_fs::create_file(path).map_err(|source| EngineError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut writer = csv::Writer::from_writer(file);
-    writer
-        .write_record(SERVICE_REPLICAS_CSV_HEADER)
-        .map_err(csv_err)?;
+    let mut writer = super::local::csv_file(path, &SERVICE_REPLICAS_CSV_HEADER)?;
     for r in replicas {
         let text = |v: Option<String>| v.unwrap_or_default();
         let layers: Vec<String> = r
