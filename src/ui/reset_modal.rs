@@ -132,6 +132,9 @@ pub fn reset_summary_ui(ctx: &egui::Context, summary: &ResetSummary) -> bool {
         .open(&mut open)
         .collapsible(false)
         .default_width(480.0)
+        // Centred over the window when it first opens (egui's default is the top-left corner).
+        .pivot(egui::Align2::CENTER_CENTER)
+        .default_pos(ctx.content_rect().center())
         .show(ctx, |ui| {
             ui.label(format!("Mode used: {}", report.mode_used.label()));
             ui.add_space(4.0);

@@ -413,6 +413,44 @@ fn reset_modal_confirm_then_summary() {
     assert!(r.harness.state().vm.reset_summaries.is_empty());
 }
 
+/// The reset summary opens centred over the window, not in the top-left corner, and the overview
+/// shows the history plot beside the layers, in view without scrolling.
+#[test]
+fn reset_summary_is_centred_and_history_is_in_view() {
+    let mut r = rig();
+    r.harness.get_by_label("History");
+    let screen = r.harness.ctx.content_rect();
+    let history = r.harness.get_by_label("History").rect();
+    assert!(
+        history.top() < screen.height() * 0.75,
+        "the History heading is at y={} of {}",
+        history.top(),
+        screen.height()
+    );
+    r.push([fixtures::after_recovery_event()]);
+    r.harness.run();
+    let title = r
+        .harness
+        .get_by_label("Reset finished: Storm drains – tablet 2 (recovered)")
+        .rect();
+    let close = r.harness.get_by_label("Close").rect();
+    let window = title.union(close);
+    let centre = screen.center();
+    assert!(
+        window.left() > centre.x - 300.0 && window.left() < centre.x,
+        "summary spans x {}..{}, the screen's centre is {}",
+        window.left(),
+        window.right(),
+        centre.x
+    );
+    assert!(
+        window.top() > screen.height() * 0.15 && window.top() < centre.y,
+        "summary's title at y={}, screen height {}",
+        window.top(),
+        screen.height()
+    );
+}
+
 /// Escape cancels the reset modal: CancelReset is sent, ConfirmReset never.
 #[test]
 fn reset_modal_escape_cancels() {
