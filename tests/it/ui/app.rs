@@ -437,7 +437,9 @@ fn reset_summary_is_centred_and_history_is_in_view() {
     let window = title.union(close);
     let centre = screen.center();
     assert!(
-        window.left() > centre.x - 300.0 && window.left() < centre.x,
+        window.left() > screen.width() * 0.15
+            && window.left() < centre.x
+            && window.right() > centre.x,
         "summary spans x {}..{}, the screen's centre is {}",
         window.left(),
         window.right(),
