@@ -197,6 +197,13 @@ pub enum Command {
         stale_days: u32,
         path: PathBuf,
     },
+    /// Read the ArcGIS offline map (mobile geodatabase) at `path`, read-only, and check its
+    /// replica against its service. Answered with [`Event::OfflineMapRead`] and then
+    /// [`Event::OfflineMapChecked`], or [`Event::OfflineMapFailed`]. Never writes to the file.
+    OpenOfflineMap { path: PathBuf },
+    /// [`Command::OpenOfflineMap`] for every `.geodatabase` under these folders (the watch
+    /// folders; missing ones are skipped).
+    ScanOfflineMaps { folders: Vec<PathBuf> },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -463,4 +470,10 @@ pub enum Event {
     /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
     /// renewal); no secret.
     Accounts(Vec<Account>),
+    /// An offline map was read ([`Command::OpenOfflineMap`], [`Command::ScanOfflineMaps`]).
+    OfflineMapRead { map: OfflineMap },
+    /// The offline map at `path` checked against its service.
+    OfflineMapChecked { path: PathBuf, check: OfflineCheck },
+    /// The file at `path` could not be read as an offline map; `error` is one line.
+    OfflineMapFailed { path: PathBuf, error: String },
 }

@@ -22,6 +22,11 @@ mod server {
     mod work_area;
 }
 
+/// The file formats read from other apps' files.
+mod geodatabase {
+    mod mobile;
+}
+
 /// The engine and the service client against the reference service.
 mod engine {
     mod predictions;

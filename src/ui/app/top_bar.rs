@@ -35,6 +35,13 @@ impl SyncwatchApp {
                 {
                     actions.push(Action::OpenServiceReplicas);
                 }
+                if ui
+                    .button("Open offline map…")
+                    .on_hover_text("Read an ArcGIS offline map (.geodatabase) without changing it")
+                    .clicked()
+                {
+                    actions.push(Action::OpenOfflineMap);
+                }
                 if ui.button("Refresh replicas").clicked() {
                     actions.push(Action::Refresh);
                 }
