@@ -200,7 +200,12 @@ pub enum Command {
     /// Read the ArcGIS offline map (mobile geodatabase) at `path`, read-only, and check its
     /// replica against its service. Answered with [`Event::OfflineMapRead`] and then
     /// [`Event::OfflineMapChecked`], or [`Event::OfflineMapFailed`]. Never writes to the file.
-    OpenOfflineMap { path: PathBuf },
+    /// The check signs in as `LoadServiceReplicas` does: the signed-in account of the service's
+    /// server, else `token`, else a token of a replica held on that service.
+    OpenOfflineMap {
+        path: PathBuf,
+        token: Option<Secret>,
+    },
     /// [`Command::OpenOfflineMap`] for every `.geodatabase` under these folders (the watch
     /// folders; missing ones are skipped).
     ScanOfflineMaps { folders: Vec<PathBuf> },

@@ -13,7 +13,7 @@ use super::Deps;
 use super::api::{Command, Event};
 use super::error::{EngineError, chain};
 use crate::geodatabase::mobile;
-use crate::model::{OfflineCheck, OfflineMap};
+use crate::model::{OfflineCheck, OfflineMap, Secret};
 use std::path::{Path, PathBuf};
 
 /// How deep a watch folder is searched (ArcGIS Pro keeps `OfflineMaps/<id>/p13/<name>.geodatabase`).
@@ -66,9 +66,9 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
 }
 
 /// Checks the replica against its service: still registered? its last sync and generation.
-pub(crate) async fn check(deps: &Deps, map: &OfflineMap) -> OfflineCheck {
+pub(crate) async fn check(deps: &Deps, map: &OfflineMap, token: Option<Secret>) -> OfflineCheck {
     let url = &map.replica.service_url;
-    let client = match super::service_replicas::client_for_service(deps, url, None).await {
+    let client = match super::service_replicas::client_for_service(deps, url, token).await {
         Ok(client) => client,
         Err(e) => {
             return OfflineCheck::Failed {
@@ -96,12 +96,12 @@ pub(crate) async fn check(deps: &Deps, map: &OfflineMap) -> OfflineCheck {
 }
 
 /// Reads one file and, when it reads, checks it against its service; sends the events.
-pub(crate) async fn open_and_check(deps: Deps, path: PathBuf) {
+pub(crate) async fn open_and_check(deps: Deps, path: PathBuf, token: Option<Secret>) {
     match read(path.clone()).await {
         Ok(map) => {
             tracing::info!(path = %path.display(), replica = %map.replica.replica_id, "offline map read");
             deps.events.send(Event::OfflineMapRead { map: map.clone() });
-            let check = check(&deps, &map).await;
+            let check = check(&deps, &map, token).await;
             deps.events.send(Event::OfflineMapChecked { path, check });
         }
         Err(error) => {
@@ -114,13 +114,13 @@ pub(crate) async fn open_and_check(deps: Deps, path: PathBuf) {
 /// Runs [`Command::OpenOfflineMap`] and [`Command::ScanOfflineMaps`].
 pub(crate) async fn answer(deps: Deps, command: Command) {
     match command {
-        Command::OpenOfflineMap { path } => open_and_check(deps, path).await,
+        Command::OpenOfflineMap { path, token } => open_and_check(deps, path, token).await,
         Command::ScanOfflineMaps { folders } => {
             let files = tokio::task::spawn_blocking(move || find_files(&folders))
                 .await
                 .unwrap_or_default();
             for path in files {
-                open_and_check(deps.clone(), path).await;
+                open_and_check(deps.clone(), path, None).await;
             }
         }
         _ => {}

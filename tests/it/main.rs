@@ -51,6 +51,7 @@ mod cli {
     mod codes;
     mod commands;
     mod damaged_files;
+    mod inspect;
     mod reset;
     mod secrets;
     mod serve;
@@ -66,6 +67,7 @@ mod ui {
     mod attachments;
     mod demo;
     mod engine;
+    mod offline_maps;
     mod predicted;
     mod screenshots;
     mod service_replicas;

@@ -7,7 +7,8 @@
 //! Limits: attributes only (the `SHAPE` column is Esri's ST_Geometry blob, which is not decoded,
 //! so geometry rules are not judged); deletes are not judged; uniqueness against features the
 //! file does not hold is not known. Only columns that are editable fields of the layer are sent, as an
-//! ArcGIS app sends them (the service fills OBJECTID, GlobalID and editor tracking), so 1023 is
+//! ArcGIS app sends them (the service fills OBJECTID and editor tracking; the GlobalID is
+//! sent), so 1023 is
 //! not predicted; `realdate` values become epoch milliseconds.
 //!
 //! What it must not do: write to the file, or decide anything the rules do not.
@@ -126,7 +127,7 @@ fn version(
         .filter_map(|(name, declared)| {
             layer
                 .field(name)
-                .filter(|f| f.editable)
+                .filter(|f| f.editable || f.name.eq_ignore_ascii_case(layer.global_id_field_name()))
                 .map(|f| (name.as_str(), declared.as_str(), f.name.clone()))
         })
         .collect();

@@ -338,7 +338,10 @@ impl SyncwatchApp {
         let Some(path) = answer else {
             return;
         };
-        if self.send(Command::OpenOfflineMap { path: path.clone() }) {
+        if self.send(Command::OpenOfflineMap {
+            path: path.clone(),
+            token: None,
+        }) {
             self.vm
                 .set_notice(format!("Reading {} (read-only)…", path.display()), false);
             self.selected_offline = Some(path);
