@@ -209,6 +209,12 @@ pub enum Command {
     /// [`Command::OpenOfflineMap`] for every `.geodatabase` under these folders (the watch
     /// folders; missing ones are skipped).
     ScanOfflineMaps { folders: Vec<PathBuf> },
+    /// Send the watch folders for offline maps ([`Event::OfflineMapFolders`]: the stored ones,
+    /// else the default `Documents/ArcGIS/OfflineMaps`), then scan them.
+    LoadOfflineMapFolders,
+    /// Keep these watch folders (in the app database), answer [`Event::OfflineMapFolders`] and
+    /// scan them.
+    SetOfflineMapFolders { folders: Vec<PathBuf> },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -481,4 +487,7 @@ pub enum Event {
     OfflineMapChecked { path: PathBuf, check: OfflineCheck },
     /// The file at `path` could not be read as an offline map; `error` is one line.
     OfflineMapFailed { path: PathBuf, error: String },
+    /// The folders watched for offline maps ([`Command::LoadOfflineMapFolders`],
+    /// [`Command::SetOfflineMapFolders`]).
+    OfflineMapFolders { folders: Vec<PathBuf> },
 }

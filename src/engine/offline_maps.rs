@@ -6,6 +6,10 @@
 //! `spawn_blocking`, and the service is asked for the replica's info with the token rules of
 //! `service_replicas.rs` (the signed-in account, else a token of a replica held on that service).
 //!
+//! The watch folders ([`Command::LoadOfflineMapFolders`], [`Command::SetOfflineMapFolders`])
+//! are kept in the app database's settings (`offline_map_folders`, a JSON list); without them,
+//! the default is ArcGIS Pro's `Documents/ArcGIS/OfflineMaps` of this platform.
+//!
 //! What it must not do: write to an offline map, sync it, or register it as one of syncwatch's
 //! own replicas: syncing it stays with the app that made it.
 
@@ -111,16 +115,75 @@ pub(crate) async fn open_and_check(deps: Deps, path: PathBuf, token: Option<Secr
     }
 }
 
-/// Runs [`Command::OpenOfflineMap`] and [`Command::ScanOfflineMaps`].
+/// The store setting that holds the watch folders.
+pub const FOLDERS_SETTING: &str = "offline_map_folders";
+
+/// The platform's default watch folder: ArcGIS Pro's `Documents/ArcGIS/OfflineMaps`.
+pub fn default_folders() -> Vec<PathBuf> {
+    directories::UserDirs::new()
+        .and_then(|d| d.document_dir().map(crate::model::default_offline_maps_folder))
+        .into_iter()
+        .collect()
+}
+
+/// The stored watch folders, else the default.
+async fn folders(deps: &Deps) -> Result<Vec<PathBuf>, EngineError> {
+    let stored = deps.with_store(|s| s.setting(FOLDERS_SETTING)).await?;
+    let parsed = stored.and_then(|text| match serde_json::from_str::<Vec<PathBuf>>(&text) {
+        Ok(folders) => Some(folders),
+        Err(e) => {
+            tracing::warn!(error = %e, "the stored offline-map folders do not parse; using the default");
+            None
+        }
+    });
+    Ok(parsed.unwrap_or_else(default_folders))
+}
+
+async fn scan(deps: Deps, folders: Vec<PathBuf>) {
+    let files = tokio::task::spawn_blocking(move || find_files(&folders))
+        .await
+        .unwrap_or_default();
+    for path in files {
+        open_and_check(deps.clone(), path, None).await;
+    }
+}
+
+fn failed(deps: &Deps, what: &str, error: &EngineError) {
+    tracing::warn!(error = %error, "{what} failed");
+    deps.events.send(Event::CommandFailed {
+        what: what.to_owned(),
+        error: error.to_failure(),
+        command: None,
+    });
+}
+
+/// Runs the offline-map commands.
 pub(crate) async fn answer(deps: Deps, command: Command) {
     match command {
         Command::OpenOfflineMap { path, token } => open_and_check(deps, path, token).await,
-        Command::ScanOfflineMaps { folders } => {
-            let files = tokio::task::spawn_blocking(move || find_files(&folders))
+        Command::ScanOfflineMaps { folders } => scan(deps, folders).await,
+        Command::LoadOfflineMapFolders => match folders(&deps).await {
+            Ok(folders) => {
+                deps.events.send(Event::OfflineMapFolders {
+                    folders: folders.clone(),
+                });
+                scan(deps, folders).await;
+            }
+            Err(e) => failed(&deps, "load the offline-map folders", &e),
+        },
+        Command::SetOfflineMapFolders { folders } => {
+            let text = serde_json::to_string(&folders).unwrap_or_else(|_| "[]".into());
+            match deps
+                .with_store(move |s| s.set_setting(FOLDERS_SETTING, Some(&text)))
                 .await
-                .unwrap_or_default();
-            for path in files {
-                open_and_check(deps.clone(), path, None).await;
+            {
+                Ok(()) => {
+                    deps.events.send(Event::OfflineMapFolders {
+                        folders: folders.clone(),
+                    });
+                    scan(deps, folders).await;
+                }
+                Err(e) => failed(&deps, "keep the offline-map folders", &e),
             }
         }
         _ => {}

@@ -1,7 +1,8 @@
 //! ArcGIS offline maps in the window (issue 22): their rows in the replica list, marked "ArcGIS
 //! offline map" with their own health badge (not registered, predicted refusals, check failed,
 //! local changes waiting), and the detail view: the replica, its datasets with generations, row
-//! counts and local changes, the predicted refusals, the service check, and who syncs it.
+//! counts and local changes, the predicted refusals, the service check, and who syncs it; and
+//! the window that sets the folders watched for offline maps.
 //!
 //! What it must not do: offer to sync, edit or reset an offline map (its own app does that), or
 //! read the file (the engine did).
@@ -169,4 +170,50 @@ pub fn offline_detail_ui(ui: &mut egui::Ui, entry: &OfflineMapEntry) {
             ));
         }
     }
+}
+
+/// What the watch-folders window asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FoldersAction {
+    None,
+    Close,
+    /// Keep these folders and scan them.
+    Save(Vec<std::path::PathBuf>),
+}
+
+/// The "Offline map folders" window: one folder per line; saving keeps them and scans them.
+pub fn folders_window_ui(ctx: &egui::Context, text: &mut String) -> FoldersAction {
+    let mut action = FoldersAction::None;
+    let mut open = true;
+    egui::Window::new("Offline map folders")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(true)
+        .show(ctx, |ui| {
+            ui.label("Folders searched for ArcGIS offline maps (.geodatabase), one per line:");
+            ui.add(
+                egui::TextEdit::multiline(text)
+                    .desired_rows(4)
+                    .desired_width(420.0)
+                    .hint_text("Documents/ArcGIS/OfflineMaps"),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Save and scan").clicked() {
+                    let folders = text
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(std::path::PathBuf::from)
+                        .collect();
+                    action = FoldersAction::Save(folders);
+                }
+                if ui.button("Cancel").clicked() {
+                    action = FoldersAction::Close;
+                }
+            });
+        });
+    if !open {
+        action = FoldersAction::Close;
+    }
+    action
 }

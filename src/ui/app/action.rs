@@ -77,6 +77,8 @@ pub enum Action {
     OpenServiceReplicas,
     /// File → Open offline map…: ask for a `.geodatabase` file.
     OpenOfflineMap,
+    /// File → Offline map folders…: edit the watch folders.
+    EditOfflineMapFolders,
     /// Sign this account out (already confirmed).
     SignOut(AccountKey),
     ListAccounts,
@@ -281,6 +283,11 @@ impl SyncwatchApp {
             Action::OpenServiceReplicas => self.open_service_replicas(),
             Action::OpenOfflineMap => {
                 self.pending_open = Some(self.file_picker.pick_open_geodatabase(ctx));
+            }
+            Action::EditOfflineMapFolders => {
+                let folders = self.vm.offline_maps.folders.clone().unwrap_or_default();
+                let lines: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+                self.folders_editor = Some(lines.join("\n"));
             }
             Action::SignOut(account) => self.apply_sign_out(account),
             Action::ListAccounts => {

@@ -61,6 +61,8 @@ pub struct SyncwatchApp {
     selected_offline: Option<std::path::PathBuf>,
     /// File → Open offline map…: the file dialog's answer, once it comes.
     pending_open: Option<crate::ui::PendingPick>,
+    /// The watch-folders window's text while it is open.
+    folders_editor: Option<String>,
     config: AppConfig,
     /// Fixed wall clock for tests and screenshots (epoch ms).
     mock_now_ms: Option<i64>,
@@ -105,6 +107,7 @@ impl SyncwatchApp {
             file_picker,
             selected_offline: None,
             pending_open: None,
+            folders_editor: None,
             config,
             mock_now_ms: None,
             results_requested: HashSet::new(),
@@ -198,6 +201,7 @@ impl SyncwatchApp {
             self.started = true;
             actions.push(Action::Refresh);
             actions.push(Action::ListAccounts);
+            self.send(Command::LoadOfflineMapFolders);
         }
         self.shortcuts(ui.ctx(), &mut actions);
         self.ensure_selection();
@@ -252,6 +256,7 @@ impl SyncwatchApp {
         egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui, selected, &mut actions));
 
         self.modals_ui(ui.ctx(), &mut actions);
+        self.folders_window(ui.ctx());
         self.screenshot_hook(ui.ctx());
         for action in actions {
             self.apply(ui.ctx(), action);
@@ -273,6 +278,23 @@ impl SyncwatchApp {
             .min()
             .unwrap_or(Duration::from_secs(3600));
         ui.ctx().request_repaint_after(next_change);
+    }
+
+    /// The watch-folders window, while open.
+    fn folders_window(&mut self, ctx: &egui::Context) {
+        use crate::ui::offline_maps::{FoldersAction, folders_window_ui};
+        let Some(text) = self.folders_editor.as_mut() else {
+            return;
+        };
+        match folders_window_ui(ctx, text) {
+            FoldersAction::None => {}
+            FoldersAction::Close => self.folders_editor = None,
+            FoldersAction::Save(folders) => {
+                if self.send(Command::SetOfflineMapFolders { folders }) {
+                    self.folders_editor = None;
+                }
+            }
+        }
     }
 
     fn ensure_selection(&mut self) {

@@ -42,6 +42,13 @@ impl SyncwatchApp {
                 {
                     actions.push(Action::OpenOfflineMap);
                 }
+                if ui
+                    .button("Offline map folders…")
+                    .on_hover_text("The folders searched for ArcGIS offline maps")
+                    .clicked()
+                {
+                    actions.push(Action::EditOfflineMapFolders);
+                }
                 if ui.button("Refresh replicas").clicked() {
                     actions.push(Action::Refresh);
                 }

@@ -315,7 +315,9 @@ impl ViewModel {
             Event::BrowserSignInStarted { .. } | Event::SignInFailed { .. } => {}
             // The Service replicas window keeps its own list (`ui/service_replicas`).
             Event::ServiceReplicasLoaded { .. } | Event::ServiceReplicasUnregistered { .. } => {}
-            Event::OfflineMapRead { .. } | Event::OfflineMapChecked { .. } => {
+            Event::OfflineMapRead { .. }
+            | Event::OfflineMapChecked { .. }
+            | Event::OfflineMapFolders { .. } => {
                 self.offline_maps.apply(&event);
             }
             Event::OfflineMapFailed { ref error, .. } => {

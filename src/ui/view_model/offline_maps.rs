@@ -1,6 +1,7 @@
 //! The offline maps the window shows (issue 22): every ArcGIS offline map the engine read, with
-//! its latest service check, and the files that could not be read (one line each). Built only
-//! from `Event::OfflineMapRead`, `OfflineMapChecked` and `OfflineMapFailed`; plain data, no egui.
+//! its latest service check, the files that could not be read (one line each) and the watch
+//! folders. Built only from `Event::OfflineMapRead`, `OfflineMapChecked`, `OfflineMapFailed` and
+//! `OfflineMapFolders`; plain data, no egui.
 //!
 //! What it must not do: read files or ask for syncs; an offline map is synced by its own app.
 
@@ -26,6 +27,8 @@ pub struct OfflineMaps {
     pub entries: Vec<OfflineMapEntry>,
     /// Files that could not be read: (path, one line).
     pub failures: Vec<(PathBuf, String)>,
+    /// The watch folders, once the engine said them.
+    pub folders: Option<Vec<PathBuf>>,
 }
 
 impl OfflineMaps {
@@ -51,6 +54,7 @@ impl OfflineMaps {
                     entry.check = Some(check.clone());
                 }
             }
+            Event::OfflineMapFolders { folders } => self.folders = Some(folders.clone()),
             Event::OfflineMapFailed { path, error } => {
                 self.entries.retain(|e| &e.map.path != path);
                 match self.failures.iter_mut().find(|(p, _)| p == path) {

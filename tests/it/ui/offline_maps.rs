@@ -88,3 +88,45 @@ fn offline_maps_appear_in_the_replica_list_with_their_own_health() {
         "nothing asks to sync an offline map"
     );
 }
+
+#[test]
+fn the_watch_folders_are_edited_and_saved() {
+    let mut r = rig_with(RigOptions::default());
+    assert!(
+        r.startup_commands
+            .contains(&Command::LoadOfflineMapFolders),
+        "{:?}",
+        r.startup_commands
+    );
+    r.push([Event::OfflineMapFolders {
+        folders: vec![PathBuf::from("/home/tech/Documents/ArcGIS/OfflineMaps")],
+    }]);
+    r.click("File");
+    r.click("Offline map folders…");
+    r.harness
+        .get_by_label("Folders searched for ArcGIS offline maps (.geodatabase), one per line:");
+    let editor = r.harness.get_by_role(egui::accesskit::Role::MultilineTextInput);
+    assert_eq!(
+        editor.value().as_deref(),
+        Some("/home/tech/Documents/ArcGIS/OfflineMaps")
+    );
+    editor.click();
+    r.harness.run();
+    r.harness.key_press(egui::Key::End);
+    r.harness.key_press(egui::Key::Enter);
+    r.harness
+        .get_by_role(egui::accesskit::Role::MultilineTextInput)
+        .type_text("/data/field-maps");
+    r.harness.run();
+    r.click("Save and scan");
+    let commands = r.take_commands();
+    assert!(
+        commands.contains(&Command::SetOfflineMapFolders {
+            folders: vec![
+                PathBuf::from("/home/tech/Documents/ArcGIS/OfflineMaps"),
+                PathBuf::from("/data/field-maps"),
+            ]
+        }),
+        "{commands:?}"
+    );
+}
