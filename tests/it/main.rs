@@ -29,6 +29,7 @@ mod geodatabase {
 
 /// The engine and the service client against the reference service.
 mod engine {
+    mod offline_maps;
     mod predictions;
     mod reset;
     mod service_client;
