@@ -8,6 +8,7 @@ mod codes;
 mod create;
 mod edit;
 pub mod gui;
+mod inspect;
 mod login;
 mod logout;
 mod repair;
@@ -91,6 +92,8 @@ pub enum Command {
     Accounts(accounts::AccountsArgs),
     /// List every replica a service has (admins: all), stale ones marked; unregister some.
     ServiceReplicas(service_replicas::ServiceReplicasArgs),
+    /// Read an ArcGIS offline map (.geodatabase) without changing it; --check asks its service.
+    Inspect(inspect::InspectArgs),
     /// Run the reference feature service (demo water network unless --service is given).
     Serve(serve::ServeArgs),
 }
@@ -114,6 +117,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Logout(a)) => logout::run(&a, args.data_dir.as_deref()),
         Some(Command::Accounts(a)) => accounts::run(&a, args.data_dir.as_deref()),
         Some(Command::ServiceReplicas(a)) => service_replicas::run(&a, args.data_dir.as_deref()),
+        Some(Command::Inspect(a)) => inspect::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),
         None => gui::run(args.data_dir.as_deref()),
     };

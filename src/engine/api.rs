@@ -197,6 +197,24 @@ pub enum Command {
         stale_days: u32,
         path: PathBuf,
     },
+    /// Read the ArcGIS offline map (mobile geodatabase) at `path`, read-only, and check its
+    /// replica against its service. Answered with [`Event::OfflineMapRead`] and then
+    /// [`Event::OfflineMapChecked`], or [`Event::OfflineMapFailed`]. Never writes to the file.
+    /// The check signs in as `LoadServiceReplicas` does: the signed-in account of the service's
+    /// server, else `token`, else a token of a replica held on that service.
+    OpenOfflineMap {
+        path: PathBuf,
+        token: Option<Secret>,
+    },
+    /// [`Command::OpenOfflineMap`] for every `.geodatabase` under these folders (the watch
+    /// folders; missing ones are skipped).
+    ScanOfflineMaps { folders: Vec<PathBuf> },
+    /// Send the watch folders for offline maps ([`Event::OfflineMapFolders`]: the stored ones,
+    /// else the default `Documents/ArcGIS/OfflineMaps`), then scan them.
+    LoadOfflineMapFolders,
+    /// Keep these watch folders (in the app database), answer [`Event::OfflineMapFolders`] and
+    /// scan them.
+    SetOfflineMapFolders { folders: Vec<PathBuf> },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -463,4 +481,13 @@ pub enum Event {
     /// Every signed-in account (after [`Command::ListAccounts`], a sign-in, a sign-out, a
     /// renewal); no secret.
     Accounts(Vec<Account>),
+    /// An offline map was read ([`Command::OpenOfflineMap`], [`Command::ScanOfflineMaps`]).
+    OfflineMapRead { map: OfflineMap },
+    /// The offline map at `path` checked against its service.
+    OfflineMapChecked { path: PathBuf, check: OfflineCheck },
+    /// The file at `path` could not be read as an offline map; `error` is one line.
+    OfflineMapFailed { path: PathBuf, error: String },
+    /// The folders watched for offline maps ([`Command::LoadOfflineMapFolders`],
+    /// [`Command::SetOfflineMapFolders`]).
+    OfflineMapFolders { folders: Vec<PathBuf> },
 }

@@ -22,6 +22,7 @@ mod error;
 mod events;
 mod job;
 mod local;
+pub mod offline_maps;
 mod prediction;
 mod private_fs;
 mod repair;

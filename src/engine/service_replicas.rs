@@ -135,6 +135,17 @@ async fn client_and_held(
     Ok((client, held))
 }
 
+/// A client for `service_url` signed in as [`client_and_held`] signs in (offline maps use it).
+pub(crate) async fn client_for_service(
+    deps: &Deps,
+    service_url: &str,
+    token: Option<Secret>,
+) -> Result<FeatureServiceClient, EngineError> {
+    client_and_held(deps, service_url, token)
+        .await
+        .map(|(client, _)| client)
+}
+
 /// The token of a replica this laptop holds on `service_url`, if one has a token.
 async fn held_token(
     deps: &Deps,

@@ -10,6 +10,7 @@ pub mod demo;
 mod edit_results;
 mod ids;
 mod log;
+mod offline_map;
 mod replica;
 mod reset;
 mod secret;
@@ -27,6 +28,10 @@ pub use edit_results::{AttachmentDetail, EditResultRecord};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
+pub use offline_map::{
+    OfflineApp, OfflineChangeCounts, OfflineChangeKind, OfflineCheck, OfflineDataset, OfflineHealth,
+    OfflineMap, OfflinePrediction, OfflineReplica, default_offline_maps_folder,
+};
 pub use reset::{LayerChangeCounts, ObjectOutcome, ResetPlan, ResetReport};
 pub use secret::Secret;
 pub use service_replicas::{

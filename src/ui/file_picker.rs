@@ -1,4 +1,4 @@
-//! Where a CSV export goes: the [`FilePicker`] trait, the native dialog ([`RfdFilePicker`], on its
+//! Where a CSV export goes and which offline map to open: the [`FilePicker`] trait, the native dialog ([`RfdFilePicker`], on its
 //! own thread) and a fixed answer for tests ([`FixedPathPicker`]). The window never waits for an
 //! answer; it polls [`PendingPick`] on later frames.
 
@@ -10,6 +10,12 @@ use std::path::PathBuf;
 pub trait FilePicker {
     /// Starts asking. `ctx` is repainted when the answer is there.
     fn pick_save_csv(&mut self, ctx: &egui::Context, suggested_name: &str) -> PendingPick;
+
+    /// Starts asking for an ArcGIS offline map (`.geodatabase`) to open. Pickers that cannot
+    /// open files answer "cancelled".
+    fn pick_open_geodatabase(&mut self, _ctx: &egui::Context) -> PendingPick {
+        PendingPick::ready(None)
+    }
 }
 
 /// A file dialog's answer that may not have arrived yet.
@@ -65,6 +71,25 @@ impl FilePicker for RfdFilePicker {
             tracing::error!(error = %e, "could not start the file dialog thread");
         }
         // A failed spawn dropped the sender: the pick then reads as cancelled.
+        pick
+    }
+
+    fn pick_open_geodatabase(&mut self, ctx: &egui::Context) -> PendingPick {
+        let (tx, pick) = PendingPick::channel();
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Open an ArcGIS offline map")
+            .add_filter("Mobile geodatabase", &["geodatabase"]);
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("syncwatch-open-dialog".into())
+            .spawn(move || {
+                let chosen = pollster::block_on(dialog.pick_file());
+                let _ = tx.send(chosen.map(|file| file.path().to_path_buf()));
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the file dialog thread");
+        }
         pick
     }
 }

@@ -30,6 +30,7 @@ pub mod file_picker;
 pub mod fixtures;
 pub mod format;
 pub mod log_panel;
+pub mod offline_maps;
 pub mod persisted;
 pub mod replica_detail;
 pub mod replica_list;

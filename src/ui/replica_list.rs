@@ -1,8 +1,10 @@
 //! The left panel: one row per replica with its health badge (colour, symbol and text; red or
 //! amber for problems, never green while anything failed), the last successful sync as a
 //! relative time and the count of pending local changes. A right click on a row offers sync,
-//! pause/resume and unregister.
+//! pause/resume and unregister. Below them, the ArcGIS offline maps read from this laptop, each
+//! marked as one (`offline_maps.rs` draws their rows).
 
+use super::view_model::OfflineMaps;
 use super::{format, theme};
 use crate::engine::{Health, LocalReplicaId, ReplicaSummary};
 use egui::{RichText, Sense};
@@ -19,6 +21,8 @@ pub enum ReplicaListAction {
     SetPaused(LocalReplicaId, bool),
     /// Ask to confirm unregistering the replica.
     Unregister(LocalReplicaId),
+    /// Select the offline map at this index of the offline maps.
+    SelectOfflineMap(usize),
 }
 
 /// Draws the replica list. `now_ms` is the wall clock used for relative times; `preparing` says
@@ -30,6 +34,8 @@ pub fn replica_list_ui(
     now_ms: i64,
     loaded: bool,
     preparing: Option<&str>,
+    offline: &OfflineMaps,
+    selected_offline: Option<&std::path::Path>,
 ) -> ReplicaListAction {
     let mut action = ReplicaListAction::None;
     ui.horizontal(|ui| {
@@ -45,7 +51,7 @@ pub fn replica_list_ui(
         });
     });
     ui.separator();
-    if replicas.is_empty() {
+    if replicas.is_empty() && offline.entries.is_empty() {
         if let Some(what) = preparing {
             // Wrapped: a long step must not widen the (resizable, remembered) panel.
             ui.spinner();
@@ -68,9 +74,16 @@ pub fn replica_list_ui(
         .auto_shrink([false, false])
         .show(ui, |ui| {
             for replica in replicas {
-                let a = replica_row_ui(ui, replica, selected == Some(replica.id), now_ms);
+                let is_selected = selected_offline.is_none() && selected == Some(replica.id);
+                let a = replica_row_ui(ui, replica, is_selected, now_ms);
                 if a != ReplicaListAction::None {
                     action = a;
+                }
+            }
+            for (i, entry) in offline.entries.iter().enumerate() {
+                let is_selected = selected_offline == Some(entry.map.path.as_path());
+                if super::offline_maps::offline_row_ui(ui, entry, is_selected) {
+                    action = ReplicaListAction::SelectOfflineMap(i);
                 }
             }
         });

@@ -22,8 +22,14 @@ mod server {
     mod work_area;
 }
 
+/// The file formats read from other apps' files.
+mod geodatabase {
+    mod mobile;
+}
+
 /// The engine and the service client against the reference service.
 mod engine {
+    mod offline_maps;
     mod predictions;
     mod reset;
     mod service_client;
@@ -46,6 +52,7 @@ mod cli {
     mod codes;
     mod commands;
     mod damaged_files;
+    mod inspect;
     mod reset;
     mod secrets;
     mod serve;
@@ -61,6 +68,7 @@ mod ui {
     mod attachments;
     mod demo;
     mod engine;
+    mod offline_maps;
     mod predicted;
     mod screenshots;
     mod service_replicas;

@@ -289,6 +289,12 @@ impl Runner {
                     service_replicas::export_csv(deps, self.command, replicas, stale_days, path);
                 tokio::spawn(task);
             }
+            command @ (Command::OpenOfflineMap { .. }
+            | Command::ScanOfflineMaps { .. }
+            | Command::LoadOfflineMapFolders
+            | Command::SetOfflineMapFolders { .. }) => {
+                tokio::spawn(super::offline_maps::answer(self.deps.clone(), command));
+            }
             Command::SignIn { .. }
             | Command::SubmitSignInCode { .. }
             | Command::CancelSignIn { .. }

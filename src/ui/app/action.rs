@@ -75,6 +75,10 @@ pub enum Action {
     OpenAccounts,
     /// File → Manage service replicas…: the selected replica's service, or the last URL.
     OpenServiceReplicas,
+    /// File → Open offline map…: ask for a `.geodatabase` file.
+    OpenOfflineMap,
+    /// File → Offline map folders…: edit the watch folders.
+    EditOfflineMapFolders,
     /// Sign this account out (already confirmed).
     SignOut(AccountKey),
     ListAccounts,
@@ -93,6 +97,7 @@ impl SyncwatchApp {
         match action {
             Action::Select(id) => {
                 self.persisted.selected_replica = Some(id);
+                self.selected_offline = None;
             }
             Action::SyncNow(id) => self.apply_sync(id),
             Action::SyncSelected => match self.selected().and_then(|id| self.vm.replica(id)) {
@@ -276,6 +281,14 @@ impl SyncwatchApp {
                 self.send(Command::ListAccounts);
             }
             Action::OpenServiceReplicas => self.open_service_replicas(),
+            Action::OpenOfflineMap => {
+                self.pending_open = Some(self.file_picker.pick_open_geodatabase(ctx));
+            }
+            Action::EditOfflineMapFolders => {
+                let folders = self.vm.offline_maps.folders.clone().unwrap_or_default();
+                let lines: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+                self.folders_editor = Some(lines.join("\n"));
+            }
             Action::SignOut(account) => self.apply_sign_out(account),
             Action::ListAccounts => {
                 self.send(Command::ListAccounts);
@@ -320,6 +333,26 @@ impl SyncwatchApp {
             indices: self.grid.indices.clone(),
         });
         self.vm.set_notice("Choose where to save the CSV…", false);
+    }
+
+    /// Once the open dialog has answered, asks the engine to read the offline map (read-only)
+    /// and shows it when it arrives.
+    pub(super) fn poll_open_offline_map(&mut self) {
+        let Some(answer) = self.pending_open.as_ref().and_then(|p| p.poll()) else {
+            return;
+        };
+        self.pending_open = None;
+        let Some(path) = answer else {
+            return;
+        };
+        if self.send(Command::OpenOfflineMap {
+            path: path.clone(),
+            token: None,
+        }) {
+            self.vm
+                .set_notice(format!("Reading {} (read-only)…", path.display()), false);
+            self.selected_offline = Some(path);
+        }
     }
 
     /// Once the file dialog has answered, queues the export (written by the engine).

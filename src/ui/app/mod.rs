@@ -57,6 +57,12 @@ pub struct SyncwatchApp {
     events: crate::engine::EventReceiver,
     commands: CommandSink,
     file_picker: Box<dyn FilePicker>,
+    /// The offline map shown in the centre instead of a replica (issue 22).
+    selected_offline: Option<std::path::PathBuf>,
+    /// File → Open offline map…: the file dialog's answer, once it comes.
+    pending_open: Option<crate::ui::PendingPick>,
+    /// The watch-folders window's text while it is open.
+    folders_editor: Option<String>,
     config: AppConfig,
     /// Fixed wall clock for tests and screenshots (epoch ms).
     mock_now_ms: Option<i64>,
@@ -99,6 +105,9 @@ impl SyncwatchApp {
             events: events.into(),
             commands,
             file_picker,
+            selected_offline: None,
+            pending_open: None,
+            folders_editor: None,
             config,
             mock_now_ms: None,
             results_requested: HashSet::new(),
@@ -192,6 +201,7 @@ impl SyncwatchApp {
             self.started = true;
             actions.push(Action::Refresh);
             actions.push(Action::ListAccounts);
+            self.send(Command::LoadOfflineMapFolders);
         }
         self.shortcuts(ui.ctx(), &mut actions);
         self.ensure_selection();
@@ -221,6 +231,8 @@ impl SyncwatchApp {
                     self.now_ms(),
                     self.vm.loaded,
                     preparing.as_deref(),
+                    &self.vm.offline_maps,
+                    self.selected_offline.as_deref(),
                 );
                 match a {
                     ReplicaListAction::None => {}
@@ -231,11 +243,20 @@ impl SyncwatchApp {
                         actions.push(Action::SetPaused(id, paused))
                     }
                     ReplicaListAction::Unregister(id) => actions.push(Action::OpenUnregister(id)),
+                    ReplicaListAction::SelectOfflineMap(i) => {
+                        self.selected_offline = self
+                            .vm
+                            .offline_maps
+                            .entries
+                            .get(i)
+                            .map(|e| e.map.path.clone());
+                    }
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui, selected, &mut actions));
 
         self.modals_ui(ui.ctx(), &mut actions);
+        self.folders_window(ui.ctx());
         self.screenshot_hook(ui.ctx());
         for action in actions {
             self.apply(ui.ctx(), action);
@@ -243,6 +264,7 @@ impl SyncwatchApp {
         self.request_results_if_needed();
         self.poll_export();
         self.poll_service_export();
+        self.poll_open_offline_map();
         self.poll_demo_call();
         // Relative times ("3 min ago") move on even when nothing happens: repaint when the next
         // one shown would change, not on a fixed tick (an idle window should cost nothing).
@@ -256,6 +278,23 @@ impl SyncwatchApp {
             .min()
             .unwrap_or(Duration::from_secs(3600));
         ui.ctx().request_repaint_after(next_change);
+    }
+
+    /// The watch-folders window, while open.
+    fn folders_window(&mut self, ctx: &egui::Context) {
+        use crate::ui::offline_maps::{FoldersAction, folders_window_ui};
+        let Some(text) = self.folders_editor.as_mut() else {
+            return;
+        };
+        match folders_window_ui(ctx, text) {
+            FoldersAction::None => {}
+            FoldersAction::Close => self.folders_editor = None,
+            FoldersAction::Save(folders) => {
+                if self.send(Command::SetOfflineMapFolders { folders }) {
+                    self.folders_editor = None;
+                }
+            }
+        }
     }
 
     fn ensure_selection(&mut self) {
@@ -284,6 +323,16 @@ impl SyncwatchApp {
         selected: Option<LocalReplicaId>,
         actions: &mut Vec<Action>,
     ) {
+        if let Some(entry) = self
+            .selected_offline
+            .as_deref()
+            .and_then(|p| self.vm.offline_maps.get(p))
+        {
+            egui::ScrollArea::both()
+                .id_salt("offline-detail")
+                .show(ui, |ui| crate::ui::offline_maps::offline_detail_ui(ui, entry));
+            return;
+        }
         let Some(replica) = selected.and_then(|id| self.vm.replica(id)).cloned() else {
             self.grid.clear();
             ui.centered_and_justified(|ui| {

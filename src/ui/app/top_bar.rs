@@ -35,6 +35,20 @@ impl SyncwatchApp {
                 {
                     actions.push(Action::OpenServiceReplicas);
                 }
+                if ui
+                    .button("Open offline map…")
+                    .on_hover_text("Read an ArcGIS offline map (.geodatabase) without changing it")
+                    .clicked()
+                {
+                    actions.push(Action::OpenOfflineMap);
+                }
+                if ui
+                    .button("Offline map folders…")
+                    .on_hover_text("The folders searched for ArcGIS offline maps")
+                    .clicked()
+                {
+                    actions.push(Action::EditOfflineMapFolders);
+                }
                 if ui.button("Refresh replicas").clicked() {
                     actions.push(Action::Refresh);
                 }

@@ -13,9 +13,11 @@ use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+mod offline_maps;
 mod views;
 mod window_updates;
 
+pub use offline_maps::{OfflineMapEntry, OfflineMaps};
 pub use views::{JobView, Notice, PendingReset, ResetSummary, failure_text};
 
 /// Oldest log lines are dropped beyond this many (checked in batches: up to 10 % more may be
@@ -44,6 +46,8 @@ pub struct ViewModel {
     /// The account each replica last signed in as (kept after a sign-out, so "Sign in again"
     /// can name the user; lost at restart).
     pub last_signed_in_as: HashMap<LocalReplicaId, AccountKey>,
+    /// The ArcGIS offline maps read (other apps' replicas; never synced here).
+    pub offline_maps: OfflineMaps,
 }
 
 impl ViewModel {
@@ -311,6 +315,18 @@ impl ViewModel {
             Event::BrowserSignInStarted { .. } | Event::SignInFailed { .. } => {}
             // The Service replicas window keeps its own list (`ui/service_replicas`).
             Event::ServiceReplicasLoaded { .. } | Event::ServiceReplicasUnregistered { .. } => {}
+            Event::OfflineMapRead { .. }
+            | Event::OfflineMapChecked { .. }
+            | Event::OfflineMapFolders { .. } => {
+                self.offline_maps.apply(&event);
+            }
+            Event::OfflineMapFailed { ref error, .. } => {
+                self.notice = Some(Notice {
+                    text: error.clone(),
+                    is_error: true,
+                });
+                self.offline_maps.apply(&event);
+            }
             Event::SignedIn { account, .. } => {
                 match self.accounts.iter_mut().find(|a| a.key == account.key) {
                     Some(slot) => *slot = account,

@@ -12,7 +12,8 @@
 //! * `spatial`: the GridTown test services (points, lines, polygons in 4326 or 3857) and
 //!   brute-force spatial checks;
 //! * `demo_data`: GlobalIDs and values of the demo water network; `client_config`: client
-//!   settings that retry fast.
+//!   settings that retry fast; `offline_maps`: the real ArcGIS mobile geodatabases, copies of
+//!   them changed the ways ArcGIS apps change them.
 
 pub mod browser;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod client_config;
 pub mod demo_data;
 pub mod engine;
 pub mod https;
+pub mod offline_maps;
 pub mod proxy;
 pub mod server;
 pub mod spatial;

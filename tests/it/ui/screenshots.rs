@@ -2,7 +2,7 @@
 //! llvmpipe; no display needed): the first-run demo on the real engine and demo service (the
 //! three seeded replicas, the grid filtered to the 1000 series, the reset modal), and light mode
 //! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
-//! replicas with the unregister confirmation. Writes
+//! replicas with the unregister confirmation, and an ArcGIS offline map selected. Writes
 //! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
@@ -234,4 +234,40 @@ fn screenshots_of_the_service_replicas() {
     }
     settle(&mut h);
     save(&mut h, "service-replicas-unregister.png");
+}
+
+/// An ArcGIS offline map (a copy of a real Collector file with local changes, one predicted to
+/// be refused) selected in the replica list, checked against its service.
+#[test]
+fn screenshot_of_an_offline_map() {
+    use crate::support::offline_maps::{copy_into, real_files, write_changes};
+    use egui_kittest::kittest::Queryable as _;
+    use syncwatch::engine::{Event, OfflineCheck};
+    let dir = tempfile::tempdir().unwrap();
+    let (real, table) = real_files().remove(0);
+    let copy = copy_into(&real, dir.path(), "homesites.geodatabase");
+    write_changes(&copy, table, 2, 1, 1, Some(9));
+    let mut map = syncwatch::geodatabase::mobile::read(&copy).unwrap();
+    map.replica.name = "Homesites (Collector)".into();
+    let (app, tx) = app(false);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    let server_gen = map.server_gen();
+    tx.send(Event::OfflineMapRead { map: map.clone() }).unwrap();
+    tx.send(Event::OfflineMapChecked {
+        path: copy.clone(),
+        check: OfflineCheck::Registered {
+            server_last_sync_ms: None,
+            server_gen,
+            file_gen: server_gen,
+        },
+    })
+    .unwrap();
+    settle(&mut h);
+    h.get_by_label("Homesites (Collector)").click();
+    settle(&mut h);
+    save(&mut h, "offline-map.png");
 }
