@@ -10,6 +10,7 @@
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
 mod crash_point;
+mod conflicts;
 mod create;
 mod interrupted_create;
 mod report;
@@ -225,6 +226,7 @@ pub(crate) struct Done {
     pub uploaded: u32,
     pub downloaded: u32,
     pub failed_edits: u32,
+    pub held_conflicts: u32,
     pub removed: bool,
     pub then_sync: bool,
 }
@@ -291,6 +293,7 @@ async fn finish_ok(
             downloaded: done.downloaded,
             failed_edits: done.failed_edits,
             duration_ms: started.elapsed().as_millis() as i64,
+            held_conflicts: done.held_conflicts,
         },
     }
 }

@@ -1,20 +1,21 @@
 //! The sync job up to the server's reply: refuses a replica that needs a client reset, refreshes
 //! the cached rules, predicts refusals and marks the upload (one blocking step), builds the
-//! synchronizeReplica parameters, sends them and fetches the reply's attachments. Applying the
+//! synchronizeReplica parameters (after the conflict step, [`super::conflicts`], which holds
+//! conflicting edits back), sends them and fetches the reply's attachments. Applying the
 //! reply is [`super::sync_reply`]'s; a failed call is [`super::rollback`]'s.
 
 use super::create::refresh_rules;
 use super::report::{cancelled, log, predicted_rows, progress_events, replica_client};
 use super::rollback::sync_failed;
 use super::sync_reply::{Sent, apply_reply};
-use super::{Done, Failed, reset};
+use super::{Done, Failed, conflicts, reset};
 use crate::engine::api::{
     EditResultRecord, Event, JobId, LocalReplicaId, PredictedPolicy, SyncOptions,
 };
 use crate::engine::error::{EngineError, chain};
 use crate::engine::{Deps, attachment_transfer, prediction};
 use crate::geodatabase::replica_file::{
-    Generations, Refusal, ReplicaDefinition, ReplicaFile, Upload,
+    ChangeKey, Generations, Refusal, ReplicaDefinition, ReplicaFile, Upload,
 };
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{
@@ -27,7 +28,7 @@ use tokio::sync::watch;
 const MAX_EXPIRED_RESULT_REDOS: u32 = 2;
 
 /// The synchronizeReplica parameters for this replica's stored generations.
-fn sync_params(
+pub(super) fn sync_params(
     guid: &Guid,
     definition: &ReplicaDefinition,
     generations: &Generations,
@@ -95,9 +96,32 @@ pub(super) async fn sync(
     let policy = deps
         .with_store(move |s| s.predicted_policy(replica))
         .await?;
+    // Conflicts first: a download-only sync, then the comparison; held edits stay queued.
+    let detected = if options.direction == SyncDirection::Download {
+        conflicts::Detected::default()
+    } else {
+        conflicts::detect(
+            deps,
+            &client,
+            replica,
+            job_id,
+            &record.name,
+            &guid,
+            path.clone(),
+            &options,
+            cancel.clone(),
+        )
+        .await?
+    };
     let mut redos = 0;
     loop {
-        let prepared = prepare_upload(path.clone(), options.direction, policy).await?;
+        let prepared = prepare_upload(
+            path.clone(),
+            options.direction,
+            policy,
+            detected.held.clone(),
+        )
+        .await?;
         let Prepared {
             definition,
             generations,
@@ -154,7 +178,7 @@ pub(super) async fn sync(
                     count: uploaded,
                     predictions,
                 };
-                return apply_reply(
+                let mut done = apply_reply(
                     deps,
                     replica,
                     job_id,
@@ -165,7 +189,13 @@ pub(super) async fn sync(
                     result.state,
                     fetched,
                 )
-                .await;
+                .await?;
+                done.downloaded += detected.downloaded;
+                done.held_conflicts = detected.held.len() as u32;
+                if done.held_conflicts > 0 {
+                    done.state = Some(JobState::CompletedWithErrors);
+                }
+                return Ok(done);
             }
             Err(e) if is_expired_result(&e) && redos < MAX_EXPIRED_RESULT_REDOS => {
                 redos += 1;
@@ -203,6 +233,7 @@ async fn prepare_upload(
     path: PathBuf,
     direction: SyncDirection,
     policy: PredictedPolicy,
+    held_conflicts: Vec<ChangeKey>,
 ) -> Result<Prepared, EngineError> {
     tokio::task::spawn_blocking(move || {
         let mut file = ReplicaFile::open(&path)?;
@@ -212,7 +243,8 @@ async fn prepare_upload(
         let upload = if direction == SyncDirection::Download {
             None
         } else {
-            let plan = prediction::plan(&file, policy, &predictions)?;
+            let mut plan = prediction::plan(&file, policy, &predictions)?;
+            plan.held.extend(held_conflicts);
             let trimmed: std::collections::HashSet<_> =
                 plan.trimmed.iter().map(|t| &t.change).collect();
             predictions.retain(|p| !trimmed.contains(&p.change));
