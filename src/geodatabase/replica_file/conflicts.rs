@@ -173,7 +173,7 @@ pub(super) fn apply_resolution(
 /// A local update of a feature the service deleted: taking the server's side drops the local
 /// edit; keeping it (or choosing values) recreates the feature as a new one with a fresh
 /// GlobalID (a service keeps a deleted GlobalID deleted), its values the before-image with the
-/// local values laid over it.
+/// local values laid over it, less the fields the service maintains (ids, read-only fields).
 fn resolve_server_delete(
     tx: &Transaction,
     path: &Path,
@@ -209,7 +209,12 @@ fn resolve_server_delete(
         !name.eq_ignore_ascii_case("objectid")
             && !name.eq_ignore_ascii_case("globalid")
             && !name.eq_ignore_ascii_case(&gid_field)
-            && !layer.as_ref().is_some_and(|l| l.is_system_field(name))
+            && !layer.as_ref().is_some_and(|l| {
+                l.is_system_field(name)
+                    || l.fields
+                        .iter()
+                        .any(|f| f.name.eq_ignore_ascii_case(name) && !f.editable)
+            })
     });
     let new_id = Guid::new_v4();
     attributes.insert(

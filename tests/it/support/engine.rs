@@ -7,9 +7,11 @@
 //! (`start_with`) but never build their own; it builds no window or CLI rigs (`ui`, `cli`).
 
 mod counts;
+mod no_edit_lost;
 mod service_side;
 
 pub use self::counts::{LocalCount, ServerDb, local_count};
+pub use self::no_edit_lost::MadeEdit;
 pub use crate::support::demo_data::{HYD_1, attrs, gid};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
