@@ -15,7 +15,9 @@ use crate::protocol::Guid;
 pub(crate) async fn send_conflicts(deps: &Deps, replica: LocalReplicaId) {
     match load(deps, replica).await {
         Ok(event) => deps.events.send(event),
-        Err(e) => tracing::warn!(replica = %replica, error = %super::error::chain(&e), "could not load conflicts"),
+        Err(e) => {
+            tracing::warn!(replica = %replica, error = %super::error::chain(&e), "could not load conflicts")
+        }
     }
 }
 

@@ -19,8 +19,10 @@ pub enum ConflictPolicy {
     #[default]
     Ask,
     /// The upload wins (ArcGIS's own behaviour); the conflict is still recorded and shown.
+    #[serde(rename = "mine")]
     KeepMine,
     /// The conflicting local fields are dropped; the rest of the edit is uploaded.
+    #[serde(rename = "server")]
     TakeServer,
 }
 
@@ -168,7 +170,10 @@ mod tests {
             FieldChoice::parse("flushed"),
             FieldChoice::Value(serde_json::json!("flushed"))
         );
-        assert_eq!(ConflictPolicy::parse("mine"), Some(ConflictPolicy::KeepMine));
+        assert_eq!(
+            ConflictPolicy::parse("mine"),
+            Some(ConflictPolicy::KeepMine)
+        );
         assert_eq!(ConflictPolicy::default(), ConflictPolicy::Ask);
     }
 }

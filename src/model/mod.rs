@@ -25,7 +25,8 @@ pub use account::{
     Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
 };
 pub use conflicts::{
-    Conflict, ConflictField, ConflictKind, ConflictPolicy, ConflictStatus, FieldChoice, Resolution, Side,
+    Conflict, ConflictField, ConflictKind, ConflictPolicy, ConflictStatus, FieldChoice, Resolution,
+    Side,
 };
 pub use edit_results::{AttachmentDetail, EditResultRecord};
 pub use ids::{JobId, LocalReplicaId};

@@ -4,8 +4,8 @@
 //! the CLI's `--json` output, so the serde names are a public format.
 
 use super::account::AccountKey;
-use super::ids::LocalReplicaId;
 use super::conflicts::ConflictPolicy;
+use super::ids::LocalReplicaId;
 use super::settings::{PredictedPolicy, ResetMode};
 use crate::protocol::{Guid, SyncDirection, SyncModel};
 use serde::{Deserialize, Serialize};

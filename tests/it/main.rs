@@ -46,6 +46,7 @@ mod cli {
     mod check;
     mod codes;
     mod commands;
+    mod conflicts;
     mod damaged_files;
     mod reset;
     mod secrets;

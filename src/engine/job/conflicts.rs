@@ -8,10 +8,10 @@
 //! policy keeps. A service without sync direction control gets no download-first: its uploads
 //! win as before, and the log says so once per sync.
 
+use super::Failed;
 use super::report::{cancelled, log, log_unreadable_features, progress_events};
 use super::rollback::sync_failed;
 use super::sync::sync_params;
-use super::Failed;
 use crate::engine::api::{Conflict, ConflictStatus, JobId, LocalReplicaId, SyncOptions};
 use crate::engine::error::EngineError;
 use crate::engine::{Deps, attachment_transfer};
@@ -35,10 +35,7 @@ pub(super) struct Detected {
 /// Whether there is anything to check, and whether the service lets a sync download only.
 fn needs_check(path: &PathBuf) -> Result<(bool, bool), EngineError> {
     let file = ReplicaFile::open(path)?;
-    let updates = file
-        .changes()?
-        .iter()
-        .any(|c| c.kind == ChangeKind::Update);
+    let updates = file.changes()?.iter().any(|c| c.kind == ChangeKind::Update);
     let control = file
         .service_info()?
         .is_some_and(|i| i.sync_capabilities.supports_sync_direction_control);
@@ -57,18 +54,25 @@ pub(super) async fn detect(
     options: &SyncOptions,
     cancel: watch::Receiver<bool>,
 ) -> Result<Detected, Failed> {
-    let policy = deps
-        .with_store(move |s| s.conflict_policy(replica))
-        .await?;
+    let policy = deps.with_store(move |s| s.conflict_policy(replica)).await?;
     let checked = path.clone();
     let (updates, control) = tokio::task::spawn_blocking(move || needs_check(&checked))
         .await
         .map_err(EngineError::from)??;
     let mut detected = Detected::default();
     if updates && control {
-        detected.downloaded =
-            download_first(deps, client, replica, job_id, replica_name, guid, &path, options, cancel)
-                .await?;
+        detected.downloaded = download_first(
+            deps,
+            client,
+            replica,
+            job_id,
+            replica_name,
+            guid,
+            &path,
+            options,
+            cancel,
+        )
+        .await?;
     } else if updates {
         log(
             deps,
@@ -91,7 +95,9 @@ pub(super) async fn detect(
         let what = match conflict.status {
             ConflictStatus::Held => "held until resolved",
             ConflictStatus::KeptMine => "the local values are sent (policy: keep mine)",
-            ConflictStatus::TookServer => "the server's values are kept (policy: take the server's)",
+            ConflictStatus::TookServer => {
+                "the server's values are kept (policy: take the server's)"
+            }
         };
         let message = format!(
             "conflict on {} in {} ({}: {}): {what}",

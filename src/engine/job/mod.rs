@@ -9,8 +9,8 @@
 //! from the server's results, and the downloaded changes and the new generation are written in one
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
-mod crash_point;
 mod conflicts;
+mod crash_point;
 mod create;
 mod interrupted_create;
 mod report;

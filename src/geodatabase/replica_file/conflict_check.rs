@@ -115,9 +115,13 @@ impl ReplicaFile {
                 .get(&change.layer_id)
                 .cloned()
                 .unwrap_or((None, None));
-            let server_editor = editor_field
-                .and_then(|f| value_of(&server_attributes, &f).as_str().map(str::to_string));
-            let server_edited_ms = date_field.and_then(|f| value_of(&server_attributes, &f).as_i64());
+            let server_editor = editor_field.and_then(|f| {
+                value_of(&server_attributes, &f)
+                    .as_str()
+                    .map(str::to_string)
+            });
+            let server_edited_ms =
+                date_field.and_then(|f| value_of(&server_attributes, &f).as_i64());
             let status = match policy {
                 ConflictPolicy::Ask => ConflictStatus::Held,
                 ConflictPolicy::KeepMine => ConflictStatus::KeptMine,
@@ -140,7 +144,13 @@ impl ReplicaFile {
             match policy {
                 ConflictPolicy::Ask => check.held.push(ChangeKey::of(&change)),
                 ConflictPolicy::KeepMine => {
-                    apply_resolution(&tx, &path, change, &conflict, &Resolution::Whole(Side::Mine))?;
+                    apply_resolution(
+                        &tx,
+                        &path,
+                        change,
+                        &conflict,
+                        &Resolution::Whole(Side::Mine),
+                    )?;
                 }
                 ConflictPolicy::TakeServer => {
                     apply_resolution(

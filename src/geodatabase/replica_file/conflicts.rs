@@ -8,7 +8,9 @@
 //! only finds the conflict again if the server changed once more.
 
 use super::definition::{global_id_field, read_layer_info};
-use super::queue::{ChangeKind, ChangeState, LocalChange, delete_change, read_change, write_change};
+use super::queue::{
+    ChangeKind, ChangeState, LocalChange, delete_change, read_change, write_change,
+};
 use super::{ReplicaFile, ReplicaFileError, from_json, now_ms, sql_at, to_json};
 use crate::model::{
     Conflict, ConflictField, ConflictKind, ConflictStatus, FieldChoice, Resolution, Side,
@@ -43,7 +45,17 @@ pub enum ResolveOutcome {
     UnknownField(String),
 }
 
-type ConflictRow = (i64, String, String, String, String, Option<String>, Option<i64>, i64, Option<String>);
+type ConflictRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+    Option<String>,
+);
 
 impl ReplicaFile {
     /// Every recorded conflict (held ones and those the policy settled at the last sync), by
@@ -82,9 +94,12 @@ impl ReplicaFile {
             return Ok(ResolveOutcome::NoConflict);
         };
         if let Resolution::Fields(choices) = resolution
-            && let Some((name, _)) = choices
-                .iter()
-                .find(|(n, _)| !conflict.fields.iter().any(|f| f.name.eq_ignore_ascii_case(n)))
+            && let Some((name, _)) = choices.iter().find(|(n, _)| {
+                !conflict
+                    .fields
+                    .iter()
+                    .any(|f| f.name.eq_ignore_ascii_case(n))
+            })
         {
             return Ok(ResolveOutcome::UnknownField(name.clone()));
         }
@@ -330,19 +345,21 @@ fn read_conflicts(conn: &Connection, path: &Path) -> Result<Vec<Conflict>, Repli
         reason: format!("unreadable {what} in the conflicts table"),
     };
     rows.into_iter()
-        .map(|(layer_id, gid, kind, status, fields, editor, edited, detected, name)| {
-            Ok(Conflict {
-                layer_id,
-                layer_name: name.unwrap_or_else(|| format!("layer {layer_id}")),
-                global_id: Guid::parse(&gid).map_err(|_| bad("GlobalID"))?,
-                kind: ConflictKind::parse(&kind).ok_or_else(|| bad("kind"))?,
-                status: ConflictStatus::parse(&status).ok_or_else(|| bad("status"))?,
-                fields: from_json(path, "conflicting fields", &fields)?,
-                server_editor: editor,
-                server_edited_ms: edited,
-                detected_ms: detected,
-            })
-        })
+        .map(
+            |(layer_id, gid, kind, status, fields, editor, edited, detected, name)| {
+                Ok(Conflict {
+                    layer_id,
+                    layer_name: name.unwrap_or_else(|| format!("layer {layer_id}")),
+                    global_id: Guid::parse(&gid).map_err(|_| bad("GlobalID"))?,
+                    kind: ConflictKind::parse(&kind).ok_or_else(|| bad("kind"))?,
+                    status: ConflictStatus::parse(&status).ok_or_else(|| bad("status"))?,
+                    fields: from_json(path, "conflicting fields", &fields)?,
+                    server_editor: editor,
+                    server_edited_ms: edited,
+                    detected_ms: detected,
+                })
+            },
+        )
         .collect()
 }
 

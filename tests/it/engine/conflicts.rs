@@ -86,14 +86,19 @@ fn notes(global_id: &str, value: &str) -> MadeEdit {
 async fn same_field_is_held_then_kept_mine() {
     let (h, tech, office) = two_clients().await;
     office_sets(&h, office, HYD_1, json!({"Notes": "office: valve stuck"})).await;
-    h.update(tech, HYD_1, json!({"Notes": "tech: flushed"})).await;
-    h.update(tech, HYD_2, json!({"Notes": "tech: painted"})).await;
+    h.update(tech, HYD_1, json!({"Notes": "tech: flushed"}))
+        .await;
+    h.update(tech, HYD_2, json!({"Notes": "tech: painted"}))
+        .await;
     let made = [notes(HYD_1, "tech: flushed"), notes(HYD_2, "tech: painted")];
 
     let outcome = h.sync(tech, false).await.unwrap();
     assert_eq!(outcome.held_conflicts, 1);
     assert_eq!(outcome.state, JobState::CompletedWithErrors);
-    assert_eq!(on_server(&h, HYD_1, "Notes"), Some(json!("office: valve stuck")));
+    assert_eq!(
+        on_server(&h, HYD_1, "Notes"),
+        Some(json!("office: valve stuck"))
+    );
     assert_eq!(on_server(&h, HYD_2, "Notes"), Some(json!("tech: painted")));
     let summary = h.summary(tech).await;
     assert_eq!(summary.health(), Health::Conflicts);
@@ -118,12 +123,18 @@ async fn same_field_is_held_then_kept_mine() {
     // Still held by a second sync.
     let again = h.sync(tech, false).await.unwrap();
     assert_eq!(again.held_conflicts, 1);
-    assert_eq!(on_server(&h, HYD_1, "Notes"), Some(json!("office: valve stuck")));
+    assert_eq!(
+        on_server(&h, HYD_1, "Notes"),
+        Some(json!("office: valve stuck"))
+    );
 
     let left = resolve(&h, tech, HYD_1, Resolution::Whole(Side::Mine)).await;
     assert!(left.is_empty(), "{left:?}");
     let outcome = h.sync(tech, false).await.unwrap();
-    assert_eq!((outcome.held_conflicts, outcome.state), (0, JobState::Completed));
+    assert_eq!(
+        (outcome.held_conflicts, outcome.state),
+        (0, JobState::Completed)
+    );
     assert_eq!(on_server(&h, HYD_1, "Notes"), Some(json!("tech: flushed")));
     assert_eq!(h.summary(tech).await.health(), Health::UpToDate);
     h.assert_no_edit_lost(tech, &made);
@@ -144,7 +155,11 @@ async fn same_field_take_server_drops_the_local_value() {
     let outcome = h.sync(tech, false).await.unwrap();
     assert_eq!((outcome.uploaded, outcome.held_conflicts), (0, 0));
     assert_eq!(on_server(&h, HYD_1, "Notes"), Some(json!("office")));
-    let local = h.file(tech).server_feature(0, &gid(HYD_1)).unwrap().unwrap();
+    let local = h
+        .file(tech)
+        .server_feature(0, &gid(HYD_1))
+        .unwrap()
+        .unwrap();
     assert_eq!(local.attributes["Notes"], json!("office"));
     h.assert_no_edit_lost(tech, &[]);
 }
@@ -154,14 +169,25 @@ async fn same_field_take_server_drops_the_local_value() {
 async fn different_fields_merge_without_a_conflict() {
     let (h, tech, office) = two_clients().await;
     office_sets(&h, office, HYD_1, json!({"Flow_GPM": 750})).await;
-    h.update(tech, HYD_1, json!({"Notes": "tech: flushed"})).await;
+    h.update(tech, HYD_1, json!({"Notes": "tech: flushed"}))
+        .await;
 
     let outcome = h.sync(tech, false).await.unwrap();
-    assert_eq!((outcome.held_conflicts, outcome.state), (0, JobState::Completed));
+    assert_eq!(
+        (outcome.held_conflicts, outcome.state),
+        (0, JobState::Completed)
+    );
     assert!(conflicts_of(&h, tech).await.is_empty());
     assert_eq!(on_server(&h, HYD_1, "Notes"), Some(json!("tech: flushed")));
-    assert_eq!(on_server(&h, HYD_1, "Flow_GPM").and_then(|v| v.as_f64()), Some(750.0));
-    let local = h.file(tech).server_feature(0, &gid(HYD_1)).unwrap().unwrap();
+    assert_eq!(
+        on_server(&h, HYD_1, "Flow_GPM").and_then(|v| v.as_f64()),
+        Some(750.0)
+    );
+    let local = h
+        .file(tech)
+        .server_feature(0, &gid(HYD_1))
+        .unwrap()
+        .unwrap();
     assert_eq!(local.attributes["Flow_GPM"].as_f64(), Some(750.0));
     h.assert_no_edit_lost(tech, &[notes(HYD_1, "tech: flushed")]);
 }
@@ -200,12 +226,24 @@ async fn server_delete_against_local_update_both_resolutions() {
     assert!(left.is_empty());
     let outcome = h.sync(tech, false).await.unwrap();
     assert_eq!((outcome.uploaded, outcome.held_conflicts), (1, 0));
-    assert_eq!(outcome.state, JobState::Completed, "{:?}", h.edit_results(tech).await);
+    assert_eq!(
+        outcome.state,
+        JobState::Completed,
+        "{:?}",
+        h.edit_results(tech).await
+    );
     let server = h.server_db();
     assert!(server.attributes(0, &gid(HYD_3)).is_none());
-    assert!(server.attributes(0, &gid(HYD_4)).is_none(), "a deleted GlobalID stays deleted");
+    assert!(
+        server.attributes(0, &gid(HYD_4)).is_none(),
+        "a deleted GlobalID stays deleted"
+    );
     assert_eq!(server.count_marker("tech-three"), 0);
-    assert_eq!(server.count_marker("tech-four"), 1, "recreated with the local values");
+    assert_eq!(
+        server.count_marker("tech-four"),
+        1,
+        "recreated with the local values"
+    );
     assert_eq!(server.count_marker("HYD-0004"), 1);
     assert!(h.file(tech).changes().unwrap().is_empty());
 }
@@ -220,12 +258,18 @@ async fn keep_mine_policy_uploads_and_records() {
     })
     .await;
     ready(&h, tech).await;
-    assert_eq!(h.summary(tech).await.conflict_policy, ConflictPolicy::KeepMine);
+    assert_eq!(
+        h.summary(tech).await.conflict_policy,
+        ConflictPolicy::KeepMine
+    );
     office_sets(&h, office, HYD_1, json!({"Notes": "office"})).await;
     h.update(tech, HYD_1, json!({"Notes": "tech"})).await;
 
     let outcome = h.sync(tech, false).await.unwrap();
-    assert_eq!((outcome.held_conflicts, outcome.state), (0, JobState::Completed));
+    assert_eq!(
+        (outcome.held_conflicts, outcome.state),
+        (0, JobState::Completed)
+    );
     assert_eq!(on_server(&h, HYD_1, "Notes"), Some(json!("tech")));
     let list = conflicts_of(&h, tech).await;
     assert_eq!(list.len(), 1);
