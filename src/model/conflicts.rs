@@ -3,11 +3,12 @@
 //! [`ConflictField`] per field both sides changed), what a replica's syncs do with them
 //! ([`ConflictPolicy`]) and how the user resolves one ([`Resolution`]).
 //!
-//! Plain data: it does no I/O and decides nothing about the queue (the replica file applies a
+//! Also [`conflicting_fields`], the one comparison a sync's conflict check and a client
+//! reset's recovery share. Plain data: it does no I/O and decides nothing about the queue (the replica file applies a
 //! resolution, the engine detects conflicts). The serde names are the CLI's `--json` format.
 
 use super::text_enum;
-use crate::protocol::Guid;
+use crate::protocol::{Attributes, Guid};
 use serde::{Deserialize, Serialize};
 
 /// What a replica's syncs do with conflicting local edits.
@@ -139,6 +140,47 @@ pub enum Resolution {
     Fields(Vec<(String, FieldChoice)>),
 }
 
+/// Two attribute values are the same (numbers compared as numbers: `1` and `1.0`).
+pub fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// One attribute by name in any case (`null` when absent).
+pub fn value_of(attributes: &Attributes, name: &str) -> serde_json::Value {
+    attributes
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The one comparison both a sync's conflict check and a client reset's recovery use: the
+/// fields of a local update (`changed`) whose server value now (`server`) differs both from
+/// the value the edit started from (`before`) and from the local value. Fields only one side
+/// changed are not listed (they merge).
+pub fn conflicting_fields(
+    changed: &Attributes,
+    before: &Attributes,
+    server: &Attributes,
+) -> Vec<ConflictField> {
+    changed
+        .iter()
+        .filter_map(|(name, mine)| {
+            let started_from = value_of(before, name);
+            let now = value_of(server, name);
+            (!same_value(&now, &started_from) && !same_value(&now, mine)).then(|| ConflictField {
+                name: name.clone(),
+                started_from,
+                mine: mine.clone(),
+                server: now,
+            })
+        })
+        .collect()
+}
+
 impl FieldChoice {
     /// Reads `mine`, `server`, or a value (JSON when it parses as JSON, else text).
     pub fn parse(text: &str) -> FieldChoice {
@@ -175,5 +217,26 @@ mod tests {
             Some(ConflictPolicy::KeepMine)
         );
         assert_eq!(ConflictPolicy::default(), ConflictPolicy::Ask);
+    }
+
+    /// Only fields both sides changed, to different values, conflict; one-sided changes and
+    /// equal values merge; numbers compare as numbers.
+    #[test]
+    fn conflicting_fields_are_both_sided_and_different() {
+        let map = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        let changed = map(serde_json::json!({"Notes": "tech", "Flow": 10, "Same": "x"}));
+        let before = map(serde_json::json!({"Notes": null, "Flow": 5, "Same": "a", "Other": 1}));
+        let server =
+            map(serde_json::json!({"notes": "office", "Flow": 5.0, "Same": "x", "Other": 2}));
+        let found = conflicting_fields(&changed, &before, &server);
+        assert_eq!(
+            found,
+            vec![ConflictField {
+                name: "Notes".into(),
+                started_from: serde_json::Value::Null,
+                mine: serde_json::json!("tech"),
+                server: serde_json::json!("office"),
+            }]
+        );
     }
 }

@@ -26,7 +26,7 @@ pub use account::{
 };
 pub use conflicts::{
     Conflict, ConflictField, ConflictKind, ConflictPolicy, ConflictStatus, FieldChoice, Resolution,
-    Side,
+    Side, conflicting_fields, value_of,
 };
 pub use edit_results::{AttachmentDetail, EditResultRecord};
 pub use ids::{JobId, LocalReplicaId};

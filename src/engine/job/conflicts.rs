@@ -11,7 +11,7 @@
 use super::Failed;
 use super::report::{cancelled, log, log_unreadable_features, progress_events};
 use super::rollback::sync_failed;
-use super::sync::sync_params;
+use super::sync_params::sync_params;
 use crate::engine::api::{Conflict, ConflictStatus, JobId, LocalReplicaId, SyncOptions};
 use crate::engine::error::EngineError;
 use crate::engine::{Deps, attachment_transfer};

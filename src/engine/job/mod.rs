@@ -18,6 +18,7 @@ mod reset;
 mod reset_fresh;
 mod rollback;
 mod sync;
+mod sync_params;
 mod sync_reply;
 mod unregister;
 

@@ -7,6 +7,7 @@
 use super::create::refresh_rules;
 use super::report::{cancelled, log, predicted_rows, progress_events, replica_client};
 use super::rollback::sync_failed;
+use super::sync_params::sync_params;
 use super::sync_reply::{Sent, apply_reply};
 use super::{Done, Failed, conflicts, reset};
 use crate::engine::api::{
@@ -18,55 +19,12 @@ use crate::geodatabase::replica_file::{
     ChangeKey, Generations, Refusal, ReplicaDefinition, ReplicaFile, Upload,
 };
 use crate::protocol::catalog::TransportKind;
-use crate::protocol::{
-    DataFormat, Guid, JobState, SyncDirection, SyncLayerSpec, SyncModel, SyncReplicaParams,
-};
+use crate::protocol::{JobState, SyncDirection};
 use std::path::PathBuf;
 use tokio::sync::watch;
 
 /// How often a sync is redone from the stored generation when its result expired before download.
 const MAX_EXPIRED_RESULT_REDOS: u32 = 2;
-
-/// The synchronizeReplica parameters for this replica's stored generations.
-pub(super) fn sync_params(
-    guid: &Guid,
-    definition: &ReplicaDefinition,
-    generations: &Generations,
-    options: &SyncOptions,
-    upload: Option<Upload>,
-) -> SyncReplicaParams {
-    let mut params = SyncReplicaParams::new(guid.clone(), options.direction);
-    params.is_async = options.is_async;
-    params.data_format = DataFormat::Json;
-    params.return_ids_for_adds = true;
-    if let Some(upload) = upload
-        && options.direction != SyncDirection::Download
-    {
-        // Moved, not copied: with attachments the edits can hold megabytes of base64.
-        params.edits = upload.edits;
-        params.rollback_on_failure = Some(options.rollback_on_failure);
-    }
-    match definition.sync_model {
-        SyncModel::PerLayer => {
-            params.sync_layers = definition
-                .layers
-                .iter()
-                .map(|layer| SyncLayerSpec {
-                    id: layer.layer_id,
-                    server_gen: generations
-                        .layer_server_gens
-                        .iter()
-                        .find(|(id, _)| *id == layer.layer_id)
-                        .map(|(_, g)| *g),
-                    server_sib_gen: None,
-                    sync_direction: Some(options.direction),
-                })
-                .collect();
-        }
-        _ => params.replica_server_gen = generations.replica_server_gen,
-    }
-    params
-}
 
 pub(super) async fn sync(
     deps: &Deps,

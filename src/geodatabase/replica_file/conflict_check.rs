@@ -16,8 +16,9 @@ use super::server_features::{read_server_feature, upsert_server_feature};
 use super::{ReplicaFile, ReplicaFileError, now_ms, sql_at};
 use crate::model::{
     Conflict, ConflictField, ConflictKind, ConflictPolicy, ConflictStatus, Resolution, Side,
+    conflicting_fields, value_of,
 };
-use crate::protocol::{Attributes, Feature};
+use crate::protocol::Feature;
 use std::collections::HashMap;
 
 /// What one check found and did.
@@ -27,22 +28,6 @@ pub struct ConflictCheck {
     pub held: Vec<ChangeKey>,
     /// Every conflict found, held or settled by the policy.
     pub found: Vec<Conflict>,
-}
-
-/// Two attribute values are the same edit (numbers compared as numbers: `1` and `1.0`).
-fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-fn value_of(attributes: &Attributes, name: &str) -> serde_json::Value {
-    attributes
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.clone())
-        .unwrap_or(serde_json::Value::Null)
 }
 
 impl ReplicaFile {
@@ -74,22 +59,21 @@ impl ReplicaFile {
             } else {
                 ConflictKind::SameFields
             };
-            let fields: Vec<ConflictField> = change
-                .attributes
-                .iter()
-                .filter_map(|(name, mine)| {
-                    let started_from = value_of(&before.attributes, name);
-                    let now = value_of(&server_attributes, name);
-                    let conflicting = server.is_none()
-                        || (!same_value(&now, &started_from) && !same_value(&now, mine));
-                    conflicting.then(|| ConflictField {
+            let fields: Vec<ConflictField> = if server.is_some() {
+                conflicting_fields(&change.attributes, &before.attributes, &server_attributes)
+            } else {
+                // Deleted on the server: every field the local edit changed is at stake.
+                change
+                    .attributes
+                    .iter()
+                    .map(|(name, mine)| ConflictField {
                         name: name.clone(),
-                        started_from,
+                        started_from: value_of(&before.attributes, name),
                         mine: mine.clone(),
-                        server: now,
+                        server: serde_json::Value::Null,
                     })
-                })
-                .collect();
+                    .collect()
+            };
             if fields.is_empty() && server.is_some() {
                 continue;
             }

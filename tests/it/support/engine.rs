@@ -3,7 +3,8 @@
 //! HTTP on loopback (its data in a temp dir), the engine with its data dir in another, and helpers
 //! that run jobs to their end, record local edits, wait for events (keeping a log of every event
 //! seen), and open the replica files. The admin API and what the service holds are in
-//! `service_side`; direct counts over the SQLite databases in `counts`. Test files configure it
+//! `service_side`; direct counts over the SQLite databases in `counts`; the conflict tests' "no edit
+//! lost" check in `no_edit_lost`. Test files configure it
 //! (`start_with`) but never build their own; it builds no window or CLI rigs (`ui`, `cli`).
 
 mod counts;
