@@ -5,6 +5,7 @@
 mod accounts;
 mod check;
 mod codes;
+mod conflicts;
 mod create;
 mod edit;
 pub mod gui;
@@ -14,6 +15,7 @@ mod logout;
 mod repair;
 mod replicas;
 mod reset;
+mod resolve;
 mod results;
 mod serve;
 mod service_replicas;
@@ -31,7 +33,8 @@ use terminal::errln;
 pub mod exit {
     /// Done, nothing refused.
     pub const OK: u8 = 0;
-    /// Done, but the server refused some edits (CompletedWithErrors) or predicted failures exist.
+    /// Done, but the server refused some edits (CompletedWithErrors), predicted failures exist,
+    /// or conflicting edits are held.
     pub const EDITS_REFUSED: u8 = 1;
     /// Failed: the reason is printed on one line.
     pub const FAILED: u8 = 2;
@@ -47,7 +50,7 @@ pub mod exit {
     name = "syncwatch",
     version,
     about = "Desktop sync monitor for ArcGIS feature-service replicas",
-    after_help = "Exit codes: 0 success; 1 done but edits were refused (or, for check, are predicted to be); 2 failed; 3 the replica needs a client reset; 4 a sign-in is needed (or `login` was refused)."
+    after_help = "Exit codes: 0 success; 1 done but edits were refused or held as conflicts (or, for check, are predicted to be); 2 failed; 3 the replica needs a client reset; 4 a sign-in is needed (or `login` was refused)."
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -80,6 +83,10 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Show a replica's edit results.
     Results(results::ResultsArgs),
+    /// List a replica's conflicts with newer server changes (held ones wait for `resolve`).
+    Conflicts(conflicts::ConflictsArgs),
+    /// Resolve a held conflict: keep mine, take the server's, or choose field by field.
+    Resolve(resolve::ResolveArgs),
     /// Unregister a replica on its service and forget it here.
     Unregister(unregister::UnregisterArgs),
     /// Set a damaged app database aside and rebuild the replica list from the replica files.
@@ -111,6 +118,8 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Settings(a)) => settings::run(&a, args.data_dir.as_deref()),
         Some(Command::Reset(a)) => reset::run(&a, args.data_dir.as_deref()),
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
+        Some(Command::Conflicts(a)) => conflicts::run(&a, args.data_dir.as_deref()),
+        Some(Command::Resolve(a)) => resolve::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
         Some(Command::Repair(a)) => repair::run(&a, args.data_dir.as_deref()),
         Some(Command::Login(a)) => login::run(&a, args.data_dir.as_deref()),

@@ -1,9 +1,10 @@
 //! `syncwatch settings`: show a replica's settings, or change what its syncs do with local edits
-//! the service's rules predict it will refuse (`--predicted send|hold|editable-only`).
+//! the service's rules predict it will refuse (`--predicted send|hold|editable-only`) and with
+//! edits that conflict with newer server changes (`--conflicts ask|mine|server`).
 
 use super::session::{Session, data_dir, print_json};
 use super::terminal::outln;
-use crate::engine::{Command, Event, PredictedPolicy};
+use crate::engine::{Command, ConflictPolicy, Event, PredictedPolicy};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +16,11 @@ pub struct SettingsArgs {
     /// and adds with only their editable fields).
     #[arg(long, value_parser = parse_policy)]
     pub predicted: Option<PredictedPolicy>,
+    /// What a sync does with edits that conflict with newer server changes: ask (hold them
+    /// until resolved, the default), mine (the upload wins; recorded) or server (the
+    /// conflicting local fields are dropped).
+    #[arg(long, value_parser = parse_conflict_policy)]
+    pub conflicts: Option<ConflictPolicy>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -23,6 +29,11 @@ pub struct SettingsArgs {
 fn parse_policy(text: &str) -> Result<PredictedPolicy, String> {
     PredictedPolicy::parse(text)
         .ok_or_else(|| format!("{text:?} is not a policy; use send, hold or editable-only"))
+}
+
+fn parse_conflict_policy(text: &str) -> Result<ConflictPolicy, String> {
+    ConflictPolicy::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a conflict policy; use ask, mine or server"))
 }
 
 pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
@@ -57,11 +68,35 @@ pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
             }
         }
     }
+    if let Some(policy) = args.conflicts {
+        let set = session.ask(
+            Command::SetConflictPolicy {
+                replica: summary.id,
+                policy,
+            },
+            |e| match e {
+                Event::ReplicaChanged { summary: s }
+                    if s.id == summary.id && s.conflict_policy == policy =>
+                {
+                    Some(s.clone())
+                }
+                _ => None,
+            },
+        );
+        match set {
+            Ok(s) => summary = s,
+            Err(e) => {
+                session.shutdown();
+                return Err(e);
+            }
+        }
+    }
     session.shutdown();
     if args.json {
         print_json(&serde_json::json!({
             "replica": summary.name,
             "predicted": summary.predicted_policy,
+            "conflicts": summary.conflict_policy,
             "resetMode": summary.reset_mode,
         }))?;
     } else {
@@ -70,6 +105,11 @@ pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
             "  predicted refusals: {} ({})",
             summary.predicted_policy.as_str(),
             summary.predicted_policy.label()
+        );
+        outln!(
+            "  conflicts:          {} ({})",
+            summary.conflict_policy.as_str(),
+            summary.conflict_policy.label()
         );
         outln!("  client reset mode:  {}", summary.reset_mode.label());
     }

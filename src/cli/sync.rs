@@ -1,6 +1,7 @@
 //! `syncwatch sync`: synchronize one replica and report how it ended, after the refusals the
 //! service's rules predicted before the upload (and what the replica's policy did with them).
-//! Exit code 0 when every edit was accepted, 1 when the server refused some (they stay queued),
+//! Exit code 0 when every edit was accepted, 1 when the server refused some (they stay queued)
+//! or conflicting edits are held (reported on their own line),
 //! 2 when the sync failed, 3 when the replica needs a client reset, 4 when a sign-in is needed
 //! (the sync waits in the engine; this command reports and exits).
 
@@ -78,7 +79,14 @@ pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
                     outcome.downloaded,
                     outcome.failed_edits
                 );
-                if refused {
+                if outcome.held_conflicts > 0 {
+                    outln!(
+                        "{} edit(s) held: they conflict with newer changes on the service; see `syncwatch conflicts {}`",
+                        outcome.held_conflicts,
+                        summary.name
+                    );
+                }
+                if refused && outcome.failed_edits > 0 {
                     outln!(
                         "refused edits stay queued; see `syncwatch results {} --failed`",
                         summary.name

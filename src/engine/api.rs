@@ -215,6 +215,23 @@ pub enum Command {
     /// Keep these watch folders (in the app database), answer [`Event::OfflineMapFolders`] and
     /// scan them.
     SetOfflineMapFolders { folders: Vec<PathBuf> },
+    /// Choose what this replica's syncs do with edits that conflict with newer server changes.
+    /// Answered with [`Event::ReplicaChanged`] and [`Event::ConflictsReady`].
+    SetConflictPolicy {
+        replica: LocalReplicaId,
+        policy: ConflictPolicy,
+    },
+    /// Send the replica's recorded conflicts ([`Event::ConflictsReady`]).
+    LoadConflicts { replica: LocalReplicaId },
+    /// Resolve one held conflict; the resolved edit goes out on the next sync, checked again
+    /// first. Answered with [`Event::ConflictsReady`] and [`Event::ReplicaChanged`], or
+    /// [`Event::CommandFailed`] when there is no such conflict or field.
+    ResolveConflict {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_id: Guid,
+        resolution: Resolution,
+    },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -305,6 +322,10 @@ pub struct JobOutcome {
     pub downloaded: u32,
     pub failed_edits: u32,
     pub duration_ms: i64,
+    /// Local edits held back because they conflict with newer changes on the service
+    /// (policy *ask*); they wait for a resolution.
+    #[serde(default)]
+    pub held_conflicts: u32,
 }
 
 /// Where a failure came from: the transport, the service's envelope, or local files.
@@ -490,4 +511,11 @@ pub enum Event {
     /// The folders watched for offline maps ([`Command::LoadOfflineMapFolders`],
     /// [`Command::SetOfflineMapFolders`]).
     OfflineMapFolders { folders: Vec<PathBuf> },
+    /// The replica's recorded conflicts and its conflict policy (after
+    /// [`Command::LoadConflicts`], a resolution, or a sync that found any).
+    ConflictsReady {
+        replica: LocalReplicaId,
+        policy: ConflictPolicy,
+        conflicts: Vec<Conflict>,
+    },
 }

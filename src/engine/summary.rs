@@ -57,6 +57,8 @@ pub(crate) fn build(
         history,
         signed_in_as: store.replica_account(record.local_id)?,
         sign_in_needed: store.sign_in_needed(record.local_id)?,
+        held_conflicts: 0,
+        conflict_policy: store.conflict_policy(record.local_id)?,
     };
     if record.replica_guid.is_none() {
         // Still being created: no file yet.
@@ -77,6 +79,7 @@ fn fill_from_file(
     let definition = file.definition().map_err(|e| chain(&e))?;
     let generations = file.generations().map_err(|e| chain(&e))?;
     let counts = file.pending_counts().map_err(|e| chain(&e))?;
+    summary.held_conflicts = file.held_conflict_count().map_err(|e| chain(&e))?;
     summary.sync_model = definition.sync_model;
     summary.direction = definition.direction;
     summary.server_gen = generations.replica_server_gen;

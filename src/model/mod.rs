@@ -6,6 +6,7 @@
 //! re-exports all of it, so front ends keep naming these types through the engine.
 
 mod account;
+mod conflicts;
 pub mod demo;
 mod edit_results;
 mod ids;
@@ -23,6 +24,10 @@ pub(crate) use text_enum::text_enum;
 
 pub use account::{
     Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
+};
+pub use conflicts::{
+    Conflict, ConflictField, ConflictKind, ConflictPolicy, ConflictStatus, FieldChoice, Resolution,
+    Side, conflicting_fields, value_of,
 };
 pub use edit_results::{AttachmentDetail, EditResultRecord};
 pub use ids::{JobId, LocalReplicaId};

@@ -4,6 +4,7 @@
 //! the CLI's `--json` output, so the serde names are a public format.
 
 use super::account::AccountKey;
+use super::conflicts::ConflictPolicy;
 use super::ids::LocalReplicaId;
 use super::settings::{PredictedPolicy, ResetMode};
 use crate::protocol::{Guid, SyncDirection, SyncModel};
@@ -21,6 +22,8 @@ pub enum Health {
     SignInNeeded,
     Error,
     Syncing,
+    /// Local edits conflict with newer changes on the service and are held until resolved.
+    Conflicts,
     FailedEdits,
     LocalEditsPending,
     UpToDate,
@@ -35,6 +38,7 @@ impl Health {
             Health::SignInNeeded => "Sign-in needed",
             Health::Error => "Error",
             Health::Syncing => "Syncing",
+            Health::Conflicts => "Conflicts",
             Health::FailedEdits => "Failed edits",
             Health::LocalEditsPending => "Local edits pending",
             Health::UpToDate => "Up to date",
@@ -58,6 +62,8 @@ impl Health {
             Health::Error
         } else if s.syncing {
             Health::Syncing
+        } else if s.held_conflicts > 0 {
+            Health::Conflicts
         } else if s.failed_edits > 0 || s.predicted_failures > 0 {
             Health::FailedEdits
         } else if s.pending_changes > 0 {
@@ -128,6 +134,12 @@ pub struct ReplicaSummary {
     /// renew it); cleared by a successful sign-in to that server. Badge: [`Health::SignInNeeded`].
     #[serde(default)]
     pub sign_in_needed: Option<String>,
+    /// Local edits held because they conflict with newer changes on the service.
+    #[serde(default)]
+    pub held_conflicts: u32,
+    /// What this replica's syncs do with conflicting edits.
+    #[serde(default)]
+    pub conflict_policy: ConflictPolicy,
 }
 
 impl ReplicaSummary {
@@ -165,6 +177,8 @@ mod tests {
             history: vec![],
             signed_in_as: None,
             sign_in_needed: None,
+            held_conflicts: 0,
+            conflict_policy: ConflictPolicy::default(),
         }
     }
 
@@ -177,6 +191,8 @@ mod tests {
         assert_eq!(s.health(), Health::LocalEditsPending);
         s.failed_edits = 1;
         assert_eq!(s.health(), Health::FailedEdits);
+        s.held_conflicts = 1;
+        assert_eq!(s.health(), Health::Conflicts);
         s.syncing = true;
         assert_eq!(s.health(), Health::Syncing);
         s.last_error = Some("timeout".into());

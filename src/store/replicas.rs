@@ -202,6 +202,7 @@ impl Store {
         .map_err(sql)?;
         for key in [
             settings::predicted_policy_key(local_id),
+            settings::conflict_policy_key(local_id),
             settings::replica_account_key(local_id),
             settings::sign_in_needed_key(local_id),
         ] {

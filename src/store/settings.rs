@@ -1,8 +1,9 @@
 //! Settings: a key/value table for app-wide values (the auto-sync interval) and per-replica
-//! ones (the predicted-refusal policy, under `replica.<id>.predicted_policy`).
+//! ones (the predicted-refusal policy, under `replica.<id>.predicted_policy`; the conflict
+//! policy, under `replica.<id>.conflict_policy`).
 
 use super::{Store, StoreError};
-use crate::model::{AccountKey, LocalReplicaId, PredictedPolicy, SecretStoreKind};
+use crate::model::{AccountKey, ConflictPolicy, LocalReplicaId, PredictedPolicy, SecretStoreKind};
 use rusqlite::{OptionalExtension, params};
 
 /// Setting key of the auto-sync interval.
@@ -15,6 +16,11 @@ const SECRET_SCOPE_KEY: &str = "secret_scope";
 /// Setting key of a replica's predicted-refusal policy.
 pub(super) fn predicted_policy_key(local_id: LocalReplicaId) -> String {
     format!("replica.{}.predicted_policy", local_id.0)
+}
+
+/// Setting key of a replica's conflict policy.
+pub(super) fn conflict_policy_key(local_id: LocalReplicaId) -> String {
+    format!("replica.{}.conflict_policy", local_id.0)
 }
 
 /// Setting key of the account a replica's jobs last signed in with.
@@ -110,6 +116,23 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.replica(local_id)?;
         self.set_setting(&predicted_policy_key(local_id), Some(policy.as_str()))
+    }
+
+    /// What this replica's syncs do with conflicting edits (`Ask` unless set).
+    pub fn conflict_policy(&self, local_id: LocalReplicaId) -> Result<ConflictPolicy, StoreError> {
+        Ok(self
+            .setting(&conflict_policy_key(local_id))?
+            .and_then(|v| ConflictPolicy::parse(&v))
+            .unwrap_or_default())
+    }
+
+    pub fn set_conflict_policy(
+        &self,
+        local_id: LocalReplicaId,
+        policy: ConflictPolicy,
+    ) -> Result<(), StoreError> {
+        self.replica(local_id)?;
+        self.set_setting(&conflict_policy_key(local_id), Some(policy.as_str()))
     }
 
     /// The auto-sync interval; `None` when auto-sync is off.

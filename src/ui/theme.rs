@@ -9,7 +9,9 @@ use egui::Color32;
 /// Badge colour for a health value. Green is used only for [`Health::UpToDate`].
 pub fn health_color(health: Health, dark_mode: bool) -> Color32 {
     match health {
-        Health::ResetRequired | Health::Error | Health::FailedEdits => red(dark_mode),
+        Health::ResetRequired | Health::Error | Health::FailedEdits | Health::Conflicts => {
+            red(dark_mode)
+        }
         Health::LocalEditsPending | Health::Unknown | Health::SignInNeeded => amber(dark_mode),
         Health::Syncing => blue(dark_mode),
         Health::Paused => Color32::GRAY,
@@ -26,6 +28,7 @@ pub fn health_symbol(health: Health) -> &'static str {
         Health::SignInNeeded => "🔑",
         Health::Error => "✖",
         Health::Syncing => "⟳",
+        Health::Conflicts => "≠",
         Health::FailedEdits => "⚠",
         Health::LocalEditsPending => "⬆",
         Health::UpToDate => "✔",
@@ -87,6 +90,7 @@ mod tests {
                 Health::SignInNeeded,
                 Health::Error,
                 Health::Syncing,
+                Health::Conflicts,
                 Health::FailedEdits,
                 Health::LocalEditsPending,
             ] {

@@ -30,6 +30,7 @@ mod geodatabase {
 /// The engine and the service client against the reference service.
 mod engine {
     mod offline_maps;
+    mod conflicts;
     mod predictions;
     mod reset;
     mod service_client;
@@ -51,6 +52,7 @@ mod cli {
     mod check;
     mod codes;
     mod commands;
+    mod conflicts;
     mod damaged_files;
     mod inspect;
     mod reset;

@@ -9,6 +9,7 @@
 //! from the server's results, and the downloaded changes and the new generation are written in one
 //! transaction after the reply is complete. A cancelled or failed job leaves every edit queued.
 
+mod conflicts;
 mod crash_point;
 mod create;
 mod interrupted_create;
@@ -17,6 +18,7 @@ mod reset;
 mod reset_fresh;
 mod rollback;
 mod sync;
+mod sync_params;
 mod sync_reply;
 mod unregister;
 
@@ -225,6 +227,7 @@ pub(crate) struct Done {
     pub uploaded: u32,
     pub downloaded: u32,
     pub failed_edits: u32,
+    pub held_conflicts: u32,
     pub removed: bool,
     pub then_sync: bool,
 }
@@ -291,6 +294,7 @@ async fn finish_ok(
             downloaded: done.downloaded,
             failed_edits: done.failed_edits,
             duration_ms: started.elapsed().as_millis() as i64,
+            held_conflicts: done.held_conflicts,
         },
     }
 }

@@ -1,71 +1,30 @@
 //! The sync job up to the server's reply: refuses a replica that needs a client reset, refreshes
 //! the cached rules, predicts refusals and marks the upload (one blocking step), builds the
-//! synchronizeReplica parameters, sends them and fetches the reply's attachments. Applying the
+//! synchronizeReplica parameters (after the conflict step, [`super::conflicts`], which holds
+//! conflicting edits back), sends them and fetches the reply's attachments. Applying the
 //! reply is [`super::sync_reply`]'s; a failed call is [`super::rollback`]'s.
 
 use super::create::refresh_rules;
 use super::report::{cancelled, log, predicted_rows, progress_events, replica_client};
 use super::rollback::sync_failed;
+use super::sync_params::sync_params;
 use super::sync_reply::{Sent, apply_reply};
-use super::{Done, Failed, reset};
+use super::{Done, Failed, conflicts, reset};
 use crate::engine::api::{
     EditResultRecord, Event, JobId, LocalReplicaId, PredictedPolicy, SyncOptions,
 };
 use crate::engine::error::{EngineError, chain};
 use crate::engine::{Deps, attachment_transfer, prediction};
 use crate::geodatabase::replica_file::{
-    Generations, Refusal, ReplicaDefinition, ReplicaFile, Upload,
+    ChangeKey, Generations, Refusal, ReplicaDefinition, ReplicaFile, Upload,
 };
 use crate::protocol::catalog::TransportKind;
-use crate::protocol::{
-    DataFormat, Guid, JobState, SyncDirection, SyncLayerSpec, SyncModel, SyncReplicaParams,
-};
+use crate::protocol::{JobState, SyncDirection};
 use std::path::PathBuf;
 use tokio::sync::watch;
 
 /// How often a sync is redone from the stored generation when its result expired before download.
 const MAX_EXPIRED_RESULT_REDOS: u32 = 2;
-
-/// The synchronizeReplica parameters for this replica's stored generations.
-fn sync_params(
-    guid: &Guid,
-    definition: &ReplicaDefinition,
-    generations: &Generations,
-    options: &SyncOptions,
-    upload: Option<Upload>,
-) -> SyncReplicaParams {
-    let mut params = SyncReplicaParams::new(guid.clone(), options.direction);
-    params.is_async = options.is_async;
-    params.data_format = DataFormat::Json;
-    params.return_ids_for_adds = true;
-    if let Some(upload) = upload
-        && options.direction != SyncDirection::Download
-    {
-        // Moved, not copied: with attachments the edits can hold megabytes of base64.
-        params.edits = upload.edits;
-        params.rollback_on_failure = Some(options.rollback_on_failure);
-    }
-    match definition.sync_model {
-        SyncModel::PerLayer => {
-            params.sync_layers = definition
-                .layers
-                .iter()
-                .map(|layer| SyncLayerSpec {
-                    id: layer.layer_id,
-                    server_gen: generations
-                        .layer_server_gens
-                        .iter()
-                        .find(|(id, _)| *id == layer.layer_id)
-                        .map(|(_, g)| *g),
-                    server_sib_gen: None,
-                    sync_direction: Some(options.direction),
-                })
-                .collect();
-        }
-        _ => params.replica_server_gen = generations.replica_server_gen,
-    }
-    params
-}
 
 pub(super) async fn sync(
     deps: &Deps,
@@ -95,9 +54,32 @@ pub(super) async fn sync(
     let policy = deps
         .with_store(move |s| s.predicted_policy(replica))
         .await?;
+    // Conflicts first: a download-only sync, then the comparison; held edits stay queued.
+    let detected = if options.direction == SyncDirection::Download {
+        conflicts::Detected::default()
+    } else {
+        conflicts::detect(
+            deps,
+            &client,
+            replica,
+            job_id,
+            &record.name,
+            &guid,
+            path.clone(),
+            &options,
+            cancel.clone(),
+        )
+        .await?
+    };
     let mut redos = 0;
     loop {
-        let prepared = prepare_upload(path.clone(), options.direction, policy).await?;
+        let prepared = prepare_upload(
+            path.clone(),
+            options.direction,
+            policy,
+            detected.held.clone(),
+        )
+        .await?;
         let Prepared {
             definition,
             generations,
@@ -154,7 +136,7 @@ pub(super) async fn sync(
                     count: uploaded,
                     predictions,
                 };
-                return apply_reply(
+                let mut done = apply_reply(
                     deps,
                     replica,
                     job_id,
@@ -165,7 +147,13 @@ pub(super) async fn sync(
                     result.state,
                     fetched,
                 )
-                .await;
+                .await?;
+                done.downloaded += detected.downloaded;
+                done.held_conflicts = detected.held.len() as u32;
+                if done.held_conflicts > 0 {
+                    done.state = Some(JobState::CompletedWithErrors);
+                }
+                return Ok(done);
             }
             Err(e) if is_expired_result(&e) && redos < MAX_EXPIRED_RESULT_REDOS => {
                 redos += 1;
@@ -203,6 +191,7 @@ async fn prepare_upload(
     path: PathBuf,
     direction: SyncDirection,
     policy: PredictedPolicy,
+    held_conflicts: Vec<ChangeKey>,
 ) -> Result<Prepared, EngineError> {
     tokio::task::spawn_blocking(move || {
         let mut file = ReplicaFile::open(&path)?;
@@ -212,7 +201,8 @@ async fn prepare_upload(
         let upload = if direction == SyncDirection::Download {
             None
         } else {
-            let plan = prediction::plan(&file, policy, &predictions)?;
+            let mut plan = prediction::plan(&file, policy, &predictions)?;
+            plan.held.extend(held_conflicts);
             let trimmed: std::collections::HashSet<_> =
                 plan.trimmed.iter().map(|t| &t.change).collect();
             predictions.retain(|p| !trimmed.contains(&p.change));

@@ -130,7 +130,7 @@ pub fn plan_recovery(
             }
             UnsyncedKind::Update { .. } => {
                 plan.discarded.push(outcome(
-                    "deleted on the server; the local update is discarded",
+                    "deleted on the server; the local update is discarded (client reset rule: a server delete beats a local update)",
                 ));
             }
             UnsyncedKind::Delete if present => {

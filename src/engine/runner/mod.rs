@@ -217,6 +217,34 @@ impl Runner {
                     Err(e) => self.command_failed("set predicted-refusal policy", &e),
                 }
             }
+            Command::SetConflictPolicy { replica, policy } => {
+                let syncing = self.is_syncing(replica);
+                if let Err(e) =
+                    crate::engine::conflicts::set_policy(&self.deps, replica, policy, syncing).await
+                {
+                    self.command_failed("set conflict policy", &e);
+                }
+            }
+            Command::LoadConflicts { replica } => {
+                if let Err(e) = crate::engine::conflicts::answer(&self.deps, replica).await {
+                    self.command_failed("load conflicts", &e);
+                }
+            }
+            Command::ResolveConflict {
+                replica,
+                layer_id,
+                global_id,
+                resolution,
+            } => {
+                let syncing = self.is_syncing(replica);
+                if let Err(e) = crate::engine::conflicts::resolve(
+                    &self.deps, replica, layer_id, global_id, resolution, syncing,
+                )
+                .await
+                {
+                    self.command_failed("resolve conflict", &e);
+                }
+            }
             Command::SetPaused { replica, paused } => {
                 let update = move |s: &mut crate::store::Store| s.set_paused(replica, paused);
                 self.update_replica(replica, "pause replica", update).await

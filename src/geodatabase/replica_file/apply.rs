@@ -13,7 +13,9 @@ use super::queue::{
     read_changes, without_global_id, write_change,
 };
 use super::server_features::{object_id_of, read_server_feature, upsert_server_feature};
-use super::{ReplicaFile, ReplicaFileError, attachment_sync, attachments, from_json, sql_at};
+use super::{
+    ReplicaFile, ReplicaFileError, attachment_sync, attachments, conflicts, from_json, sql_at,
+};
 use crate::protocol::{EditResultRow, Feature, FeatureChanges, Guid, ObjectType, ReplicaResponse};
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -82,6 +84,28 @@ impl ReplicaFile {
         advance_generations: bool,
         payloads: &AttachmentPayloads,
     ) -> Result<AppliedSync, ReplicaFileError> {
+        self.apply_reply(upload_gen, response, advance_generations, payloads, false)
+    }
+
+    /// The download of a download-first sync (conflict detection): applied like any download,
+    /// except that a server delete does not drop a local update of that feature; the conflict
+    /// check that follows compares it (a local delete of a deleted feature is done, as always).
+    pub fn apply_download_first(
+        &mut self,
+        response: &ReplicaResponse,
+        payloads: &AttachmentPayloads,
+    ) -> Result<AppliedSync, ReplicaFileError> {
+        self.apply_reply(None, response, true, payloads, true)
+    }
+
+    fn apply_reply(
+        &mut self,
+        upload_gen: Option<i64>,
+        response: &ReplicaResponse,
+        advance_generations: bool,
+        payloads: &AttachmentPayloads,
+        keep_local_updates: bool,
+    ) -> Result<AppliedSync, ReplicaFileError> {
         let path = self.path.clone();
         let tx = self.write_tx()?;
         let mut applied = AppliedSync::default();
@@ -89,7 +113,14 @@ impl ReplicaFile {
         // Downloads first: a server echo of one of our own adds (a redo after an expired result)
         // is then simply overwritten by the acknowledgement below; nothing is duplicated.
         for layer in &response.edits {
-            apply_download(&tx, &path, layer.id, &layer.features, &mut applied)?;
+            apply_download(
+                &tx,
+                &path,
+                layer.id,
+                &layer.features,
+                keep_local_updates,
+                &mut applied,
+            )?;
             let items: Vec<_> = layer
                 .attachments
                 .adds
@@ -138,6 +169,7 @@ fn apply_download(
     path: &Path,
     layer_id: i64,
     changes: &FeatureChanges,
+    keep_local_updates: bool,
     applied: &mut AppliedSync,
 ) -> Result<(), ReplicaFileError> {
     for feature in &changes.adds {
@@ -163,9 +195,12 @@ fn apply_download(
             .map_err(|e| sql_at(path, e))?;
         attachments::remove_attachments_of(tx, path, layer_id, &global_id)?;
         applied.downloaded_deletes += 1;
-        // Server delete beats a local update; a local delete of a deleted feature is done.
+        // Server delete beats a local update; a local delete of a deleted feature is done. Not
+        // while conflicts are being detected, nor for a held conflict: the user decides.
         if let Some(local) = read_change(tx, path, layer_id, &global_id)?
             && local.kind != ChangeKind::Add
+            && !(local.kind == ChangeKind::Update
+                && (keep_local_updates || conflicts::is_held(tx, path, layer_id, &global_id)?))
         {
             delete_change(tx, path, layer_id, &global_id)?;
             applied.superseded.push((layer_id, global_id));

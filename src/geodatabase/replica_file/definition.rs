@@ -207,7 +207,7 @@ pub(super) fn ensure_layer(
         .ok_or(ReplicaFileError::UnknownLayer { layer_id })
 }
 
-fn read_layer_info(
+pub(super) fn read_layer_info(
     conn: &Connection,
     path: &Path,
     layer_id: i64,

@@ -17,7 +17,8 @@
 //! queue; 2 added the attachments and their change queue; 3 added the editor (the user the
 //! service knows the replica's uploads by, for ownership rules) and the predicted refusal of each
 //! queued change; 4 added the queue's counts per layer and the triggers that keep them and mark
-//! the predictions due. Opening an older file migrates it in place in one transaction: each step
+//! the predictions due; 5 added the conflicts found between queued edits and newer server
+//! changes. Opening an older file migrates it in place in one transaction: each step
 //! adds tables, columns or triggers (and version 4 counts the queue it finds); nothing queued is
 //! changed ([`schema`]).
 //!
@@ -35,6 +36,8 @@
 //! * [`counts`]: queued changes per layer, over both queues.
 //! * [`upload`]: building an upload and marking what it sent.
 //! * [`apply`]: applying a sync reply (downloads, acknowledgements, refusals, generations).
+//! * [`conflict_check`] and [`conflicts`]: finding conflicts between queued updates and the
+//!   server's current version, recording them and applying a resolution.
 //! * [`predictions`]: the refusals the service's rules predict for queued changes.
 //! * [`attachments`]: the server's attachments and the local view of them.
 //! * [`attachment_queue`] and [`attachment_sync`]: the attachment change queue, and its part
@@ -53,6 +56,8 @@ mod apply;
 mod attachment_queue;
 mod attachment_sync;
 mod attachments;
+mod conflict_check;
+mod conflicts;
 mod counts;
 mod definition;
 mod local_edits;
@@ -64,6 +69,8 @@ mod upload;
 
 pub use apply::AppliedSync;
 pub use attachments::{AttachmentPayloads, LocalAttachment};
+pub use conflict_check::ConflictCheck;
+pub use conflicts::ResolveOutcome;
 pub use counts::PendingCounts;
 pub use definition::{Generations, ReplicaDefinition, ReplicaLayer};
 pub use queue::{ChangeKey, ChangeKind, ChangeState, LocalChange, Refusal};

@@ -6,6 +6,7 @@
 //! columns and triggers), or open a file whose format it does not know.
 
 use super::attachments;
+use super::conflicts::CONFLICT_SCHEMA;
 use super::definition::{ReplicaDefinition, store_generations};
 use super::server_features::upsert_server_feature;
 use super::{AttachmentSetup, ReplicaFile, ReplicaFileError, sql_at, to_json};
@@ -17,8 +18,9 @@ const FORMAT_MARKER: &str = "syncwatch-replica";
 
 /// Schema version of replica files written by this build. 1: features and changes;
 /// 2: attachments and attachment changes; 3: the editor and predicted refusals;
-/// 4: the queue's counts kept by triggers. Older files are migrated when opened.
-pub(super) const FORMAT_VERSION: i64 = 4;
+/// 4: the queue's counts kept by triggers; 5: the conflicts table. Older files are migrated when
+/// opened.
+pub(super) const FORMAT_VERSION: i64 = 5;
 /// What version 3 adds to a version 2 file.
 const EDITOR_AND_PREDICTIONS: &str = "
     ALTER TABLE definition ADD COLUMN editor TEXT;
@@ -213,6 +215,10 @@ impl ReplicaFile {
                 .and_then(|()| tx.execute_batch(COUNT_EXISTING_QUEUE))
                 .map_err(|e| sql_at(&path, e))?;
         }
+        if from < 5 {
+            tx.execute_batch(CONFLICT_SCHEMA)
+                .map_err(|e| sql_at(&path, e))?;
+        }
         tx.execute(
             "UPDATE meta SET value = ?1 WHERE key = 'version'",
             [FORMAT_VERSION.to_string()],
@@ -284,6 +290,7 @@ impl ReplicaFile {
             .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
             .map_err(|e| sql_at(&path, e))?;
         tx.execute_batch(ATTACHMENT_SCHEMA)
+            .and_then(|()| tx.execute_batch(CONFLICT_SCHEMA))
             .map_err(|e| sql_at(&path, e))?;
         attachments::store_direction(&tx, &path, setup.direction)?;
         tx.execute(

@@ -43,6 +43,8 @@ pub struct ViewModel {
     pub results_stale: Vec<LocalReplicaId>,
     /// The signed-in accounts, as the engine last listed them (no secret).
     pub accounts: Vec<Account>,
+    /// Each replica's recorded conflicts, as the engine last sent them.
+    pub conflicts: HashMap<LocalReplicaId, Vec<crate::engine::Conflict>>,
     /// The account each replica last signed in as (kept after a sign-out, so "Sign in again"
     /// can name the user; lost at restart).
     pub last_signed_in_as: HashMap<LocalReplicaId, AccountKey>,
@@ -341,6 +343,11 @@ impl ViewModel {
                 });
             }
             Event::Accounts(accounts) => self.accounts = accounts,
+            Event::ConflictsReady {
+                replica, conflicts, ..
+            } => {
+                self.conflicts.insert(replica, conflicts);
+            }
             Event::CertificateTrusted { url, fingerprint } => {
                 self.notice = Some(Notice {
                     text: format!("Trusted the certificate of {url} ({fingerprint})"),
@@ -517,6 +524,7 @@ mod tests {
                     downloaded: 0,
                     failed_edits: 0,
                     duration_ms: 5,
+                    held_conflicts: 0,
                 },
             },
             2.0,

@@ -648,7 +648,13 @@ async fn rule_same_field_local_value_wins() {
 
     let report = recover_after_terminate(&h, tech, 1).await;
     assert_eq!(report.recovered.len(), 1, "{report:#?}");
-    assert!(report.recovered[0].note.contains("local values win"));
+    let note = &report.recovered[0].note;
+    assert!(note.contains("local values win"), "{note}");
+    assert!(
+        note.contains("also changed on the server (Notes)"),
+        "the rule is shown where it applied: {note}"
+    );
+    assert!(note.contains("same field, the local value wins"), "{note}");
 
     let on_server = h.server_hydrant(&a).await.unwrap();
     assert_eq!(

@@ -3,13 +3,16 @@
 //! HTTP on loopback (its data in a temp dir), the engine with its data dir in another, and helpers
 //! that run jobs to their end, record local edits, wait for events (keeping a log of every event
 //! seen), and open the replica files. The admin API and what the service holds are in
-//! `service_side`; direct counts over the SQLite databases in `counts`. Test files configure it
+//! `service_side`; direct counts over the SQLite databases in `counts`; the conflict tests' "no edit
+//! lost" check in `no_edit_lost`. Test files configure it
 //! (`start_with`) but never build their own; it builds no window or CLI rigs (`ui`, `cli`).
 
 mod counts;
+mod no_edit_lost;
 mod service_side;
 
 pub use self::counts::{LocalCount, ServerDb, local_count};
+pub use self::no_edit_lost::MadeEdit;
 pub use crate::support::demo_data::{HYD_1, attrs, gid};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

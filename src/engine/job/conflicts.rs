@@ -1,0 +1,179 @@
+//! The sync job's conflict step, before anything is uploaded (ARCHITECTURE.md, "Conflicts"):
+//! when the queue holds local updates and the service has sync direction control, a
+//! download-only synchronizeReplica brings the replica's server copy up to date first; then the
+//! replica file compares every queued update with it and applies the replica's
+//! conflict policy. What is held stays out of the upload that follows.
+//!
+//! What it must not do: send any local edit (the upload is [`super::sync`]'s) or drop one the
+//! policy keeps. A service without sync direction control gets no download-first: its uploads
+//! win as before, and the log says so once per sync.
+
+use super::Failed;
+use super::report::{cancelled, log, log_unreadable_features, progress_events};
+use super::rollback::sync_failed;
+use super::sync_params::sync_params;
+use crate::engine::api::{Conflict, ConflictStatus, JobId, LocalReplicaId, SyncOptions};
+use crate::engine::error::EngineError;
+use crate::engine::{Deps, attachment_transfer};
+use crate::geodatabase::replica_file::{ChangeKey, ChangeKind, ReplicaFile};
+use crate::protocol::{Guid, SyncDirection};
+use crate::service::FeatureServiceClient;
+use std::path::PathBuf;
+use tokio::sync::watch;
+
+/// What the conflict step found and did.
+#[derive(Debug, Default)]
+pub(super) struct Detected {
+    /// Changes to keep out of the upload (held conflicts).
+    pub(super) held: Vec<ChangeKey>,
+    /// Every conflict found (held, or settled by the policy).
+    pub(super) found: Vec<Conflict>,
+    /// Server changes the download-first sync applied.
+    pub(super) downloaded: u32,
+}
+
+/// Whether there is anything to check, and whether the service lets a sync download only.
+fn needs_check(path: &PathBuf) -> Result<(bool, bool), EngineError> {
+    let file = ReplicaFile::open(path)?;
+    let updates = file.changes()?.iter().any(|c| c.kind == ChangeKind::Update);
+    let control = file
+        .service_info()?
+        .is_some_and(|i| i.sync_capabilities.supports_sync_direction_control);
+    Ok((updates, control))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn detect(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    replica_name: &str,
+    guid: &Guid,
+    path: PathBuf,
+    options: &SyncOptions,
+    cancel: watch::Receiver<bool>,
+) -> Result<Detected, Failed> {
+    let policy = deps.with_store(move |s| s.conflict_policy(replica)).await?;
+    let checked = path.clone();
+    let (updates, control) = tokio::task::spawn_blocking(move || needs_check(&checked))
+        .await
+        .map_err(EngineError::from)??;
+    let mut detected = Detected::default();
+    if updates && control {
+        detected.downloaded = download_first(
+            deps,
+            client,
+            replica,
+            job_id,
+            replica_name,
+            guid,
+            &path,
+            options,
+            cancel,
+        )
+        .await?;
+    } else if updates {
+        log(
+            deps,
+            Some(replica),
+            replica_name,
+            None,
+            "this service has no sync direction control (supportsSyncDirectionControl): conflicts with newer server changes cannot be detected before uploading",
+        )
+        .await;
+    }
+    let check_path = path.clone();
+    let check = tokio::task::spawn_blocking(move || {
+        ReplicaFile::open(&check_path)?.check_conflicts(policy)
+    })
+    .await
+    .map_err(EngineError::from)?
+    .map_err(EngineError::from)?;
+    for conflict in &check.found {
+        let fields: Vec<&str> = conflict.fields.iter().map(|f| f.name.as_str()).collect();
+        let what = match conflict.status {
+            ConflictStatus::Held => "held until resolved",
+            ConflictStatus::KeptMine => "the local values are sent (policy: keep mine)",
+            ConflictStatus::TookServer => {
+                "the server's values are kept (policy: take the server's)"
+            }
+        };
+        let message = format!(
+            "conflict on {} in {} ({}: {}): {what}",
+            conflict.global_id,
+            conflict.layer_name,
+            conflict.kind.as_str(),
+            fields.join(", "),
+        );
+        log(deps, Some(replica), replica_name, None, &message).await;
+    }
+    if !check.found.is_empty() {
+        crate::engine::conflicts::send_conflicts(deps, replica).await;
+    }
+    detected.held = check.held;
+    detected.found = check.found;
+    Ok(detected)
+}
+
+/// A download-only synchronizeReplica applied to the replica's server copy, keeping every local
+/// update (a server delete does not supersede it here). Returns the server changes applied.
+#[allow(clippy::too_many_arguments)]
+async fn download_first(
+    deps: &Deps,
+    client: &FeatureServiceClient,
+    replica: LocalReplicaId,
+    job_id: JobId,
+    replica_name: &str,
+    guid: &Guid,
+    path: &PathBuf,
+    options: &SyncOptions,
+    cancel: watch::Receiver<bool>,
+) -> Result<u32, Failed> {
+    let read = path.clone();
+    let (definition, generations) = tokio::task::spawn_blocking(move || {
+        let file = ReplicaFile::open(&read)?;
+        Ok::<_, EngineError>((file.definition()?, file.generations()?))
+    })
+    .await
+    .map_err(EngineError::from)??;
+    let download = SyncOptions {
+        direction: SyncDirection::Download,
+        ..options.clone()
+    };
+    let params = sync_params(guid, &definition, &generations, &download, None);
+    let progress = progress_events(deps, replica, job_id);
+    let results_dir = deps.dirs.results_dir();
+    let reply = tokio::select! {
+        r = client.synchronize_replica(&params, &results_dir, &progress) => r,
+        _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
+    };
+    let result = match reply {
+        Ok(result) => result,
+        Err(e) => return Err(sync_failed(deps, replica, job_id, e, path.clone()).await),
+    };
+    if let Some(file) = &result.sqlite_file {
+        let _ = std::fs::remove_file(file);
+        return Err(EngineError::Unsupported(
+            "the service sent a SQLite delta; syncwatch asks for JSON results".into(),
+        )
+        .into());
+    }
+    let wanted = attachment_transfer::by_url(&result.response);
+    let fetched = tokio::select! {
+        r = attachment_transfer::fetch(client, &wanted, &results_dir) => r?,
+        _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
+    };
+    let response = result.response;
+    let apply_path = path.clone();
+    let (applied, response) = tokio::task::spawn_blocking(move || {
+        let mut file = ReplicaFile::open(&apply_path)?;
+        let applied = file.apply_download_first(&response, &fetched.payloads)?;
+        drop(fetched);
+        Ok::<_, EngineError>((applied, response))
+    })
+    .await
+    .map_err(EngineError::from)??;
+    log_unreadable_features(deps, replica, replica_name, &response).await;
+    Ok(applied.downloaded())
+}
