@@ -15,6 +15,7 @@ mod replicas;
 mod reset;
 mod results;
 mod serve;
+mod service;
 mod service_replicas;
 mod session;
 mod settings;
@@ -89,6 +90,9 @@ pub enum Command {
     Logout(logout::LogoutArgs),
     /// List who is signed in where (token expiry, secret store; no secret).
     Accounts(accounts::AccountsArgs),
+    /// Show a feature service: its layers and tables (ids, names, geometry, counts), its
+    /// spatial reference, extent and sync capabilities.
+    Service(service::ServiceArgs),
     /// List every replica a service has (admins: all), stale ones marked; unregister some.
     ServiceReplicas(service_replicas::ServiceReplicasArgs),
     /// Run the reference feature service (demo water network unless --service is given).
@@ -113,6 +117,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Login(a)) => login::run(&a, args.data_dir.as_deref()),
         Some(Command::Logout(a)) => logout::run(&a, args.data_dir.as_deref()),
         Some(Command::Accounts(a)) => accounts::run(&a, args.data_dir.as_deref()),
+        Some(Command::Service(a)) => service::run(&a, args.data_dir.as_deref()),
         Some(Command::ServiceReplicas(a)) => service_replicas::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),
         None => gui::run(args.data_dir.as_deref()),

@@ -18,6 +18,7 @@
 
 pub mod api;
 mod attachment_transfer;
+mod browse;
 mod error;
 mod events;
 mod job;

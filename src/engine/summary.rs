@@ -57,6 +57,7 @@ pub(crate) fn build(
         history,
         signed_in_as: store.replica_account(record.local_id)?,
         sign_in_needed: store.sign_in_needed(record.local_id)?,
+        work_area: None,
     };
     if record.replica_guid.is_none() {
         // Still being created: no file yet.
@@ -77,6 +78,7 @@ fn fill_from_file(
     let definition = file.definition().map_err(|e| chain(&e))?;
     let generations = file.generations().map_err(|e| chain(&e))?;
     let counts = file.pending_counts().map_err(|e| chain(&e))?;
+    summary.work_area = Some(file.work_area().map_err(|e| chain(&e))?.unwrap_or_default());
     summary.sync_model = definition.sync_model;
     summary.direction = definition.direction;
     summary.server_gen = generations.replica_server_gen;

@@ -13,10 +13,12 @@ mod log;
 mod replica;
 mod reset;
 mod secret;
+mod service_facts;
 mod service_replicas;
 mod settings;
 mod text_enum;
 mod time;
+mod work_area;
 
 pub(crate) use text_enum::text_enum;
 
@@ -29,8 +31,12 @@ pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
 pub use reset::{LayerChangeCounts, ObjectOutcome, ResetPlan, ResetReport};
 pub use secret::Secret;
+pub use service_facts::{
+    LayerFacts, ScopeError, ServiceFacts, geometry_label, parse_where, service_name_from_url,
+};
 pub use service_replicas::{
     DEFAULT_STALE_DAYS, ServiceReplica, ServiceReplicaLayer, UnregisterResult, area_text, is_stale,
 };
 pub use settings::{PredictedPolicy, ResetMode};
 pub use time::now_ms;
+pub use work_area::{AreaGeometry, Extent, WorkArea, WorkAreaError};

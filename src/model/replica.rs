@@ -128,6 +128,10 @@ pub struct ReplicaSummary {
     /// renew it); cleared by a successful sign-in to that server. Badge: [`Health::SignInNeeded`].
     #[serde(default)]
     pub sign_in_needed: Option<String>,
+    /// The work area the replica was made for; `None` until its file is read (and for files
+    /// made before areas were kept, which hold the whole service).
+    #[serde(default)]
+    pub work_area: Option<super::WorkArea>,
 }
 
 impl ReplicaSummary {
@@ -165,6 +169,7 @@ mod tests {
             history: vec![],
             signed_in_as: None,
             sign_in_needed: None,
+            work_area: None,
         }
     }
 

@@ -289,6 +289,22 @@ impl Runner {
                     service_replicas::export_csv(deps, self.command, replicas, stale_days, path);
                 tokio::spawn(task);
             }
+            Command::DescribeService { service_url, token } => {
+                let task =
+                    super::browse::describe(self.deps.clone(), self.command, service_url, token);
+                tokio::spawn(task);
+            }
+            Command::CountArea {
+                service_url,
+                token,
+                area,
+                layers,
+            } => {
+                let deps = self.deps.clone();
+                let task =
+                    super::browse::count_area(deps, self.command, service_url, token, area, layers);
+                tokio::spawn(task);
+            }
             Command::SignIn { .. }
             | Command::SubmitSignInCode { .. }
             | Command::CancelSignIn { .. }

@@ -106,6 +106,7 @@ impl ConnectDialog {
             layers,
             sync_model: self.sync_model,
             is_async: self.is_async,
+            scope: Default::default(),
         })
     }
 }

@@ -311,6 +311,8 @@ impl ViewModel {
             Event::BrowserSignInStarted { .. } | Event::SignInFailed { .. } => {}
             // The Service replicas window keeps its own list (`ui/service_replicas`).
             Event::ServiceReplicasLoaded { .. } | Event::ServiceReplicasUnregistered { .. } => {}
+            // The New replica wizard follows the browser's answers itself (`app::wizard`).
+            Event::ServiceDescribed { .. } | Event::AreaCounted { .. } => {}
             Event::SignedIn { account, .. } => {
                 match self.accounts.iter_mut().find(|a| a.key == account.key) {
                     Some(slot) => *slot = account,
