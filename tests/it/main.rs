@@ -24,6 +24,7 @@ mod server {
 
 /// The engine and the service client against the reference service.
 mod engine {
+    mod browse;
     mod predictions;
     mod reset;
     mod service_client;
@@ -50,6 +51,7 @@ mod cli {
     mod secrets;
     mod serve;
     mod serve_users;
+    mod service_browser;
     mod service_replicas;
     mod sign_in;
     mod terminal_output;
@@ -66,6 +68,7 @@ mod ui {
     mod service_replicas;
     mod sign_in;
     mod sign_in_engine;
+    mod wizard;
 }
 
 /// Faults, crashes, load, hostile input, security.
