@@ -50,11 +50,13 @@ fn fix_a_refused_edit_end_to_end() {
             .is_some_and(|r| r.pending_changes == 1)
     });
 
+    // The create job's view is still there: wait for the sync's own job to end.
+    let create_job = h.state().vm.jobs.get(&replica).map(|j| j.job);
     click(h, "⟳ Sync now");
     wait_until(h, "the sync to finish", |a| {
         a.vm.jobs
             .get(&replica)
-            .is_some_and(|j| j.state.is_terminal())
+            .is_some_and(|j| Some(j.job) != create_job && j.state.is_terminal())
             && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
     assert_eq!(
