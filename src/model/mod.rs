@@ -8,6 +8,7 @@
 mod account;
 pub mod demo;
 mod edit_results;
+mod extent;
 mod ids;
 mod log;
 mod replica;
@@ -26,6 +27,7 @@ pub use account::{
     Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
 };
 pub use edit_results::{AttachmentDetail, EditResultRecord};
+pub use extent::Extent;
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
@@ -39,4 +41,4 @@ pub use service_replicas::{
 };
 pub use settings::{PredictedPolicy, ResetMode};
 pub use time::now_ms;
-pub use work_area::{AreaGeometry, Extent, WorkArea, WorkAreaError};
+pub use work_area::{AreaGeometry, WorkArea, WorkAreaError};

@@ -6,7 +6,8 @@
 //!
 //! What it must not do: I/O. The facts are filled by `service::browse`.
 
-use super::work_area::{Extent, WorkArea};
+use super::extent::Extent;
+use super::work_area::WorkArea;
 use crate::protocol::SyncCapabilities;
 use crate::protocol::spatial::Sr;
 use serde::{Deserialize, Serialize};

@@ -3,9 +3,13 @@
 //! (`xmin,ymin,xmax,ymax[,wkid]`), refusing an inverted, empty or non-finite one, the
 //! createReplica `geometry`/`geometryType`/`inSR` it becomes, and its one-line text.
 //!
+//! The [`Extent`] rectangle itself is `extent.rs`; this file adds its checks and text (an
+//! extent's `wkid` `None` means the service's own spatial reference here).
+//!
 //! What it must not do: I/O, or judge the area against a service (that is
 //! `service_facts::ServiceFacts::check_area`, which knows the service's extent and SR).
 
+use super::extent::Extent;
 use crate::protocol::spatial::Sr;
 use serde::{Deserialize, Serialize};
 
@@ -24,17 +28,6 @@ pub enum WorkArea {
         /// `None`: the service's own spatial reference.
         wkid: Option<i64>,
     },
-}
-
-/// An envelope; `wkid` `None` means the service's own spatial reference.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Extent {
-    pub xmin: f64,
-    pub ymin: f64,
-    pub xmax: f64,
-    pub ymax: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wkid: Option<i64>,
 }
 
 /// Why a work area cannot be used. Each message stands on its own and quotes the input.
@@ -124,14 +117,6 @@ impl Extent {
             return Err(WorkAreaError::Empty);
         }
         Ok(())
-    }
-
-    /// Whether two extents in the same spatial reference overlap (touching counts).
-    pub fn intersects(&self, other: &Extent) -> bool {
-        self.xmin <= other.xmax
-            && other.xmin <= self.xmax
-            && self.ymin <= other.ymax
-            && other.ymin <= self.ymax
     }
 
     /// This extent's corners converted to `to` (from `from`, its own SR when it names none);

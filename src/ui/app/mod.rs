@@ -290,7 +290,7 @@ impl SyncwatchApp {
         let Some(replica) = selected.and_then(|id| self.vm.replica(id)).cloned() else {
             self.grid.clear();
             ui.centered_and_justified(|ui| {
-                ui.label("Select a replica on the left, or create one with New replica….");
+                ui.label("Select a replica on the left, or create one (New replica…).");
             });
             return;
         };
