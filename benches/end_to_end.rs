@@ -101,6 +101,7 @@ impl Engine {
                 layers: vec![0],
                 sync_model: SyncModel::PerReplica,
                 is_async: false,
+                scope: Default::default(),
             }))
             .await;
         assert_eq!(outcome.state, JobState::Completed);

@@ -85,6 +85,7 @@ async fn tokens_never_reach_logs_or_exports() {
             layers: vec![0],
             sync_model: SyncModel::PerReplica,
             is_async: true,
+            scope: Default::default(),
         })
     };
     let (replica, end) = h.job(request(&token, "secured")).await;

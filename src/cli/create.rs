@@ -1,8 +1,12 @@
-//! `syncwatch create`: create a replica on a feature service and download it.
+//! `syncwatch create`: create a replica on a feature service and download it: layers by name
+//! or id, an optional work area (`--extent`), per-layer `--where` clauses, attachments on or
+//! off, a name suggested when none is given. Layer names, the area and the clauses are checked
+//! against the service's facts first: bad input is one line and creates nothing.
 
 use super::session::{JobEnd, Session, data_dir, print_json};
 use super::terminal::outln;
-use crate::engine::{Command, CreateRequest};
+use crate::engine::{Command, CreateRequest, CreateScope};
+use crate::model::{Extent, WorkArea, parse_where};
 use crate::protocol::SyncModel;
 use anyhow::bail;
 use std::path::Path;
@@ -12,12 +16,27 @@ pub struct CreateArgs {
     /// The feature service, `…/FeatureServer`.
     #[arg(long = "service")]
     pub service_url: String,
-    /// A name for the replica (unique on this laptop).
+    /// A name for the replica (unique on this laptop); default: suggested from the service
+    /// and the area.
     #[arg(long)]
-    pub name: String,
-    /// Layer ids, comma separated: `0,1`.
+    pub name: Option<String>,
+    /// Layers by name or id, comma separated: `Hydrants,Valves` or `0,1`.
     #[arg(long, value_delimiter = ',', required = true)]
-    pub layers: Vec<i64>,
+    pub layers: Vec<String>,
+    /// The work area: `xmin,ymin,xmax,ymax[,wkid]` (default wkid: the service's own; 4326
+    /// and 3857 are converted). Without it the whole service.
+    #[arg(
+        long,
+        value_name = "XMIN,YMIN,XMAX,YMAX[,WKID]",
+        allow_hyphen_values = true
+    )]
+    pub extent: Option<String>,
+    /// A layer's `where` clause, `LAYER=CLAUSE` (repeatable): `--where "Poles=RANK > 3"`.
+    #[arg(long = "where", value_name = "LAYER=CLAUSE")]
+    pub wheres: Vec<String>,
+    /// Leave attachments out (they are neither downloaded nor synced).
+    #[arg(long)]
+    pub no_attachments: bool,
     /// perReplica (one generation) or perLayer (one per layer).
     #[arg(long, default_value = "perReplica", value_parser = parse_sync_model)]
     pub sync_model: SyncModel,
@@ -42,24 +61,37 @@ fn parse_sync_model(text: &str) -> Result<SyncModel, String> {
 }
 
 pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
+    // Input that is wrong on its own is refused before anything is started.
+    let extent = args
+        .extent
+        .as_deref()
+        .map(Extent::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--extent: {e}"))?;
+    let area = extent.map(WorkArea::Extent).unwrap_or_default();
+    let wheres = args
+        .wheres
+        .iter()
+        .map(|w| parse_where(w))
+        .collect::<Result<Vec<_>, _>>()?;
     let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
+    let request = match request(&session, args, area, &wheres) {
+        Ok(request) => request,
+        Err(e) => {
+            session.shutdown();
+            return Err(e);
+        }
+    };
     // An entry without a replicaID is a create that never finished: the engine takes it over.
     if session
         .replicas()
         .iter()
-        .any(|r| r.name == args.name && r.replica_guid.is_some())
+        .any(|r| r.name == request.name && r.replica_guid.is_some())
     {
         session.shutdown();
-        bail!("a replica named {:?} already exists", args.name);
+        bail!("a replica named {:?} already exists", request.name);
     }
-    let request = CreateRequest {
-        service_url: args.service_url.clone(),
-        token: args.token.clone().map(Into::into),
-        name: args.name.clone(),
-        layers: args.layers.clone(),
-        sync_model: args.sync_model,
-        is_async: args.is_async,
-    };
+    let name = request.name.clone();
     let end = session.run_job(Command::CreateReplica(request), "create");
     let summary = match &end {
         Ok(JobEnd::Completed { replica, .. }) => {
@@ -87,9 +119,13 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
                     .and_then(|s| s.replica_guid.as_ref())
                     .map(|g| g.to_string())
                     .unwrap_or_default();
+                let area = summary
+                    .as_ref()
+                    .and_then(|s| s.work_area.as_ref())
+                    .map(|a| a.text())
+                    .unwrap_or_else(|| "whole service".into());
                 outln!(
-                    "created replica {} {guid}: {} features downloaded",
-                    args.name,
+                    "created replica {name} {guid}: {} features downloaded ({area})",
                     outcome.downloaded
                 );
             }
@@ -102,4 +138,51 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
         JobEnd::ResetRequired { reason, .. } => super::sync::report_reset(args.json, &reason),
         JobEnd::SignInNeeded { reason, .. } => super::sync::report_sign_in(args.json, &reason),
     }
+}
+
+/// The create request, checked against the service's facts when anything needs them (layer
+/// names, an area, `where` clauses, no name); plain layer ids with a name go as they are.
+fn request(
+    session: &Session,
+    args: &CreateArgs,
+    area: WorkArea,
+    wheres: &[(String, String)],
+) -> anyhow::Result<CreateRequest> {
+    let ids: Option<Vec<i64>> = args.layers.iter().map(|l| l.trim().parse().ok()).collect();
+    let plain = area.is_whole_service() && wheres.is_empty();
+    let mut scope = CreateScope {
+        area,
+        attachments: !args.no_attachments,
+        ..Default::default()
+    };
+    let (layers, name) = match (ids, &args.name) {
+        (Some(ids), Some(name)) if plain => (ids, name.clone()),
+        _ => {
+            let facts =
+                super::service::describe(session, &args.service_url, args.token.as_deref())?;
+            let layers = facts.resolve_layers(&args.layers)?;
+            facts.check_area(&scope.area)?;
+            for (layer, clause) in wheres {
+                let id = facts.resolve_layers(&[layer])?[0];
+                if !layers.contains(&id) {
+                    bail!("--where names the layer {layer:?}, which is not among --layers");
+                }
+                scope.wheres.insert(id, clause.clone());
+            }
+            let name = args
+                .name
+                .clone()
+                .unwrap_or_else(|| facts.suggested_name(&scope.area));
+            (layers, name)
+        }
+    };
+    Ok(CreateRequest {
+        service_url: args.service_url.clone(),
+        token: args.token.clone().map(Into::into),
+        name,
+        layers,
+        sync_model: args.sync_model,
+        is_async: args.is_async,
+        scope,
+    })
 }

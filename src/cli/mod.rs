@@ -18,6 +18,7 @@ mod reset;
 mod resolve;
 mod results;
 mod serve;
+mod service;
 mod service_replicas;
 mod session;
 mod settings;
@@ -97,6 +98,9 @@ pub enum Command {
     Logout(logout::LogoutArgs),
     /// List who is signed in where (token expiry, secret store; no secret).
     Accounts(accounts::AccountsArgs),
+    /// Show a feature service: its layers and tables (ids, names, geometry, counts), its
+    /// spatial reference, extent and sync capabilities.
+    Service(service::ServiceArgs),
     /// List every replica a service has (admins: all), stale ones marked; unregister some.
     ServiceReplicas(service_replicas::ServiceReplicasArgs),
     /// Read an ArcGIS offline map (.geodatabase) without changing it; --check asks its service.
@@ -125,6 +129,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Login(a)) => login::run(&a, args.data_dir.as_deref()),
         Some(Command::Logout(a)) => logout::run(&a, args.data_dir.as_deref()),
         Some(Command::Accounts(a)) => accounts::run(&a, args.data_dir.as_deref()),
+        Some(Command::Service(a)) => service::run(&a, args.data_dir.as_deref()),
         Some(Command::ServiceReplicas(a)) => service_replicas::run(&a, args.data_dir.as_deref()),
         Some(Command::Inspect(a)) => inspect::run(&a, args.data_dir.as_deref()),
         Some(Command::Serve(a)) => serve::run(&a),

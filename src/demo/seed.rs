@@ -319,6 +319,7 @@ impl Seeder {
             layers,
             sync_model: SyncModel::PerReplica,
             is_async: true,
+            scope: Default::default(),
         }))
         .await?;
         let registered = self

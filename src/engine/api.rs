@@ -39,7 +39,7 @@ impl Default for SyncOptions {
 }
 
 /// What the technician asks for when creating a replica. `Debug` hides the token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateRequest {
     pub service_url: String,
     /// Kept in memory and in the app database only; never logged.
@@ -48,6 +48,50 @@ pub struct CreateRequest {
     pub layers: Vec<i64>,
     pub sync_model: SyncModel,
     pub is_async: bool,
+    /// The work area, per-layer `where` clauses and attachments (the whole service, every row,
+    /// attachments on: what a request without a scope asks for).
+    #[serde(default)]
+    pub scope: CreateScope,
+}
+
+/// What of the chosen layers a new replica holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateScope {
+    /// Sent as createReplica `geometry`/`geometryType`/`inSR`, with each layer's
+    /// `layerQueries` entry using it; kept in the replica file.
+    pub area: WorkArea,
+    /// `where` clauses by layer id (each layer's `layerQueries` `where`).
+    pub wheres: std::collections::BTreeMap<i64, String>,
+    /// Download and sync attachments of the layers that have them.
+    pub attachments: bool,
+}
+
+impl Default for CreateScope {
+    fn default() -> Self {
+        CreateScope {
+            area: WorkArea::WholeService,
+            wheres: Default::default(),
+            attachments: true,
+        }
+    }
+}
+
+impl CreateScope {
+    /// The `layerQueries` entry of a layer: the rows inside the area (and its `where`), or
+    /// every row (or those its `where` picks) for the whole service.
+    pub fn layer_query(&self, layer_id: i64) -> crate::protocol::LayerQuery {
+        let mut query = if self.area.is_whole_service() {
+            crate::protocol::LayerQuery::all()
+        } else {
+            crate::protocol::LayerQuery::in_area()
+        };
+        if let Some(clause) = self.wheres.get(&layer_id) {
+            query.query_option = Some(crate::protocol::QueryOption::UseFilter);
+            query.where_clause = Some(clause.clone());
+        }
+        query
+    }
 }
 
 /// The id the engine's handle gives every [`Command`] it queues (counting up from 1 per engine).
@@ -231,6 +275,21 @@ pub enum Command {
         layer_id: i64,
         global_id: Guid,
         resolution: Resolution,
+    },
+    /// Read the service browser's facts of `service_url` (root, layers and tables, counts),
+    /// signing in as [`Command::LoadServiceReplicas`] does. Answered with
+    /// [`Event::ServiceDescribed`] or [`Event::CommandFailed`].
+    DescribeService {
+        service_url: String,
+        token: Option<Secret>,
+    },
+    /// Count each of `layers`' features inside `area` (the service's `query`). Answered with
+    /// [`Event::AreaCounted`] or [`Event::CommandFailed`].
+    CountArea {
+        service_url: String,
+        token: Option<Secret>,
+        area: WorkArea,
+        layers: Vec<i64>,
     },
 }
 
@@ -517,5 +576,15 @@ pub enum Event {
         replica: LocalReplicaId,
         policy: ConflictPolicy,
         conflicts: Vec<Conflict>,
+    },
+    /// The service browser's facts ([`Command::DescribeService`]).
+    ServiceDescribed {
+        facts: ServiceFacts,
+    },
+    /// Each layer's feature count inside `area` ([`Command::CountArea`]), `(layer id, count)`.
+    AreaCounted {
+        service_url: String,
+        area: WorkArea,
+        counts: Vec<(i64, i64)>,
     },
 }

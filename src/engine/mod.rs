@@ -19,6 +19,7 @@
 pub mod api;
 mod attachment_transfer;
 mod conflicts;
+mod browse;
 mod error;
 mod events;
 mod job;

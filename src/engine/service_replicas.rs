@@ -112,7 +112,7 @@ async fn list(
 }
 
 /// The client for the service, and the replicas this laptop holds by replicaID.
-async fn client_and_held(
+pub(super) async fn client_and_held(
     deps: &Deps,
     service_url: &str,
     token: Option<Secret>,

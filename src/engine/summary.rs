@@ -59,6 +59,7 @@ pub(crate) fn build(
         sign_in_needed: store.sign_in_needed(record.local_id)?,
         held_conflicts: 0,
         conflict_policy: store.conflict_policy(record.local_id)?,
+        work_area: None,
     };
     if record.replica_guid.is_none() {
         // Still being created: no file yet.
@@ -80,6 +81,7 @@ fn fill_from_file(
     let generations = file.generations().map_err(|e| chain(&e))?;
     let counts = file.pending_counts().map_err(|e| chain(&e))?;
     summary.held_conflicts = file.held_conflict_count().map_err(|e| chain(&e))?;
+    summary.work_area = Some(file.work_area().map_err(|e| chain(&e))?.unwrap_or_default());
     summary.sync_model = definition.sync_model;
     summary.direction = definition.direction;
     summary.server_gen = generations.replica_server_gen;

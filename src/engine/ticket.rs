@@ -323,6 +323,7 @@ mod tests {
             layers: vec![0],
             sync_model: SyncModel::PerReplica,
             is_async: false,
+            scope: Default::default(),
         })
     }
 

@@ -9,16 +9,19 @@ mod account;
 mod conflicts;
 pub mod demo;
 mod edit_results;
+mod extent;
 mod ids;
 mod log;
 mod offline_map;
 mod replica;
 mod reset;
 mod secret;
+mod service_facts;
 mod service_replicas;
 mod settings;
 mod text_enum;
 mod time;
+mod work_area;
 
 pub(crate) use text_enum::text_enum;
 
@@ -30,6 +33,7 @@ pub use conflicts::{
     Side, conflicting_fields, value_of,
 };
 pub use edit_results::{AttachmentDetail, EditResultRecord};
+pub use extent::Extent;
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
@@ -39,8 +43,12 @@ pub use offline_map::{
 };
 pub use reset::{LayerChangeCounts, ObjectOutcome, ResetPlan, ResetReport};
 pub use secret::Secret;
+pub use service_facts::{
+    LayerFacts, ScopeError, ServiceFacts, geometry_label, parse_where, service_name_from_url,
+};
 pub use service_replicas::{
     DEFAULT_STALE_DAYS, ServiceReplica, ServiceReplicaLayer, UnregisterResult, area_text, is_stale,
 };
 pub use settings::{PredictedPolicy, ResetMode};
 pub use time::now_ms;
+pub use work_area::{AreaGeometry, WorkArea, WorkAreaError};

@@ -140,6 +140,10 @@ pub struct ReplicaSummary {
     /// What this replica's syncs do with conflicting edits.
     #[serde(default)]
     pub conflict_policy: ConflictPolicy,
+    /// The work area the replica was made for; `None` until its file is read (and for files
+    /// made before areas were kept, which hold the whole service).
+    #[serde(default)]
+    pub work_area: Option<super::WorkArea>,
 }
 
 impl ReplicaSummary {
@@ -179,6 +183,7 @@ mod tests {
             sign_in_needed: None,
             held_conflicts: 0,
             conflict_policy: ConflictPolicy::default(),
+            work_area: None,
         }
     }
 

@@ -148,6 +148,10 @@ pub struct LayerDef {
     /// Features loaded into an empty data directory.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seed: Vec<Feature>,
+    /// `false`: the layer does not sync (its capabilities leave out `Sync`, as an ArcGIS layer
+    /// whose sync is not enabled); `None` or `true`: it syncs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_enabled: Option<bool>,
 }
 
 impl LayerDef {
@@ -411,7 +415,11 @@ impl ServiceDefinition {
             } else {
                 Vec::new()
             },
-            capabilities: "Create,Delete,Query,Update,Editing,Sync".into(),
+            capabilities: if layer.sync_enabled == Some(false) {
+                "Create,Delete,Query,Update,Editing".into()
+            } else {
+                "Create,Delete,Query,Update,Editing,Sync".into()
+            },
             max_record_count: Some(MAX_RECORD_COUNT),
             supported_query_formats: Some("JSON, geoJSON".into()),
             advanced_query_capabilities: Some(AdvancedQueryCapabilities {

@@ -7,6 +7,7 @@
 
 pub mod admin;
 mod backoff;
+mod browse;
 mod calls;
 mod client;
 mod config;
@@ -21,6 +22,7 @@ mod transport;
 mod trust;
 
 pub use backoff::Backoff;
+pub use browse::BROWSE_CONCURRENCY;
 pub use calls::Unregistered;
 pub use client::FeatureServiceClient;
 pub use config::{ClientConfig, FIRST_POLL_DELAY, Token};

@@ -136,6 +136,14 @@ pub fn replica_detail_ui(
                 ui.label("Direction / model");
                 ui.label(format!("{} / {}", replica.direction, replica.sync_model));
                 ui.end_row();
+                ui.label("Work area");
+                ui.label(
+                    replica
+                        .work_area
+                        .as_ref()
+                        .map_or_else(|| "whole service".to_owned(), |a| a.text()),
+                );
+                ui.end_row();
                 ui.label("Generation");
                 ui.label(generation_text(replica));
                 ui.end_row();

@@ -58,7 +58,7 @@ pub fn replica_list_ui(
             ui.add(egui::Label::new(what).wrap());
         } else if loaded {
             ui.label("No replicas yet.");
-            if ui.button("Connect to a service…").clicked() {
+            if ui.button("Create a replica…").clicked() {
                 action = ReplicaListAction::CreateReplica;
             }
         } else {

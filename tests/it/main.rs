@@ -31,6 +31,7 @@ mod geodatabase {
 mod engine {
     mod offline_maps;
     mod conflicts;
+    mod browse;
     mod predictions;
     mod reset;
     mod service_client;
@@ -59,6 +60,7 @@ mod cli {
     mod secrets;
     mod serve;
     mod serve_users;
+    mod service_browser;
     mod service_replicas;
     mod sign_in;
     mod terminal_output;
@@ -76,6 +78,7 @@ mod ui {
     mod service_replicas;
     mod sign_in;
     mod sign_in_engine;
+    mod wizard;
 }
 
 /// Faults, crashes, load, hostile input, security.

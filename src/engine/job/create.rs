@@ -139,6 +139,8 @@ pub(crate) struct FreshReplica {
 /// A replica the server just created, not yet written to a file.
 pub(crate) struct RequestedReplica {
     pub guid: Guid,
+    /// The work area it was made for, kept in its file.
+    area: crate::model::WorkArea,
     definition: ReplicaDefinition,
     response: ReplicaResponse,
     service_info: crate::protocol::FeatureServiceInfo,
@@ -181,6 +183,7 @@ impl RequestedReplica {
         if let Some(editor) = &self.editor {
             file.set_editor(editor)?;
         }
+        file.set_work_area(&self.area)?;
         Ok(file)
     }
 }
@@ -246,8 +249,19 @@ async fn request_replica_as(
     params.sync_model = request.sync_model;
     params.is_async = request.is_async;
     params.data_format = DataFormat::Json;
+    let scope = &request.scope;
+    params.layer_queries = request
+        .layers
+        .iter()
+        .map(|id| (id.to_string(), scope.layer_query(*id)))
+        .collect();
+    if let Some(area) = scope.area.geometry() {
+        params.geometry = Some(area.geometry);
+        params.geometry_type = Some(area.geometry_type.to_string());
+        params.in_sr = area.in_sr;
+    }
     // Attachments come along (their data by URL, fetched one by one) and sync both ways.
-    let attachments = if layer_infos.iter().any(|l| l.has_attachments) {
+    let attachments = if scope.attachments && layer_infos.iter().any(|l| l.has_attachments) {
         params.return_attachments = true;
         params.return_attachments_data_by_url = true;
         if service_info
@@ -316,6 +330,7 @@ async fn request_replica_as(
     let editor = replica_owner(client, &guid).await;
     Ok(RequestedReplica {
         guid,
+        area: request.scope.area.clone(),
         definition,
         response,
         service_info,

@@ -318,7 +318,7 @@ async fn attempt(
     cancel: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
     let replica = record.local_id;
-    let (definition, old_changes, old_attachments) = {
+    let (definition, old_changes, old_attachments, area) = {
         let path = record.file_path.clone();
         tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
             let file = ReplicaFile::open(&path)?;
@@ -327,7 +327,12 @@ async fn attempt(
                 .into_iter()
                 .filter(|a| a.pending.is_some())
                 .collect();
-            Ok((file.definition()?, file.changes()?, queued))
+            Ok((
+                file.definition()?,
+                file.changes()?,
+                queued,
+                file.work_area()?,
+            ))
         })
         .await??
     };
@@ -338,6 +343,16 @@ async fn attempt(
         layers: definition.layers.iter().map(|l| l.layer_id).collect(),
         sync_model: definition.sync_model,
         is_async: true,
+        // The fresh replica holds what the old one did: its area and each layer's `where`.
+        scope: crate::engine::api::CreateScope {
+            area: area.unwrap_or_default(),
+            wheres: definition
+                .layers
+                .iter()
+                .filter_map(|l| l.query.where_clause.clone().map(|w| (l.layer_id, w)))
+                .collect(),
+            attachments: true,
+        },
     };
     let client =
         signed_in_client(deps, replica, &record.service_url, request.token.clone()).await?;

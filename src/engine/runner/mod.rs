@@ -323,6 +323,22 @@ impl Runner {
             | Command::SetOfflineMapFolders { .. }) => {
                 tokio::spawn(super::offline_maps::answer(self.deps.clone(), command));
             }
+            Command::DescribeService { service_url, token } => {
+                let task =
+                    super::browse::describe(self.deps.clone(), self.command, service_url, token);
+                tokio::spawn(task);
+            }
+            Command::CountArea {
+                service_url,
+                token,
+                area,
+                layers,
+            } => {
+                let deps = self.deps.clone();
+                let task =
+                    super::browse::count_area(deps, self.command, service_url, token, area, layers);
+                tokio::spawn(task);
+            }
             Command::SignIn { .. }
             | Command::SubmitSignInCode { .. }
             | Command::CancelSignIn { .. }

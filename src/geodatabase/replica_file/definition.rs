@@ -1,11 +1,12 @@
 //! What the replica is: its definition (service, GUID, name, sync model and direction, layers
 //! with their queries), its server generations, the cached service and layer properties (for
-//! offline validation) and the editor the service knows its uploads by.
+//! offline validation), the editor the service knows its uploads by and the work area.
 //!
 //! What it must not do: read or write features or the change queues. Generations are stored
 //! only inside the caller's sync transaction, after the changes they stand for.
 
 use super::{ReplicaFile, ReplicaFileError, from_json, sql_at, to_json};
+use crate::model::WorkArea;
 use crate::protocol::{
     FeatureServiceInfo, Guid, LayerInfo, LayerQuery, ReplicaResponse, SyncDirection, SyncModel,
 };
@@ -15,6 +16,8 @@ use std::path::Path;
 
 /// Attribute name used for the GlobalID when the layer's properties do not name one.
 const DEFAULT_GLOBAL_ID_FIELD: &str = "GlobalID";
+/// `meta` key holding the replica's work area (JSON).
+const WORK_AREA_KEY: &str = "work_area";
 
 /// Everything that identifies a replica and how it syncs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +176,34 @@ impl ReplicaFile {
             .execute(
                 "UPDATE definition SET editor = ?1 WHERE singleton = 1",
                 [editor],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The work area the replica was made for (`None` in files made before areas were kept,
+    /// which hold the whole service).
+    pub fn work_area(&self) -> Result<Option<WorkArea>, ReplicaFileError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [WORK_AREA_KEY],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        text.map(|t| from_json(&self.path, "the work area", &t))
+            .transpose()
+    }
+
+    /// Records the work area the replica was made for (at create time).
+    pub fn set_work_area(&mut self, area: &WorkArea) -> Result<(), ReplicaFileError> {
+        let text = to_json(area)?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [WORK_AREA_KEY, text.as_str()],
             )
             .map_err(|e| self.sql(e))?;
         Ok(())

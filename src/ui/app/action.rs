@@ -11,8 +11,7 @@ use crate::protocol::Guid;
 use crate::ui::PendingPick;
 use crate::ui::Tab;
 use crate::ui::dialogs::{
-    AccountsWindow, ConnectDialog, DropConfirm, FixDialog, FixValues, SignInRequest,
-    UnregisterConfirm,
+    AccountsWindow, DropConfirm, FixDialog, FixValues, SignInRequest, UnregisterConfirm,
 };
 use crate::ui::results::RowIndex;
 use std::sync::Arc;
@@ -34,7 +33,7 @@ pub enum Action {
     StartReset(LocalReplicaId, ResetMode),
     ConfirmReset(LocalReplicaId),
     CancelReset(LocalReplicaId),
-    OpenConnect,
+    OpenWizard,
     CreateReplica(CreateRequest),
     /// Open the attribute form for this row of the grid's snapshot.
     OpenFix {
@@ -161,19 +160,12 @@ impl SyncwatchApp {
                 self.send(Command::CancelReset { replica: id });
                 self.vm.close_pending_reset();
             }
-            Action::OpenConnect => {
-                let url = if self.persisted.last_service_url.is_empty() {
-                    self.config.default_service_url.clone()
-                } else {
-                    self.persisted.last_service_url.clone()
-                };
-                self.connect = Some(ConnectDialog::new(&url));
-            }
+            Action::OpenWizard => self.open_wizard(),
             Action::CreateReplica(req) => {
                 self.persisted.last_service_url = req.service_url.clone();
                 let name = req.name.clone();
                 if self.send(Command::CreateReplica(req)) {
-                    self.connect = None;
+                    self.wizard = None;
                     self.vm
                         .set_notice(format!("Creating replica {name}…"), false);
                 }

@@ -4,13 +4,15 @@
 //! from a command sender and an event receiver, so tests drive it without an engine. The top and
 //! status bars are in `top_bar`, the screenshot and first-frame hooks in `dev_hooks`, signing in
 //! (the Sign in dialog's commands and events, Accounts, the "Sign in again" banners) in `sign_in`,
-//! the "Service replicas" view's commands and events in `service_replicas`.
+//! the "Service replicas" view's commands and events in `service_replicas`, the New replica
+//! wizard's in `wizard`.
 
 mod action;
 mod dev_hooks;
 mod service_replicas;
 mod sign_in;
 mod top_bar;
+mod wizard;
 
 pub use crate::ui::persisted::DEFAULT_AUTO_SYNC_SECS;
 pub use action::{Action, PendingExport};
@@ -18,9 +20,8 @@ pub use sign_in::SignInState;
 
 use crate::engine::SendError;
 use crate::engine::{Command, Event, LocalReplicaId};
-use crate::ui::dialogs::connect::ConnectChoice;
 use crate::ui::dialogs::{
-    self, AccountsWindow, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, UnregisterConfirm,
+    self, AccountsWindow, DialogOutcome, DropConfirm, FixDialog, UnregisterConfirm,
 };
 use crate::ui::log_panel::{LogPanelState, log_panel_ui};
 use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
@@ -42,7 +43,8 @@ pub struct SyncwatchApp {
     pub persisted: Persisted,
     pub grid: GridState,
     pub log_state: LogPanelState,
-    pub connect: Option<ConnectDialog>,
+    /// The New replica wizard, while open.
+    pub wizard: Option<crate::ui::dialogs::Wizard>,
     pub fix: Option<FixDialog>,
     pub drop_confirm: Option<DropConfirm>,
     pub unregister_confirm: Option<UnregisterConfirm>,
@@ -94,7 +96,7 @@ impl SyncwatchApp {
             persisted,
             grid,
             log_state: LogPanelState::default(),
-            connect: None,
+            wizard: None,
             fix: None,
             drop_confirm: None,
             unregister_confirm: None,
@@ -160,6 +162,7 @@ impl SyncwatchApp {
             }
             self.follow_sign_in(ctx, &event);
             self.follow_service_replicas(&event);
+            self.follow_wizard(&event);
             self.vm.apply(event, now_secs, now_ms);
             if started.elapsed() > EVENT_BUDGET {
                 // Events are still queued: continue next frame.
@@ -238,7 +241,7 @@ impl SyncwatchApp {
                     ReplicaListAction::None => {}
                     ReplicaListAction::Select(id) => actions.push(Action::Select(id)),
                     ReplicaListAction::SyncNow(id) => actions.push(Action::SyncNow(id)),
-                    ReplicaListAction::CreateReplica => actions.push(Action::OpenConnect),
+                    ReplicaListAction::CreateReplica => actions.push(Action::OpenWizard),
                     ReplicaListAction::SetPaused(id, paused) => {
                         actions.push(Action::SetPaused(id, paused))
                     }
@@ -336,7 +339,7 @@ impl SyncwatchApp {
         let Some(replica) = selected.and_then(|id| self.vm.replica(id)).cloned() else {
             self.grid.clear();
             ui.centered_and_justified(|ui| {
-                ui.label("Select a replica on the left, or connect to a service to create one.");
+                ui.label("Select a replica on the left, or create one (New replica…).");
             });
             return;
         };
@@ -416,23 +419,9 @@ impl SyncwatchApp {
         {
             actions.push(Action::DismissSummary);
         }
-        if let Some(dialog) = &mut self.connect {
-            match dialogs::connect_dialog_ui(ctx, dialog, &self.vm.accounts) {
-                DialogOutcome::Open => {}
-                DialogOutcome::Cancelled => self.connect = None,
-                DialogOutcome::Done(ConnectChoice::Create(req)) => {
-                    actions.push(Action::CreateReplica(req))
-                }
-                DialogOutcome::Done(ConnectChoice::SignIn { url }) => {
-                    actions.push(Action::OpenSignIn {
-                        url,
-                        username: String::new(),
-                    })
-                }
-            }
-        }
+        self.wizard_window_ui(ctx, actions);
         self.service_replicas_window_ui(ctx);
-        // After "Connect to service", so its "Sign in…" opens on top of it.
+        // After the New replica wizard, so its "Sign in…" opens on top of it.
         self.sign_in_modals_ui(ctx, actions);
         if let Some(dialog) = &mut self.fix {
             match dialogs::fix_dialog_ui(ctx, dialog) {

@@ -16,8 +16,8 @@ impl SyncwatchApp {
     ) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("Connect to service…").clicked() {
-                    actions.push(Action::OpenConnect);
+                if ui.button("New replica…").clicked() {
+                    actions.push(Action::OpenWizard);
                 }
                 if ui.button("Sign in…").clicked() {
                     actions.push(Action::OpenSignIn {
@@ -143,8 +143,8 @@ impl SyncwatchApp {
                 )
             });
             ui.separator();
-            if ui.button("Connect to service…").clicked() {
-                actions.push(Action::OpenConnect);
+            if ui.button("New replica…").clicked() {
+                actions.push(Action::OpenWizard);
             }
         });
         let dark = ui.visuals().dark_mode;

@@ -1,5 +1,5 @@
-//! Small dialogs: "Connect to service" (FeatureServer URL and the signed-in account → create a
-//! replica, [`connect`]), "Sign in" ([`sign_in`]), File → Accounts ([`accounts`]), the attribute
+//! Small dialogs: "New replica" (the wizard that browses a service and creates a replica of
+//! the chosen layers and work area, [`wizard`]), "Sign in" ([`sign_in`]), File → Accounts ([`accounts`]), the attribute
 //! form that fixes a refused edit before resending it ([`fix`]), and the confirmations before a
 //! local edit is dropped or a replica unregistered ([`confirm`]). Each keeps its own form state
 //! and returns what the user decided; the app turns that into `Command`s. Escape or a click
@@ -7,16 +7,16 @@
 
 pub mod accounts;
 pub mod confirm;
-pub mod connect;
 pub mod fix;
 pub mod sign_in;
+pub mod wizard;
 
 pub use accounts::{AccountsAction, AccountsWindow, accounts_window_ui};
 pub use sign_in::{SignInDialog, SignInMethod, SignInRequest, SignInStage, sign_in_dialog_ui};
 
 pub use confirm::{DropConfirm, UnregisterConfirm, drop_confirm_ui, unregister_confirm_ui};
-pub use connect::{ConnectDialog, connect_dialog_ui};
 pub use fix::{FixDialog, FixValues, field_hint, fix_dialog_ui};
+pub use wizard::{Wizard, WizardAction, wizard_ui};
 
 /// What a dialog returned this frame.
 #[must_use]

@@ -329,6 +329,8 @@ impl ViewModel {
                 });
                 self.offline_maps.apply(&event);
             }
+            // The New replica wizard follows the browser's answers itself (`app::wizard`).
+            Event::ServiceDescribed { .. } | Event::AreaCounted { .. } => {}
             Event::SignedIn { account, .. } => {
                 match self.accounts.iter_mut().find(|a| a.key == account.key) {
                     Some(slot) => *slot = account,

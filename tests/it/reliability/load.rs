@@ -86,6 +86,7 @@ fn create(service_url: &str, name: String) -> Command {
         layers: vec![0],
         sync_model: SyncModel::PerReplica,
         is_async: false,
+        scope: Default::default(),
     })
 }
 

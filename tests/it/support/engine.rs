@@ -190,6 +190,7 @@ impl Harness {
             layers: vec![0],
             sync_model: SyncModel::PerReplica,
             is_async,
+            scope: Default::default(),
         }
     }
 

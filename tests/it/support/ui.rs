@@ -2,6 +2,7 @@
 //! no engine. Tests push `Event`s and read back the `Command`s the UI sent.
 
 pub mod stack;
+pub mod wizard;
 
 use egui_kittest::Harness;
 use std::path::PathBuf;

@@ -582,24 +582,59 @@ fn log_panel_lists_and_filters_errors() {
         .get_by_label("Replica with this GUID does not exist on the server.");
 }
 
-/// "Connect to service" validates the form and sends CreateReplica.
+/// The New replica wizard reads the service (DescribeService), offers its layers by name,
+/// suggests a name and sends CreateReplica for the ticked layers.
 #[test]
-fn connect_dialog_creates_a_replica() {
+fn wizard_creates_a_replica() {
+    use syncwatch::model::{Extent, LayerFacts, ServiceFacts};
     let mut r = rig();
-    r.click("Connect to service…");
-    r.type_into("Replica name", "Valves");
-    r.type_into("Layer ids", ", 2");
+    r.click("New replica…");
+    r.click("Next");
+    let url = match r.take_commands().as_slice() {
+        [Command::DescribeService { service_url, .. }] => service_url.clone(),
+        other => panic!("expected DescribeService, got {other:?}"),
+    };
+    let layer = |id: i64, name: &str| LayerFacts {
+        id,
+        name: name.into(),
+        is_table: false,
+        geometry_type: Some("esriGeometryPoint".into()),
+        feature_count: Some(10 + id),
+        has_attachments: false,
+        sync_enabled: true,
+    };
+    r.push([Event::ServiceDescribed {
+        facts: ServiceFacts {
+            service_url: url,
+            name: "Water".into(),
+            description: "The water network".into(),
+            wkid: Some(4326),
+            full_extent: Some(Extent::parse("-123,45,-122,46,4326").expect("extent")),
+            sync_enabled: true,
+            sync_capabilities: Default::default(),
+            layers: vec![layer(0, "Hydrants"), layer(2, "Valves")],
+        },
+    }]);
+    r.harness.get_by_label("The water network");
+    r.harness
+        .get_by_role_and_label(egui::accesskit::Role::CheckBox, "Valves")
+        .click();
+    r.harness.run();
+    r.click("Next");
+    r.harness.get_by_label("Valves: 12");
+    r.click("Next");
     r.click("Create replica");
     let commands = r.take_commands();
     match commands.as_slice() {
         [Command::CreateReplica(req)] => {
-            assert_eq!(req.name, "Valves");
-            assert_eq!(req.layers, vec![0, 2]);
+            assert_eq!(req.name, "Water");
+            assert_eq!(req.layers, vec![2]);
             assert!(req.service_url.ends_with("/FeatureServer"));
+            assert!(req.scope.area.is_whole_service());
         }
         other => panic!("expected CreateReplica, got {other:?}"),
     }
-    assert!(r.harness.state().connect.is_none());
+    assert!(r.harness.state().wizard.is_none());
 }
 
 /// The demo banner and the demo menu item appear against the demo service.

@@ -3,6 +3,7 @@
 //! refused edit in the grid, fix it in the attribute form and resend, and see it disappear.
 
 use crate::support::ui::stack::{click, stack, type_into, wait_until};
+use crate::support::ui::wizard::new_replica;
 use egui_kittest::kittest::Queryable as _;
 use syncwatch::engine::{Command, LocalEdit};
 use syncwatch::protocol::JobState;
@@ -15,9 +16,7 @@ fn fix_a_refused_edit_end_to_end() {
     let h = &mut s.h;
 
     // Create a replica of the demo service through the dialog.
-    click(h, "Connect to service…");
-    type_into(h, "Replica name", "Hydrants e2e");
-    click(h, "Create replica");
+    new_replica(h, &["Hydrants"], "Hydrants e2e");
     wait_until(h, "the new replica", |a| {
         a.vm.replicas.len() == 1
             && !a.vm.replicas[0].syncing
@@ -51,11 +50,13 @@ fn fix_a_refused_edit_end_to_end() {
             .is_some_and(|r| r.pending_changes == 1)
     });
 
+    // The create job's view is still there: wait for the sync's own job to end.
+    let create_job = h.state().vm.jobs.get(&replica).map(|j| j.job);
     click(h, "⟳ Sync now");
     wait_until(h, "the sync to finish", |a| {
         a.vm.jobs
             .get(&replica)
-            .is_some_and(|j| j.state.is_terminal())
+            .is_some_and(|j| Some(j.job) != create_job && j.state.is_terminal())
             && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
     assert_eq!(
@@ -122,9 +123,7 @@ fn manual_client_reset_through_the_modal() {
         (server.base_url().to_owned(), server.admin_key().to_owned())
     };
     let h = &mut s.h;
-    click(h, "Connect to service…");
-    type_into(h, "Replica name", "Hydrants reset");
-    click(h, "Create replica");
+    new_replica(h, &["Hydrants"], "Hydrants reset");
     wait_until(h, "the new replica", |a| {
         a.vm.replicas.len() == 1
             && !a.vm.replicas[0].syncing

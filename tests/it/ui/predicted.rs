@@ -4,6 +4,7 @@
 
 use crate::support::demo_data::{HYD_1, HYD_2, HYD_3};
 use crate::support::ui::stack::{Stack, click, stack, type_into, wait_until};
+use crate::support::ui::wizard::new_replica;
 use egui_kittest::kittest::Queryable as _;
 use serde_json::json;
 use syncwatch::engine::{Command, Health, LocalEdit, LocalReplicaId};
@@ -46,9 +47,7 @@ fn predicted_row(s: &Stack, replica: LocalReplicaId, code: i64) -> u32 {
 #[test]
 fn predicted_refusals_show_in_the_grid_with_guidance_fix_and_drop() {
     let mut s = stack();
-    click(&mut s.h, "Connect to service…");
-    type_into(&mut s.h, "Replica name", "Hydrants predicted");
-    click(&mut s.h, "Create replica");
+    new_replica(&mut s.h, &["Hydrants"], "Hydrants predicted");
     wait_until(&mut s.h, "the new replica", |a| {
         a.vm.replicas.len() == 1
             && !a.vm.replicas[0].syncing

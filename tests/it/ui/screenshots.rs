@@ -2,7 +2,8 @@
 //! llvmpipe; no display needed): the first-run demo on the real engine and demo service (the
 //! three seeded replicas, the grid filtered to the 1000 series, the reset modal), and light mode
 //! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
-//! replicas with the unregister confirmation, and an ArcGIS offline map selected. Writes
+//! replicas with the unregister confirmation, an ArcGIS offline map selected, and the New replica
+//! wizard's work-area page on the real engine and the GridTown test service. Writes
 //! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
@@ -270,4 +271,40 @@ fn screenshot_of_an_offline_map() {
     h.get_by_label("Homesites (Collector)").click();
     settle(&mut h);
     save(&mut h, "offline-map.png");
+}
+
+/// The New replica wizard's work-area page: two GridTown layers ticked, an extent typed, and
+/// the features inside it as the service counted them.
+#[test]
+fn screenshot_of_the_wizard_work_area() {
+    use crate::support::spatial::gridtown;
+    use crate::support::ui::stack::{click, stack_serving_with, type_into, wait_until};
+    use crate::support::ui::wizard::{next_page, read_service, tick_layer};
+    let builder = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu();
+    let mut s = stack_serving_with(builder, gridtown(4326));
+    let h = &mut s.h;
+    click(h, "New replica…");
+    read_service(h);
+    tick_layer(h, "Poles");
+    tick_layer(h, "Parcels");
+    next_page(h);
+    click(h, "An extent");
+    for (field, value) in [
+        ("xmin", "-122.665"),
+        ("ymin", "45.50"),
+        ("xmax", "-122.615"),
+        ("ymax", "45.535"),
+        ("wkid", "4326"),
+    ] {
+        type_into(h, field, value);
+    }
+    wait_until(h, "the area's counts", |a| {
+        a.wizard
+            .as_ref()
+            .is_some_and(|w| w.area_counts().iter().all(|(_, n)| n.is_some()))
+    });
+    h.run_steps(6);
+    save(h, "wizard-work-area.png");
 }

@@ -341,12 +341,12 @@ fn sign_in_again_banner_prefills_the_dialog() {
     assert_eq!(state.dialog.username, "tech1");
 }
 
-/// "Connect to service" names the account it will use, offers "Sign in…" without one, and keeps
+/// The New replica wizard names the account it will use, offers "Sign in…" without one, and keeps
 /// the token field under "Advanced".
 #[test]
 fn connect_uses_the_signed_in_account() {
     let mut r = rig();
-    r.click("Connect to service…");
+    r.click("New replica…");
     r.harness.get_by_label("not signed in to this server");
     assert!(
         r.harness
@@ -360,7 +360,7 @@ fn connect_uses_the_signed_in_account() {
     r.harness.key_press(egui::Key::Escape);
     r.harness.run();
     assert!(r.harness.state().sign_in.is_none());
-    assert!(r.harness.state().connect.is_some(), "connect stays open");
+    assert!(r.harness.state().wizard.is_some(), "the wizard stays open");
     r.push([Event::Accounts(fixtures::accounts())]);
     r.harness
         .get_by_label("will use tech1 @ http://127.0.0.1:8080/arcgis");

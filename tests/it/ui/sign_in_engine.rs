@@ -11,6 +11,7 @@ use crate::support::server::{TECH1_PASSWORD, secured_demo};
 use crate::support::ui::stack::{
     Stack, click, secured_https_stack, secured_stack, type_into, wait_until,
 };
+use crate::support::ui::wizard::{finish_wizard, new_replica};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use syncwatch::protocol::JobState;
@@ -83,10 +84,9 @@ fn password_sign_in_accounts_and_sign_out_on_the_real_engine() {
     h.get_by_label_contains("Signed in as tech1 @");
 
     // "Connect to service" uses the account by itself.
-    click(h, "Connect to service…");
+    click(h, "New replica…");
     h.get_by_label(&format!("will use tech1 @ {root}"));
-    type_into(h, "Replica name", "Hydrants signed in");
-    click(h, "Create replica");
+    finish_wizard(h, &["Hydrants"], "Hydrants signed in");
     wait_until(h, "the new replica", |a| {
         a.vm.replicas.len() == 1
             && !a.vm.replicas[0].syncing
@@ -173,9 +173,7 @@ fn sign_in_again_banner_leads_to_a_working_sync() {
     open_sign_in(h, &root);
     submit_password(h, "tech1", TECH1_PASSWORD);
     wait_until(h, "tech1 signed in", |a| signed_in(a, "tech1"));
-    click(h, "Connect to service…");
-    type_into(h, "Replica name", "Hydrants again");
-    click(h, "Create replica");
+    new_replica(h, &["Hydrants"], "Hydrants again");
     wait_until(h, "the new replica", |a| {
         a.vm.replicas.len() == 1
             && !a.vm.replicas[0].syncing

@@ -77,6 +77,27 @@ pub fn secured_stack(definition: syncwatch::server::ServiceDefinition) -> Stack 
     )
 }
 
+/// The window on the real engine and a reference service serving `definition` (e.g. GridTown).
+pub fn stack_serving(definition: syncwatch::server::ServiceDefinition) -> Stack {
+    let builder = Harness::builder().with_size(egui::vec2(1280.0, 800.0));
+    stack_serving_with(builder, definition)
+}
+
+/// [`stack_serving`] with a prepared harness builder (the wgpu renderer for screenshots).
+pub fn stack_serving_with(
+    builder: egui_kittest::HarnessBuilder<SyncwatchApp>,
+    definition: syncwatch::server::ServiceDefinition,
+) -> Stack {
+    stack_on(
+        builder,
+        ServerConfig {
+            definition: Some(definition),
+            ..ServerConfig::default()
+        },
+        GuiOptions::default(),
+    )
+}
+
 /// [`secured_stack`] over HTTPS with the service's self-signed certificate, which the window's
 /// engine does not trust (no `--ca-cert`).
 pub fn secured_https_stack(definition: syncwatch::server::ServiceDefinition) -> Stack {
