@@ -8,6 +8,7 @@
 mod account;
 pub mod demo;
 mod edit_results;
+mod extent;
 mod ids;
 mod log;
 mod replica;
@@ -23,6 +24,7 @@ pub(crate) use text_enum::text_enum;
 pub use account::{
     Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
 };
+pub use extent::Extent;
 pub use edit_results::{AttachmentDetail, EditResultRecord};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;

@@ -14,6 +14,7 @@
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
 //!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`; [`service_replicas`] the view of a
 //!   service's replicas (File → Manage service replicas…).
+//! * [`map`]           the map widget (pan, zoom, layers, the rectangle tool, the area picker).
 //! * [`theme`]         badge colours; [`format`](mod@format) time and byte formatting.
 //! * [`command_sink`], [`file_picker`], [`demo_controls`]  what the window is given to talk out.
 //! * [`window`]        opens the native window for `cli::gui`.
@@ -30,6 +31,7 @@ pub mod file_picker;
 pub mod fixtures;
 pub mod format;
 pub mod log_panel;
+pub mod map;
 pub mod persisted;
 pub mod replica_detail;
 pub mod replica_list;
