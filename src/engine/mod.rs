@@ -20,6 +20,7 @@ pub mod api;
 mod attachment_transfer;
 mod error;
 mod events;
+mod feature_map;
 mod job;
 mod local;
 mod prediction;

@@ -44,10 +44,7 @@ impl Extent {
     }
 
     pub fn center(&self) -> [f64; 2] {
-        [
-            (self.xmin + self.xmax) / 2.0,
-            (self.ymin + self.ymax) / 2.0,
-        ]
+        [(self.xmin + self.xmax) / 2.0, (self.ymin + self.ymax) / 2.0]
     }
 
     /// The smallest extent holding both (the spatial reference of `self` is kept).
@@ -81,7 +78,10 @@ impl Extent {
     }
 
     /// The bounds of a set of points; None when there are none (or none finite).
-    pub fn of_points(points: impl IntoIterator<Item = [f64; 2]>, wkid: Option<i64>) -> Option<Extent> {
+    pub fn of_points(
+        points: impl IntoIterator<Item = [f64; 2]>,
+        wkid: Option<i64>,
+    ) -> Option<Extent> {
         let mut out: Option<Extent> = None;
         for p in points {
             if !(p[0].is_finite() && p[1].is_finite()) {

@@ -9,6 +9,7 @@ mod account;
 pub mod demo;
 mod edit_results;
 mod extent;
+mod feature_map;
 mod ids;
 mod log;
 mod replica;
@@ -24,8 +25,11 @@ pub(crate) use text_enum::text_enum;
 pub use account::{
     Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
 };
-pub use extent::Extent;
 pub use edit_results::{AttachmentDetail, EditResultRecord};
+pub use extent::Extent;
+pub use feature_map::{
+    FeatureMap, MAX_NEIGHBOURS, MapGeometry, NeighbourFeature, PreviewLayer, ServicePreview,
+};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};

@@ -14,6 +14,7 @@
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
 //!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`; [`service_replicas`] the view of a
 //!   service's replicas (File → Manage service replicas…).
+//! * [`feature_map`]   the detail pane's map of the selected feature (local, server, nearby).
 //! * [`map`]           the map widget (pan, zoom, layers, the rectangle tool, the area picker).
 //! * [`theme`]         badge colours; [`format`](mod@format) time and byte formatting.
 //! * [`command_sink`], [`file_picker`], [`demo_controls`]  what the window is given to talk out.
@@ -27,6 +28,7 @@ pub mod bench;
 pub mod command_sink;
 pub mod demo_controls;
 pub mod dialogs;
+pub mod feature_map;
 pub mod file_picker;
 pub mod fixtures;
 pub mod format;

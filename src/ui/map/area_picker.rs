@@ -90,7 +90,11 @@ impl AreaPicker {
 pub fn format_coordinate(v: f64) -> String {
     let text = format!("{v:.3}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".to_owned() } else { text.to_owned() }
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Draws the picker; returns the current extent (None while there is none or the typed values
@@ -113,7 +117,13 @@ pub fn area_picker_ui(
         wkid: picker.wkid,
         ..MapOptions::default()
     };
-    let map = map_ui(ui, &mut picker.view, layers, Some(&mut picker.tool), options);
+    let map = map_ui(
+        ui,
+        &mut picker.view,
+        layers,
+        Some(&mut picker.tool),
+        options,
+    );
     if map.extent_changed {
         picker.fill_fields();
         picker.revision += 1;
@@ -130,7 +140,8 @@ pub fn area_picker_ui(
         picker.tool.set_extent(Some(e));
         picker.revision += 1;
     }
-    let typed_valid = picker.typed.iter().all(|t| t.trim().is_empty()) || picker.typed_extent().is_some();
+    let typed_valid =
+        picker.typed.iter().all(|t| t.trim().is_empty()) || picker.typed_extent().is_some();
     if !typed_valid {
         ui.colored_label(
             ui.visuals().warn_fg_color,

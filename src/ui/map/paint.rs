@@ -142,6 +142,9 @@ fn fill_mesh(
             color: fill,
         })
         .collect();
-    mesh.indices = triangles.into_iter().filter_map(|i| u32::try_from(i).ok()).collect();
+    mesh.indices = triangles
+        .into_iter()
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect();
     Some(mesh)
 }

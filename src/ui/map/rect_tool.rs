@@ -208,7 +208,11 @@ mod tests {
     fn a_corner_handle_moves_only_that_corner() {
         let (view, rect) = setup();
         let mut tool = RectangleTool::new(None);
-        tool.set_extent(Some(Extent::from_corners([-20.0, -20.0], [20.0, 20.0], None)));
+        tool.set_extent(Some(Extent::from_corners(
+            [-20.0, -20.0],
+            [20.0, 20.0],
+            None,
+        )));
         // the top-right corner (20, 20) is at screen (120, 80); grab it a few points off
         assert!(tool.press(&view, rect, pos2(123.0, 78.0)));
         assert!(tool.drag_to(&view, rect, pos2(160.0, 50.0)));
@@ -223,7 +227,11 @@ mod tests {
         let mut tool = RectangleTool::new(None);
         tool.draw_enabled = false;
         assert!(!tool.press(&view, rect, pos2(10.0, 10.0)));
-        tool.set_extent(Some(Extent::from_corners([-20.0, -20.0], [20.0, 20.0], None)));
+        tool.set_extent(Some(Extent::from_corners(
+            [-20.0, -20.0],
+            [20.0, 20.0],
+            None,
+        )));
         assert!(tool.press(&view, rect, pos2(100.0, 100.0)));
         assert!(tool.drag_to(&view, rect, pos2(110.0, 100.0)));
         let e = tool.extent().unwrap();

@@ -58,10 +58,9 @@ impl MapShape {
                     .map(|p| [p.x(), p.y()])
                     .collect(),
             ),
-            Geometry::Line(l) => MapShape::Polyline(vec![vec![
-                [l.start.x, l.start.y],
-                [l.end.x, l.end.y],
-            ]]),
+            Geometry::Line(l) => {
+                MapShape::Polyline(vec![vec![[l.start.x, l.start.y], [l.end.x, l.end.y]]])
+            }
             Geometry::LineString(l) => MapShape::Polyline(vec![line(l)]),
             Geometry::MultiLineString(ml) => MapShape::Polyline(ml.0.iter().map(line).collect()),
             Geometry::Polygon(p) => MapShape::Polygon(vec![part(p)]),
@@ -130,7 +129,8 @@ mod tests {
     fn geometry_json_becomes_map_shapes() {
         let point = MapShape::from_json(Some("esriGeometryPoint"), &json!({"x": 1.0, "y": 2.0}));
         assert_eq!(point, Some(MapShape::Point([1.0, 2.0])));
-        let line = MapShape::from_json(None, &json!({"paths": [[[0, 0], [1, 1], [2, 0]]]})).unwrap();
+        let line =
+            MapShape::from_json(None, &json!({"paths": [[[0, 0], [1, 1], [2, 0]]]})).unwrap();
         assert_eq!(line.vertex_count(), 3);
         let polygon = MapShape::from_json(
             Some("esriGeometryPolygon"),

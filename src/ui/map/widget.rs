@@ -9,8 +9,8 @@ use super::rect_tool::RectangleTool;
 use super::view::MapView;
 use crate::model::Extent;
 use egui::{
-    Align2, Color32, FontId, PointerButton, Pos2, Rect, Response, Sense, Stroke, StrokeKind,
-    Role, WidgetInfo, pos2, vec2,
+    Align2, Color32, FontId, PointerButton, Pos2, Rect, Response, Role, Sense, Stroke, StrokeKind,
+    WidgetInfo, pos2, vec2,
 };
 
 /// The zoom step of the + and − buttons.
@@ -93,8 +93,7 @@ pub fn map_ui(
     let tool_dragging = tool.as_ref().is_some_and(|t| t.is_dragging());
     if response.dragged() {
         if tool_dragging {
-            if let (Some(tool), Some(pos)) =
-                (tool.as_deref_mut(), response.interact_pointer_pos())
+            if let (Some(tool), Some(pos)) = (tool.as_deref_mut(), response.interact_pointer_pos())
             {
                 extent_changed |= tool.drag_to(view, rect, pos);
             }
@@ -137,7 +136,10 @@ pub fn map_ui(
         painter.text(
             rect.center_top() + vec2(0.0, 6.0),
             Align2::CENTER_TOP,
-            format!("{} shapes not drawn (too many vertices)", stats.shapes_capped),
+            format!(
+                "{} shapes not drawn (too many vertices)",
+                stats.shapes_capped
+            ),
             FontId::proportional(11.0),
             Color32::from_rgb(0x90, 0x30, 0x00),
         );
@@ -167,7 +169,9 @@ fn zoom_buttons(
     let mut button = |ui: &mut egui::Ui, text: &str, hover: &str| {
         let r = Rect::from_min_size(at, vec2(side, side));
         at.y += side + 4.0;
-        ui.put(r, egui::Button::new(text)).on_hover_text(hover).clicked()
+        ui.put(r, egui::Button::new(text))
+            .on_hover_text(hover)
+            .clicked()
     };
     if button(ui, "+", "Zoom in") {
         view.zoom_about(rect, rect.center(), BUTTON_ZOOM);
@@ -204,7 +208,10 @@ fn legend(painter: &egui::Painter, rect: Rect, layers: &[MapLayer]) {
         .fold(0.0_f32, f32::max)
         + 30.0;
     let height = row_h * rows.len() as f32 + 8.0;
-    let frame = Rect::from_min_size(pos2(rect.left() + 6.0, rect.top() + 6.0), vec2(width, height));
+    let frame = Rect::from_min_size(
+        pos2(rect.left() + 6.0, rect.top() + 6.0),
+        vec2(width, height),
+    );
     painter.rect(
         frame,
         3.0,

@@ -56,6 +56,8 @@ pub struct GridState {
     pub focus_search: bool,
     /// How many times the index vector was rebuilt (tests check it is not per frame).
     pub rebuilds: u64,
+    /// The map of the selected row's feature in the detail pane.
+    pub feature_panel: crate::ui::feature_map::FeaturePanel,
     /// The replica whose results the grid is showing (or about to show).
     replica: Option<LocalReplicaId>,
     source: Option<SourceKey>,
@@ -214,6 +216,11 @@ pub enum GridAction {
     ExportCsv,
     /// Ask the engine for the snapshot (none loaded yet).
     Load,
+    /// Ask the engine for the map of this feature of the grid's replica.
+    LoadFeatureMap {
+        layer_id: i64,
+        global_id: crate::protocol::Guid,
+    },
 }
 
 /// Id of the search box, so Ctrl+F can focus it.

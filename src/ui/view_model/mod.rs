@@ -6,8 +6,8 @@
 //! plain data. The small views it holds are in `views`.
 
 use crate::engine::{
-    Account, AccountKey, EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary,
-    ResetReport,
+    Account, AccountKey, EditResultRecord, Event, FeatureMap, LocalReplicaId, LogEntry,
+    ReplicaSummary, ResetReport, ServicePreview,
 };
 use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +44,10 @@ pub struct ViewModel {
     /// The account each replica last signed in as (kept after a sign-out, so "Sign in again"
     /// can name the user; lost at restart).
     pub last_signed_in_as: HashMap<LocalReplicaId, AccountKey>,
+    /// The last feature map the engine sent (the detail pane's map).
+    pub feature_map: Option<Arc<FeatureMap>>,
+    /// The last service preview the engine sent (the create-replica wizard's area picker).
+    pub service_preview: Option<Arc<ServicePreview>>,
 }
 
 impl ViewModel {
@@ -325,6 +329,8 @@ impl ViewModel {
                 });
             }
             Event::Accounts(accounts) => self.accounts = accounts,
+            Event::FeatureMap(map) => self.feature_map = Some(Arc::from(map)),
+            Event::ServicePreview(preview) => self.service_preview = Some(Arc::from(preview)),
             Event::CertificateTrusted { url, fingerprint } => {
                 self.notice = Some(Notice {
                     text: format!("Trusted the certificate of {url} ({fingerprint})"),
