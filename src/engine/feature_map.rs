@@ -54,10 +54,11 @@ fn layer_geometry_type(file: &ReplicaFile, layer_id: i64) -> Option<String> {
         .and_then(|l| l.geometry_type)
 }
 
-/// How far around the feature neighbours are looked for: twice its size, at least about 60 m.
+/// How far around the feature neighbours are looked for: three times its size, at least about
+/// 500 m (0.005° in WGS84).
 fn search_radius(bounds: &Extent, wkid: Option<i64>) -> f64 {
-    let floor = if wkid == Some(4326) { 0.0006 } else { 60.0 };
-    (bounds.width().max(bounds.height()) * 2.0).max(floor)
+    let floor = if wkid == Some(4326) { 0.005 } else { 500.0 };
+    (bounds.width().max(bounds.height()) * 3.0).max(floor)
 }
 
 fn feature_map(

@@ -123,14 +123,13 @@ impl FeaturePanel {
                 .reduce(|a, b| a.union(&b));
             if let Some(bounds) = own.or_else(|| layers_bounds(&self.layers)) {
                 let size = bounds.width().max(bounds.height());
-                // a point alone: show about 100 m (or 0.001°) around it
-                let pad = if size > 0.0 {
-                    size * 0.15
-                } else if latest.wkid == Some(4326) {
-                    0.0005
+                // a point alone (or a small move): show at least about 300 m (0.003°) around it
+                let floor = if latest.wkid == Some(4326) {
+                    0.0015
                 } else {
-                    50.0
+                    150.0
                 };
+                let pad = (size * 0.15).max(if size > 0.0 { 0.0 } else { floor });
                 self.view.request_fit(bounds.grown(pad));
             }
         }
