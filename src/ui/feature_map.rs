@@ -123,13 +123,13 @@ impl FeaturePanel {
                 .reduce(|a, b| a.union(&b));
             if let Some(bounds) = own.or_else(|| layers_bounds(&self.layers)) {
                 let size = bounds.width().max(bounds.height());
-                // a point alone (or a small move): show at least about 300 m (0.003°) around it
+                // some of the surroundings too: at least about 100 m (0.001°) on every side
                 let floor = if latest.wkid == Some(4326) {
-                    0.0015
+                    0.001
                 } else {
-                    150.0
+                    100.0
                 };
-                let pad = (size * 0.15).max(if size > 0.0 { 0.0 } else { floor });
+                let pad = (size * 0.15).max(floor);
                 self.view.request_fit(bounds.grown(pad));
             }
         }

@@ -62,6 +62,7 @@ mod ui {
     mod attachments;
     mod demo;
     mod engine;
+    mod geometry_map;
     mod predicted;
     mod screenshots;
     mod service_replicas;

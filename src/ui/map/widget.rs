@@ -1,6 +1,6 @@
 //! The map widget: `map_ui` draws layers into a rectangle of the panel and handles the pointer:
 //! drag pans (or draws with the rectangle tool), scroll and pinch zoom about the pointer, the
-//! +/−/Fit buttons zoom and fit; a legend and a scale bar are overlaid. It draws what it is
+//! +/−/Fit buttons zoom and fit; a scale bar is overlaid and a legend follows below. It draws what it is
 //! given; it loads nothing and sends nothing.
 
 use super::layer::{MapLayer, layers_bounds};
@@ -128,9 +128,6 @@ pub fn map_ui(
         Stroke::new(1.0, Color32::from_gray(160)),
         StrokeKind::Inside,
     );
-    if options.legend {
-        legend(&painter, rect, layers);
-    }
     scale_bar(&painter, rect, view, options.wkid);
     if stats.shapes_capped > 0 {
         painter.text(
@@ -145,6 +142,9 @@ pub fn map_ui(
         );
     }
     zoom_buttons(ui, rect, view, layers, tool.as_deref(), &options);
+    if options.legend {
+        legend_ui(ui, layers);
+    }
 
     let hovered = response.hover_pos().map(|p| view.to_map(rect, p));
     MapResponse {
@@ -164,6 +164,9 @@ fn zoom_buttons(
     tool: Option<&RectangleTool>,
     options: &MapOptions,
 ) {
+    // a child over the map: the buttons must not move the parent's cursor (the map's rect is
+    // allocated already)
+    let ui = &mut ui.new_child(egui::UiBuilder::new().max_rect(rect));
     let side = 22.0;
     let mut at = pos2(rect.right() - side - 6.0, rect.top() + 6.0);
     let mut button = |ui: &mut egui::Ui, text: &str, hover: &str| {
@@ -190,53 +193,23 @@ fn zoom_buttons(
     }
 }
 
-fn legend(painter: &egui::Painter, rect: Rect, layers: &[MapLayer]) {
-    let rows: Vec<&MapLayer> = layers.iter().filter(|l| !l.label.is_empty()).collect();
-    if rows.is_empty() {
-        return;
-    }
-    let font = FontId::proportional(11.0);
-    let row_h = 15.0;
-    let width = rows
-        .iter()
-        .map(|l| {
-            painter
-                .layout_no_wrap(l.label.clone(), font.clone(), Color32::BLACK)
-                .size()
-                .x
-        })
-        .fold(0.0_f32, f32::max)
-        + 30.0;
-    let height = row_h * rows.len() as f32 + 8.0;
-    let frame = Rect::from_min_size(
-        pos2(rect.left() + 6.0, rect.top() + 6.0),
-        vec2(width, height),
-    );
-    painter.rect(
-        frame,
-        3.0,
-        Color32::from_white_alpha(220),
-        Stroke::new(1.0, Color32::from_gray(180)),
-        StrokeKind::Inside,
-    );
-    for (i, layer) in rows.iter().enumerate() {
-        let y = frame.top() + 4.0 + row_h * i as f32 + row_h / 2.0;
-        let swatch = Rect::from_center_size(pos2(frame.left() + 12.0, y), vec2(12.0, 8.0));
-        painter.rect(
-            swatch,
-            1.0,
-            layer.style.fill.unwrap_or(Color32::TRANSPARENT),
-            Stroke::new(2.0, layer.style.stroke),
-            StrokeKind::Inside,
-        );
-        painter.text(
-            pos2(frame.left() + 24.0, y),
-            Align2::LEFT_CENTER,
-            &layer.label,
-            font.clone(),
-            Color32::from_gray(30),
-        );
-    }
+/// The legend below the map: a swatch and the label of every labelled layer (below, not over
+/// the map, so it never hides a feature).
+fn legend_ui(ui: &mut egui::Ui, layers: &[MapLayer]) {
+    ui.horizontal_wrapped(|ui| {
+        for layer in layers.iter().filter(|l| !l.label.is_empty()) {
+            let (swatch, _) = ui.allocate_exact_size(vec2(14.0, 10.0), Sense::hover());
+            ui.painter().rect(
+                swatch,
+                1.0,
+                layer.style.fill.unwrap_or(Color32::TRANSPARENT),
+                Stroke::new(2.0, layer.style.stroke),
+                StrokeKind::Inside,
+            );
+            ui.label(egui::RichText::new(&layer.label).small());
+            ui.add_space(6.0);
+        }
+    });
 }
 
 /// A round length (1, 2 or 5 × 10ⁿ map units) near `target` units.

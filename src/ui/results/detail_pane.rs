@@ -103,6 +103,18 @@ pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &mut GridState) -> GridAct
                 ));
                 ui.end_row();
             });
+            if let (Some(replica), Some(g)) = (grid.replica, &r.global_id)
+                && r.object_type != ObjectType::Attachment
+            {
+                ui.separator();
+                let panel = &mut grid.feature_panel;
+                if feature_map::feature_panel_ui(ui, panel, replica, r.layer_id, g) {
+                    action = GridAction::LoadFeatureMap {
+                        layer_id: r.layer_id,
+                        global_id: g.clone(),
+                    };
+                }
+            }
             ui.separator();
             if r.success {
                 ui.colored_label(theme::green(dark), "The server applied this edit.");
@@ -142,18 +154,6 @@ pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &mut GridState) -> GridAct
                 }
             } else {
                 ui.label(&*r.description);
-            }
-            if let (Some(replica), Some(g)) = (grid.replica, &r.global_id)
-                && r.object_type != ObjectType::Attachment
-            {
-                ui.separator();
-                let panel = &mut grid.feature_panel;
-                if feature_map::feature_panel_ui(ui, panel, replica, r.layer_id, g) {
-                    action = GridAction::LoadFeatureMap {
-                        layer_id: r.layer_id,
-                        global_id: g.clone(),
-                    };
-                }
             }
         });
     action

@@ -1,6 +1,7 @@
 //! Shared rig for the kittest UI tests: the app built from a command sink and an event channel,
 //! no engine. Tests push `Event`s and read back the `Command`s the UI sent.
 
+pub mod raster;
 pub mod stack;
 
 use egui_kittest::Harness;
