@@ -112,6 +112,15 @@ impl Rig {
         out
     }
 
+    /// [`Rig::take_commands`] without the detail pane's `LoadFeatureMap` (sent once per selected
+    /// row; `ui::geometry_map` checks them).
+    pub fn take_commands_but_map_loads(&mut self) -> Vec<Command> {
+        self.take_commands()
+            .into_iter()
+            .filter(|c| !matches!(c, Command::LoadFeatureMap { .. }))
+            .collect()
+    }
+
     /// Types into the text box labelled `label`.
     pub fn type_into(&mut self, label: &str, text: &str) {
         type_into_with(&mut self.harness, label, text, Settle::Run);

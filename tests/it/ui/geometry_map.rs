@@ -398,3 +398,77 @@ fn the_map_widget_fits_its_layers_and_reports_the_pointer() {
         pixels.at(off)
     );
 }
+
+/// On the test channel: selecting a row asks the engine once (not every frame) for that
+/// feature's map, and the answer is drawn with its legend.
+#[test]
+fn selecting_a_row_asks_once_for_its_map_and_draws_the_answer() {
+    use crate::support::ui::rig;
+    use syncwatch::engine::{Event, FeatureMap, MapGeometry};
+    use syncwatch::ui::fixtures;
+    let mut r = rig();
+    r.open_failing_results();
+    r.take_commands();
+    r.click("1204");
+    r.harness.run_steps(5);
+    let row = fixtures::failing_results()[0].clone();
+    let global_id = row.global_id.clone().expect("a GlobalID");
+    let loads: Vec<Command> = r
+        .take_commands()
+        .into_iter()
+        .filter(|c| matches!(c, Command::LoadFeatureMap { .. }))
+        .collect();
+    assert_eq!(
+        loads,
+        vec![Command::LoadFeatureMap {
+            replica: fixtures::FAILING,
+            layer_id: row.layer_id,
+            global_id: global_id.clone(),
+        }],
+        "one request for the selected row"
+    );
+    r.harness.get_by_label("Loading the feature's map…");
+    let square = |x: f64| json!({"rings": [[[x, 0.0], [x, 10.0], [x + 10.0, 10.0], [x + 10.0, 0.0], [x, 0.0]]]});
+    let geometry = |json: Value| MapGeometry {
+        geometry_type: Some("esriGeometryPolygon".into()),
+        json,
+    };
+    r.push([Event::FeatureMap(Box::new(FeatureMap {
+        replica: fixtures::FAILING,
+        layer_id: row.layer_id,
+        global_id,
+        layer_name: "Parcels".into(),
+        wkid: Some(3857),
+        local: Some(geometry(square(5.0))),
+        server: Some(geometry(square(0.0))),
+        geometry_differs: true,
+        neighbours: vec![],
+        neighbours_capped: false,
+        work_area: None,
+    }))]);
+    r.harness.run_steps(3);
+    r.harness.get_by_label(FEATURE_MAP_LABEL);
+    r.harness.get_by_label("Local (your edit)");
+    r.harness.get_by_label("Server");
+    let rect = r.harness.get_by_label(FEATURE_MAP_LABEL).rect();
+    let view = r.harness.state().grid.feature_panel.view.clone();
+    let pixels = raster(&r.harness, rect);
+    // inside the server's square only (x 0..5): its fill over the background, not blue
+    let server_only = view.to_screen(rect, [2.0, 5.0]);
+    let local_only = view.to_screen(rect, [13.0, 5.0]);
+    let (s_px, l_px) = (pixels.at(server_only), pixels.at(local_only));
+    assert!(
+        s_px.r() > s_px.b() && s_px.r() > s_px.g(),
+        "magenta-ish fill: {s_px:?}"
+    );
+    assert!(
+        l_px.b() > l_px.r() && l_px.b() > l_px.g(),
+        "blue-ish fill: {l_px:?}"
+    );
+    assert!(
+        r.take_commands()
+            .iter()
+            .all(|c| !matches!(c, Command::LoadFeatureMap { .. })),
+        "no second request"
+    );
+}
