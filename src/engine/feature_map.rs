@@ -110,11 +110,15 @@ fn feature_map(
                 MAX_NEIGHBOURS,
                 &|layer| layer_geometry_type(file, layer),
             )?;
+            let mut types: std::collections::HashMap<i64, Option<String>> = Default::default();
             let neighbours = found
                 .into_iter()
                 .map(|n| NeighbourFeature {
                     geometry: MapGeometry {
-                        geometry_type: layer_geometry_type(file, n.layer_id),
+                        geometry_type: types
+                            .entry(n.layer_id)
+                            .or_insert_with(|| layer_geometry_type(file, n.layer_id))
+                            .clone(),
                         json: n.geometry,
                     },
                     layer_id: n.layer_id,

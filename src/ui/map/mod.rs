@@ -10,10 +10,12 @@
 //! * [`rect_tool`]   [`RectangleTool`]: drag to draw an extent, handles to adjust it.
 //! * [`widget`]      [`map_ui`]: the widget (pointer handling, +/− and fit, legend, scale bar).
 //! * [`area_picker`] [`area_picker_ui`]: map + rectangle tool + typed extent, kept in sync.
+//! * [`preview`]     a service preview (`Event::ServicePreview`) as layers, and a picker over it.
 
 pub mod area_picker;
 pub mod layer;
 pub mod paint;
+pub mod preview;
 pub mod rect_tool;
 pub mod shapes;
 pub mod view;
@@ -22,6 +24,7 @@ pub mod widget;
 pub use area_picker::{AreaPicker, area_picker_ui};
 pub use layer::{LayerStyle, MapLayer, layers_bounds};
 pub use paint::{MAX_DRAWN_VERTICES, PaintStats};
+pub use preview::{features_meeting, picker_for, preview_layers};
 pub use rect_tool::RectangleTool;
 pub use shapes::{MapShape, PolygonPart};
 pub use view::MapView;

@@ -148,3 +148,88 @@ fn fill_mesh(
         .collect();
     Some(mesh)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::map::LayerStyle;
+    use egui::{pos2, vec2};
+
+    /// Paints `layers` in a 200×100 widget at the origin with 1 point per unit centred on (0, 0).
+    fn paint(layers: &[MapLayer], max_vertices: usize) -> PaintStats {
+        let ctx = egui::Context::default();
+        let mut stats = PaintStats::default();
+        let _ = ctx.run_ui(egui::RawInput::default(), |ui| {
+            let rect = Rect::from_min_size(pos2(0.0, 0.0), vec2(200.0, 100.0));
+            let view = MapView::new([0.0, 0.0], 1.0);
+            stats = paint_layers(ui.painter(), &view, rect, layers, max_vertices);
+        });
+        stats
+    }
+
+    fn square(x: f64, y: f64) -> MapShape {
+        MapShape::Polygon(vec![PolygonPart {
+            exterior: vec![
+                [x, y],
+                [x, y + 10.0],
+                [x + 10.0, y + 10.0],
+                [x + 10.0, y],
+                [x, y],
+            ],
+            holes: vec![],
+        }])
+    }
+
+    #[test]
+    fn shapes_outside_the_view_are_culled() {
+        let layer = MapLayer::new(
+            "squares",
+            LayerStyle::solid(Color32::RED, 1.0, 3.0),
+            vec![square(0.0, 0.0), square(5000.0, 0.0), square(-40.0, 20.0)],
+        );
+        let stats = paint(&[layer], MAX_DRAWN_VERTICES);
+        assert_eq!(stats.shapes_drawn, 2, "the far square is not drawn");
+        assert_eq!(stats.vertices_drawn, 10);
+        assert_eq!(stats.shapes_capped, 0);
+    }
+
+    #[test]
+    fn the_vertex_cap_leaves_shapes_out_and_says_so() {
+        let points: Vec<MapShape> = (0..50).map(|i| MapShape::Point([i as f64, 0.0])).collect();
+        let layer = MapLayer::new("points", LayerStyle::solid(Color32::RED, 1.0, 3.0), points);
+        let stats = paint(&[layer], 20);
+        assert_eq!((stats.shapes_drawn, stats.shapes_capped), (20, 30));
+    }
+
+    #[test]
+    fn a_polygon_with_a_hole_triangulates_around_it() {
+        let part = PolygonPart {
+            exterior: vec![
+                [0.0, 0.0],
+                [0.0, 10.0],
+                [10.0, 10.0],
+                [10.0, 0.0],
+                [0.0, 0.0],
+            ],
+            holes: vec![vec![
+                [3.0, 3.0],
+                [7.0, 3.0],
+                [7.0, 7.0],
+                [3.0, 7.0],
+                [3.0, 3.0],
+            ]],
+        };
+        let mesh = fill_mesh(&part, &|p| pos2(p[0] as f32, p[1] as f32), Color32::RED).unwrap();
+        // 8 vertices, 8 triangles around the hole; their area is the square's minus the hole's
+        assert_eq!(mesh.vertices.len(), 8);
+        let area: f32 = mesh
+            .indices
+            .chunks_exact(3)
+            .map(|t| {
+                let [a, b, c] = [t[0], t[1], t[2]].map(|i| mesh.vertices[i as usize].pos);
+                ((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)).abs() / 2.0
+            })
+            .sum();
+        assert!((area - 84.0).abs() < 1e-3, "area {area}");
+    }
+}

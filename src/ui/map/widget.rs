@@ -29,7 +29,8 @@ pub struct MapOptions {
     /// The points kept free around fitted bounds.
     pub fit_margin: f32,
     pub max_vertices: usize,
-    pub background: Color32,
+    /// The map's background; None: the theme's (light paper, or dark slate in dark mode).
+    pub background: Option<Color32>,
 }
 
 impl Default for MapOptions {
@@ -41,7 +42,7 @@ impl Default for MapOptions {
             legend: true,
             fit_margin: 24.0,
             max_vertices: MAX_DRAWN_VERTICES,
-            background: Color32::from_rgb(0xF4, 0xF1, 0xEA),
+            background: None,
         }
     }
 }
@@ -117,7 +118,12 @@ pub fn map_ui(
     }
 
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, options.background);
+    let background = options.background.unwrap_or(if ui.visuals().dark_mode {
+        Color32::from_rgb(0x26, 0x2B, 0x31)
+    } else {
+        Color32::from_rgb(0xF4, 0xF1, 0xEA)
+    });
+    painter.rect_filled(rect, 2.0, background);
     let stats = paint_layers(&painter, view, rect, layers, options.max_vertices);
     if let Some(tool) = tool.as_deref() {
         tool.paint(&painter, view, rect);
@@ -128,7 +134,13 @@ pub fn map_ui(
         Stroke::new(1.0, Color32::from_gray(160)),
         StrokeKind::Inside,
     );
-    scale_bar(&painter, rect, view, options.wkid);
+    scale_bar(
+        &painter,
+        rect,
+        view,
+        options.wkid,
+        ui.visuals().strong_text_color(),
+    );
     if stats.shapes_capped > 0 {
         painter.text(
             rect.center_top() + vec2(0.0, 6.0),
@@ -246,7 +258,7 @@ pub fn scale_text(length: f64, wkid: Option<i64>) -> String {
     }
 }
 
-fn scale_bar(painter: &egui::Painter, rect: Rect, view: &MapView, wkid: Option<i64>) {
+fn scale_bar(painter: &egui::Painter, rect: Rect, view: &MapView, wkid: Option<i64>, ink: Color32) {
     let length = nice_length(80.0 / view.scale());
     if length <= 0.0 {
         return;
@@ -255,7 +267,7 @@ fn scale_bar(painter: &egui::Painter, rect: Rect, view: &MapView, wkid: Option<i
     let right = rect.right() - 10.0;
     let y = rect.bottom() - 10.0;
     let left = Pos2::new(right - px, y);
-    let stroke = Stroke::new(2.0, Color32::from_gray(40));
+    let stroke = Stroke::new(2.0, ink);
     painter.line_segment([left, pos2(right, y)], stroke);
     painter.line_segment([left, left - vec2(0.0, 5.0)], stroke);
     painter.line_segment([pos2(right, y), pos2(right, y - 5.0)], stroke);
@@ -264,7 +276,7 @@ fn scale_bar(painter: &egui::Painter, rect: Rect, view: &MapView, wkid: Option<i
         Align2::CENTER_BOTTOM,
         scale_text(length, wkid),
         FontId::proportional(11.0),
-        Color32::from_gray(40),
+        ink,
     );
 }
 

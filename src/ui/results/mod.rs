@@ -97,6 +97,10 @@ impl GridState {
             self.replica = Some(replica);
         }
         let key = SourceKey::of(replica, rows);
+        if self.source.is_some_and(|seen| seen != key) {
+            // a new snapshot (a sync, a fix, an edit): the selected feature's map may have moved
+            self.feature_panel.reload();
+        }
         if self.source == Some(key) && self.applied.as_ref() == Some(&self.filter) {
             self.job = None;
             return;

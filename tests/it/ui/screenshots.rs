@@ -102,7 +102,12 @@ fn screenshots_of_the_seeded_demo() {
             .results
             .values()
             .flat_map(|rows| rows.iter())
-            .find(|r| !r.success && r.layer_id == 0 && r.global_id.is_some());
+            .find(|r| {
+                !r.success
+                    && r.layer_id == 0
+                    && r.change_type == syncwatch::protocol::ChangeType::Update
+                    && r.global_id.is_some()
+            });
     if let Some(row) = hydrant.cloned() {
         let replica = s.h.state().persisted.selected_replica.expect("a replica");
         let global_id = row.global_id.clone().expect("a GlobalID");
