@@ -291,6 +291,24 @@ pub enum Command {
         area: WorkArea,
         layers: Vec<i64>,
     },
+    /// Read one feature of a replica for its map from the replica file (offline): its local and
+    /// server geometry, the replica's features around it (capped) and the work area if the file
+    /// knows one. Answered with [`Event::FeatureMap`] or [`Event::CommandFailed`].
+    LoadFeatureMap {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_id: Guid,
+    },
+    /// Query `layers` of the service over its full extent for the area picker's preview: one
+    /// `query` per layer, generalised to the extent's resolution (`maxAllowableOffset`), at most
+    /// `max_features` each (capped at 5000). Signs in as [`Command::LoadServiceReplicas`] does.
+    /// Answered with [`Event::ServicePreview`] or [`Event::CommandFailed`].
+    LoadServicePreview {
+        service_url: String,
+        token: Option<Secret>,
+        layers: Vec<i64>,
+        max_features: usize,
+    },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -587,4 +605,8 @@ pub enum Event {
         area: WorkArea,
         counts: Vec<(i64, i64)>,
     },
+    /// The map of one feature ([`Command::LoadFeatureMap`]).
+    FeatureMap(Box<FeatureMap>),
+    /// The preview of a service's layers ([`Command::LoadServicePreview`]).
+    ServicePreview(Box<ServicePreview>),
 }

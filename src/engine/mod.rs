@@ -22,6 +22,7 @@ mod conflicts;
 mod browse;
 mod error;
 mod events;
+mod feature_map;
 mod job;
 mod local;
 pub mod offline_maps;

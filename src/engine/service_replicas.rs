@@ -111,6 +111,18 @@ async fn list(
         .collect())
 }
 
+/// The client for a service, signed in the way the service-replica commands are (for other
+/// commands that read a service, e.g. the wizard's preview).
+pub(crate) async fn client_for_service(
+    deps: &Deps,
+    service_url: &str,
+    token: Option<Secret>,
+) -> Result<FeatureServiceClient, EngineError> {
+    client_and_held(deps, service_url, token)
+        .await
+        .map(|(client, _)| client)
+}
+
 /// The client for the service, and the replicas this laptop holds by replicaID.
 pub(super) async fn client_and_held(
     deps: &Deps,

@@ -10,6 +10,7 @@ mod conflicts;
 pub mod demo;
 mod edit_results;
 mod extent;
+mod feature_map;
 mod ids;
 mod log;
 mod offline_map;
@@ -34,6 +35,9 @@ pub use conflicts::{
 };
 pub use edit_results::{AttachmentDetail, EditResultRecord};
 pub use extent::Extent;
+pub use feature_map::{
+    FeatureMap, MAX_NEIGHBOURS, MapGeometry, NeighbourFeature, PreviewLayer, ServicePreview,
+};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};

@@ -1,5 +1,5 @@
 //! The typed calls of a feature service: service and layer properties, the replica list and
-//! info, unRegisterReplica, createReplica (with clean-up of the replicas its own attempt left
+//! info, a layer's query, unRegisterReplica, createReplica (with clean-up of the replicas its own attempt left
 //! after a lost reply, see `create_attempt`) and
 //! synchronizeReplica. Each one names its operation, picks its endpoint and hands the request to
 //! `transport`; async replies go on to `job_polling`.
@@ -10,8 +10,8 @@ use super::error::ServiceClientError;
 use super::job_polling::{ProgressFn, ReplicaResult};
 use super::transport::json_form;
 use crate::protocol::{
-    CreateReplicaParams, FeatureServiceInfo, Guid, LayerInfo, ReplicaInfo, ReplicaListEntry,
-    ReplicaResponse, SuccessReply, SyncReplicaParams,
+    CreateReplicaParams, FeatureServiceInfo, Guid, LayerInfo, QueryParams, QueryReply, ReplicaInfo,
+    ReplicaListEntry, ReplicaResponse, SuccessReply, SyncReplicaParams,
 };
 use reqwest::Method;
 use std::path::Path;
@@ -35,6 +35,21 @@ impl FeatureServiceClient {
     pub async fn layer_info(&self, layer_id: i64) -> Result<LayerInfo, ServiceClientError> {
         let url = self.endpoint(&[&layer_id.to_string()]);
         self.call("layer properties", Method::GET, url, json_form())
+            .await
+    }
+
+    /// One page of a layer's `query` as a JSON FeatureSet (`params.format` is taken as JSON).
+    pub async fn query_layer(
+        &self,
+        layer_id: i64,
+        params: &QueryParams,
+    ) -> Result<QueryReply, ServiceClientError> {
+        let url = self.endpoint(&[&layer_id.to_string(), "query"]);
+        let params = QueryParams {
+            format: crate::protocol::QueryFormat::Json,
+            ..params.clone()
+        };
+        self.call("layer query", Method::POST, url, params.to_form())
             .await
     }
 

@@ -14,6 +14,8 @@
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
 //!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`; [`service_replicas`] the view of a
 //!   service's replicas (File → Manage service replicas…).
+//! * [`feature_map`]   the detail pane's map of the selected feature (local, server, nearby).
+//! * [`map`]           the map widget (pan, zoom, layers, the rectangle tool, the area picker).
 //! * [`theme`]         badge colours; [`format`](mod@format) time and byte formatting.
 //! * [`command_sink`], [`file_picker`], [`demo_controls`]  what the window is given to talk out.
 //! * [`window`]        opens the native window for `cli::gui`.
@@ -26,11 +28,13 @@ pub mod bench;
 pub mod command_sink;
 pub mod demo_controls;
 pub mod dialogs;
+pub mod feature_map;
 pub mod file_picker;
 pub mod fixtures;
 pub mod format;
 pub mod log_panel;
 pub mod offline_maps;
+pub mod map;
 pub mod persisted;
 pub mod replica_detail;
 pub mod replica_list;

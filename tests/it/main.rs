@@ -32,6 +32,7 @@ mod engine {
     mod offline_maps;
     mod conflicts;
     mod browse;
+    mod feature_map;
     mod predictions;
     mod reset;
     mod service_client;
@@ -73,6 +74,7 @@ mod ui {
     mod demo;
     mod engine;
     mod offline_maps;
+    mod geometry_map;
     mod predicted;
     mod screenshots;
     mod service_replicas;

@@ -9,7 +9,7 @@ use super::api::{Command, CommandId, Event, JobId, LocalReplicaId, ResetMode};
 use super::error::EngineError;
 use super::job::{self, Job, JobReport};
 use super::sign_in::{SignInEnd, SignInJob};
-use super::{Deps, MAX_CONCURRENT_JOBS, local, prediction, service_replicas, summary};
+use super::{Deps, MAX_CONCURRENT_JOBS, feature_map, local, prediction, service_replicas, summary};
 use crate::model::Secret;
 use schedule::{Outage, Running};
 use std::collections::{HashMap, VecDeque};
@@ -337,6 +337,32 @@ impl Runner {
                 let deps = self.deps.clone();
                 let task =
                     super::browse::count_area(deps, self.command, service_url, token, area, layers);
+                tokio::spawn(task);
+            }
+            Command::LoadFeatureMap {
+                replica,
+                layer_id,
+                global_id,
+            } => {
+                let deps = self.deps.clone();
+                let task = feature_map::load(deps, self.command, replica, layer_id, global_id);
+                tokio::spawn(task);
+            }
+            Command::LoadServicePreview {
+                service_url,
+                token,
+                layers,
+                max_features,
+            } => {
+                let deps = self.deps.clone();
+                let task = feature_map::preview(
+                    deps,
+                    self.command,
+                    service_url,
+                    token,
+                    layers,
+                    max_features,
+                );
                 tokio::spawn(task);
             }
             Command::SignIn { .. }

@@ -33,6 +33,7 @@
 //! * [`server_features`]: the server's version of every feature.
 //! * [`queue`]: the feature change queue as stored, and the words both queues share.
 //! * [`local_edits`]: recording, fixing and dropping local feature edits; the local view.
+//! * [`neighbours`]: the features near an envelope (the map of one feature).
 //! * [`counts`]: queued changes per layer, over both queues.
 //! * [`upload`]: building an upload and marking what it sent.
 //! * [`apply`]: applying a sync reply (downloads, acknowledgements, refusals, generations).
@@ -61,6 +62,7 @@ mod conflicts;
 mod counts;
 mod definition;
 mod local_edits;
+mod neighbours;
 mod predictions;
 mod queue;
 mod schema;
@@ -73,6 +75,7 @@ pub use conflict_check::ConflictCheck;
 pub use conflicts::ResolveOutcome;
 pub use counts::PendingCounts;
 pub use definition::{Generations, ReplicaDefinition, ReplicaLayer};
+pub use neighbours::NearFeature;
 pub use queue::{ChangeKey, ChangeKind, ChangeState, LocalChange, Refusal};
 use schema::FORMAT_VERSION;
 pub use upload::{Trim, Upload, UploadPlan, wire_feature};

@@ -59,6 +59,12 @@ pub enum Action {
     CopyText(String),
     ExportCsv,
     LoadResults(LocalReplicaId),
+    /// Ask for the map of one feature (the detail pane's map).
+    LoadFeatureMap {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_id: crate::protocol::Guid,
+    },
     DemoTerminateSync,
     ShowTab(Tab),
     FocusSearch,
@@ -243,6 +249,17 @@ impl SyncwatchApp {
                 ctx.copy_text(text);
             }
             Action::ExportCsv => self.export_csv(ctx),
+            Action::LoadFeatureMap {
+                replica,
+                layer_id,
+                global_id,
+            } => {
+                self.send(Command::LoadFeatureMap {
+                    replica,
+                    layer_id,
+                    global_id,
+                });
+            }
             Action::LoadResults(id) => {
                 if self.send(Command::LoadEditResults { replica: id }) {
                     self.results_requested.insert(id);

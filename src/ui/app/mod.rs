@@ -391,6 +391,7 @@ impl SyncwatchApp {
                 } else {
                     self.grid.clear();
                 }
+                self.grid.feature_panel.sync(self.vm.feature_map.as_ref());
                 match results_grid_ui(ui, &mut self.grid, rows.is_some()) {
                     GridAction::None => {}
                     GridAction::FixAndResend(row) => actions.push(Action::OpenFix { row }),
@@ -398,6 +399,14 @@ impl SyncwatchApp {
                     GridAction::CopyGlobalId(g) => actions.push(Action::CopyText(g)),
                     GridAction::ExportCsv => actions.push(Action::ExportCsv),
                     GridAction::Load => actions.push(Action::LoadResults(replica.id)),
+                    GridAction::LoadFeatureMap {
+                        layer_id,
+                        global_id,
+                    } => actions.push(Action::LoadFeatureMap {
+                        replica: replica.id,
+                        layer_id,
+                        global_id,
+                    }),
                 }
                 self.persisted.chip = self.grid.filter.chip;
             }

@@ -1,10 +1,11 @@
 //! The detail pane beside the grid: the selected edit result, what its code means and what to do
-//! about it (from the error catalog), and the row actions (fix and resend, drop, copy GlobalID).
+//! about it (from the error catalog), the row actions (fix and resend, drop, copy GlobalID) and
+//! the feature's map (`ui::feature_map`).
 
 use super::{GridAction, GridState, RowIndex};
 use crate::engine::EditResultRecord;
 use crate::protocol::{ObjectType, catalog};
-use crate::ui::{format, theme};
+use crate::ui::{feature_map, format, theme};
 use egui::RichText;
 
 /// How the Object column marks an attachment row (ObjectType 1).
@@ -37,15 +38,16 @@ fn attachment_detail_ui(ui: &mut egui::Ui, r: &EditResultRecord) {
     ui.end_row();
 }
 
-pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction {
+pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &mut GridState) -> GridAction {
     let mut action = GridAction::None;
     let Some(selected) = grid.selected else {
         ui.weak("Select a row to see what the code means and what to do about it.");
         return action;
     };
-    let Some(r) = grid.selected_record() else {
+    let Some(r) = grid.selected_record().cloned() else {
         return action;
     };
+    let r = &r;
     let dark = ui.visuals().dark_mode;
     egui::ScrollArea::vertical()
         .id_salt("detail-scroll")
@@ -101,6 +103,18 @@ pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &GridState) -> GridAction 
                 ));
                 ui.end_row();
             });
+            if let (Some(replica), Some(g)) = (grid.replica, &r.global_id)
+                && r.object_type != ObjectType::Attachment
+            {
+                ui.separator();
+                let panel = &mut grid.feature_panel;
+                if feature_map::feature_panel_ui(ui, panel, replica, r.layer_id, g) {
+                    action = GridAction::LoadFeatureMap {
+                        layer_id: r.layer_id,
+                        global_id: g.clone(),
+                    };
+                }
+            }
             ui.separator();
             if r.success {
                 ui.colored_label(theme::green(dark), "The server applied this edit.");

@@ -56,6 +56,8 @@ pub struct GridState {
     pub focus_search: bool,
     /// How many times the index vector was rebuilt (tests check it is not per frame).
     pub rebuilds: u64,
+    /// The map of the selected row's feature in the detail pane.
+    pub feature_panel: crate::ui::feature_map::FeaturePanel,
     /// The replica whose results the grid is showing (or about to show).
     replica: Option<LocalReplicaId>,
     source: Option<SourceKey>,
@@ -95,6 +97,10 @@ impl GridState {
             self.replica = Some(replica);
         }
         let key = SourceKey::of(replica, rows);
+        if self.source.is_some_and(|seen| seen != key) {
+            // a new snapshot (a sync, a fix, an edit): the selected feature's map may have moved
+            self.feature_panel.reload();
+        }
         if self.source == Some(key) && self.applied.as_ref() == Some(&self.filter) {
             self.job = None;
             return;
@@ -214,6 +220,11 @@ pub enum GridAction {
     ExportCsv,
     /// Ask the engine for the snapshot (none loaded yet).
     Load,
+    /// Ask the engine for the map of this feature of the grid's replica.
+    LoadFeatureMap {
+        layer_id: i64,
+        global_id: crate::protocol::Guid,
+    },
 }
 
 /// Id of the search box, so Ctrl+F can focus it.

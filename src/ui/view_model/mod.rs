@@ -6,8 +6,8 @@
 //! plain data. The small views it holds are in `views`.
 
 use crate::engine::{
-    Account, AccountKey, EditResultRecord, Event, LocalReplicaId, LogEntry, ReplicaSummary,
-    ResetReport,
+    Account, AccountKey, EditResultRecord, Event, FeatureMap, LocalReplicaId, LogEntry,
+    ReplicaSummary, ResetReport, ServicePreview,
 };
 use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +50,10 @@ pub struct ViewModel {
     pub last_signed_in_as: HashMap<LocalReplicaId, AccountKey>,
     /// The ArcGIS offline maps read (other apps' replicas; never synced here).
     pub offline_maps: OfflineMaps,
+    /// The last feature map the engine sent (the detail pane's map).
+    pub feature_map: Option<Arc<FeatureMap>>,
+    /// The last service preview the engine sent (the create-replica wizard's area picker).
+    pub service_preview: Option<Arc<ServicePreview>>,
 }
 
 impl ViewModel {
@@ -350,6 +354,8 @@ impl ViewModel {
             } => {
                 self.conflicts.insert(replica, conflicts);
             }
+            Event::FeatureMap(map) => self.feature_map = Some(Arc::from(map)),
+            Event::ServicePreview(preview) => self.service_preview = Some(Arc::from(preview)),
             Event::CertificateTrusted { url, fingerprint } => {
                 self.notice = Some(Notice {
                     text: format!("Trusted the certificate of {url} ({fingerprint})"),

@@ -1,6 +1,7 @@
 //! Shared rig for the kittest UI tests: the app built from a command sink and an event channel,
 //! no engine. Tests push `Event`s and read back the `Command`s the UI sent.
 
+pub mod raster;
 pub mod stack;
 pub mod wizard;
 
@@ -110,6 +111,15 @@ impl Rig {
             out.push(c);
         }
         out
+    }
+
+    /// [`Rig::take_commands`] without the detail pane's `LoadFeatureMap` (sent once per selected
+    /// row; `ui::geometry_map` checks them).
+    pub fn take_commands_but_map_loads(&mut self) -> Vec<Command> {
+        self.take_commands()
+            .into_iter()
+            .filter(|c| !matches!(c, Command::LoadFeatureMap { .. }))
+            .collect()
     }
 
     /// Types into the text box labelled `label`.

@@ -158,7 +158,7 @@ fn fix_and_resend_a_failed_edit() {
     );
     r.type_into("Value", "Active");
     r.click("Save and resend");
-    let commands = r.take_commands();
+    let commands = r.take_commands_but_map_loads();
     assert_eq!(commands.len(), 2, "{commands:?}");
     match &commands[0] {
         Command::FixEdit {
@@ -207,10 +207,10 @@ fn drop_edit_needs_confirmation() {
     r.click("Drop local edit…");
     r.harness.get_by_label("Drop the local edit?");
     r.click("Keep edit");
-    assert!(r.take_commands().is_empty());
+    assert!(r.take_commands_but_map_loads().is_empty());
     r.click("Drop local edit…");
     r.click("Drop edit");
-    let commands = r.take_commands();
+    let commands = r.take_commands_but_map_loads();
     assert!(
         matches!(commands.first(), Some(Command::DropEdit { replica, layer_id: 0, .. }) if *replica == fixtures::FAILING),
         "{commands:?}"

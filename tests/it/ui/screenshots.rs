@@ -96,6 +96,61 @@ fn screenshots_of_the_seeded_demo() {
     s.h.run_steps(4);
     save(&mut s.h, "results-1000-series.png");
 
+    // The detail pane's map of a moved hydrant: one of the failed rows' points moved locally.
+    let hydrant =
+        s.h.state()
+            .vm
+            .results
+            .values()
+            .flat_map(|rows| rows.iter())
+            .find(|r| {
+                !r.success
+                    && r.layer_id == 0
+                    && r.change_type == syncwatch::protocol::ChangeType::Update
+                    && r.global_id.is_some()
+            });
+    if let Some(row) = hydrant.cloned() {
+        let replica = s.h.state().persisted.selected_replica.expect("a replica");
+        let global_id = row.global_id.clone().expect("a GlobalID");
+        let index = s.h.state().vm.results[&replica]
+            .iter()
+            .position(|r| r.global_id.as_ref() == Some(&global_id))
+            .expect("the row") as u32;
+        s.h.state_mut().grid.selected = Some(index);
+        wait_until(&mut s.h, "the hydrant's map", |a| {
+            a.grid
+                .feature_panel
+                .shown()
+                .is_some_and(|m| m.global_id == global_id)
+        });
+        let at = s.h.state().grid.feature_panel.shown().and_then(|m| {
+            let g = m.server.as_ref()?;
+            Some((g.json["x"].as_f64()?, g.json["y"].as_f64()?))
+        });
+        if let Some((x, y)) = at {
+            s.runtime
+                .block_on(s.handle.edit_feature(
+                    replica,
+                    0,
+                    syncwatch::engine::LocalEdit::Update {
+                        global_id: global_id.clone(),
+                        attributes: Default::default(),
+                        geometry: Some(serde_json::json!({"x": x - 0.0006, "y": y + 0.0004})),
+                    },
+                ))
+                .expect("move the hydrant");
+            s.h.state_mut().grid.feature_panel.reload();
+            wait_until(&mut s.h, "the moved hydrant's map", |a| {
+                a.grid
+                    .feature_panel
+                    .shown()
+                    .is_some_and(|m| m.global_id == global_id && m.geometry_differs)
+            });
+            s.h.run_steps(4);
+            save(&mut s.h, "detail-map-moved-point.png");
+        }
+    }
+
     s.h.state_mut().persisted.tab = syncwatch::ui::Tab::Overview;
     select_named(&mut s, NEEDS_RESET_NAME);
     click(&mut s.h, "Start client reset…");
