@@ -1,5 +1,5 @@
 //! The app's plain data, shared by `store`, `engine` and both front ends: ids, settings, replica
-//! summaries, edit results, client resets, log lines, accounts, secrets and the clock.
+//! summaries, edit results, the attribute form of a refused edit, client resets, log lines, accounts, secrets and the clock.
 //!
 //! It depends on `protocol` only and does no I/O (the one exception is reading the wall clock in
 //! [`now_ms`]). Nothing here knows tokio, egui, files, rusqlite or the network. `engine::api`
@@ -8,6 +8,7 @@
 mod account;
 pub mod demo;
 mod edit_results;
+mod fix_form;
 mod ids;
 mod log;
 mod replica;
@@ -17,6 +18,7 @@ mod service_replicas;
 mod settings;
 mod text_enum;
 mod time;
+mod vertices;
 
 pub(crate) use text_enum::text_enum;
 
@@ -24,6 +26,7 @@ pub use account::{
     Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
 };
 pub use edit_results::{AttachmentDetail, EditResultRecord};
+pub use fix_form::{FixForm, FixValues, FormField, Refused, field_hint, same_value};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
@@ -34,3 +37,4 @@ pub use service_replicas::{
 };
 pub use settings::{PredictedPolicy, ResetMode};
 pub use time::now_ms;
+pub use vertices::{Vertex, vertices_of, with_z_m};

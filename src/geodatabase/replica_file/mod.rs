@@ -53,6 +53,7 @@ mod apply;
 mod attachment_queue;
 mod attachment_sync;
 mod attachments;
+mod bulk_edits;
 mod counts;
 mod definition;
 mod local_edits;

@@ -311,6 +311,8 @@ impl ViewModel {
             Event::BrowserSignInStarted { .. } | Event::SignInFailed { .. } => {}
             // The Service replicas window keeps its own list (`ui/service_replicas`).
             Event::ServiceReplicasLoaded { .. } | Event::ServiceReplicasUnregistered { .. } => {}
+            // The app opens the fix form with it (`app::fix_form`).
+            Event::FixFormLoaded { .. } => {}
             Event::SignedIn { account, .. } => {
                 match self.accounts.iter_mut().find(|a| a.key == account.key) {
                     Some(slot) => *slot = account,
