@@ -61,6 +61,7 @@ mod ui {
     mod attachments;
     mod demo;
     mod engine;
+    mod fix_form;
     mod predicted;
     mod screenshots;
     mod service_replicas;

@@ -31,14 +31,16 @@ pub(super) fn attribute_compare_ui(ui: &mut egui::Ui, form: &FixForm) {
                 if refused {
                     name = name.color(theme::red(dark)).strong();
                 }
-                ui.label(name).on_hover_text(&field.name);
+                ui.add(egui::Label::new(name).truncate())
+                    .on_hover_text(&field.name);
                 let mut local_text = RichText::new(display_value(field, &local));
                 if differs && server.is_some() {
                     local_text = local_text.color(theme::amber(dark)).strong();
                 }
-                ui.label(local_text);
+                // Truncated: long values must not widen the pane.
+                ui.add(egui::Label::new(local_text).truncate());
                 match &server {
-                    Some(s) => ui.label(display_value(field, s)),
+                    Some(s) => ui.add(egui::Label::new(display_value(field, s)).truncate()),
                     None => ui.weak("new feature"),
                 };
                 ui.end_row();

@@ -26,22 +26,26 @@ pub(super) fn attributes_ui(ui: &mut egui::Ui, dialog: &mut FixFormDialog) -> bo
             ui.end_row();
             for (i, field) in dialog.form.fields.iter().enumerate() {
                 let refused = refused_field.as_deref() == Some(field.name.as_str());
-                let mut title = if field.alias == field.name {
+                let title = if field.alias == field.name {
                     field.name.clone()
                 } else {
                     format!("{} ({})", field.alias, field.name)
                 };
-                if !field.nullable && !field.locked() {
-                    title.push_str(" *");
-                }
                 let mut text = RichText::new(title);
                 if refused {
                     text = text.color(theme::red(dark)).strong();
                 }
-                let label = ui.label(text);
-                if !field.nullable && !field.locked() {
-                    label.clone().on_hover_text("Required: it cannot be empty");
-                }
+                let required = !field.nullable && !field.locked();
+                let label = ui
+                    .horizontal(|ui| {
+                        let label = ui.label(text);
+                        if required {
+                            ui.colored_label(theme::red(dark), "*")
+                                .on_hover_text("Required: it cannot be empty");
+                        }
+                        label
+                    })
+                    .inner;
                 let Some(state) = dialog.values.get_mut(i) else {
                     continue;
                 };
@@ -67,17 +71,14 @@ pub(super) fn attributes_ui(ui: &mut egui::Ui, dialog: &mut FixFormDialog) -> bo
                         .as_ref()
                         .is_some_and(|s| !crate::model::same_value(s, &state.value));
                     if let Some(server) = server.filter(|_| differs && !field.system)
-                        && ui
-                            .small_button("Use server value")
-                            .on_hover_text(format!("Set {} back to the server's value", field.name))
-                            .clicked()
+                        && use_server_button(ui, &field.name).clicked()
                     {
                         state.set(server);
                         changed = true;
                     }
                     let loaded = dialog.form.local_value(&field.name);
                     if !crate::model::same_value(&loaded, &state.value) {
-                        ui.colored_label(theme::blue(dark), "● changed");
+                        ui.colored_label(theme::blue(dark), "changed");
                     }
                 });
                 ui.end_row();
@@ -87,4 +88,19 @@ pub(super) fn attributes_ui(ui: &mut egui::Ui, dialog: &mut FixFormDialog) -> bo
         ui.weak("A new feature: the server has no version of it yet.");
     }
     changed
+}
+
+/// "Use server value", named for its field for screen readers ("Use server value for Notes").
+fn use_server_button(ui: &mut egui::Ui, field: &str) -> egui::Response {
+    let response = ui
+        .small_button("Use server value")
+        .on_hover_text(format!("Set {field} back to the server's value"));
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::Role::Button,
+            true,
+            format!("Use server value for {field}"),
+        )
+    });
+    response
 }

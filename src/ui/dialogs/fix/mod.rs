@@ -167,8 +167,8 @@ pub fn fix_form_ui(ctx: &egui::Context, dialog: &mut FixFormDialog) -> DialogOut
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             if ui
-                .button("Save")
-                .on_hover_text("Keep the fix queued for the next sync")
+                .button("Save fix")
+                .on_hover_text("Keep the fix queued; it is sent with the next sync")
                 .clicked()
             {
                 outcome = DialogOutcome::Done(FixSubmit {
