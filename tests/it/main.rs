@@ -24,6 +24,7 @@ mod server {
 
 /// The engine and the service client against the reference service.
 mod engine {
+    mod bulk_edits;
     mod predictions;
     mod reset;
     mod service_client;
