@@ -57,7 +57,9 @@ fn load_one(
     let layer = file.layer_info(layer_id)?.ok_or_else(no_change)?;
     let service = file.service_info()?.unwrap_or_default();
     let server = file.server_feature(layer_id, global_id)?;
-    let local = file.local_feature(layer_id, global_id)?.ok_or_else(no_change)?;
+    let local = file
+        .local_feature(layer_id, global_id)?
+        .ok_or_else(no_change)?;
     let (code, description, predicted) = match (&change.error_code, &change.error_text) {
         (Some(code), text) => (Some(*code), text.clone().unwrap_or_default(), false),
         (None, Some(text)) => (None, text.clone(), false),

@@ -7,10 +7,10 @@ use crate::engine::{
     Command, CreateRequest, LocalReplicaId, PredictedPolicy, ResetMode, SyncOptions,
 };
 use crate::model::AccountKey;
+use crate::model::FixValues;
 use crate::protocol::Guid;
 use crate::ui::PendingPick;
 use crate::ui::Tab;
-use crate::model::FixValues;
 use crate::ui::dialogs::{
     AccountsWindow, ConnectDialog, DropConfirm, SignInRequest, UnregisterConfirm,
 };

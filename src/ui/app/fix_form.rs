@@ -8,9 +8,7 @@ use super::{Action, SyncwatchApp};
 use crate::engine::{Command, Event, LocalReplicaId};
 use crate::model::FixValues;
 use crate::protocol::Guid;
-use crate::ui::dialogs::{
-    self, BulkDropConfirm, BulkFixDialog, DialogOutcome, FixFormDialog,
-};
+use crate::ui::dialogs::{self, BulkDropConfirm, BulkFixDialog, DialogOutcome, FixFormDialog};
 use crate::ui::results::RowIndex;
 
 /// The forms asked for and what they are for.
@@ -181,7 +179,8 @@ impl SyncwatchApp {
             if sync_now {
                 self.apply_sync(replica);
             } else {
-                self.vm.set_notice("Fix saved; it is sent with the next sync.", false);
+                self.vm
+                    .set_notice("Fix saved; it is sent with the next sync.", false);
             }
             self.results_requested.remove(&replica);
             self.vm.mark_results_stale(replica);
@@ -210,8 +209,10 @@ impl SyncwatchApp {
             if sync_now {
                 self.apply_sync(replica);
             } else {
-                self.vm
-                    .set_notice(format!("{field} set in {n} edits; sent with the next sync."), false);
+                self.vm.set_notice(
+                    format!("{field} set in {n} edits; sent with the next sync."),
+                    false,
+                );
             }
         }
     }

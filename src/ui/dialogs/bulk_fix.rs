@@ -77,7 +77,10 @@ impl BulkFixDialog {
     }
 }
 
-pub fn bulk_fix_ui(ctx: &egui::Context, dialog: &mut BulkFixDialog) -> DialogOutcome<BulkFixSubmit> {
+pub fn bulk_fix_ui(
+    ctx: &egui::Context,
+    dialog: &mut BulkFixDialog,
+) -> DialogOutcome<BulkFixSubmit> {
     let mut outcome = DialogOutcome::Open;
     let n = dialog.forms.len();
     let modal = egui::Modal::new(egui::Id::unique("syncwatch-bulk-fix")).show(ctx, |ui| {

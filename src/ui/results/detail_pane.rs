@@ -68,10 +68,7 @@ fn several_ui(ui: &mut egui::Ui, grid: &GridState, rows: Vec<RowIndex>) -> GridA
     match (&shared_field, first.and_then(|f| f.code)) {
         (Some(field), Some(code)) if failed => {
             ui.label(format!("All refused with {code} on {field}."));
-            if ui
-                .button(format!("Set {field} for {n} edits…"))
-                .clicked()
-            {
+            if ui.button(format!("Set {field} for {n} edits…")).clicked() {
                 action = GridAction::BulkFix {
                     rows: rows.clone(),
                     field: field.clone(),

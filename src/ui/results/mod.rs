@@ -28,8 +28,8 @@ pub use indices::compute_indices;
 use crate::engine::{EditResultRecord, LocalReplicaId};
 use crate::model::FixForm;
 use crate::protocol::Guid;
-use std::collections::BTreeSet;
 use index_job::{GridIndex, IndexJob, SourceKey};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -288,11 +288,17 @@ pub enum GridAction {
     /// Ask to confirm dropping this row's local edit.
     Drop(RowIndex),
     /// Open "Set <field> for N edits" for these rows (one layer, one code, one field).
-    BulkFix { rows: Vec<RowIndex>, field: String },
+    BulkFix {
+        rows: Vec<RowIndex>,
+        field: String,
+    },
     /// Ask to confirm dropping these rows' local edits.
     BulkDrop(Vec<RowIndex>),
     /// Load the local and server attributes of this edit for the detail pane.
-    LoadCompare { layer_id: i64, global_id: Guid },
+    LoadCompare {
+        layer_id: i64,
+        global_id: Guid,
+    },
     CopyGlobalId(String),
     /// Export the rows currently shown.
     ExportCsv,

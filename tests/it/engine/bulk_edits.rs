@@ -24,7 +24,9 @@ async fn three_refused_adds(h: &Harness) -> (LocalReplicaId, Vec<Guid>) {
             r,
             0,
             LocalEdit::Add {
-                attributes: attrs(json!({"GlobalID": g.as_str(), "FacilityID": null, "Status": "IS"})),
+                attributes: attrs(
+                    json!({"GlobalID": g.as_str(), "FacilityID": null, "Status": "IS"}),
+                ),
                 geometry: Some(json!({"x": -122.6 + 0.001 * f64::from(i), "y": 45.52})),
             },
         )
@@ -96,7 +98,11 @@ async fn set_field_in_edits_is_all_or_nothing() {
             assert_eq!(change.attributes["FacilityID"], json!("HYD-BULK-0"));
         } else {
             assert_eq!(change.attributes["Notes"], json!("set for two"));
-            assert_eq!(change.attributes["FacilityID"], json!(null), "the rest as queued");
+            assert_eq!(
+                change.attributes["FacilityID"],
+                json!(null),
+                "the rest as queued"
+            );
         }
         assert!(change.revision > 1, "queued again");
     }
@@ -127,7 +133,11 @@ async fn drop_edits_is_all_or_nothing() {
     failed(&h, "drop edits").await;
     assert_eq!(h.file(r).changes().unwrap(), before, "nothing dropped");
     assert_eq!(
-        h.edit_results(r).await.iter().filter(|x| !x.success).count(),
+        h.edit_results(r)
+            .await
+            .iter()
+            .filter(|x| !x.success)
+            .count(),
         3
     );
 
@@ -142,7 +152,11 @@ async fn drop_edits_is_all_or_nothing() {
             _ => None,
         })
         .await;
-    assert_eq!(rows.iter().filter(|x| !x.success).count(), 1, "their failures cleared");
+    assert_eq!(
+        rows.iter().filter(|x| !x.success).count(),
+        1,
+        "their failures cleared"
+    );
     let left = h.file(r).changes().unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].global_id, ids[2]);
@@ -173,11 +187,29 @@ async fn load_fix_form_carries_schema_values_and_refusal() {
     let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
         names,
-        ["OBJECTID", "GlobalID", "FacilityID", "Status", "Flow_GPM", "InstallDate", "Notes", "AssetTag"]
+        [
+            "OBJECTID",
+            "GlobalID",
+            "FacilityID",
+            "Status",
+            "Flow_GPM",
+            "InstallDate",
+            "Notes",
+            "AssetTag"
+        ]
     );
     let status = form.fields.iter().find(|f| f.name == "Status").unwrap();
-    assert!(matches!(status.domain, Some(syncwatch::protocol::Domain::CodedValue { .. })));
-    assert!(form.fields.iter().find(|f| f.name == "AssetTag").unwrap().locked());
+    assert!(matches!(
+        status.domain,
+        Some(syncwatch::protocol::Domain::CodedValue { .. })
+    ));
+    assert!(
+        form.fields
+            .iter()
+            .find(|f| f.name == "AssetTag")
+            .unwrap()
+            .locked()
+    );
     assert_eq!(form.local_value("Status"), json!("IS"));
     // Live validation: the same verdict as the server's, and none once fixed.
     let mut values: Vec<(String, serde_json::Value)> = form
@@ -193,5 +225,9 @@ async fn load_fix_form_carries_schema_values_and_refusal() {
         }
     }
     let verdict = syncwatch::engine::judge_fix(form, &form.values(&values, None));
-    assert_eq!(verdict.map(|v| v.code), Some(1022), "a FacilityID another hydrant holds");
+    assert_eq!(
+        verdict.map(|v| v.code),
+        Some(1022),
+        "a FacilityID another hydrant holds"
+    );
 }

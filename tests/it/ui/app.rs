@@ -167,13 +167,17 @@ fn fix_and_resend_a_failed_edit() {
         matches!(commands.as_slice(), [Command::LoadFixForm { replica, edits }] if *replica == fixtures::FAILING && edits == &vec![(0, fixed_guid.clone())]),
         "{commands:?}"
     );
-    assert!(r.harness.state().fix.is_none(), "opens when the form arrives");
+    assert!(
+        r.harness.state().fix.is_none(),
+        "opens when the form arrives"
+    );
     r.push([Event::FixFormLoaded {
         replica: fixtures::FAILING,
         forms: vec![fixtures::fix_form()],
     }]);
     r.harness.get_by_label("Fix and resend");
-    r.harness.get_by_label_contains("Would still be refused: 1001");
+    r.harness
+        .get_by_label_contains("Would still be refused: 1001");
     // Every field of the layer, the read-only ones locked.
     r.harness.get_by_label("🔒 1204");
     r.harness.get_by_label("🔒 312500.0");

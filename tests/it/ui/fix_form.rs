@@ -35,7 +35,13 @@ fn edit(s: &mut Stack, replica: LocalReplicaId, layer_id: i64, edit: LocalEdit) 
         .expect("record edit");
 }
 
-fn add(s: &mut Stack, replica: LocalReplicaId, layer: i64, values: serde_json::Value, geometry: serde_json::Value) {
+fn add(
+    s: &mut Stack,
+    replica: LocalReplicaId,
+    layer: i64,
+    values: serde_json::Value,
+    geometry: serde_json::Value,
+) {
     edit(
         s,
         replica,
@@ -61,7 +67,12 @@ fn sync(s: &mut Stack, replica: LocalReplicaId, what: &str) -> JobState {
 }
 
 /// Shows the edit results and waits until `done` holds for them.
-fn results(s: &mut Stack, replica: LocalReplicaId, what: &str, done: impl Fn(&[syncwatch::engine::EditResultRecord]) -> bool) {
+fn results(
+    s: &mut Stack,
+    replica: LocalReplicaId,
+    what: &str,
+    done: impl Fn(&[syncwatch::engine::EditResultRecord]) -> bool,
+) {
     s.h.state_mut().persisted.tab = Tab::Results;
     s.h.run_steps(3);
     if s.h.query_by_label("Load edit results").is_some() {
@@ -99,7 +110,9 @@ fn open_form(s: &mut Stack, global_id: &Guid) {
     });
     click(&mut s.h, "Fix and resend…");
     wait_until(&mut s.h, "the attribute form", |a| {
-        a.fix.as_ref().is_some_and(|f| &f.form.global_id == global_id)
+        a.fix
+            .as_ref()
+            .is_some_and(|f| &f.form.global_id == global_id)
     });
     // The modal centres itself a frame after it opens.
     s.h.run_steps(3);
@@ -155,7 +168,10 @@ fn refusals_fixed_in_the_form_are_accepted_by_the_service() {
         json!({"GlobalID": valve.as_str(), "ValveID": "VLV-F-14", "Diameter_mm": 150, "Depth": 1.2}),
         json!({"x": -122.64, "y": 45.53}),
     );
-    assert_eq!(sync(&mut s, replica, "the first sync"), JobState::CompletedWithErrors);
+    assert_eq!(
+        sync(&mut s, replica, "the first sync"),
+        JobState::CompletedWithErrors
+    );
     results(&mut s, replica, "the four refusals", |rows| {
         rows.iter().filter(|r| !r.success && !r.predicted).count() == 4
     });
@@ -168,7 +184,10 @@ fn refusals_fixed_in_the_form_are_accepted_by_the_service() {
     open_form(&mut s, &coded);
     s.h.get_by_label_contains("Refused: 1016");
     assert_eq!(
-        s.h.state().fix.as_ref().and_then(|f| f.value("Status").cloned()),
+        s.h.state()
+            .fix
+            .as_ref()
+            .and_then(|f| f.value("Status").cloned()),
         Some(json!("BROKEN"))
     );
     assert_eq!(verdict(&s), Some(1016));
@@ -187,7 +206,8 @@ fn refusals_fixed_in_the_form_are_accepted_by_the_service() {
     type_into(&mut s.h, "FacilityID", "HYD-F-01");
     assert_eq!(verdict(&s), None);
     // The picker's button is labelled by the field; its text is the date.
-    s.h.get_by_role_and_label(Role::Button, "InstallDate").click();
+    s.h.get_by_role_and_label(Role::Button, "InstallDate")
+        .click();
     s.h.run_steps(3);
     s.h.get_by_role_and_label(Role::Button, "15").click();
     s.h.run_steps(3);
@@ -195,7 +215,10 @@ fn refusals_fixed_in_the_form_are_accepted_by_the_service() {
     s.h.run_steps(3);
     let july_15 = 963_619_200_000_i64; // 2000-07-15 00:00 UTC
     assert_eq!(
-        s.h.state().fix.as_ref().and_then(|f| f.value("InstallDate").cloned()),
+        s.h.state()
+            .fix
+            .as_ref()
+            .and_then(|f| f.value("InstallDate").cloned()),
         Some(json!(july_15))
     );
     click(&mut s.h, "Save fix");
@@ -211,7 +234,10 @@ fn refusals_fixed_in_the_form_are_accepted_by_the_service() {
     click(&mut s.h, "Use server value for AssetTag");
     assert_eq!(verdict(&s), None);
     assert_eq!(
-        s.h.state().fix.as_ref().and_then(|f| f.value("AssetTag").cloned()),
+        s.h.state()
+            .fix
+            .as_ref()
+            .and_then(|f| f.value("AssetTag").cloned()),
         Some(json!("WTR-H00003"))
     );
     click(&mut s.h, "Save fix");
@@ -232,9 +258,15 @@ fn refusals_fixed_in_the_form_are_accepted_by_the_service() {
             && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
     assert_eq!(s.h.state().vm.jobs[&replica].state, JobState::Completed);
-    results(&mut s, replica, "no refusal left", |rows| rows.iter().all(|r| r.success));
+    results(&mut s, replica, "no refusal left", |rows| {
+        rows.iter().all(|r| r.success)
+    });
     for g in [&coded, &typed, &hydrant3, &valve] {
-        assert_eq!(refused_code(&s, replica, g), None, "{g} left the failed list");
+        assert_eq!(
+            refused_code(&s, replica, g),
+            None,
+            "{g} left the failed list"
+        );
     }
     let summary = s.h.state().vm.replica(replica).cloned().expect("replica");
     assert_eq!((summary.failed_edits, summary.pending_changes), (0, 0));
@@ -252,8 +284,13 @@ fn live_validation_names_the_code_until_the_value_is_in_range() {
         json!({"GlobalID": flow.as_str(), "FacilityID": "HYD-L-1", "Status": "IS", "Flow_GPM": 9999.0}),
         json!({"x": -122.63, "y": 45.51}),
     );
-    assert_eq!(sync(&mut s, replica, "the sync"), JobState::CompletedWithErrors);
-    results(&mut s, replica, "the refusal", |rows| rows.iter().any(|r| !r.success));
+    assert_eq!(
+        sync(&mut s, replica, "the sync"),
+        JobState::CompletedWithErrors
+    );
+    results(&mut s, replica, "the refusal", |rows| {
+        rows.iter().any(|r| !r.success)
+    });
     open_form(&mut s, &flow);
     // Before anything is sent: the code the service would answer.
     assert_eq!(verdict(&s), Some(1016));
@@ -263,11 +300,15 @@ fn live_validation_names_the_code_until_the_value_is_in_range() {
     s.h.get_by_role_and_label(Role::SpinButton, label).click();
     s.h.run_steps(2);
     s.h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    s.h.get_by_role_and_label(Role::SpinButton, label).type_text("1200");
+    s.h.get_by_role_and_label(Role::SpinButton, label)
+        .type_text("1200");
     s.h.key_press(egui::Key::Enter);
     s.h.run_steps(3);
     assert_eq!(
-        s.h.state().fix.as_ref().and_then(|f| f.value("Flow_GPM").and_then(|v| v.as_f64())),
+        s.h.state()
+            .fix
+            .as_ref()
+            .and_then(|f| f.value("Flow_GPM").and_then(|v| v.as_f64())),
         Some(1200.0)
     );
     assert_eq!(verdict(&s), None);
@@ -312,7 +353,10 @@ fn one_field_set_for_three_refused_edits() {
             json!({"x": -122.64 + 0.001 * i as f64, "y": 45.53, "z": 10.0}),
         );
     }
-    assert_eq!(sync(&mut s, replica, "the sync"), JobState::CompletedWithErrors);
+    assert_eq!(
+        sync(&mut s, replica, "the sync"),
+        JobState::CompletedWithErrors
+    );
     results(&mut s, replica, "three 1001 refusals", |rows| {
         rows.iter().filter(|r| r.code == Some(1001)).count() == 3
     });
@@ -334,7 +378,9 @@ fn one_field_set_for_three_refused_edits() {
             && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
     assert_eq!(s.h.state().vm.jobs[&replica].state, JobState::Completed);
-    results(&mut s, replica, "no refusal left", |rows| rows.iter().all(|r| r.success));
+    results(&mut s, replica, "no refusal left", |rows| {
+        rows.iter().all(|r| r.success)
+    });
     let summary = s.h.state().vm.replica(replica).cloned().expect("replica");
     assert_eq!((summary.failed_edits, summary.pending_changes), (0, 0));
 }
@@ -367,7 +413,10 @@ fn two_edits_dropped_with_one_confirmation() {
         json!({"GlobalID": kept.as_str(), "FacilityID": null, "Status": "IS"}),
         json!({"x": -122.62, "y": 45.53}),
     );
-    assert_eq!(sync(&mut s, replica, "the sync"), JobState::CompletedWithErrors);
+    assert_eq!(
+        sync(&mut s, replica, "the sync"),
+        JobState::CompletedWithErrors
+    );
     results(&mut s, replica, "three refusals", |rows| {
         rows.iter().filter(|r| !r.success).count() == 3
     });
@@ -378,7 +427,10 @@ fn two_edits_dropped_with_one_confirmation() {
     s.h.get_by_label("In Hydrants, Valves.");
     click(&mut s.h, "Keep edits");
     assert!(s.h.state().bulk_drop.is_none());
-    assert_eq!(s.h.state().vm.replica(replica).map(|r| r.pending_changes), Some(3));
+    assert_eq!(
+        s.h.state().vm.replica(replica).map(|r| r.pending_changes),
+        Some(3)
+    );
     click(&mut s.h, "Drop 2 local edits…");
     s.h.run_steps(3);
     click(&mut s.h, "Drop 2 edits");
@@ -386,9 +438,15 @@ fn two_edits_dropped_with_one_confirmation() {
         a.vm.results
             .get(&replica)
             .is_some_and(|rows| rows.iter().filter(|r| !r.success).count() == 1)
-            && a.vm.replica(replica).is_some_and(|r| r.pending_changes == 1)
+            && a.vm
+                .replica(replica)
+                .is_some_and(|r| r.pending_changes == 1)
     });
-    assert_eq!(refused_code(&s, replica, &kept), Some(1001), "the third stays");
+    assert_eq!(
+        refused_code(&s, replica, &kept),
+        Some(1001),
+        "the third stays"
+    );
     assert_eq!(refused_code(&s, replica, &hydrant), None);
     assert_eq!(refused_code(&s, replica, &valve), None);
 }

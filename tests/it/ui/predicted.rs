@@ -154,7 +154,10 @@ fn predicted_refusals_show_in_the_grid_with_guidance_fix_and_drop() {
         Some("Status".to_owned())
     );
     assert!(
-        s.h.state().fix.as_ref().is_some_and(|f| f.form.refused.predicted),
+        s.h.state()
+            .fix
+            .as_ref()
+            .is_some_and(|f| f.form.refused.predicted),
         "the form says the refusal is predicted"
     );
     s.h.get_by_label_contains("Predicted: 1001");

@@ -61,8 +61,10 @@ pub fn display_value(field: &FormField, value: &Value) -> String {
 
 /// Epoch milliseconds as `YYYY-MM-DD HH:MM` (UTC).
 pub fn date_text(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
 }
 
 /// Draws the editor of `field` labelled by `label`; `true` when the value changed.
@@ -111,7 +113,11 @@ fn coded_value_ui(
         .selected_text(shown)
         .width(220.0)
         .show_ui(ui, |ui| {
-            if field.nullable && ui.selectable_label(state.value.is_null(), "(empty)").clicked() {
+            if field.nullable
+                && ui
+                    .selectable_label(state.value.is_null(), "(empty)")
+                    .clicked()
+            {
                 state.set(Value::Null);
                 changed = true;
             }
@@ -145,7 +151,11 @@ fn range_ui(
             .range(range[0]..=range[1])
             // The refused value stays visible until the technician changes it.
             .clamp_existing_to_range(false)
-            .speed(if integer { 1.0 } else { (range[1] - range[0]) / 500.0 })
+            .speed(if integer {
+                1.0
+            } else {
+                (range[1] - range[0]) / 500.0
+            })
             .max_decimals(if integer { 0 } else { 3 });
         let response = ui.add(drag).labelled_by(label);
         if response.changed() {
@@ -175,7 +185,9 @@ fn date_ui(ui: &mut egui::Ui, field: &FormField, state: &mut FieldValue, label: 
             ui.weak("(empty)");
             if ui.small_button("Set a date").labelled_by(label).clicked() {
                 let today = chrono::Utc::now().date_naive();
-                let midnight = today.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis());
+                let midnight = today
+                    .and_hms_opt(0, 0, 0)
+                    .map(|t| t.and_utc().timestamp_millis());
                 if let Some(ms) = midnight {
                     state.set(Value::from(ms));
                     changed = true;
@@ -206,7 +218,11 @@ fn date_ui(ui: &mut egui::Ui, field: &FormField, state: &mut FieldValue, label: 
             .add(egui::DragValue::new(&mut hour).range(0..=23).suffix(" h"))
             .on_hover_text("Hour (UTC)");
         let m = ui
-            .add(egui::DragValue::new(&mut minute).range(0..=59).suffix(" min"))
+            .add(
+                egui::DragValue::new(&mut minute)
+                    .range(0..=59)
+                    .suffix(" min"),
+            )
             .on_hover_text("Minute (UTC)");
         ui.weak("UTC");
         if date != before || h.changed() || m.changed() {

@@ -78,7 +78,11 @@ pub(super) fn geometry_ui(ui: &mut egui::Ui, dialog: &mut FixFormDialog) -> bool
                 .on_hover_text("Sets z on every vertex that has none")
                 .clicked()
         {
-            for (vertex, texts) in dialog.vertices.iter_mut().zip(dialog.vertex_texts.iter_mut()) {
+            for (vertex, texts) in dialog
+                .vertices
+                .iter_mut()
+                .zip(dialog.vertex_texts.iter_mut())
+            {
                 if vertex.z.is_none() {
                     vertex.z = Some(z);
                     texts.0 = z.to_string();
@@ -114,7 +118,12 @@ pub(super) fn geometry_ui(ui: &mut egui::Ui, dialog: &mut FixFormDialog) -> bool
 }
 
 /// One z or m value typed in, labelled `label` ("z 1"); `true` when it changed.
-fn coordinate_ui(ui: &mut egui::Ui, label: &str, text: &mut String, value: &mut Option<f64>) -> bool {
+fn coordinate_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    text: &mut String,
+    value: &mut Option<f64>,
+) -> bool {
     let mut changed = false;
     ui.horizontal(|ui| {
         let l = ui.weak(label);

@@ -106,7 +106,12 @@ impl FixFormDialog {
         let geometry = match self.geometry {
             GeometryChoice::Queued => None,
             GeometryChoice::Edited => self.form.local.geometry.as_ref().map(|g| {
-                with_z_m(g, &self.vertices, self.form.layer.has_z, self.form.layer.has_m)
+                with_z_m(
+                    g,
+                    &self.vertices,
+                    self.form.layer.has_z,
+                    self.form.layer.has_m,
+                )
             }),
             GeometryChoice::Server => self.form.server.as_ref().and_then(|s| s.geometry.clone()),
         };
@@ -134,7 +139,11 @@ pub fn fix_form_ui(ctx: &egui::Context, dialog: &mut FixFormDialog) -> DialogOut
             form.object_id
                 .map_or_else(|| "–".to_owned(), |o| o.to_string()),
             form.global_id,
-            if form.is_add() { "new feature" } else { "update" }
+            if form.is_add() {
+                "new feature"
+            } else {
+                "update"
+            }
         ));
         refusal_ui(ui, form, dark);
         ui.separator();
