@@ -11,10 +11,16 @@ use egui::RichText;
 pub(super) fn attribute_compare_ui(ui: &mut egui::Ui, form: &FixForm) {
     let dark = ui.visuals().dark_mode;
     ui.label(RichText::new("Attributes").strong());
+    // Three equal columns; long values are cut short (the whole value on hover) so they never
+    // widen the pane.
+    let spacing = 8.0;
+    let col = ((ui.available_width() - 2.0 * spacing) / 3.0).max(40.0);
     egui::Grid::new("detail-attributes")
         .num_columns(3)
         .striped(true)
-        .spacing([8.0, 3.0])
+        .spacing([spacing, 3.0])
+        .min_col_width(col)
+        .max_col_width(col)
         .show(ui, |ui| {
             ui.label(RichText::new("Field").strong());
             ui.label(RichText::new("Local").strong());
@@ -31,18 +37,22 @@ pub(super) fn attribute_compare_ui(ui: &mut egui::Ui, form: &FixForm) {
                 if refused {
                     name = name.color(theme::red(dark)).strong();
                 }
-                ui.add(egui::Label::new(name).truncate())
-                    .on_hover_text(&field.name);
-                let mut local_text = RichText::new(display_value(field, &local));
+                cell(ui, name, &field.name);
+                let local_shown = display_value(field, &local);
+                let mut local_text = RichText::new(&local_shown);
                 if differs && server.is_some() {
                     local_text = local_text.color(theme::amber(dark)).strong();
                 }
-                // Truncated: long values must not widen the pane.
-                ui.add(egui::Label::new(local_text).truncate());
+                cell(ui, local_text, &local_shown);
                 match &server {
-                    Some(s) => ui.add(egui::Label::new(display_value(field, s)).truncate()),
-                    None => ui.weak("new feature"),
-                };
+                    Some(s) => {
+                        let shown = display_value(field, s);
+                        cell(ui, RichText::new(&shown), &shown);
+                    }
+                    None => {
+                        ui.weak("new feature");
+                    }
+                }
                 ui.end_row();
             }
         });
@@ -56,4 +66,10 @@ pub(super) fn attribute_compare_ui(ui: &mut egui::Ui, form: &FixForm) {
             "The local geometry differs from the server's.",
         );
     }
+}
+
+/// One cell: the text cut short to the column, the whole of `hover` on hover.
+fn cell(ui: &mut egui::Ui, text: RichText, hover: &str) {
+    ui.add(egui::Label::new(text).truncate())
+        .on_hover_text(hover);
 }

@@ -4,9 +4,10 @@
 //! date picker, a 1023 with "Use server value", a 1014 by entering z — each resend accepted and
 //! the rows gone from the failed list; live validation naming the predicted code for an
 //! out-of-range value and clearing once fixed; one field set for three 1001 rows; two edits
-//! dropped with one confirmation.
+//! dropped with one confirmation; a refused geometry change (1004) taken back with "Keep the
+//! server's geometry".
 
-use crate::support::demo_data::{HYD_3, attrs, gid};
+use crate::support::demo_data::{HYD_3, VLV_1, attrs, gid};
 use crate::support::ui::stack::{Stack, click, stack, type_into, wait_until};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
@@ -449,4 +450,49 @@ fn two_edits_dropped_with_one_confirmation() {
     );
     assert_eq!(refused_code(&s, replica, &hydrant), None);
     assert_eq!(refused_code(&s, replica, &valve), None);
+}
+
+#[test]
+fn a_refused_geometry_change_is_taken_back_with_the_servers_geometry() {
+    let mut s = stack();
+    let replica = replica(&mut s, "Keep geometry");
+    let valve = gid(VLV_1);
+    // Valves do not allow geometry updates: a moved valve is refused with 1004.
+    edit(
+        &mut s,
+        replica,
+        1,
+        LocalEdit::Update {
+            global_id: valve.clone(),
+            attributes: attrs(json!({"Turns": 12})),
+            geometry: Some(json!({"x": -122.6952, "y": 45.5421, "z": 51.3})),
+        },
+    );
+    assert_eq!(
+        sync(&mut s, replica, "the sync"),
+        JobState::CompletedWithErrors
+    );
+    results(&mut s, replica, "the refusal", |rows| {
+        rows.iter().any(|r| r.code == Some(1004))
+    });
+    open_form(&mut s, &valve);
+    s.h.get_by_label_contains("Refused: 1004");
+    assert_eq!(verdict(&s), Some(1004));
+    s.h.get_by_label("The local geometry differs from the server's.");
+    click(&mut s.h, "Keep the server's geometry");
+    assert_eq!(verdict(&s), None);
+    let before = s.h.state().vm.jobs.get(&replica).map(|j| j.job);
+    click(&mut s.h, "Save and sync now");
+    wait_until(&mut s.h, "the resend", |a| {
+        a.vm.jobs
+            .get(&replica)
+            .is_some_and(|j| Some(j.job) != before && j.state.is_terminal())
+            && a.vm.replica(replica).is_some_and(|r| !r.syncing)
+    });
+    assert_eq!(s.h.state().vm.jobs[&replica].state, JobState::Completed);
+    results(&mut s, replica, "no refusal left", |rows| {
+        rows.iter().all(|r| r.success)
+    });
+    let summary = s.h.state().vm.replica(replica).cloned().expect("replica");
+    assert_eq!((summary.failed_edits, summary.pending_changes), (0, 0));
 }

@@ -252,6 +252,8 @@ fn screenshots_of_the_fix_form() {
     settle(&mut h);
     h.state_mut().persisted.selected_replica = Some(fixtures::FAILING);
     h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
+    // Room for the detail pane's attribute table.
+    h.state_mut().persisted.show_log = false;
     settle(&mut h);
     h.state_mut().grid.selected = Some(0);
     settle(&mut h);
