@@ -309,6 +309,29 @@ pub enum Command {
         layers: Vec<i64>,
         max_features: usize,
     },
+    /// Load the attribute forms of these queued edits (`(layer_id, global_id)`) from the replica
+    /// file: the layer's fields, local and server values, the refusal. Answered with
+    /// [`Event::FixFormLoaded`] (the forms in the order asked) or [`Event::CommandFailed`].
+    LoadFixForm {
+        replica: LocalReplicaId,
+        edits: Vec<(i64, Guid)>,
+    },
+    /// Set `field` to `value` in every one of these queued edits of `layer_id`, all or none (one
+    /// transaction), and queue them for the next sync. Answered with [`Event::EditResultsReady`]
+    /// and [`Event::ReplicaChanged`], or [`Event::CommandFailed`] with nothing changed.
+    SetFieldInEdits {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_ids: Vec<Guid>,
+        field: String,
+        value: serde_json::Value,
+    },
+    /// Drop every one of these queued edits (`(layer_id, global_id)`), all or none: the features
+    /// revert to the server's versions and their failures are cleared.
+    DropEdits {
+        replica: LocalReplicaId,
+        edits: Vec<(i64, Guid)>,
+    },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -609,4 +632,9 @@ pub enum Event {
     FeatureMap(Box<FeatureMap>),
     /// The preview of a service's layers ([`Command::LoadServicePreview`]).
     ServicePreview(Box<ServicePreview>),
+    /// The attribute forms [`Command::LoadFixForm`] asked for, in its order.
+    FixFormLoaded {
+        replica: LocalReplicaId,
+        forms: Vec<FixForm>,
+    },
 }

@@ -112,7 +112,7 @@ async fn list(
 }
 
 /// The client for a service, signed in the way the service-replica commands are (for other
-/// commands that read a service, e.g. the wizard's preview).
+/// commands that read a service: the wizard's browser and preview, the offline-map check).
 pub(crate) async fn client_for_service(
     deps: &Deps,
     service_url: &str,
@@ -145,17 +145,6 @@ pub(super) async fn client_and_held(
     };
     let client = super::job::client_for(deps, service_url, token)?;
     Ok((client, held))
-}
-
-/// A client for `service_url` signed in as [`client_and_held`] signs in (offline maps use it).
-pub(crate) async fn client_for_service(
-    deps: &Deps,
-    service_url: &str,
-    token: Option<Secret>,
-) -> Result<FeatureServiceClient, EngineError> {
-    client_and_held(deps, service_url, token)
-        .await
-        .map(|(client, _)| client)
 }
 
 /// The token of a replica this laptop holds on `service_url`, if one has a token.

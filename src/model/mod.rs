@@ -1,5 +1,5 @@
 //! The app's plain data, shared by `store`, `engine` and both front ends: ids, settings, replica
-//! summaries, edit results, client resets, log lines, accounts, secrets and the clock.
+//! summaries, edit results, the attribute form of a refused edit, client resets, log lines, accounts, secrets and the clock.
 //!
 //! It depends on `protocol` only and does no I/O (the one exception is reading the wall clock in
 //! [`now_ms`]). Nothing here knows tokio, egui, files, rusqlite or the network. `engine::api`
@@ -11,6 +11,7 @@ pub mod demo;
 mod edit_results;
 mod extent;
 mod feature_map;
+mod fix_form;
 mod ids;
 mod log;
 mod offline_map;
@@ -23,6 +24,7 @@ mod settings;
 mod text_enum;
 mod time;
 mod work_area;
+mod vertices;
 
 pub(crate) use text_enum::text_enum;
 
@@ -38,6 +40,7 @@ pub use extent::Extent;
 pub use feature_map::{
     FeatureMap, MAX_NEIGHBOURS, MapGeometry, NeighbourFeature, PreviewLayer, ServicePreview,
 };
+pub use fix_form::{FixForm, FixValues, FormField, Refused, field_hint, same_value};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
@@ -56,3 +59,4 @@ pub use service_replicas::{
 pub use settings::{PredictedPolicy, ResetMode};
 pub use time::now_ms;
 pub use work_area::{AreaGeometry, WorkArea, WorkAreaError};
+pub use vertices::{Vertex, vertices_of, with_z_m};

@@ -33,6 +33,7 @@ mod engine {
     mod conflicts;
     mod browse;
     mod feature_map;
+    mod bulk_edits;
     mod predictions;
     mod reset;
     mod service_client;
@@ -75,6 +76,7 @@ mod ui {
     mod engine;
     mod offline_maps;
     mod geometry_map;
+    mod fix_form;
     mod predicted;
     mod screenshots;
     mod service_replicas;

@@ -17,6 +17,7 @@
 //! geometry, so the client cannot see it). The editor is taken as not an administrator, who
 //! would be exempt from ownership rules; the server's answer wins then.
 
+pub(crate) mod judge_fix;
 pub(crate) mod refresh;
 
 use super::api::PredictedPolicy;

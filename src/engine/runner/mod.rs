@@ -9,7 +9,9 @@ use super::api::{Command, CommandId, Event, JobId, LocalReplicaId, ResetMode};
 use super::error::EngineError;
 use super::job::{self, Job, JobReport};
 use super::sign_in::{SignInEnd, SignInJob};
-use super::{Deps, MAX_CONCURRENT_JOBS, feature_map, local, prediction, service_replicas, summary};
+use super::{
+    Deps, MAX_CONCURRENT_JOBS, feature_map, fix_form, local, prediction, service_replicas, summary,
+};
 use crate::model::Secret;
 use schedule::{Outage, Running};
 use std::collections::{HashMap, VecDeque};
@@ -174,6 +176,33 @@ impl Runner {
                 .await
                 {
                     self.command_failed("fix edit", &e);
+                }
+            }
+            Command::LoadFixForm { replica, edits } => {
+                if let Err(e) = fix_form::load_fix_forms(&self.deps, replica, edits).await {
+                    self.command_failed("load the attribute form", &e);
+                }
+            }
+            Command::SetFieldInEdits {
+                replica,
+                layer_id,
+                global_ids,
+                field,
+                value,
+            } => {
+                let syncing = self.is_syncing(replica);
+                if let Err(e) = fix_form::set_field_in_edits(
+                    &self.deps, replica, layer_id, global_ids, field, value, syncing,
+                )
+                .await
+                {
+                    self.command_failed("set a field in several edits", &e);
+                }
+            }
+            Command::DropEdits { replica, edits } => {
+                let syncing = self.is_syncing(replica);
+                if let Err(e) = fix_form::drop_edits(&self.deps, replica, edits, syncing).await {
+                    self.command_failed("drop edits", &e);
                 }
             }
             Command::DropEdit {

@@ -194,7 +194,8 @@ impl ReplicaFile {
 
     /// Replaces the values of a queued add or update (the user's fix) and queues it again.
     /// For an add the attributes replace all of them; for an update they replace the changed
-    /// fields. `geometry: None` keeps the queued geometry.
+    /// fields. `geometry: None` keeps the queued geometry; for an update, the server's geometry
+    /// takes the geometry change back.
     pub fn fix_change(
         &mut self,
         layer_id: i64,
@@ -224,8 +225,15 @@ impl ReplicaFile {
                 serde_json::Value::String(global_id.as_str().to_string()),
             );
         }
-        if geometry.is_some() {
-            change.geometry = geometry;
+        if let Some(geometry) = geometry {
+            // An update given the server's own geometry takes its geometry change back.
+            let server = read_server_feature(&tx, &path, layer_id, global_id)?;
+            let is_servers = server.and_then(|f| f.geometry).as_ref() == Some(&geometry);
+            change.geometry = if change.kind == ChangeKind::Update && is_servers {
+                None
+            } else {
+                Some(geometry)
+            };
         }
         change.state = ChangeState::Pending;
         change.error_code = None;

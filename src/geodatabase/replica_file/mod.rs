@@ -59,6 +59,7 @@ mod attachment_sync;
 mod attachments;
 mod conflict_check;
 mod conflicts;
+mod bulk_edits;
 mod counts;
 mod definition;
 mod local_edits;

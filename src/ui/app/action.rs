@@ -7,11 +7,12 @@ use crate::engine::{
     Command, CreateRequest, LocalReplicaId, PredictedPolicy, ResetMode, SyncOptions,
 };
 use crate::model::AccountKey;
+use crate::model::FixValues;
 use crate::protocol::Guid;
 use crate::ui::PendingPick;
 use crate::ui::Tab;
 use crate::ui::dialogs::{
-    AccountsWindow, DropConfirm, FixDialog, FixValues, SignInRequest, UnregisterConfirm,
+    AccountsWindow, DropConfirm, SignInRequest, UnregisterConfirm,
 };
 use crate::ui::results::RowIndex;
 use std::sync::Arc;
@@ -44,6 +45,34 @@ pub enum Action {
         layer_id: i64,
         global_id: Guid,
         values: FixValues,
+        /// "Save and sync now": also start a sync of the replica.
+        sync_now: bool,
+    },
+    /// Open "Set <field> for N edits" for these rows.
+    OpenBulkFix {
+        rows: Vec<RowIndex>,
+        field: String,
+    },
+    SetFieldInEdits {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_ids: Vec<Guid>,
+        field: String,
+        value: serde_json::Value,
+        sync_now: bool,
+    },
+    /// Ask to confirm dropping these rows' local edits.
+    OpenBulkDrop {
+        rows: Vec<RowIndex>,
+    },
+    DropEdits {
+        replica: LocalReplicaId,
+        edits: Vec<(i64, Guid)>,
+    },
+    /// Load the selected edit's attributes for the detail pane.
+    LoadCompare {
+        layer_id: i64,
+        global_id: Guid,
     },
     /// Ask to confirm dropping this row's local edit.
     OpenDrop {
@@ -176,31 +205,29 @@ impl SyncwatchApp {
                         .set_notice(format!("Creating replica {name}…"), false);
                 }
             }
-            Action::OpenFix { row } => {
-                if let (Some(id), Some(rows)) = (self.selected(), self.grid.rows())
-                    && let Some(record) = row.get(rows)
-                {
-                    self.fix = FixDialog::for_record(id, record);
-                }
-            }
+            Action::OpenFix { row } => self.open_fix(row),
             Action::FixEdit {
                 replica,
                 layer_id,
                 global_id,
                 values,
-            } => {
-                let sent = self.send(Command::FixEdit {
-                    replica,
-                    layer_id,
-                    global_id,
-                    attributes: values.attributes,
-                    geometry: values.geometry,
-                });
-                if sent {
-                    self.fix = None;
-                    self.apply(ctx, Action::SyncNow(replica));
-                }
-            }
+                sync_now,
+            } => self.apply_fix_edit(replica, layer_id, global_id, values, sync_now),
+            Action::OpenBulkFix { rows, field } => self.open_bulk_fix(&rows, field),
+            Action::SetFieldInEdits {
+                replica,
+                layer_id,
+                global_ids,
+                field,
+                value,
+                sync_now,
+            } => self.apply_set_field(replica, layer_id, global_ids, field, value, sync_now),
+            Action::OpenBulkDrop { rows } => self.open_bulk_drop(&rows),
+            Action::DropEdits { replica, edits } => self.apply_drop_edits(replica, edits),
+            Action::LoadCompare {
+                layer_id,
+                global_id,
+            } => self.load_compare(layer_id, global_id),
             Action::OpenDrop { row } => {
                 if let (Some(id), Some(rows)) = (self.selected(), self.grid.rows())
                     && let Some(r) = row.get(rows)

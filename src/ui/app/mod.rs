@@ -5,10 +5,12 @@
 //! status bars are in `top_bar`, the screenshot and first-frame hooks in `dev_hooks`, signing in
 //! (the Sign in dialog's commands and events, Accounts, the "Sign in again" banners) in `sign_in`,
 //! the "Service replicas" view's commands and events in `service_replicas`, the New replica
-//! wizard's in `wizard`.
+//! wizard's in `wizard`, the fix form's (one edit, several at once, the detail pane's
+//! attributes) in `fix_form`.
 
 mod action;
 mod dev_hooks;
+mod fix_form;
 mod service_replicas;
 mod sign_in;
 mod top_bar;
@@ -16,12 +18,14 @@ mod wizard;
 
 pub use crate::ui::persisted::DEFAULT_AUTO_SYNC_SECS;
 pub use action::{Action, PendingExport};
+pub use fix_form::FixRequest;
 pub use sign_in::SignInState;
 
 use crate::engine::SendError;
 use crate::engine::{Command, Event, LocalReplicaId};
 use crate::ui::dialogs::{
-    self, AccountsWindow, DialogOutcome, DropConfirm, FixDialog, UnregisterConfirm,
+    self, AccountsWindow, BulkDropConfirm, BulkFixDialog, DialogOutcome, DropConfirm,
+    FixFormDialog, UnregisterConfirm,
 };
 use crate::ui::log_panel::{LogPanelState, log_panel_ui};
 use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
@@ -45,8 +49,15 @@ pub struct SyncwatchApp {
     pub log_state: LogPanelState,
     /// The New replica wizard, while open.
     pub wizard: Option<crate::ui::dialogs::Wizard>,
-    pub fix: Option<FixDialog>,
+    /// The attribute form of a refused edit.
+    pub fix: Option<FixFormDialog>,
+    /// "Set <field> for N edits".
+    pub bulk_fix: Option<BulkFixDialog>,
+    /// The forms asked of the engine and not yet arrived, and what they are for.
+    pub fix_request: Option<(LocalReplicaId, FixRequest)>,
     pub drop_confirm: Option<DropConfirm>,
+    /// Confirmation before several local edits are dropped.
+    pub bulk_drop: Option<BulkDropConfirm>,
     pub unregister_confirm: Option<UnregisterConfirm>,
     /// The Sign in dialog and the sign-in it follows.
     pub sign_in: Option<SignInState>,
@@ -98,7 +109,10 @@ impl SyncwatchApp {
             log_state: LogPanelState::default(),
             wizard: None,
             fix: None,
+            bulk_fix: None,
+            fix_request: None,
             drop_confirm: None,
+            bulk_drop: None,
             unregister_confirm: None,
             sign_in: None,
             accounts_window: None,
@@ -163,6 +177,7 @@ impl SyncwatchApp {
             self.follow_sign_in(ctx, &event);
             self.follow_service_replicas(&event);
             self.follow_wizard(&event);
+            self.follow_fix_forms(&event);
             self.vm.apply(event, now_secs, now_ms);
             if started.elapsed() > EVENT_BUDGET {
                 // Events are still queued: continue next frame.
@@ -396,6 +411,17 @@ impl SyncwatchApp {
                     GridAction::None => {}
                     GridAction::FixAndResend(row) => actions.push(Action::OpenFix { row }),
                     GridAction::Drop(row) => actions.push(Action::OpenDrop { row }),
+                    GridAction::BulkFix { rows, field } => {
+                        actions.push(Action::OpenBulkFix { rows, field })
+                    }
+                    GridAction::BulkDrop(rows) => actions.push(Action::OpenBulkDrop { rows }),
+                    GridAction::LoadCompare {
+                        layer_id,
+                        global_id,
+                    } => actions.push(Action::LoadCompare {
+                        layer_id,
+                        global_id,
+                    }),
                     GridAction::CopyGlobalId(g) => actions.push(Action::CopyText(g)),
                     GridAction::ExportCsv => actions.push(Action::ExportCsv),
                     GridAction::Load => actions.push(Action::LoadResults(replica.id)),
@@ -432,18 +458,7 @@ impl SyncwatchApp {
         self.service_replicas_window_ui(ctx);
         // After the New replica wizard, so its "Sign in…" opens on top of it.
         self.sign_in_modals_ui(ctx, actions);
-        if let Some(dialog) = &mut self.fix {
-            match dialogs::fix_dialog_ui(ctx, dialog) {
-                DialogOutcome::Open => {}
-                DialogOutcome::Cancelled => self.fix = None,
-                DialogOutcome::Done(values) => actions.push(Action::FixEdit {
-                    replica: dialog.replica,
-                    layer_id: dialog.layer_id,
-                    global_id: dialog.global_id.clone(),
-                    values,
-                }),
-            }
-        }
+        self.fix_modals_ui(ctx, actions);
         if let Some(confirm) = &self.unregister_confirm {
             match dialogs::unregister_confirm_ui(ctx, confirm) {
                 DialogOutcome::Open => {}

@@ -1,5 +1,6 @@
-//! The two confirmations before something is lost: dropping a local edit (reverted to the
-//! server's version) and unregistering a replica. They only ask; the app sends the command.
+//! The confirmations before something is lost: dropping a local edit (reverted to the server's
+//! version), dropping several at once (naming how many and which layers), and unregistering a
+//! replica. They only ask; the app sends the command.
 
 use super::DialogOutcome;
 use crate::engine::LocalReplicaId;
@@ -77,6 +78,40 @@ pub fn unregister_confirm_ui(
                 outcome = DialogOutcome::Done(());
             }
             if ui.button("Keep replica").clicked() {
+                outcome = DialogOutcome::Cancelled;
+            }
+        });
+    });
+    if outcome == DialogOutcome::Open && modal.should_close() {
+        outcome = DialogOutcome::Cancelled;
+    }
+    outcome
+}
+
+/// Confirmation before several local edits are reverted to the server's versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkDropConfirm {
+    pub replica: LocalReplicaId,
+    /// `(layer_id, global_id)` of each edit.
+    pub edits: Vec<(i64, Guid)>,
+    /// The layers they are in, by name, each once.
+    pub layers: Vec<String>,
+}
+
+pub fn bulk_drop_confirm_ui(ctx: &egui::Context, confirm: &BulkDropConfirm) -> DialogOutcome<()> {
+    let mut outcome = DialogOutcome::Open;
+    let n = confirm.edits.len();
+    let modal = egui::Modal::new(egui::Id::unique("syncwatch-bulk-drop")).show(ctx, |ui| {
+        ui.set_max_width(460.0);
+        ui.heading(format!("Drop {n} local edits?"));
+        ui.label(format!("In {}.", confirm.layers.join(", ")));
+        ui.label("The features go back to the server's versions; these local changes are lost and will not be resent.");
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            if ui.button(format!("Drop {n} edits")).clicked() {
+                outcome = DialogOutcome::Done(());
+            }
+            if ui.button("Keep edits").clicked() {
                 outcome = DialogOutcome::Cancelled;
             }
         });

@@ -1,11 +1,13 @@
 //! Small dialogs: "New replica" (the wizard that browses a service and creates a replica of
-//! the chosen layers and work area, [`wizard`]), "Sign in" ([`sign_in`]), File → Accounts ([`accounts`]), the attribute
-//! form that fixes a refused edit before resending it ([`fix`]), and the confirmations before a
-//! local edit is dropped or a replica unregistered ([`confirm`]). Each keeps its own form state
+//! the chosen layers and work area, [`wizard`]), "Sign in" ([`sign_in`]), File → Accounts
+//! ([`accounts`]), the attribute form that fixes a refused edit before resending it ([`fix`]),
+//! one field set for several refused edits ([`bulk_fix`]), and the confirmations before local
+//! edits are dropped or a replica unregistered ([`confirm`]). Each keeps its own form state
 //! and returns what the user decided; the app turns that into `Command`s. Escape or a click
 //! outside cancels every one of them.
 
 pub mod accounts;
+pub mod bulk_fix;
 pub mod confirm;
 pub mod fix;
 pub mod sign_in;
@@ -14,8 +16,12 @@ pub mod wizard;
 pub use accounts::{AccountsAction, AccountsWindow, accounts_window_ui};
 pub use sign_in::{SignInDialog, SignInMethod, SignInRequest, SignInStage, sign_in_dialog_ui};
 
-pub use confirm::{DropConfirm, UnregisterConfirm, drop_confirm_ui, unregister_confirm_ui};
-pub use fix::{FixDialog, FixValues, field_hint, fix_dialog_ui};
+pub use bulk_fix::{BulkFixDialog, BulkFixSubmit, bulk_fix_ui};
+pub use confirm::{
+    BulkDropConfirm, DropConfirm, UnregisterConfirm, bulk_drop_confirm_ui, drop_confirm_ui,
+    unregister_confirm_ui,
+};
+pub use fix::{FixFormDialog, FixSubmit, GeometryChoice, fix_form_ui};
 pub use wizard::{Wizard, WizardAction, wizard_ui};
 
 /// What a dialog returned this frame.

@@ -1,9 +1,11 @@
 //! The detail pane beside the grid: the selected edit result, what its code means and what to do
-//! about it (from the error catalog), the row actions (fix and resend, drop, copy GlobalID) and
-//! the feature's map (`ui::feature_map`).
+//! about it (from the error catalog), the feature's attributes local beside server, the row
+//! actions (fix and resend, drop, copy GlobalID) and the feature's map (`ui::feature_map`);
+//! with several rows selected, the actions on all of them (set one field for all, drop all).
 
 use super::{GridAction, GridState, RowIndex};
 use crate::engine::EditResultRecord;
+use crate::model::field_hint;
 use crate::protocol::{ObjectType, catalog};
 use crate::ui::{feature_map, format, theme};
 use egui::RichText;
@@ -38,8 +40,60 @@ fn attachment_detail_ui(ui: &mut egui::Ui, r: &EditResultRecord) {
     ui.end_row();
 }
 
+/// With several rows selected: how many, and "Set <field> for N edits…" when they share a layer,
+/// a code and the field the refusal names, and "Drop N local edits…".
+fn several_ui(ui: &mut egui::Ui, grid: &GridState, rows: Vec<RowIndex>) -> GridAction {
+    let mut action = GridAction::None;
+    let Some(snapshot) = grid.rows() else {
+        return action;
+    };
+    let records: Vec<&EditResultRecord> = rows.iter().filter_map(|r| r.get(snapshot)).collect();
+    let n = records.len();
+    ui.heading(format!("{n} edits selected"));
+    let failed = records
+        .iter()
+        .all(|r| !r.success && r.global_id.is_some() && r.object_type == ObjectType::Feature);
+    let first = records.first();
+    let shared_field = first.and_then(|f| {
+        let field = field_hint(&f.description)?;
+        records
+            .iter()
+            .all(|r| {
+                r.layer_id == f.layer_id
+                    && r.code == f.code
+                    && field_hint(&r.description).as_deref() == Some(field.as_str())
+            })
+            .then_some(field)
+    });
+    match (&shared_field, first.and_then(|f| f.code)) {
+        (Some(field), Some(code)) if failed => {
+            ui.label(format!("All refused with {code} on {field}."));
+            if ui.button(format!("Set {field} for {n} edits…")).clicked() {
+                action = GridAction::BulkFix {
+                    rows: rows.clone(),
+                    field: field.clone(),
+                };
+            }
+        }
+        _ => {
+            ui.weak("Select refused edits that share a code and a field to set it for all.");
+        }
+    }
+    if ui
+        .add_enabled(failed, egui::Button::new(format!("Drop {n} local edits…")))
+        .clicked()
+    {
+        action = GridAction::BulkDrop(rows);
+    }
+    action
+}
+
 pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &mut GridState) -> GridAction {
     let mut action = GridAction::None;
+    let several = grid.marked_rows();
+    if !several.is_empty() {
+        return several_ui(ui, grid, several);
+    }
     let Some(selected) = grid.selected else {
         ui.weak("Select a row to see what the code means and what to do about it.");
         return action;
@@ -155,6 +209,37 @@ pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &mut GridState) -> GridAct
             } else {
                 ui.label(&*r.description);
             }
+            if let Some(a) = compare_ui(ui, grid, r) {
+                action = a;
+            }
         });
     action
+}
+
+/// The feature's attributes (local, server) when loaded; asks for them for a refused feature edit.
+fn compare_ui(ui: &mut egui::Ui, grid: &GridState, r: &EditResultRecord) -> Option<GridAction> {
+    let global_id = r.global_id.clone()?;
+    if r.success || r.object_type != ObjectType::Feature {
+        return None;
+    }
+    let key = (r.layer_id, global_id);
+    ui.separator();
+    match &grid.compare {
+        Some(form) if (form.layer_id, &form.global_id) == (key.0, &key.1) => {
+            super::attribute_compare::attribute_compare_ui(ui, form);
+            None
+        }
+        _ if grid.compare_for.as_ref() == Some(&key) => {
+            ui.weak(if grid.compare_missing {
+                "The attributes could not be loaded: the edit is no longer queued."
+            } else {
+                "Loading the attributes…"
+            });
+            None
+        }
+        _ => Some(GridAction::LoadCompare {
+            layer_id: key.0,
+            global_id: key.1,
+        }),
+    }
 }

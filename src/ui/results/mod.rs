@@ -8,8 +8,10 @@
 //! * [`row_order`]    fast text search and keyed sorts over a snapshot (no egui).
 //! * [`indices`]      a snapshot plus a filter → the rows to show (no egui).
 //! * [`index_job`]    which snapshot the indices belong to; the worker thread for large ones.
-//! * `filter_bar`, `table`, `detail_pane`  the three parts on screen.
+//! * `filter_bar`, `table`, `detail_pane`  the three parts on screen; `attribute_compare` the
+//!   detail pane's local-beside-server attribute table.
 
+mod attribute_compare;
 mod detail_pane;
 pub mod filter;
 mod filter_bar;
@@ -24,7 +26,10 @@ pub use index_job::BACKGROUND_ROWS;
 pub use indices::compute_indices;
 
 use crate::engine::{EditResultRecord, LocalReplicaId};
+use crate::model::FixForm;
+use crate::protocol::Guid;
 use index_job::{GridIndex, IndexJob, SourceKey};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -50,6 +55,17 @@ pub struct GridState {
     pub indices: Vec<u32>,
     /// Selected row (index into the snapshot, not into `indices`).
     pub selected: Option<u32>,
+    /// Every selected row when several are (Ctrl/Shift+click); holds `selected` too.
+    pub marked: BTreeSet<u32>,
+    /// Where a Shift+click range starts.
+    anchor: Option<u32>,
+    /// The selected row's attributes, local and server, for the detail pane (loaded by the
+    /// engine for `compare_for`).
+    pub compare: Option<FixForm>,
+    /// The edit whose attributes were asked for.
+    pub compare_for: Option<(i64, Guid)>,
+    /// The engine could not load them (the edit is no longer queued).
+    pub compare_missing: bool,
     /// Scroll the table to this display position next frame.
     pub scroll_to: Option<usize>,
     /// Give the search box keyboard focus next frame.
@@ -157,7 +173,8 @@ impl GridState {
         let identity = self
             .selected_record()
             .map(|r| (r.layer_id, r.global_id.clone(), r.change_type));
-        if self.source != Some(key) {
+        let new_source = self.source != Some(key);
+        if new_source {
             self.selected = identity.and_then(|(layer_id, global_id, change_type)| {
                 rows.iter()
                     .position(|r| {
@@ -182,6 +199,58 @@ impl GridState {
         {
             self.selected = None;
         }
+        // Several selected rows are a selection of one snapshot; another one starts over.
+        if new_source {
+            self.marked = self.selected.into_iter().collect();
+            self.anchor = self.selected;
+            self.compare = None;
+            self.compare_for = None;
+            self.compare_missing = false;
+        } else {
+            self.marked.retain(|i| index_shown(&self.indices, *i));
+        }
+    }
+
+    /// A click on the row `row` (snapshot index): alone, or with Ctrl (add or remove it) or
+    /// Shift (the rows shown between the last clicked one and this one).
+    pub fn click_row(&mut self, row: u32, toggle: bool, range: bool) {
+        if range && let Some(anchor) = self.anchor {
+            let a = self.indices.iter().position(|i| *i == anchor);
+            let b = self.indices.iter().position(|i| *i == row);
+            if let (Some(a), Some(b)) = (a, b) {
+                let (from, to) = (a.min(b), a.max(b));
+                self.marked = self.indices[from..=to].iter().copied().collect();
+                self.selected = Some(row);
+                return;
+            }
+        }
+        if toggle {
+            if self.marked.is_empty()
+                && let Some(sel) = self.selected
+            {
+                self.marked.insert(sel);
+            }
+            if !self.marked.remove(&row) {
+                self.marked.insert(row);
+            }
+            self.selected = self
+                .marked
+                .contains(&row)
+                .then_some(row)
+                .or_else(|| self.marked.iter().next().copied());
+        } else {
+            self.marked = BTreeSet::from([row]);
+            self.selected = Some(row);
+        }
+        self.anchor = Some(row);
+    }
+
+    /// The selected rows when several are, in snapshot order.
+    pub fn marked_rows(&self) -> Vec<RowIndex> {
+        if self.marked.len() < 2 {
+            return Vec::new();
+        }
+        self.marked.iter().map(|i| RowIndex(*i)).collect()
     }
 
     /// The snapshot the indices refer to.
@@ -203,7 +272,16 @@ impl GridState {
         self.job = None;
         self.indices.clear();
         self.selected = None;
+        self.marked.clear();
+        self.anchor = None;
+        self.compare = None;
+        self.compare_for = None;
+        self.compare_missing = false;
     }
+}
+
+fn index_shown(indices: &[u32], row: u32) -> bool {
+    indices.contains(&row)
 }
 
 /// What the user asked for in the grid.
@@ -215,6 +293,18 @@ pub enum GridAction {
     FixAndResend(RowIndex),
     /// Ask to confirm dropping this row's local edit.
     Drop(RowIndex),
+    /// Open "Set <field> for N edits" for these rows (one layer, one code, one field).
+    BulkFix {
+        rows: Vec<RowIndex>,
+        field: String,
+    },
+    /// Ask to confirm dropping these rows' local edits.
+    BulkDrop(Vec<RowIndex>),
+    /// Load the local and server attributes of this edit for the detail pane.
+    LoadCompare {
+        layer_id: i64,
+        global_id: Guid,
+    },
     CopyGlobalId(String),
     /// Export the rows currently shown.
     ExportCsv,

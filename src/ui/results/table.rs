@@ -1,5 +1,6 @@
 //! The virtual table of edit results: sortable headers, one row per shown index, and the cells of
-//! a row. It reads the grid's snapshot and indices and changes only the sort and the selection.
+//! a row. It reads the grid's snapshot and indices and changes only the sort and the selection
+//! (a click selects one row, Ctrl+click adds or removes one, Shift+click a range).
 
 use super::detail_pane::ATTACHMENT_MARK;
 use super::filter::SortColumn;
@@ -38,6 +39,7 @@ pub(super) fn table_ui(ui: &mut egui::Ui, grid: &mut GridState) {
     let now_sort = grid.filter.sort;
     let mut clicked_header: Option<SortColumn> = None;
     let mut clicked_row: Option<u32> = None;
+    let modifiers = ui.input(|i| i.modifiers);
     egui::ScrollArea::horizontal()
         .id_salt("grid-hscroll")
         .show(ui, |ui| {
@@ -79,7 +81,9 @@ pub(super) fn table_ui(ui: &mut egui::Ui, grid: &mut GridState) {
                     body.rows(ROW_HEIGHT, grid.indices.len(), |mut row| {
                         let row_index = grid.indices[row.index()];
                         let record = &rows[row_index as usize];
-                        row.set_selected(grid.selected == Some(row_index));
+                        row.set_selected(
+                            grid.selected == Some(row_index) || grid.marked.contains(&row_index),
+                        );
                         row_cells_ui(&mut row, record, dark);
                         if row.response().clicked() {
                             clicked_row = Some(row_index);
@@ -95,7 +99,7 @@ pub(super) fn table_ui(ui: &mut egui::Ui, grid: &mut GridState) {
         };
     }
     if let Some(r) = clicked_row {
-        grid.selected = Some(r);
+        grid.click_row(r, modifiers.command || modifiers.ctrl, modifiers.shift);
     }
 }
 

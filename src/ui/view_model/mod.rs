@@ -335,6 +335,8 @@ impl ViewModel {
             }
             // The New replica wizard follows the browser's answers itself (`app::wizard`).
             Event::ServiceDescribed { .. } | Event::AreaCounted { .. } => {}
+            // The app opens the fix form with it (`app::fix_form`).
+            Event::FixFormLoaded { .. } => {}
             Event::SignedIn { account, .. } => {
                 match self.accounts.iter_mut().find(|a| a.key == account.key) {
                     Some(slot) => *slot = account,

@@ -127,10 +127,13 @@ fn sort_search_and_no_per_frame_rebuild() {
     r.harness.get_by_label("1221");
 }
 
-/// A failed edit's detail pane shows the catalog guidance; fixing it sends FixEdit then SyncNow,
-/// and once a successful sync's results arrive the row is gone.
+/// A failed edit's detail pane shows the catalog guidance; "Fix and resend…" asks the engine for
+/// the attribute form, which opens with the layer's fields; picking a name from the coded-value
+/// list clears the live validation, and "Save and sync now" sends FixEdit (only what differs
+/// from the server) then SyncNow; once a successful sync's results arrive the row is gone.
 #[test]
 fn fix_and_resend_a_failed_edit() {
+    use egui::accesskit::Role;
     let mut r = rig();
     r.open_failing_results();
     r.click("1000 feature");
@@ -145,21 +148,53 @@ fn fix_and_resend_a_failed_edit() {
         "Set a value for the non-nullable field on the features listed, then resend.",
     );
     r.harness.get_by_label("What the client should do");
-    r.click("Fix and resend…");
-    r.harness.get_by_label("Fix and resend");
-    // The form guessed the field from the error description.
-    assert_eq!(
-        r.harness
-            .state()
-            .fix
-            .as_ref()
-            .map(|f| f.fields[0].0.clone()),
-        Some("STATUS".to_owned())
+    // The detail pane asked for the attributes; local beside server once they arrive.
+    let commands = r.take_commands();
+    assert!(
+        commands.iter().any(|c| matches!(c, Command::LoadFixForm { edits, .. } if edits == &vec![(0, fixed_guid.clone())])),
+        "{commands:?}"
     );
-    r.type_into("Value", "Active");
-    r.click("Save and resend");
+    r.push([Event::FixFormLoaded {
+        replica: fixtures::FAILING,
+        forms: vec![fixtures::fix_form()],
+    }]);
+    r.harness.get_by_label("Attributes");
+    r.harness.get_by_label("Pending");
+
+    r.click("Fix and resend…");
+    let commands = r.take_commands();
+    assert!(
+        matches!(commands.as_slice(), [Command::LoadFixForm { replica, edits }] if *replica == fixtures::FAILING && edits == &vec![(0, fixed_guid.clone())]),
+        "{commands:?}"
+    );
+    assert!(
+        r.harness.state().fix.is_none(),
+        "opens when the form arrives"
+    );
+    r.push([Event::FixFormLoaded {
+        replica: fixtures::FAILING,
+        forms: vec![fixtures::fix_form()],
+    }]);
+    r.harness.get_by_label("Fix and resend");
+    r.harness
+        .get_by_label_contains("Would still be refused: 1001");
+    // Every field of the layer, the read-only ones locked.
+    r.harness.get_by_label("🔒 1204");
+    r.harness.get_by_label("🔒 312500.0");
+    r.harness
+        .get_by_role_and_label(Role::ComboBox, "Status (STATUS)")
+        .click();
+    r.harness.run();
+    r.click("Active");
+    r.harness.get_by_label("✔ The service would accept this.");
+    r.harness.get_by_label("changed");
+    r.click("Save and sync now");
     let commands = r.take_commands_but_map_loads();
-    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert!(
+        matches!(&commands[2], Command::LoadEditResults { replica } if *replica == fixtures::FAILING),
+        "the results are asked for again: {commands:?}"
+    );
     match &commands[0] {
         Command::FixEdit {
             replica,
@@ -171,7 +206,8 @@ fn fix_and_resend_a_failed_edit() {
             assert_eq!(*replica, fixtures::FAILING);
             assert_eq!(*layer_id, 0);
             assert_eq!(global_id, &fixed_guid);
-            assert_eq!(attributes.get("STATUS"), Some(&serde_json::json!("Active")));
+            assert_eq!(attributes.get("STATUS"), Some(&serde_json::json!("ACT")));
+            assert_eq!(attributes.len(), 1, "only what differs from the server");
             assert_eq!(geometry, &None);
         }
         other => panic!("expected FixEdit, got {other:?}"),
@@ -181,8 +217,8 @@ fn fix_and_resend_a_failed_edit() {
         Command::SyncNow { replica, .. } if *replica == fixtures::FAILING
     ));
     assert!(r.harness.state().fix.is_none(), "form closed");
-    // Shown in the grid and in the detail pane.
-    assert_eq!(r.harness.query_all_by_label("1204").count(), 2);
+    // Still shown in the grid and the detail pane (and its attribute table) until the sync.
+    assert!(r.harness.query_all_by_label("1204").count() >= 2);
 
     r.push(fixtures::successful_sync_after_fix(JobId(12)));
     assert_eq!(
@@ -204,6 +240,11 @@ fn drop_edit_needs_confirmation() {
     let mut r = rig();
     r.open_failing_results();
     r.click("1187");
+    // The detail pane asked for the edit's attributes.
+    assert!(matches!(
+        r.take_commands().as_slice(),
+        [Command::LoadFixForm { .. }]
+    ));
     r.click("Drop local edit…");
     r.harness.get_by_label("Drop the local edit?");
     r.click("Keep edit");

@@ -81,12 +81,17 @@ fn fix_a_refused_edit_end_to_end() {
     h.run_steps(3);
     h.get_by_label_contains("1001 – ");
     click(h, "Fix and resend…");
+    wait_until(h, "the attribute form", |a| a.fix.is_some());
     assert_eq!(
-        h.state().fix.as_ref().map(|f| f.fields[0].0.clone()),
+        h.state()
+            .fix
+            .as_ref()
+            .and_then(|f| f.form.refused.field.clone()),
         Some("FacilityID".to_owned())
     );
-    type_into(h, "Value", "HYD-E2E-1");
-    click(h, "Save and resend");
+    type_into(h, "FacilityID", "HYD-E2E-1");
+    h.get_by_label("✔ The service would accept this.");
+    click(h, "Save and sync now");
     wait_until(h, "the resend to finish", |a| {
         a.vm.jobs
             .get(&replica)

@@ -130,6 +130,7 @@ fn a_moved_point_and_a_reshaped_line_show_local_and_server_on_the_map_offline() 
             layers: vec![0, 2],
             sync_model: SyncModel::PerReplica,
             is_async: false,
+            scope: Default::default(),
         }))
         .expect("queue create");
     wait_until(&mut s.h, "the new replica", |a| {

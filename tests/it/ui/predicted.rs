@@ -3,7 +3,7 @@
 //! the same fix and drop actions; the replica's badge counts them as problems.
 
 use crate::support::demo_data::{HYD_1, HYD_2, HYD_3};
-use crate::support::ui::stack::{Stack, click, stack, type_into, wait_until};
+use crate::support::ui::stack::{Stack, click, stack, wait_until};
 use crate::support::ui::wizard::new_replica;
 use egui_kittest::kittest::Queryable as _;
 use serde_json::json;
@@ -144,12 +144,27 @@ fn predicted_refusals_show_in_the_grid_with_guidance_fix_and_drop() {
     s.h.state_mut().grid.selected = Some(fix_row);
     s.h.run_steps(3);
     click(&mut s.h, "Fix and resend…");
+    wait_until(&mut s.h, "the attribute form", |a| a.fix.is_some());
     assert_eq!(
-        s.h.state().fix.as_ref().map(|f| f.fields[0].0.clone()),
+        s.h.state()
+            .fix
+            .as_ref()
+            .and_then(|f| f.form.refused.field.clone()),
         Some("Status".to_owned())
     );
-    type_into(&mut s.h, "Value", "OOS");
-    click(&mut s.h, "Save and resend");
+    assert!(
+        s.h.state()
+            .fix
+            .as_ref()
+            .is_some_and(|f| f.form.refused.predicted),
+        "the form says the refusal is predicted"
+    );
+    s.h.get_by_label_contains("Predicted: 1001");
+    s.h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Status")
+        .click();
+    s.h.run_steps(3);
+    click(&mut s.h, "Out of service");
+    click(&mut s.h, "Save and sync now");
     wait_until(&mut s.h, "the resend", |a| {
         a.vm.replica(replica)
             .is_some_and(|r| r.predicted_failures == 0 && r.pending_changes == 1 && !r.syncing)

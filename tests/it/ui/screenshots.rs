@@ -2,8 +2,9 @@
 //! llvmpipe; no display needed): the first-run demo on the real engine and demo service (the
 //! three seeded replicas, the grid filtered to the 1000 series, the reset modal), and light mode
 //! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
-//! replicas with the unregister confirmation, an ArcGIS offline map selected, and the New replica
-//! wizard's work-area page on the real engine and the GridTown test service. Writes
+//! replicas with the unregister confirmation, an ArcGIS offline map selected, the New replica
+//! wizard's work-area page on the real engine and the GridTown test service, the attribute fix
+//! form and the detail pane's attributes. Writes
 //! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
@@ -362,4 +363,39 @@ fn screenshot_of_the_wizard_work_area() {
     });
     h.run_steps(6);
     save(h, "wizard-work-area.png");
+}
+
+/// The attribute fix form with fixture data: a Parcels update refused with 1001 (STATUS
+/// emptied), every field with its typed editor beside the server's value, live validation; and
+/// the detail pane's local-beside-server attribute table behind it.
+#[test]
+fn screenshots_of_the_fix_form() {
+    use syncwatch::engine::Event;
+    use syncwatch::ui::dialogs::FixFormDialog;
+    let (app, tx) = app(false);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    h.state_mut().persisted.selected_replica = Some(fixtures::FAILING);
+    h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
+    // Room for the detail pane's attribute table.
+    h.state_mut().persisted.show_log = false;
+    settle(&mut h);
+    h.state_mut().grid.selected = Some(0);
+    settle(&mut h);
+    tx.send(Event::FixFormLoaded {
+        replica: fixtures::FAILING,
+        forms: vec![fixtures::fix_form()],
+    })
+    .expect("receiver alive");
+    settle(&mut h);
+    save(&mut h, "results-attributes.png");
+
+    let mut dialog = FixFormDialog::new(fixtures::fix_form());
+    dialog.set_value("ZONING", serde_json::json!("R2"));
+    h.state_mut().fix = Some(dialog);
+    settle(&mut h);
+    save(&mut h, "fix-form.png");
 }
