@@ -143,6 +143,7 @@ fn print_text(map: &OfflineMap, check: Option<&OfflineCheck>, health: OfflineHea
             d.changes.deletes
         );
     }
+    outln!("attachments: {}", map.attachments);
     if map.predicted.is_empty() {
         outln!("predicted refusals: none");
     } else {

@@ -123,6 +123,7 @@ pub fn offline_detail_ui(ui: &mut egui::Ui, entry: &OfflineMapEntry) {
                     .map_or_else(|| "never".to_owned(), super::format::timestamp),
             );
             fact(ui, "Made by", map.made_by.label().to_owned());
+            fact(ui, "Attachments", map.attachments.to_string());
             fact(
                 ui,
                 "Service check",

@@ -43,6 +43,16 @@ fn inspect_reads_both_real_files_and_changes_nothing() {
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("ArcGIS offline map"), "{text}");
+        let attachments: u64 = datasets
+            .iter()
+            .filter(|d| d["is_attachment"] == true)
+            .map(|d| current_rows(&conn, d["table"].as_str().unwrap()))
+            .sum();
+        assert_eq!(json["attachments"].as_u64(), Some(attachments));
+        assert!(
+            text.contains(&format!("attachments: {attachments}")),
+            "{text}"
+        );
         assert!(
             text.contains("syncing this offline map stays with Collector for ArcGIS"),
             "{text}"
