@@ -106,11 +106,23 @@ fn print_text(map: &OfflineMap, check: Option<&OfflineCheck>, health: OfflineHea
     outln!("service {}", r.service_url);
     outln!(
         "sync model {}  direction {}",
-        r.sync_model.map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
-        r.direction.map(|d| d.to_string()).unwrap_or_else(|| "?".into())
+        r.sync_model
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "?".into()),
+        r.direction
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "?".into())
     );
-    outln!("created {}  last sync {}", when(r.created_ms), when(r.last_sync_ms));
-    outln!("made by {}: {}", map.made_by.label(), map.made_by.sync_note());
+    outln!(
+        "created {}  last sync {}",
+        when(r.created_ms),
+        when(r.last_sync_ms)
+    );
+    outln!(
+        "made by {}: {}",
+        map.made_by.label(),
+        map.made_by.sync_note()
+    );
     outln!("health: {}", health.label());
     for d in &map.datasets {
         let generation = |g: Option<i64>| g.map(|g| g.to_string()).unwrap_or_else(|| "?".into());
@@ -119,7 +131,9 @@ fn print_text(map: &OfflineMap, check: Option<&OfflineCheck>, health: OfflineHea
             d.table,
             d.layer_id,
             d.dataset_type,
-            d.rows.map(|n| n.to_string()).unwrap_or_else(|| "no table".into()),
+            d.rows
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "no table".into()),
             generation(d.server_gen),
             generation(d.client_upload_gen),
             generation(d.client_download_gen),
@@ -129,12 +143,20 @@ fn print_text(map: &OfflineMap, check: Option<&OfflineCheck>, health: OfflineHea
             d.changes.deletes
         );
     }
+    outln!("attachments: {}", map.attachments);
     if map.predicted.is_empty() {
         outln!("predicted refusals: none");
     } else {
         outln!("predicted refusals: {}", map.predicted.len());
         for p in &map.predicted {
-            outln!("  {} {:?} {}: {} {}", p.table, p.kind, p.global_id, p.code, p.description);
+            outln!(
+                "  {} {:?} {}: {} {}",
+                p.table,
+                p.kind,
+                p.global_id,
+                p.code,
+                p.description
+            );
         }
     }
     if let Some(check) = check {

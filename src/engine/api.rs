@@ -603,11 +603,19 @@ pub enum Event {
     /// renewal); no secret.
     Accounts(Vec<Account>),
     /// An offline map was read ([`Command::OpenOfflineMap`], [`Command::ScanOfflineMaps`]).
-    OfflineMapRead { map: OfflineMap },
+    OfflineMapRead {
+        map: OfflineMap,
+    },
     /// The offline map at `path` checked against its service.
-    OfflineMapChecked { path: PathBuf, check: OfflineCheck },
+    OfflineMapChecked {
+        path: PathBuf,
+        check: OfflineCheck,
+    },
     /// The file at `path` could not be read as an offline map; `error` is one line.
-    OfflineMapFailed { path: PathBuf, error: String },
+    OfflineMapFailed {
+        path: PathBuf,
+        error: String,
+    },
     /// The folders watched for offline maps ([`Command::LoadOfflineMapFolders`],
     /// [`Command::SetOfflineMapFolders`]).
     OfflineMapFolders { folders: Vec<PathBuf> },

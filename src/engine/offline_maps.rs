@@ -56,7 +56,9 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             walk(&path, depth + 1, found);
         } else if kind.is_file()
@@ -75,9 +77,7 @@ pub(crate) async fn check(deps: &Deps, map: &OfflineMap, token: Option<Secret>) 
     let client = match super::service_replicas::client_for_service(deps, url, token).await {
         Ok(client) => client,
         Err(e) => {
-            return OfflineCheck::Failed {
-                message: chain(&e),
-            };
+            return OfflineCheck::Failed { message: chain(&e) };
         }
     };
     match client.replica_info(&map.replica.replica_id).await {
@@ -121,7 +121,10 @@ pub const FOLDERS_SETTING: &str = "offline_map_folders";
 /// The platform's default watch folder: ArcGIS Pro's `Documents/ArcGIS/OfflineMaps`.
 pub fn default_folders() -> Vec<PathBuf> {
     directories::UserDirs::new()
-        .and_then(|d| d.document_dir().map(crate::model::default_offline_maps_folder))
+        .and_then(|d| {
+            d.document_dir()
+                .map(crate::model::default_offline_maps_folder)
+        })
         .into_iter()
         .collect()
 }

@@ -43,11 +43,11 @@ pub use feature_map::{
 pub use fix_form::{FixForm, FixValues, FormField, Refused, field_hint, same_value};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::LogEntry;
-pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
 pub use offline_map::{
-    OfflineApp, OfflineChangeCounts, OfflineChangeKind, OfflineCheck, OfflineDataset, OfflineHealth,
-    OfflineMap, OfflinePrediction, OfflineReplica, default_offline_maps_folder,
+    OfflineApp, OfflineChangeCounts, OfflineChangeKind, OfflineCheck, OfflineDataset,
+    OfflineHealth, OfflineMap, OfflinePrediction, OfflineReplica, default_offline_maps_folder,
 };
+pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
 pub use reset::{LayerChangeCounts, ObjectOutcome, ResetPlan, ResetReport};
 pub use secret::Secret;
 pub use service_facts::{

@@ -340,7 +340,10 @@ mod tests {
             file_gen: Some(5),
         };
         assert_eq!(map(0, 1).health(Some(&gone)), OfflineHealth::NotRegistered);
-        assert_eq!(map(1, 1).health(Some(&ok)), OfflineHealth::PredictedRefusals);
+        assert_eq!(
+            map(1, 1).health(Some(&ok)),
+            OfflineHealth::PredictedRefusals
+        );
         assert_eq!(map(1, 0).health(Some(&ok)), OfflineHealth::ChangesWaiting);
         assert_eq!(map(0, 0).health(None), OfflineHealth::Unchecked);
         assert_eq!(map(0, 0).health(Some(&ok)), OfflineHealth::UpToDate);

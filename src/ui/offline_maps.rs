@@ -112,7 +112,9 @@ pub fn offline_detail_ui(ui: &mut egui::Ui, entry: &OfflineMapEntry) {
             fact(
                 ui,
                 "Created",
-                r.created_ms.map(super::format::timestamp).unwrap_or_default(),
+                r.created_ms
+                    .map(super::format::timestamp)
+                    .unwrap_or_default(),
             );
             fact(
                 ui,
@@ -121,6 +123,7 @@ pub fn offline_detail_ui(ui: &mut egui::Ui, entry: &OfflineMapEntry) {
                     .map_or_else(|| "never".to_owned(), super::format::timestamp),
             );
             fact(ui, "Made by", map.made_by.label().to_owned());
+            fact(ui, "Attachments", map.attachments.to_string());
             fact(
                 ui,
                 "Service check",
@@ -138,7 +141,13 @@ pub fn offline_detail_ui(ui: &mut egui::Ui, entry: &OfflineMapEntry) {
         .striped(true)
         .show(ui, |ui| {
             for h in [
-                "Table", "Layer", "Server gen", "Upload gen", "Download gen", "Rows", "Adds",
+                "Table",
+                "Layer",
+                "Server gen",
+                "Upload gen",
+                "Download gen",
+                "Rows",
+                "Adds",
                 "Updates / deletes",
             ] {
                 ui.strong(h);

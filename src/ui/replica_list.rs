@@ -25,6 +25,13 @@ pub enum ReplicaListAction {
     SelectOfflineMap(usize),
 }
 
+/// The offline maps the list shows below the replicas, and the one selected.
+#[derive(Clone, Copy)]
+pub struct OfflineRows<'a> {
+    pub maps: &'a OfflineMaps,
+    pub selected: Option<&'a std::path::Path>,
+}
+
 /// Draws the replica list. `now_ms` is the wall clock used for relative times; `preparing` says
 /// what is being prepared while the list is still empty (the demo replicas being seeded).
 pub fn replica_list_ui(
@@ -34,9 +41,12 @@ pub fn replica_list_ui(
     now_ms: i64,
     loaded: bool,
     preparing: Option<&str>,
-    offline: &OfflineMaps,
-    selected_offline: Option<&std::path::Path>,
+    offline: OfflineRows<'_>,
 ) -> ReplicaListAction {
+    let OfflineRows {
+        maps: offline,
+        selected: selected_offline,
+    } = offline;
     let mut action = ReplicaListAction::None;
     ui.horizontal(|ui| {
         ui.heading("Replicas");

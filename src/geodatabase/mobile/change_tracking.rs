@@ -102,7 +102,9 @@ pub fn baseline(earliest: Option<f64>, created_ms: Option<i64>, last_sync_ms: Op
         (Some(first), None) => first,
         (None, None) => EPOCH_JULIAN_DAY,
     };
-    last_sync_ms.map(julian_day).map_or(download, |s| s.max(download))
+    last_sync_ms
+        .map(julian_day)
+        .map_or(download, |s| s.max(download))
 }
 
 /// The changed keys of a tracked table since `baseline`.
@@ -182,14 +184,23 @@ mod tests {
     fn baseline_is_the_download_or_the_last_sync() {
         let created = 1_486_846_667_000;
         // downloaded "since the beginning" (1970): the baseline is that stamp
-        assert_eq!(baseline(Some(2440587.50001157), Some(created), None), 2440587.50001157);
+        assert_eq!(
+            baseline(Some(2440587.50001157), Some(created), None),
+            2440587.50001157
+        );
         // downloaded at creation, a few hours later in UTC
         let stamp = julian_day(created) + 0.17;
         assert_eq!(baseline(Some(stamp), Some(created), None), stamp);
         // only local adds, days later: the creation date
-        assert_eq!(baseline(Some(stamp + 3.0), Some(created), None), julian_day(created));
+        assert_eq!(
+            baseline(Some(stamp + 3.0), Some(created), None),
+            julian_day(created)
+        );
         // synced since: the last sync
         let synced = created + 10 * 86_400_000;
-        assert_eq!(baseline(Some(stamp), Some(created), Some(synced)), julian_day(synced));
+        assert_eq!(
+            baseline(Some(stamp), Some(created), Some(synced)),
+            julian_day(synced)
+        );
     }
 }

@@ -65,11 +65,12 @@ pub fn read(path: &Path) -> Result<OfflineMap, MobileGeodatabaseError> {
             path: path.to_path_buf(),
         });
     }
-    let xml = replica_xml(&conn).map_err(sql)?.ok_or_else(|| {
-        MobileGeodatabaseError::NoReplica {
-            path: path.to_path_buf(),
-        }
-    })?;
+    let xml =
+        replica_xml(&conn)
+            .map_err(sql)?
+            .ok_or_else(|| MobileGeodatabaseError::NoReplica {
+                path: path.to_path_buf(),
+            })?;
     let definition =
         sync_replica::parse(&xml).map_err(|e| MobileGeodatabaseError::BadDefinition {
             path: path.to_path_buf(),
@@ -96,8 +97,7 @@ pub fn read(path: &Path) -> Result<OfflineMap, MobileGeodatabaseError> {
         }
         tracked.push(t);
     }
-    let baseline =
-        change_tracking::baseline(earliest, replica.created_ms, replica.last_sync_ms);
+    let baseline = change_tracking::baseline(earliest, replica.created_ms, replica.last_sync_ms);
     let mut predicted = Vec::new();
     for (dataset, t) in datasets.iter_mut().zip(&tracked) {
         let Some(t) = t else { continue };
@@ -181,8 +181,10 @@ pub fn open(path: &Path) -> Result<Connection, MobileGeodatabaseError> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(uri(path), flags).map_err(|e| sqlite_error(path, e))?;
     // The header alone does not prove a database: read the schema once.
-    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| sqlite_error(path, e))?;
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| sqlite_error(path, e))?;
     Ok(conn)
 }
 
@@ -319,9 +321,11 @@ pub(crate) fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<(S
 }
 
 fn plain_count(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
-    conn.query_row(&format!("SELECT COUNT(*) FROM {}", quoted(table)), [], |r| {
-        r.get::<_, i64>(0)
-    })
+    conn.query_row(
+        &format!("SELECT COUNT(*) FROM {}", quoted(table)),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
     .map(|n| n as u64)
 }
 

@@ -60,14 +60,39 @@ pub fn judge(
     for change in changes {
         let verdict = match change.kind {
             OfflineChangeKind::Add => {
-                let Some(current) = version(conn, table, key_column, &columns, layer, &change.key, Version::Current)? else {
+                let Some(current) = version(
+                    conn,
+                    table,
+                    key_column,
+                    &columns,
+                    layer,
+                    &change.key,
+                    Version::Current,
+                )?
+                else {
                     continue;
                 };
                 checks::prepare_add(ctx, &current).map(|_| ())
             }
             OfflineChangeKind::Update => {
-                let current = version(conn, table, key_column, &columns, layer, &change.key, Version::Current)?;
-                let before = version(conn, table, key_column, &columns, layer, &change.key, Version::Before(baseline))?;
+                let current = version(
+                    conn,
+                    table,
+                    key_column,
+                    &columns,
+                    layer,
+                    &change.key,
+                    Version::Current,
+                )?;
+                let before = version(
+                    conn,
+                    table,
+                    key_column,
+                    &columns,
+                    layer,
+                    &change.key,
+                    Version::Before(baseline),
+                )?;
                 let (Some(current), Some(before)) = (current, before) else {
                     continue;
                 };

@@ -53,7 +53,9 @@ pub fn read(conn: &Connection) -> rusqlite::Result<ServiceItems> {
         match kind {
             Some(0) => match lenient_json::<FeatureServiceInfo>(&json) {
                 Ok(service) => items.service = Some(service),
-                Err(e) => tracing::warn!(error = %e, "the offline map's service item does not parse"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the offline map's service item does not parse")
+                }
             },
             Some(1) => match lenient_json::<LayerInfo>(&json) {
                 Ok(layer) => {

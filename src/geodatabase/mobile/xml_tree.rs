@@ -114,11 +114,7 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
     root.ok_or_else(|| XmlError("no element in the document".into()))
 }
 
-fn close(
-    stack: &mut [Element],
-    root: &mut Option<Element>,
-    done: Element,
-) -> Result<(), XmlError> {
+fn close(stack: &mut [Element], root: &mut Option<Element>, done: Element) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(parent) => parent.children.push(done),
         None if root.is_none() => *root = Some(done),
@@ -184,7 +180,14 @@ mod tests {
 
     #[test]
     fn malformed_xml_is_an_error() {
-        for bad in ["", "<a><b></a>", "<a>", "not xml", "<a></a><b></b>", "<a>&nope;</a>"] {
+        for bad in [
+            "",
+            "<a><b></a>",
+            "<a>",
+            "not xml",
+            "<a></a><b></b>",
+            "<a>&nope;</a>",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
     }

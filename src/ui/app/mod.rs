@@ -29,7 +29,7 @@ use crate::ui::dialogs::{
 };
 use crate::ui::log_panel::{LogPanelState, log_panel_ui};
 use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
-use crate::ui::replica_list::{ReplicaListAction, replica_list_ui};
+use crate::ui::replica_list::{OfflineRows, ReplicaListAction, replica_list_ui};
 use crate::ui::reset_modal::{ResetModalAction, reset_modal_ui, reset_summary_ui};
 use crate::ui::results::{GridAction, GridState, results_grid_ui};
 use crate::ui::view_model::ViewModel;
@@ -225,7 +225,11 @@ impl SyncwatchApp {
         self.ensure_selection();
         let selected = self.selected();
 
-        egui::Panel::top("toolbar").show(ui, |ui| self.top_bar_ui(ui, selected, &mut actions));
+        // While an offline map is shown, the toolbar's replica actions have no replica: an
+        // offline map is synced by the app that made it.
+        let toolbar_selected = selected.filter(|_| self.selected_offline.is_none());
+        egui::Panel::top("toolbar")
+            .show(ui, |ui| self.top_bar_ui(ui, toolbar_selected, &mut actions));
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_bar_ui(ui));
         if self.persisted.show_log {
             egui::Panel::bottom("log-panel")
@@ -249,8 +253,10 @@ impl SyncwatchApp {
                     self.now_ms(),
                     self.vm.loaded,
                     preparing.as_deref(),
-                    &self.vm.offline_maps,
-                    self.selected_offline.as_deref(),
+                    OfflineRows {
+                        maps: &self.vm.offline_maps,
+                        selected: self.selected_offline.as_deref(),
+                    },
                 );
                 match a {
                     ReplicaListAction::None => {}
@@ -348,7 +354,9 @@ impl SyncwatchApp {
         {
             egui::ScrollArea::both()
                 .id_salt("offline-detail")
-                .show(ui, |ui| crate::ui::offline_maps::offline_detail_ui(ui, entry));
+                .show(ui, |ui| {
+                    crate::ui::offline_maps::offline_detail_ui(ui, entry)
+                });
             return;
         }
         let Some(replica) = selected.and_then(|id| self.vm.replica(id)).cloned() else {

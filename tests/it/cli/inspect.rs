@@ -24,7 +24,10 @@ fn inspect_reads_both_real_files_and_changes_nothing() {
         let xml = replica_xml(&conn);
         let id = Guid::parse(json["replica"]["replica_id"].as_str().unwrap()).unwrap();
         assert_eq!(id, Guid::parse(&texts(&xml, "ReplicaID")[0]).unwrap());
-        assert_eq!(json["replica"]["service_url"], texts(&xml, "ServiceName")[0].as_str());
+        assert_eq!(
+            json["replica"]["service_url"],
+            texts(&xml, "ServiceName")[0].as_str()
+        );
         assert_eq!(json["replica"]["owner"], texts(&xml, "Owner")[0].as_str());
         assert_eq!(json["replica"]["sync_model"], "perLayer");
         assert_eq!(json["made_by"], "collector");
@@ -40,7 +43,20 @@ fn inspect_reads_both_real_files_and_changes_nothing() {
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("ArcGIS offline map"), "{text}");
-        assert!(text.contains("syncing this offline map stays with Collector for ArcGIS"), "{text}");
+        let attachments: u64 = datasets
+            .iter()
+            .filter(|d| d["is_attachment"] == true)
+            .map(|d| current_rows(&conn, d["table"].as_str().unwrap()))
+            .sum();
+        assert_eq!(json["attachments"].as_u64(), Some(attachments));
+        assert!(
+            text.contains(&format!("attachments: {attachments}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("syncing this offline map stays with Collector for ArcGIS"),
+            "{text}"
+        );
         assert_eq!(fingerprint(&path), before);
     }
 }
@@ -71,7 +87,14 @@ fn check_asks_the_service_whether_the_replica_is_registered() {
     point_at(&registered, &service, created.as_str());
     let before = fingerprint(&registered);
     let json = cli.json(
-        &["inspect", registered.to_str().unwrap(), "--check", "--token", TECH2, "--json"],
+        &[
+            "inspect",
+            registered.to_str().unwrap(),
+            "--check",
+            "--token",
+            TECH2,
+            "--json",
+        ],
         0,
     );
     assert_eq!(fingerprint(&registered), before);
@@ -80,7 +103,14 @@ fn check_asks_the_service_whether_the_replica_is_registered() {
 
     let unknown = copy_into(&real, dir.path(), "unknown.geodatabase");
     point_at(&unknown, &service, Guid::new_v4().as_str());
-    let out = cli.run(&["inspect", unknown.to_str().unwrap(), "--check", "--token", TECH2, "--json"]);
+    let out = cli.run(&[
+        "inspect",
+        unknown.to_str().unwrap(),
+        "--check",
+        "--token",
+        TECH2,
+        "--json",
+    ]);
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["check"]["result"], "not-registered", "{json}");
     assert_eq!(json["health"], "not-registered");

@@ -36,7 +36,10 @@ async fn watch_folders_are_scanned_and_each_map_checked_against_its_service() {
     point_at(&unknown, &h.service_url, Guid::new_v4().as_str());
     let bad = dir.path().join("broken.geodatabase");
     std::fs::write(&bad, "no database").unwrap();
-    let before: Vec<_> = [&registered, &unknown, &bad].iter().map(|p| fingerprint(p)).collect();
+    let before: Vec<_> = [&registered, &unknown, &bad]
+        .iter()
+        .map(|p| fingerprint(p))
+        .collect();
 
     let folders = vec![dir.path().to_path_buf(), dir.path().join("missing")];
     h.send(Command::SetOfflineMapFolders {
@@ -113,8 +116,14 @@ async fn watch_folders_are_scanned_and_each_map_checked_against_its_service() {
             _ => None,
         })
         .await;
-    assert!(matches!(check, OfflineCheck::Registered { .. }), "{check:?}");
+    assert!(
+        matches!(check, OfflineCheck::Registered { .. }),
+        "{check:?}"
+    );
 
-    let after: Vec<_> = [&registered, &unknown, &bad].iter().map(|p| fingerprint(p)).collect();
+    let after: Vec<_> = [&registered, &unknown, &bad]
+        .iter()
+        .map(|p| fingerprint(p))
+        .collect();
     assert!(before == after, "no file changed");
 }

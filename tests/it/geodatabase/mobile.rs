@@ -45,7 +45,10 @@ fn assert_matches_the_file(path: &std::path::Path, map: &OfflineMap) {
         "{}",
         texts(&xml, "SyncModel")[0]
     );
-    assert_eq!(map.replica.last_sync_ms, None, "never synced (1970-01-01T00:00:01)");
+    assert_eq!(
+        map.replica.last_sync_ms, None,
+        "never synced (1970-01-01T00:00:01)"
+    );
     let tables = texts(&xml, "DatasetName");
     let layer_ids = texts(&xml, "LayerID");
     let server_gens = texts(&xml, "ReplicaServerGen");
@@ -57,10 +60,22 @@ fn assert_matches_the_file(path: &std::path::Path, map: &OfflineMap) {
     for (i, d) in map.datasets.iter().enumerate() {
         assert_eq!(d.table, tables[i]);
         assert_eq!(d.layer_id.to_string(), layer_ids[i]);
-        assert_eq!(d.server_gen.map(|g| g.to_string()), Some(server_gens[i].clone()));
-        assert_eq!(d.client_upload_gen.map(|g| g.to_string()), Some(upload_gens[i].clone()));
-        assert_eq!(d.client_download_gen.map(|g| g.to_string()), Some(download_gens[i].clone()));
-        assert_eq!(d.client_acknowledge_upload_gen.map(|g| g.to_string()), Some(ack_gens[i].clone()));
+        assert_eq!(
+            d.server_gen.map(|g| g.to_string()),
+            Some(server_gens[i].clone())
+        );
+        assert_eq!(
+            d.client_upload_gen.map(|g| g.to_string()),
+            Some(upload_gens[i].clone())
+        );
+        assert_eq!(
+            d.client_download_gen.map(|g| g.to_string()),
+            Some(download_gens[i].clone())
+        );
+        assert_eq!(
+            d.client_acknowledge_upload_gen.map(|g| g.to_string()),
+            Some(ack_gens[i].clone())
+        );
         assert_eq!(d.rows, Some(current_rows(&conn, &d.table)), "{}", d.table);
     }
 }
@@ -70,11 +85,20 @@ fn both_real_files_read_as_sqlite_shows_them() {
     for (path, feature_table) in real_files() {
         let map = read_unchanged(&path).unwrap();
         assert_matches_the_file(&path, &map);
-        let features = map.datasets.iter().find(|d| d.table == feature_table).unwrap();
+        let features = map
+            .datasets
+            .iter()
+            .find(|d| d.table == feature_table)
+            .unwrap();
         assert_eq!(features.rows, Some(69), "both files hold 69 homesites");
         assert_eq!(features.dataset_type, "esriDTFeatureClass");
         assert!(map.datasets.iter().any(|d| d.is_attachment));
-        assert_eq!(map.changes().total(), 0, "{}: downloaded rows are not local changes", path.display());
+        assert_eq!(
+            map.changes().total(),
+            0,
+            "{}: downloaded rows are not local changes",
+            path.display()
+        );
         assert!(map.predicted.is_empty());
         assert_eq!(map.made_by, OfflineApp::Collector);
         let release: String = read_only(&path)
@@ -141,7 +165,10 @@ fn local_adds_updates_and_deletes_are_counted_and_judged() {
         let (updated, _deleted, _added) = write_changes(&copy, table, 3, 2, 4, Some(9));
         let map = read_unchanged(&copy).unwrap();
         let d = map.datasets.iter().find(|d| d.table == table).unwrap();
-        assert_eq!((d.changes.adds, d.changes.updates, d.changes.deletes), (4, 3, 2));
+        assert_eq!(
+            (d.changes.adds, d.changes.updates, d.changes.deletes),
+            (4, 3, 2)
+        );
         let conn = read_only(&copy);
         assert_eq!(d.rows, Some(current_rows(&conn, table)));
         assert_eq!(d.rows, Some(69 - 2 + 4));
@@ -149,7 +176,11 @@ fn local_adds_updates_and_deletes_are_counted_and_judged() {
         assert_eq!(map.predicted.len(), 1, "{:?}", map.predicted);
         assert_eq!(map.predicted[0].code, 1016);
         assert_eq!(map.predicted[0].global_id, updated[0]);
-        assert!(map.predicted[0].description.contains("climatic_zone"), "{}", map.predicted[0].description);
+        assert!(
+            map.predicted[0].description.contains("climatic_zone"),
+            "{}",
+            map.predicted[0].description
+        );
         // the other datasets are untouched
         let others: u64 = map
             .datasets
@@ -205,7 +236,13 @@ fn bad_files_give_one_clear_line_and_stay_unchanged() {
         assert_eq!(fingerprint(path), before, "{}", path.display());
         assert!(error.contains(expected), "{}: {error}", path.display());
         assert!(!error.contains('\n'), "one line: {error}");
-        assert!(error.contains(&path.display().to_string()), "names the file: {error}");
+        assert!(
+            error.contains(&path.display().to_string()),
+            "names the file: {error}"
+        );
     }
-    assert_eq!(std::fs::read(&journal).unwrap(), b"a hot journal another app is writing");
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        b"a hot journal another app is writing"
+    );
 }

@@ -17,8 +17,14 @@ pub const OPEN: f64 = 5373484.49998843;
 pub fn real_files() -> Vec<(PathBuf, &'static str)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mobile-geodatabase");
     vec![
-        (dir.join("collector-homesites-2017a.geodatabase"), "Homesites"),
-        (dir.join("collector-homesites-2017b.geodatabase"), "homesites"),
+        (
+            dir.join("collector-homesites-2017a.geodatabase"),
+            "Homesites",
+        ),
+        (
+            dir.join("collector-homesites-2017b.geodatabase"),
+            "homesites",
+        ),
     ]
 }
 
@@ -132,7 +138,8 @@ pub fn point_at(path: &Path, service_url: &str, replica_id: &str) {
     rewrite_xml(path, |xml| {
         let old_url = texts(xml, "ServiceName").remove(0);
         let old_id = texts(xml, "ReplicaID").remove(0);
-        xml.replace(&old_url, service_url).replace(&old_id, replica_id)
+        xml.replace(&old_url, service_url)
+            .replace(&old_id, replica_id)
     });
 }
 
@@ -249,7 +256,9 @@ pub fn write_changes(
     }
     let template = gids.last().unwrap().clone();
     let max_oid: i64 = conn
-        .query_row(&format!("SELECT MAX(OBJECTID) FROM \"{table}\""), [], |r| r.get(0))
+        .query_row(&format!("SELECT MAX(OBJECTID) FROM \"{table}\""), [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let mut added = Vec::new();
     for i in 0..=adds {

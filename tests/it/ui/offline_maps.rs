@@ -59,11 +59,12 @@ fn offline_maps_appear_in_the_replica_list_with_their_own_health() {
             map: changed.clone(),
         },
     ]);
-    assert_eq!(r.harness.query_all_by_label("ArcGIS offline map").count(), 2);
-    r.harness
-        .get_by_label("✖ not registered on the service");
-    r.harness
-        .get_by_label("⚠ changes the service would refuse");
+    assert_eq!(
+        r.harness.query_all_by_label("ArcGIS offline map").count(),
+        2
+    );
+    r.harness.get_by_label("✖ not registered on the service");
+    r.harness.get_by_label("⚠ changes the service would refuse");
     r.harness
         .get_by_label("1 local changes waiting, 1 predicted refusals");
     assert_eq!(
@@ -75,12 +76,15 @@ fn offline_maps_appear_in_the_replica_list_with_their_own_health() {
 
     // the opened file is shown at once; its detail names who syncs it
     r.harness.get_by_label(&clean.made_by.sync_note());
-    r.harness.get_by_label(&clean.replica.replica_id.to_string());
+    r.harness
+        .get_by_label(&clean.replica.replica_id.to_string());
     r.harness.get_by_label("Homesites");
 
     r.click("Edited homesites");
-    r.harness.get_by_label("Edited homesites — ArcGIS offline map");
-    r.harness.get_by_label("Changes the service would refuse (1)");
+    r.harness
+        .get_by_label("Edited homesites — ArcGIS offline map");
+    r.harness
+        .get_by_label("Changes the service would refuse (1)");
     assert!(
         r.take_commands()
             .iter()
@@ -93,8 +97,7 @@ fn offline_maps_appear_in_the_replica_list_with_their_own_health() {
 fn the_watch_folders_are_edited_and_saved() {
     let mut r = rig_with(RigOptions::default());
     assert!(
-        r.startup_commands
-            .contains(&Command::LoadOfflineMapFolders),
+        r.startup_commands.contains(&Command::LoadOfflineMapFolders),
         "{:?}",
         r.startup_commands
     );
@@ -105,7 +108,9 @@ fn the_watch_folders_are_edited_and_saved() {
     r.click("Offline map folders…");
     r.harness
         .get_by_label("Folders searched for ArcGIS offline maps (.geodatabase), one per line:");
-    let editor = r.harness.get_by_role(egui::accesskit::Role::MultilineTextInput);
+    let editor = r
+        .harness
+        .get_by_role(egui::accesskit::Role::MultilineTextInput);
     assert_eq!(
         editor.value().as_deref(),
         Some("/home/tech/Documents/ArcGIS/OfflineMaps")

@@ -306,6 +306,8 @@ fn screenshot_of_an_offline_map() {
     write_changes(&copy, table, 2, 1, 1, Some(9));
     let mut map = syncwatch::geodatabase::mobile::read(&copy).unwrap();
     map.replica.name = "Homesites (Collector)".into();
+    // shown as it would be on a technician's laptop, not the temp dir
+    map.path = PathBuf::from("/home/tech/field/homesites.geodatabase");
     let (app, tx) = app(false);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
@@ -315,7 +317,7 @@ fn screenshot_of_an_offline_map() {
     let server_gen = map.server_gen();
     tx.send(Event::OfflineMapRead { map: map.clone() }).unwrap();
     tx.send(Event::OfflineMapChecked {
-        path: copy.clone(),
+        path: map.path.clone(),
         check: OfflineCheck::Registered {
             server_last_sync_ms: None,
             server_gen,
