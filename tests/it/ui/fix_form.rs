@@ -478,7 +478,12 @@ fn a_refused_geometry_change_is_taken_back_with_the_servers_geometry() {
     open_form(&mut s, &valve);
     s.h.get_by_label_contains("Refused: 1004");
     assert_eq!(verdict(&s), Some(1004));
-    s.h.get_by_label("The local geometry differs from the server's.");
+    assert_eq!(
+        s.h.query_all_by_label("The local geometry differs from the server's.")
+            .count(),
+        2,
+        "said in the form and in the detail pane behind it"
+    );
     click(&mut s.h, "Keep the server's geometry");
     assert_eq!(verdict(&s), None);
     let before = s.h.state().vm.jobs.get(&replica).map(|j| j.job);
