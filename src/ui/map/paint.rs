@@ -75,10 +75,10 @@ fn paint_shape(painter: &Painter, view: &MapView, rect: Rect, layer: &MapLayer, 
         }
         MapShape::Polygon(parts) => {
             for part in parts {
-                if let Some(fill) = style.fill {
-                    if let Some(mesh) = fill_mesh(part, &screen, fill) {
-                        painter.add(Shape::mesh(mesh));
-                    }
+                if let Some(fill) = style.fill
+                    && let Some(mesh) = fill_mesh(part, &screen, fill)
+                {
+                    painter.add(Shape::mesh(mesh));
                 }
                 for ring in std::iter::once(&part.exterior).chain(part.holes.iter()) {
                     let pts: Vec<Pos2> = ring.iter().map(screen).collect();
@@ -133,8 +133,7 @@ fn fill_mesh(
     if triangles.is_empty() {
         return None;
     }
-    let mut mesh = Mesh::default();
-    mesh.vertices = positions
+    let vertices = positions
         .into_iter()
         .map(|pos| Vertex {
             pos,
@@ -142,10 +141,15 @@ fn fill_mesh(
             color: fill,
         })
         .collect();
-    mesh.indices = triangles
+    let indices = triangles
         .into_iter()
         .filter_map(|i| u32::try_from(i).ok())
         .collect();
+    let mesh = Mesh {
+        vertices,
+        indices,
+        ..Mesh::default()
+    };
     Some(mesh)
 }
 

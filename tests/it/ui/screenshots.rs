@@ -1,6 +1,7 @@
 //! Rendered screenshots of the window through kittest's wgpu renderer (Mesa lavapipe or
 //! llvmpipe; no display needed): the first-run demo on the real engine and demo service (the
-//! three seeded replicas, the grid filtered to the 1000 series, the reset modal), and light mode
+//! three seeded replicas, the grid filtered to the 1000 series, the detail pane's map of a hydrant
+//! moved locally, the reset modal), and light mode
 //! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
 //! replicas with the unregister confirmation, an ArcGIS offline map selected, the New replica
 //! wizard's work-area page on the real engine and the GridTown test service, the attribute fix
