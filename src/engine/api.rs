@@ -618,7 +618,9 @@ pub enum Event {
     },
     /// The folders watched for offline maps ([`Command::LoadOfflineMapFolders`],
     /// [`Command::SetOfflineMapFolders`]).
-    OfflineMapFolders { folders: Vec<PathBuf> },
+    OfflineMapFolders {
+        folders: Vec<PathBuf>,
+    },
     /// The replica's recorded conflicts and its conflict policy (after
     /// [`Command::LoadConflicts`], a resolution, or a sync that found any).
     ConflictsReady {

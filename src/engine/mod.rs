@@ -18,8 +18,8 @@
 
 pub mod api;
 mod attachment_transfer;
-mod conflicts;
 mod browse;
+mod conflicts;
 mod error;
 mod events;
 mod feature_map;

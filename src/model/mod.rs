@@ -23,8 +23,8 @@ mod service_replicas;
 mod settings;
 mod text_enum;
 mod time;
-mod work_area;
 mod vertices;
+mod work_area;
 
 pub(crate) use text_enum::text_enum;
 
@@ -58,5 +58,5 @@ pub use service_replicas::{
 };
 pub use settings::{PredictedPolicy, ResetMode};
 pub use time::now_ms;
-pub use work_area::{AreaGeometry, WorkArea, WorkAreaError};
 pub use vertices::{Vertex, vertices_of, with_z_m};
+pub use work_area::{AreaGeometry, WorkArea, WorkAreaError};

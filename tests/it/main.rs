@@ -29,11 +29,11 @@ mod geodatabase {
 
 /// The engine and the service client against the reference service.
 mod engine {
-    mod offline_maps;
-    mod conflicts;
     mod browse;
-    mod feature_map;
     mod bulk_edits;
+    mod conflicts;
+    mod feature_map;
+    mod offline_maps;
     mod predictions;
     mod reset;
     mod service_client;
@@ -74,9 +74,9 @@ mod ui {
     mod attachments;
     mod demo;
     mod engine;
-    mod offline_maps;
-    mod geometry_map;
     mod fix_form;
+    mod geometry_map;
+    mod offline_maps;
     mod predicted;
     mod screenshots;
     mod service_replicas;

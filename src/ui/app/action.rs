@@ -11,9 +11,7 @@ use crate::model::FixValues;
 use crate::protocol::Guid;
 use crate::ui::PendingPick;
 use crate::ui::Tab;
-use crate::ui::dialogs::{
-    AccountsWindow, DropConfirm, SignInRequest, UnregisterConfirm,
-};
+use crate::ui::dialogs::{AccountsWindow, DropConfirm, SignInRequest, UnregisterConfirm};
 use crate::ui::results::RowIndex;
 use std::sync::Arc;
 
