@@ -209,7 +209,11 @@ pub(super) fn detail_pane_ui(ui: &mut egui::Ui, grid: &mut GridState) -> GridAct
             } else {
                 ui.label(&*r.description);
             }
-            if let Some(a) = compare_ui(ui, grid, r) {
+            // One action a frame: the map's one-time request goes first; the attributes are
+            // asked for again on the next frame (compare_ui asks until they are on their way).
+            if let Some(a) = compare_ui(ui, grid, r)
+                && action == GridAction::None
+            {
                 action = a;
             }
         });

@@ -9,6 +9,7 @@
 
 use crate::support::demo_data::{HYD_3, VLV_1, attrs, gid};
 use crate::support::ui::stack::{Stack, click, stack, type_into, wait_until};
+use crate::support::ui::wizard::new_replica;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
 use serde_json::json;
@@ -16,12 +17,9 @@ use syncwatch::engine::{LocalEdit, LocalReplicaId};
 use syncwatch::protocol::{Guid, JobState};
 use syncwatch::ui::Tab;
 
-/// A replica of the Hydrants and Valves layers, made through "Connect to service".
+/// A replica of the Hydrants and Valves layers, made through the New replica wizard.
 fn replica(s: &mut Stack, name: &str) -> LocalReplicaId {
-    click(&mut s.h, "Connect to service…");
-    type_into(&mut s.h, "Replica name", name);
-    type_into(&mut s.h, "Layer ids", ", 1");
-    click(&mut s.h, "Create replica");
+    new_replica(&mut s.h, &["Hydrants", "Valves"], name);
     wait_until(&mut s.h, "the new replica", |a| {
         a.vm.replicas.len() == 1
             && !a.vm.replicas[0].syncing
