@@ -61,6 +61,7 @@ mod cli {
 mod ui {
     mod app;
     mod attachments;
+    mod conflicts;
     mod demo;
     mod engine;
     mod predicted;

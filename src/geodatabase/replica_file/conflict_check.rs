@@ -77,7 +77,9 @@ impl ReplicaFile {
             if fields.is_empty() && server.is_some() {
                 continue;
             }
-            if !layer_names.contains_key(&change.layer_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                layer_names.entry(change.layer_id)
+            {
                 let name: Option<String> = tx
                     .query_row(
                         "SELECT name FROM layers WHERE layer_id = ?1",
@@ -85,10 +87,7 @@ impl ReplicaFile {
                         |r| r.get(0),
                     )
                     .ok();
-                layer_names.insert(
-                    change.layer_id,
-                    name.unwrap_or_else(|| format!("layer {}", change.layer_id)),
-                );
+                slot.insert(name.unwrap_or_else(|| format!("layer {}", change.layer_id)));
                 let tracking = read_layer_info(&tx, &path, change.layer_id)?
                     .and_then(|l| l.edit_fields_info)
                     .map(|e| (e.editor_field, e.edit_date_field))

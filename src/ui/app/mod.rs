@@ -18,6 +18,7 @@ pub use sign_in::SignInState;
 
 use crate::engine::SendError;
 use crate::engine::{Command, Event, LocalReplicaId};
+use crate::ui::conflicts::{CompareAction, CompareState, compare_view_ui};
 use crate::ui::dialogs::connect::ConnectChoice;
 use crate::ui::dialogs::{
     self, AccountsWindow, ConnectDialog, DialogOutcome, DropConfirm, FixDialog, UnregisterConfirm,
@@ -41,6 +42,8 @@ pub struct SyncwatchApp {
     pub vm: ViewModel,
     pub persisted: Persisted,
     pub grid: GridState,
+    /// The conflicts compare view's edited values.
+    pub compare: CompareState,
     pub log_state: LogPanelState,
     pub connect: Option<ConnectDialog>,
     pub fix: Option<FixDialog>,
@@ -87,6 +90,7 @@ impl SyncwatchApp {
             vm: ViewModel::default(),
             persisted,
             grid,
+            compare: CompareState::default(),
             log_state: LogPanelState::default(),
             connect: None,
             fix: None,
@@ -292,9 +296,14 @@ impl SyncwatchApp {
             return;
         };
         let failed = replica.failed_edits + replica.predicted_failures;
+        let held = replica.held_conflicts;
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.persisted.tab, Tab::Overview, "Overview");
-            let results_title = if failed > 0 {
+            let results_title = if failed > 0 && held > 0 {
+                format!("Edit results ({failed} failed, {held} conflicts)")
+            } else if held > 0 {
+                format!("Edit results ({held} conflicts)")
+            } else if failed > 0 {
                 format!("Edit results ({failed} failed)")
             } else {
                 "Edit results".to_owned()
@@ -323,6 +332,9 @@ impl SyncwatchApp {
                             DetailAction::SetPredictedPolicy(id, p) => {
                                 actions.push(Action::SetPredictedPolicy(id, p));
                             }
+                            DetailAction::SetConflictPolicy(id, p) => {
+                                actions.push(Action::SetConflictPolicy(id, p));
+                            }
                             DetailAction::Unregister(id) => {
                                 actions.push(Action::OpenUnregister(id))
                             }
@@ -339,6 +351,8 @@ impl SyncwatchApp {
                 } else {
                     self.grid.clear();
                 }
+                let conflicts = self.vm.conflicts.get(&replica.id).cloned();
+                self.grid.conflict_count = conflicts.as_ref().map_or(0, Vec::len);
                 match results_grid_ui(ui, &mut self.grid, rows.is_some()) {
                     GridAction::None => {}
                     GridAction::FixAndResend(row) => actions.push(Action::OpenFix { row }),
@@ -346,6 +360,22 @@ impl SyncwatchApp {
                     GridAction::CopyGlobalId(g) => actions.push(Action::CopyText(g)),
                     GridAction::ExportCsv => actions.push(Action::ExportCsv),
                     GridAction::Load => actions.push(Action::LoadResults(replica.id)),
+                }
+                if self.grid.show_conflicts && rows.is_some() {
+                    let shown = conflicts.unwrap_or_default();
+                    if let CompareAction::Resolve {
+                        layer_id,
+                        global_id,
+                        resolution,
+                    } = compare_view_ui(ui, &shown, &mut self.compare)
+                    {
+                        actions.push(Action::ResolveConflict {
+                            replica: replica.id,
+                            layer_id,
+                            global_id,
+                            resolution,
+                        });
+                    }
                 }
                 self.persisted.chip = self.grid.filter.chip;
             }
