@@ -26,6 +26,7 @@
 pub mod app;
 pub mod bench;
 pub mod command_sink;
+pub mod conflicts;
 pub mod demo_controls;
 pub mod dialogs;
 pub mod feature_map;

@@ -22,6 +22,7 @@ pub enum DetailAction {
     StartReset(LocalReplicaId, ResetMode),
     /// What the next syncs do with queued edits the cached rules predict the server will refuse.
     SetPredictedPolicy(LocalReplicaId, PredictedPolicy),
+    SetConflictPolicy(LocalReplicaId, crate::engine::ConflictPolicy),
     ShowFailedEdits,
     /// Ask to confirm unregistering the replica.
     Unregister(LocalReplicaId),
@@ -166,6 +167,24 @@ pub fn replica_detail_ui(
                     .labelled_by(label.id);
                 if policy != replica.predicted_policy {
                     action = DetailAction::SetPredictedPolicy(replica.id, policy);
+                }
+                ui.end_row();
+                let label = ui.label("Conflicts").on_hover_text(
+                    "What a sync does with local edits that conflict with newer changes on the \
+                     service",
+                );
+                let mut conflicts = replica.conflict_policy;
+                egui::ComboBox::from_id_salt("conflict-policy")
+                    .selected_text(conflicts.label())
+                    .show_ui(ui, |ui| {
+                        for p in crate::engine::ConflictPolicy::ALL {
+                            ui.selectable_value(&mut conflicts, p, p.label());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                if conflicts != replica.conflict_policy {
+                    action = DetailAction::SetConflictPolicy(replica.id, conflicts);
                 }
                 ui.end_row();
                 ui.label("Replica GUID");

@@ -72,6 +72,7 @@ mod cli {
 mod ui {
     mod app;
     mod attachments;
+    mod conflicts;
     mod demo;
     mod engine;
     mod fix_form;

@@ -18,7 +18,7 @@ use crate::engine::{Deps, attachment_transfer};
 use crate::geodatabase::replica_file::{ChangeKey, ChangeKind, ReplicaFile};
 use crate::protocol::{Guid, SyncDirection};
 use crate::service::FeatureServiceClient;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tokio::sync::watch;
 
 /// What the conflict step found and did.
@@ -33,7 +33,7 @@ pub(super) struct Detected {
 }
 
 /// Whether there is anything to check, and whether the service lets a sync download only.
-fn needs_check(path: &PathBuf) -> Result<(bool, bool), EngineError> {
+fn needs_check(path: &Path) -> Result<(bool, bool), EngineError> {
     let file = ReplicaFile::open(path)?;
     let updates = file.changes()?.iter().any(|c| c.kind == ChangeKind::Update);
     let control = file
@@ -108,9 +108,7 @@ pub(super) async fn detect(
         );
         log(deps, Some(replica), replica_name, None, &message).await;
     }
-    if !check.found.is_empty() {
-        crate::engine::conflicts::send_conflicts(deps, replica).await;
-    }
+    crate::engine::conflicts::send_conflicts(deps, replica).await;
     detected.held = check.held;
     detected.found = check.found;
     Ok(detected)
@@ -126,11 +124,11 @@ async fn download_first(
     job_id: JobId,
     replica_name: &str,
     guid: &Guid,
-    path: &PathBuf,
+    path: &Path,
     options: &SyncOptions,
     cancel: watch::Receiver<bool>,
 ) -> Result<u32, Failed> {
-    let read = path.clone();
+    let read = path.to_path_buf();
     let (definition, generations) = tokio::task::spawn_blocking(move || {
         let file = ReplicaFile::open(&read)?;
         Ok::<_, EngineError>((file.definition()?, file.generations()?))
@@ -150,7 +148,7 @@ async fn download_first(
     };
     let result = match reply {
         Ok(result) => result,
-        Err(e) => return Err(sync_failed(deps, replica, job_id, e, path.clone()).await),
+        Err(e) => return Err(sync_failed(deps, replica, job_id, e, path.to_path_buf()).await),
     };
     if let Some(file) = &result.sqlite_file {
         let _ = std::fs::remove_file(file);
@@ -165,7 +163,7 @@ async fn download_first(
         _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
     };
     let response = result.response;
-    let apply_path = path.clone();
+    let apply_path = path.to_path_buf();
     let (applied, response) = tokio::task::spawn_blocking(move || {
         let mut file = ReplicaFile::open(&apply_path)?;
         let applied = file.apply_download_first(&response, &fetched.payloads)?;

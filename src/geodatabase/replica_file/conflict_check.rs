@@ -1,5 +1,5 @@
 //! Finding conflicts: every queued local update compared with the replica's server copy, which
-//! a download-first sync (or a query of the touched features) has just brought up to date.
+//! a download-first sync has just brought up to date.
 //! A field conflicts where the server's current value differs from the before-image the local
 //! edit started from, the local edit changed it too, and the two values differ; a local update
 //! of a feature the server deleted conflicts as a whole. Fields changed on one side only are not
@@ -12,13 +12,12 @@
 use super::conflicts::{apply_resolution, attributes_of, write_conflict};
 use super::definition::read_layer_info;
 use super::queue::{ChangeKey, ChangeKind, read_changes};
-use super::server_features::{read_server_feature, upsert_server_feature};
+use super::server_features::read_server_feature;
 use super::{ReplicaFile, ReplicaFileError, now_ms, sql_at};
 use crate::model::{
     Conflict, ConflictField, ConflictKind, ConflictPolicy, ConflictStatus, Resolution, Side,
     conflicting_fields, value_of,
 };
-use crate::protocol::Feature;
 use std::collections::HashMap;
 
 /// What one check found and did.
@@ -77,7 +76,9 @@ impl ReplicaFile {
             if fields.is_empty() && server.is_some() {
                 continue;
             }
-            if !layer_names.contains_key(&change.layer_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                layer_names.entry(change.layer_id)
+            {
                 let name: Option<String> = tx
                     .query_row(
                         "SELECT name FROM layers WHERE layer_id = ?1",
@@ -85,10 +86,7 @@ impl ReplicaFile {
                         |r| r.get(0),
                     )
                     .ok();
-                layer_names.insert(
-                    change.layer_id,
-                    name.unwrap_or_else(|| format!("layer {}", change.layer_id)),
-                );
+                slot.insert(name.unwrap_or_else(|| format!("layer {}", change.layer_id)));
                 let tracking = read_layer_info(&tx, &path, change.layer_id)?
                     .and_then(|l| l.edit_fields_info)
                     .map(|e| (e.editor_field, e.edit_date_field))
@@ -151,33 +149,5 @@ impl ReplicaFile {
         }
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(check)
-    }
-
-    /// Stores the service's current version of some features (a `query` of the features the
-    /// queue touches, for services without sync direction control): `None` for a feature the
-    /// service no longer has. The generations are not moved.
-    pub fn store_server_versions(
-        &mut self,
-        layer_id: i64,
-        versions: &[(crate::protocol::Guid, Option<Feature>)],
-    ) -> Result<(), ReplicaFileError> {
-        let path = self.path.clone();
-        let tx = self.write_tx()?;
-        for (global_id, feature) in versions {
-            match feature {
-                Some(feature) => {
-                    upsert_server_feature(&tx, &path, layer_id, feature, false)?;
-                }
-                None => {
-                    tx.execute(
-                        "DELETE FROM features WHERE layer_id = ?1 AND global_id = ?2",
-                        rusqlite::params![layer_id, global_id.as_str()],
-                    )
-                    .map_err(|e| sql_at(&path, e))?;
-                }
-            }
-        }
-        tx.commit().map_err(|e| sql_at(&path, e))?;
-        Ok(())
     }
 }

@@ -114,6 +114,14 @@ pub enum Action {
     /// Sign this account out (already confirmed).
     SignOut(AccountKey),
     ListAccounts,
+    SetConflictPolicy(LocalReplicaId, crate::engine::ConflictPolicy),
+    /// The user's resolution of one conflict (from the compare view).
+    ResolveConflict {
+        replica: LocalReplicaId,
+        layer_id: i64,
+        global_id: Guid,
+        resolution: crate::engine::Resolution,
+    },
 }
 
 /// An export waiting for the file dialog: the rows are the filtered view when it was asked for.
@@ -289,6 +297,23 @@ impl SyncwatchApp {
                 if self.send(Command::LoadEditResults { replica: id }) {
                     self.results_requested.insert(id);
                 }
+                self.send(Command::LoadConflicts { replica: id });
+            }
+            Action::SetConflictPolicy(replica, policy) => {
+                self.send(Command::SetConflictPolicy { replica, policy });
+            }
+            Action::ResolveConflict {
+                replica,
+                layer_id,
+                global_id,
+                resolution,
+            } => {
+                self.send(Command::ResolveConflict {
+                    replica,
+                    layer_id,
+                    global_id,
+                    resolution,
+                });
             }
             Action::DemoTerminateSync => {
                 if self.pending_demo.is_none()
@@ -427,6 +452,7 @@ impl SyncwatchApp {
             if self.send(Command::LoadEditResults { replica: id }) {
                 self.results_requested.insert(id);
             }
+            self.send(Command::LoadConflicts { replica: id });
         }
     }
 

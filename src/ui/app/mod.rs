@@ -23,6 +23,7 @@ pub use sign_in::SignInState;
 
 use crate::engine::SendError;
 use crate::engine::{Command, Event, LocalReplicaId};
+use crate::ui::conflicts::{CompareAction, CompareState, compare_view_ui};
 use crate::ui::dialogs::{
     self, AccountsWindow, BulkDropConfirm, BulkFixDialog, DialogOutcome, DropConfirm,
     FixFormDialog, UnregisterConfirm,
@@ -46,6 +47,8 @@ pub struct SyncwatchApp {
     pub vm: ViewModel,
     pub persisted: Persisted,
     pub grid: GridState,
+    /// The conflicts compare view's edited values.
+    pub compare: CompareState,
     pub log_state: LogPanelState,
     /// The New replica wizard, while open.
     pub wizard: Option<crate::ui::dialogs::Wizard>,
@@ -106,6 +109,7 @@ impl SyncwatchApp {
             vm: ViewModel::default(),
             persisted,
             grid,
+            compare: CompareState::default(),
             log_state: LogPanelState::default(),
             wizard: None,
             fix: None,
@@ -367,9 +371,14 @@ impl SyncwatchApp {
             return;
         };
         let failed = replica.failed_edits + replica.predicted_failures;
+        let held = replica.held_conflicts;
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.persisted.tab, Tab::Overview, "Overview");
-            let results_title = if failed > 0 {
+            let results_title = if failed > 0 && held > 0 {
+                format!("Edit results ({failed} failed, {held} conflicts)")
+            } else if held > 0 {
+                format!("Edit results ({held} conflicts)")
+            } else if failed > 0 {
                 format!("Edit results ({failed} failed)")
             } else {
                 "Edit results".to_owned()
@@ -398,6 +407,9 @@ impl SyncwatchApp {
                             DetailAction::SetPredictedPolicy(id, p) => {
                                 actions.push(Action::SetPredictedPolicy(id, p));
                             }
+                            DetailAction::SetConflictPolicy(id, p) => {
+                                actions.push(Action::SetConflictPolicy(id, p));
+                            }
                             DetailAction::Unregister(id) => {
                                 actions.push(Action::OpenUnregister(id))
                             }
@@ -415,6 +427,8 @@ impl SyncwatchApp {
                     self.grid.clear();
                 }
                 self.grid.feature_panel.sync(self.vm.feature_map.as_ref());
+                let conflicts = self.vm.conflicts.get(&replica.id).cloned();
+                self.grid.conflict_count = conflicts.as_ref().map_or(0, Vec::len);
                 match results_grid_ui(ui, &mut self.grid, rows.is_some()) {
                     GridAction::None => {}
                     GridAction::FixAndResend(row) => actions.push(Action::OpenFix { row }),
@@ -441,6 +455,22 @@ impl SyncwatchApp {
                         layer_id,
                         global_id,
                     }),
+                }
+                if self.grid.show_conflicts && rows.is_some() {
+                    let shown = conflicts.unwrap_or_default();
+                    if let CompareAction::Resolve {
+                        layer_id,
+                        global_id,
+                        resolution,
+                    } = compare_view_ui(ui, &shown, &mut self.compare)
+                    {
+                        actions.push(Action::ResolveConflict {
+                            replica: replica.id,
+                            layer_id,
+                            global_id,
+                            resolution,
+                        });
+                    }
                 }
                 self.persisted.chip = self.grid.filter.chip;
             }

@@ -1,4 +1,4 @@
-//! The filter bar above the grid: chips, layer, change-type and code pickers, the search box and
+//! The filter bar above the grid: chips (and the Conflicts chip), layer, change-type and code pickers, the search box and
 //! the row count. It edits the grid's [`super::GridFilter`] and asks for the CSV export; nothing else.
 
 use super::filter::Chip;
@@ -14,11 +14,24 @@ pub(super) fn filter_bar_ui(
     ui.horizontal_wrapped(|ui| {
         for chip in Chip::ALL {
             if ui
-                .selectable_label(grid.filter.chip == chip, chip.label())
+                .selectable_label(
+                    !grid.show_conflicts && grid.filter.chip == chip,
+                    chip.label(),
+                )
                 .clicked()
             {
                 grid.filter.chip = chip;
+                grid.show_conflicts = false;
             }
+        }
+        // Conflicts are their own kind, beside the series (their compare view is `ui/conflicts`).
+        let conflicts = format!("Conflicts ({})", grid.conflict_count);
+        if ui
+            .selectable_label(grid.show_conflicts, conflicts)
+            .on_hover_text("Local edits in conflict with newer changes on the service")
+            .clicked()
+        {
+            grid.show_conflicts = true;
         }
     });
     ui.horizontal_wrapped(|ui| {

@@ -74,6 +74,10 @@ pub struct GridState {
     pub rebuilds: u64,
     /// The map of the selected row's feature in the detail pane.
     pub feature_panel: crate::ui::feature_map::FeaturePanel,
+    /// The "Conflicts" chip is chosen: the compare view shows instead of the table.
+    pub show_conflicts: bool,
+    /// The selected replica's recorded conflicts (the chip's count).
+    pub conflict_count: usize,
     /// The replica whose results the grid is showing (or about to show).
     replica: Option<LocalReplicaId>,
     source: Option<SourceKey>,
@@ -337,6 +341,10 @@ pub fn results_grid_ui(ui: &mut egui::Ui, grid: &mut GridState, has_snapshot: bo
     let total = grid.rows.as_ref().map_or(0, |r| r.len());
     filter_bar::filter_bar_ui(ui, grid, total, &mut action);
     ui.separator();
+    if grid.show_conflicts {
+        // The caller shows the conflicts' compare view (`ui/conflicts`) below the bar.
+        return action;
+    }
 
     egui::Panel::right("results-detail")
         .resizable(true)

@@ -5,7 +5,7 @@
 //! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
 //! replicas with the unregister confirmation, an ArcGIS offline map selected, the New replica
 //! wizard's work-area page on the real engine and the GridTown test service, the attribute fix
-//! form and the detail pane's attributes. Writes
+//! form and the detail pane's attributes, and the conflicts compare view. Writes
 //! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
@@ -401,4 +401,28 @@ fn screenshots_of_the_fix_form() {
     h.state_mut().fix = Some(dialog);
     settle(&mut h);
     save(&mut h, "fix-form.png");
+}
+
+/// The conflicts compare view (issue 20), with fixture data: the "Conflicts" chip chosen, a
+/// hydrant changed on both sides (with the office's editor) and an inspection the office deleted.
+#[test]
+fn screenshot_of_the_conflicts_compare_view() {
+    let (app, tx) = app(false);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    tx.send(syncwatch::engine::Event::ConflictsReady {
+        replica: fixtures::FAILING,
+        policy: syncwatch::engine::ConflictPolicy::Ask,
+        conflicts: fixtures::conflicts(),
+    })
+    .expect("receiver alive");
+    h.state_mut().persisted.selected_replica = Some(fixtures::FAILING);
+    h.state_mut().persisted.tab = syncwatch::ui::Tab::Results;
+    settle(&mut h);
+    h.state_mut().grid.show_conflicts = true;
+    settle(&mut h);
+    save(&mut h, "conflicts-compare.png");
 }

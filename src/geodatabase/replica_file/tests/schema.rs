@@ -120,6 +120,34 @@ fn format_1_files_are_migrated_without_losing_edits() {
     ));
 }
 
+/// A version 4 file (before conflicts) opens, gets the conflicts table and keeps its queue; the
+/// conflict check then runs on it (against an unchanged server copy: no conflict).
+#[test]
+fn format_4_files_get_the_conflicts_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hydrants.replica");
+    {
+        let mut file = new_file(&dir);
+        file.record_update(0, &gid(HYDRANT_A), attrs(json!({"NAME": "A4"})), None)
+            .unwrap();
+    }
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE conflicts; UPDATE meta SET value = '4' WHERE key = 'version';")
+        .unwrap();
+    drop(conn);
+
+    let mut file = ReplicaFile::open(&path).unwrap();
+    assert_eq!(stored_version(&file), FORMAT_VERSION.to_string());
+    assert!(file.conflicts().unwrap().is_empty());
+    assert_eq!(file.held_conflict_count().unwrap(), 0);
+    let check = file
+        .check_conflicts(crate::model::ConflictPolicy::Ask)
+        .unwrap();
+    assert!(check.found.is_empty() && check.held.is_empty());
+    let change = file.change(0, &gid(HYDRANT_A)).unwrap().unwrap();
+    assert_eq!(change.attributes["NAME"], json!("A4"));
+}
+
 /// A version 2 file (before editors and predictions) opens, is migrated in place to version 3,
 /// and keeps every queued change.
 #[test]
