@@ -182,7 +182,7 @@ pub fn feature_panel_ui(
     };
     map_ui(ui, &mut panel.view, &panel.layers, None, options);
     if map.geometry_differs {
-        ui.weak("The local geometry differs from the server's.");
+        ui.weak("On the map: the local geometry (blue) differs from the server's (magenta).");
     }
     ask
 }

@@ -190,10 +190,14 @@ fn fix_and_resend_a_failed_edit() {
     r.harness.get_by_label("changed");
     r.click("Save and sync now");
     let commands = r.take_commands_but_map_loads();
-    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert_eq!(commands.len(), 4, "{commands:?}");
     assert!(
         matches!(&commands[2], Command::LoadEditResults { replica } if *replica == fixtures::FAILING),
         "the results are asked for again: {commands:?}"
+    );
+    assert!(
+        matches!(&commands[3], Command::LoadConflicts { replica } if *replica == fixtures::FAILING),
+        "and the conflicts with them: {commands:?}"
     );
     match &commands[0] {
         Command::FixEdit {
@@ -242,7 +246,7 @@ fn drop_edit_needs_confirmation() {
     r.click("1187");
     // The detail pane asked for the edit's attributes.
     assert!(matches!(
-        r.take_commands().as_slice(),
+        r.take_commands_but_map_loads().as_slice(),
         [Command::LoadFixForm { .. }]
     ));
     r.click("Drop local edit…");

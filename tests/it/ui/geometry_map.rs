@@ -190,7 +190,7 @@ fn a_moved_point_and_a_reshaped_line_show_local_and_server_on_the_map_offline() 
         map.server.as_ref().map(|g| g.json["x"].clone()),
         Some(json!(HYD_1_XY[0]))
     );
-    s.h.get_by_label("The local geometry differs from the server's.");
+    s.h.get_by_label("On the map: the local geometry (blue) differs from the server's (magenta).");
     let (rect, view, pixels) = map_pixels(&s);
     let local_at = view.to_screen(rect, MOVED_XY);
     let server_at = view.to_screen(rect, HYD_1_XY);
