@@ -183,6 +183,6 @@ fn request(
         layers,
         sync_model: args.sync_model,
         is_async: args.is_async,
-        scope,
+        scope: Box::new(scope),
     })
 }

@@ -45,7 +45,7 @@ pub(super) fn describe(
         token: token.map(|t| t.to_string().into()),
     };
     session.ask(command, |e| match e {
-        Event::ServiceDescribed { facts } => Some(facts.clone()),
+        Event::ServiceDescribed { facts } => Some(facts.as_ref().clone()),
         _ => None,
     })
 }

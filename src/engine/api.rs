@@ -50,8 +50,9 @@ pub struct CreateRequest {
     pub is_async: bool,
     /// The work area, per-layer `where` clauses and attachments (the whole service, every row,
     /// attachments on: what a request without a scope asks for).
+    /// Boxed: it keeps `Command` small.
     #[serde(default)]
-    pub scope: CreateScope,
+    pub scope: Box<CreateScope>,
 }
 
 /// What of the chosen layers a new replica holds.
@@ -447,6 +448,9 @@ pub struct Failure {
 }
 
 /// What the engine tells front ends. Each send wakes the UI.
+// The summary events are the largest and by far the most frequent: boxing them would add an
+// allocation to nearly every event, and the coalescing queue bounds how many wait.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The full replica list (start-up, refresh, after create/unregister).
@@ -630,7 +634,8 @@ pub enum Event {
     },
     /// The service browser's facts ([`Command::DescribeService`]).
     ServiceDescribed {
-        facts: ServiceFacts,
+        /// Boxed: the facts are the largest event.
+        facts: Box<ServiceFacts>,
     },
     /// Each layer's feature count inside `area` ([`Command::CountArea`]), `(layer id, count)`.
     AreaCounted {

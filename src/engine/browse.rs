@@ -25,7 +25,9 @@ pub(crate) async fn describe(
         Ok::<_, EngineError>(client.describe().await?)
     };
     match described.await {
-        Ok(facts) => deps.events.send(Event::ServiceDescribed { facts }),
+        Ok(facts) => deps.events.send(Event::ServiceDescribed {
+            facts: Box::new(facts),
+        }),
         Err(e) => failed(&deps, command, "read the service", &e),
     }
 }

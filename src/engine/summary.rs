@@ -81,7 +81,8 @@ fn fill_from_file(
     let generations = file.generations().map_err(|e| chain(&e))?;
     let counts = file.pending_counts().map_err(|e| chain(&e))?;
     summary.held_conflicts = file.held_conflict_count().map_err(|e| chain(&e))?;
-    summary.work_area = Some(file.work_area().map_err(|e| chain(&e))?.unwrap_or_default());
+    let area = file.work_area().map_err(|e| chain(&e))?;
+    summary.work_area = Some(Box::new(area.unwrap_or_default()));
     summary.sync_model = definition.sync_model;
     summary.direction = definition.direction;
     summary.server_gen = generations.replica_server_gen;

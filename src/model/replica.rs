@@ -142,8 +142,9 @@ pub struct ReplicaSummary {
     pub conflict_policy: ConflictPolicy,
     /// The work area the replica was made for; `None` until its file is read (and for files
     /// made before areas were kept, which hold the whole service).
+    /// Boxed: it keeps the summary (and the events carrying it) small.
     #[serde(default)]
-    pub work_area: Option<super::WorkArea>,
+    pub work_area: Option<Box<super::WorkArea>>,
 }
 
 impl ReplicaSummary {

@@ -344,7 +344,7 @@ async fn attempt(
         sync_model: definition.sync_model,
         is_async: true,
         // The fresh replica holds what the old one did: its area and each layer's `where`.
-        scope: crate::engine::api::CreateScope {
+        scope: Box::new(crate::engine::api::CreateScope {
             area: area.unwrap_or_default(),
             wheres: definition
                 .layers
@@ -352,7 +352,7 @@ async fn attempt(
                 .filter_map(|l| l.query.where_clause.clone().map(|w| (l.layer_id, w)))
                 .collect(),
             attachments: true,
-        },
+        }),
     };
     let client =
         signed_in_client(deps, replica, &record.service_url, request.token.clone()).await?;

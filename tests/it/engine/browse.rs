@@ -15,6 +15,9 @@ use syncwatch::engine::{Command, CreateRequest, CreateScope, Event};
 use syncwatch::model::{Extent, ServiceFacts, WorkArea};
 use syncwatch::server::ServerConfig;
 
+/// A layer as the test compares it: id, name, geometry type, count, sync.
+type LayerRow<'a> = (i64, &'a str, Option<&'a str>, Option<i64>, bool);
+
 /// The extent the tests use, in WGS84: it splits every GridTown layer.
 const AREA: [f64; 4] = [-122.665, 45.50, -122.615, 45.535];
 
@@ -33,7 +36,7 @@ async fn describe(h: &Harness) -> ServiceFacts {
     })
     .await;
     h.next(|e| match e {
-        Event::ServiceDescribed { facts } => Some(facts.clone()),
+        Event::ServiceDescribed { facts } => Some(facts.as_ref().clone()),
         Event::CommandFailed { error, .. } => panic!("describe failed: {error:?}"),
         _ => None,
     })
@@ -89,7 +92,7 @@ async fn describe_service_gives_the_browser_facts() {
     let full = facts.full_extent.expect("full extent");
     assert_eq!([full.xmin, full.ymin, full.xmax, full.ymax], EXTENT_4326);
     assert!(facts.sync_enabled && facts.sync_capabilities.supports_async);
-    let layers: Vec<(i64, &str, Option<&str>, Option<i64>, bool)> = facts
+    let layers: Vec<LayerRow> = facts
         .layers
         .iter()
         .map(|l| {
@@ -159,7 +162,7 @@ async fn a_replica_for_an_area_holds_the_features_inside() {
     scope.wheres.insert(POLES, "CATEGORY = 'A'".into());
     let request = CreateRequest {
         layers: vec![POLES, CABLES],
-        scope,
+        scope: Box::new(scope),
         ..h.create_request("gridtown-area", false)
     };
     let (replica, end) = h.job(Command::CreateReplica(request)).await;
@@ -172,6 +175,6 @@ async fn a_replica_for_an_area_holds_the_features_inside() {
     let cables = brute_force(&h, AREA).await[CABLES as usize].1 as usize;
     assert_eq!(outcome.downloaded as usize, inside_a + cables);
     let summary = h.summary(replica).await;
-    assert_eq!(summary.work_area, Some(area.clone()));
+    assert_eq!(summary.work_area.as_deref(), Some(&area));
     assert_eq!(h.file(replica).work_area().unwrap(), Some(area));
 }

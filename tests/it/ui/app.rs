@@ -649,7 +649,7 @@ fn wizard_creates_a_replica() {
         sync_enabled: true,
     };
     r.push([Event::ServiceDescribed {
-        facts: ServiceFacts {
+        facts: Box::new(ServiceFacts {
             service_url: url,
             name: "Water".into(),
             description: "The water network".into(),
@@ -658,7 +658,7 @@ fn wizard_creates_a_replica() {
             sync_enabled: true,
             sync_capabilities: Default::default(),
             layers: vec![layer(0, "Hydrants"), layer(2, "Valves")],
-        },
+        }),
     }]);
     r.harness.get_by_label("The water network");
     r.harness

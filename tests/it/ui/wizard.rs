@@ -92,7 +92,10 @@ fn wizard_creates_a_replica_for_a_typed_extent() {
     });
     let replica = h.state().vm.replicas[0].clone();
     assert_eq!(replica.name, "GridTown-area");
-    assert!(matches!(replica.work_area, Some(WorkArea::Extent(_))));
+    assert!(matches!(
+        replica.work_area.as_deref(),
+        Some(WorkArea::Extent(_))
+    ));
     assert_eq!(h.state().selected(), Some(replica.id));
     h.get_by_label("extent -122.665,45.5,-122.615,45.535 (wkid 4326)");
 }

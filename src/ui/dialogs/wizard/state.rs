@@ -299,11 +299,11 @@ impl Wizard {
             layers: self.layers.iter().copied().collect(),
             sync_model,
             is_async: self.is_async && caps.is_none_or(|c| c.supports_async),
-            scope: CreateScope {
+            scope: Box::new(CreateScope {
                 area,
                 attachments: self.attachments,
                 ..Default::default()
-            },
+            }),
         })
     }
 
@@ -324,13 +324,11 @@ impl Wizard {
                 if !facts.sync_capabilities.supports_async {
                     self.is_async = false;
                 }
-                self.facts = Some(facts.clone());
+                self.facts = Some(facts.as_ref().clone());
                 self.step = WizardStep::Service;
             }
-            Event::AreaCounted { area, counts, .. } => {
-                if self.counting.as_ref() == Some(area) {
-                    self.counts = Some((area.clone(), counts.clone()));
-                }
+            Event::AreaCounted { area, counts, .. } if self.counting.as_ref() == Some(area) => {
+                self.counts = Some((area.clone(), counts.clone()));
             }
             Event::CommandFailed {
                 error,
@@ -376,7 +374,9 @@ mod tests {
         let mut w = Wizard::new("http://h/arcgis/rest/services/Water/FeatureServer/");
         assert!(matches!(w.describe(), WizardAction::Describe { .. }));
         w.busy = true;
-        w.follow(&Event::ServiceDescribed { facts: facts() });
+        w.follow(&Event::ServiceDescribed {
+            facts: Box::new(facts()),
+        });
         assert_eq!(w.step, WizardStep::Service);
         w.next();
         assert!(w.error.is_some(), "no layer ticked");

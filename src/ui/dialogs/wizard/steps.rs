@@ -197,10 +197,10 @@ pub(super) fn area_page_ui(ui: &mut egui::Ui, wizard: &mut Wizard) -> WizardActi
                 .labelled_by(l.id);
                 ui.end_row();
             });
-        if let Some(full) = wizard.facts.as_ref().and_then(|f| f.full_extent) {
-            if ui.button("Use the service's full extent").clicked() {
-                wizard.set_extent(&full);
-            }
+        if let Some(full) = wizard.facts.as_ref().and_then(|f| f.full_extent)
+            && ui.button("Use the service's full extent").clicked()
+        {
+            wizard.set_extent(&full);
         }
         if let Err(e) = wizard.area() {
             ui.colored_label(crate::ui::theme::red(ui.visuals().dark_mode), e);
