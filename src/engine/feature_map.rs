@@ -11,7 +11,7 @@ use super::error::{EngineError, chain};
 use crate::geodatabase::replica_file::ReplicaFile;
 use crate::model::{
     Extent, FeatureMap, LocalReplicaId, MAX_NEIGHBOURS, MapGeometry, NeighbourFeature,
-    PreviewLayer, Secret, ServicePreview,
+    PreviewLayer, Secret, ServicePreview, WorkArea,
 };
 use crate::protocol::spatial::{Shape, Sr};
 use crate::protocol::{Guid, QueryParams};
@@ -140,9 +140,36 @@ fn feature_map(
         geometry_differs,
         neighbours,
         neighbours_capped,
-        // the replica file does not keep its work area (yet): the createReplica geometry is not
-        // stored in the definition
-        work_area: None,
+        work_area: file
+            .work_area()?
+            .and_then(|area| work_area_geometry(&area, wkid)),
+    })
+}
+
+/// The replica's work area as a polygon in the map's spatial reference; `None` for the whole
+/// service, or when the area's SR cannot be converted exactly to the map's.
+fn work_area_geometry(area: &WorkArea, map_wkid: Option<i64>) -> Option<MapGeometry> {
+    let rings = match area {
+        WorkArea::WholeService => return None,
+        WorkArea::Extent(e) => vec![vec![
+            [e.xmin, e.ymin],
+            [e.xmin, e.ymax],
+            [e.xmax, e.ymax],
+            [e.xmax, e.ymin],
+            [e.xmin, e.ymin],
+        ]],
+        WorkArea::Polygon { rings, .. } => rings.clone(),
+    };
+    let mut json = serde_json::json!({ "rings": rings });
+    if let (Some(from), Some(to)) = (area.wkid(), map_wkid)
+        && from != to
+    {
+        let (from, to) = (Sr::from_wkid(from), Sr::from_wkid(to));
+        from.to(to).ok()?.geometry_json(&mut json, to);
+    }
+    Some(MapGeometry {
+        geometry_type: Some("esriGeometryPolygon".to_owned()),
+        json,
     })
 }
 

@@ -65,8 +65,48 @@ async fn a_moved_point_carries_both_geometries_and_its_neighbours() {
     }
     assert_eq!(
         map.work_area, None,
-        "the replica file keeps no work area yet"
+        "a replica of the whole service draws no work area"
     );
+}
+
+/// A replica made for an extent in Web Mercator draws its work area on the feature's map, as a
+/// polygon converted to the service's WGS84.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_for_an_extent_draws_its_work_area_in_the_maps_sr() {
+    use syncwatch::engine::{CreateRequest, CreateScope, Extent, WorkArea};
+    use syncwatch::protocol::spatial::Sr;
+    let h = Harness::start(ServerConfig::default(), fast()).await;
+    let to_mercator = Sr::from_wkid(4326).to(Sr::from_wkid(3857)).unwrap();
+    let (x0, y0) = to_mercator.point(HYD_1_XY[0] - 0.01, HYD_1_XY[1] - 0.01);
+    let (x1, y1) = to_mercator.point(HYD_1_XY[0] + 0.01, HYD_1_XY[1] + 0.01);
+    let area = WorkArea::Extent(Extent::new(x0, y0, x1, y1, Some(3857)).unwrap());
+    let request = CreateRequest {
+        scope: Box::new(CreateScope {
+            area,
+            ..Default::default()
+        }),
+        ..h.create_request("map-area", false)
+    };
+    let (replica, end) = h.job(Command::CreateReplica(request)).await;
+    end.expect("created");
+    let load = Command::LoadFeatureMap {
+        replica,
+        layer_id: 0,
+        global_id: gid(HYD_1),
+    };
+    let map = feature_map(&h, load).await;
+    assert_eq!(map.wkid, Some(4326));
+    let area = map.work_area.expect("the work area is drawn");
+    assert_eq!(area.geometry_type.as_deref(), Some("esriGeometryPolygon"));
+    let ring = area.json["rings"][0].as_array().expect("one ring").clone();
+    assert_eq!(ring.len(), 5, "a closed rectangle: {ring:?}");
+    let xs: Vec<f64> = ring.iter().filter_map(|p| p[0].as_f64()).collect();
+    let ys: Vec<f64> = ring.iter().filter_map(|p| p[1].as_f64()).collect();
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(xs.iter().any(|x| near(*x, HYD_1_XY[0] - 0.01)), "{xs:?}");
+    assert!(xs.iter().any(|x| near(*x, HYD_1_XY[0] + 0.01)), "{xs:?}");
+    assert!(ys.iter().any(|y| near(*y, HYD_1_XY[1] - 0.01)), "{ys:?}");
+    assert!(ys.iter().any(|y| near(*y, HYD_1_XY[1] + 0.01)), "{ys:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
