@@ -113,6 +113,11 @@ pub fn replica_detail_ui(
         let ui = &mut cols[0];
         ui.label(RichText::new("Sync job").strong());
         job_status_ui(ui, replica, job, now_secs, &mut action);
+        // The history sits under the job, beside the replica's facts: in view without
+        // scrolling, with the height to be read.
+        ui.add_space(6.0);
+        ui.label(RichText::new("History").strong());
+        history_plot_ui(ui, replica, now_ms);
         let ui = &mut cols[1];
         ui.label(RichText::new("Replica").strong());
         egui::Grid::new("replica-facts")
@@ -199,27 +204,19 @@ pub fn replica_detail_ui(
     });
     ui.add_space(6.0);
     ui.separator();
-    // Layers and history side by side, so the plot is in view without scrolling and has the
-    // height to be read.
-    ui.columns(2, |cols| {
-        let ui = &mut cols[0];
-        ui.horizontal(|ui| {
-            ui.label(RichText::new("Layers").strong());
-            if replica.failed_edits > 0 || replica.predicted_failures > 0 {
-                let text = format!(
-                    "{} failed edits, {} predicted – show them",
-                    replica.failed_edits, replica.predicted_failures
-                );
-                if ui.link(text).clicked() {
-                    action = DetailAction::ShowFailedEdits;
-                }
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Layers").strong());
+        if replica.failed_edits > 0 || replica.predicted_failures > 0 {
+            let text = format!(
+                "{} failed edits, {} predicted – show them",
+                replica.failed_edits, replica.predicted_failures
+            );
+            if ui.link(text).clicked() {
+                action = DetailAction::ShowFailedEdits;
             }
-        });
-        layer_table_ui(ui, replica, dark);
-        let ui = &mut cols[1];
-        ui.label(RichText::new("History").strong());
-        history_plot_ui(ui, replica, now_ms);
+        }
     });
+    layer_table_ui(ui, replica, dark);
     action
 }
 
@@ -376,7 +373,7 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
         .iter()
         .map(|p| Bar::new(minutes_ago(p.finished_ms), p.failed_edits as f64).width(bar_width))
         .collect();
-    let height = ui.available_height().clamp(180.0, 240.0);
+    let height = 170.0;
     Plot::new(("history-plot", replica.id.0))
         .height(height)
         .legend(Legend::default().position(Corner::LeftTop))

@@ -467,7 +467,7 @@ fn reset_summary_is_centred_and_history_is_in_view() {
     let screen = r.harness.ctx.content_rect();
     let history = r.harness.get_by_label("History").rect();
     assert!(
-        history.top() < screen.height() * 0.75,
+        history.top() < screen.height() * 0.5,
         "the History heading is at y={} of {}",
         history.top(),
         screen.height()
