@@ -4,7 +4,9 @@
 
 use super::session::{Session, data_dir, print_json};
 use super::terminal::outln;
-use crate::engine::{Command, ConflictPolicy, Event, PredictedPolicy};
+use crate::engine::{
+    Command, ConflictPolicy, Event, LocalReplicaId, PredictedPolicy, ReplicaSummary,
+};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -36,6 +38,24 @@ fn parse_conflict_policy(text: &str) -> Result<ConflictPolicy, String> {
         .ok_or_else(|| format!("{text:?} is not a conflict policy; use ask, mine or server"))
 }
 
+/// Whether a replica's summary shows a setting applied.
+type Applied = Box<dyn Fn(&ReplicaSummary) -> bool>;
+
+/// Sends one setting change and waits for the replica's summary that shows it applied.
+fn set(
+    session: &Session,
+    replica: LocalReplicaId,
+    command: Command,
+    applied: &dyn Fn(&ReplicaSummary) -> bool,
+) -> anyhow::Result<ReplicaSummary> {
+    session.ask(command, |e| match e {
+        Event::ReplicaChanged { summary } if summary.id == replica && applied(summary) => {
+            Some(summary.clone())
+        }
+        _ => None,
+    })
+}
+
 pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
     let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
     let mut summary = match session.resolve(&args.replica) {
@@ -45,45 +65,30 @@ pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<
             return Err(e);
         }
     };
-    if let Some(policy) = args.predicted {
-        let set = session.ask(
-            Command::SetPredictedPolicy {
+    let changes = [
+        args.predicted.map(|policy| {
+            let command = Command::SetPredictedPolicy {
                 replica: summary.id,
                 policy,
-            },
-            |e| match e {
-                Event::ReplicaChanged { summary: s }
-                    if s.id == summary.id && s.predicted_policy == policy =>
-                {
-                    Some(s.clone())
-                }
-                _ => None,
-            },
-        );
-        match set {
-            Ok(s) => summary = s,
-            Err(e) => {
-                session.shutdown();
-                return Err(e);
-            }
-        }
-    }
-    if let Some(policy) = args.conflicts {
-        let set = session.ask(
-            Command::SetConflictPolicy {
+            };
+            (
+                command,
+                Box::new(move |s: &ReplicaSummary| s.predicted_policy == policy) as Applied,
+            )
+        }),
+        args.conflicts.map(|policy| {
+            let command = Command::SetConflictPolicy {
                 replica: summary.id,
                 policy,
-            },
-            |e| match e {
-                Event::ReplicaChanged { summary: s }
-                    if s.id == summary.id && s.conflict_policy == policy =>
-                {
-                    Some(s.clone())
-                }
-                _ => None,
-            },
-        );
-        match set {
+            };
+            (
+                command,
+                Box::new(move |s: &ReplicaSummary| s.conflict_policy == policy) as Applied,
+            )
+        }),
+    ];
+    for (command, applied) in changes.into_iter().flatten() {
+        match set(&session, summary.id, command, &*applied) {
             Ok(s) => summary = s,
             Err(e) => {
                 session.shutdown();
