@@ -20,6 +20,7 @@ pub use crate::ui::persisted::DEFAULT_AUTO_SYNC_SECS;
 pub use action::{Action, PendingExport};
 pub use fix_form::FixRequest;
 pub use sign_in::SignInState;
+pub use wizard::WizardMap;
 
 use crate::engine::SendError;
 use crate::engine::{Command, Event, LocalReplicaId};
@@ -52,6 +53,8 @@ pub struct SyncwatchApp {
     pub log_state: LogPanelState,
     /// The New replica wizard, while open.
     pub wizard: Option<crate::ui::dialogs::Wizard>,
+    /// The wizard's map preview on its work-area page (egui state, so kept here, not in it).
+    pub wizard_map: WizardMap,
     /// The attribute form of a refused edit.
     pub fix: Option<FixFormDialog>,
     /// "Set <field> for N edits".
@@ -112,6 +115,7 @@ impl SyncwatchApp {
             compare: CompareState::default(),
             log_state: LogPanelState::default(),
             wizard: None,
+            wizard_map: WizardMap::default(),
             fix: None,
             bulk_fix: None,
             fix_request: None,

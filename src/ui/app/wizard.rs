@@ -1,12 +1,97 @@
 //! The "New replica" wizard on the app's side: opening it (File → New replica…, with the last
 //! service URL), turning what it asks for into `Command`s (describe the service, count an area,
-//! create the replica, open Sign in) and handing it the engine's answers. The wizard itself is
-//! `ui::dialogs::wizard`.
+//! create the replica, open Sign in, load the work-area page's map preview) and handing it the
+//! engine's answers. The wizard itself is `ui::dialogs::wizard`; the map preview's state (egui
+//! types) is [`WizardMap`], kept here beside it.
 
 use super::SyncwatchApp;
 use super::action::Action;
 use crate::engine::{Command, Event};
+use crate::model::{Extent, ServicePreview, WorkArea};
+use crate::ui::dialogs::wizard::WizardStep;
 use crate::ui::dialogs::{Wizard, WizardAction, wizard_ui};
+use crate::ui::map::{AreaPicker, MapLayer, area_picker_ui, picker_for, preview_layers};
+use std::sync::Arc;
+
+/// How many features of each layer the map preview loads.
+const PREVIEW_MAX_FEATURES: usize = 2000;
+
+/// The wizard's map preview: the preview asked for, the one shown (as map layers) and the area
+/// picker over it.
+#[derive(Default)]
+pub struct WizardMap {
+    /// The service URL and layers the last `LoadServicePreview` was sent for.
+    pub requested: Option<(String, Vec<i64>)>,
+    /// The preview shown, its layers and the picker drawn over them.
+    pub shown: Option<Arc<ServicePreview>>,
+    pub layers: Vec<MapLayer>,
+    pub picker: Option<AreaPicker>,
+    /// The extent the picker and the wizard last agreed on.
+    synced: Option<Extent>,
+}
+
+impl WizardMap {
+    /// Takes the view model's last preview when it is the one asked for and not shown yet.
+    fn take(&mut self, latest: Option<&Arc<ServicePreview>>) {
+        let (Some(preview), Some((url, layers))) = (latest, &self.requested) else {
+            return;
+        };
+        let ours = preview.service_url.eq_ignore_ascii_case(url)
+            && preview
+                .layers
+                .iter()
+                .map(|l| l.layer_id)
+                .eq(layers.iter().copied());
+        if !ours || self.shown.as_ref().is_some_and(|s| Arc::ptr_eq(s, preview)) {
+            return;
+        }
+        self.layers = preview_layers(preview);
+        let mut picker = picker_for(preview, &self.layers);
+        // The wizard's own typed fields (with the wkid) stay; the picker's are hidden.
+        picker.show_fields = false;
+        picker.map_height = 260.0;
+        self.picker = Some(picker);
+        self.shown = Some(preview.clone());
+        self.synced = None;
+    }
+
+    /// Draws the picker (or that the preview is loading) and keeps it and the wizard's extent in
+    /// step: a drawn rectangle (once the drag ends) sets the wizard's extent, a typed one moves
+    /// the rectangle.
+    fn ui(&mut self, ui: &mut egui::Ui, wizard: &mut Wizard) {
+        let Some(picker) = &mut self.picker else {
+            ui.weak("Loading the map preview…");
+            return;
+        };
+        ui.label("Draw the area on the map, or type it above.");
+        area_picker_ui(ui, picker, &self.layers);
+        if picker.tool.is_dragging() {
+            return;
+        }
+        let drawn = picker.extent().map(|e| Extent {
+            wkid: picker.wkid,
+            ..e
+        });
+        if drawn.is_some() && drawn != self.synced {
+            if let Some(e) = &drawn {
+                wizard.set_extent(e);
+            }
+            self.synced = drawn;
+            return;
+        }
+        let typed = match wizard.area() {
+            Ok(WorkArea::Extent(e)) if e.wkid.is_none() || e.wkid == picker.wkid => Some(Extent {
+                wkid: picker.wkid,
+                ..e
+            }),
+            _ => None,
+        };
+        if typed.is_some() && typed != self.synced {
+            picker.tool.set_extent(typed);
+            self.synced = typed;
+        }
+    }
+}
 
 impl SyncwatchApp {
     /// Opens the wizard at its URL page.
@@ -17,6 +102,7 @@ impl SyncwatchApp {
             self.persisted.last_service_url.clone()
         };
         self.wizard = Some(Wizard::new(&url));
+        self.wizard_map = WizardMap::default();
     }
 
     /// Draws the wizard (if open) and carries out what it asked for.
@@ -24,7 +110,11 @@ impl SyncwatchApp {
         let Some(wizard) = &mut self.wizard else {
             return;
         };
-        match wizard_ui(ctx, wizard, &self.vm.accounts) {
+        let map = &mut self.wizard_map;
+        map.take(self.vm.service_preview.as_ref());
+        let action = wizard_ui(ctx, wizard, &self.vm.accounts, &mut |ui, w| map.ui(ui, w));
+        self.ask_for_preview();
+        match action {
             WizardAction::None => {}
             WizardAction::Cancel => self.wizard = None,
             WizardAction::SignIn { url } => actions.push(Action::OpenSignIn {
@@ -60,6 +150,38 @@ impl SyncwatchApp {
                 }
             }
             WizardAction::Create(request) => actions.push(Action::CreateReplica(request)),
+        }
+    }
+
+    /// On the work-area page, asks for the map preview of the ticked layers (once for each
+    /// service and set of layers). Not awaited: the page shows that it is loading.
+    fn ask_for_preview(&mut self) {
+        let Some(wizard) = &self.wizard else {
+            return;
+        };
+        let Ok(url) = wizard.checked_url() else {
+            return;
+        };
+        let layers: Vec<i64> = wizard.layers.iter().copied().collect();
+        let key = (url, layers);
+        if wizard.step != WizardStep::Area || self.wizard_map.requested.as_ref() == Some(&key) {
+            return;
+        }
+        let token = wizard.token.trim().to_owned();
+        let command = Command::LoadServicePreview {
+            service_url: key.0.clone(),
+            token: (!token.is_empty()).then(|| token.into()),
+            layers: key.1.clone(),
+            max_features: PREVIEW_MAX_FEATURES,
+        };
+        self.wizard_map = WizardMap {
+            requested: Some(key),
+            ..WizardMap::default()
+        };
+        if let Err(e) = self.commands.submit(command)
+            && let Some(wizard) = &mut self.wizard
+        {
+            wizard.error = Some(format!("Map preview not sent: {e}"));
         }
     }
 

@@ -26,6 +26,8 @@ pub struct AreaPicker {
     /// The accessible name of the map.
     pub map_label: String,
     pub map_height: f32,
+    /// Whether the picker draws its own typed fields (off when the caller has its own).
+    pub show_fields: bool,
 }
 
 impl AreaPicker {
@@ -43,6 +45,7 @@ impl AreaPicker {
             revision: 0,
             map_label: "Work area map".to_owned(),
             map_height: 300.0,
+            show_fields: true,
         }
     }
 
@@ -127,6 +130,9 @@ pub fn area_picker_ui(
     if map.extent_changed {
         picker.fill_fields();
         picker.revision += 1;
+    }
+    if !picker.show_fields {
+        return picker.extent();
     }
     let mut typed_changed = false;
     ui.horizontal(|ui| {

@@ -627,8 +627,9 @@ fn log_panel_lists_and_filters_errors() {
         .get_by_label("Replica with this GUID does not exist on the server.");
 }
 
-/// The New replica wizard reads the service (DescribeService), offers its layers by name,
-/// suggests a name and sends CreateReplica for the ticked layers.
+/// The New replica wizard reads the service (DescribeService), offers its layers by name, asks
+/// for the work-area page's map preview, suggests a name and sends CreateReplica for the ticked
+/// layers.
 #[test]
 fn wizard_creates_a_replica() {
     use syncwatch::model::{Extent, LayerFacts, ServiceFacts};
@@ -667,6 +668,11 @@ fn wizard_creates_a_replica() {
     r.harness.run();
     r.click("Next");
     r.harness.get_by_label("Valves: 12");
+    // The work-area page asks for the map preview of the ticked layers.
+    match r.take_commands().as_slice() {
+        [Command::LoadServicePreview { layers, .. }] => assert_eq!(layers, &vec![2]),
+        other => panic!("expected LoadServicePreview, got {other:?}"),
+    }
     r.click("Next");
     r.click("Create replica");
     let commands = r.take_commands();

@@ -99,3 +99,88 @@ fn wizard_creates_a_replica_for_a_typed_extent() {
     assert_eq!(h.state().selected(), Some(replica.id));
     h.get_by_label("extent -122.665,45.5,-122.615,45.535 (wkid 4326)");
 }
+
+/// A drag with the primary button from `from` to `to`, in a few moves.
+fn drag(
+    h: &mut egui_kittest::Harness<'static, syncwatch::ui::SyncwatchApp>,
+    from: egui::Pos2,
+    to: egui::Pos2,
+) {
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for k in 1..=4 {
+        h.hover_at(from + (to - from) * (k as f32 / 4.0));
+        h.step();
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+}
+
+/// The work-area page's map preview: the extent drawn by dragging on it is the wizard's, it is
+/// counted, and the replica is created for it.
+#[test]
+fn wizard_creates_a_replica_for_a_drawn_extent() {
+    let mut s = stack_serving(gridtown(4326));
+    let h = &mut s.h;
+    click(h, "New replica…");
+    read_service(h);
+    tick_layer(h, "Poles");
+    next_page(h);
+    assert!(on_step(h.state(), WizardStep::Area));
+    click(h, "An extent");
+    wait_until(h, "the map preview", |a| {
+        a.vm.service_preview.is_some() && a.wizard_map.picker.is_some()
+    });
+    h.run_steps(crate::support::ui::wizard::SETTLE_FRAMES);
+    let full = h
+        .state()
+        .wizard
+        .as_ref()
+        .and_then(|w| w.facts.as_ref())
+        .and_then(|f| f.full_extent)
+        .expect("full extent");
+    let rect = h.get_by_label("Work area map").rect();
+    let (from, to) = (
+        rect.center() - egui::vec2(60.0, 40.0),
+        rect.center() + egui::vec2(50.0, 30.0),
+    );
+    drag(h, from, to);
+    let area = h.state().wizard.as_ref().and_then(|w| w.area().ok());
+    let Some(WorkArea::Extent(e)) = area.clone() else {
+        panic!("a drawn extent: {area:?}")
+    };
+    assert!(e.is_valid());
+    assert!(
+        e.xmin >= full.xmin && e.xmax <= full.xmax && e.ymin >= full.ymin && e.ymax <= full.ymax,
+        "{e:?} inside {full:?}"
+    );
+    wait_until(h, "the drawn area's count", |a| {
+        a.wizard
+            .as_ref()
+            .is_some_and(|w| matches!(w.area_counts().as_slice(), [(_, Some(n))] if *n < 90))
+    });
+    next_page(h);
+    assert!(on_step(h.state(), WizardStep::Name));
+    click(h, "Create replica");
+    wait_until(h, "the new replica", |a| {
+        a.vm.replicas.len() == 1
+            && !a.vm.replicas[0].syncing
+            && a.vm.replicas[0].work_area.is_some()
+    });
+    let replica = h.state().vm.replicas[0].clone();
+    match replica.work_area.as_deref() {
+        Some(WorkArea::Extent(got)) => {
+            for (a, b) in [
+                (got.xmin, e.xmin),
+                (got.ymin, e.ymin),
+                (got.xmax, e.xmax),
+                (got.ymax, e.ymax),
+            ] {
+                assert!((a - b).abs() < 1e-6, "{got:?} vs {e:?}");
+            }
+        }
+        other => panic!("an extent work area: {other:?}"),
+    }
+}

@@ -10,8 +10,17 @@ pub use state::{AreaChoice, Wizard, WizardAction, WizardStep};
 
 use crate::model::Account;
 
+/// Draws the work-area page's map preview (the caller's: it keeps the map's state) when an
+/// extent is chosen; a rectangle drawn on it sets the extent with [`Wizard::set_extent`].
+pub type AreaMap<'a> = dyn FnMut(&mut egui::Ui, &mut Wizard) + 'a;
+
 /// Draws the wizard for this frame and returns what it asked for.
-pub fn wizard_ui(ctx: &egui::Context, wizard: &mut Wizard, accounts: &[Account]) -> WizardAction {
+pub fn wizard_ui(
+    ctx: &egui::Context,
+    wizard: &mut Wizard,
+    accounts: &[Account],
+    map: &mut AreaMap<'_>,
+) -> WizardAction {
     let mut action = WizardAction::None;
     let modal = egui::Modal::new(egui::Id::unique("syncwatch-new-replica")).show(ctx, |ui| {
         ui.set_max_width(620.0);
@@ -29,7 +38,7 @@ pub fn wizard_ui(ctx: &egui::Context, wizard: &mut Wizard, accounts: &[Account])
                 steps::service_page_ui(ui, wizard);
                 WizardAction::None
             }
-            WizardStep::Area => steps::area_page_ui(ui, wizard),
+            WizardStep::Area => steps::area_page_ui(ui, wizard, map),
             WizardStep::Name => {
                 steps::name_page_ui(ui, wizard);
                 WizardAction::None

@@ -167,7 +167,11 @@ pub(super) fn service_page_ui(ui: &mut egui::Ui, wizard: &mut Wizard) {
 }
 
 /// Page 3: the work area, the features inside it, and the map preview's place.
-pub(super) fn area_page_ui(ui: &mut egui::Ui, wizard: &mut Wizard) -> WizardAction {
+pub(super) fn area_page_ui(
+    ui: &mut egui::Ui,
+    wizard: &mut Wizard,
+    map: &mut super::AreaMap<'_>,
+) -> WizardAction {
     ui.horizontal(|ui| {
         ui.radio_value(
             &mut wizard.area_choice,
@@ -206,8 +210,10 @@ pub(super) fn area_page_ui(ui: &mut egui::Ui, wizard: &mut Wizard) -> WizardActi
             ui.colored_label(crate::ui::theme::red(ui.visuals().dark_mode), e);
         }
     }
-    // MAP PREVIEW: the drawn area picker (`ui/map/area_picker`, branch h-map) goes here; a
-    // rectangle drawn on it sets the extent with `Wizard::set_extent`.
+    if wizard.area_choice == AreaChoice::Extent {
+        // The map preview: a rectangle drawn on it sets the extent (`Wizard::set_extent`).
+        map(ui, wizard);
+    }
     ui.add_space(6.0);
     ui.label("Features in the area:");
     for (name, count) in wizard.area_counts() {
