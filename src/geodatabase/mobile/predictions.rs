@@ -58,41 +58,18 @@ pub fn judge(
     };
     let mut out = Vec::new();
     for change in changes {
+        let version_of =
+            |which| version(conn, table, key_column, &columns, layer, &change.key, which);
         let verdict = match change.kind {
             OfflineChangeKind::Add => {
-                let Some(current) = version(
-                    conn,
-                    table,
-                    key_column,
-                    &columns,
-                    layer,
-                    &change.key,
-                    Version::Current,
-                )?
-                else {
+                let Some(current) = version_of(Version::Current)? else {
                     continue;
                 };
                 checks::prepare_add(ctx, &current).map(|_| ())
             }
             OfflineChangeKind::Update => {
-                let current = version(
-                    conn,
-                    table,
-                    key_column,
-                    &columns,
-                    layer,
-                    &change.key,
-                    Version::Current,
-                )?;
-                let before = version(
-                    conn,
-                    table,
-                    key_column,
-                    &columns,
-                    layer,
-                    &change.key,
-                    Version::Before(baseline),
-                )?;
+                let current = version_of(Version::Current)?;
+                let before = version_of(Version::Before(baseline))?;
                 let (Some(current), Some(before)) = (current, before) else {
                     continue;
                 };

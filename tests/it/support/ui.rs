@@ -198,3 +198,17 @@ pub fn click_with(h: &mut Harness<'static, SyncwatchApp>, label: &str, how: Sett
     h.get_by_label(label).click();
     settle(h, how);
 }
+
+/// A drag with the primary button from `from` to `to`, in a few moves.
+pub fn drag<S>(h: &mut Harness<'static, S>, from: egui::Pos2, to: egui::Pos2) {
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for k in 1..=4 {
+        h.hover_at(from + (to - from) * (k as f32 / 4.0));
+        h.step();
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+}

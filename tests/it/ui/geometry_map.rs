@@ -6,6 +6,7 @@
 //! drawing off a drag pans; the zoom buttons zoom.
 
 use crate::support::demo_data::{HYD_1, MN_1, gid};
+use crate::support::ui::drag;
 use crate::support::ui::raster::{near, raster};
 use crate::support::ui::stack::{Stack, click, stack, wait_until};
 use egui::{Color32, Pos2, Rect, vec2};
@@ -262,20 +263,6 @@ fn picker_harness() -> Harness<'static, AreaPicker> {
         );
     h.run();
     h
-}
-
-/// A drag with the primary button from `from` to `to`, in a few moves.
-fn drag<S>(h: &mut Harness<'static, S>, from: Pos2, to: Pos2) {
-    h.hover_at(from);
-    h.step();
-    h.drag_at(from);
-    h.step();
-    for k in 1..=4 {
-        h.hover_at(from + (to - from) * (k as f32 / 4.0));
-        h.step();
-    }
-    h.drop_at(to);
-    h.run_steps(2);
 }
 
 fn typed(h: &Harness<'static, AreaPicker>, label: &str) -> String {

@@ -5,6 +5,7 @@
 //! overview shows the area.
 
 use crate::support::spatial::gridtown;
+use crate::support::ui::drag;
 use crate::support::ui::stack::{click, stack_serving, type_into, wait_until};
 use crate::support::ui::wizard::{next_page, on_step, read_service, tick_layer};
 use egui_kittest::kittest::Queryable as _;
@@ -98,24 +99,6 @@ fn wizard_creates_a_replica_for_a_typed_extent() {
     ));
     assert_eq!(h.state().selected(), Some(replica.id));
     h.get_by_label("extent -122.665,45.5,-122.615,45.535 (wkid 4326)");
-}
-
-/// A drag with the primary button from `from` to `to`, in a few moves.
-fn drag(
-    h: &mut egui_kittest::Harness<'static, syncwatch::ui::SyncwatchApp>,
-    from: egui::Pos2,
-    to: egui::Pos2,
-) {
-    h.hover_at(from);
-    h.step();
-    h.drag_at(from);
-    h.step();
-    for k in 1..=4 {
-        h.hover_at(from + (to - from) * (k as f32 / 4.0));
-        h.step();
-    }
-    h.drop_at(to);
-    h.run_steps(2);
 }
 
 /// The work-area page's map preview: the extent drawn by dragging on it is the wizard's, it is
