@@ -16,6 +16,11 @@ use std::sync::Arc;
 /// How many features of each layer the map preview loads.
 const PREVIEW_MAX_FEATURES: usize = 2000;
 
+/// The map's height, and the height of its place on the page (the map, its legend and the
+/// picker's "Draw area by dragging" row), loading or shown; the place is as wide as the page.
+const PREVIEW_MAP_HEIGHT: f32 = 260.0;
+const PREVIEW_PLACE_HEIGHT: f32 = PREVIEW_MAP_HEIGHT + 46.0;
+
 /// The wizard's map preview: the preview asked for, the one shown (as map layers) and the area
 /// picker over it.
 #[derive(Default)]
@@ -49,7 +54,7 @@ impl WizardMap {
         let mut picker = picker_for(preview, &self.layers);
         // The wizard's own typed fields (with the wkid) stay; the picker's are hidden.
         picker.show_fields = false;
-        picker.map_height = 260.0;
+        picker.map_height = PREVIEW_MAP_HEIGHT;
         self.picker = Some(picker);
         self.shown = Some(preview.clone());
         self.synced = None;
@@ -58,12 +63,21 @@ impl WizardMap {
     /// Draws the picker (or that the preview is loading) and keeps it and the wizard's extent in
     /// step: a drawn rectangle (once the drag ends) sets the wizard's extent, a typed one moves
     /// the rectangle.
+    ///
+    /// The preview's place has one height whether it is loading or shown, so the (centred)
+    /// modal does not grow and move the fields under the technician's pointer when it arrives.
     fn ui(&mut self, ui: &mut egui::Ui, wizard: &mut Wizard) {
+        ui.scope(|ui| {
+            ui.set_min_size(egui::vec2(ui.available_width(), PREVIEW_PLACE_HEIGHT));
+            self.preview_ui(ui, wizard);
+        });
+    }
+
+    fn preview_ui(&mut self, ui: &mut egui::Ui, wizard: &mut Wizard) {
         let Some(picker) = &mut self.picker else {
             ui.weak("Loading the map preview…");
             return;
         };
-        ui.label("Draw the area on the map, or type it above.");
         area_picker_ui(ui, picker, &self.layers);
         if picker.tool.is_dragging() {
             return;
@@ -206,5 +220,113 @@ impl SyncwatchApp {
         if let Some(wizard) = &mut self.wizard {
             wizard.follow(event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LayerFacts, PreviewLayer, ServiceFacts};
+    use crate::ui::dialogs::wizard::AreaChoice;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable as _;
+
+    const URL: &str = "http://h/arcgis/rest/services/Water/FeatureServer";
+
+    /// The work-area page, its map state and the preview the engine has sent (if any).
+    struct Page {
+        wizard: Wizard,
+        map: WizardMap,
+        preview: Option<Arc<ServicePreview>>,
+    }
+
+    fn area_page() -> Page {
+        let full = Extent::parse("0,0,10,10,4326").expect("extent");
+        let mut wizard = Wizard::new(URL);
+        wizard.facts = Some(ServiceFacts {
+            service_url: URL.into(),
+            name: "Water".into(),
+            description: String::new(),
+            wkid: Some(4326),
+            full_extent: Some(full),
+            sync_enabled: true,
+            sync_capabilities: Default::default(),
+            layers: vec![LayerFacts {
+                id: 0,
+                name: "Hydrants".into(),
+                is_table: false,
+                geometry_type: Some("esriGeometryPoint".into()),
+                feature_count: Some(3),
+                has_attachments: false,
+                sync_enabled: true,
+            }],
+        });
+        wizard.layers.insert(0);
+        wizard.step = WizardStep::Area;
+        wizard.area_choice = AreaChoice::Extent;
+        let map = WizardMap {
+            requested: Some((URL.into(), vec![0])),
+            ..WizardMap::default()
+        };
+        Page {
+            wizard,
+            map,
+            preview: None,
+        }
+    }
+
+    fn preview() -> ServicePreview {
+        ServicePreview {
+            service_url: URL.into(),
+            wkid: Some(4326),
+            full_extent: Extent::parse("0,0,10,10,4326").ok(),
+            layers: vec![PreviewLayer {
+                layer_id: 0,
+                name: "Hydrants".into(),
+                geometry_type: Some("esriGeometryPoint".into()),
+                geometries: (1..4)
+                    .map(|i| serde_json::json!({"x": i, "y": i}))
+                    .collect(),
+                capped: false,
+                error: None,
+            }],
+        }
+    }
+
+    /// Where the page's fields and the counts are on screen.
+    fn places(h: &Harness<'_, Page>) -> Vec<egui::Rect> {
+        ["xmin", "ymax", "wkid"]
+            .iter()
+            .map(|l| {
+                h.get_by_role_and_label(egui::accesskit::Role::TextInput, l)
+                    .rect()
+            })
+            .chain([h.get_by_label("Features in the area:").rect()])
+            .collect()
+    }
+
+    /// A technician clicking a coordinate field while the preview loads must not have the
+    /// modal grow and move the field away when it arrives (CI once lost a typed value so).
+    #[test]
+    fn the_fields_stay_put_when_the_map_preview_arrives() {
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_ui_state(
+                |ui, page: &mut Page| {
+                    let ctx = ui.ctx().clone();
+                    page.map.take(page.preview.as_ref());
+                    let map = &mut page.map;
+                    wizard_ui(&ctx, &mut page.wizard, &[], &mut |ui, w| map.ui(ui, w));
+                },
+                area_page(),
+            );
+        h.run();
+        h.get_by_label("Loading the map preview…");
+        let loading = places(&h);
+        h.state_mut().preview = Some(Arc::new(preview()));
+        h.run();
+        assert!(h.state().map.picker.is_some(), "the preview is shown");
+        h.get_by_label("Work area map");
+        assert_eq!(places(&h), loading);
     }
 }

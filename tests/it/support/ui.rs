@@ -190,6 +190,12 @@ pub fn type_into_with(
     settle(h, how);
     h.get_by_role_and_label(role, label).type_text(text);
     settle(h, how);
+    // A click that missed the field (the layout moved under it) loses the text: say so here.
+    let value = h.get_by_role_and_label(role, label).value();
+    assert!(
+        value.as_deref().is_some_and(|v| v.contains(text)),
+        "{text:?} did not land in the field {label:?} (it holds {value:?})"
+    );
 }
 
 /// Clicks the widget labelled `label`.

@@ -206,9 +206,11 @@ pub(super) fn area_page_ui(
         {
             wizard.set_extent(&full);
         }
-        if let Err(e) = wizard.area() {
-            ui.colored_label(crate::ui::theme::red(ui.visuals().dark_mode), e);
-        }
+        // One line either way, so the page keeps its height while the extent is typed.
+        match wizard.area() {
+            Err(e) => ui.colored_label(crate::ui::theme::red(ui.visuals().dark_mode), e),
+            Ok(_) => ui.weak("Draw the area on the map, or type it above."),
+        };
     }
     if wizard.area_choice == AreaChoice::Extent {
         // The map preview: a rectangle drawn on it sets the extent (`Wizard::set_extent`).
