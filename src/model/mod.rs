@@ -47,6 +47,8 @@ pub use offline_map::{
     OfflineApp, OfflineChangeCounts, OfflineChangeKind, OfflineCheck, OfflineDataset,
     OfflineHealth, OfflineMap, OfflinePrediction, OfflineReplica, default_offline_maps_folder,
 };
+#[cfg(test)]
+pub(crate) use replica::summary_for_tests;
 pub use replica::{Health, LayerState, ReplicaSummary, SyncHistoryPoint};
 pub use reset::{LayerChangeCounts, ObjectOutcome, ResetPlan, ResetReport};
 pub use secret::Secret;

@@ -45,6 +45,19 @@ impl Health {
         }
     }
 
+    /// Whether the technician has something to do about it: sign in, confirm a reset, look at
+    /// an error, resolve conflicts or fix refused edits (the window's title counts these).
+    pub fn needs_attention(self) -> bool {
+        matches!(
+            self,
+            Health::ResetRequired
+                | Health::SignInNeeded
+                | Health::Error
+                | Health::Conflicts
+                | Health::FailedEdits
+        )
+    }
+
     /// Derives the badge from a summary, in the fixed priority order.
     pub fn of(s: &ReplicaSummary) -> Health {
         if s.paused {
@@ -153,39 +166,45 @@ impl ReplicaSummary {
     }
 }
 
+/// An up-to-date replica summary for unit tests to change.
+#[cfg(test)]
+pub(crate) fn summary_for_tests() -> ReplicaSummary {
+    ReplicaSummary {
+        id: LocalReplicaId(1),
+        name: "hydrants".into(),
+        service_url: "http://127.0.0.1/arcgis/rest/services/Water/FeatureServer".into(),
+        replica_guid: None,
+        sync_model: SyncModel::PerReplica,
+        direction: SyncDirection::Bidirectional,
+        server_gen: Some(5),
+        layer_gens: vec![],
+        layers: vec![],
+        last_success_ms: Some(1),
+        last_sync_attempt_ms: Some(1),
+        pending_changes: 0,
+        failed_edits: 0,
+        predicted_failures: 0,
+        predicted_policy: PredictedPolicy::default(),
+        reset_reason: None,
+        reset_mode: ResetMode::default(),
+        paused: false,
+        syncing: false,
+        last_error: None,
+        history: vec![],
+        signed_in_as: None,
+        sign_in_needed: None,
+        held_conflicts: 0,
+        conflict_policy: ConflictPolicy::default(),
+        work_area: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn summary() -> ReplicaSummary {
-        ReplicaSummary {
-            id: LocalReplicaId(1),
-            name: "hydrants".into(),
-            service_url: "http://127.0.0.1/arcgis/rest/services/Water/FeatureServer".into(),
-            replica_guid: None,
-            sync_model: SyncModel::PerReplica,
-            direction: SyncDirection::Bidirectional,
-            server_gen: Some(5),
-            layer_gens: vec![],
-            layers: vec![],
-            last_success_ms: Some(1),
-            last_sync_attempt_ms: Some(1),
-            pending_changes: 0,
-            failed_edits: 0,
-            predicted_failures: 0,
-            predicted_policy: PredictedPolicy::default(),
-            reset_reason: None,
-            reset_mode: ResetMode::default(),
-            paused: false,
-            syncing: false,
-            last_error: None,
-            history: vec![],
-            signed_in_as: None,
-            sign_in_needed: None,
-            held_conflicts: 0,
-            conflict_policy: ConflictPolicy::default(),
-            work_area: None,
-        }
+        summary_for_tests()
     }
 
     /// The badge follows the fixed priority order and is never green while anything failed.

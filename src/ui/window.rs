@@ -45,7 +45,7 @@ pub fn open(
     mock_now_ms: Option<i64>,
 ) -> Result<(), eframe::Error> {
     let mut viewport = egui::ViewportBuilder::default()
-        .with_title("Syncwatch")
+        .with_title(super::app::BASE_TITLE)
         .with_app_id("syncwatch")
         .with_inner_size([1280.0, 800.0])
         .with_min_inner_size([900.0, 560.0]);

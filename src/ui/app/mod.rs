@@ -13,6 +13,7 @@ mod dev_hooks;
 mod fix_form;
 mod service_replicas;
 mod sign_in;
+mod title;
 mod top_bar;
 mod wizard;
 
@@ -20,6 +21,7 @@ pub use crate::ui::persisted::DEFAULT_AUTO_SYNC_SECS;
 pub use action::{Action, PendingExport};
 pub use fix_form::FixRequest;
 pub use sign_in::SignInState;
+pub use title::{BASE_TITLE, window_title};
 pub use wizard::WizardMap;
 
 use crate::engine::SendError;
@@ -95,6 +97,8 @@ pub struct SyncwatchApp {
     pending_demo: Option<PendingDemoCall>,
     /// Last measured time `logic` spent on events (for the status bar tooltip).
     pub last_drain: Duration,
+    /// The window title last sent to the viewport (`title`), so it is sent only on a change.
+    sent_title: String,
 }
 
 impl SyncwatchApp {
@@ -140,6 +144,7 @@ impl SyncwatchApp {
             screenshot,
             pending_demo: None,
             last_drain: Duration::ZERO,
+            sent_title: title::BASE_TITLE.to_owned(),
         }
     }
 
@@ -230,6 +235,7 @@ impl SyncwatchApp {
             self.send(Command::LoadOfflineMapFolders);
         }
         self.shortcuts(ui.ctx(), &mut actions);
+        self.update_title(ui.ctx());
         self.ensure_selection();
         let selected = self.selected();
 

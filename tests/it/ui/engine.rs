@@ -1,6 +1,7 @@
 //! The window against the real engine and the reference service (loopback, temp dirs): create a
 //! replica through "Connect to service", make a local edit the server refuses, sync, find the
-//! refused edit in the grid, fix it in the attribute form and resend, and see it disappear.
+//! refused edit in the grid (the window's title counting it), fix it in the attribute form and
+//! resend, and see it disappear.
 
 use crate::support::ui::stack::{click, stack, type_into, wait_until};
 use crate::support::ui::wizard::new_replica;
@@ -45,6 +46,8 @@ fn fix_a_refused_edit_end_to_end() {
     handle
         .try_send(Command::RefreshReplicas)
         .expect("queue refresh");
+    // The add is predicted to be refused: the window's title (and taskbar entry) says so.
+    assert_eq!(next_title(h), "Syncwatch — 1 replica needs attention");
     wait_until(h, "the pending edit", |a| {
         a.vm.replica(replica)
             .is_some_and(|r| r.pending_changes == 1)
@@ -114,6 +117,37 @@ fn fix_a_refused_edit_end_to_end() {
     assert_eq!(summary.pending_changes, 0);
     assert_eq!(summary.health(), syncwatch::engine::Health::UpToDate);
     assert!(h.query_all_by_label("✔ Up to date").count() >= 1);
+    assert_eq!(
+        h.state().title(),
+        "Syncwatch",
+        "nothing needs attention any more"
+    );
+}
+
+/// Steps the window until it sends a new title to the viewport, and returns that title.
+fn next_title(h: &mut egui_kittest::Harness<'static, syncwatch::ui::SyncwatchApp>) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        h.step();
+        let sent = h
+            .output()
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .and_then(|v| {
+                v.commands.iter().find_map(|c| match c {
+                    egui::ViewportCommand::Title(t) => Some(t.clone()),
+                    _ => None,
+                })
+            });
+        if let Some(title) = sent {
+            return title;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for a new window title"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// A real client reset through the window: the service terminates and re-enables sync, the next
