@@ -339,6 +339,16 @@ fn layer_table_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, dark: bool) {
         });
 }
 
+/// The history plot's x range in minutes ago: at least the last half hour (so one or two syncs
+/// do not fill the whole plot), and wide enough that the newest and oldest bars are whole, not
+/// cut in half by the plot's edge.
+fn history_x_range(xs: &[f64], bar_width: f64) -> (f64, f64) {
+    let oldest = xs.iter().copied().fold(0.0, f64::min);
+    let newest = xs.iter().copied().fold(oldest, f64::max);
+    let margin = bar_width * 0.75;
+    (oldest.min(-30.0) - margin, newest.max(0.0) + margin)
+}
+
 fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
     if replica.history.is_empty() {
         ui.weak("No syncs recorded yet.");
@@ -367,7 +377,7 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
     } else {
         1.0
     };
-    let oldest = xs.iter().copied().fold(0.0, f64::min);
+    let (x_from, x_to) = history_x_range(&xs, bar_width);
     let bars: Vec<Bar> = replica
         .history
         .iter()
@@ -382,9 +392,8 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
         .allow_scroll(false)
         .allow_zoom(false)
         .allow_drag(false)
-        // At least the last half hour, so one or two syncs do not fill the whole plot.
-        .include_x(0.0)
-        .include_x(oldest.min(-30.0))
+        .include_x(x_from)
+        .include_x(x_to)
         .include_y(0.0)
         .include_y(1.0)
         .show(ui, |plot| {
@@ -398,4 +407,21 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
                     .color(theme::blue(dark)),
             );
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_x_range;
+
+    #[test]
+    fn the_history_range_holds_whole_bars_and_half_an_hour() {
+        // A sync that just finished: its bar (1 min wide) is centred on 0 and must be whole.
+        let (from, to) = history_x_range(&[0.0], 1.0);
+        assert!(to >= 0.5 && from <= -30.0, "{from}..{to}");
+        // Syncs over the last two hours, five minutes apart (bars 3 min wide).
+        let xs: Vec<f64> = (0..24).map(|i| -120.0 + 5.0 * f64::from(i)).collect();
+        let (from, to) = history_x_range(&xs, 3.0);
+        assert!(from <= -121.5 && to >= -5.0 + 1.5, "{from}..{to}");
+        assert!(to <= 3.0, "no needless room right of now: {to}");
+    }
 }
