@@ -361,7 +361,8 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
         .iter()
         .map(|p| [minutes_ago(p.finished_ms), p.duration_ms as f64 / 1000.0])
         .collect();
-    // Bars as wide as 60 % of the closest gap between two syncs (1 min for a single sync).
+    // Bars as wide as 60 % of the closest gap between two syncs (1 min for a single sync), but
+    // never thinner than an 80th of the range shown: syncs seconds apart stay readable bars.
     let xs: Vec<f64> = replica
         .history
         .iter()
@@ -372,8 +373,9 @@ fn history_plot_ui(ui: &mut egui::Ui, replica: &ReplicaSummary, now_ms: i64) {
         .map(|w| (w[1] - w[0]).abs())
         .filter(|g| *g > 0.0)
         .fold(f64::INFINITY, f64::min);
+    let shown_span = -xs.iter().copied().fold(-30.0, f64::min);
     let bar_width = if min_gap.is_finite() {
-        min_gap * 0.6
+        (min_gap * 0.6).max(shown_span / 80.0)
     } else {
         1.0
     };
