@@ -1,7 +1,8 @@
 //! The sync error log survives a restart (issue 23): the window on the real engine and the
 //! reference service collects real log lines (a refused edit, a command that failed, the service
 //! going away), every one of them stored in `syncwatch.db` as shown; after a restart on the same
-//! data directory the window shows exactly the stored log, before anything new happens.
+//! data directory the window shows exactly the stored log, before anything new happens, and
+//! `syncwatch log` prints the same lines.
 
 use crate::support::ui::stack::{stack_in, wait_until};
 use egui_kittest::kittest::Queryable as _;
@@ -108,4 +109,43 @@ fn the_log_after_a_restart_is_the_stored_log() {
     let n = shown.len();
     s.h.get_by_label(&format!("{n} of {n} entries"));
     s.h.get_by_label_contains("The service is not answering");
+    drop(s);
+
+    // `syncwatch log` reads the same stored log.
+    let log_cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+            .arg("--data-dir")
+            .arg(root.path().join("app"))
+            .env_remove("SYNCWATCH_DATA_DIR")
+            .arg("log")
+            .args(args)
+            .output()
+            .expect("run syncwatch log");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = log_cli(&["--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let listed: Vec<LogEntry> = serde_json::from_str(&stdout).expect("JSON lines");
+    assert_eq!(listed, shown);
+    let (code, stdout, _) = log_cli(&["--json", "--replica", "Hydrants log", "--since", "1h"]);
+    assert_eq!(code, Some(0));
+    let listed: Vec<LogEntry> = serde_json::from_str(&stdout).expect("JSON lines");
+    let expected: Vec<LogEntry> = shown
+        .iter()
+        .filter(|e| e.replica == Some(replica))
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < shown.len());
+    assert_eq!(listed, expected);
+    let (code, stdout, _) = log_cli(&[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.lines().count(), shown.len(), "{stdout}");
+    assert!(stdout.contains("Hydrants log 1001: 1 edit(s) refused by the server"), "{stdout}");
+    let (code, _, stderr) = log_cli(&["--since", "yesterday"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("is not a duration"), "{stderr}");
 }
