@@ -22,13 +22,34 @@ impl FeatureServiceClient {
         url: Url,
         form: Vec<(String, String)>,
     ) -> Result<T, ServiceClientError> {
+        self.call_as(operation, method, url, form, Transfer::Call)
+            .await
+    }
+
+    /// [`Self::call`] with the time limits of `transfer` (a JSON result file downloads with
+    /// only the idle limit).
+    pub(super) async fn call_as<T: DeserializeOwned + CarriesServiceError>(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: Url,
+        form: Vec<(String, String)>,
+        transfer: Transfer,
+    ) -> Result<T, ServiceClientError> {
         let config = &self.inner.config;
         let mut attempt = 0;
         let mut token = self.request_token(operation, &url).await?;
         let mut renewed = false;
         loop {
             let outcome = match self
-                .fetch_body_with(operation, method.clone(), &url, &form, token.as_ref())
+                .fetch_body_with(
+                    operation,
+                    method.clone(),
+                    &url,
+                    &form,
+                    token.as_ref(),
+                    transfer,
+                )
                 .await
             {
                 Ok(body) => parse(operation, &body),
@@ -63,8 +84,11 @@ impl FeatureServiceClient {
         url: &Url,
         form: &[(String, String)],
         token: Option<&ProvidedToken>,
+        transfer: Transfer,
     ) -> Result<Vec<u8>, ServiceClientError> {
-        let mut response = self.send_with(operation, method, url, form, token).await?;
+        let mut response = self
+            .send_with(operation, method, url, form, token, transfer)
+            .await?;
         check_status(operation, url, response.status())?;
         let limit = self.inner.config.reply_limit(operation);
         if response.content_length().is_some_and(|len| len > limit) {
@@ -92,9 +116,10 @@ impl FeatureServiceClient {
         method: Method,
         url: &Url,
         form: &[(String, String)],
+        transfer: Transfer,
     ) -> Result<reqwest::Response, ServiceClientError> {
         let token = self.request_token(operation, url).await?;
-        self.send_with(operation, method, url, form, token.as_ref())
+        self.send_with(operation, method, url, form, token.as_ref(), transfer)
             .await
     }
 
@@ -106,6 +131,7 @@ impl FeatureServiceClient {
         url: &Url,
         form: &[(String, String)],
         token: Option<&ProvidedToken>,
+        transfer: Transfer,
     ) -> Result<reqwest::Response, ServiceClientError> {
         let token = token.filter(|_| url.origin() == self.inner.service_url.origin());
         let client = if token.is_some() {
@@ -115,6 +141,13 @@ impl FeatureServiceClient {
         };
         tracing::debug!(operation, url = %url, with_token = token.is_some(), "request");
         let mut request = client.request(method.clone(), url.clone());
+        request = match transfer {
+            Transfer::Call => request.timeout(self.inner.config.request_timeout),
+            Transfer::Download { from: 0 } => request,
+            Transfer::Download { from } => {
+                request.header(reqwest::header::RANGE, format!("bytes={from}-"))
+            }
+        };
         let mut pairs: Vec<(&str, &str)> =
             form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         if let Some(ProvidedToken { token, referer }) = token {
@@ -169,6 +202,16 @@ impl FeatureServiceClient {
                 snippet: location.chars().take(120).collect(),
             })
     }
+}
+
+/// What a request is for, which decides its time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Transfer {
+    /// A call: the whole request within `request_timeout`.
+    Call,
+    /// A download from byte `from` on (a `Range` request when not 0): no whole-request limit,
+    /// only the idle limit between reads.
+    Download { from: u64 },
 }
 
 pub(super) fn json_form() -> Vec<(String, String)> {

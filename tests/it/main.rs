@@ -43,9 +43,11 @@ mod engine {
     mod trusted_certificates;
 }
 
-/// The service client's sign-in against the reference service's token endpoints.
+/// The service client's sign-in against the reference service's token endpoints, and its
+/// downloads.
 mod service {
     mod sign_in;
+    mod transfers;
 }
 
 /// The real `syncwatch` binary.

@@ -144,7 +144,10 @@ fn the_log_after_a_restart_is_the_stored_log() {
     let (code, stdout, _) = log_cli(&[]);
     assert_eq!(code, Some(0));
     assert_eq!(stdout.lines().count(), shown.len(), "{stdout}");
-    assert!(stdout.contains("Hydrants log 1001: 1 edit(s) refused by the server"), "{stdout}");
+    assert!(
+        stdout.contains("Hydrants log 1001: 1 edit(s) refused by the server"),
+        "{stdout}"
+    );
     let (code, _, stderr) = log_cli(&["--since", "yesterday"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("is not a duration"), "{stderr}");
