@@ -5,7 +5,7 @@
 
 use super::client::FeatureServiceClient;
 use super::error::{ServiceClientError, expired, malformed, too_large, transport_error};
-use super::transport::{Transfer, check_status, json_form};
+use super::transport::{Transfer, check_status, parse};
 use crate::protocol::catalog::TransportKind;
 use crate::protocol::{Guid, ReplicaResponse};
 use reqwest::{Method, StatusCode};
@@ -13,31 +13,65 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 impl FeatureServiceClient {
+    /// Downloads a JSON result file into `dir` like any result file (idle limit only, resumed
+    /// with `Range` where it stopped), then parses it and removes it. A reply that does not
+    /// parse (cut without an error) is downloaded again, a refused token renewed once.
     pub(super) async fn download_json(
         &self,
         url: &Url,
+        dir: &Path,
     ) -> Result<ReplicaResponse, ServiceClientError> {
-        // A result file: no whole-request limit, only the idle one (it is read into memory and
-        // downloaded again whole when cut, unlike the files below).
-        let transfer = Transfer::Download { from: 0 };
-        match self
-            .call_as::<ReplicaResponse>(
-                "download result",
-                Method::GET,
-                url.clone(),
-                json_form(),
-                transfer,
-            )
-            .await
-        {
-            // The output directory removed the file: an envelope with 404, or a plain HTTP 404.
-            Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
-                Err(expired(url))
+        let operation = "download result";
+        let config = &self.inner.config;
+        let (mut attempt, mut renewed) = (0, false);
+        loop {
+            match self.download_json_once(operation, url, dir).await {
+                // The output directory removed the file: an envelope with 404.
+                Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
+                    return Err(expired(url));
+                }
+                Err(e) if e.is_token_refusal() && !renewed => {
+                    let sent = self.request_token(operation, url).await?;
+                    self.renew_refused_token(operation, e, sent.as_ref())
+                        .await?;
+                    renewed = true;
+                }
+                Err(e) if e.is_token_refusal() => {
+                    let had_token = self.request_token(operation, url).await?.is_some();
+                    return Err(self.sign_in_needed(operation, &e, had_token));
+                }
+                Err(e) if e.is_transient() && attempt + 1 < config.max_attempts => {
+                    tracing::info!(operation, attempt, error = %e, "downloading the result again");
+                    tokio::time::sleep(config.backoff.delay(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
             }
-            Err(ServiceClientError::Transport {
-                status: Some(404), ..
-            }) => Err(expired(url)),
-            other => other,
+        }
+    }
+
+    async fn download_json_once(
+        &self,
+        operation: &'static str,
+        url: &Url,
+        dir: &Path,
+    ) -> Result<ReplicaResponse, ServiceClientError> {
+        let path = dir.join(format!("{}.json.part", Guid::new_v4().bare()));
+        let limit = self.inner.config.max_replica_reply_bytes;
+        self.stream_to_file(operation, url, &path, limit).await?;
+        let read_path = path.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            std::fs::read(&read_path).map(|body| parse::<ReplicaResponse>(operation, &body))
+        })
+        .await;
+        let _ = tokio::fs::remove_file(&path).await;
+        match parsed {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(source)) => Err(ServiceClientError::Io { path, source }),
+            Err(e) => Err(ServiceClientError::Io {
+                path,
+                source: std::io::Error::other(e),
+            }),
         }
     }
 

@@ -22,34 +22,13 @@ impl FeatureServiceClient {
         url: Url,
         form: Vec<(String, String)>,
     ) -> Result<T, ServiceClientError> {
-        self.call_as(operation, method, url, form, Transfer::Call)
-            .await
-    }
-
-    /// [`Self::call`] with the time limits of `transfer` (a JSON result file downloads with
-    /// only the idle limit).
-    pub(super) async fn call_as<T: DeserializeOwned + CarriesServiceError>(
-        &self,
-        operation: &'static str,
-        method: Method,
-        url: Url,
-        form: Vec<(String, String)>,
-        transfer: Transfer,
-    ) -> Result<T, ServiceClientError> {
         let config = &self.inner.config;
         let mut attempt = 0;
         let mut token = self.request_token(operation, &url).await?;
         let mut renewed = false;
         loop {
             let outcome = match self
-                .fetch_body_with(
-                    operation,
-                    method.clone(),
-                    &url,
-                    &form,
-                    token.as_ref(),
-                    transfer,
-                )
+                .fetch_body_with(operation, method.clone(), &url, &form, token.as_ref())
                 .await
             {
                 Ok(body) => parse(operation, &body),
@@ -84,10 +63,9 @@ impl FeatureServiceClient {
         url: &Url,
         form: &[(String, String)],
         token: Option<&ProvidedToken>,
-        transfer: Transfer,
     ) -> Result<Vec<u8>, ServiceClientError> {
         let mut response = self
-            .send_with(operation, method, url, form, token, transfer)
+            .send_with(operation, method, url, form, token, Transfer::Call)
             .await?;
         check_status(operation, url, response.status())?;
         let limit = self.inner.config.reply_limit(operation);
@@ -218,7 +196,7 @@ pub(super) fn json_form() -> Vec<(String, String)> {
     vec![("f".to_string(), "json".to_string())]
 }
 
-fn parse<T: DeserializeOwned + CarriesServiceError>(
+pub(super) fn parse<T: DeserializeOwned + CarriesServiceError>(
     operation: &'static str,
     body: &[u8],
 ) -> Result<T, ServiceClientError> {

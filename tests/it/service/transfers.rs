@@ -177,3 +177,48 @@ async fn the_service_answers_byte_ranges() {
     );
     assert_eq!(body, whole);
 }
+
+/// An async createReplica's JSON result (what the engine downloads) survives two cuts: the
+/// replica arrives whole and the service sends no more bytes than for an uncut download.
+#[tokio::test]
+async fn a_json_result_cut_twice_is_resumed_not_restarted() {
+    let fx = start().await;
+    let client = FeatureServiceClient::new(&fx.url, None, fast()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let create = |name: &str| {
+        let mut params = syncwatch::protocol::CreateReplicaParams::new(name, vec![0, 1, 2]);
+        params.is_async = true;
+        let (client, dir) = (&client, dir.path().to_path_buf());
+        async move { client.create_replica(&params, &dir, &|_| {}).await }
+    };
+    let before = bytes_served(&fx).await;
+    let uncut = create("uncut").await.expect("an uncut create");
+    let one_download = bytes_served(&fx).await - before;
+    assert!(one_download > 0, "the result came as a file");
+
+    fx.fault(json!({"operation": "result", "kind": "dropConnection", "afterBytes": one_download / 3, "count": 2}))
+        .await;
+    let before = bytes_served(&fx).await;
+    let cut = create("cut-twice")
+        .await
+        .expect("the create survives two cuts");
+    let resumed = bytes_served(&fx).await - before;
+    assert_eq!(faults_left(&fx).await, json!([]), "both cuts happened");
+    let features = |r: &syncwatch::service::ReplicaResult| {
+        r.response
+            .layers
+            .iter()
+            .map(|l| (l.id, l.features.len()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(features(&cut), features(&uncut));
+    assert!(
+        resumed.abs_diff(one_download) <= 16,
+        "resumed downloads send each byte once: {resumed} bytes against {one_download}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no part file left behind"
+    );
+}
