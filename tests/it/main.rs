@@ -77,6 +77,7 @@ mod ui {
     mod engine;
     mod fix_form;
     mod geometry_map;
+    mod notifications;
     mod offline_maps;
     mod predicted;
     mod screenshots;
