@@ -68,6 +68,11 @@ mod cli {
     mod terminal_output;
 }
 
+/// The desktop's notifications (notify-rust) on a private session bus.
+mod desktop {
+    mod notifier;
+}
+
 /// The window, through egui_kittest.
 mod ui {
     mod app;
