@@ -78,7 +78,9 @@ fn show_all(shown: Receiver<Notification>, clicks: NotificationClicks) {
                 error = %e,
                 "desktop notifications are not available (no notification service?); continuing without them"
             ),
-            Err(e) => tracing::debug!(error = %e, kind = ?notification.kind, "notification not shown"),
+            Err(e) => {
+                tracing::debug!(error = %e, kind = ?notification.kind, "notification not shown")
+            }
         }
     }
 }
@@ -120,11 +122,12 @@ fn wait_for_click(
     let spawned = std::thread::Builder::new()
         .name("syncwatch-notify-click".to_owned())
         .spawn(move || {
-            let answered = handle.wait_for_response(|response: &notify_rust::NotificationResponse| {
-                if is_click(response) {
-                    clicks.click(replica);
-                }
-            });
+            let answered =
+                handle.wait_for_response(|response: &notify_rust::NotificationResponse| {
+                    if is_click(response) {
+                        clicks.click(replica);
+                    }
+                });
             if let Err(e) = answered {
                 tracing::debug!(error = %e, "no answer from a notification");
             }
@@ -189,7 +192,11 @@ mod tests {
             started.elapsed()
         );
         let kept: Vec<i64> = shown.try_iter().map(|n| n.replica.0).collect();
-        assert_eq!(kept, (0..QUEUE as i64).collect::<Vec<_>>(), "the first ones are kept");
+        assert_eq!(
+            kept,
+            (0..QUEUE as i64).collect::<Vec<_>>(),
+            "the first ones are kept"
+        );
         drop(shown);
         notifier.notify(&notification(99)); // no thread any more: dropped, no panic
     }

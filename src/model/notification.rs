@@ -188,7 +188,9 @@ impl NotificationClicks {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<LocalReplicaId>> {
         // A panic while holding this lock cannot leave the queue half-written: keep using it.
-        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -244,6 +246,10 @@ mod tests {
         }
         let taken = clicks.take();
         assert_eq!(taken.len(), MAX_WAITING_CLICKS);
-        assert_eq!(taken.first(), Some(&LocalReplicaId(5)), "the oldest go first");
+        assert_eq!(
+            taken.first(),
+            Some(&LocalReplicaId(5)),
+            "the oldest go first"
+        );
     }
 }

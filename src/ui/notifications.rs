@@ -472,13 +472,20 @@ mod tests {
         assert!(sent[0].body.contains("2 refused edits"), "{}", sent[0].body);
         for _ in 0..5 {
             run.event(completed(1, 2));
-            assert!(run.frame().is_empty(), "the same refusals again are no news");
+            assert!(
+                run.frame().is_empty(),
+                "the same refusals again are no news"
+            );
         }
         run.event(completed(1, 3));
         run.change(1, |r| r.failed_edits = 3);
         let sent = run.frame();
         assert_eq!(sent.len(), 1);
-        assert!(sent[0].body.contains("3 refused edits (1 new)"), "{}", sent[0].body);
+        assert!(
+            sent[0].body.contains("3 refused edits (1 new)"),
+            "{}",
+            sent[0].body
+        );
         // All fixed; a later refusal is news again.
         run.change(1, |r| r.failed_edits = 0);
         run.event(completed(1, 0));

@@ -32,7 +32,13 @@ fn notification() -> Notification {
 /// This test binary running the child half `test` with the bus at `address`.
 fn child(test: &str, address: &str) -> std::process::Child {
     Command::new(std::env::current_exe().expect("the test binary"))
-        .args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            test,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env("DBUS_SESSION_BUS_ADDRESS", address)
         .env("RUST_LOG", "warn")
@@ -76,7 +82,11 @@ fn shows_the_notification_and_reports_its_click() {
     };
     let output = half.wait_with_output().expect("child output");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("clicked: replica 7"), "{stdout}");
     assert_eq!(service.shown().len(), 1, "one notification, shown once");
 }
@@ -92,7 +102,10 @@ fn without_a_notification_service_it_stays_quiet() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "child failed: {stdout}\n{stderr}");
-    assert!(stdout.contains("notified 3 times without waiting"), "{stdout}");
+    assert!(
+        stdout.contains("notified 3 times without waiting"),
+        "{stdout}"
+    );
     assert_eq!(
         stderr
             .matches("desktop notifications are not available")

@@ -253,9 +253,6 @@ impl RecordingNotifier {
 
     /// The notifications shown so far, as (kind, replica id).
     pub fn kinds(&self) -> Vec<(NotificationKind, i64)> {
-        self.shown()
-            .iter()
-            .map(|n| (n.kind, n.replica.0))
-            .collect()
+        self.shown().iter().map(|n| (n.kind, n.replica.0)).collect()
     }
 }

@@ -13,8 +13,8 @@ use egui_kittest::kittest::Queryable as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use syncwatch::engine::{
-    Command, Event, Failure, FailureClass, JobId, JobOutcome, LocalEdit, LocalReplicaId,
-    ResetMode, SyncOptions,
+    Command, Event, Failure, FailureClass, JobId, JobOutcome, LocalEdit, LocalReplicaId, ResetMode,
+    SyncOptions,
 };
 use syncwatch::model::{NotificationClicks, NotificationKind, NotificationSettings};
 use syncwatch::protocol::JobState;
@@ -100,7 +100,9 @@ fn terminate_and_reenable_sync(s: &Stack) {
 }
 
 /// The viewport commands of the last frame.
-fn viewport_commands(h: &egui_kittest::Harness<'static, syncwatch::ui::SyncwatchApp>) -> Vec<egui::ViewportCommand> {
+fn viewport_commands(
+    h: &egui_kittest::Harness<'static, syncwatch::ui::SyncwatchApp>,
+) -> Vec<egui::ViewportCommand> {
     h.output()
         .viewport_output
         .get(&egui::ViewportId::ROOT)
@@ -110,17 +112,29 @@ fn viewport_commands(h: &egui_kittest::Harness<'static, syncwatch::ui::Syncwatch
 
 /// Refused edits, then a reset: what a day with a broken replica announces, with `settings`.
 /// Returns the replica and the recorder.
-fn refusals_then_a_reset(settings: NotificationSettings) -> (Stack, LocalReplicaId, Arc<RecordingNotifier>) {
+fn refusals_then_a_reset(
+    settings: NotificationSettings,
+) -> (Stack, LocalReplicaId, Arc<RecordingNotifier>) {
     let recorder = Arc::new(RecordingNotifier::default());
     let mut s = notifying_stack(recorder.clone());
     s.h.state_mut().persisted.notifications = settings;
     let replica = created(&mut s, "Hydrants notify");
-    assert_eq!(recorder.kinds(), vec![], "a replica made and synced is no news");
+    assert_eq!(
+        recorder.kinds(),
+        vec![],
+        "a replica made and synced is no news"
+    );
 
     record_refused_add(&mut s, replica);
-    assert_eq!(sync_and_wait(&mut s, replica), JobState::CompletedWithErrors);
+    assert_eq!(
+        sync_and_wait(&mut s, replica),
+        JobState::CompletedWithErrors
+    );
     // The same refused add is resent and refused again: no news.
-    assert_eq!(sync_and_wait(&mut s, replica), JobState::CompletedWithErrors);
+    assert_eq!(
+        sync_and_wait(&mut s, replica),
+        JobState::CompletedWithErrors
+    );
     settle_for(&mut s, Duration::from_millis(300));
     assert_eq!(
         s.h.state().vm.replica(replica).map(|r| r.failed_edits),
@@ -141,7 +155,9 @@ fn refusals_then_a_reset(settings: NotificationSettings) -> (Stack, LocalReplica
     sync_and_wait(&mut s, replica);
     wait_until(&mut s.h, "the reset confirmation", |a| {
         a.vm.pending_reset.is_some()
-            && a.vm.replica(replica).is_some_and(|r| r.reset_reason.is_some())
+            && a.vm
+                .replica(replica)
+                .is_some_and(|r| r.reset_reason.is_some())
     });
     // Another sync meets the same reset: no news either.
     sync_and_wait(&mut s, replica);
@@ -165,9 +181,17 @@ fn refused_edits_and_a_reset_are_announced_once_each() {
     );
     let shown = recorder.shown();
     assert_eq!(shown[0].title, "Hydrants notify: the service refused edits");
-    assert!(shown[0].body.contains("1 refused edit."), "{}", shown[0].body);
+    assert!(
+        shown[0].body.contains("1 refused edit."),
+        "{}",
+        shown[0].body
+    );
     assert_eq!(shown[1].title, "Hydrants notify needs a client reset");
-    assert!(shown[1].body.contains("Reset mode: manual"), "{}", shown[1].body);
+    assert!(
+        shown[1].body.contains("Reset mode: manual"),
+        "{}",
+        shown[1].body
+    );
 
     // The technician switches to another window.
     s.h.input_mut().focused = false;
@@ -215,7 +239,12 @@ fn nothing_is_sent_with_the_kinds_turned_off() {
         "the conditions were there"
     );
     assert!(s.h.state().vm.pending_reset.is_some());
-    assert!(s.h.state().vm.replica(replica).is_some_and(|r| r.failed_edits == 1));
+    assert!(
+        s.h.state()
+            .vm
+            .replica(replica)
+            .is_some_and(|r| r.failed_edits == 1)
+    );
 }
 
 /// Fifty syncs in a row fail at the service (an error envelope for each synchronizeReplica):
@@ -291,7 +320,9 @@ fn fifty_failing_syncs_are_one_notification() {
 // ---------------------------------------------------------------------------------------------
 
 /// The fixture window with a recorder, its clicks and `settings`.
-fn rig_notifying(settings: NotificationSettings) -> (Rig, Arc<RecordingNotifier>, NotificationClicks) {
+fn rig_notifying(
+    settings: NotificationSettings,
+) -> (Rig, Arc<RecordingNotifier>, NotificationClicks) {
     let recorder = Arc::new(RecordingNotifier::default());
     let clicks = NotificationClicks::default();
     let mut r = rig_with(RigOptions {
@@ -406,7 +437,10 @@ fn each_kind_is_suppressed_by_its_setting() {
         let (mut r, recorder, _) = rig_notifying(settings);
         every_kind(&mut r);
         let kinds: Vec<NotificationKind> = recorder.kinds().into_iter().map(|(k, _)| k).collect();
-        assert!(!kinds.contains(&kind), "{kind:?} was sent while off: {kinds:?}");
+        assert!(
+            !kinds.contains(&kind),
+            "{kind:?} was sent while off: {kinds:?}"
+        );
         assert_eq!(kinds.len(), 4, "the other kinds still are: {kinds:?}");
     }
 }
@@ -441,7 +475,10 @@ fn a_click_brings_the_window_up_on_that_replica() {
     clicks.click(fixtures::NEEDS_RESET);
     r.harness.step();
     let commands = viewport_commands(&r.harness);
-    assert!(commands.contains(&egui::ViewportCommand::Focus), "{commands:?}");
+    assert!(
+        commands.contains(&egui::ViewportCommand::Focus),
+        "{commands:?}"
+    );
     assert!(commands.contains(&egui::ViewportCommand::Minimized(false)));
     r.harness.run();
     assert_eq!(r.harness.state().selected(), Some(fixtures::NEEDS_RESET));
