@@ -58,7 +58,8 @@ pub enum Notifications {
     #[default]
     Off,
     /// The desktop's notification service ([`crate::desktop::DesktopNotifier`]); `syncwatch`
-    /// itself, unless `SYNCWATCH_NO_NOTIFICATIONS=1`.
+    /// itself, unless `SYNCWATCH_NO_NOTIFICATIONS=1` (or it replays fixtures or takes a
+    /// screenshot).
     Desktop,
     /// This notifier (tests that watch what the window announces).
     Given(Arc<dyn Notifier>),
@@ -68,16 +69,19 @@ impl GuiOptions {
     /// The options `syncwatch` (no subcommand) reads from its environment.
     pub fn from_env() -> Self {
         let fixtures = env_flag("SYNCWATCH_UI_FIXTURES");
+        let screenshot_path = std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from);
+        // Replayed fixtures and screenshot runs are no news for the desktop.
+        let quiet = fixtures || screenshot_path.is_some() || env_flag("SYNCWATCH_NO_NOTIFICATIONS");
         GuiOptions {
             fixtures,
             demo: (!fixtures && !env_flag("SYNCWATCH_NO_DEMO")).then(|| DemoOptions {
                 preferred_port: demo::DEMO_PORT,
                 job_step_delay: Duration::from_millis(400),
             }),
-            screenshot_path: std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from),
+            screenshot_path,
             first_frame_marker: std::env::var_os("SYNCWATCH_FIRST_FRAME_FILE").map(PathBuf::from),
             secret_store: None,
-            notifications: if env_flag("SYNCWATCH_NO_NOTIFICATIONS") {
+            notifications: if quiet {
                 Notifications::Off
             } else {
                 Notifications::Desktop
