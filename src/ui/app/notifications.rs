@@ -71,6 +71,9 @@ impl SyncwatchApp {
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
+            // Opens centred over the window, not over its menus.
+            .pivot(egui::Align2::CENTER_CENTER)
+            .default_pos(ctx.content_rect().center())
             .show(ctx, |ui| {
                 ui.label("Send a desktop notification when:");
                 for kind in NotificationKind::ALL {
