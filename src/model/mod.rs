@@ -43,7 +43,7 @@ pub use feature_map::{
 };
 pub use fix_form::{FixForm, FixValues, FormField, Refused, field_hint, same_value};
 pub use ids::{JobId, LocalReplicaId};
-pub use log::LogEntry;
+pub use log::{LOG_LIMIT, LogEntry};
 pub use notification::{
     DEFAULT_SYNC_FAILING_AFTER_SECS, MAX_WAITING_CLICKS, Notification, NotificationClicks,
     NotificationKind, NotificationSettings, Notifier,

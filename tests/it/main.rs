@@ -82,6 +82,7 @@ mod ui {
     mod engine;
     mod fix_form;
     mod geometry_map;
+    mod log_restart;
     mod notifications;
     mod offline_maps;
     mod predicted;
