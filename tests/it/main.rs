@@ -70,6 +70,11 @@ mod cli {
     mod terminal_output;
 }
 
+/// The desktop's notifications (notify-rust) on a private session bus.
+mod desktop {
+    mod notifier;
+}
+
 /// The window, through egui_kittest.
 mod ui {
     mod app;
@@ -80,6 +85,7 @@ mod ui {
     mod fix_form;
     mod geometry_map;
     mod log_restart;
+    mod notifications;
     mod offline_maps;
     mod predicted;
     mod screenshots;
