@@ -62,8 +62,11 @@ fn the_log_after_a_restart_is_the_stored_log() {
             options: Default::default(),
         })
         .expect("queue sync");
+    // The sync's own line (the prediction's came first), and the sync over: nothing is in flight
+    // when the service goes away below.
     wait_until(&mut s.h, "the refusal in the log", |a| {
-        a.vm.log.iter().any(|e| e.code == Some(1001))
+        has_line(&a.vm.log, "refused by the server")
+            && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
     // A command the engine cannot carry out: the replica does not exist.
     s.handle
