@@ -1,4 +1,5 @@
-//! The jobs the runner schedules: create a replica, sync it, unregister it, reset it. Owns what
+//! The jobs the runner schedules: create a replica, sync it, unregister it, reset it, restore
+//! changes from a reset's backup onto it. Owns what
 //! every job shares: [`Job`] (what to do), [`run`] (the one dispatch, each job its own tokio task),
 //! [`Done`] / [`Failed`] and how a job's end is recorded and turned into exactly one of
 //! `JobCompleted` / `JobFailed` (plus `ResetRequired` when only a client reset can help), handed
@@ -16,6 +17,7 @@ mod interrupted_create;
 mod report;
 mod reset;
 mod reset_fresh;
+mod restore;
 mod rollback;
 mod sync;
 mod sync_params;
@@ -45,6 +47,11 @@ pub(crate) enum Job {
         mode: ResetMode,
         confirmed: bool,
     },
+    /// Re-apply a backup's changes (those of `only`, or all) as new local changes.
+    Restore {
+        backup: String,
+        only: Option<Vec<crate::protocol::Guid>>,
+    },
 }
 
 impl Job {
@@ -54,7 +61,13 @@ impl Job {
             Job::Sync(_) => JobKind::Sync,
             Job::Unregister => JobKind::Unregister,
             Job::Reset { .. } => JobKind::Reset,
+            Job::Restore { .. } => JobKind::Restore,
         }
+    }
+    /// Whether the job talks to the replica's service (a restore only writes the replica file:
+    /// it neither waits for a sign-in nor counts as reaching the service).
+    pub fn needs_service(&self) -> bool {
+        !matches!(self, Job::Create(_) | Job::Restore { .. })
     }
     pub fn direction(&self) -> Option<&'static str> {
         match self {
@@ -162,6 +175,7 @@ pub(crate) async fn run(
     };
     // Kept to wait for a sign-in; a create that needs one fails (nothing of it exists yet).
     let retry = (!matches!(job, Job::Create(_))).then(|| job.clone());
+    let reaches = !matches!(job, Job::Restore { .. });
     let result = match job {
         Job::Create(request) => create::create(&deps, replica, job_id, request, cancel).await,
         Job::Sync(options) => sync::sync(&deps, replica, job_id, options, cancel).await,
@@ -169,10 +183,15 @@ pub(crate) async fn run(
         Job::Reset { mode, confirmed } => {
             reset::run(&deps, replica, job_id, mode, confirmed, cancel).await
         }
+        Job::Restore { backup, only } => restore::run(&deps, replica, &backup, only).await,
     };
     match result {
         Ok(done) => {
-            report.reach = Reach::Reached;
+            report.reach = if reaches {
+                Reach::Reached
+            } else {
+                Reach::NotTried
+            };
             report.removed = done.removed;
             report.then_sync = done.then_sync;
             report.final_event = Some(finish_ok(&deps, job_id, done, started, replica).await);
