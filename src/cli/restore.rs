@@ -3,7 +3,8 @@
 //! (ARCHITECTURE.md, "Restore from a backup"), then syncs. `<backup>` is a folder name or path
 //! as `syncwatch backups` lists it; `--only` restores just those GlobalIDs. It first prints the
 //! preview; without `--yes` it asks on a terminal and refuses elsewhere (exit 2, nothing
-//! changed). The backup is never changed. Exit 0 when restored and synced, 1 when the sync had
+//! changed). `--no-sync` queues without syncing. The backup is never changed. Exit 0 when
+//! restored (and synced), 1 when the sync had
 //! refused or held edits, 2 on failure.
 
 use super::session::{Session, data_dir, print_json};
@@ -29,6 +30,9 @@ pub struct RestoreArgs {
     /// Restore without asking.
     #[arg(long)]
     pub yes: bool,
+    /// Queue the restored changes without syncing (the next sync uploads them).
+    #[arg(long)]
+    pub no_sync: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -78,7 +82,7 @@ fn restore(session: &Session, args: &RestoreArgs) -> anyhow::Result<Restored> {
     if !args.yes && !confirmed(&preview, &summary.name)? {
         bail!("restore not confirmed; nothing was restored");
     }
-    follow(session, replica, &preview.backup.name, only, args.json)
+    follow(session, args, replica, &preview.backup.name, only)
 }
 
 /// Asks on the terminal; without one, refuses and says how to confirm.
@@ -131,15 +135,17 @@ fn print_preview(preview: &BackupPreview, only: Option<&[Guid]>) {
 /// Sends the restore and follows its job, then the sync it queues.
 fn follow(
     session: &Session,
+    args: &RestoreArgs,
     replica: LocalReplicaId,
     backup: &str,
     only: Option<Vec<Guid>>,
-    json: bool,
 ) -> anyhow::Result<Restored> {
+    let json = args.json;
     let ours: CommandId = session.submit(Command::RestoreFromBackup {
         replica,
         backup: backup.to_string(),
         only,
+        sync: !args.no_sync,
     })?;
     let mut restore_job: Option<JobId> = None;
     let mut report: Option<RestoreReport> = None;
@@ -162,9 +168,9 @@ fn follow(
             }
             Event::JobCompleted { job, .. } if Some(job) == restore_job => {
                 let Some(done) = report.clone() else { continue };
-                if done.restored.is_empty() {
+                if done.restored.is_empty() || args.no_sync {
                     if !json {
-                        outln!("nothing to upload");
+                        outln!("nothing uploaded now");
                     }
                     return Ok((super::exit::OK, done, None));
                 }

@@ -344,11 +344,13 @@ pub enum Command {
     },
     /// Re-apply a backup's changes (those of `only`'s GlobalIDs, or all) onto the replica as
     /// new local changes, by the recovery rules and the replica's conflict policy, in one
-    /// transaction; then sync. A job ([`Event::BackupRestored`]); the backup is never changed.
+    /// transaction; then (`sync`) a sync uploads them. A job ([`Event::BackupRestored`]); the
+    /// backup is never changed.
     RestoreFromBackup {
         replica: LocalReplicaId,
         backup: String,
         only: Option<Vec<Guid>>,
+        sync: bool,
     },
 }
 

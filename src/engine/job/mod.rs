@@ -47,10 +47,12 @@ pub(crate) enum Job {
         mode: ResetMode,
         confirmed: bool,
     },
-    /// Re-apply a backup's changes (those of `only`, or all) as new local changes.
+    /// Re-apply a backup's changes (those of `only`, or all) as new local changes; `sync`: then
+    /// sync them.
     Restore {
         backup: String,
         only: Option<Vec<crate::protocol::Guid>>,
+        sync: bool,
     },
 }
 
@@ -183,7 +185,9 @@ pub(crate) async fn run(
         Job::Reset { mode, confirmed } => {
             reset::run(&deps, replica, job_id, mode, confirmed, cancel).await
         }
-        Job::Restore { backup, only } => restore::run(&deps, replica, &backup, only).await,
+        Job::Restore { backup, only, sync } => {
+            restore::run(&deps, replica, &backup, only, sync).await
+        }
     };
     match result {
         Ok(done) => {

@@ -10,12 +10,13 @@ use crate::engine::Deps;
 use crate::engine::api::{Event, LocalReplicaId};
 use crate::protocol::{Guid, JobState};
 
-/// Restores `backup`'s changes (those of `only`, or all) onto `replica`.
+/// Restores `backup`'s changes (those of `only`, or all) onto `replica`; `sync`: then syncs.
 pub(crate) async fn run(
     deps: &Deps,
     replica: LocalReplicaId,
     backup: &str,
     only: Option<Vec<Guid>>,
+    sync: bool,
 ) -> Result<Done, Failed> {
     let report = crate::engine::restore::restore(deps, replica, backup, only).await?;
     let name = deps
@@ -31,7 +32,7 @@ pub(crate) async fn run(
     );
     log(deps, Some(replica), &name, None, &message).await;
     tracing::info!(replica = %replica, backup = %report.backup, restored = report.restored.len(), "restored from a backup");
-    let then_sync = !report.restored.is_empty();
+    let then_sync = sync && !report.restored.is_empty();
     deps.events.send(Event::BackupRestored { report });
     Ok(Done {
         state: Some(JobState::Completed),

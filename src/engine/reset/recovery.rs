@@ -326,9 +326,38 @@ fn differing(
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     let geometry = geometry
-        .filter(|g| local.geometry.as_ref() != Some(*g))
+        .filter(|g| !local.geometry.as_ref().is_some_and(|now| same_shape(now, g)))
         .cloned();
     (changed, geometry)
+}
+
+/// Two geometries with the same coordinates, whatever spatial reference either names (a
+/// service may add it to what it sends back).
+fn same_shape(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    const SR: &str = "spatialReference";
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys = |m: &serde_json::Map<String, Value>| {
+                m.keys()
+                    .filter(|k| k.as_str() != SR)
+                    .cloned()
+                    .collect::<std::collections::BTreeSet<_>>()
+            };
+            keys(x) == keys(y)
+                && x.iter()
+                    .filter(|(k, _)| k.as_str() != SR)
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_shape(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_shape(v, w))
+        }
+        (Value::Number(_), Value::Number(_)) => match (a.as_f64(), b.as_f64()) {
+            (Some(p), Some(q)) => (p - q).abs() <= 1e-9 * p.abs().max(1.0),
+            _ => a == b,
+        },
+        _ => a == b,
+    }
 }
 
 /// The edits to upload to the fresh replica and the per-object report.

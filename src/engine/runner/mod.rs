@@ -407,7 +407,11 @@ impl Runner {
                 replica,
                 backup,
                 only,
-            } => self.enqueue(replica, Job::Restore { backup, only }).await,
+                sync,
+            } => {
+                let job = Job::Restore { backup, only, sync };
+                self.enqueue(replica, job).await
+            }
             Command::SignIn { .. }
             | Command::SubmitSignInCode { .. }
             | Command::CancelSignIn { .. }

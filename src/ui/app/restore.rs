@@ -51,6 +51,7 @@ impl SyncwatchApp {
                     replica,
                     backup,
                     only,
+                    sync: true,
                 });
             }
         }
