@@ -712,4 +712,129 @@ mod tests {
             Err(RecoveryError::FieldTypeChanged { .. })
         ));
     }
+
+    fn restore_rules(same_field: SameField) -> Rules<'static> {
+        Rules {
+            same_field,
+            source: "restore rule",
+            global_id_field: "GlobalID",
+            object_id_field: "OBJECTID",
+        }
+    }
+
+    fn update_of(changed: serde_json::Value, before: serde_json::Value) -> UnsyncedChange {
+        UnsyncedChange {
+            layer_id: 0,
+            global_id: gid(8),
+            kind: UnsyncedKind::Update {
+                changed: attrs(changed),
+                geometry: None,
+                before: Some(attrs(before)),
+            },
+        }
+    }
+
+    /// A restore of an update whose field the server changed too follows the same-field rule:
+    /// local wins (the value is queued), the server's stays (the field is left out), or it is
+    /// held (queued from the value it started from).
+    #[test]
+    fn restore_same_field_follows_the_policy() {
+        let change = update_of(
+            json!({"STATUS": "OOS", "PRESSURE": 61.5}),
+            json!({"STATUS": "IS", "PRESSURE": 40.0}),
+        );
+        let server = Feature {
+            geometry: None,
+            attributes: attrs(json!({"STATUS": "RET", "PRESSURE": 40.0})),
+        };
+        let holding = Holding::on_server(Some(&server));
+        let mine = decide(&change, holding, restore_rules(SameField::LocalWins));
+        let Step::Update { changed, started_from, .. } = &mine.step else {
+            panic!("{mine:?}")
+        };
+        assert_eq!(changed.get("STATUS"), Some(&json!("OOS")));
+        assert!(started_from.is_empty());
+        assert!(mine.note.contains("also changed on the server (STATUS)"), "{}", mine.note);
+
+        let theirs = decide(&change, holding, restore_rules(SameField::ServerWins));
+        let Step::Update { changed, .. } = &theirs.step else {
+            panic!("{theirs:?}")
+        };
+        assert!(changed.get("STATUS").is_none(), "the server's STATUS stays");
+        assert_eq!(changed.get("PRESSURE"), Some(&json!(61.5)));
+        assert_eq!(theirs.outcome, RestoreOutcome::Restored);
+
+        let held = decide(&change, holding, restore_rules(SameField::Hold));
+        let Step::Update { changed, started_from, .. } = &held.step else {
+            panic!("{held:?}")
+        };
+        assert_eq!(changed.get("STATUS"), Some(&json!("OOS")));
+        assert_eq!(started_from.get("STATUS"), Some(&json!("IS")));
+        assert!(started_from.get("PRESSURE").is_none(), "only the conflicting field is held");
+
+        // The server's value staying for the only field changed: nothing to restore.
+        let only_status = update_of(json!({"STATUS": "OOS"}), json!({"STATUS": "IS"}));
+        let nothing = decide(&only_status, holding, restore_rules(SameField::ServerWins));
+        assert_eq!(nothing.step, Step::Nothing);
+        assert_eq!(nothing.outcome, RestoreOutcome::Discarded);
+    }
+
+    /// What the replica already holds is "already restored" and queues nothing: a queued add
+    /// with the same values, an update whose values are there, a delete of what is gone.
+    #[test]
+    fn restore_of_what_is_already_there_queues_nothing() {
+        let feature = Feature {
+            geometry: Some(json!({"x": 1.0, "y": 2.0})),
+            attributes: attrs(json!({"STATUS": "IS"})),
+        };
+        let add = UnsyncedChange {
+            layer_id: 0,
+            global_id: gid(9),
+            kind: UnsyncedKind::Add {
+                feature: feature.clone(),
+            },
+        };
+        let mut queued = feature.clone();
+        queued.geometry = Some(json!({"x": 1.0, "y": 2.0, "spatialReference": {"wkid": 4326}}));
+        let holding = Holding {
+            server: None,
+            local: Some(&queued),
+            queued: Some(ChangeKind::Add),
+        };
+        let again = decide(&add, holding, restore_rules(SameField::Hold));
+        assert_eq!(again.step, Step::Nothing);
+        assert_eq!(again.outcome, RestoreOutcome::AlreadyRestored);
+
+        let update = update_of(json!({"STATUS": "OOS"}), json!({"STATUS": "IS"}));
+        let server = Feature {
+            geometry: None,
+            attributes: attrs(json!({"STATUS": "IS"})),
+        };
+        let local = Feature {
+            geometry: None,
+            attributes: attrs(json!({"STATUS": "OOS"})),
+        };
+        let holding = Holding {
+            server: Some(&server),
+            local: Some(&local),
+            queued: Some(ChangeKind::Update),
+        };
+        let again = decide(&update, holding, restore_rules(SameField::Hold));
+        assert_eq!(again.outcome, RestoreOutcome::AlreadyRestored);
+
+        // Deleted here since the backup: the update is not restored, nor the add re-created.
+        let holding = Holding {
+            server: Some(&server),
+            local: None,
+            queued: Some(ChangeKind::Delete),
+        };
+        assert_eq!(
+            decide(&update, holding, restore_rules(SameField::LocalWins)).outcome,
+            RestoreOutcome::Discarded
+        );
+        assert_eq!(
+            decide(&add, holding, restore_rules(SameField::LocalWins)).step,
+            Step::Nothing
+        );
+    }
 }
