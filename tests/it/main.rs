@@ -36,6 +36,7 @@ mod engine {
     mod offline_maps;
     mod predictions;
     mod reset;
+    mod restore;
     mod service_client;
     mod service_replicas;
     mod sign_in;

@@ -215,7 +215,8 @@ pub(crate) async fn run(
             report.removed = failure.removed;
             report.needs_reset =
                 matches!(&failure.error, EngineError::Service(e) if e.needs_client_reset());
-            report.final_event = Some(finish_failed(&deps, replica, job_id, failure).await);
+            let event = finish_failed(&deps, replica, job_id, failure, reaches).await;
+            report.final_event = Some(event);
         }
     }
     report
@@ -327,6 +328,7 @@ async fn finish_failed(
     replica: LocalReplicaId,
     job_id: JobId,
     failed: Failed,
+    sync_attempt: bool,
 ) -> Event {
     let failure = failed.error.to_failure();
     tracing::warn!(replica = %replica, job = job_id.0, error = %failure.message, "job failed");
@@ -342,7 +344,8 @@ async fn finish_failed(
     } else {
         deps.with_store(move |s| {
             s.finish_job(job_id, &finish)?;
-            if !is_cancel {
+            // A failed restore is no failed sync: the replica's health stays as it was.
+            if !is_cancel && sync_attempt {
                 s.record_attempt(replica, now_ms(), Some(&message))?;
             }
             Ok(s.replica(replica)?.name)
