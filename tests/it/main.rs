@@ -60,6 +60,7 @@ mod cli {
     mod damaged_files;
     mod inspect;
     mod reset;
+    mod restore;
     mod secrets;
     mod serve;
     mod serve_users;
@@ -80,6 +81,7 @@ mod ui {
     mod geometry_map;
     mod offline_maps;
     mod predicted;
+    mod restore;
     mod screenshots;
     mod service_replicas;
     mod sign_in;

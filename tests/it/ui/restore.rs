@@ -1,0 +1,144 @@
+//! "Restore changes from backup…" through egui_kittest (no engine): the overview's button asks
+//! for the replica's backups, the window lists them with time, mode and what each holds (an
+//! unreadable one with its reason, not clickable), choosing one asks for its preview, the
+//! preview ticks the changes a restore would queue, "Restore … and sync" sends
+//! `RestoreFromBackup` with exactly the ticked GlobalIDs, and the report is shown.
+
+use crate::support::ui::{Settle, click_with, rig};
+use egui_kittest::kittest::Queryable as _;
+use serde_json::json;
+use std::path::PathBuf;
+use syncwatch::engine::{
+    BackupChange, BackupCounts, BackupInfo, BackupPreview, Command, Event, ObjectOutcome,
+    ResetMode, RestoreOutcome, RestoreReport,
+};
+use syncwatch::protocol::{ChangeType, Guid};
+use syncwatch::ui::fixtures;
+
+const BACKUP: &str = "Hydrants___crew_A-20261203T054000Z";
+
+fn backup() -> BackupInfo {
+    BackupInfo {
+        name: BACKUP.into(),
+        dir: PathBuf::from("/data/recovery").join(BACKUP),
+        made_ms: Some(fixtures::NOW_MS - 3_600_000),
+        mode: Some(ResetMode::RecoverOrDiscard),
+        mode_used: Some(ResetMode::Discard),
+        reason: "the service no longer knows the replica".into(),
+        counts: BackupCounts {
+            adds: 1,
+            updates: 2,
+            deletes: 0,
+            attachments: 0,
+        },
+        unreadable: None,
+    }
+}
+
+fn change(global_id: &Guid, outcome: RestoreOutcome, note: &str) -> BackupChange {
+    BackupChange {
+        layer_id: 0,
+        layer_name: "Hydrants".into(),
+        global_id: global_id.clone(),
+        change_type: ChangeType::Update,
+        fields: vec![("Notes".into(), json!("cap replaced"))],
+        geometry_changed: false,
+        outcome,
+        note: note.into(),
+    }
+}
+
+#[test]
+fn the_dialog_lists_backups_previews_and_sends_the_restore() {
+    let mut r = rig();
+    let replica = fixtures::UP_TO_DATE;
+    assert_eq!(r.harness.state().selected(), Some(replica));
+    // Busy (a spinner) until the list arrives: a few frames.
+    click_with(
+        &mut r.harness,
+        "Restore changes from backup…",
+        Settle::Steps(3),
+    );
+    assert_eq!(r.take_commands(), vec![Command::ListBackups { replica }]);
+
+    let damaged = BackupInfo {
+        name: "Hydrants___crew_A-20200101T000000Z".into(),
+        made_ms: None,
+        mode: None,
+        mode_used: None,
+        counts: BackupCounts::default(),
+        unreadable: Some("its unsynced-changes.json is not a backup's export".into()),
+        ..backup()
+    };
+    r.push([Event::BackupsListed {
+        replica,
+        backups: vec![backup(), damaged],
+    }]);
+    r.harness.get_by_label_contains(
+        "recover or discard → discard · 1 add(s), 2 update(s), 0 delete(s), 0 attachment change(s)",
+    );
+    r.harness
+        .get_by_label_contains("unreadable: its unsynced-changes.json is not a backup's export");
+    assert!(r.take_commands().is_empty());
+
+    r.harness.get_by_label_contains(BACKUP).click();
+    r.harness.run_steps(3);
+    assert_eq!(
+        r.take_commands(),
+        vec![Command::PreviewBackup {
+            replica,
+            backup: BACKUP.into()
+        }]
+    );
+    let (kept, gone) = (Guid::new_v4(), Guid::new_v4());
+    r.push([Event::BackupPreviewed {
+        preview: Box::new(BackupPreview {
+            replica,
+            backup: backup(),
+            changes: vec![
+                change(&kept, RestoreOutcome::Restored, "updated locally; local values win"),
+                change(
+                    &gone,
+                    RestoreOutcome::Discarded,
+                    "deleted on the server; the local update is discarded",
+                ),
+            ],
+            attachments: Vec::new(),
+        }),
+    }]);
+    r.harness
+        .get_by_label_contains("discarded: deleted on the server; the local update is discarded");
+    r.harness.get_by_label_contains("Notes = \"cap replaced\"");
+
+    // Only the change a restore would queue is ticked.
+    click_with(&mut r.harness, "Restore 1 change(s) and sync", Settle::Steps(3));
+    assert_eq!(
+        r.take_commands(),
+        vec![Command::RestoreFromBackup {
+            replica,
+            backup: BACKUP.into(),
+            only: Some(vec![kept.clone()]),
+            sync: true,
+        }]
+    );
+    let outcome = |g: &Guid, note: &str| ObjectOutcome {
+        layer_id: 0,
+        global_id: g.clone(),
+        change_type: ChangeType::Update,
+        note: note.into(),
+    };
+    r.push([Event::BackupRestored {
+        report: RestoreReport {
+            replica,
+            backup: BACKUP.into(),
+            restored: vec![outcome(&kept, "updated locally; local values win")],
+            already_restored: Vec::new(),
+            discarded: Vec::new(),
+        },
+    }]);
+    r.harness
+        .get_by_label("Restored 1 change(s); 0 already restored; 0 discarded");
+    r.harness.get_by_label_contains("the backup is unchanged");
+    r.click("Close");
+    assert!(r.harness.state().restore.is_none());
+}
