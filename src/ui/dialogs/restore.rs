@@ -109,7 +109,9 @@ pub fn holds_text(backup: &BackupInfo) -> String {
 
 fn mode_text(backup: &BackupInfo) -> String {
     match (backup.mode, backup.mode_used) {
-        (Some(mode), Some(used)) if used != mode => format!("{} → {}", mode.label(), used.label()),
+        (Some(mode), Some(used)) if used != mode => {
+            format!("{}, used {}", mode.label(), used.label())
+        }
         (Some(mode), _) => mode.label().to_owned(),
         (None, Some(used)) => used.label().to_owned(),
         (None, None) => "mode not recorded".to_owned(),

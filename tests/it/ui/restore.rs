@@ -75,7 +75,7 @@ fn the_dialog_lists_backups_previews_and_sends_the_restore() {
         backups: vec![backup(), damaged],
     }]);
     r.harness.get_by_label_contains(
-        "recover or discard → discard · 1 add(s), 2 update(s), 0 delete(s), 0 attachment change(s)",
+        "recover or discard, used discard · 1 add(s), 2 update(s), 0 delete(s), 0 attachment change(s)",
     );
     r.harness
         .get_by_label_contains("unreadable: its unsynced-changes.json is not a backup's export");
@@ -108,7 +108,13 @@ fn the_dialog_lists_backups_previews_and_sends_the_restore() {
     }]);
     r.harness
         .get_by_label_contains("discarded: deleted on the server; the local update is discarded");
-    r.harness.get_by_label_contains("Notes = \"cap replaced\"");
+    assert_eq!(
+        r.harness
+            .query_all_by_label_contains("Notes = \"cap replaced\"")
+            .count(),
+        2,
+        "each change with its values in the backup"
+    );
 
     // Only the change a restore would queue is ticked.
     click_with(&mut r.harness, "Restore 1 change(s) and sync", Settle::Steps(3));
