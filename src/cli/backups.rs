@@ -47,7 +47,9 @@ pub(super) fn print_backup(backup: &BackupInfo) {
         return;
     }
     let mode = match (backup.mode, backup.mode_used) {
-        (Some(mode), Some(used)) if mode != used => format!("{} → {}", mode.as_str(), used.as_str()),
+        (Some(mode), Some(used)) if mode != used => {
+            format!("{} → {}", mode.as_str(), used.as_str())
+        }
         (Some(mode), _) => mode.as_str().to_string(),
         (None, Some(used)) => used.as_str().to_string(),
         (None, None) => "mode not recorded".to_string(),

@@ -176,7 +176,9 @@ fn follow(
                 }
             }
             Event::JobCompleted { job, outcome, .. } if Some(job) == sync_job => {
-                let done = report.clone().unwrap_or_else(|| RestoreReport::new(replica, backup.into()));
+                let done = report
+                    .clone()
+                    .unwrap_or_else(|| RestoreReport::new(replica, backup.into()));
                 if !json {
                     outln!(
                         "synced: uploaded {}, {} refused, {} held as conflicts",

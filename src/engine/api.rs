@@ -677,8 +677,12 @@ pub enum Event {
         backups: Vec<BackupInfo>,
     },
     /// A backup's changes with what restoring each would do now ([`Command::PreviewBackup`]).
-    BackupPreviewed { preview: Box<BackupPreview> },
+    BackupPreviewed {
+        preview: Box<BackupPreview>,
+    },
     /// A restore finished ([`Command::RestoreFromBackup`]); its job's `JobCompleted` follows,
     /// then the sync that uploads what it restored.
-    BackupRestored { report: RestoreReport },
+    BackupRestored {
+        report: RestoreReport,
+    },
 }

@@ -59,9 +59,7 @@ fn chosen(
 /// Sends [`Event::BackupsListed`], or the command's `CommandFailed`.
 pub(crate) async fn answer_list(deps: Deps, command: Option<CommandId>, replica: LocalReplicaId) {
     match list(&deps, replica).await {
-        Ok((_, backups)) => deps
-            .events
-            .send(Event::BackupsListed { replica, backups }),
+        Ok((_, backups)) => deps.events.send(Event::BackupsListed { replica, backups }),
         Err(e) => failed(&deps, command, "list backups", &e),
     }
 }

@@ -187,8 +187,9 @@ pub fn counts(export: &ChangesExport) -> BackupCounts {
         .edits
         .iter()
         .map(|l| {
-            (l.attachments.adds.len() + l.attachments.updates.len() + l.attachments.delete_ids.len())
-                as u32
+            (l.attachments.adds.len()
+                + l.attachments.updates.len()
+                + l.attachments.delete_ids.len()) as u32
         })
         .sum();
     counts

@@ -165,12 +165,8 @@ pub fn decide(change: &UnsyncedChange, holding: Holding<'_>, rules: Rules<'_>) -
                 "created locally; kept".into(),
             ),
             Some(local) => {
-                let (changed, geometry) = differing(
-                    &feature.attributes,
-                    feature.geometry.as_ref(),
-                    local,
-                    rules,
-                );
+                let (changed, geometry) =
+                    differing(&feature.attributes, feature.geometry.as_ref(), local, rules);
                 let place = if holding.server.is_some() {
                     "already on the server"
                 } else {
@@ -240,12 +236,17 @@ pub fn decide(change: &UnsyncedChange, holding: Holding<'_>, rules: Rules<'_>) -
             let names = both.join(", ");
             let nothing_left = changed_now.is_empty() && geometry.is_none();
             let (outcome, note) = match rules.same_field {
-                _ if nothing_left && !both.is_empty() && rules.same_field == SameField::ServerWins => (
-                    RestoreOutcome::Discarded,
-                    format!(
-                        "updated locally; also changed on the server ({names}): the server's values stay (conflict policy: take the server's)"
-                    ),
-                ),
+                _ if nothing_left
+                    && !both.is_empty()
+                    && rules.same_field == SameField::ServerWins =>
+                {
+                    (
+                        RestoreOutcome::Discarded,
+                        format!(
+                            "updated locally; also changed on the server ({names}): the server's values stay (conflict policy: take the server's)"
+                        ),
+                    )
+                }
                 _ if nothing_left => (
                     RestoreOutcome::AlreadyRestored,
                     "updated locally; the replica already holds these values".to_string(),
@@ -326,7 +327,12 @@ fn differing(
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     let geometry = geometry
-        .filter(|g| !local.geometry.as_ref().is_some_and(|now| same_shape(now, g)))
+        .filter(|g| {
+            !local
+                .geometry
+                .as_ref()
+                .is_some_and(|now| same_shape(now, g))
+        })
         .cloned();
     (changed, geometry)
 }
@@ -643,7 +649,10 @@ mod tests {
             global_id: gid(3),
             kind: UnsyncedKind::Delete,
         };
-        let plan = plan_recovery(std::slice::from_ref(&change), &hydrants(), |_, _| Some(server_feature())).unwrap();
+        let plan = plan_recovery(std::slice::from_ref(&change), &hydrants(), |_, _| {
+            Some(server_feature())
+        })
+        .unwrap();
         assert_eq!(plan.edits[0].features.delete_ids, vec![gid(3).to_string()]);
         let plan = plan_recovery(&[change], &hydrants(), |_, _| None).unwrap();
         assert!(plan.edits.is_empty());
@@ -749,12 +758,21 @@ mod tests {
         };
         let holding = Holding::on_server(Some(&server));
         let mine = decide(&change, holding, restore_rules(SameField::LocalWins));
-        let Step::Update { changed, started_from, .. } = &mine.step else {
+        let Step::Update {
+            changed,
+            started_from,
+            ..
+        } = &mine.step
+        else {
             panic!("{mine:?}")
         };
         assert_eq!(changed.get("STATUS"), Some(&json!("OOS")));
         assert!(started_from.is_empty());
-        assert!(mine.note.contains("also changed on the server (STATUS)"), "{}", mine.note);
+        assert!(
+            mine.note.contains("also changed on the server (STATUS)"),
+            "{}",
+            mine.note
+        );
 
         let theirs = decide(&change, holding, restore_rules(SameField::ServerWins));
         let Step::Update { changed, .. } = &theirs.step else {
@@ -765,12 +783,20 @@ mod tests {
         assert_eq!(theirs.outcome, RestoreOutcome::Restored);
 
         let held = decide(&change, holding, restore_rules(SameField::Hold));
-        let Step::Update { changed, started_from, .. } = &held.step else {
+        let Step::Update {
+            changed,
+            started_from,
+            ..
+        } = &held.step
+        else {
             panic!("{held:?}")
         };
         assert_eq!(changed.get("STATUS"), Some(&json!("OOS")));
         assert_eq!(started_from.get("STATUS"), Some(&json!("IS")));
-        assert!(started_from.get("PRESSURE").is_none(), "only the conflicting field is held");
+        assert!(
+            started_from.get("PRESSURE").is_none(),
+            "only the conflicting field is held"
+        );
 
         // The server's value staying for the only field changed: nothing to restore.
         let only_status = update_of(json!({"STATUS": "OOS"}), json!({"STATUS": "IS"}));

@@ -277,8 +277,8 @@ fn restore_twice_queues_once() {
     .unwrap();
     old.record_add(0, feature(C, 0, "NEW")).unwrap();
     old.record_delete(0, &gid(B)).unwrap();
-    let folder = new_recovery_dir(&dir.path().join("recovery"), "hydrants", chrono::Utc::now())
-        .unwrap();
+    let folder =
+        new_recovery_dir(&dir.path().join("recovery"), "hydrants", chrono::Utc::now()).unwrap();
     back_up(&old, &folder, "hydrants", "test").unwrap();
     let export = super::backups::read_export(&folder).unwrap();
     let mut current = replica(
@@ -287,11 +287,15 @@ fn restore_twice_queues_once() {
         vec![feature(A, 1, "IS"), feature(B, 2, "IS")],
     );
     let only = [gid(A)];
-    let first = super::restore::restore(&mut current, &export, ConflictPolicy::Ask, Some(&only))
-        .unwrap();
+    let first =
+        super::restore::restore(&mut current, &export, ConflictPolicy::Ask, Some(&only)).unwrap();
     assert_eq!(first.changes.len(), 1);
     let full = super::restore::restore(&mut current, &export, ConflictPolicy::Ask, None).unwrap();
-    let outcomes: Vec<_> = full.changes.iter().map(|c| (c.global_id.clone(), c.outcome)).collect();
+    let outcomes: Vec<_> = full
+        .changes
+        .iter()
+        .map(|c| (c.global_id.clone(), c.outcome))
+        .collect();
     assert!(outcomes.contains(&(gid(A), RestoreOutcome::AlreadyRestored)));
     assert!(outcomes.contains(&(gid(B), RestoreOutcome::Restored)));
     assert!(outcomes.contains(&(gid(C), RestoreOutcome::Restored)));

@@ -115,8 +115,8 @@ impl ReplicaFile {
         for edit in edits {
             let layer_id = edit.layer_id();
             self.ensure_layer(layer_id)?;
-            if !gid_fields.contains_key(&layer_id) {
-                gid_fields.insert(layer_id, self.global_id_field(layer_id)?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = gid_fields.entry(layer_id) {
+                slot.insert(self.global_id_field(layer_id)?);
             }
         }
         let path = self.path.clone();
@@ -125,7 +125,13 @@ impl ReplicaFile {
             match edit {
                 QueuedEdit::Add { layer_id, feature } => {
                     let gid_field = gid_fields.get(layer_id).map(String::as_str);
-                    add_in(&tx, &path, gid_field.unwrap_or("GlobalID"), *layer_id, feature.clone())?;
+                    add_in(
+                        &tx,
+                        &path,
+                        gid_field.unwrap_or("GlobalID"),
+                        *layer_id,
+                        feature.clone(),
+                    )?;
                 }
                 QueuedEdit::Update {
                     layer_id,
@@ -144,7 +150,9 @@ impl ReplicaFile {
                     )?;
                     if let Some(before) = change.before.as_mut() {
                         for (name, value) in started_from {
-                            before.attributes.retain(|k, _| !k.eq_ignore_ascii_case(name));
+                            before
+                                .attributes
+                                .retain(|k, _| !k.eq_ignore_ascii_case(name));
                             before.attributes.insert(name.clone(), value.clone());
                         }
                     }

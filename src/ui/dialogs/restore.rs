@@ -196,7 +196,9 @@ fn backups_ui(ui: &mut egui::Ui, window: &RestoreWindow, action: &mut RestoreAct
         return;
     };
     if backups.is_empty() {
-        ui.label("This replica has no backups: a client reset makes one before it changes anything.");
+        ui.label(
+            "This replica has no backups: a client reset makes one before it changes anything.",
+        );
         return;
     }
     ui.label("Backups made by client resets, newest first:");
@@ -256,7 +258,8 @@ fn preview_ui(ui: &mut egui::Ui, preview: &BackupPreview, chosen: &mut BTreeSet<
                     ui.end_row();
                     for change in &preview.changes {
                         let mut ticked = chosen.contains(&change.global_id);
-                        let label = format!("{} {}", kind_text(change.change_type), change.global_id);
+                        let label =
+                            format!("{} {}", kind_text(change.change_type), change.global_id);
                         if ui.checkbox(&mut ticked, "").on_hover_text(&label).changed() {
                             if ticked {
                                 chosen.insert(change.global_id.clone());

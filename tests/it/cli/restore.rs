@@ -40,7 +40,14 @@ fn backups_lists_and_restore_only_restores_the_chosen_change() {
     let service = cli.server.service_url();
     cli.json(
         &[
-            "create", "--service", &service, "--name", "field7", "--layers", "0", "--json",
+            "create",
+            "--service",
+            &service,
+            "--name",
+            "field7",
+            "--layers",
+            "0",
+            "--json",
         ],
         0,
     );
@@ -83,24 +90,52 @@ fn backups_lists_and_restore_only_restores_the_chosen_change() {
         &["restore", "field7", &name, "--only", HYD_1],
         "pass --yes to confirm",
     );
-    refused(&cli, &["restore", "field7", "field7-nope", "--yes"], "no backup \"field7-nope\"");
+    refused(
+        &cli,
+        &["restore", "field7", "field7-nope", "--yes"],
+        "no backup \"field7-nope\"",
+    );
 
     let restored = cli.json(
-        &["restore", "field7", &name, "--only", HYD_1, "--yes", "--json"],
+        &[
+            "restore", "field7", &name, "--only", HYD_1, "--yes", "--json",
+        ],
         0,
     );
     let report = &restored["restore"];
-    assert_eq!(report["restored"].as_array().unwrap().len(), 1, "{restored:#}");
-    assert_eq!(report["restored"][0]["global_id"].as_str().unwrap().to_uppercase(), HYD_1);
+    assert_eq!(
+        report["restored"].as_array().unwrap().len(),
+        1,
+        "{restored:#}"
+    );
+    assert_eq!(
+        report["restored"][0]["global_id"]
+            .as_str()
+            .unwrap()
+            .to_uppercase(),
+        HYD_1
+    );
     assert!(report["already_restored"].as_array().unwrap().is_empty());
     assert_eq!(restored["sync"]["uploaded"], 1, "{restored:#}");
     assert_eq!(pending(&cli), 0, "uploaded");
     // By folder path too: the one restored is already there now, the other one is restored.
     let again = cli.json(
-        &["restore", "field7", dir.to_str().unwrap(), "--yes", "--json"],
+        &[
+            "restore",
+            "field7",
+            dir.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
         0,
     );
-    assert_eq!(again["restore"]["already_restored"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        again["restore"]["already_restored"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(again["restore"]["restored"].as_array().unwrap().len(), 1);
     assert_eq!(snapshot(&dir), before, "the backup is byte-identical");
 }

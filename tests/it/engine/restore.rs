@@ -205,13 +205,19 @@ async fn restore_applies_each_rule_end_to_end() {
     .await;
     let backup = discard_into_backup(&h, tech).await;
     let before = snapshot(&backup);
-    assert!(before.len() >= 3, "copy, export and the old file: {before:?}");
+    assert!(
+        before.len() >= 3,
+        "copy, export and the old file: {before:?}"
+    );
 
     office_edits(
         &h,
         office,
         vec![
-            update(HYD_1, json!({"Notes": "office: scheduled", "Flow_GPM": 999.0})),
+            update(
+                HYD_1,
+                json!({"Notes": "office: scheduled", "Flow_GPM": 999.0}),
+            ),
             LocalEdit::Delete {
                 global_id: gid(HYD_2),
             },
@@ -241,7 +247,11 @@ async fn restore_applies_each_rule_end_to_end() {
 
     // The service now holds what the rules say.
     let db = h.server_db();
-    assert_eq!(db.count_marker("HYD-RESTORED-1"), 1, "the create exists once");
+    assert_eq!(
+        db.count_marker("HYD-RESTORED-1"),
+        1,
+        "the create exists once"
+    );
     assert_eq!(
         on_server(&h, &gid(HYD_1), "Notes"),
         Some(json!("tech: cap replaced"))
@@ -293,13 +303,20 @@ async fn conflict_policy_decides_the_same_field() {
     set_policy(&h, tech, ConflictPolicy::TakeServer).await;
     let (report, synced) = restore(&h, tech, &name_of(&backup), Some(vec![gid(HYD_1)]), true).await;
     assert_eq!(report.restored.len(), 1, "{report:#?}");
-    assert_eq!(report.restored[0].global_id, gid(HYD_1), "only the chosen one");
+    assert_eq!(
+        report.restored[0].global_id,
+        gid(HYD_1),
+        "only the chosen one"
+    );
     assert!(
         report.restored[0].note.contains("the server's values stay"),
         "{report:#?}"
     );
     assert_eq!(synced.unwrap().uploaded, 1);
-    assert_eq!(on_server(&h, &gid(HYD_1), "Notes"), Some(json!("office: one")));
+    assert_eq!(
+        on_server(&h, &gid(HYD_1), "Notes"),
+        Some(json!("office: one"))
+    );
     assert_eq!(on_server(&h, &gid(HYD_1), "Flow_GPM"), Some(json!(1234.0)));
 
     set_policy(&h, tech, ConflictPolicy::Ask).await;
@@ -403,7 +420,10 @@ async fn partial_then_full_restore_is_idempotent() {
         .find(|c| c.global_id == gid(HYD_1))
         .unwrap();
     assert_eq!(hyd1.fields, vec![("Notes".to_string(), json!("tech: a"))]);
-    assert!(h.registered_file(tech).changes().unwrap().is_empty(), "a preview changes nothing");
+    assert!(
+        h.registered_file(tech).changes().unwrap().is_empty(),
+        "a preview changes nothing"
+    );
 
     // The reference: one full restore of a copy of the replica file as it is now.
     let reference_path = h.dir.path().join("reference.replica");
@@ -434,7 +454,11 @@ async fn partial_then_full_restore_is_idempotent() {
     );
 
     let outcome = h.sync(tech, false).await.unwrap();
-    assert_eq!((outcome.uploaded, outcome.failed_edits), (4, 0), "{outcome:?}");
+    assert_eq!(
+        (outcome.uploaded, outcome.failed_edits),
+        (4, 0),
+        "{outcome:?}"
+    );
     let db = h.server_db();
     assert_eq!(db.count_marker("HYD-RESTORED-2"), 1);
     assert_eq!(on_server(&h, &gid(HYD_1), "Notes"), Some(json!("tech: a")));
@@ -471,7 +495,11 @@ async fn bad_backup_names_change_nothing() {
     let Event::JobFailed { error, .. } = failed else {
         unreachable!()
     };
-    assert!(error.message.contains("no backup \"no-such-backup\""), "{}", error.message);
+    assert!(
+        error.message.contains("no backup \"no-such-backup\""),
+        "{}",
+        error.message
+    );
     assert!(!error.message.contains('\n'));
     assert!(h.registered_file(tech).changes().unwrap().is_empty());
 
@@ -488,7 +516,10 @@ async fn bad_backup_names_change_nothing() {
     assert_eq!(backups.len(), 2, "{backups:#?}");
     let unreadable = backups.iter().find(|b| b.dir == damaged).unwrap();
     let why = unreadable.unreadable.as_deref().unwrap();
-    assert!(why.contains("unsynced-changes.json") && !why.contains('\n'), "{why}");
+    assert!(
+        why.contains("unsynced-changes.json") && !why.contains('\n'),
+        "{why}"
+    );
     let readable = backups.iter().find(|b| b.dir == backup).unwrap();
     assert_eq!(readable.counts.updates, 1);
 }

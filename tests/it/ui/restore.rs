@@ -96,7 +96,11 @@ fn the_dialog_lists_backups_previews_and_sends_the_restore() {
             replica,
             backup: backup(),
             changes: vec![
-                change(&kept, RestoreOutcome::Restored, "updated locally; local values win"),
+                change(
+                    &kept,
+                    RestoreOutcome::Restored,
+                    "updated locally; local values win",
+                ),
                 change(
                     &gone,
                     RestoreOutcome::Discarded,
@@ -117,7 +121,11 @@ fn the_dialog_lists_backups_previews_and_sends_the_restore() {
     );
 
     // Only the change a restore would queue is ticked.
-    click_with(&mut r.harness, "Restore 1 change(s) and sync", Settle::Steps(3));
+    click_with(
+        &mut r.harness,
+        "Restore 1 change(s) and sync",
+        Settle::Steps(3),
+    );
     assert_eq!(
         r.take_commands(),
         vec![Command::RestoreFromBackup {
