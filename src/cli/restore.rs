@@ -65,7 +65,13 @@ fn restore(session: &Session, args: &RestoreArgs) -> anyhow::Result<Restored> {
     if let Some(ids) = &only {
         let missing: Vec<String> = ids
             .iter()
-            .filter(|g| !preview.changes.iter().any(|c| &c.global_id == *g))
+            .filter(|g| {
+                !preview
+                    .changes
+                    .iter()
+                    .chain(&preview.attachments)
+                    .any(|c| &c.global_id == *g)
+            })
             .map(|g| g.to_string())
             .collect();
         if !missing.is_empty() {
@@ -106,7 +112,7 @@ fn print_preview(preview: &BackupPreview, only: Option<&[Guid]>) {
         preview.backup.name,
         preview.backup.reason
     );
-    for change in &preview.changes {
+    for change in preview.changes.iter().chain(&preview.attachments) {
         if only.is_some_and(|ids| !ids.contains(&change.global_id)) {
             continue;
         }

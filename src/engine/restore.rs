@@ -97,7 +97,7 @@ pub(crate) async fn preview(
             replica,
             backup: info,
             changes: plan.changes,
-            attachments: Vec::new(),
+            attachments: plan.attachments,
         })
     })
     .await?
@@ -131,7 +131,7 @@ pub(crate) async fn restore(
         let plan =
             rules::restore(&mut file, &export, policy, only.as_deref()).map_err(restore_error)?;
         let mut report = RestoreReport::new(replica, name);
-        for change in &plan.changes {
+        for change in plan.changes.iter().chain(&plan.attachments) {
             report.push(change.outcome, rules::outcome_of(change));
         }
         Ok(report)

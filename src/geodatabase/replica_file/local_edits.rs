@@ -6,6 +6,9 @@
 //! What it must not do: change the server's version of a feature (only an acknowledgement, in
 //! [`super::apply`], folds a change into it), or write a change outside one transaction.
 
+use super::attachment_queue::{
+    QueuedAttachment, attachment_add_in, attachment_delete_in, attachment_update_in,
+};
 use super::queue::{
     ChangeKind, ChangeState, LocalChange, delete_change, read_change, without_global_id,
     write_change,
@@ -162,6 +165,17 @@ impl ReplicaFile {
                     layer_id,
                     global_id,
                 } => delete_in(&tx, &path, *layer_id, global_id)?,
+                QueuedEdit::Attachment { kind, attachment } => match kind {
+                    ChangeKind::Add => attachment_add_in(&tx, &path, attachment)?,
+                    ChangeKind::Update => attachment_update_in(&tx, &path, attachment)?,
+                    ChangeKind::Delete => attachment_delete_in(
+                        &tx,
+                        &path,
+                        attachment.layer_id,
+                        &attachment.global_id,
+                        &attachment.parent_global_id,
+                    )?,
+                },
             }
         }
         tx.commit().map_err(|e| sql_at(&path, e))
@@ -259,6 +273,12 @@ pub enum QueuedEdit {
         layer_id: i64,
         global_id: Guid,
     },
+    /// An attachment add, update or delete (its parent and layer already checked; an add's
+    /// parent may be a feature added earlier in the same batch).
+    Attachment {
+        kind: ChangeKind,
+        attachment: QueuedAttachment,
+    },
 }
 
 impl QueuedEdit {
@@ -267,6 +287,7 @@ impl QueuedEdit {
             QueuedEdit::Add { layer_id, .. }
             | QueuedEdit::Update { layer_id, .. }
             | QueuedEdit::Delete { layer_id, .. } => *layer_id,
+            QueuedEdit::Attachment { attachment, .. } => attachment.layer_id,
         }
     }
 }

@@ -71,6 +71,7 @@ mod server_features;
 mod upload;
 
 pub use apply::AppliedSync;
+pub use attachment_queue::QueuedAttachment;
 pub use attachments::{AttachmentPayloads, LocalAttachment};
 pub use conflict_check::ConflictCheck;
 pub use conflicts::ResolveOutcome;

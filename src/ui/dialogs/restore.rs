@@ -72,6 +72,7 @@ impl RestoreWindow {
                 self.chosen = preview
                     .changes
                     .iter()
+                    .chain(&preview.attachments)
                     .filter(|c| c.outcome == RestoreOutcome::Restored)
                     .map(|c| c.global_id.clone())
                     .collect();
@@ -162,7 +163,7 @@ pub fn restore_window_ui(ctx: &egui::Context, window: &mut RestoreWindow) -> Res
             preview_ui(ui, preview, &mut window.chosen);
             ui.horizontal(|ui| {
                 let count = window.chosen.len();
-                let everything = count == preview.changes.len();
+                let everything = count == preview.changes.len() + preview.attachments.len();
                 let label = format!("Restore {count} change(s) and sync");
                 if ui
                     .add_enabled(count > 0 && !window.busy, egui::Button::new(label))
@@ -238,8 +239,10 @@ fn backups_ui(ui: &mut egui::Ui, window: &RestoreWindow, action: &mut RestoreAct
 
 fn preview_ui(ui: &mut egui::Ui, preview: &BackupPreview, chosen: &mut BTreeSet<Guid>) {
     ui.label(format!(
-        "{} change(s) in {}; ticked ones are restored. What each would do now:",
+        "{} change(s) and {} attachment change(s) in {}; ticked ones are restored (an attachment \
+         also with its feature). What each would do now:",
         preview.changes.len(),
+        preview.attachments.len(),
         preview.backup.name
     ));
     egui::ScrollArea::vertical()
@@ -256,7 +259,7 @@ fn preview_ui(ui: &mut egui::Ui, preview: &BackupPreview, chosen: &mut BTreeSet<
                     ui.strong("Values in the backup");
                     ui.strong("Restoring it");
                     ui.end_row();
-                    for change in &preview.changes {
+                    for change in preview.changes.iter().chain(&preview.attachments) {
                         let mut ticked = chosen.contains(&change.global_id);
                         let label =
                             format!("{} {}", kind_text(change.change_type), change.global_id);

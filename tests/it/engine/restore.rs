@@ -523,3 +523,63 @@ async fn bad_backup_names_change_nothing() {
     let readable = backups.iter().find(|b| b.dir == backup).unwrap();
     assert_eq!(readable.counts.updates, 1);
 }
+
+/// Queued attachment changes restore with their feature: an inspection created with a photo
+/// before a discard reset comes back from the backup, both are uploaded, and another replica
+/// gets the photo's bytes; restoring again finds both already there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_restore_with_their_feature() {
+    let h = Harness::start(ServerConfig::default(), fast()).await;
+    let tech = h
+        .create_with("inspections", vec![3], SyncModel::PerReplica, false)
+        .await;
+    let parent = Guid::new_v4();
+    let add = LocalEdit::Add {
+        attributes: crate::support::engine::attrs(
+            json!({"GlobalID": parent.as_str(), "Result": "FAIL"}),
+        ),
+        geometry: None,
+    };
+    h.engine.edit_feature(tech, 3, add).await.unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("cap.png");
+    let bytes: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let photo = Guid::new_v4();
+    let attach = LocalEdit::Attach(Box::new(syncwatch::engine::NewAttachment {
+        global_id: photo.clone(),
+        parent_global_id: parent.clone(),
+        file,
+        content_type: None,
+    }));
+    h.engine.edit_feature(tech, 3, attach).await.unwrap();
+    let backup = discard_into_backup(&h, tech).await;
+    let before = snapshot(&backup);
+    let listed = h.engine.list_backups(tech).await.unwrap();
+    assert_eq!(
+        (listed[0].counts.adds, listed[0].counts.attachments),
+        (1, 1)
+    );
+    let preview = h
+        .engine
+        .preview_backup(tech, &name_of(&backup))
+        .await
+        .unwrap();
+    assert_eq!(preview.attachments.len(), 1);
+    assert_eq!(preview.attachments[0].global_id, photo);
+
+    let (report, synced) = restore(&h, tech, &name_of(&backup), None, true).await;
+    assert_eq!(report.restored.len(), 2, "{report:#?}");
+    assert!(note(&report.restored, &photo).contains("attachment add kept"));
+    assert_eq!(synced.unwrap().failed_edits, 0);
+    h.create_with("check", vec![3], SyncModel::PerReplica, false)
+        .await;
+    let check = h.newest_file();
+    assert!(check.local_feature(3, &parent).unwrap().is_some());
+    assert_eq!(check.attachment_data(&photo).unwrap().unwrap(), bytes);
+
+    let (again, _) = restore(&h, tech, &name_of(&backup), None, true).await;
+    assert!(again.restored.is_empty(), "{again:#?}");
+    assert_eq!(again.already_restored.len(), 2, "{again:#?}");
+    assert_eq!(snapshot(&backup), before, "the backup is byte-identical");
+}
