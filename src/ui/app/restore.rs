@@ -47,6 +47,7 @@ impl SyncwatchApp {
                 self.submit_for_restore(Command::PreviewBackup { replica, backup });
             }
             RestoreAction::Restore { backup, only } => {
+                window.restoring = true;
                 self.submit_for_restore(Command::RestoreFromBackup {
                     replica,
                     backup,

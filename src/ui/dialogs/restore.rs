@@ -27,6 +27,8 @@ pub struct RestoreWindow {
     pub report: Option<RestoreReport>,
     /// Waiting for the engine (a list, a preview or the restore).
     pub busy: bool,
+    /// The restore was sent and has not ended (its job's failure is the window's error).
+    pub restoring: bool,
     pub error: Option<String>,
     /// The last command sent for the window (to match its failure).
     pub command: Option<CommandId>,
@@ -56,6 +58,7 @@ impl RestoreWindow {
             chosen: BTreeSet::new(),
             report: None,
             busy: true,
+            restoring: false,
             error: None,
             command: None,
         }
@@ -83,10 +86,14 @@ impl RestoreWindow {
             Event::BackupRestored { report } if report.replica == self.replica => {
                 self.report = Some(report.clone());
                 self.busy = false;
+                self.restoring = false;
             }
-            Event::JobFailed { replica, error, .. } if *replica == self.replica && self.busy => {
+            Event::JobFailed { replica, error, .. }
+                if *replica == self.replica && self.restoring =>
+            {
                 self.error = Some(error.message.clone());
                 self.busy = false;
+                self.restoring = false;
             }
             Event::CommandFailed { error, command, .. }
                 if self.busy && (command.is_some() && *command == self.command) =>

@@ -156,3 +156,61 @@ fn the_dialog_lists_backups_previews_and_sends_the_restore() {
     r.click("Close");
     assert!(r.harness.state().restore.is_none());
 }
+
+/// A restore whose job fails shows the failure's line in the window, which stays open.
+#[test]
+fn a_failed_restore_shows_its_error() {
+    let mut r = rig();
+    let replica = fixtures::UP_TO_DATE;
+    click_with(
+        &mut r.harness,
+        "Restore changes from backup…",
+        Settle::Steps(3),
+    );
+    r.push([Event::BackupsListed {
+        replica,
+        backups: vec![backup()],
+    }]);
+    r.harness.get_by_label_contains(BACKUP).click();
+    r.harness.run_steps(3);
+    let kept = Guid::new_v4();
+    r.push([Event::BackupPreviewed {
+        preview: Box::new(BackupPreview {
+            replica,
+            backup: backup(),
+            changes: vec![change(
+                &kept,
+                RestoreOutcome::Restored,
+                "created locally; kept",
+            )],
+            attachments: Vec::new(),
+        }),
+    }]);
+    r.take_commands();
+    // Everything ticked: the restore names no GlobalIDs.
+    click_with(
+        &mut r.harness,
+        "Restore 1 change(s) and sync",
+        Settle::Steps(3),
+    );
+    let sent = r.take_commands();
+    assert!(
+        matches!(
+            sent.as_slice(),
+            [Command::RestoreFromBackup { only: None, .. }]
+        ),
+        "{sent:?}"
+    );
+    r.push([Event::JobFailed {
+        replica,
+        job: syncwatch::engine::JobId(9),
+        error: syncwatch::engine::Failure {
+            class: syncwatch::engine::FailureClass::Local,
+            code: None,
+            message: "the local replica file failed: disk full".into(),
+        },
+    }]);
+    r.harness
+        .get_by_label("the local replica file failed: disk full");
+    assert!(r.harness.state().restore.is_some());
+}
