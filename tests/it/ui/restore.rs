@@ -214,3 +214,115 @@ fn a_failed_restore_shows_its_error() {
         .get_by_label("the local replica file failed: disk full");
     assert!(r.harness.state().restore.is_some());
 }
+
+/// The dialog on the real engine and the reference service: a discard reset leaves a backup of
+/// a local edit; "Restore changes from backup…" lists it, previews the edit, restores it and the
+/// sync that follows puts it on the service; the backup's files are byte-identical.
+#[test]
+fn restore_through_the_window_on_the_real_engine() {
+    use crate::support::demo_data::{HYD_1, attrs, gid};
+    use crate::support::ui::stack::{click, stack, wait_until};
+    use syncwatch::engine::{CreateRequest, LocalEdit};
+
+    let mut s = stack();
+    let handle = s.handle.clone();
+    let url = s.server.as_ref().expect("a service").service_url();
+    handle
+        .try_send(Command::CreateReplica(CreateRequest {
+            service_url: url.clone(),
+            token: None,
+            name: "crew B".into(),
+            layers: vec![0],
+            sync_model: syncwatch::protocol::SyncModel::PerReplica,
+            is_async: false,
+            scope: Default::default(),
+        }))
+        .expect("queue create");
+    wait_until(&mut s.h, "the new replica", |a| {
+        a.vm.replicas.len() == 1
+            && !a.vm.replicas[0].syncing
+            && a.vm.replicas[0].server_gen.is_some()
+    });
+    let replica = s.h.state().vm.replicas[0].id;
+    let edit = LocalEdit::Update {
+        global_id: gid(HYD_1),
+        attributes: attrs(json!({"Notes": "restored through the window"})),
+        geometry: None,
+    };
+    s.runtime
+        .block_on(handle.edit_feature(replica, 0, edit))
+        .expect("record edit");
+    handle
+        .try_send(Command::Reset {
+            replica,
+            mode: ResetMode::Discard,
+        })
+        .expect("queue reset");
+    let h = &mut s.h;
+    wait_until(h, "the discard reset", |a| {
+        !a.vm.reset_summaries.is_empty()
+            && a.vm
+                .replica(replica)
+                .is_some_and(|r| !r.syncing && r.pending_changes == 0)
+    });
+    h.state_mut().vm.reset_summaries.clear();
+    let synced_before = h
+        .state()
+        .vm
+        .replica(replica)
+        .and_then(|r| r.last_success_ms);
+
+    click(h, "Restore changes from backup…");
+    wait_until(h, "the backups", |a| {
+        a.restore
+            .as_ref()
+            .and_then(|w| w.backups.as_ref())
+            .is_some_and(|b| b.len() == 1)
+    });
+    let listed = h.state().restore.as_ref().unwrap().backups.clone().unwrap();
+    let before = crate::support::cli::files_under(&listed[0].dir)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect::<std::collections::BTreeMap<_, _>>();
+    h.get_by_label_contains(&listed[0].name).click();
+    h.run_steps(3);
+    wait_until(h, "the preview", |a| {
+        a.restore.as_ref().is_some_and(|w| w.preview.is_some())
+    });
+    h.get_by_label_contains("Notes = \"restored through the window\"");
+    click(h, "Restore 1 change(s) and sync");
+    wait_until(h, "the report", |a| {
+        a.restore.as_ref().is_some_and(|w| w.report.is_some())
+    });
+    h.get_by_label("Restored 1 change(s); 0 already restored; 0 discarded");
+    wait_until(h, "the sync after the restore", |a| {
+        a.vm.replica(replica).is_some_and(|r| {
+            !r.syncing && r.pending_changes == 0 && r.last_success_ms > synced_before
+        })
+    });
+
+    let query = format!("{url}/0/query?where=1%3D1&outFields=*&f=json");
+    let features: serde_json::Value = s
+        .runtime
+        .block_on(async { reqwest::get(&query).await?.json().await })
+        .expect("query the service");
+    let hydrant = features["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| {
+            f["attributes"]["GlobalID"]
+                .as_str()
+                .is_some_and(|g| g.eq_ignore_ascii_case(HYD_1))
+        })
+        .expect("HYD-0001 on the service");
+    assert_eq!(
+        hydrant["attributes"]["Notes"],
+        json!("restored through the window")
+    );
+    let after = crate::support::cli::files_under(&listed[0].dir)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect::<std::collections::BTreeMap<_, _>>();
+    assert_eq!(after, before, "the backup is byte-identical");
+}
