@@ -11,6 +11,7 @@ mod create;
 mod edit;
 pub mod gui;
 mod inspect;
+mod log;
 mod login;
 mod logout;
 mod repair;
@@ -86,6 +87,8 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Show a replica's edit results.
     Results(results::ResultsArgs),
+    /// Show the stored sync error log (what the window's log panel shows).
+    Log(log::LogArgs),
     /// List a replica's conflicts with newer server changes (held ones wait for `resolve`).
     Conflicts(conflicts::ConflictsArgs),
     /// Resolve a held conflict: keep mine, take the server's, or choose field by field.
@@ -128,6 +131,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Settings(a)) => settings::run(&a, args.data_dir.as_deref()),
         Some(Command::Reset(a)) => reset::run(&a, args.data_dir.as_deref()),
         Some(Command::Results(a)) => results::run(&a, args.data_dir.as_deref()),
+        Some(Command::Log(a)) => log::run(&a, args.data_dir.as_deref()),
         Some(Command::Conflicts(a)) => conflicts::run(&a, args.data_dir.as_deref()),
         Some(Command::Resolve(a)) => resolve::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),

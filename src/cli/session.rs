@@ -58,6 +58,8 @@ pub struct Session {
     events: EventReceiver,
     join: tokio::task::JoinHandle<()>,
     replicas: Vec<ReplicaSummary>,
+    /// The stored sync error log, as the engine sent it at start.
+    stored_log: Vec<engine::LogEntry>,
     show_progress: bool,
 }
 
@@ -95,14 +97,27 @@ impl Session {
             events,
             join,
             replicas: Vec::new(),
+            stored_log: Vec::new(),
             show_progress: !quiet && std::io::stderr().is_terminal(),
         };
+        // The engine sends the stored log first, then the replicas.
+        let mut stored_log = Vec::new();
         session.replicas = session.wait_for(|e| match e {
+            Event::LogHistory { entries } => {
+                stored_log = entries.clone();
+                None
+            }
             Event::ReplicasLoaded { replicas } => Some(Ok(replicas.clone())),
             Event::CommandFailed { error, .. } => Some(Err(anyhow!("{}", error.message))),
             _ => None,
         })??;
+        session.stored_log = stored_log;
         Ok(session)
+    }
+
+    /// The sync error log stored when the session started, oldest first.
+    pub fn stored_log(&self) -> &[engine::LogEntry] {
+        &self.stored_log
     }
 
     /// The replicas known when the session started.

@@ -242,6 +242,12 @@ pub enum Command {
         stale_days: u32,
         path: PathBuf,
     },
+    /// Write these lines of the sync error log (what the log panel shows, its filters applied)
+    /// to a CSV file (off the UI thread). Answered with [`Event::ExportFinished`].
+    ExportLog {
+        entries: Vec<LogEntry>,
+        path: PathBuf,
+    },
     /// Read the ArcGIS offline map (mobile geodatabase) at `path`, read-only, and check its
     /// replica against its service. Answered with [`Event::OfflineMapRead`] and then
     /// [`Event::OfflineMapChecked`], or [`Event::OfflineMapFailed`]. Never writes to the file.
@@ -560,9 +566,17 @@ pub enum Event {
         replica: LocalReplicaId,
         error: String,
     },
-    /// A sync error, for the log panel.
+    /// A line the engine has just written to the sync error log (`syncwatch.db`), for the log
+    /// panel. Every line the window shows comes from the engine, so the window's log is the
+    /// stored log.
     Logged {
         entry: LogEntry,
+    },
+    /// The stored sync error log (oldest first, at most the store's limit), sent once when the
+    /// engine starts and before any [`Event::Logged`], so the window shows the log of earlier
+    /// runs.
+    LogHistory {
+        entries: Vec<LogEntry>,
     },
     ExportFinished {
         path: PathBuf,

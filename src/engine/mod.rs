@@ -26,6 +26,7 @@ mod feature_map;
 mod fix_form;
 mod job;
 mod local;
+mod log_export;
 pub mod offline_maps;
 mod prediction;
 mod private_fs;

@@ -152,12 +152,7 @@ async fn scan(deps: Deps, folders: Vec<PathBuf>) {
 }
 
 fn failed(deps: &Deps, what: &str, error: &EngineError) {
-    tracing::warn!(error = %error, "{what} failed");
-    deps.events.send(Event::CommandFailed {
-        what: what.to_owned(),
-        error: error.to_failure(),
-        command: None,
-    });
+    super::job::command_failed(deps, None, what, error);
 }
 
 /// Runs the offline-map commands.

@@ -89,12 +89,7 @@ pub(crate) async fn export_csv(
 }
 
 fn failed(deps: &Deps, command: Option<CommandId>, what: &str, error: &EngineError) {
-    tracing::warn!(error = %error, "{what} failed");
-    deps.events.send(Event::CommandFailed {
-        what: what.to_owned(),
-        error: error.to_failure(),
-        command,
-    });
+    super::job::command_failed(deps, command, what, error);
 }
 
 /// Every replica the service lists for the client's user, with its info.

@@ -97,12 +97,8 @@ pub(crate) async fn answer(
             fingerprint: fingerprint.trim().to_ascii_uppercase(),
         }),
         Err(e) => {
-            tracing::warn!(url = %url, error = %e, "certificate not trusted");
-            deps.events.send(Event::CommandFailed {
-                what: "trust the certificate".to_owned(),
-                error: e.to_failure(),
-                command,
-            })
+            tracing::warn!(url = %url, "certificate not trusted");
+            super::job::command_failed(&deps, command, "trust the certificate", &e);
         }
     }
 }

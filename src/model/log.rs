@@ -3,6 +3,10 @@
 use super::ids::LocalReplicaId;
 use serde::{Deserialize, Serialize};
 
+/// Lines the sync error log keeps: the store prunes older ones, and the window shows what the
+/// store holds (a running window may hold up to a tenth more before it trims).
+pub const LOG_LIMIT: usize = 5_000;
+
 /// A line of the sync error log (the default sync error handler).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {

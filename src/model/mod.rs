@@ -46,7 +46,7 @@ pub use feature_map::{
 };
 pub use fix_form::{FixForm, FixValues, FormField, Refused, field_hint, same_value};
 pub use ids::{JobId, LocalReplicaId};
-pub use log::LogEntry;
+pub use log::{LOG_LIMIT, LogEntry};
 pub use offline_map::{
     OfflineApp, OfflineChangeCounts, OfflineChangeKind, OfflineCheck, OfflineDataset,
     OfflineHealth, OfflineMap, OfflinePrediction, OfflineReplica, default_offline_maps_folder,

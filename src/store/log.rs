@@ -1,12 +1,9 @@
-//! The sync error log: lines appended by the engine, pruned to the newest
-//! [`MAX_LOG_ENTRIES`], read back by the log panel and `syncwatch log`.
+//! The sync error log: lines appended by the engine, pruned to the newest [`LOG_LIMIT`], read
+//! back when the engine starts (the window's log) and by `syncwatch log`.
 
 use super::{Store, StoreError};
-use crate::model::{LocalReplicaId, LogEntry};
+use crate::model::{LOG_LIMIT, LocalReplicaId, LogEntry};
 use rusqlite::params;
-
-/// Log lines kept; older ones are pruned when new ones are written.
-const MAX_LOG_ENTRIES: i64 = 5_000;
 
 impl Store {
     /// Appends a line to the sync error log (and prunes the oldest beyond the limit).
@@ -27,10 +24,15 @@ impl Store {
         self.conn
             .execute(
                 "DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?1",
-                [MAX_LOG_ENTRIES],
+                [LOG_LIMIT as i64],
             )
             .map_err(|e| self.sql(e))?;
         Ok(())
+    }
+
+    /// The whole stored log (at most [`LOG_LIMIT`] lines), oldest first.
+    pub fn stored_log(&self) -> Result<Vec<LogEntry>, StoreError> {
+        self.recent_log(LOG_LIMIT as u32)
     }
 
     /// The newest log lines, oldest first.

@@ -56,7 +56,7 @@ impl FilePicker for RfdFilePicker {
     fn pick_save_csv(&mut self, ctx: &egui::Context, suggested_name: &str) -> PendingPick {
         let (tx, pick) = PendingPick::channel();
         let dialog = rfd::AsyncFileDialog::new()
-            .set_title("Export edit results")
+            .set_title("Export as CSV")
             .set_file_name(suggested_name)
             .add_filter("CSV", &["csv"]);
         let ctx = ctx.clone();

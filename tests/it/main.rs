@@ -79,6 +79,7 @@ mod ui {
     mod engine;
     mod fix_form;
     mod geometry_map;
+    mod log_restart;
     mod offline_maps;
     mod predicted;
     mod restore;

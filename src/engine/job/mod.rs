@@ -25,7 +25,10 @@ mod sync_reply;
 mod unregister;
 
 pub use crash_point::{CRASH_AT_ENV, CRASH_EXIT_CODE};
-pub(crate) use report::{answer_edit_results, client_for, log, send_edit_results, send_summary};
+pub(crate) use report::{
+    answer_edit_results, client_for, command_failed, log, log_soon, send_edit_results,
+    send_log_history, send_summary,
+};
 
 use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, ResetMode, SyncOptions};
 use super::error::{EngineError, chain};

@@ -4,7 +4,7 @@
 //! no job step of its own.
 
 use crate::engine::api::{
-    AttachmentDetail, EditResultRecord, Event, JobId, LocalReplicaId, LogEntry,
+    AttachmentDetail, CommandId, EditResultRecord, Event, JobId, LocalReplicaId, LogEntry,
 };
 use crate::engine::error::{EngineError, chain};
 use crate::engine::{Deps, now_ms, prediction, summary};
@@ -34,6 +34,57 @@ pub(crate) async fn log(
         tracing::warn!(error = %chain(&e), "could not write the sync error log");
     }
     deps.events.send(Event::Logged { entry });
+}
+
+/// Sends the stored sync error log ([`Event::LogHistory`]); at start, before any new line.
+pub(crate) async fn send_log_history(deps: &Deps) {
+    match deps.with_store(|s| s.stored_log()).await {
+        Ok(entries) => deps.events.send(Event::LogHistory { entries }),
+        Err(e) => tracing::warn!(error = %chain(&e), "could not read the sync error log"),
+    }
+}
+
+/// Answers a command that could not be carried out: [`Event::CommandFailed`] for whoever sent
+/// it, and a line in the sync error log (written from a task of its own, so callers that are
+/// not async can report too). A dialog's question that the dialog answers itself (the service
+/// browser's description and counts, a map preview) sends its `CommandFailed` without a line.
+pub(crate) fn command_failed(
+    deps: &Deps,
+    command: Option<CommandId>,
+    what: &str,
+    error: &EngineError,
+) {
+    tracing::warn!(error = %chain(error), "{what} failed");
+    let failure = error.to_failure();
+    let message = format!("{what} failed: {}", failure.message);
+    let code = failure.code;
+    deps.events.send(Event::CommandFailed {
+        what: what.to_owned(),
+        error: failure,
+        command,
+    });
+    log_soon(deps, None, code, message);
+}
+
+/// [`log`] from a task of its own, for callers that are not async (the engine's own notes, a
+/// command's failure, a service's outage); the replica's name is looked up.
+pub(crate) fn log_soon(
+    deps: &Deps,
+    replica: Option<LocalReplicaId>,
+    code: Option<i64>,
+    message: String,
+) {
+    let deps = deps.clone();
+    tokio::spawn(async move {
+        let name = match replica {
+            Some(id) => deps
+                .with_store(move |s| Ok(s.replica(id)?.name))
+                .await
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        log(&deps, replica, &name, code, &message).await
+    });
 }
 
 /// Logs (tracing and the sync error log) every downloaded feature of `response` that could not

@@ -69,6 +69,7 @@ pub(crate) async fn run(mut commands: mpsc::Receiver<(CommandId, Command)>, deps
         waiting_sign_in: HashMap::new(),
         command: None,
     };
+    job::send_log_history(&runner.deps).await;
     runner.send_all_summaries().await;
     runner.refresh_due_predictions().await;
     if runner.deps.config.reset_on_detection {
@@ -132,11 +133,7 @@ impl Runner {
     }
 
     fn command_failed(&self, what: &str, error: &EngineError) {
-        self.deps.events.send(Event::CommandFailed {
-            what: what.to_string(),
-            error: error.to_failure(),
-            command: self.command,
-        });
+        job::command_failed(&self.deps, self.command, what, error);
     }
 
     async fn handle(&mut self, command: Command) {
@@ -344,6 +341,11 @@ impl Runner {
                 let deps = self.deps.clone();
                 let task =
                     service_replicas::export_csv(deps, self.command, replicas, stale_days, path);
+                tokio::spawn(task);
+            }
+            Command::ExportLog { entries, path } => {
+                let task =
+                    super::log_export::export(self.deps.clone(), self.command, entries, path);
                 tokio::spawn(task);
             }
             command @ (Command::OpenOfflineMap { .. }

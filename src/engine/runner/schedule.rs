@@ -92,10 +92,12 @@ impl Runner {
                 };
                 tracing::error!(replica = %replica, error = %e, "a job task stopped abnormally");
                 if let Some(running) = self.running.get(&replica) {
+                    let error = EngineError::Bug(e.to_string()).to_failure();
+                    job::log_soon(&self.deps, Some(replica), None, error.message.clone());
                     self.deps.events.send(Event::JobFailed {
                         replica,
                         job: running.job_id,
-                        error: EngineError::Bug(e.to_string()).to_failure(),
+                        error,
                     });
                 }
                 (replica, None)
@@ -238,6 +240,8 @@ impl Runner {
         match &report.reach {
             Reach::Reached => {
                 if self.outages.remove(&url).is_some() {
+                    let message = format!("The service answers again: {url}");
+                    job::log_soon(&self.deps, None, None, message);
                     self.deps
                         .events
                         .send(Event::NetworkBack { service_url: url });
@@ -256,6 +260,11 @@ impl Runner {
                     .min(max);
                 outage.retry_at = Instant::now() + Duration::from_secs(delay_secs);
                 if outage.failures == 1 {
+                    let message = format!(
+                        "The service is not answering; its syncs are retried with growing \
+                         pauses: {url}"
+                    );
+                    job::log_soon(&self.deps, None, None, message);
                     self.deps.events.send(Event::NetworkLost {
                         service_url: url,
                         reason: reason.clone(),

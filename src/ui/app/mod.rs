@@ -6,11 +6,12 @@
 //! (the Sign in dialog's commands and events, Accounts, the "Sign in again" banners) in `sign_in`,
 //! the "Service replicas" view's commands and events in `service_replicas`, the New replica
 //! wizard's in `wizard`, the fix form's (one edit, several at once, the detail pane's
-//! attributes) in `fix_form`.
+//! attributes) in `fix_form`, the log's export in `log_export`.
 
 mod action;
 mod dev_hooks;
 mod fix_form;
+mod log_export;
 mod restore;
 mod service_replicas;
 mod sign_in;
@@ -32,7 +33,7 @@ use crate::ui::dialogs::{
     self, AccountsWindow, BulkDropConfirm, BulkFixDialog, DialogOutcome, DropConfirm,
     FixFormDialog, UnregisterConfirm,
 };
-use crate::ui::log_panel::{LogPanelState, log_panel_ui};
+use crate::ui::log_panel::{LogPanelAction, LogPanelState, log_panel_ui};
 use crate::ui::replica_detail::{DetailAction, replica_detail_ui};
 use crate::ui::replica_list::{OfflineRows, ReplicaListAction, replica_list_ui};
 use crate::ui::reset_modal::{ResetModalAction, reset_modal_ui, reset_summary_ui};
@@ -95,6 +96,8 @@ pub struct SyncwatchApp {
     started: bool,
     /// The file dialog of "Export CSV" is open.
     pub pending_export: Option<PendingExport>,
+    /// The file dialog of the log's "Export log…" is open.
+    log_export: Option<log_export::PendingLogExport>,
     screenshot: Option<ScreenshotHook>,
     /// The Demo menu's "terminate and re-enable sync" is on its way to the demo service.
     pending_demo: Option<PendingDemoCall>,
@@ -145,6 +148,7 @@ impl SyncwatchApp {
             results_requested: HashSet::new(),
             started: false,
             pending_export: None,
+            log_export: None,
             screenshot,
             pending_demo: None,
             last_drain: Duration::ZERO,
@@ -186,7 +190,6 @@ impl SyncwatchApp {
     pub fn drain_events(&mut self, ctx: &egui::Context) {
         let started = Instant::now();
         let now_secs = ctx.input(|i| i.time);
-        let now_ms = self.now_ms();
         while let Ok(event) = self.events.try_recv() {
             if let Event::EditResultsReady { replica, .. } = &event {
                 self.results_requested.remove(replica);
@@ -196,7 +199,7 @@ impl SyncwatchApp {
             self.follow_restore(&event);
             self.follow_wizard(&event);
             self.follow_fix_forms(&event);
-            self.vm.apply(event, now_secs, now_ms);
+            self.vm.apply(event, now_secs);
             if started.elapsed() > EVENT_BUDGET {
                 // Events are still queued: continue next frame.
                 ctx.request_repaint();
@@ -256,7 +259,12 @@ impl SyncwatchApp {
                 .default_size(170.0)
                 .min_size(80.0)
                 .show(ui, |ui| {
-                    log_panel_ui(ui, &self.vm.log, &mut self.log_state, selected);
+                    let now_ms = self.now_ms();
+                    let action =
+                        log_panel_ui(ui, &self.vm.log, &mut self.log_state, selected, now_ms);
+                    if let LogPanelAction::Export(entries) = action {
+                        self.start_log_export(ui.ctx(), entries);
+                    }
                 });
         }
         let preparing = self.seed_running_text();
@@ -307,6 +315,7 @@ impl SyncwatchApp {
         self.request_results_if_needed();
         self.poll_export();
         self.poll_service_export();
+        self.poll_log_export();
         self.poll_open_offline_map();
         self.poll_demo_call();
         // Relative times ("3 min ago") move on even when nothing happens: repaint when the next

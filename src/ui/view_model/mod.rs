@@ -9,6 +9,7 @@ use crate::engine::{
     Account, AccountKey, EditResultRecord, Event, FeatureMap, LocalReplicaId, LogEntry,
     ReplicaSummary, ResetReport, ServicePreview,
 };
+use crate::model::LOG_LIMIT;
 use crate::protocol::JobState;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,10 +20,6 @@ mod window_updates;
 
 pub use offline_maps::{OfflineMapEntry, OfflineMaps};
 pub use views::{JobView, Notice, PendingReset, ResetSummary, failure_text};
-
-/// Oldest log lines are dropped beyond this many (checked in batches: up to 10 % more may be
-/// kept for a while).
-pub const MAX_LOG_ENTRIES: usize = 20_000;
 
 /// Everything the panels draw.
 #[derive(Debug, Default)]
@@ -93,7 +90,7 @@ impl ViewModel {
     }
 
     /// Applies one engine event. `now_secs` is the UI clock; `now_ms` the wall clock (epoch ms).
-    pub fn apply(&mut self, event: Event, now_secs: f64, now_ms: i64) {
+    pub fn apply(&mut self, event: Event, now_secs: f64) {
         match event {
             Event::ReplicasLoaded { replicas } => {
                 self.loaded = true;
@@ -217,18 +214,16 @@ impl ViewModel {
                         finished_duration_ms: Some(elapsed.unwrap_or(0)),
                     },
                 );
-                let entry = LogEntry {
-                    at_ms: now_ms,
-                    replica: Some(replica),
-                    replica_name: self.replica_name(replica),
-                    code: error.code,
-                    message: failure_text(&error),
-                };
+                // The engine writes the failure to the log (`Event::Logged`); a cancelled
+                // job is no error and has no line.
                 self.notice = Some(Notice {
-                    text: format!("Sync of {} failed: {}", entry.replica_name, entry.message),
+                    text: format!(
+                        "Sync of {} failed: {}",
+                        self.replica_name(replica),
+                        failure_text(&error)
+                    ),
                     is_error: true,
                 });
-                self.push_log(entry);
                 if !self.results_stale.contains(&replica) {
                     self.results_stale.push(replica);
                 }
@@ -241,26 +236,12 @@ impl ViewModel {
                 service_url,
                 reason,
             } => {
-                self.push_log(LogEntry {
-                    at_ms: now_ms,
-                    replica: None,
-                    replica_name: String::new(),
-                    code: None,
-                    message: format!("Service not answering ({reason}): {service_url}"),
-                });
                 self.network_lost.insert(service_url, reason);
             }
             Event::NetworkBack { service_url } => {
                 self.network_lost.remove(&service_url);
             }
             Event::ResetRequired { replica, reason } => {
-                self.push_log(LogEntry {
-                    at_ms: now_ms,
-                    replica: Some(replica),
-                    replica_name: self.replica_name(replica),
-                    code: None,
-                    message: format!("Client reset required: {reason}"),
-                });
                 if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
                     r.reset_reason = Some(reason);
                 }
@@ -286,16 +267,10 @@ impl ViewModel {
             }
             Event::AfterRecovery { report } => self.push_reset_summary(report, true),
             Event::AfterDiscard { report } => self.push_reset_summary(report, false),
-            Event::ManualResetFallback { replica, error } => {
-                self.push_log(LogEntry {
-                    at_ms: now_ms,
-                    replica: Some(replica),
-                    replica_name: self.replica_name(replica),
-                    code: None,
-                    message: format!("Automatic client reset failed, waiting for you: {error}"),
-                });
-            }
+            // The engine logs the fallback itself; the confirmation follows.
+            Event::ManualResetFallback { .. } => {}
             Event::Logged { entry } => self.push_log(entry),
+            Event::LogHistory { entries } => self.restore_log(entries),
             Event::ExportFinished { path, rows } => {
                 self.notice = Some(Notice {
                     text: format!("Exported {rows} rows to {}", path.display()),
@@ -303,16 +278,8 @@ impl ViewModel {
                 });
             }
             Event::CommandFailed { what, error, .. } => {
-                let text = format!("{what} failed: {}", failure_text(&error));
-                self.push_log(LogEntry {
-                    at_ms: now_ms,
-                    replica: None,
-                    replica_name: String::new(),
-                    code: error.code,
-                    message: text.clone(),
-                });
                 self.notice = Some(Notice {
-                    text,
+                    text: format!("{what} failed: {}", failure_text(&error)),
                     is_error: true,
                 });
             }
@@ -400,22 +367,24 @@ impl ViewModel {
         }
     }
 
-    /// Appends to the log, skipping a repeat of the previous line: the engine may report one
-    /// failure both as `JobFailed` (shown as "[class] message (code N)") and as `Logged` (the
-    /// bare message).
+    /// Appends a line the engine logged. Every line of the window's log comes from the engine,
+    /// which stored it first, so the log shown is the stored log.
     pub fn push_log(&mut self, entry: LogEntry) {
-        if let Some(last) = self.log.last()
-            && last.replica == entry.replica
-            && last.code == entry.code
-            && (last.message.contains(&entry.message) || entry.message.contains(&last.message))
-            && (entry.at_ms - last.at_ms).abs() < 5_000
-        {
-            return;
-        }
         self.log.push(entry);
         // Trim in batches (a tenth of the cap at a time), so a flood of lines costs O(1) each.
-        if self.log.len() > MAX_LOG_ENTRIES + MAX_LOG_ENTRIES / 10 {
-            let excess = self.log.len() - MAX_LOG_ENTRIES;
+        if self.log.len() > LOG_LIMIT + LOG_LIMIT / 10 {
+            let excess = self.log.len() - LOG_LIMIT;
+            self.log.drain(..excess);
+        }
+    }
+
+    /// The stored log of earlier runs, sent once at start: it goes before any line already
+    /// shown (there are none when the engine starts with the window).
+    fn restore_log(&mut self, mut entries: Vec<LogEntry>) {
+        entries.append(&mut self.log);
+        self.log = entries;
+        if self.log.len() > LOG_LIMIT {
+            let excess = self.log.len() - LOG_LIMIT;
             self.log.drain(..excess);
         }
     }
@@ -443,24 +412,32 @@ mod tests {
     use crate::engine::{Failure, FailureClass, JobId};
     use crate::ui::fixtures;
 
+    fn line(message: &str, replica: Option<LocalReplicaId>) -> LogEntry {
+        LogEntry {
+            at_ms: fixtures::NOW_MS,
+            replica,
+            replica_name: String::new(),
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// A failed job shows a notice; its log line is the engine's (`Logged`), so a failure is
+    /// in the window's log exactly as often as the engine stored it.
     #[test]
-    fn replica_changed_replaces_in_place_and_job_failure_is_logged() {
+    fn replica_changed_replaces_in_place_and_only_the_engine_logs() {
         let mut vm = ViewModel::default();
         for e in fixtures::startup_events() {
-            vm.apply(e, 0.0, fixtures::NOW_MS);
+            vm.apply(e, 0.0);
         }
         assert_eq!(vm.replicas.len(), 3);
         let id = vm.replicas[1].id;
         let mut changed = vm.replicas[1].clone();
         changed.failed_edits = 0;
-        vm.apply(
-            Event::ReplicaChanged { summary: changed },
-            0.0,
-            fixtures::NOW_MS,
-        );
+        vm.apply(Event::ReplicaChanged { summary: changed }, 0.0);
         assert_eq!(vm.replicas.len(), 3);
         assert_eq!(vm.replicas[1].failed_edits, 0);
-        let before = vm.log.len();
+        let before = vm.log.clone();
         let failure = Failure {
             class: FailureClass::Transport,
             code: None,
@@ -473,37 +450,62 @@ mod tests {
                 error: failure.clone(),
             },
             1.0,
-            fixtures::NOW_MS,
         );
-        assert_eq!(vm.log.len(), before + 1);
-        assert_eq!(vm.jobs[&id].state, JobState::Failed);
-        // The same failure logged again right away is not duplicated.
         vm.apply(
-            Event::Logged {
-                entry: LogEntry {
-                    at_ms: fixtures::NOW_MS,
-                    replica: Some(id),
-                    replica_name: vm.replica_name(id),
-                    code: None,
-                    message: failure_text(&failure),
-                },
+            Event::NetworkLost {
+                service_url: "http://127.0.0.1:9/FeatureServer".into(),
+                reason: "connection refused".into(),
             },
             1.0,
-            fixtures::NOW_MS,
         );
-        assert_eq!(vm.log.len(), before + 1);
+        assert_eq!(vm.log, before, "only the engine writes log lines");
+        assert_eq!(vm.jobs[&id].state, JobState::Failed);
+        assert!(vm.notice.as_ref().is_some_and(|n| n.is_error));
+        // Two lines alike are two lines: the engine stored both.
+        for _ in 0..2 {
+            vm.apply(
+                Event::Logged {
+                    entry: line("connection refused", Some(id)),
+                },
+                1.0,
+            );
+        }
+        assert_eq!(vm.log.len(), before.len() + 2);
     }
 
-    /// One failure reported as JobFailed and again as the engine's log line is logged once;
-    /// a code already in the message is not repeated; a planned manual reset is not "running".
+    /// The stored log of earlier runs goes before the lines of this run, and the cap keeps the
+    /// newest.
     #[test]
-    fn one_failure_is_logged_once_and_a_planned_reset_has_ended() {
+    fn the_stored_log_goes_first_and_the_cap_keeps_the_newest() {
+        let mut vm = ViewModel::default();
+        vm.apply(
+            Event::Logged {
+                entry: line("this run", None),
+            },
+            0.0,
+        );
+        let history: Vec<LogEntry> = (0..LOG_LIMIT)
+            .map(|i| line(&format!("earlier {i}"), None))
+            .collect();
+        vm.apply(
+            Event::LogHistory {
+                entries: history.clone(),
+            },
+            0.0,
+        );
+        assert_eq!(vm.log.len(), LOG_LIMIT);
+        assert_eq!(vm.log[..LOG_LIMIT - 1], history[1..]);
+        assert_eq!(vm.log[LOG_LIMIT - 1].message, "this run");
+    }
+
+    /// A code already in the message is not repeated; a planned manual reset is not "running".
+    #[test]
+    fn a_code_is_not_repeated_and_a_planned_reset_has_ended() {
         let mut vm = ViewModel::default();
         for e in fixtures::startup_events() {
-            vm.apply(e, 0.0, fixtures::NOW_MS);
+            vm.apply(e, 0.0);
         }
         let id = vm.replicas[0].id;
-        let before = vm.log.len();
         let error = Failure {
             class: FailureClass::Service,
             code: Some(400),
@@ -513,29 +515,6 @@ mod tests {
             failure_text(&error),
             "[service] job status: Operation rolled back. (code 400)"
         );
-        vm.apply(
-            Event::JobFailed {
-                replica: id,
-                job: JobId(3),
-                error: error.clone(),
-            },
-            1.0,
-            fixtures::NOW_MS,
-        );
-        vm.apply(
-            Event::Logged {
-                entry: LogEntry {
-                    at_ms: fixtures::NOW_MS,
-                    replica: Some(id),
-                    replica_name: vm.replica_name(id),
-                    code: Some(400),
-                    message: error.message.clone(),
-                },
-            },
-            1.0,
-            fixtures::NOW_MS,
-        );
-        assert_eq!(vm.log.len(), before + 1);
         vm.apply(
             Event::JobCompleted {
                 replica: id,
@@ -550,7 +529,6 @@ mod tests {
                 },
             },
             2.0,
-            fixtures::NOW_MS,
         );
         assert!(!vm.jobs[&id].is_running());
         assert!(

@@ -127,6 +127,27 @@ impl Rig {
         type_into_with(&mut self.harness, label, text, Settle::Run);
     }
 
+    /// Replaces the text of the box labelled `label` as a user does: select all, then type.
+    pub fn retype(&mut self, label: &str, text: &str) {
+        use egui_kittest::kittest::Queryable as _;
+        let role = egui::accesskit::Role::TextInput;
+        self.harness.get_by_role_and_label(role, label).click();
+        self.harness.run();
+        self.harness
+            .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        self.harness.run();
+        if text.is_empty() {
+            self.harness.key_press(egui::Key::Backspace);
+        } else {
+            self.harness
+                .get_by_role_and_label(role, label)
+                .type_text(text);
+        }
+        self.harness.run();
+        let value = self.harness.get_by_role_and_label(role, label).value();
+        assert_eq!(value.as_deref(), Some(text), "the field {label:?}");
+    }
+
     pub fn click(&mut self, label: &str) {
         click_with(&mut self.harness, label, Settle::Run);
     }

@@ -600,29 +600,99 @@ fn toolbar_and_shortcuts() {
     );
 }
 
-/// The log panel lists sync errors (Logged and JobFailed) and filters them.
+/// The log panel lists the engine's log lines (the stored log of earlier runs, then this run's)
+/// and nothing else: a failed job is in the log as the engine logged it, once. It filters by
+/// text, by time range (the last hour hides the line of three days ago; "Between…" takes local
+/// dates) and exports the lines shown as `ExportLog`.
 #[test]
-fn log_panel_lists_and_filters_errors() {
+fn log_panel_lists_filters_and_exports_the_engines_log() {
+    let path = PathBuf::from("/tmp/syncwatch-log-export.csv");
     let mut r = rig_with(RigOptions {
         show_log: true,
+        export_path: Some(path.clone()),
         ..RigOptions::default()
     });
-    r.push([Event::JobFailed {
-        replica: fixtures::UP_TO_DATE,
-        job: JobId(5),
-        error: syncwatch::engine::Failure {
-            class: syncwatch::engine::FailureClass::Transport,
-            code: None,
-            message: "connection refused".into(),
+    let failure = syncwatch::engine::Failure {
+        class: syncwatch::engine::FailureClass::Transport,
+        code: None,
+        message: "connection refused".into(),
+    };
+    r.push([
+        Event::JobFailed {
+            replica: fixtures::UP_TO_DATE,
+            job: JobId(5),
+            error: failure.clone(),
         },
-    }]);
-    // In the log and as the job's status message.
-    let failure = "[network] connection refused";
-    assert_eq!(r.harness.query_all_by_label(failure).count(), 2);
-    r.harness.get_by_label("4 of 4 entries");
+        Event::Logged {
+            entry: syncwatch::engine::LogEntry {
+                at_ms: fixtures::NOW_MS,
+                replica: Some(fixtures::UP_TO_DATE),
+                replica_name: "Hydrants – crew A".into(),
+                code: None,
+                message: failure.message.clone(),
+            },
+        },
+    ]);
+    // In the log (the engine's line) and as the job's status message.
+    assert_eq!(
+        r.harness.query_all_by_label("connection refused").count(),
+        1
+    );
+    assert_eq!(
+        r.harness
+            .query_all_by_label("[network] connection refused")
+            .count(),
+        1
+    );
+    r.harness.get_by_label("5 of 5 entries");
+    r.harness.get_by_label("Period").click();
+    r.harness.run();
+    r.click("Last hour");
+    r.harness.get_by_label("4 of 5 entries");
+    assert_eq!(
+        r.harness
+            .query_all_by_label_contains("The service answers again")
+            .count(),
+        0
+    );
+    r.harness.get_by_label("Period").click();
+    r.harness.run();
+    r.click("Between…");
+    let day = |days_ago: i64| {
+        chrono::DateTime::from_timestamp_millis(fixtures::NOW_MS - days_ago * 86_400_000)
+            .expect("time")
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    r.type_into("From", &day(4));
+    r.type_into("To", &day(2));
+    r.harness.get_by_label("1 of 5 entries");
+    r.harness.get_by_label_contains("The service answers again");
+    // An unreadable bound says why and is left open.
+    r.retype("To", "soon");
+    r.harness
+        .get_by_label("To: use YYYY-MM-DD or YYYY-MM-DD HH:MM");
+    r.harness.get_by_label("5 of 5 entries");
+    r.retype("To", &day(2));
+    r.harness.get_by_label("1 of 5 entries");
+
+    r.take_commands();
+    r.click("Export log…");
+    r.harness.run();
+    match r.take_commands().as_slice() {
+        [Command::ExportLog { entries, path: p }] => {
+            assert_eq!(p, &path);
+            assert_eq!(entries.len(), 1);
+            assert!(entries[0].message.starts_with("The service answers again"));
+        }
+        other => panic!("expected one ExportLog, got {other:?}"),
+    }
+    r.harness.get_by_label("Period").click();
+    r.harness.run();
+    r.click("All time");
     r.type_into("Filter", "3061");
-    r.harness.get_by_label("1 of 4 entries");
-    assert_eq!(r.harness.query_all_by_label(failure).count(), 1);
+    r.harness.get_by_label("1 of 5 entries");
     r.harness
         .get_by_label("Replica with this GUID does not exist on the server.");
 }
@@ -821,7 +891,7 @@ fn event_flood_is_drained_within_a_budget() {
         assert!(drains < 10_000, "never finished");
     }
     assert!(drains > 1);
-    let cap = syncwatch::ui::view_model::MAX_LOG_ENTRIES;
+    let cap = syncwatch::model::LOG_LIMIT;
     let kept = r.harness.state().vm.log.len();
     assert!((cap..=cap + cap / 10).contains(&kept), "{kept}");
 }

@@ -120,18 +120,40 @@ fn stack_on(
     options: GuiOptions,
 ) -> Stack {
     let dir = tempfile::tempdir().expect("temp dir");
-    let data_dir = dir.path().join("app");
-    let mut gui = gui::assemble(&data_dir, options).expect("start-up");
+    let mut stack = stack_at(dir.path(), builder, server, options);
+    stack._dir = Some(dir);
+    stack
+}
+
+/// The window's start-up on `root/app` and a reference service on `root/service`, both kept
+/// when the stack is dropped: a second `stack_in(root)` is the same laptop restarted (the
+/// service on a new port).
+pub fn stack_in(root: &Path) -> Stack {
+    stack_at(
+        root,
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)),
+        ServerConfig::default(),
+        GuiOptions::default(),
+    )
+}
+
+fn stack_at(
+    root: &Path,
+    builder: egui_kittest::HarnessBuilder<SyncwatchApp>,
+    server: ServerConfig,
+    options: GuiOptions,
+) -> Stack {
+    let mut gui = gui::assemble(&root.join("app"), options).expect("start-up");
     let server = gui
         .runtime
         .block_on(syncwatch::server::start(ServerConfig {
-            data_dir: Some(dir.path().join("service")),
+            data_dir: Some(root.join("service")),
             ..server
         }))
         .expect("server");
     gui.config.default_service_url = server.service_url();
     gui.config.demo = true;
-    finish(builder, gui, Some(server), Some(dir))
+    finish(builder, gui, Some(server), None)
 }
 
 /// What `syncwatch` does on start in demo mode, in `data_dir`: the demo service (on the port it
