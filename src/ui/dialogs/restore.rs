@@ -12,6 +12,12 @@ use crate::protocol::{ChangeType, Guid};
 use crate::ui::format;
 use std::collections::BTreeSet;
 
+/// The window's width when it opens; long values and notes wrap inside it.
+const WINDOW_WIDTH: f32 = 900.0;
+/// The widest the values and the "Restoring it" columns of the preview grow before wrapping.
+const VALUES_WIDTH: f32 = 240.0;
+const NOTE_WIDTH: f32 = 320.0;
+
 /// The window's state while it is open.
 #[derive(Debug, Clone)]
 pub struct RestoreWindow {
@@ -144,7 +150,10 @@ pub fn restore_window_ui(ctx: &egui::Context, window: &mut RestoreWindow) -> Res
     ))
     .id(egui::Id::unique("syncwatch-restore-backup"))
     .open(&mut open)
-    .default_size([820.0, 440.0])
+    .default_size([WINDOW_WIDTH, 440.0])
+    .max_width(WINDOW_WIDTH + 200.0)
+    .pivot(egui::Align2::CENTER_CENTER)
+    .default_pos(ctx.content_rect().center())
     .resizable(true)
     .collapsible(false)
     .show(ctx, |ui| {
@@ -245,13 +254,16 @@ fn backups_ui(ui: &mut egui::Ui, window: &RestoreWindow, action: &mut RestoreAct
 }
 
 fn preview_ui(ui: &mut egui::Ui, preview: &BackupPreview, chosen: &mut BTreeSet<Guid>) {
-    ui.label(format!(
-        "{} change(s) and {} attachment change(s) in {}; ticked ones are restored (an attachment \
-         also with its feature). What each would do now:",
-        preview.changes.len(),
-        preview.attachments.len(),
-        preview.backup.name
-    ));
+    ui.add(
+        egui::Label::new(format!(
+            "{} change(s) and {} attachment change(s) in {}; ticked ones are restored (an \
+             attachment also with its feature). What each would do now:",
+            preview.changes.len(),
+            preview.attachments.len(),
+            preview.backup.name
+        ))
+        .wrap(),
+    );
     egui::ScrollArea::vertical()
         .id_salt("restore-preview")
         .max_height(220.0)
@@ -287,12 +299,24 @@ fn preview_ui(ui: &mut egui::Ui, preview: &BackupPreview, chosen: &mut BTreeSet<
                         if change.geometry_changed {
                             values.push("geometry".to_owned());
                         }
-                        ui.label(values.join(", "));
-                        ui.label(format!("{}: {}", change.outcome.as_str(), change.note));
+                        wrapped_ui(ui, VALUES_WIDTH, values.join(", "));
+                        wrapped_ui(
+                            ui,
+                            NOTE_WIDTH,
+                            format!("{}: {}", change.outcome.as_str(), change.note),
+                        );
                         ui.end_row();
                     }
                 });
         });
+}
+
+/// A grid cell whose text wraps at `width`.
+fn wrapped_ui(ui: &mut egui::Ui, width: f32, text: String) {
+    ui.vertical(|ui| {
+        ui.set_max_width(width);
+        ui.add(egui::Label::new(text).wrap());
+    });
 }
 
 fn report_ui(ui: &mut egui::Ui, report: &RestoreReport) {
@@ -316,12 +340,15 @@ fn report_ui(ui: &mut egui::Ui, report: &RestoreReport) {
                 ("Discarded", &report.discarded),
             ] {
                 for outcome in list {
-                    ui.label(format!(
-                        "{title}: {} {} — {}",
-                        kind_text(outcome.change_type),
-                        outcome.global_id,
-                        outcome.note
-                    ));
+                    ui.add(
+                        egui::Label::new(format!(
+                            "{title}: {} {} — {}",
+                            kind_text(outcome.change_type),
+                            outcome.global_id,
+                            outcome.note
+                        ))
+                        .wrap(),
+                    );
                 }
             }
         });
