@@ -294,6 +294,7 @@ impl SyncwatchApp {
                         actions.push(Action::SetPaused(id, paused))
                     }
                     ReplicaListAction::Unregister(id) => actions.push(Action::OpenUnregister(id)),
+                    ReplicaListAction::OpenRestore(id) => actions.push(Action::OpenRestore(id)),
                     ReplicaListAction::SelectOfflineMap(i) => {
                         self.selected_offline = self
                             .vm

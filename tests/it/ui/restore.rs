@@ -326,3 +326,34 @@ fn restore_through_the_window_on_the_real_engine() {
         .collect::<std::collections::BTreeMap<_, _>>();
     assert_eq!(after, before, "the backup is byte-identical");
 }
+
+/// The replica row's context menu opens the dialog for that replica too.
+#[test]
+fn the_row_context_menu_opens_the_dialog() {
+    let mut r = rig();
+    // The first of the name's labels is the list row (the overview heading comes later).
+    r.harness
+        .query_all_by_label("Parcel inspections")
+        .next()
+        .expect("list row")
+        .click_secondary();
+    r.harness.run();
+    // The context menu's item (the menu's area comes first) and the overview's button.
+    let items: Vec<_> = r
+        .harness
+        .query_all_by_label("Restore changes from backup…")
+        .collect();
+    assert_eq!(items.len(), 2, "the context menu is open");
+    items[0].click();
+    r.harness.run_steps(3);
+    assert_eq!(
+        r.take_commands(),
+        vec![Command::ListBackups {
+            replica: fixtures::FAILING
+        }]
+    );
+    assert_eq!(
+        r.harness.state().restore.as_ref().map(|w| w.replica),
+        Some(fixtures::FAILING)
+    );
+}
