@@ -69,6 +69,11 @@ pub struct Holding<'a> {
     pub local: Option<&'a Feature>,
     /// The kind of the change queued for it, if any.
     pub queued: Option<ChangeKind>,
+    /// The fields the change queued for it now sets (an add's or an update's), and whether it
+    /// changes the geometry: edits made in this replica since the backup, which a restore
+    /// never overwrites.
+    pub newer_fields: Option<&'a Attributes>,
+    pub newer_geometry: bool,
 }
 
 impl<'a> Holding<'a> {
@@ -78,6 +83,8 @@ impl<'a> Holding<'a> {
             server,
             local: server,
             queued: None,
+            newer_fields: None,
+            newer_geometry: false,
         }
     }
 }
@@ -165,14 +172,21 @@ pub fn decide(change: &UnsyncedChange, holding: Holding<'_>, rules: Rules<'_>) -
                 "created locally; kept".into(),
             ),
             Some(local) => {
-                let (changed, geometry) =
+                let (mut changed, mut geometry) =
                     differing(&feature.attributes, feature.geometry.as_ref(), local, rules);
+                let newer = keep_newer(&mut changed, &mut geometry, holding);
                 let place = if holding.server.is_some() {
                     "already on the server"
                 } else {
                     "already queued"
                 };
-                if changed.is_empty() && geometry.is_none() {
+                if changed.is_empty() && geometry.is_none() && !newer.is_empty() {
+                    decision(
+                        Step::Nothing,
+                        RestoreOutcome::Discarded,
+                        format!("created locally; {place} and {}", newer_note(&newer)),
+                    )
+                } else if changed.is_empty() && geometry.is_none() {
                     decision(
                         Step::Nothing,
                         RestoreOutcome::AlreadyRestored,
@@ -224,7 +238,9 @@ pub fn decide(change: &UnsyncedChange, holding: Holding<'_>, rules: Rules<'_>) -
             if rules.same_field == SameField::ServerWins {
                 wanted.retain(|name, _| !both.contains(name));
             }
-            let (changed_now, geometry) = differing(&wanted, geometry.as_ref(), local, rules);
+            let (mut changed_now, mut geometry) =
+                differing(&wanted, geometry.as_ref(), local, rules);
+            let newer = keep_newer(&mut changed_now, &mut geometry, holding);
             let mut started_from = Attributes::new();
             if rules.same_field == SameField::Hold
                 && let Some(before) = before
@@ -235,7 +251,11 @@ pub fn decide(change: &UnsyncedChange, holding: Holding<'_>, rules: Rules<'_>) -
             }
             let names = both.join(", ");
             let nothing_left = changed_now.is_empty() && geometry.is_none();
-            let (outcome, note) = match rules.same_field {
+            let (outcome, mut note) = match rules.same_field {
+                _ if nothing_left && !newer.is_empty() => (
+                    RestoreOutcome::Discarded,
+                    format!("updated locally; {}", newer_note(&newer)),
+                ),
                 _ if nothing_left
                     && !both.is_empty()
                     && rules.same_field == SameField::ServerWins =>
@@ -275,6 +295,10 @@ pub fn decide(change: &UnsyncedChange, holding: Holding<'_>, rules: Rules<'_>) -
                     ),
                 ),
             };
+            if !nothing_left && !newer.is_empty() {
+                note.push_str("; ");
+                note.push_str(&newer_note(&newer));
+            }
             let step = if nothing_left {
                 Step::Nothing
             } else {
@@ -302,6 +326,36 @@ pub fn decide(change: &UnsyncedChange, holding: Holding<'_>, rules: Rules<'_>) -
             "deleted locally; already gone on the server (no-op)".into(),
         ),
     }
+}
+
+/// Takes out of a restore what the change queued in the replica now sets to another value (an
+/// edit made there since the backup wins over the backup); returns the names taken out.
+fn keep_newer(
+    changed: &mut Attributes,
+    geometry: &mut Option<serde_json::Value>,
+    holding: Holding<'_>,
+) -> Vec<String> {
+    let mut kept = Vec::new();
+    if let Some(newer) = holding.newer_fields {
+        changed.retain(|name, _| {
+            let edited_here = newer.keys().any(|k| k.eq_ignore_ascii_case(name));
+            if edited_here {
+                kept.push(name.clone());
+            }
+            !edited_here
+        });
+    }
+    if holding.newer_geometry && geometry.take().is_some() {
+        kept.push("geometry".to_string());
+    }
+    kept
+}
+
+fn newer_note(kept: &[String]) -> String {
+    format!(
+        "changed again in this replica since the backup ({}): the newer local values stay, the backup keeps its own",
+        kept.join(", ")
+    )
 }
 
 /// The fields of `wanted` (and the geometry) whose values `local` does not hold yet; the
@@ -826,6 +880,7 @@ mod tests {
             server: None,
             local: Some(&queued),
             queued: Some(ChangeKind::Add),
+            ..Holding::default()
         };
         let again = decide(&add, holding, restore_rules(SameField::Hold));
         assert_eq!(again.step, Step::Nothing);
@@ -844,6 +899,7 @@ mod tests {
             server: Some(&server),
             local: Some(&local),
             queued: Some(ChangeKind::Update),
+            ..Holding::default()
         };
         let again = decide(&update, holding, restore_rules(SameField::Hold));
         assert_eq!(again.outcome, RestoreOutcome::AlreadyRestored);
@@ -853,6 +909,7 @@ mod tests {
             server: Some(&server),
             local: None,
             queued: Some(ChangeKind::Delete),
+            ..Holding::default()
         };
         assert_eq!(
             decide(&update, holding, restore_rules(SameField::LocalWins)).outcome,
@@ -862,5 +919,46 @@ mod tests {
             decide(&add, holding, restore_rules(SameField::LocalWins)).step,
             Step::Nothing
         );
+    }
+
+    /// A field edited again in this replica since the backup keeps its newer local value: the
+    /// restore leaves it out (the rest of the change is restored) and says so.
+    #[test]
+    fn a_newer_local_edit_is_never_overwritten() {
+        let update = update_of(
+            json!({"STATUS": "OOS", "PRESSURE": 61.5}),
+            json!({"STATUS": "IS", "PRESSURE": 40.0}),
+        );
+        let server = Feature {
+            geometry: None,
+            attributes: attrs(json!({"STATUS": "IS", "PRESSURE": 40.0})),
+        };
+        let edited = attrs(json!({"STATUS": "RET"}));
+        let local = Feature {
+            geometry: None,
+            attributes: attrs(json!({"STATUS": "RET", "PRESSURE": 40.0})),
+        };
+        let holding = Holding {
+            server: Some(&server),
+            local: Some(&local),
+            queued: Some(ChangeKind::Update),
+            newer_fields: Some(&edited),
+            newer_geometry: false,
+        };
+        let decided = decide(&update, holding, restore_rules(SameField::LocalWins));
+        let Step::Update { changed, .. } = &decided.step else {
+            panic!("{decided:?}")
+        };
+        assert!(changed.get("STATUS").is_none(), "the newer RET stays");
+        assert_eq!(changed.get("PRESSURE"), Some(&json!(61.5)));
+        assert!(
+            decided.note.contains("changed again in this replica"),
+            "{}",
+            decided.note
+        );
+        let only_status = update_of(json!({"STATUS": "OOS"}), json!({"STATUS": "IS"}));
+        let decided = decide(&only_status, holding, restore_rules(SameField::LocalWins));
+        assert_eq!(decided.step, Step::Nothing);
+        assert_eq!(decided.outcome, RestoreOutcome::Discarded);
     }
 }

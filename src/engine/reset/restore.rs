@@ -338,9 +338,7 @@ fn judge(
     }
     let server = file.server_feature(change.layer_id, &change.global_id)?;
     let local = file.local_feature(change.layer_id, &change.global_id)?;
-    let queued = file
-        .change(change.layer_id, &change.global_id)?
-        .map(|c| c.kind);
+    let queued = file.change(change.layer_id, &change.global_id)?;
     let (global_id_field, object_id_field) = id_fields(info);
     let rules = Rules {
         same_field: SameField::of(policy),
@@ -351,7 +349,12 @@ fn judge(
     let holding = Holding {
         server: server.as_ref(),
         local: local.as_ref(),
-        queued,
+        queued: queued.as_ref().map(|c| c.kind),
+        newer_fields: queued
+            .as_ref()
+            .filter(|c| c.kind != ChangeKind::Delete)
+            .map(|c| &c.attributes),
+        newer_geometry: queued.as_ref().is_some_and(|c| c.geometry.is_some()),
     };
     Ok(decide(change, holding, rules))
 }

@@ -583,3 +583,34 @@ async fn attachments_restore_with_their_feature() {
     assert_eq!(again.already_restored.len(), 2, "{again:#?}");
     assert_eq!(snapshot(&backup), before, "the backup is byte-identical");
 }
+
+/// An edit made in the current replica since the backup is never overwritten by a restore: the
+/// technician changed Notes again after the reset; restoring the backup brings back its Status
+/// change and leaves the newer Notes, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_local_edit_is_kept() {
+    let (h, tech, _office) = two_clients().await;
+    h.update(
+        tech,
+        HYD_1,
+        json!({"Notes": "in the backup", "Status": "OOS"}),
+    )
+    .await;
+    let backup = discard_into_backup(&h, tech).await;
+    h.update(tech, HYD_1, json!({"Notes": "typed since the reset"}))
+        .await;
+    let (report, _) = restore(&h, tech, &name_of(&backup), None, false).await;
+    assert_eq!(report.restored.len(), 1, "{report:#?}");
+    let note = note(&report.restored, &gid(HYD_1));
+    assert!(
+        note.contains("changed again in this replica since the backup (Notes)"),
+        "{note}"
+    );
+    let file = h.registered_file(tech);
+    let local = file.local_feature(0, &gid(HYD_1)).unwrap().unwrap();
+    assert_eq!(
+        local.attr_ci("Notes"),
+        Some(&json!("typed since the reset"))
+    );
+    assert_eq!(local.attr_ci("Status"), Some(&json!("OOS")));
+}
