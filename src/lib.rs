@@ -12,6 +12,7 @@
 //! * `service`: the reqwest client of a feature service.
 //! * `engine`: tokio tasks that run sync jobs and client resets: `Command` in, `Event` out.
 //! * `ui`: the egui window over a view model fed by events.
+//! * `desktop`: the desktop's notifications (notify-rust), shown for the window.
 //! * `server`: the axum reference feature service used by tests, benchmarks and the demo.
 //! * `demo`: the embedded demo service and the first-run demo replicas.
 //! * `cli`: the entry point: start-up of the window (`cli::gui`) and the headless commands.
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod credentials;
 pub mod demo;
+pub mod desktop;
 pub mod engine;
 pub mod geodatabase;
 pub mod model;

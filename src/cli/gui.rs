@@ -1,14 +1,17 @@
 //! Start-up of the desktop window: [`assemble`] builds the tokio runtime, starts the embedded demo
 //! service (unless turned off), the engine behind the demo's event tap and, on a first run, the
-//! seeding of the demo replicas, and hands the window what it needs ([`Gui`]); [`run`] opens the
+//! seeding of the demo replicas and the desktop notifier ([`Notifications`]), and hands the
+//! window what it needs ([`Gui`]); [`run`] opens the
 //! window with eframe and, once it is closed, shuts everything down. Tests that drive the window
 //! on the real engine call [`assemble`] too. The window itself (`ui`) starts nothing.
 
 use super::terminal::errln;
 use crate::demo::{self, DemoAdmin, DemoService, EventTap, SeedProgress};
+use crate::desktop::DesktopNotifier;
 use crate::engine::{
     self, Command, EngineHandle, Event, EventReceiver, EventSender, Failure, FailureClass,
 };
+use crate::model::{NotificationClicks, Notifier};
 use crate::ui::window::{self, Repaint};
 use crate::ui::{AppConfig, CommandSink, DemoControls, PendingDemoCall, fixtures};
 use anyhow::Context as _;
@@ -43,21 +46,46 @@ pub struct GuiOptions {
     /// Where the engine keeps new secrets (`None`: its own choice, see `credentials`); tests
     /// on machines without a keychain choose the file store.
     pub secret_store: Option<crate::model::SecretStoreKind>,
+    /// Who shows the window's desktop notifications.
+    pub notifications: Notifications,
+}
+
+/// Who shows the window's desktop notifications.
+#[derive(Debug, Clone, Default)]
+pub enum Notifications {
+    /// Nobody (the window still follows them): the default, so tests that drive the window pop
+    /// nothing up on a developer's desktop.
+    #[default]
+    Off,
+    /// The desktop's notification service ([`crate::desktop::DesktopNotifier`]); `syncwatch`
+    /// itself, unless `SYNCWATCH_NO_NOTIFICATIONS=1` (or it replays fixtures or takes a
+    /// screenshot).
+    Desktop,
+    /// This notifier (tests that watch what the window announces).
+    Given(Arc<dyn Notifier>),
 }
 
 impl GuiOptions {
     /// The options `syncwatch` (no subcommand) reads from its environment.
     pub fn from_env() -> Self {
         let fixtures = env_flag("SYNCWATCH_UI_FIXTURES");
+        let screenshot_path = std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from);
+        // Replayed fixtures and screenshot runs are no news for the desktop.
+        let quiet = fixtures || screenshot_path.is_some() || env_flag("SYNCWATCH_NO_NOTIFICATIONS");
         GuiOptions {
             fixtures,
             demo: (!fixtures && !env_flag("SYNCWATCH_NO_DEMO")).then(|| DemoOptions {
                 preferred_port: demo::DEMO_PORT,
                 job_step_delay: Duration::from_millis(400),
             }),
-            screenshot_path: std::env::var_os("SYNCWATCH_SCREENSHOT").map(PathBuf::from),
+            screenshot_path,
             first_frame_marker: std::env::var_os("SYNCWATCH_FIRST_FRAME_FILE").map(PathBuf::from),
             secret_store: None,
+            notifications: if quiet {
+                Notifications::Off
+            } else {
+                Notifications::Desktop
+            },
         }
     }
 }
@@ -97,6 +125,15 @@ pub fn assemble(data_dir: &Path, options: GuiOptions) -> anyhow::Result<Gui> {
     // Coalescing: however slowly the window reads, a job's progress and a replica's summary wait
     // at most once each.
     let (window_events, event_rx) = engine::event_channel(waker.clone());
+    // A click on a notification wakes the window, which then selects that replica.
+    let notification_clicks = NotificationClicks::new(waker.clone());
+    let notifier: Option<Arc<dyn Notifier>> = match options.notifications {
+        Notifications::Off => None,
+        Notifications::Desktop => Some(Arc::new(DesktopNotifier::start(
+            notification_clicks.clone(),
+        ))),
+        Notifications::Given(notifier) => Some(notifier),
+    };
 
     let demo = match (&options.demo, options.fixtures) {
         (Some(demo_options), false) => start_demo(&runtime, data_dir, demo_options),
@@ -156,6 +193,8 @@ pub fn assemble(data_dir: &Path, options: GuiOptions) -> anyhow::Result<Gui> {
         first_frame_marker: options.first_frame_marker,
         demo_seed,
         demo_controls,
+        notifier,
+        notification_clicks,
     };
     Ok(Gui {
         runtime,

@@ -1,5 +1,5 @@
 //! The app's plain data, shared by `store`, `engine` and both front ends: ids, settings, replica
-//! summaries, edit results, the attribute form of a refused edit, client resets and their backups, log lines, accounts, secrets and the clock.
+//! summaries, edit results, desktop notifications, the attribute form of a refused edit, client resets and their backups, log lines, accounts, secrets and the clock.
 //!
 //! It depends on `protocol` only and does no I/O (the one exception is reading the wall clock in
 //! [`now_ms`]). Nothing here knows tokio, egui, files, rusqlite or the network. `engine::api`
@@ -15,6 +15,7 @@ mod feature_map;
 mod fix_form;
 mod ids;
 mod log;
+mod notification;
 mod offline_map;
 mod replica;
 mod reset;
@@ -47,6 +48,10 @@ pub use feature_map::{
 pub use fix_form::{FixForm, FixValues, FormField, Refused, field_hint, same_value};
 pub use ids::{JobId, LocalReplicaId};
 pub use log::{LOG_LIMIT, LogEntry};
+pub use notification::{
+    DEFAULT_SYNC_FAILING_AFTER_SECS, MAX_WAITING_CLICKS, Notification, NotificationClicks,
+    NotificationKind, NotificationSettings, Notifier,
+};
 pub use offline_map::{
     OfflineApp, OfflineChangeCounts, OfflineChangeKind, OfflineCheck, OfflineDataset,
     OfflineHealth, OfflineMap, OfflinePrediction, OfflineReplica, default_offline_maps_folder,

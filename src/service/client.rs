@@ -89,7 +89,9 @@ impl FeatureServiceClient {
                 builder = builder.add_root_certificate(certificate);
             }
             builder
-                .timeout(config.request_timeout)
+                // Calls get their whole-request limit per request (`transport`); downloads
+                // only this idle limit, so a slow but steady transfer is never cut.
+                .read_timeout(config.idle_timeout)
                 .connect_timeout(config.connect_timeout)
                 .redirect(policy)
                 .user_agent(concat!("syncwatch/", env!("CARGO_PKG_VERSION")))

@@ -10,9 +10,13 @@ use std::time::Duration;
 /// Timeouts, retry and size limits of a client.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Whole-request limit (connect + send + reply).
+    /// Whole-request limit (connect + send + reply) of a call; downloads have none.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Longest silence while a reply streams in: a download (result file, attachment) may take
+    /// as long as it needs while bytes keep coming, and is resumed where it stopped when the
+    /// connection drops or stalls this long.
+    pub idle_timeout: Duration,
     /// Tries per request, the first included.
     pub max_attempts: u32,
     pub backoff: Backoff,
@@ -57,6 +61,7 @@ impl Default for ClientConfig {
         ClientConfig {
             request_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
             max_attempts: 4,
             backoff: Backoff {
                 base: Duration::from_millis(250),

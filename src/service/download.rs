@@ -1,46 +1,47 @@
 //! Downloads: a JSON result, a SQLite result file and attachment data. Files are streamed to
-//! disk chunk by chunk (user-only), refused past their size limit and removed on any failure;
-//! a result the server no longer has reads as "expired".
+//! disk chunk by chunk (user-only) with no whole-request time limit, only an idle one; a dropped
+//! or stalled connection is resumed with `Range` where it stopped; a file is refused past its
+//! size limit and removed on any failure; a result the server no longer has reads as "expired".
 
 use super::client::FeatureServiceClient;
 use super::error::{ServiceClientError, expired, malformed, too_large, transport_error};
-use super::transport::{check_status, json_form};
+use super::transport::{Transfer, check_status, parse};
+use crate::protocol::catalog::TransportKind;
 use crate::protocol::{Guid, ReplicaResponse};
 use reqwest::{Method, StatusCode};
 use std::path::{Path, PathBuf};
 use url::Url;
 
 impl FeatureServiceClient {
+    /// Downloads a JSON result file into `dir` like any result file (idle limit only, resumed
+    /// with `Range` where it stopped), then parses it and removes it. A reply that does not
+    /// parse (cut without an error) is downloaded again, a refused token renewed once.
     pub(super) async fn download_json(
         &self,
         url: &Url,
-    ) -> Result<ReplicaResponse, ServiceClientError> {
-        match self
-            .call::<ReplicaResponse>("download result", Method::GET, url.clone(), json_form())
-            .await
-        {
-            // The output directory removed the file: an envelope with 404, or a plain HTTP 404.
-            Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
-                Err(expired(url))
-            }
-            Err(ServiceClientError::Transport {
-                status: Some(404), ..
-            }) => Err(expired(url)),
-            other => other,
-        }
-    }
-
-    /// Streams a result file to `dir` (a `.part` file renamed when complete).
-    pub(super) async fn download_file(
-        &self,
-        url: &Url,
         dir: &Path,
-    ) -> Result<PathBuf, ServiceClientError> {
+    ) -> Result<ReplicaResponse, ServiceClientError> {
+        let operation = "download result";
         let config = &self.inner.config;
-        let mut attempt = 0;
+        let (mut attempt, mut renewed) = (0, false);
         loop {
-            match self.download_file_once(url, dir).await {
+            match self.download_json_once(operation, url, dir).await {
+                // The output directory removed the file: an envelope with 404.
+                Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
+                    return Err(expired(url));
+                }
+                Err(e) if e.is_token_refusal() && !renewed => {
+                    let sent = self.request_token(operation, url).await?;
+                    self.renew_refused_token(operation, e, sent.as_ref())
+                        .await?;
+                    renewed = true;
+                }
+                Err(e) if e.is_token_refusal() => {
+                    let had_token = self.request_token(operation, url).await?.is_some();
+                    return Err(self.sign_in_needed(operation, &e, had_token));
+                }
                 Err(e) if e.is_transient() && attempt + 1 < config.max_attempts => {
+                    tracing::info!(operation, attempt, error = %e, "downloading the result again");
                     tokio::time::sleep(config.backoff.delay(attempt)).await;
                     attempt += 1;
                 }
@@ -49,7 +50,34 @@ impl FeatureServiceClient {
         }
     }
 
-    async fn download_file_once(
+    async fn download_json_once(
+        &self,
+        operation: &'static str,
+        url: &Url,
+        dir: &Path,
+    ) -> Result<ReplicaResponse, ServiceClientError> {
+        let path = dir.join(format!("{}.json.part", Guid::new_v4().bare()));
+        let limit = self.inner.config.max_replica_reply_bytes;
+        self.stream_to_file(operation, url, &path, limit).await?;
+        let read_path = path.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            std::fs::read(&read_path).map(|body| parse::<ReplicaResponse>(operation, &body))
+        })
+        .await;
+        let _ = tokio::fs::remove_file(&path).await;
+        match parsed {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(source)) => Err(ServiceClientError::Io { path, source }),
+            Err(e) => Err(ServiceClientError::Io {
+                path,
+                source: std::io::Error::other(e),
+            }),
+        }
+    }
+
+    /// Streams a result file to `dir` (a `.part` file renamed when complete), resuming after a
+    /// dropped or stalled connection ([`Self::stream_to_file`]).
+    pub(super) async fn download_file(
         &self,
         url: &Url,
         dir: &Path,
@@ -93,7 +121,7 @@ impl FeatureServiceClient {
     }
 
     /// Streams an attachment's data from `url` to a new file in `dir` (never held in memory
-    /// whole), refusing more than `max_bytes`; retried like other downloads. Returns the file.
+    /// whole), refusing more than `max_bytes`; resumed like other downloads. Returns the file.
     pub async fn download_attachment(
         &self,
         url: &str,
@@ -103,22 +131,17 @@ impl FeatureServiceClient {
         let operation = "download attachment";
         let url = self.resolve(operation, url)?;
         let path = dir.join(format!("{}.attachment", Guid::new_v4().bare()));
-        let config = &self.inner.config;
-        let mut attempt = 0;
-        loop {
-            match self.stream_to_file(operation, &url, &path, max_bytes).await {
-                Ok(_) => return Ok(path),
-                Err(e) if e.is_transient() && attempt + 1 < config.max_attempts => {
-                    tokio::time::sleep(config.backoff.delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.stream_to_file(operation, &url, &path, max_bytes)
+            .await?;
+        Ok(path)
     }
 
-    /// GETs `url` into `path` chunk by chunk, stopping past `limit` bytes (the file is removed on
-    /// any failure). Returns the first bytes, for callers that check what they received.
+    /// GETs `url` into `path` chunk by chunk, stopping past `limit` bytes. A connection that
+    /// drops or stalls ([`ClientConfig::idle_timeout`](super::ClientConfig)) is resumed with
+    /// `Range` from the bytes already written when the server answers ranges (206), else
+    /// restarted; a try that moved the download forward does not count against
+    /// `max_attempts`. The file is removed on any failure. Returns the first bytes, for callers
+    /// that check what they received.
     async fn stream_to_file(
         &self,
         operation: &'static str,
@@ -126,15 +149,6 @@ impl FeatureServiceClient {
         path: &Path,
         limit: u64,
     ) -> Result<Vec<u8>, ServiceClientError> {
-        use tokio::io::AsyncWriteExt;
-        let mut response = self.send(operation, Method::GET, url, &[]).await?;
-        if response.status() == StatusCode::NOT_FOUND {
-            return Err(expired(url));
-        }
-        check_status(operation, url, response.status())?;
-        if response.content_length().is_some_and(|len| len > limit) {
-            return Err(too_large(operation, url, limit));
-        }
         let io_err = |source| ServiceClientError::Io {
             path: path.to_path_buf(),
             source,
@@ -147,35 +161,216 @@ impl FeatureServiceClient {
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         options.mode(0o600);
-        let mut file = options.open(path).await.map_err(io_err)?;
-        let mut written: u64 = 0;
-        let mut first_bytes = Vec::new();
+        let file = options.open(path).await.map_err(io_err)?;
+        let mut partial = PartialFile {
+            file,
+            path: path.to_path_buf(),
+            written: 0,
+            first_bytes: Vec::new(),
+        };
+        let config = &self.inner.config;
+        let mut failures = 0;
+        loop {
+            let before = partial.written;
+            match self.stream_once(operation, url, &mut partial, limit).await {
+                Ok(()) => break,
+                Err(e) if e.is_transient() => {
+                    failures = if partial.written > before {
+                        0
+                    } else {
+                        failures + 1
+                    };
+                    if failures >= config.max_attempts {
+                        drop(partial.file);
+                        let _ = tokio::fs::remove_file(path).await;
+                        return Err(e);
+                    }
+                    tracing::info!(
+                        operation, url = %url, bytes = partial.written, error = %e,
+                        "download interrupted; resuming"
+                    );
+                    tokio::time::sleep(config.backoff.delay(failures.saturating_sub(1))).await;
+                }
+                Err(e) => {
+                    drop(partial.file);
+                    let _ = tokio::fs::remove_file(path).await;
+                    return Err(e);
+                }
+            }
+        }
+        partial.file.sync_all().await.map_err(io_err)?;
+        Ok(partial.first_bytes)
+    }
+
+    /// One GET of what `partial` still lacks, appended to it.
+    async fn stream_once(
+        &self,
+        operation: &'static str,
+        url: &Url,
+        partial: &mut PartialFile,
+        limit: u64,
+    ) -> Result<(), ServiceClientError> {
+        let transfer = Transfer::Download {
+            from: partial.written,
+        };
+        let mut response = self
+            .send(operation, Method::GET, url, &[], transfer)
+            .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(expired(url));
+        }
+        if status == StatusCode::RANGE_NOT_SATISFIABLE && partial.written > 0 {
+            // Nothing left to send: complete when the file is as long as we have.
+            let total = content_range_total(response.headers());
+            if total == Some(partial.written) {
+                return Ok(());
+            }
+            partial.restart().await?;
+            return Err(interrupted(
+                operation,
+                url,
+                "the server no longer has that range",
+            ));
+        }
+        let resumed = status == StatusCode::PARTIAL_CONTENT;
+        if !resumed {
+            check_status(operation, url, status)?;
+        }
+        if resumed {
+            let start = content_range_start(response.headers());
+            if start != Some(partial.written) {
+                partial.restart().await?;
+                return Err(interrupted(operation, url, "the server sent another range"));
+            }
+        } else if partial.written > 0 {
+            // The server sent the whole file again: start over.
+            partial.restart().await?;
+        }
+        let expected_total = if resumed {
+            content_range_total(response.headers())
+        } else {
+            response.content_length()
+        };
+        if expected_total.is_some_and(|len| len > limit) {
+            return Err(too_large(operation, url, limit));
+        }
         loop {
             let chunk = match response.chunk().await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
-                Err(e) => {
-                    drop(file);
-                    let _ = tokio::fs::remove_file(path).await;
-                    return Err(transport_error(operation, url, &e));
-                }
+                Err(e) => return Err(transport_error(operation, url, &e)),
             };
-            written += chunk.len() as u64;
-            if written > limit {
-                drop(file);
-                let _ = tokio::fs::remove_file(path).await;
+            if partial.written + chunk.len() as u64 > limit {
                 return Err(too_large(operation, url, limit));
             }
-            if first_bytes.len() < 256 {
-                first_bytes.extend_from_slice(&chunk[..chunk.len().min(256 - first_bytes.len())]);
-            }
-            if let Err(e) = file.write_all(&chunk).await {
-                drop(file);
-                let _ = tokio::fs::remove_file(path).await;
-                return Err(io_err(e));
-            }
+            partial.append(&chunk).await?;
         }
-        file.sync_all().await.map_err(io_err)?;
-        Ok(first_bytes)
+        match expected_total {
+            // A body that ended early without an error (a proxy closing cleanly) is resumed too.
+            Some(total) if partial.written < total => {
+                Err(interrupted(operation, url, "the reply ended early"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A download being written: the file, how much of it is there, and its first bytes.
+struct PartialFile {
+    file: tokio::fs::File,
+    path: PathBuf,
+    written: u64,
+    first_bytes: Vec<u8>,
+}
+
+impl PartialFile {
+    async fn append(&mut self, chunk: &[u8]) -> Result<(), ServiceClientError> {
+        use tokio::io::AsyncWriteExt;
+        if self.first_bytes.len() < 256 {
+            let take = chunk.len().min(256 - self.first_bytes.len());
+            self.first_bytes.extend_from_slice(&chunk[..take]);
+        }
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(|source| ServiceClientError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.written += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Empties the file to download it again from the start.
+    async fn restart(&mut self) -> Result<(), ServiceClientError> {
+        use tokio::io::AsyncSeekExt;
+        let io_err = |source| ServiceClientError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.set_len(0).await.map_err(io_err)?;
+        self.file
+            .seek(std::io::SeekFrom::Start(0))
+            .await
+            .map_err(io_err)?;
+        self.written = 0;
+        self.first_bytes.clear();
+        Ok(())
+    }
+}
+
+/// A transfer cut short, to be resumed (transient).
+fn interrupted(operation: &'static str, url: &Url, detail: &str) -> ServiceClientError {
+    ServiceClientError::Transport {
+        operation,
+        kind: TransportKind::ConnectionLost,
+        status: None,
+        detail: detail.to_string(),
+        url: url.to_string(),
+    }
+}
+
+/// `Content-Range: bytes START-END/TOTAL` (or `bytes */TOTAL`): (START, TOTAL).
+fn content_range(headers: &reqwest::header::HeaderMap) -> (Option<u64>, Option<u64>) {
+    let Some(text) = headers
+        .get(reqwest::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes "))
+    else {
+        return (None, None);
+    };
+    let (span, total) = text.split_once('/').unwrap_or((text, ""));
+    let start = span
+        .split_once('-')
+        .and_then(|(s, _)| s.trim().parse().ok());
+    (start, total.trim().parse().ok())
+}
+
+fn content_range_start(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    content_range(headers).0
+}
+
+fn content_range_total(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    content_range(headers).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_range;
+    use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue};
+
+    #[test]
+    fn content_range_gives_start_and_total() {
+        let of = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_RANGE, HeaderValue::from_static(v));
+            content_range(&h)
+        };
+        assert_eq!(of("bytes 200-999/1000"), (Some(200), Some(1000)));
+        assert_eq!(of("bytes */1000"), (None, Some(1000)));
+        assert_eq!(of("bytes 0-9/*"), (Some(0), None));
+        assert_eq!(of("items 0-9/10"), (None, None));
+        assert_eq!(content_range(&HeaderMap::new()), (None, None));
     }
 }

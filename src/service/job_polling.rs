@@ -77,7 +77,7 @@ impl FeatureServiceClient {
                 sqlite_file: Some(path),
             });
         }
-        let mut result: ReplicaResponse = self.download_json(&url).await?;
+        let mut result: ReplicaResponse = self.download_json(&url, result_dir).await?;
         merge_status_into_result(&mut result, &reply);
         Ok(ReplicaResult {
             response: result,

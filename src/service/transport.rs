@@ -64,7 +64,9 @@ impl FeatureServiceClient {
         form: &[(String, String)],
         token: Option<&ProvidedToken>,
     ) -> Result<Vec<u8>, ServiceClientError> {
-        let mut response = self.send_with(operation, method, url, form, token).await?;
+        let mut response = self
+            .send_with(operation, method, url, form, token, Transfer::Call)
+            .await?;
         check_status(operation, url, response.status())?;
         let limit = self.inner.config.reply_limit(operation);
         if response.content_length().is_some_and(|len| len > limit) {
@@ -92,9 +94,10 @@ impl FeatureServiceClient {
         method: Method,
         url: &Url,
         form: &[(String, String)],
+        transfer: Transfer,
     ) -> Result<reqwest::Response, ServiceClientError> {
         let token = self.request_token(operation, url).await?;
-        self.send_with(operation, method, url, form, token.as_ref())
+        self.send_with(operation, method, url, form, token.as_ref(), transfer)
             .await
     }
 
@@ -106,6 +109,7 @@ impl FeatureServiceClient {
         url: &Url,
         form: &[(String, String)],
         token: Option<&ProvidedToken>,
+        transfer: Transfer,
     ) -> Result<reqwest::Response, ServiceClientError> {
         let token = token.filter(|_| url.origin() == self.inner.service_url.origin());
         let client = if token.is_some() {
@@ -115,6 +119,13 @@ impl FeatureServiceClient {
         };
         tracing::debug!(operation, url = %url, with_token = token.is_some(), "request");
         let mut request = client.request(method.clone(), url.clone());
+        request = match transfer {
+            Transfer::Call => request.timeout(self.inner.config.request_timeout),
+            Transfer::Download { from: 0 } => request,
+            Transfer::Download { from } => {
+                request.header(reqwest::header::RANGE, format!("bytes={from}-"))
+            }
+        };
         let mut pairs: Vec<(&str, &str)> =
             form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         if let Some(ProvidedToken { token, referer }) = token {
@@ -171,11 +182,21 @@ impl FeatureServiceClient {
     }
 }
 
+/// What a request is for, which decides its time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Transfer {
+    /// A call: the whole request within `request_timeout`.
+    Call,
+    /// A download from byte `from` on (a `Range` request when not 0): no whole-request limit,
+    /// only the idle limit between reads.
+    Download { from: u64 },
+}
+
 pub(super) fn json_form() -> Vec<(String, String)> {
     vec![("f".to_string(), "json".to_string())]
 }
 
-fn parse<T: DeserializeOwned + CarriesServiceError>(
+pub(super) fn parse<T: DeserializeOwned + CarriesServiceError>(
     operation: &'static str,
     body: &[u8],
 ) -> Result<T, ServiceClientError> {

@@ -14,6 +14,8 @@
 //! * [`replica_list`], [`replica_detail`], [`results`], [`reset_modal`], [`log_panel`],
 //!   [`dialogs`]       panels: `*_ui(ui, data) -> Action`; [`service_replicas`] the view of a
 //!   service's replicas (File → Manage service replicas…).
+//! * [`notifications`] when a desktop notification is due (plain data; the app sends them
+//!   through the notifier it is given and takes the clicks back).
 //! * [`feature_map`]   the detail pane's map of the selected feature (local, server, nearby).
 //! * [`map`]           the map widget (pan, zoom, layers, the rectangle tool, the area picker).
 //! * [`theme`]         badge colours; [`format`](mod@format) time and byte formatting.
@@ -35,6 +37,7 @@ pub mod fixtures;
 pub mod format;
 pub mod log_panel;
 pub mod map;
+pub mod notifications;
 pub mod offline_maps;
 pub mod persisted;
 pub mod replica_detail;

@@ -34,6 +34,8 @@ pub struct Persisted {
     pub client_ids: std::collections::BTreeMap<String, String>,
     /// Service replicas not synced for this many days are marked stale.
     pub stale_days: u32,
+    /// Which desktop notifications to send, and after how long failing syncs are worth one.
+    pub notifications: crate::model::NotificationSettings,
 }
 
 impl Default for Persisted {
@@ -48,6 +50,7 @@ impl Default for Persisted {
             last_service_url: String::new(),
             client_ids: std::collections::BTreeMap::new(),
             stale_days: crate::model::DEFAULT_STALE_DAYS,
+            notifications: crate::model::NotificationSettings::default(),
         }
     }
 }
@@ -68,4 +71,8 @@ pub struct AppConfig {
     pub demo_seed: Option<tokio::sync::watch::Receiver<SeedProgress>>,
     /// What the Demo menu may ask of the demo service (`None`: the menu item does nothing).
     pub demo_controls: Option<Arc<dyn DemoControls>>,
+    /// Shows the desktop notifications (`None`: none are shown; the window still follows them).
+    pub notifier: Option<Arc<dyn crate::model::Notifier>>,
+    /// Where the notifier puts the replicas of clicked notifications; the window takes them.
+    pub notification_clicks: crate::model::NotificationClicks,
 }

@@ -44,9 +44,11 @@ mod engine {
     mod trusted_certificates;
 }
 
-/// The service client's sign-in against the reference service's token endpoints.
+/// The service client's sign-in against the reference service's token endpoints, and its
+/// downloads.
 mod service {
     mod sign_in;
+    mod transfers;
 }
 
 /// The real `syncwatch` binary.
@@ -70,6 +72,11 @@ mod cli {
     mod terminal_output;
 }
 
+/// The desktop's notifications (notify-rust) on a private session bus.
+mod desktop {
+    mod notifier;
+}
+
 /// The window, through egui_kittest.
 mod ui {
     mod app;
@@ -80,6 +87,7 @@ mod ui {
     mod fix_form;
     mod geometry_map;
     mod log_restart;
+    mod notifications;
     mod offline_maps;
     mod predicted;
     mod restore;

@@ -118,6 +118,9 @@ async fn status(State(state): State<AppState>) -> Response {
                 "schemaVersion": core.schema_version,
                 "generation": core.db.current_gen()?,
                 "faults": s.faults.list(),
+                "fileBytesServed": s
+                    .file_bytes_served
+                    .load(std::sync::atomic::Ordering::Relaxed),
             }))
         })
         .await;

@@ -1,6 +1,6 @@
 //! Fault injection for the next N requests to an operation: a delay, a reply held back past the
 //! client's timeout, HTTP 500 or 503, a connection dropped mid-response (the body stream errors
-//! after some bytes), malformed JSON, truncated JSON, an HTML error page with status 200, the 404
+//! after some bytes), a reply trickled out slowly but steadily, malformed JSON, truncated JSON, an HTML error page with status 200, the 404
 //! of an expired result file, or an error envelope with any code and text. Owns the rule list
 //! (set through the admin API) and the axum middleware that applies it. Faults that answer
 //! instead of the operation (500, 503, malformed, HTML, expired, an envelope) never run it; a
@@ -45,6 +45,14 @@ pub enum FaultKind {
         #[serde(default = "default_after_bytes")]
         after_bytes: usize,
     },
+    /// The operation runs; its reply goes out `chunk_bytes` at a time, one chunk every
+    /// `interval_ms`: a slow but steady field connection.
+    Trickle {
+        #[serde(default = "default_chunk_bytes")]
+        chunk_bytes: usize,
+        #[serde(default = "default_interval_ms")]
+        interval_ms: u64,
+    },
     /// Status 200 with a body that is not JSON; the operation does not run.
     MalformedJson,
     /// The operation runs; status 200 with only the first half of its JSON.
@@ -60,6 +68,14 @@ pub enum FaultKind {
 
 fn default_after_bytes() -> usize {
     16
+}
+
+fn default_chunk_bytes() -> usize {
+    16 * 1024
+}
+
+fn default_interval_ms() -> u64 {
+    100
 }
 
 fn default_timeout_ms() -> u64 {
@@ -191,16 +207,53 @@ pub async fn inject(
             *response.status_mut() = StatusCode::OK;
             response
         }
+        FaultKind::Trickle {
+            chunk_bytes,
+            interval_ms,
+        } => {
+            let (parts, body) = next.run(request).await.into_parts();
+            let bytes = body_bytes(body).await;
+            let chunk = chunk_bytes.max(1);
+            let pause = Duration::from_millis(interval_ms);
+            let chunks = futures_util::stream::unfold(0usize, move |at| {
+                let bytes = bytes.clone();
+                async move {
+                    if at >= bytes.len() {
+                        return None;
+                    }
+                    if at > 0 {
+                        tokio::time::sleep(pause).await;
+                    }
+                    let end = (at + chunk).min(bytes.len());
+                    Some((Ok::<_, std::io::Error>(bytes.slice(at..end)), end))
+                }
+            });
+            Response::from_parts(parts, Body::from_stream(chunks))
+        }
         FaultKind::DropConnection { after_bytes } => {
             let (mut parts, body) = next.run(request).await.into_parts();
             let bytes = body_bytes(body).await;
             let cut = after_bytes.min(bytes.len().saturating_sub(1));
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(bytes.slice(..cut)),
-                Err(std::io::Error::other("fault injection: connection dropped")),
-            ];
+            let sent = bytes.slice(..cut);
+            // The bytes before the cut go out (a pause lets the connection flush them), then
+            // the connection drops.
+            let chunks = futures_util::stream::unfold(0u8, move |step| {
+                let sent = sent.clone();
+                async move {
+                    match step {
+                        0 => Some((Ok(sent), 1)),
+                        1 => {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            let dropped =
+                                std::io::Error::other("fault injection: connection dropped");
+                            Some((Err(dropped), 2))
+                        }
+                        _ => None,
+                    }
+                }
+            });
             parts.headers.remove(header::CONTENT_LENGTH);
-            Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+            Response::from_parts(parts, Body::from_stream(chunks))
         }
     }
 }

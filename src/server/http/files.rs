@@ -1,14 +1,15 @@
 //! Serving files: an attachment's data (`…/FeatureServer/<layer>/<objectId>/attachments/<id>`)
-//! and result files from the output directory (`output_dir`), each with its content type.
+//! and result files from the output directory (`output_dir`), each with its content type, and
+//! either in part when the request asks for a byte range (`byte_ranges`: a download resumed).
 
+use super::byte_ranges;
 use super::reply::{envelope, not_found, op_error};
 use super::request::{Req, caller, check_service};
 use super::state::AppState;
 use crate::protocol::ServiceError;
 use crate::server::ops;
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use std::net::SocketAddr;
 
@@ -22,6 +23,7 @@ pub(super) async fn attachment_file(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let wanted = headers.clone();
     let req = Req::new(peer, &uri, headers, &[]);
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
@@ -45,11 +47,7 @@ pub(super) async fn attachment_file(
         .await;
     match found {
         Ok(Some((content_type, bytes))) => {
-            let mut response = Response::new(Body::from(bytes));
-            let value = HeaderValue::from_str(&content_type)
-                .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-            response.headers_mut().insert(header::CONTENT_TYPE, value);
-            response
+            byte_ranges::bytes_reply(bytes.into(), &content_type, &wanted)
         }
         Ok(None) => envelope(
             StatusCode::NOT_FOUND,
@@ -68,17 +66,26 @@ pub(super) async fn attachment_file(
 pub(super) async fn result_file(
     State(state): State<AppState>,
     Path((service, file)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check_service(&state.shared, &service) {
         return *r;
     }
     let shared = state.shared.clone();
     let name = file.clone();
-    let read =
-        tokio::task::spawn_blocking(move || shared.outputs.open(&name).map(std::fs::read)).await;
-    match read {
-        Ok(Some(Ok(bytes))) => file_response(&file, bytes),
-        _ => envelope(
+    let found = tokio::task::spawn_blocking(move || shared.outputs.open(&name)).await;
+    let content_type = if file.ends_with(".json") {
+        "application/json"
+    } else {
+        "application/x-sqlite3"
+    };
+    let reply = match found {
+        Ok(Some(path)) => byte_ranges::file_reply(path, content_type, &headers).await,
+        _ => None,
+    };
+    match reply {
+        Some(response) => response,
+        None => envelope(
             StatusCode::NOT_FOUND,
             ServiceError::new(
                 404,
@@ -89,17 +96,4 @@ pub(super) async fn result_file(
             ),
         ),
     }
-}
-
-fn file_response(name: &str, bytes: Vec<u8>) -> Response {
-    let content_type = if name.ends_with(".json") {
-        "application/json"
-    } else {
-        "application/x-sqlite3"
-    };
-    let mut response = Response::new(Body::from(bytes));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }

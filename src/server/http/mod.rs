@@ -17,6 +17,7 @@ mod admin_clock;
 mod admission;
 mod async_jobs;
 mod bounds;
+mod byte_ranges;
 mod cross_origin;
 mod delivery;
 mod faults;
@@ -103,6 +104,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.shared.faults.clone(),
             faults::inject,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.shared.file_bytes_served.clone(),
+            byte_ranges::count_sent,
         ))
         .with_state(state.clone());
     // Outermost: every request (the admin API's too) is admitted first.

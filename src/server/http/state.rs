@@ -54,6 +54,8 @@ pub struct Shared {
     pub jobs: Jobs,
     pub faults: Arc<Faults>,
     pub(super) admission: Bounds,
+    /// Bytes of result files and attachments sent so far (`byte_ranges`).
+    pub file_bytes_served: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Shared {
@@ -99,6 +101,7 @@ impl AppState {
             jobs: Jobs::default(),
             faults: Arc::new(Faults::default()),
             admission,
+            file_bytes_served: Arc::default(),
         };
         Ok(AppState {
             shared: Arc::new(shared),

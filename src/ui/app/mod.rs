@@ -6,12 +6,14 @@
 //! (the Sign in dialog's commands and events, Accounts, the "Sign in again" banners) in `sign_in`,
 //! the "Service replicas" view's commands and events in `service_replicas`, the New replica
 //! wizard's in `wizard`, the fix form's (one edit, several at once, the detail pane's
-//! attributes) in `fix_form`, the log's export in `log_export`.
+//! attributes) in `fix_form`, the log's export in `log_export`, the desktop notifications (what
+//! is due, clicks, their settings window) in `notifications`.
 
 mod action;
 mod dev_hooks;
 mod fix_form;
 mod log_export;
+mod notifications;
 mod restore;
 mod service_replicas;
 mod sign_in;
@@ -105,6 +107,10 @@ pub struct SyncwatchApp {
     pub last_drain: Duration,
     /// The window title last sent to the viewport (`title`), so it is sent only on a change.
     sent_title: String,
+    /// What the desktop notifications announced and what is due (`notifications`).
+    pub notifications: crate::ui::notifications::NotificationPolicy,
+    /// View → Notifications… is open.
+    pub notification_settings_open: bool,
 }
 
 impl SyncwatchApp {
@@ -153,6 +159,8 @@ impl SyncwatchApp {
             pending_demo: None,
             last_drain: Duration::ZERO,
             sent_title: title::BASE_TITLE.to_owned(),
+            notifications: Default::default(),
+            notification_settings_open: false,
         }
     }
 
@@ -190,6 +198,7 @@ impl SyncwatchApp {
     pub fn drain_events(&mut self, ctx: &egui::Context) {
         let started = Instant::now();
         let now_secs = ctx.input(|i| i.time);
+        let now_ms = self.now_ms();
         while let Ok(event) = self.events.try_recv() {
             if let Event::EditResultsReady { replica, .. } = &event {
                 self.results_requested.remove(replica);
@@ -199,6 +208,7 @@ impl SyncwatchApp {
             self.follow_restore(&event);
             self.follow_wizard(&event);
             self.follow_fix_forms(&event);
+            self.notifications.observe(&event, now_ms);
             self.vm.apply(event, now_secs);
             if started.elapsed() > EVENT_BUDGET {
                 // Events are still queued: continue next frame.
@@ -207,6 +217,7 @@ impl SyncwatchApp {
             }
         }
         self.last_drain = started.elapsed();
+        self.follow_notifications(ctx);
     }
 
     /// One whole frame for kittest and the frame benchmark: drain events, then draw.
@@ -309,6 +320,7 @@ impl SyncwatchApp {
 
         self.modals_ui(ui.ctx(), &mut actions);
         self.folders_window(ui.ctx());
+        self.notification_settings_ui(ui.ctx());
         self.screenshot_hook(ui.ctx());
         for action in actions {
             self.apply(ui.ctx(), action);

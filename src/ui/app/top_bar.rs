@@ -85,6 +85,13 @@ impl SyncwatchApp {
                 if ui.button("Search edit results (Ctrl+F)").clicked() {
                     actions.push(Action::FocusSearch);
                 }
+                if ui
+                    .button("Notifications…")
+                    .on_hover_text("Which desktop notifications to send")
+                    .clicked()
+                {
+                    self.notification_settings_open = true;
+                }
             });
             if self.config.demo {
                 ui.menu_button("Demo", |ui| {

@@ -149,6 +149,8 @@ fn cells(step: Step) -> Vec<Cell> {
 fn matrix_client() -> ClientConfig {
     fast()
         .request_timeout(REQUEST_TIMEOUT)
+        // Downloads have no whole-request limit: a reply held back stalls past the idle one.
+        .idle_timeout(REQUEST_TIMEOUT)
         .connect_timeout(Duration::from_secs(1))
         .attempts(4)
         .backoff_ms(100, 400)

@@ -24,6 +24,7 @@ pub trait Tuned {
     fn backoff_ms(self, base: u64, max: u64) -> Self;
     fn poll_ms(self, ms: u64) -> Self;
     fn request_timeout(self, timeout: Duration) -> Self;
+    fn idle_timeout(self, timeout: Duration) -> Self;
     fn connect_timeout(self, timeout: Duration) -> Self;
     fn max_outage(self, outage: Duration) -> Self;
 }
@@ -41,6 +42,12 @@ impl Tuned for ClientConfig {
                 base: Duration::from_millis(base),
                 max: Duration::from_millis(max),
             },
+            ..self
+        }
+    }
+    fn idle_timeout(self, idle_timeout: Duration) -> Self {
+        ClientConfig {
+            idle_timeout,
             ..self
         }
     }

@@ -13,7 +13,8 @@
 //!   brute-force spatial checks;
 //! * `demo_data`: GlobalIDs and values of the demo water network; `client_config`: client
 //!   settings that retry fast; `offline_maps`: the real ArcGIS mobile geodatabases, copies of
-//!   them changed the ways ArcGIS apps change them.
+//!   them changed the ways ArcGIS apps change them; `notification_service`: a private D-Bus
+//!   session with a stand-in freedesktop notification service (records, clicks).
 
 pub mod browser;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod client_config;
 pub mod demo_data;
 pub mod engine;
 pub mod https;
+pub mod notification_service;
 pub mod offline_maps;
 pub mod proxy;
 pub mod server;

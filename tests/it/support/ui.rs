@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use syncwatch::engine::{Command, Event};
+use syncwatch::model::{Notification, NotificationClicks, NotificationKind, Notifier};
 use syncwatch::ui::{
     AppConfig, CommandSink, FilePicker, FixedDemoControls, FixedPathPicker, Persisted,
     SyncwatchApp, Tab, fixtures,
@@ -31,6 +32,10 @@ pub struct RigOptions {
     pub queue: usize,
     pub demo: bool,
     pub size: egui::Vec2,
+    /// The window's notifier (none: it shows no notification).
+    pub notifier: Option<Arc<dyn Notifier>>,
+    /// Where clicks on notifications come from (the test clicks as the desktop notifier would).
+    pub clicks: NotificationClicks,
 }
 
 impl Default for RigOptions {
@@ -42,6 +47,8 @@ impl Default for RigOptions {
             queue: 64,
             demo: false,
             size: egui::vec2(1280.0, 800.0),
+            notifier: None,
+            clicks: NotificationClicks::default(),
         }
     }
 }
@@ -77,6 +84,8 @@ pub fn rig_with(options: RigOptions) -> Rig {
             demo_controls: options
                 .demo
                 .then(|| Arc::new(FixedDemoControls(Ok(()))) as _),
+            notifier: options.notifier,
+            notification_clicks: options.clicks,
             ..AppConfig::default()
         },
         persisted,
@@ -238,4 +247,33 @@ pub fn drag<S>(h: &mut Harness<'static, S>, from: egui::Pos2, to: egui::Pos2) {
     }
     h.drop_at(to);
     h.run_steps(2);
+}
+
+/// A notifier that records what the window asks it to show: the tests' view of the desktop
+/// notifications (the real one, `syncwatch::desktop::DesktopNotifier`, sits behind the same
+/// trait).
+#[derive(Debug, Default)]
+pub struct RecordingNotifier {
+    shown: std::sync::Mutex<Vec<Notification>>,
+}
+
+impl Notifier for RecordingNotifier {
+    fn notify(&self, notification: &Notification) {
+        self.shown
+            .lock()
+            .expect("recorder lock")
+            .push(notification.clone());
+    }
+}
+
+impl RecordingNotifier {
+    /// Every notification shown so far.
+    pub fn shown(&self) -> Vec<Notification> {
+        self.shown.lock().expect("recorder lock").clone()
+    }
+
+    /// The notifications shown so far, as (kind, replica id).
+    pub fn kinds(&self) -> Vec<(NotificationKind, i64)> {
+        self.shown().iter().map(|n| (n.kind, n.replica.0)).collect()
+    }
 }

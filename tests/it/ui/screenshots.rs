@@ -5,8 +5,8 @@
 //! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
 //! replicas with the unregister confirmation, an ArcGIS offline map selected, the New replica
 //! wizard's work-area page on the real engine and the GridTown test service, the attribute fix
-//! form and the detail pane's attributes, the conflicts compare view, and "Restore changes from
-//! backup…". Writes
+//! form and the detail pane's attributes, the conflicts compare view, View → Notifications…, and
+//! "Restore changes from backup…". Writes
 //! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
@@ -426,6 +426,25 @@ fn screenshot_of_the_conflicts_compare_view() {
     h.state_mut().grid.show_conflicts = true;
     settle(&mut h);
     save(&mut h, "conflicts-compare.png");
+}
+
+/// View → Notifications…: a toggle per kind and the failing-syncs threshold, one kind turned off.
+#[test]
+fn screenshot_of_the_notification_settings() {
+    let (app, _tx) = app(true);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    h.state_mut()
+        .persisted
+        .notifications
+        .sync_failing_after_secs = 30 * 60;
+    h.state_mut().persisted.notifications.manual_reset_waiting = false;
+    h.state_mut().notification_settings_open = true;
+    settle(&mut h);
+    save(&mut h, "notification-settings.png");
 }
 
 /// "Restore changes from backup…" with fixture data: two backups of the replica (one whose

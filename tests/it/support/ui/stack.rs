@@ -39,6 +39,8 @@ pub struct Stack {
     pub server: Option<syncwatch::server::RunningServer>,
     pub handle: engine::EngineHandle,
     pub h: Harness<'static, SyncwatchApp>,
+    /// Where the notifier puts clicks on notifications (a test clicks as it would).
+    pub clicks: syncwatch::model::NotificationClicks,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -95,6 +97,19 @@ pub fn stack_serving_with(
             ..ServerConfig::default()
         },
         GuiOptions::default(),
+    )
+}
+
+/// The window on the real engine and the reference service, showing its desktop notifications
+/// through `notifier` (as `syncwatch` shows them through the desktop's).
+pub fn notifying_stack(notifier: std::sync::Arc<dyn syncwatch::model::Notifier>) -> Stack {
+    stack_on(
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)),
+        ServerConfig::default(),
+        GuiOptions {
+            notifications: gui::Notifications::Given(notifier),
+            ..GuiOptions::default()
+        },
     )
 }
 
@@ -184,6 +199,7 @@ fn finish(
 ) -> Stack {
     let handle = gui.engine.clone().expect("engine");
     let events = gui.events.take().expect("window events");
+    let clicks = gui.config.notification_clicks.clone();
     let app = SyncwatchApp::new(
         gui.commands.clone(),
         events,
@@ -205,6 +221,7 @@ fn finish(
         server,
         handle,
         h,
+        clicks,
         _dir: dir,
     }
 }
