@@ -498,10 +498,19 @@ fn screenshot_of_the_restore_dialog() {
         backups: vec![backup.clone(), damaged],
     })
     .expect("receiver alive");
+    // Fixed GlobalIDs, so the screenshot comes out the same every time.
+    let next = std::cell::Cell::new(0u32);
     let line = |kind, fields: Vec<(&str, serde_json::Value)>, outcome, note: &str| BackupChange {
         layer_id: 0,
         layer_name: "Hydrants".into(),
-        global_id: Guid::new_v4(),
+        global_id: {
+            next.set(next.get() + 1);
+            Guid::parse(&format!(
+                "{{{:08X}-3F2A-4C1B-9E7D-5A6B7C8D9E0F}}",
+                next.get()
+            ))
+            .expect("a GlobalID")
+        },
         change_type: kind,
         fields: fields
             .into_iter()
