@@ -3,6 +3,7 @@
 //! printed once, here, with their cause chain.
 
 mod accounts;
+mod backups;
 mod check;
 mod codes;
 mod conflicts;
@@ -17,6 +18,7 @@ mod repair;
 mod replicas;
 mod reset;
 mod resolve;
+mod restore;
 mod results;
 mod serve;
 mod service;
@@ -93,6 +95,10 @@ pub enum Command {
     Resolve(resolve::ResolveArgs),
     /// Unregister a replica on its service and forget it here.
     Unregister(unregister::UnregisterArgs),
+    /// List the backups client resets made of a replica (time, mode, what each holds).
+    Backups(backups::BackupsArgs),
+    /// Re-apply changes from a reset's backup onto the replica, then sync (the backup is kept).
+    Restore(restore::RestoreArgs),
     /// Set a damaged app database aside and rebuild the replica list from the replica files.
     Repair(repair::RepairArgs),
     /// Sign in to an ArcGIS server or portal (password or browser) for `create` and `sync`.
@@ -129,6 +135,8 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::Conflicts(a)) => conflicts::run(&a, args.data_dir.as_deref()),
         Some(Command::Resolve(a)) => resolve::run(&a, args.data_dir.as_deref()),
         Some(Command::Unregister(a)) => unregister::run(&a, args.data_dir.as_deref()),
+        Some(Command::Backups(a)) => backups::run(&a, args.data_dir.as_deref()),
+        Some(Command::Restore(a)) => restore::run(&a, args.data_dir.as_deref()),
         Some(Command::Repair(a)) => repair::run(&a, args.data_dir.as_deref()),
         Some(Command::Login(a)) => login::run(&a, args.data_dir.as_deref()),
         Some(Command::Logout(a)) => logout::run(&a, args.data_dir.as_deref()),

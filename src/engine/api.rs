@@ -339,6 +339,25 @@ pub enum Command {
         replica: LocalReplicaId,
         edits: Vec<(i64, Guid)>,
     },
+    /// List the replica's client-reset backups, newest first ([`Event::BackupsListed`]; an
+    /// unreadable folder is listed with its reason).
+    ListBackups { replica: LocalReplicaId },
+    /// Preview a backup's changes (`backup`: its folder name or path as listed) against the
+    /// replica as it is now ([`Event::BackupPreviewed`]). Changes nothing.
+    PreviewBackup {
+        replica: LocalReplicaId,
+        backup: String,
+    },
+    /// Re-apply a backup's changes (those of `only`'s GlobalIDs, or all) onto the replica as
+    /// new local changes, by the recovery rules and the replica's conflict policy, in one
+    /// transaction; then (`sync`) a sync uploads them. A job ([`Event::BackupRestored`]); the
+    /// backup is never changed.
+    RestoreFromBackup {
+        replica: LocalReplicaId,
+        backup: String,
+        only: Option<Vec<Guid>>,
+        sync: bool,
+    },
 }
 
 /// How a [`Command::SignIn`] signs in.
@@ -665,5 +684,19 @@ pub enum Event {
     FixFormLoaded {
         replica: LocalReplicaId,
         forms: Vec<FixForm>,
+    },
+    /// A replica's client-reset backups ([`Command::ListBackups`]).
+    BackupsListed {
+        replica: LocalReplicaId,
+        backups: Vec<BackupInfo>,
+    },
+    /// A backup's changes with what restoring each would do now ([`Command::PreviewBackup`]).
+    BackupPreviewed {
+        preview: Box<BackupPreview>,
+    },
+    /// A restore finished ([`Command::RestoreFromBackup`]); its job's `JobCompleted` follows,
+    /// then the sync that uploads what it restored.
+    BackupRestored {
+        report: RestoreReport,
     },
 }

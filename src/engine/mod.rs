@@ -32,6 +32,7 @@ mod prediction;
 mod private_fs;
 mod repair;
 pub mod reset;
+mod restore;
 mod runner;
 mod secrets;
 mod service_replicas;
@@ -342,6 +343,27 @@ impl EngineHandle {
         edit: LocalEdit,
     ) -> Result<ReplicaSummary, EngineError> {
         local::edit_feature(&self.shared.deps, replica, layer_id, edit).await
+    }
+
+    /// The replica's client-reset backups, newest first (what [`Command::ListBackups`] answers),
+    /// for callers that want the answer directly (`syncwatch backups`).
+    pub async fn list_backups(
+        &self,
+        replica: LocalReplicaId,
+    ) -> Result<Vec<BackupInfo>, EngineError> {
+        restore::list(&self.shared.deps, replica)
+            .await
+            .map(|(_, listed)| listed)
+    }
+
+    /// A backup's changes previewed against the replica now (what [`Command::PreviewBackup`]
+    /// answers), for `syncwatch restore`. Changes nothing.
+    pub async fn preview_backup(
+        &self,
+        replica: LocalReplicaId,
+        backup: &str,
+    ) -> Result<BackupPreview, EngineError> {
+        restore::preview(&self.shared.deps, replica, backup).await
     }
 
     /// The store new secrets go to (the choice in force since start).

@@ -1,11 +1,12 @@
 //! The app's plain data, shared by `store`, `engine` and both front ends: ids, settings, replica
-//! summaries, edit results, desktop notifications, the attribute form of a refused edit, client resets, log lines, accounts, secrets and the clock.
+//! summaries, edit results, desktop notifications, the attribute form of a refused edit, client resets and their backups, log lines, accounts, secrets and the clock.
 //!
 //! It depends on `protocol` only and does no I/O (the one exception is reading the wall clock in
 //! [`now_ms`]). Nothing here knows tokio, egui, files, rusqlite or the network. `engine::api`
 //! re-exports all of it, so front ends keep naming these types through the engine.
 
 mod account;
+mod backup;
 mod conflicts;
 pub mod demo;
 mod edit_results;
@@ -31,6 +32,9 @@ pub(crate) use text_enum::text_enum;
 
 pub use account::{
     Account, AccountKey, AccountKind, AccountSecrets, ExpiringSecret, SecretKind, SecretStoreKind,
+};
+pub use backup::{
+    BackupChange, BackupCounts, BackupInfo, BackupPreview, RestoreOutcome, RestoreReport,
 };
 pub use conflicts::{
     Conflict, ConflictField, ConflictKind, ConflictPolicy, ConflictStatus, FieldChoice, Resolution,

@@ -12,6 +12,7 @@ pub enum JobKind {
     Sync,
     Unregister,
     Reset,
+    Restore,
 }
 
 text_enum!(JobKind {
@@ -19,6 +20,7 @@ text_enum!(JobKind {
     Sync => "sync",
     Unregister => "unregister",
     Reset => "reset",
+    Restore => "restore",
 });
 
 /// How a job ended, as the history keeps it.

@@ -124,6 +124,19 @@ pub(super) const STEPS: &[&str] = &[
         PRIMARY KEY (local_id, service_name)
     );
     ",
+    // 5: the backups client resets made (store/backups.rs), listed after their journal is gone.
+    "
+    CREATE TABLE reset_backups (
+        dir TEXT PRIMARY KEY,
+        local_id INTEGER NOT NULL,
+        made_ms INTEGER NOT NULL,
+        mode TEXT NOT NULL,
+        mode_used TEXT,
+        reason TEXT NOT NULL,
+        replica_file TEXT NOT NULL
+    );
+    CREATE INDEX reset_backups_by_replica ON reset_backups (local_id, made_ms);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -11,6 +11,7 @@
 //! The schema is versioned with `PRAGMA user_version`; [`migrations`] lists every step.
 
 mod accounts;
+mod backups;
 mod create_attempts;
 mod edit_results;
 mod jobs;
@@ -22,6 +23,7 @@ mod reset_guard;
 mod reset_journal;
 mod settings;
 
+pub use backups::BackupRecord;
 pub use jobs::{JobFinish, JobKind, JobRecord};
 pub use replicas::{NewReplica, ReplicaRecord};
 pub use reset_guard::ResetGuard;

@@ -1,6 +1,7 @@
 //! The centre "Overview" of the selected replica: health, live job status with progress and
 //! elapsed time, generations, sync direction and model, the account it signs in as, per-layer
-//! state, the client-reset controls when the server can no longer sync it, and a history plot of
+//! state, the client-reset controls when the server can no longer sync it, "Restore changes from
+//! backup…", and a history plot of
 //! sync durations and failed-edit counts.
 
 use super::replica_list::badge_ui;
@@ -26,6 +27,8 @@ pub enum DetailAction {
     ShowFailedEdits,
     /// Ask to confirm unregistering the replica.
     Unregister(LocalReplicaId),
+    /// Open "Restore changes from backup…" for the replica.
+    OpenRestore(LocalReplicaId),
 }
 
 const RESET_MODES: [ResetMode; 4] = [
@@ -300,6 +303,19 @@ fn job_status_ui(
             .clicked()
         {
             *action = DetailAction::Unregister(replica.id);
+        }
+        if ui
+            .add_enabled(
+                !running && replica.reset_reason.is_none(),
+                egui::Button::new("Restore changes from backup…"),
+            )
+            .on_hover_text(
+                "Re-apply changes a client reset backed up onto this replica as new local \
+                 changes, then sync (the backup is not changed)",
+            )
+            .clicked()
+        {
+            *action = DetailAction::OpenRestore(replica.id);
         }
     });
 }

@@ -1,7 +1,7 @@
 //! The left panel: one row per replica with its health badge (colour, symbol and text; red or
 //! amber for problems, never green while anything failed), the last successful sync as a
 //! relative time and the count of pending local changes. A right click on a row offers sync,
-//! pause/resume and unregister. Below them, the ArcGIS offline maps read from this laptop, each
+//! pause/resume, "Restore changes from backup…" and unregister. Below them, the ArcGIS offline maps read from this laptop, each
 //! marked as one (`offline_maps.rs` draws their rows).
 
 use super::view_model::OfflineMaps;
@@ -21,6 +21,8 @@ pub enum ReplicaListAction {
     SetPaused(LocalReplicaId, bool),
     /// Ask to confirm unregistering the replica.
     Unregister(LocalReplicaId),
+    /// Open "Restore changes from backup…" for the replica.
+    OpenRestore(LocalReplicaId),
     /// Select the offline map at this index of the offline maps.
     SelectOfflineMap(usize),
 }
@@ -179,6 +181,15 @@ fn replica_row_ui(
             action = ReplicaListAction::SetPaused(replica.id, !replica.paused);
         }
         ui.separator();
+        if ui
+            .add_enabled(
+                replica.reset_reason.is_none(),
+                egui::Button::new("Restore changes from backup…"),
+            )
+            .clicked()
+        {
+            action = ReplicaListAction::OpenRestore(replica.id);
+        }
         if ui.button("Unregister…").clicked() {
             action = ReplicaListAction::Unregister(replica.id);
         }

@@ -36,6 +36,7 @@ mod engine {
     mod offline_maps;
     mod predictions;
     mod reset;
+    mod restore;
     mod service_client;
     mod service_replicas;
     mod sign_in;
@@ -61,6 +62,7 @@ mod cli {
     mod damaged_files;
     mod inspect;
     mod reset;
+    mod restore;
     mod secrets;
     mod serve;
     mod serve_users;
@@ -88,6 +90,7 @@ mod ui {
     mod notifications;
     mod offline_maps;
     mod predicted;
+    mod restore;
     mod screenshots;
     mod service_replicas;
     mod sign_in;

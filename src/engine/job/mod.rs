@@ -1,4 +1,5 @@
-//! The jobs the runner schedules: create a replica, sync it, unregister it, reset it. Owns what
+//! The jobs the runner schedules: create a replica, sync it, unregister it, reset it, restore
+//! changes from a reset's backup onto it. Owns what
 //! every job shares: [`Job`] (what to do), [`run`] (the one dispatch, each job its own tokio task),
 //! [`Done`] / [`Failed`] and how a job's end is recorded and turned into exactly one of
 //! `JobCompleted` / `JobFailed` (plus `ResetRequired` when only a client reset can help), handed
@@ -16,6 +17,7 @@ mod interrupted_create;
 mod report;
 mod reset;
 mod reset_fresh;
+mod restore;
 mod rollback;
 mod sync;
 mod sync_params;
@@ -48,6 +50,13 @@ pub(crate) enum Job {
         mode: ResetMode,
         confirmed: bool,
     },
+    /// Re-apply a backup's changes (those of `only`, or all) as new local changes; `sync`: then
+    /// sync them.
+    Restore {
+        backup: String,
+        only: Option<Vec<crate::protocol::Guid>>,
+        sync: bool,
+    },
 }
 
 impl Job {
@@ -57,7 +66,13 @@ impl Job {
             Job::Sync(_) => JobKind::Sync,
             Job::Unregister => JobKind::Unregister,
             Job::Reset { .. } => JobKind::Reset,
+            Job::Restore { .. } => JobKind::Restore,
         }
+    }
+    /// Whether the job talks to the replica's service (a restore only writes the replica file:
+    /// it neither waits for a sign-in nor counts as reaching the service).
+    pub fn needs_service(&self) -> bool {
+        !matches!(self, Job::Create(_) | Job::Restore { .. })
     }
     pub fn direction(&self) -> Option<&'static str> {
         match self {
@@ -165,6 +180,7 @@ pub(crate) async fn run(
     };
     // Kept to wait for a sign-in; a create that needs one fails (nothing of it exists yet).
     let retry = (!matches!(job, Job::Create(_))).then(|| job.clone());
+    let reaches = !matches!(job, Job::Restore { .. });
     let result = match job {
         Job::Create(request) => create::create(&deps, replica, job_id, request, cancel).await,
         Job::Sync(options) => sync::sync(&deps, replica, job_id, options, cancel).await,
@@ -172,10 +188,17 @@ pub(crate) async fn run(
         Job::Reset { mode, confirmed } => {
             reset::run(&deps, replica, job_id, mode, confirmed, cancel).await
         }
+        Job::Restore { backup, only, sync } => {
+            restore::run(&deps, replica, &backup, only, sync).await
+        }
     };
     match result {
         Ok(done) => {
-            report.reach = Reach::Reached;
+            report.reach = if reaches {
+                Reach::Reached
+            } else {
+                Reach::NotTried
+            };
             report.removed = done.removed;
             report.then_sync = done.then_sync;
             report.final_event = Some(finish_ok(&deps, job_id, done, started, replica).await);
@@ -195,7 +218,8 @@ pub(crate) async fn run(
             report.removed = failure.removed;
             report.needs_reset =
                 matches!(&failure.error, EngineError::Service(e) if e.needs_client_reset());
-            report.final_event = Some(finish_failed(&deps, replica, job_id, failure).await);
+            let event = finish_failed(&deps, replica, job_id, failure, reaches).await;
+            report.final_event = Some(event);
         }
     }
     report
@@ -307,6 +331,7 @@ async fn finish_failed(
     replica: LocalReplicaId,
     job_id: JobId,
     failed: Failed,
+    sync_attempt: bool,
 ) -> Event {
     let failure = failed.error.to_failure();
     tracing::warn!(replica = %replica, job = job_id.0, error = %failure.message, "job failed");
@@ -322,7 +347,8 @@ async fn finish_failed(
     } else {
         deps.with_store(move |s| {
             s.finish_job(job_id, &finish)?;
-            if !is_cancel {
+            // A failed restore is no failed sync: the replica's health stays as it was.
+            if !is_cancel && sync_attempt {
                 s.record_attempt(replica, now_ms(), Some(&message))?;
             }
             Ok(s.replica(replica)?.name)

@@ -5,7 +5,8 @@
 //! to the fresh file has committed and the verified backup holds those changes too:
 //! 1. the reset guard decides whether this reset may run (no loops);
 //! 2. `backing-up`: the journal is written and the replica marked as needing a reset; the file is
-//!    backed up and the backup re-read (`reset::backup`); `backed-up`; `BeforeReset`;
+//!    backed up and the backup re-read (`reset::backup`); `backed-up`; the backup is recorded in
+//!    the store (`store::BackupRecord`, for restoring from it later); `BeforeReset`;
 //! 3. the guard record is written; `creating`: a fresh replica is requested; `created`: its
 //!    replicaID is recorded, then its file is written under a temporary name, a recovery replays
 //!    the old file's changes onto it by ArcGIS's recovery rules (`reset::replay`), and it is
@@ -38,7 +39,7 @@ use crate::engine::reset::guard::{self, GuardDecision, Strategy};
 use crate::engine::{Deps, now_ms};
 use crate::geodatabase::replica_file::{LocalAttachment, LocalChange, ReplicaFile};
 use crate::protocol::JobState;
-use crate::store::{ReplicaRecord, ResetGuard, ResetJournal, ResetPhase};
+use crate::store::{BackupRecord, ReplicaRecord, ResetGuard, ResetJournal, ResetPhase};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -302,8 +303,31 @@ async fn ensure_backup(
     journal.backup_dir = Some(backup.dir.clone());
     journal.phase = ResetPhase::BackedUp;
     save(deps, journal).await?;
+    record_backup(deps, record, journal, &backup).await;
     crash_point(ResetPhase::BackedUp.as_str());
     Ok(backup)
+}
+
+/// Keeps a lasting record of a verified backup, so it is listed after the journal is gone (a
+/// failure is logged: the backup folder is still found by its export).
+async fn record_backup(
+    deps: &Deps,
+    record: &ReplicaRecord,
+    journal: &ResetJournal,
+    backup: &Backup,
+) {
+    let kept = BackupRecord {
+        local_id: record.local_id,
+        dir: backup.dir.clone(),
+        made_ms: now_ms(),
+        mode: journal.mode,
+        mode_used: None,
+        reason: journal.reason.clone(),
+        replica_file: record.file_path.clone(),
+    };
+    if let Err(e) = deps.with_store(move |s| s.record_backup(&kept)).await {
+        tracing::warn!(error = %chain(&e), "could not record the reset's backup");
+    }
 }
 
 /// One strategy, up to and including the switch: a fresh replica (replayed onto for recovery)
@@ -481,6 +505,13 @@ async fn give_back(deps: &Deps, record: &ReplicaRecord, journal: &mut ResetJourn
 /// replica, forgets the journal and reports.
 async fn finish_switched(deps: &Deps, record: &ReplicaRecord, journal: ResetJournal) -> Done {
     clean_up_after_switch(deps, record, &journal).await;
+    if let (Some(dir), Some(used)) = (journal.backup_dir.clone(), journal.strategy)
+        && let Err(e) = deps
+            .with_store(move |s| s.set_backup_mode_used(&dir, used))
+            .await
+    {
+        tracing::warn!(error = %chain(&e), "could not record what the reset did");
+    }
     let report = journal.report.unwrap_or_else(|| ResetReport {
         replica: record.local_id,
         mode_used: journal.strategy.unwrap_or(ResetMode::Discard),

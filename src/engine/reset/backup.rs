@@ -58,17 +58,7 @@ pub fn new_recovery_dir(
     replica_name: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<PathBuf, BackupError> {
-    let safe: String = replica_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(60)
-        .collect();
+    let safe = safe_name(replica_name);
     let stamp = now.format("%Y%m%dT%H%M%SZ");
     let folder_err = |path: &Path, source| BackupError::Folder {
         path: path.to_path_buf(),
@@ -99,6 +89,21 @@ pub fn new_recovery_dir(
         root,
         std::io::Error::other("no free folder name"),
     ))
+}
+
+/// The replica's name as recovery folders start with it: safe characters only, at most 60.
+pub fn safe_name(replica_name: &str) -> String {
+    replica_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect()
 }
 
 /// Backs `file` up into `dir` and verifies the copy and the export read back with every change.

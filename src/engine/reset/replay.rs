@@ -5,10 +5,11 @@
 //! follow the same rules: a local add is kept while its feature exists, a server delete beats a
 //! local update, a local delete of what is gone is done. Where the server changed a field the
 //! technician changed too (the sync's conflict comparison), the report names it and the rule
-//! that applied. Blocking (the replica file).
+//! that applied (the decision is [`super::recovery::decide`]'s, which a restore from a backup
+//! shares). Blocking (the replica file).
 
 use super::recovery::{RecoveryError, RecoveryPlan, UnsyncedChange, UnsyncedKind, plan_recovery};
-use crate::engine::api::{ObjectOutcome, conflicting_fields};
+use crate::engine::api::ObjectOutcome;
 use crate::geodatabase::replica_file::{ChangeKind, LocalChange, ReplicaFile, ReplicaFileError};
 use crate::protocol::{Feature, Guid, LayerInfo};
 
@@ -38,6 +39,7 @@ pub fn unsynced_changes(changes: &[LocalChange]) -> Vec<UnsyncedChange> {
                 ChangeKind::Update => UnsyncedKind::Update {
                     changed: c.attributes.clone(),
                     geometry: c.geometry.clone(),
+                    before: c.before.as_ref().map(|f| f.attributes.clone()),
                 },
                 ChangeKind::Delete => UnsyncedKind::Delete,
             },
@@ -53,19 +55,18 @@ pub fn replay_into(
 ) -> Result<RecoveryPlan, ReplayError> {
     let changes = unsynced_changes(old_changes);
     let mut lookup_error = None;
-    let mut plan = plan_recovery(&changes, fresh_layers, |layer_id, global_id| {
+    let plan = plan_recovery(&changes, fresh_layers, |layer_id, global_id| {
         match fresh.server_feature(layer_id, global_id) {
-            Ok(found) => found.is_some(),
+            Ok(found) => found,
             Err(e) => {
                 lookup_error.get_or_insert(e);
-                false
+                None
             }
         }
     })?;
     if let Some(e) = lookup_error {
         return Err(e.into());
     }
-    name_same_field_conflicts(&mut plan, old_changes, fresh)?;
     for layer in &plan.edits {
         for feature in &layer.features.adds {
             fresh.record_add(layer.id, feature.clone())?;
@@ -84,40 +85,6 @@ pub fn replay_into(
         }
     }
     Ok(plan)
-}
-
-/// The sync's conflict comparison ([`conflicting_fields`]) applied to a recovery: a recovered
-/// update whose fields the server also changed says so in the report, with the rule that
-/// decided it (the same field: the local value wins), so the user sees where it applied.
-fn name_same_field_conflicts(
-    plan: &mut RecoveryPlan,
-    old_changes: &[LocalChange],
-    fresh: &ReplicaFile,
-) -> Result<(), ReplicaFileError> {
-    for outcome in &mut plan.recovered {
-        let Some(old) = old_changes.iter().find(|c| {
-            c.kind == ChangeKind::Update
-                && c.layer_id == outcome.layer_id
-                && c.global_id == outcome.global_id
-        }) else {
-            continue;
-        };
-        let (Some(before), Some(server)) = (
-            old.before.as_ref(),
-            fresh.server_feature(old.layer_id, &old.global_id)?,
-        ) else {
-            continue;
-        };
-        let both = conflicting_fields(&old.attributes, &before.attributes, &server.attributes);
-        if !both.is_empty() {
-            let names: Vec<&str> = both.iter().map(|f| f.name.as_str()).collect();
-            outcome.note = format!(
-                "updated locally; also changed on the server ({}): local values win for the changed fields (client reset rule: same field, the local value wins)",
-                names.join(", ")
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Queues the old file's attachment changes in the fresh one; returns (recovered, discarded).

@@ -221,3 +221,87 @@ fn breaking_schema_change_queues_nothing() {
     );
     assert!(fresh.changes().unwrap().is_empty());
 }
+
+/// A batch of edits is one transaction: when one of them cannot be recorded (its feature does
+/// not exist), none of the others is queued either.
+#[test]
+fn recorded_edits_are_all_or_nothing() {
+    use crate::geodatabase::replica_file::QueuedEdit;
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = replica(
+        &dir.path().join("current.replica"),
+        A,
+        vec![feature(A, 1, "IS")],
+    );
+    let good = QueuedEdit::Update {
+        layer_id: 0,
+        global_id: gid(A),
+        attributes: json!({"STATUS": "OOS"}).as_object().cloned().unwrap(),
+        geometry: None,
+        started_from: json!({"STATUS": "RET"}).as_object().cloned().unwrap(),
+    };
+    let missing = QueuedEdit::Delete {
+        layer_id: 0,
+        global_id: gid(B),
+    };
+    assert!(file.record_edits(&[good.clone(), missing]).is_err());
+    assert!(file.changes().unwrap().is_empty(), "nothing half-recorded");
+    file.record_edits(&[good]).unwrap();
+    let queued = file.changes().unwrap();
+    assert_eq!(queued.len(), 1);
+    let before = queued[0].before.as_ref().unwrap();
+    assert_eq!(
+        before.attr_ci("STATUS"),
+        Some(&json!("RET")),
+        "the before-image holds the value the edit started from"
+    );
+}
+
+/// Restoring a backup's export: the plan judges each change against the current file, the
+/// restore queues it in one go, and restoring it again queues nothing more ("already restored").
+#[test]
+fn restore_twice_queues_once() {
+    use crate::engine::api::{ConflictPolicy, RestoreOutcome};
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = replica(
+        &dir.path().join("old.replica"),
+        A,
+        vec![feature(A, 1, "IS"), feature(B, 2, "IS")],
+    );
+    old.record_update(
+        0,
+        &gid(A),
+        json!({"STATUS": "OOS"}).as_object().cloned().unwrap(),
+        None,
+    )
+    .unwrap();
+    old.record_add(0, feature(C, 0, "NEW")).unwrap();
+    old.record_delete(0, &gid(B)).unwrap();
+    let folder =
+        new_recovery_dir(&dir.path().join("recovery"), "hydrants", chrono::Utc::now()).unwrap();
+    back_up(&old, &folder, "hydrants", "test").unwrap();
+    let export = super::backups::read_export(&folder).unwrap();
+    let mut current = replica(
+        &dir.path().join("current.replica"),
+        B,
+        vec![feature(A, 1, "IS"), feature(B, 2, "IS")],
+    );
+    let only = [gid(A)];
+    let first =
+        super::restore::restore(&mut current, &export, ConflictPolicy::Ask, Some(&only)).unwrap();
+    assert_eq!(first.changes.len(), 1);
+    let full = super::restore::restore(&mut current, &export, ConflictPolicy::Ask, None).unwrap();
+    let outcomes: Vec<_> = full
+        .changes
+        .iter()
+        .map(|c| (c.global_id.clone(), c.outcome))
+        .collect();
+    assert!(outcomes.contains(&(gid(A), RestoreOutcome::AlreadyRestored)));
+    assert!(outcomes.contains(&(gid(B), RestoreOutcome::Restored)));
+    assert!(outcomes.contains(&(gid(C), RestoreOutcome::Restored)));
+    let queued = current.changes().unwrap();
+    assert_eq!(queued.len(), 3);
+    let again = super::restore::restore(&mut current, &export, ConflictPolicy::Ask, None).unwrap();
+    assert!(again.edits.is_empty(), "{again:#?}");
+    assert_eq!(current.changes().unwrap(), queued, "the queue is unchanged");
+}

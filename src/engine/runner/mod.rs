@@ -396,6 +396,24 @@ impl Runner {
                 );
                 tokio::spawn(task);
             }
+            Command::ListBackups { replica } => {
+                let task = super::restore::answer_list(self.deps.clone(), self.command, replica);
+                tokio::spawn(task);
+            }
+            Command::PreviewBackup { replica, backup } => {
+                let deps = self.deps.clone();
+                let task = super::restore::answer_preview(deps, self.command, replica, backup);
+                tokio::spawn(task);
+            }
+            Command::RestoreFromBackup {
+                replica,
+                backup,
+                only,
+                sync,
+            } => {
+                let job = Job::Restore { backup, only, sync };
+                self.enqueue(replica, job).await
+            }
             Command::SignIn { .. }
             | Command::SubmitSignInCode { .. }
             | Command::CancelSignIn { .. }

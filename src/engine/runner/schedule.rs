@@ -45,7 +45,7 @@ impl Runner {
             job: job_id,
             command: self.command,
         });
-        if let Some(reason) = sign_in_needed.filter(|_| !matches!(job, Job::Create(_))) {
+        if let Some(reason) = sign_in_needed.filter(|_| job.needs_service()) {
             self.wait_for_sign_in(replica, job_id, job, reason);
         } else if self.running.contains_key(&replica) {
             self.queued

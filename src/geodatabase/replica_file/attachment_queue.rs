@@ -71,22 +71,15 @@ impl ReplicaFile {
         }
         let path = self.path.clone();
         let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind, name,
-                 content_type, size, data, state, edited_ms, revision)
-             VALUES (?1, ?2, ?3, 'add', ?4, ?5, ?6, ?7, 'pending', ?8, 1)",
-            params![
-                layer_id,
-                global_id.as_str(),
-                parent.as_str(),
-                name,
-                content_type,
-                data.len() as i64,
-                data,
-                now_ms()
-            ],
-        )
-        .map_err(|e| sql_at(&path, e))?;
+        let added = QueuedAttachment {
+            layer_id,
+            global_id: global_id.clone(),
+            parent_global_id: parent.clone(),
+            name: Some(name.to_string()),
+            content_type: Some(content_type.to_string()),
+            data: Some(data.to_vec()),
+        };
+        attachment_add_in(&tx, &path, &added)?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(layer_id)
     }
@@ -103,42 +96,15 @@ impl ReplicaFile {
         let path = self.path.clone();
         let (layer_id, parent) = self.locate_attachment(global_id)?;
         let tx = self.write_tx()?;
-        match read_change(&tx, &path, layer_id, global_id)? {
-            Some(c) if c.kind == ChangeKind::Delete => {
-                return Err(ReplicaFileError::DeletedLocally {
-                    layer_id,
-                    global_id: global_id.clone(),
-                });
-            }
-            Some(_) => {}
-            None => {
-                tx.execute(
-                    "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind,
-                         state, edited_ms, revision)
-                     VALUES (?1, ?2, ?3, 'update', 'pending', ?4, 0)",
-                    params![layer_id, global_id.as_str(), parent.as_str(), now_ms()],
-                )
-                .map_err(|e| sql_at(&path, e))?;
-            }
-        }
-        tx.execute(
-            "UPDATE attachment_changes SET name = COALESCE(?3, name),
-                 content_type = COALESCE(?4, content_type),
-                 data = COALESCE(?5, data), size = COALESCE(?6, size),
-                 state = 'pending', error_code = NULL, error_text = NULL,
-                 edited_ms = ?7, revision = revision + 1
-             WHERE layer_id = ?1 AND global_id = ?2",
-            params![
-                layer_id,
-                global_id.as_str(),
-                name,
-                content_type,
-                data,
-                data.map(|d| d.len() as i64),
-                now_ms()
-            ],
-        )
-        .map_err(|e| sql_at(&path, e))?;
+        let update = QueuedAttachment {
+            layer_id,
+            global_id: global_id.clone(),
+            parent_global_id: parent,
+            name: name.map(str::to_string),
+            content_type: content_type.map(str::to_string),
+            data: data.map(<[u8]>::to_vec),
+        };
+        attachment_update_in(&tx, &path, &update)?;
         tx.commit().map_err(|e| sql_at(&path, e))
     }
 
@@ -147,27 +113,22 @@ impl ReplicaFile {
         let path = self.path.clone();
         let (layer_id, parent) = self.locate_attachment(global_id)?;
         let tx = self.write_tx()?;
-        match read_change(&tx, &path, layer_id, global_id)? {
-            Some(c) if c.kind == ChangeKind::Add && c.upload_gen.is_none() => {
-                delete_change(&tx, &path, layer_id, global_id)?;
-            }
-            Some(c) if c.kind == ChangeKind::Delete => {}
-            _ => {
-                tx.execute(
-                    "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind,
-                         state, edited_ms, revision)
-                     VALUES (?1, ?2, ?3, 'delete', 'pending', ?4, 1)
-                     ON CONFLICT (layer_id, global_id) DO UPDATE SET kind = 'delete',
-                         name = NULL, content_type = NULL, size = NULL, data = NULL,
-                         state = 'pending', error_code = NULL, error_text = NULL,
-                         edited_ms = excluded.edited_ms, revision = revision + 1",
-                    params![layer_id, global_id.as_str(), parent.as_str(), now_ms()],
-                )
-                .map_err(|e| sql_at(&path, e))?;
-            }
-        }
+        attachment_delete_in(&tx, &path, layer_id, global_id, &parent)?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(layer_id)
+    }
+
+    /// Where an attachment is (layer and parent feature), queued or on the server; `None` when
+    /// the replica has no such attachment.
+    pub fn attachment_place(
+        &self,
+        global_id: &Guid,
+    ) -> Result<Option<(i64, Guid)>, ReplicaFileError> {
+        match self.locate_attachment(global_id) {
+            Ok(place) => Ok(Some(place)),
+            Err(ReplicaFileError::NoSuchAttachment { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The data a queued attachment change carries (an add's file, an update's new data);
@@ -355,4 +316,126 @@ pub(super) fn counts(
         .collect::<Result<HashMap<_, _>, _>>()
         .map_err(|e| sql_at(path, e))?;
     Ok(rows)
+}
+
+/// One attachment change of a batch ([`super::QueuedEdit`]): where it is, and (add, update) its
+/// name, content type and data (`None` keeps an update's current value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedAttachment {
+    pub layer_id: i64,
+    pub global_id: Guid,
+    pub parent_global_id: Guid,
+    pub name: Option<String>,
+    pub content_type: Option<String>,
+    pub data: Option<Vec<u8>>,
+}
+
+/// Queues an attachment add inside a transaction (the caller checked the parent and layer).
+pub(super) fn attachment_add_in(
+    tx: &Transaction,
+    path: &Path,
+    add: &QueuedAttachment,
+) -> Result<(), ReplicaFileError> {
+    let data = add.data.as_deref().unwrap_or_default();
+    tx.execute(
+        "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind, name,
+             content_type, size, data, state, edited_ms, revision)
+         VALUES (?1, ?2, ?3, 'add', ?4, ?5, ?6, ?7, 'pending', ?8, 1)",
+        params![
+            add.layer_id,
+            add.global_id.as_str(),
+            add.parent_global_id.as_str(),
+            add.name.as_deref().unwrap_or_default(),
+            add.content_type.as_deref().unwrap_or_default(),
+            data.len() as i64,
+            data,
+            now_ms()
+        ],
+    )
+    .map_err(|e| sql_at(path, e))?;
+    Ok(())
+}
+
+/// Queues new values of an attachment inside a transaction (an update of a queued add changes
+/// the add).
+pub(super) fn attachment_update_in(
+    tx: &Transaction,
+    path: &Path,
+    update: &QueuedAttachment,
+) -> Result<(), ReplicaFileError> {
+    let (layer_id, global_id) = (update.layer_id, &update.global_id);
+    match read_change(tx, path, layer_id, global_id)? {
+        Some(c) if c.kind == ChangeKind::Delete => {
+            return Err(ReplicaFileError::DeletedLocally {
+                layer_id,
+                global_id: global_id.clone(),
+            });
+        }
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind,
+                     state, edited_ms, revision)
+                 VALUES (?1, ?2, ?3, 'update', 'pending', ?4, 0)",
+                params![
+                    layer_id,
+                    global_id.as_str(),
+                    update.parent_global_id.as_str(),
+                    now_ms()
+                ],
+            )
+            .map_err(|e| sql_at(path, e))?;
+        }
+    }
+    let data = update.data.as_deref();
+    tx.execute(
+        "UPDATE attachment_changes SET name = COALESCE(?3, name),
+             content_type = COALESCE(?4, content_type),
+             data = COALESCE(?5, data), size = COALESCE(?6, size),
+             state = 'pending', error_code = NULL, error_text = NULL,
+             edited_ms = ?7, revision = revision + 1
+         WHERE layer_id = ?1 AND global_id = ?2",
+        params![
+            layer_id,
+            global_id.as_str(),
+            update.name,
+            update.content_type,
+            data,
+            data.map(|d| d.len() as i64),
+            now_ms()
+        ],
+    )
+    .map_err(|e| sql_at(path, e))?;
+    Ok(())
+}
+
+/// Queues an attachment delete inside a transaction (deleting an add the server never saw just
+/// drops it).
+pub(super) fn attachment_delete_in(
+    tx: &Transaction,
+    path: &Path,
+    layer_id: i64,
+    global_id: &Guid,
+    parent: &Guid,
+) -> Result<(), ReplicaFileError> {
+    match read_change(tx, path, layer_id, global_id)? {
+        Some(c) if c.kind == ChangeKind::Add && c.upload_gen.is_none() => {
+            delete_change(tx, path, layer_id, global_id)?;
+        }
+        Some(c) if c.kind == ChangeKind::Delete => {}
+        _ => {
+            tx.execute(
+                "INSERT INTO attachment_changes (layer_id, global_id, parent_global_id, kind,
+                     state, edited_ms, revision)
+                 VALUES (?1, ?2, ?3, 'delete', 'pending', ?4, 1)
+                 ON CONFLICT (layer_id, global_id) DO UPDATE SET kind = 'delete',
+                     name = NULL, content_type = NULL, size = NULL, data = NULL,
+                     state = 'pending', error_code = NULL, error_text = NULL,
+                     edited_ms = excluded.edited_ms, revision = revision + 1",
+                params![layer_id, global_id.as_str(), parent.as_str(), now_ms()],
+            )
+            .map_err(|e| sql_at(path, e))?;
+        }
+    }
+    Ok(())
 }

@@ -1,10 +1,14 @@
 //! Local edits of features: recording an add, an update or a delete in the change queue
 //! (merging with what is queued already), the user's fix or drop of a queued change, and the
-//! local view of features (the server version with its queued change laid over it).
+//! local view of features (the server version with its queued change laid over it); several
+//! edits recorded in one transaction ([`QueuedEdit`], for a restore from a backup).
 //!
 //! What it must not do: change the server's version of a feature (only an acknowledgement, in
 //! [`super::apply`], folds a change into it), or write a change outside one transaction.
 
+use super::attachment_queue::{
+    QueuedAttachment, attachment_add_in, attachment_delete_in, attachment_update_in,
+};
 use super::queue::{
     ChangeKind, ChangeState, LocalChange, delete_change, read_change, without_global_id,
     write_change,
@@ -12,6 +16,8 @@ use super::queue::{
 use super::server_features::read_server_feature;
 use super::{ReplicaFile, ReplicaFileError, now_ms, sql_at};
 use crate::protocol::{Attributes, Feature, Guid};
+use rusqlite::Transaction;
+use std::path::Path;
 
 impl ReplicaFile {
     /// The feature as the technician sees it: the server version with its queued change applied.
@@ -60,39 +66,12 @@ impl ReplicaFile {
     pub fn record_add(
         &mut self,
         layer_id: i64,
-        mut feature: Feature,
+        feature: Feature,
     ) -> Result<Guid, ReplicaFileError> {
         let gid_field = self.global_id_field(layer_id)?;
-        let global_id = match feature.global_id() {
-            Some(g) => g,
-            None => Guid::new_v4(),
-        };
-        feature.attributes.retain(|k, _| {
-            !k.eq_ignore_ascii_case("globalid") && !k.eq_ignore_ascii_case(&gid_field)
-        });
-        feature.attributes.insert(
-            gid_field,
-            serde_json::Value::String(global_id.as_str().to_string()),
-        );
         let path = self.path.clone();
         let tx = self.write_tx()?;
-        if read_server_feature(&tx, &path, layer_id, &global_id)?.is_some()
-            || read_change(&tx, &path, layer_id, &global_id)?.is_some()
-        {
-            return Err(ReplicaFileError::FeatureExists {
-                layer_id,
-                global_id,
-            });
-        }
-        let change = fresh_change(
-            layer_id,
-            &global_id,
-            ChangeKind::Add,
-            feature.attributes,
-            feature.geometry,
-            None,
-        );
-        write_change(&tx, &path, &change)?;
+        let global_id = add_in(&tx, &path, &gid_field, layer_id, feature)?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(global_id)
     }
@@ -110,38 +89,7 @@ impl ReplicaFile {
         self.ensure_layer(layer_id)?;
         let path = self.path.clone();
         let tx = self.write_tx()?;
-        let changed = without_global_id(attributes);
-        let change = match read_change(&tx, &path, layer_id, global_id)? {
-            Some(existing) if existing.kind == ChangeKind::Delete => {
-                return Err(ReplicaFileError::DeletedLocally {
-                    layer_id,
-                    global_id: global_id.clone(),
-                });
-            }
-            Some(mut existing) => {
-                existing.attributes.extend(changed);
-                if geometry.is_some() {
-                    existing.geometry = geometry;
-                }
-                touched(existing)
-            }
-            None => {
-                let Some(server) = read_server_feature(&tx, &path, layer_id, global_id)? else {
-                    return Err(ReplicaFileError::NoSuchFeature {
-                        layer_id,
-                        global_id: global_id.clone(),
-                    });
-                };
-                fresh_change(
-                    layer_id,
-                    global_id,
-                    ChangeKind::Update,
-                    changed,
-                    geometry,
-                    Some(server),
-                )
-            }
-        };
+        let change = update_in(&tx, &path, layer_id, global_id, attributes, geometry)?;
         write_change(&tx, &path, &change)?;
         tx.commit().map_err(|e| sql_at(&path, e))
     }
@@ -156,37 +104,78 @@ impl ReplicaFile {
         self.ensure_layer(layer_id)?;
         let path = self.path.clone();
         let tx = self.write_tx()?;
-        match read_change(&tx, &path, layer_id, global_id)? {
-            Some(existing) if existing.kind == ChangeKind::Add && existing.upload_gen.is_none() => {
-                delete_change(&tx, &path, layer_id, global_id)?;
+        delete_in(&tx, &path, layer_id, global_id)?;
+        tx.commit().map_err(|e| sql_at(&path, e))
+    }
+
+    /// Records several local edits in one transaction: all of them, or (on any error) none.
+    /// Each is recorded as [`ReplicaFile::record_add`], [`ReplicaFile::record_update`] and
+    /// [`ReplicaFile::record_delete`] record one; an update may also name fields whose
+    /// before-image value it started from (`started_from`), so the next sync's conflict check
+    /// compares the server's value with that one instead of the server's version now.
+    pub fn record_edits(&mut self, edits: &[QueuedEdit]) -> Result<(), ReplicaFileError> {
+        let mut gid_fields = std::collections::HashMap::new();
+        for edit in edits {
+            let layer_id = edit.layer_id();
+            self.ensure_layer(layer_id)?;
+            if let std::collections::hash_map::Entry::Vacant(slot) = gid_fields.entry(layer_id) {
+                slot.insert(self.global_id_field(layer_id)?);
             }
-            Some(existing) if existing.kind == ChangeKind::Delete => {}
-            Some(existing) => {
-                // An add that was already sent may exist on the server: delete it there too.
-                let deleted = LocalChange {
-                    kind: ChangeKind::Delete,
-                    attributes: Attributes::new(),
-                    geometry: None,
-                    ..touched(existing)
-                };
-                write_change(&tx, &path, &deleted)?;
-            }
-            None => {
-                let Some(server) = read_server_feature(&tx, &path, layer_id, global_id)? else {
-                    return Err(ReplicaFileError::NoSuchFeature {
-                        layer_id,
-                        global_id: global_id.clone(),
-                    });
-                };
-                let change = fresh_change(
+        }
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        for edit in edits {
+            match edit {
+                QueuedEdit::Add { layer_id, feature } => {
+                    let gid_field = gid_fields.get(layer_id).map(String::as_str);
+                    add_in(
+                        &tx,
+                        &path,
+                        gid_field.unwrap_or("GlobalID"),
+                        *layer_id,
+                        feature.clone(),
+                    )?;
+                }
+                QueuedEdit::Update {
                     layer_id,
                     global_id,
-                    ChangeKind::Delete,
-                    Attributes::new(),
-                    None,
-                    Some(server),
-                );
-                write_change(&tx, &path, &change)?;
+                    attributes,
+                    geometry,
+                    started_from,
+                } => {
+                    let mut change = update_in(
+                        &tx,
+                        &path,
+                        *layer_id,
+                        global_id,
+                        attributes.clone(),
+                        geometry.clone(),
+                    )?;
+                    if let Some(before) = change.before.as_mut() {
+                        for (name, value) in started_from {
+                            before
+                                .attributes
+                                .retain(|k, _| !k.eq_ignore_ascii_case(name));
+                            before.attributes.insert(name.clone(), value.clone());
+                        }
+                    }
+                    write_change(&tx, &path, &change)?;
+                }
+                QueuedEdit::Delete {
+                    layer_id,
+                    global_id,
+                } => delete_in(&tx, &path, *layer_id, global_id)?,
+                QueuedEdit::Attachment { kind, attachment } => match kind {
+                    ChangeKind::Add => attachment_add_in(&tx, &path, attachment)?,
+                    ChangeKind::Update => attachment_update_in(&tx, &path, attachment)?,
+                    ChangeKind::Delete => attachment_delete_in(
+                        &tx,
+                        &path,
+                        attachment.layer_id,
+                        &attachment.global_id,
+                        &attachment.parent_global_id,
+                    )?,
+                },
             }
         }
         tx.commit().map_err(|e| sql_at(&path, e))
@@ -263,6 +252,169 @@ impl ReplicaFile {
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(change)
     }
+}
+
+/// One local edit of a batch ([`ReplicaFile::record_edits`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueuedEdit {
+    Add {
+        layer_id: i64,
+        feature: Feature,
+    },
+    Update {
+        layer_id: i64,
+        global_id: Guid,
+        attributes: Attributes,
+        geometry: Option<serde_json::Value>,
+        /// Fields whose before-image value is this one (the value the edit started from).
+        started_from: Attributes,
+    },
+    Delete {
+        layer_id: i64,
+        global_id: Guid,
+    },
+    /// An attachment add, update or delete (its parent and layer already checked; an add's
+    /// parent may be a feature added earlier in the same batch).
+    Attachment {
+        kind: ChangeKind,
+        attachment: QueuedAttachment,
+    },
+}
+
+impl QueuedEdit {
+    pub fn layer_id(&self) -> i64 {
+        match self {
+            QueuedEdit::Add { layer_id, .. }
+            | QueuedEdit::Update { layer_id, .. }
+            | QueuedEdit::Delete { layer_id, .. } => *layer_id,
+            QueuedEdit::Attachment { attachment, .. } => attachment.layer_id,
+        }
+    }
+}
+
+/// [`ReplicaFile::record_add`] inside a transaction.
+fn add_in(
+    tx: &Transaction,
+    path: &Path,
+    gid_field: &str,
+    layer_id: i64,
+    mut feature: Feature,
+) -> Result<Guid, ReplicaFileError> {
+    let global_id = match feature.global_id() {
+        Some(g) => g,
+        None => Guid::new_v4(),
+    };
+    feature
+        .attributes
+        .retain(|k, _| !k.eq_ignore_ascii_case("globalid") && !k.eq_ignore_ascii_case(gid_field));
+    feature.attributes.insert(
+        gid_field.to_string(),
+        serde_json::Value::String(global_id.as_str().to_string()),
+    );
+    if read_server_feature(tx, path, layer_id, &global_id)?.is_some()
+        || read_change(tx, path, layer_id, &global_id)?.is_some()
+    {
+        return Err(ReplicaFileError::FeatureExists {
+            layer_id,
+            global_id,
+        });
+    }
+    let change = fresh_change(
+        layer_id,
+        &global_id,
+        ChangeKind::Add,
+        feature.attributes,
+        feature.geometry,
+        None,
+    );
+    write_change(tx, path, &change)?;
+    Ok(global_id)
+}
+
+/// The change [`ReplicaFile::record_update`] writes, read inside a transaction (not written).
+fn update_in(
+    tx: &Transaction,
+    path: &Path,
+    layer_id: i64,
+    global_id: &Guid,
+    attributes: Attributes,
+    geometry: Option<serde_json::Value>,
+) -> Result<LocalChange, ReplicaFileError> {
+    let changed = without_global_id(attributes);
+    match read_change(tx, path, layer_id, global_id)? {
+        Some(existing) if existing.kind == ChangeKind::Delete => {
+            Err(ReplicaFileError::DeletedLocally {
+                layer_id,
+                global_id: global_id.clone(),
+            })
+        }
+        Some(mut existing) => {
+            existing.attributes.extend(changed);
+            if geometry.is_some() {
+                existing.geometry = geometry;
+            }
+            Ok(touched(existing))
+        }
+        None => {
+            let Some(server) = read_server_feature(tx, path, layer_id, global_id)? else {
+                return Err(ReplicaFileError::NoSuchFeature {
+                    layer_id,
+                    global_id: global_id.clone(),
+                });
+            };
+            Ok(fresh_change(
+                layer_id,
+                global_id,
+                ChangeKind::Update,
+                changed,
+                geometry,
+                Some(server),
+            ))
+        }
+    }
+}
+
+/// [`ReplicaFile::record_delete`] inside a transaction.
+fn delete_in(
+    tx: &Transaction,
+    path: &Path,
+    layer_id: i64,
+    global_id: &Guid,
+) -> Result<(), ReplicaFileError> {
+    match read_change(tx, path, layer_id, global_id)? {
+        Some(existing) if existing.kind == ChangeKind::Add && existing.upload_gen.is_none() => {
+            delete_change(tx, path, layer_id, global_id)?;
+        }
+        Some(existing) if existing.kind == ChangeKind::Delete => {}
+        Some(existing) => {
+            // An add that was already sent may exist on the server: delete it there too.
+            let deleted = LocalChange {
+                kind: ChangeKind::Delete,
+                attributes: Attributes::new(),
+                geometry: None,
+                ..touched(existing)
+            };
+            write_change(tx, path, &deleted)?;
+        }
+        None => {
+            let Some(server) = read_server_feature(tx, path, layer_id, global_id)? else {
+                return Err(ReplicaFileError::NoSuchFeature {
+                    layer_id,
+                    global_id: global_id.clone(),
+                });
+            };
+            let change = fresh_change(
+                layer_id,
+                global_id,
+                ChangeKind::Delete,
+                Attributes::new(),
+                None,
+                Some(server),
+            );
+            write_change(tx, path, &change)?;
+        }
+    }
+    Ok(())
 }
 
 /// A change queued for the first time: pending, revision 1, edited now.

@@ -71,11 +71,13 @@ mod server_features;
 mod upload;
 
 pub use apply::AppliedSync;
+pub use attachment_queue::QueuedAttachment;
 pub use attachments::{AttachmentPayloads, LocalAttachment};
 pub use conflict_check::ConflictCheck;
 pub use conflicts::ResolveOutcome;
 pub use counts::PendingCounts;
 pub use definition::{Generations, ReplicaDefinition, ReplicaLayer};
+pub use local_edits::QueuedEdit;
 pub use neighbours::NearFeature;
 pub use queue::{ChangeKey, ChangeKind, ChangeState, LocalChange, Refusal};
 use schema::FORMAT_VERSION;

@@ -77,6 +77,8 @@ pub enum Action {
         row: RowIndex,
     },
     OpenUnregister(LocalReplicaId),
+    /// Open "Restore changes from backup…" for the replica (asks for its backups).
+    OpenRestore(LocalReplicaId),
     Unregister(LocalReplicaId),
     DropEdit {
         replica: LocalReplicaId,
@@ -263,6 +265,7 @@ impl SyncwatchApp {
                     self.vm.mark_results_stale(replica);
                 }
             }
+            Action::OpenRestore(id) => self.open_restore(id),
             Action::OpenUnregister(id) => {
                 if let Some(r) = self.vm.replica(id) {
                     self.unregister_confirm = Some(UnregisterConfirm {

@@ -14,6 +14,7 @@ mod dev_hooks;
 mod fix_form;
 mod log_export;
 mod notifications;
+mod restore;
 mod service_replicas;
 mod sign_in;
 mod title;
@@ -76,6 +77,8 @@ pub struct SyncwatchApp {
     pub accounts_window: Option<AccountsWindow>,
     /// File → Manage service replicas… is open.
     pub service_replicas: Option<crate::ui::service_replicas::ServiceReplicasView>,
+    /// "Restore changes from backup…" is open.
+    pub restore: Option<crate::ui::dialogs::restore::RestoreWindow>,
     /// The file dialog of the service replicas' "Export CSV…" is open.
     service_export: Option<service_replicas::PendingServiceExport>,
     events: crate::engine::EventReceiver,
@@ -138,6 +141,7 @@ impl SyncwatchApp {
             sign_in: None,
             accounts_window: None,
             service_replicas: None,
+            restore: None,
             service_export: None,
             events: events.into(),
             commands,
@@ -201,6 +205,7 @@ impl SyncwatchApp {
             }
             self.follow_sign_in(ctx, &event);
             self.follow_service_replicas(&event);
+            self.follow_restore(&event);
             self.follow_wizard(&event);
             self.follow_fix_forms(&event);
             self.notifications.observe(&event, now_ms);
@@ -300,6 +305,7 @@ impl SyncwatchApp {
                         actions.push(Action::SetPaused(id, paused))
                     }
                     ReplicaListAction::Unregister(id) => actions.push(Action::OpenUnregister(id)),
+                    ReplicaListAction::OpenRestore(id) => actions.push(Action::OpenRestore(id)),
                     ReplicaListAction::SelectOfflineMap(i) => {
                         self.selected_offline = self
                             .vm
@@ -444,6 +450,7 @@ impl SyncwatchApp {
                             DetailAction::Unregister(id) => {
                                 actions.push(Action::OpenUnregister(id))
                             }
+                            DetailAction::OpenRestore(id) => actions.push(Action::OpenRestore(id)),
                             DetailAction::ShowFailedEdits => {
                                 actions.push(Action::ShowTab(Tab::Results))
                             }
@@ -525,6 +532,7 @@ impl SyncwatchApp {
         }
         self.wizard_window_ui(ctx, actions);
         self.service_replicas_window_ui(ctx);
+        self.restore_window_ui(ctx);
         // After the New replica wizard, so its "Sign in…" opens on top of it.
         self.sign_in_modals_ui(ctx, actions);
         self.fix_modals_ui(ctx, actions);

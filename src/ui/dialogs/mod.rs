@@ -2,7 +2,8 @@
 //! the chosen layers and work area, [`wizard`]), "Sign in" ([`sign_in`]), File → Accounts
 //! ([`accounts`]), the attribute form that fixes a refused edit before resending it ([`fix`]),
 //! one field set for several refused edits ([`bulk_fix`]), and the confirmations before local
-//! edits are dropped or a replica unregistered ([`confirm`]). Each keeps its own form state
+//! edits are dropped or a replica unregistered ([`confirm`]), and "Restore changes from backup…"
+//! ([`restore`]). Each keeps its own form state
 //! and returns what the user decided; the app turns that into `Command`s. Escape or a click
 //! outside cancels every one of them.
 
@@ -10,6 +11,7 @@ pub mod accounts;
 pub mod bulk_fix;
 pub mod confirm;
 pub mod fix;
+pub mod restore;
 pub mod sign_in;
 pub mod wizard;
 

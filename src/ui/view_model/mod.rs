@@ -304,6 +304,18 @@ impl ViewModel {
             Event::ServiceDescribed { .. } | Event::AreaCounted { .. } => {}
             // The app opens the fix form with it (`app::fix_form`).
             Event::FixFormLoaded { .. } => {}
+            // The restore window follows these (`ui::app::restore`); a finished restore is news.
+            Event::BackupsListed { .. } | Event::BackupPreviewed { .. } => {}
+            Event::BackupRestored { report } => self.set_notice(
+                format!(
+                    "Restored {} change(s) from {}; {} already restored, {} discarded",
+                    report.restored.len(),
+                    report.backup,
+                    report.already_restored.len(),
+                    report.discarded.len()
+                ),
+                false,
+            ),
             Event::SignedIn { account, .. } => {
                 match self.accounts.iter_mut().find(|a| a.key == account.key) {
                     Some(slot) => *slot = account,

@@ -5,7 +5,8 @@
 //! with fixture data, signing in (dialog, browser wait, Accounts, the banner), and the service's
 //! replicas with the unregister confirmation, an ArcGIS offline map selected, the New replica
 //! wizard's work-area page on the real engine and the GridTown test service, the attribute fix
-//! form and the detail pane's attributes, the conflicts compare view, and View → Notifications…. Writes
+//! form and the detail pane's attributes, the conflicts compare view, View → Notifications…, and
+//! "Restore changes from backup…". Writes
 //! `screenshots/*.png`.
 //! Run: `cargo test --features snapshot --test it ui::screenshots`.
 #![cfg(feature = "snapshot")]
@@ -444,4 +445,109 @@ fn screenshot_of_the_notification_settings() {
     h.state_mut().notification_settings_open = true;
     settle(&mut h);
     save(&mut h, "notification-settings.png");
+}
+
+/// "Restore changes from backup…" with fixture data: two backups of the replica (one whose
+/// export cannot be read), the newest previewed with what restoring each change would do.
+#[test]
+fn screenshot_of_the_restore_dialog() {
+    use serde_json::json;
+    use syncwatch::engine::{
+        BackupChange, BackupCounts, BackupInfo, BackupPreview, Event, ResetMode, RestoreOutcome,
+    };
+    use syncwatch::protocol::{ChangeType, Guid};
+    use syncwatch::ui::Action;
+    let (app, tx) = app(false);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut SyncwatchApp| app.ui_for_tests(ui), app);
+    settle(&mut h);
+    let replica = fixtures::UP_TO_DATE;
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, Action::OpenRestore(replica));
+    let backup = BackupInfo {
+        name: "Hydrants___crew_A-20261203T054000Z".into(),
+        dir: "/home/tech/.local/share/syncwatch/recovery/Hydrants___crew_A-20261203T054000Z".into(),
+        made_ms: Some(fixtures::NOW_MS - 2 * 3_600_000),
+        mode: Some(ResetMode::RecoverOrDiscard),
+        mode_used: Some(ResetMode::Discard),
+        reason: "the service no longer knows the replica (sync was terminated)".into(),
+        counts: BackupCounts {
+            adds: 1,
+            updates: 2,
+            deletes: 0,
+            attachments: 1,
+        },
+        unreadable: None,
+    };
+    let damaged = BackupInfo {
+        name: "Hydrants___crew_A-20261001T101500Z".into(),
+        made_ms: None,
+        mode: None,
+        mode_used: None,
+        counts: BackupCounts::default(),
+        unreadable: Some(
+            "its unsynced-changes.json is not a backup's export (EOF while parsing at line 1)"
+                .into(),
+        ),
+        ..backup.clone()
+    };
+    tx.send(Event::BackupsListed {
+        replica,
+        backups: vec![backup.clone(), damaged],
+    })
+    .expect("receiver alive");
+    // Fixed GlobalIDs, so the screenshot comes out the same every time.
+    let next = std::cell::Cell::new(0u32);
+    let line = |kind, fields: Vec<(&str, serde_json::Value)>, outcome, note: &str| BackupChange {
+        layer_id: 0,
+        layer_name: "Hydrants".into(),
+        global_id: {
+            next.set(next.get() + 1);
+            Guid::parse(&format!(
+                "{{{:08X}-3F2A-4C1B-9E7D-5A6B7C8D9E0F}}",
+                next.get()
+            ))
+            .expect("a GlobalID")
+        },
+        change_type: kind,
+        fields: fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        geometry_changed: kind == ChangeType::Insert,
+        outcome,
+        note: note.into(),
+    };
+    tx.send(Event::BackupPreviewed {
+        preview: Box::new(BackupPreview {
+            replica,
+            backup,
+            changes: vec![
+                line(
+                    ChangeType::Insert,
+                    vec![("FacilityID", json!("HYD-0412")), ("Status", json!("IS"))],
+                    RestoreOutcome::Restored,
+                    "created locally; kept",
+                ),
+                line(
+                    ChangeType::Update,
+                    vec![("Notes", json!("cap replaced"))],
+                    RestoreOutcome::Restored,
+                    "updated locally; also changed on the server (Notes): queued from the value it started from, so the next sync holds it as a conflict for you to resolve (conflict policy: ask)",
+                ),
+                line(
+                    ChangeType::Update,
+                    vec![("Status", json!("OOS"))],
+                    RestoreOutcome::Discarded,
+                    "deleted on the server; the local update is discarded (restore rule: a server delete beats a local update)",
+                ),
+            ],
+            attachments: Vec::new(),
+        }),
+    })
+    .expect("receiver alive");
+    settle(&mut h);
+    save(&mut h, "restore-backup.png");
 }
