@@ -1,5 +1,6 @@
 //! `syncwatch edit`: record a local add, update or delete, or attach a file to a feature or
-//! delete an attachment, in a replica's change queue; the next sync uploads it.
+//! delete an attachment, in a replica's change queue, or a whole batch from a file
+//! (`--from-file`, all or none); the next sync uploads them.
 
 use super::session::{Session, data_dir, print_json};
 use super::terminal::outln;
@@ -9,12 +10,13 @@ use anyhow::{Context, anyhow, bail};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("change").required(true).args(["add", "update", "delete", "attach", "detach"])))]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["add", "update", "delete", "attach", "detach", "from_file"])))]
 pub struct EditArgs {
     /// The replica's name or replicaID.
     pub replica: String,
-    /// The layer id (for --add, --update and --delete; attachments find their feature's layer).
-    #[arg(long = "layer", required_unless_present_any = ["attach", "detach"])]
+    /// The layer id (for --add, --update and --delete, and the layer GeoJSON features of
+    /// --from-file are added to; attachments find their feature's layer).
+    #[arg(long = "layer", required_unless_present_any = ["attach", "detach", "from_file"])]
     pub layer_id: Option<i64>,
     /// Add a feature: `{"attributes":{…},"geometry":{…}}` or just the attributes object.
     #[arg(long, value_name = "JSON")]
@@ -34,6 +36,11 @@ pub struct EditArgs {
     /// Delete an attachment by its GlobalID.
     #[arg(long, value_name = "ATTACHMENT_GLOBALID")]
     pub detach: Option<String>,
+    /// Record a batch of edits from a file, all or none: a synchronizeReplica `edits` value
+    /// (`[{"id":0,"features":{"adds":[…],"updates":[…],"deleteIds":[…]}}]`), or GeoJSON
+    /// features added to --layer.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -145,6 +152,9 @@ fn edit_from(args: &EditArgs) -> anyhow::Result<(LocalEdit, Guid, &'static str)>
 }
 
 pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
+    if let Some(file) = &args.from_file {
+        return run_batch(args, file, data_dir_flag);
+    }
     let (edit, global_id, kind) = edit_from(args)?;
     let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
     let summary = match session.resolve(&args.replica) {
@@ -181,4 +191,57 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
             super::sync::report_failure(args.json, &format!("{:#}", anyhow::Error::new(error)))
         }
     }
+}
+
+/// `--from-file`: the whole batch in one transaction; a bad entry is named by its place in
+/// the file and nothing is recorded.
+fn run_batch(args: &EditArgs, file: &Path, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
+    let entries = super::edit_batch::read_batch(file, args.layer_id)?;
+    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
+    let summary = match session.resolve(&args.replica) {
+        Ok(s) => s,
+        Err(e) => {
+            session.shutdown();
+            return Err(e);
+        }
+    };
+    let count = |f: fn(&LocalEdit) -> bool| entries.iter().filter(|e| f(&e.edit)).count();
+    let adds = count(|e| matches!(e, LocalEdit::Add { .. }));
+    let updates = count(|e| matches!(e, LocalEdit::Update { .. }));
+    let deletes = count(|e| matches!(e, LocalEdit::Delete { .. }));
+    let places: Vec<String> = entries.iter().map(|e| e.place.clone()).collect();
+    let edits = entries.into_iter().map(|e| (e.layer_id, e.edit)).collect();
+    let answer = session.block_on(session.handle().record_edits(summary.id, edits));
+    session.shutdown();
+    let after = match answer {
+        Ok(after) => after,
+        Err(crate::engine::EngineError::BatchEntry { position, source }) => {
+            let place = places.get(position).map_or("?", String::as_str);
+            bail!(
+                "{place} in {}: {source}; nothing of the batch was recorded",
+                file.display()
+            );
+        }
+        Err(error) => {
+            return super::sync::report_failure(
+                args.json,
+                &format!("{:#}", anyhow::Error::new(error)),
+            );
+        }
+    };
+    if args.json {
+        print_json(&serde_json::json!({
+            "replica": after.name, "adds": adds, "updates": updates, "deletes": deletes,
+            "pendingChanges": after.pending_changes,
+        }))?;
+    } else {
+        outln!(
+            "recorded {} local edit(s) ({adds} adds, {updates} updates, {deletes} deletes) in one \
+             transaction; {} change(s) pending in {}",
+            adds + updates + deletes,
+            after.pending_changes,
+            after.name
+        );
+    }
+    Ok(super::exit::OK)
 }

@@ -9,6 +9,7 @@ mod codes;
 mod conflicts;
 mod create;
 mod edit;
+mod edit_batch;
 pub mod gui;
 mod inspect;
 mod log;

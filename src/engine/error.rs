@@ -45,6 +45,14 @@ pub enum EngineError {
         #[source]
         source: csv::Error,
     },
+    /// An edit of a batch could not be recorded, so none of the batch was.
+    #[error("edit {position} of the batch could not be recorded, so none was")]
+    BatchEntry {
+        /// 0-based, in the order the batch was given.
+        position: usize,
+        #[source]
+        source: ReplicaFileError,
+    },
     #[error("internal error (please report): {0}")]
     Bug(String),
 }

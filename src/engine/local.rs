@@ -1,4 +1,5 @@
-//! Commands that only touch local files: recording a local edit (features and attachments),
+//! Commands that only touch local files: recording a local edit (features and attachments) or a
+//! batch of them,
 //! fixing or dropping a refused edit, and exporting edit results as CSV. Each runs as one blocking step (one transaction in the
 //! replica file) and answers with events; none talks to the network.
 
@@ -8,7 +9,7 @@ use super::api::{
 };
 use super::error::EngineError;
 use super::job::{send_edit_results, send_summary};
-use crate::geodatabase::replica_file::{ReplicaFile, ReplicaFileError};
+use crate::geodatabase::replica_file::{QueuedEdit, ReplicaFile, ReplicaFileError};
 use crate::protocol::{Attributes, Feature, Guid};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -90,6 +91,78 @@ pub(crate) async fn edit_feature(
         super::prediction::refresh::schedule(deps, replica);
     }
     summary
+}
+
+/// Records a batch of local adds, updates and deletes (`(layer_id, edit)` in order) in one
+/// transaction of the replica file: all of them, or, when one cannot be recorded, none
+/// ([`EngineError::BatchEntry`] names it). Predictions are judged once, after the batch.
+/// Attachments are not batched (`edit_feature` records them one by one).
+pub(crate) async fn record_edits(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    edits: Vec<(i64, LocalEdit)>,
+) -> Result<ReplicaSummary, EngineError> {
+    let queued = edits
+        .into_iter()
+        .enumerate()
+        .map(|(position, (layer_id, edit))| queued_edit(position, layer_id, edit))
+        .collect::<Result<Vec<_>, _>>()?;
+    let summary = deps
+        .blocking(move |store| {
+            let path = store.replica(replica)?.file_path;
+            let mut file = ReplicaFile::open(&path)?;
+            file.record_batch(&queued).map_err(|e| match e.position {
+                Some(position) => EngineError::BatchEntry {
+                    position,
+                    source: e.source,
+                },
+                None => EngineError::ReplicaFile(e.source),
+            })?;
+            drop(file);
+            let record = store.replica(replica)?;
+            Ok(super::summary::build(store, &record, false)?)
+        })
+        .await;
+    if summary.is_ok() {
+        super::prediction::refresh::schedule(deps, replica);
+    }
+    summary
+}
+
+fn queued_edit(position: usize, layer_id: i64, edit: LocalEdit) -> Result<QueuedEdit, EngineError> {
+    Ok(match edit {
+        LocalEdit::Add {
+            attributes,
+            geometry,
+        } => QueuedEdit::Add {
+            layer_id,
+            feature: Feature {
+                geometry,
+                attributes,
+            },
+        },
+        LocalEdit::Update {
+            global_id,
+            attributes,
+            geometry,
+        } => QueuedEdit::Update {
+            layer_id,
+            global_id,
+            attributes,
+            geometry,
+            started_from: Attributes::new(),
+        },
+        LocalEdit::Delete { global_id } => QueuedEdit::Delete {
+            layer_id,
+            global_id,
+        },
+        LocalEdit::Attach(_) | LocalEdit::Detach { .. } => {
+            return Err(EngineError::Unsupported(format!(
+                "edit {position} of the batch is an attachment change: attach and detach files \
+                 one by one (`syncwatch edit --attach` / `--detach`); nothing was recorded"
+            )));
+        }
+    })
 }
 
 /// Replaces a refused edit's values; it is resent on the next sync. Its failure stays in the

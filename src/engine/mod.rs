@@ -366,6 +366,16 @@ impl EngineHandle {
         restore::preview(&self.shared.deps, replica, backup).await
     }
 
+    /// Records a batch of local edits (`(layer_id, edit)`, in order) in one transaction: all, or
+    /// none with [`EngineError::BatchEntry`] naming the one that failed; then the summary.
+    pub async fn record_edits(
+        &self,
+        replica: LocalReplicaId,
+        edits: Vec<(i64, LocalEdit)>,
+    ) -> Result<ReplicaSummary, EngineError> {
+        local::record_edits(&self.shared.deps, replica, edits).await
+    }
+
     /// The store new secrets go to (the choice in force since start).
     pub fn secret_store(&self) -> SecretStoreKind {
         self.shared.deps.secrets.choice()

@@ -60,6 +60,7 @@ mod cli {
     mod commands;
     mod conflicts;
     mod damaged_files;
+    mod edit_batch;
     mod inspect;
     mod reset;
     mod restore;

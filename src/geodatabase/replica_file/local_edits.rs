@@ -114,71 +114,36 @@ impl ReplicaFile {
     /// before-image value it started from (`started_from`), so the next sync's conflict check
     /// compares the server's value with that one instead of the server's version now.
     pub fn record_edits(&mut self, edits: &[QueuedEdit]) -> Result<(), ReplicaFileError> {
+        self.record_batch(edits).map_err(|e| e.source)
+    }
+
+    /// [`ReplicaFile::record_edits`], saying which edit (its position in `edits`) failed.
+    pub fn record_batch(&mut self, edits: &[QueuedEdit]) -> Result<(), BatchError> {
+        let whole = |source| BatchError {
+            position: None,
+            source,
+        };
         let mut gid_fields = std::collections::HashMap::new();
-        for edit in edits {
+        for (position, edit) in edits.iter().enumerate() {
+            let at = |source| BatchError {
+                position: Some(position),
+                source,
+            };
             let layer_id = edit.layer_id();
-            self.ensure_layer(layer_id)?;
+            self.ensure_layer(layer_id).map_err(at)?;
             if let std::collections::hash_map::Entry::Vacant(slot) = gid_fields.entry(layer_id) {
-                slot.insert(self.global_id_field(layer_id)?);
+                slot.insert(self.global_id_field(layer_id).map_err(at)?);
             }
         }
         let path = self.path.clone();
-        let tx = self.write_tx()?;
-        for edit in edits {
-            match edit {
-                QueuedEdit::Add { layer_id, feature } => {
-                    let gid_field = gid_fields.get(layer_id).map(String::as_str);
-                    add_in(
-                        &tx,
-                        &path,
-                        gid_field.unwrap_or("GlobalID"),
-                        *layer_id,
-                        feature.clone(),
-                    )?;
-                }
-                QueuedEdit::Update {
-                    layer_id,
-                    global_id,
-                    attributes,
-                    geometry,
-                    started_from,
-                } => {
-                    let mut change = update_in(
-                        &tx,
-                        &path,
-                        *layer_id,
-                        global_id,
-                        attributes.clone(),
-                        geometry.clone(),
-                    )?;
-                    if let Some(before) = change.before.as_mut() {
-                        for (name, value) in started_from {
-                            before
-                                .attributes
-                                .retain(|k, _| !k.eq_ignore_ascii_case(name));
-                            before.attributes.insert(name.clone(), value.clone());
-                        }
-                    }
-                    write_change(&tx, &path, &change)?;
-                }
-                QueuedEdit::Delete {
-                    layer_id,
-                    global_id,
-                } => delete_in(&tx, &path, *layer_id, global_id)?,
-                QueuedEdit::Attachment { kind, attachment } => match kind {
-                    ChangeKind::Add => attachment_add_in(&tx, &path, attachment)?,
-                    ChangeKind::Update => attachment_update_in(&tx, &path, attachment)?,
-                    ChangeKind::Delete => attachment_delete_in(
-                        &tx,
-                        &path,
-                        attachment.layer_id,
-                        &attachment.global_id,
-                        &attachment.parent_global_id,
-                    )?,
-                },
-            }
+        let tx = self.write_tx().map_err(whole)?;
+        for (position, edit) in edits.iter().enumerate() {
+            record_one(&tx, &path, &gid_fields, edit).map_err(|source| BatchError {
+                position: Some(position),
+                source,
+            })?;
         }
-        tx.commit().map_err(|e| sql_at(&path, e))
+        tx.commit().map_err(|e| whole(sql_at(&path, e)))
     }
 
     /// Replaces the values of a queued add or update (the user's fix) and queues it again.
@@ -252,6 +217,77 @@ impl ReplicaFile {
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(change)
     }
+}
+
+/// One edit of [`ReplicaFile::record_batch`], inside its transaction.
+fn record_one(
+    tx: &Transaction,
+    path: &Path,
+    gid_fields: &std::collections::HashMap<i64, String>,
+    edit: &QueuedEdit,
+) -> Result<(), ReplicaFileError> {
+    match edit {
+        QueuedEdit::Add { layer_id, feature } => {
+            let gid_field = gid_fields.get(layer_id).map(String::as_str);
+            add_in(
+                tx,
+                path,
+                gid_field.unwrap_or("GlobalID"),
+                *layer_id,
+                feature.clone(),
+            )?;
+        }
+        QueuedEdit::Update {
+            layer_id,
+            global_id,
+            attributes,
+            geometry,
+            started_from,
+        } => {
+            let mut change = update_in(
+                tx,
+                path,
+                *layer_id,
+                global_id,
+                attributes.clone(),
+                geometry.clone(),
+            )?;
+            if let Some(before) = change.before.as_mut() {
+                for (name, value) in started_from {
+                    before
+                        .attributes
+                        .retain(|k, _| !k.eq_ignore_ascii_case(name));
+                    before.attributes.insert(name.clone(), value.clone());
+                }
+            }
+            write_change(tx, path, &change)?;
+        }
+        QueuedEdit::Delete {
+            layer_id,
+            global_id,
+        } => delete_in(tx, path, *layer_id, global_id)?,
+        QueuedEdit::Attachment { kind, attachment } => match kind {
+            ChangeKind::Add => attachment_add_in(tx, path, attachment)?,
+            ChangeKind::Update => attachment_update_in(tx, path, attachment)?,
+            ChangeKind::Delete => attachment_delete_in(
+                tx,
+                path,
+                attachment.layer_id,
+                &attachment.global_id,
+                &attachment.parent_global_id,
+            )?,
+        },
+    }
+    Ok(())
+}
+
+/// Why a batch recorded nothing: the edit at `position` (`None`: the batch as a whole) failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{source}", position.map(|p| format!("edit {p} of the batch: ")).unwrap_or_default())]
+pub struct BatchError {
+    pub position: Option<usize>,
+    #[source]
+    pub source: ReplicaFileError,
 }
 
 /// One local edit of a batch ([`ReplicaFile::record_edits`]).

@@ -77,7 +77,7 @@ pub use conflict_check::ConflictCheck;
 pub use conflicts::ResolveOutcome;
 pub use counts::PendingCounts;
 pub use definition::{Generations, ReplicaDefinition, ReplicaLayer};
-pub use local_edits::QueuedEdit;
+pub use local_edits::{BatchError, QueuedEdit};
 pub use neighbours::NearFeature;
 pub use queue::{ChangeKey, ChangeKind, ChangeState, LocalChange, Refusal};
 use schema::FORMAT_VERSION;

@@ -6,6 +6,7 @@
 //! (`generalize`) and writing GeoJSON (`geojson_out`). Must not do I/O or know the server.
 
 pub mod generalize;
+pub mod geojson_in;
 pub mod geojson_out;
 pub mod relation;
 pub mod shape;
