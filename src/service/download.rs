@@ -5,9 +5,10 @@
 
 use super::client::FeatureServiceClient;
 use super::error::{ServiceClientError, expired, malformed, too_large, transport_error};
+use super::job_polling::{JobProgress, ProgressFn};
 use super::transport::{Transfer, check_status, parse};
 use crate::protocol::catalog::TransportKind;
-use crate::protocol::{Guid, ReplicaResponse};
+use crate::protocol::{Guid, JobState, ReplicaResponse};
 use reqwest::{Method, StatusCode};
 use std::path::{Path, PathBuf};
 use url::Url;
@@ -20,12 +21,13 @@ impl FeatureServiceClient {
         &self,
         url: &Url,
         dir: &Path,
+        progress: ProgressFn<'_>,
     ) -> Result<ReplicaResponse, ServiceClientError> {
         let operation = "download result";
         let config = &self.inner.config;
         let (mut attempt, mut renewed) = (0, false);
         loop {
-            match self.download_json_once(operation, url, dir).await {
+            match self.download_json_once(operation, url, dir, progress).await {
                 // The output directory removed the file: an envelope with 404.
                 Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
                     return Err(expired(url));
@@ -55,10 +57,12 @@ impl FeatureServiceClient {
         operation: &'static str,
         url: &Url,
         dir: &Path,
+        progress: ProgressFn<'_>,
     ) -> Result<ReplicaResponse, ServiceClientError> {
         let path = dir.join(format!("{}.json.part", Guid::new_v4().bare()));
         let limit = self.inner.config.max_replica_reply_bytes;
-        self.stream_to_file(operation, url, &path, limit).await?;
+        self.stream_to_file(operation, url, &path, limit, Some(progress))
+            .await?;
         let read_path = path.clone();
         let parsed = tokio::task::spawn_blocking(move || {
             std::fs::read(&read_path).map(|body| parse::<ReplicaResponse>(operation, &body))
@@ -81,6 +85,7 @@ impl FeatureServiceClient {
         &self,
         url: &Url,
         dir: &Path,
+        progress: ProgressFn<'_>,
     ) -> Result<PathBuf, ServiceClientError> {
         let operation = "download result";
         let final_path = dir.join(format!("{}.geodatabase", Guid::new_v4().bare()));
@@ -91,6 +96,7 @@ impl FeatureServiceClient {
                 url,
                 &part_path,
                 self.inner.config.max_result_file_bytes,
+                Some(progress),
             )
             .await?;
         if !first_bytes.starts_with(b"SQLite format 3\0") {
@@ -131,7 +137,7 @@ impl FeatureServiceClient {
         let operation = "download attachment";
         let url = self.resolve(operation, url)?;
         let path = dir.join(format!("{}.attachment", Guid::new_v4().bare()));
-        self.stream_to_file(operation, &url, &path, max_bytes)
+        self.stream_to_file(operation, &url, &path, max_bytes, None)
             .await?;
         Ok(path)
     }
@@ -148,6 +154,7 @@ impl FeatureServiceClient {
         url: &Url,
         path: &Path,
         limit: u64,
+        progress: Option<ProgressFn<'_>>,
     ) -> Result<Vec<u8>, ServiceClientError> {
         let io_err = |source| ServiceClientError::Io {
             path: path.to_path_buf(),
@@ -167,6 +174,11 @@ impl FeatureServiceClient {
             path: path.to_path_buf(),
             written: 0,
             first_bytes: Vec::new(),
+            progress: progress.map(|report| ByteProgress {
+                report,
+                total: None,
+                last: None,
+            }),
         };
         let config = &self.inner.config;
         let mut failures = 0;
@@ -198,6 +210,11 @@ impl FeatureServiceClient {
                 }
             }
         }
+        if let Some(progress) = &mut partial.progress {
+            // The last report: all of it.
+            progress.total = Some(partial.written);
+            progress.tell(partial.written, true);
+        }
         partial.file.sync_all().await.map_err(io_err)?;
         Ok(partial.first_bytes)
     }
@@ -207,7 +224,7 @@ impl FeatureServiceClient {
         &self,
         operation: &'static str,
         url: &Url,
-        partial: &mut PartialFile,
+        partial: &mut PartialFile<'_>,
         limit: u64,
     ) -> Result<(), ServiceClientError> {
         let transfer = Transfer::Download {
@@ -255,6 +272,11 @@ impl FeatureServiceClient {
         if expected_total.is_some_and(|len| len > limit) {
             return Err(too_large(operation, url, limit));
         }
+        if let Some(progress) = &mut partial.progress {
+            // A resumed part's total is the whole file's; a reply without a length keeps the
+            // total already known.
+            progress.total = expected_total.or(progress.total);
+        }
         loop {
             let chunk = match response.chunk().await {
                 Ok(Some(chunk)) => chunk,
@@ -276,15 +298,64 @@ impl FeatureServiceClient {
     }
 }
 
-/// A download being written: the file, how much of it is there, and its first bytes.
-struct PartialFile {
+/// A download being written: the file, how much of it is there, its first bytes, and whom to
+/// tell how far it got.
+struct PartialFile<'a> {
     file: tokio::fs::File,
     path: PathBuf,
     written: u64,
     first_bytes: Vec<u8>,
+    progress: Option<ByteProgress<'a>>,
 }
 
-impl PartialFile {
+/// Reports a download's bytes as job progress, at most every [`PROGRESS_EVERY`].
+struct ByteProgress<'a> {
+    report: ProgressFn<'a>,
+    total: Option<u64>,
+    last: Option<std::time::Instant>,
+}
+
+/// How often a download's progress is reported.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl ByteProgress<'_> {
+    /// Reports `written` unless the last report was just now (`force`: report anyway).
+    fn tell(&mut self, written: u64, force: bool) {
+        let now = std::time::Instant::now();
+        if !force && self.last.is_some_and(|t| now - t < PROGRESS_EVERY) {
+            return;
+        }
+        self.last = Some(now);
+        let fraction = self
+            .total
+            .filter(|t| *t > 0)
+            .map(|t| (written as f64 / t as f64).min(1.0) as f32);
+        let message = match self.total {
+            Some(total) => format!(
+                "downloading the result: {} of {}",
+                transfer_size(written),
+                transfer_size(total)
+            ),
+            None => format!("downloading the result: {}", transfer_size(written)),
+        };
+        (self.report)(JobProgress {
+            state: JobState::Running("Downloading".into()),
+            fraction,
+            message,
+        });
+    }
+}
+
+/// "812 KB", "117.2 MB" (powers of 1000, as transfer sizes are given).
+fn transfer_size(bytes: u64) -> String {
+    if bytes < 1_000_000 {
+        format!("{} KB", bytes.div_ceil(1000))
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
+}
+
+impl PartialFile<'_> {
     async fn append(&mut self, chunk: &[u8]) -> Result<(), ServiceClientError> {
         use tokio::io::AsyncWriteExt;
         if self.first_bytes.len() < 256 {
@@ -299,6 +370,9 @@ impl PartialFile {
                 source,
             })?;
         self.written += chunk.len() as u64;
+        if let Some(progress) = &mut self.progress {
+            progress.tell(self.written, false);
+        }
         Ok(())
     }
 

@@ -70,14 +70,14 @@ impl FeatureServiceClient {
         };
         let url = self.resolve("download result", &location)?;
         if format == DataFormat::Sqlite {
-            let path = self.download_file(&url, result_dir).await?;
+            let path = self.download_file(&url, result_dir, progress).await?;
             return Ok(ReplicaResult {
                 response: reply,
                 state,
                 sqlite_file: Some(path),
             });
         }
-        let mut result: ReplicaResponse = self.download_json(&url, result_dir).await?;
+        let mut result: ReplicaResponse = self.download_json(&url, result_dir, progress).await?;
         merge_status_into_result(&mut result, &reply);
         Ok(ReplicaResult {
             response: result,

@@ -185,11 +185,13 @@ async fn a_json_result_cut_twice_is_resumed_not_restarted() {
     let fx = start().await;
     let client = FeatureServiceClient::new(&fx.url, None, fast()).unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
     let create = |name: &str| {
         let mut params = syncwatch::protocol::CreateReplicaParams::new(name, vec![0, 1, 2]);
         params.is_async = true;
-        let (client, dir) = (&client, dir.path().to_path_buf());
-        async move { client.create_replica(&params, &dir, &|_| {}).await }
+        let (client, dir, seen) = (&client, dir.path().to_path_buf(), &seen);
+        let progress = move |p: syncwatch::service::JobProgress| seen.lock().unwrap().push(p);
+        async move { client.create_replica(&params, &dir, &progress).await }
     };
     let before = bytes_served(&fx).await;
     let uncut = create("uncut").await.expect("an uncut create");
@@ -221,4 +223,23 @@ async fn a_json_result_cut_twice_is_resumed_not_restarted() {
         0,
         "no part file left behind"
     );
+    // The download's bytes reached the job's progress (what the window and the CLI show).
+    let seen = seen.lock().unwrap();
+    let downloading: Vec<_> = seen
+        .iter()
+        .filter(|p| p.message.starts_with("downloading the result: "))
+        .collect();
+    assert!(!downloading.is_empty(), "{seen:?}");
+    assert!(
+        downloading
+            .iter()
+            .all(|p| p.fraction.is_none_or(|f| f > 0.0 && f <= 1.0)),
+        "{downloading:?}"
+    );
+    // Each download ends with a report of all of it.
+    let whole = downloading
+        .iter()
+        .filter(|p| p.fraction == Some(1.0) && p.message.contains(" KB of "))
+        .count();
+    assert_eq!(whole, 2, "{downloading:?}");
 }
