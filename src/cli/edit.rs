@@ -156,14 +156,8 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
         return run_batch(args, file, data_dir_flag);
     }
     let (edit, global_id, kind) = edit_from(args)?;
-    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    let summary = match session.resolve(&args.replica) {
-        Ok(s) => s,
-        Err(e) => {
-            session.shutdown();
-            return Err(e);
-        }
-    };
+    let (session, summary) =
+        Session::start_for(&data_dir(data_dir_flag)?, args.json, &args.replica)?;
     let is_attachment = matches!(edit, LocalEdit::Attach { .. } | LocalEdit::Detach { .. });
     let answer = session.edit_feature(summary.id, args.layer_id.unwrap_or_default(), edit);
     session.shutdown();
@@ -197,14 +191,8 @@ pub fn run(args: &EditArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> 
 /// the file and nothing is recorded.
 fn run_batch(args: &EditArgs, file: &Path, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
     let entries = super::edit_batch::read_batch(file, args.layer_id)?;
-    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    let summary = match session.resolve(&args.replica) {
-        Ok(s) => s,
-        Err(e) => {
-            session.shutdown();
-            return Err(e);
-        }
-    };
+    let (session, summary) =
+        Session::start_for(&data_dir(data_dir_flag)?, args.json, &args.replica)?;
     let count = |f: fn(&LocalEdit) -> bool| entries.iter().filter(|e| f(&e.edit)).count();
     let adds = count(|e| matches!(e, LocalEdit::Add { .. }));
     let updates = count(|e| matches!(e, LocalEdit::Update { .. }));

@@ -35,14 +35,8 @@ fn keep(args: &ResultsArgs, row: &EditResultRecord) -> bool {
 }
 
 pub fn run(args: &ResultsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
-    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    let summary = match session.resolve(&args.replica) {
-        Ok(s) => s,
-        Err(e) => {
-            session.shutdown();
-            return Err(e);
-        }
-    };
+    let (session, summary) =
+        Session::start_for(&data_dir(data_dir_flag)?, args.json, &args.replica)?;
     let rows = session.edit_results(summary.id);
     session.shutdown();
     let rows: Vec<EditResultRecord> = rows?.iter().filter(|r| keep(args, r)).cloned().collect();

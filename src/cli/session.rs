@@ -120,6 +120,23 @@ impl Session {
         &self.stored_log
     }
 
+    /// [`Session::start`], then the replica named `name_or_id` ([`Session::resolve`]); the
+    /// session is shut down again when there is no such replica.
+    pub fn start_for(
+        data_dir: &Path,
+        quiet: bool,
+        name_or_id: &str,
+    ) -> anyhow::Result<(Session, ReplicaSummary)> {
+        let session = Session::start(data_dir, quiet)?;
+        match session.resolve(name_or_id) {
+            Ok(summary) => Ok((session, summary)),
+            Err(e) => {
+                session.shutdown();
+                Err(e)
+            }
+        }
+    }
+
     /// The replicas known when the session started.
     pub fn replicas(&self) -> &[ReplicaSummary] {
         &self.replicas

@@ -57,14 +57,8 @@ fn set(
 }
 
 pub fn run(args: &SettingsArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
-    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    let mut summary = match session.resolve(&args.replica) {
-        Ok(s) => s,
-        Err(e) => {
-            session.shutdown();
-            return Err(e);
-        }
-    };
+    let (session, mut summary) =
+        Session::start_for(&data_dir(data_dir_flag)?, args.json, &args.replica)?;
     let changes = [
         args.predicted.map(|policy| {
             let command = Command::SetPredictedPolicy {

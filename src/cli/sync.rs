@@ -37,14 +37,8 @@ fn parse_direction(text: &str) -> Result<SyncDirection, String> {
 }
 
 pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
-    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    let summary = match session.resolve(&args.replica) {
-        Ok(s) => s,
-        Err(e) => {
-            session.shutdown();
-            return Err(e);
-        }
-    };
+    let (session, summary) =
+        Session::start_for(&data_dir(data_dir_flag)?, args.json, &args.replica)?;
     let options = SyncOptions {
         direction: args.direction,
         is_async: args.is_async,

@@ -16,14 +16,8 @@ pub struct UnregisterArgs {
 }
 
 pub fn run(args: &UnregisterArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
-    let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
-    let summary = match session.resolve(&args.replica) {
-        Ok(s) => s,
-        Err(e) => {
-            session.shutdown();
-            return Err(e);
-        }
-    };
+    let (session, summary) =
+        Session::start_for(&data_dir(data_dir_flag)?, args.json, &args.replica)?;
     let end = session.run_job(
         Command::Unregister {
             replica: summary.id,
