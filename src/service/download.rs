@@ -15,7 +15,7 @@ use url::Url;
 
 impl FeatureServiceClient {
     /// Downloads a JSON result file into `dir` like any result file (idle limit only, resumed
-    /// with `Range` where it stopped), then parses it and removes it. A reply that does not
+    /// with `Range` where it stopped), then parses it and removes it. A file that does not
     /// parse (cut without an error) is downloaded again, a refused token renewed once.
     pub(super) async fn download_json(
         &self,
@@ -42,7 +42,16 @@ impl FeatureServiceClient {
                     let had_token = self.request_token(operation, url).await?.is_some();
                     return Err(self.sign_in_needed(operation, &e, had_token));
                 }
-                Err(e) if e.is_transient() && attempt + 1 < config.max_attempts => {
+                // A transfer that failed was already retried and resumed (`stream_to_file`); a
+                // whole file that does not parse (a proxy that closed it early) or that holds a
+                // passing service error is fetched again.
+                Err(e)
+                    if matches!(
+                        e,
+                        ServiceClientError::Malformed { .. } | ServiceClientError::Service { .. }
+                    ) && e.is_transient()
+                        && attempt + 1 < config.max_attempts =>
+                {
                     tracing::info!(operation, attempt, error = %e, "downloading the result again");
                     tokio::time::sleep(config.backoff.delay(attempt)).await;
                     attempt += 1;
