@@ -130,14 +130,16 @@ fn deliver(
             shared.outputs.publish(&name);
             name
         }
-        _ => {
-            let bytes =
-                serde_json::to_vec(&document).map_err(|_| OpError::Service(internal_error()))?;
-            shared.outputs.write("json", &bytes).map_err(|e| {
+        // Serialized straight into the file: the reply is not held a second time as text.
+        _ => shared
+            .outputs
+            .write_with("json", |out| {
+                serde_json::to_writer(out, &document).map_err(std::io::Error::other)
+            })
+            .map_err(|e| {
                 tracing::error!(error = %e, "could not write a result file");
                 OpError::Service(internal_error())
-            })?
-        }
+            })?,
     };
     let url = format!(
         "{base_url}/arcgis/rest/directories/arcgisoutput/{}/{file_name}",

@@ -38,10 +38,24 @@ impl Outputs {
         self.lock().insert(name.to_string(), Instant::now());
     }
 
-    /// Writes `bytes` as a new result file and returns its name.
-    pub fn write(&self, extension: &str, bytes: &[u8]) -> std::io::Result<String> {
+    /// Writes a new result file through `fill` (buffered, never whole in memory) and returns
+    /// its name; a file that could not be written is removed and never published.
+    pub fn write_with(
+        &self,
+        extension: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> std::io::Result<String> {
+        use std::io::Write as _;
         let (name, path) = self.new_name(extension);
-        std::fs::write(&path, bytes)?;
+        let written = std::fs::File::create(&path).and_then(|file| {
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+            fill(&mut out)?;
+            out.flush()
+        });
+        if let Err(e) = written {
+            remove_file(&path);
+            return Err(e);
+        }
         self.publish(&name);
         Ok(name)
     }
@@ -112,14 +126,14 @@ mod tests {
     fn files_expire_after_the_ttl_without_access() {
         let dir = tempfile::tempdir().unwrap();
         let outputs = Outputs::new(dir.path().to_path_buf(), Duration::from_millis(40)).unwrap();
-        let name = outputs.write("json", b"{}").unwrap();
+        let name = outputs.write_with("json", |out| out.write_all(b"{}")).unwrap();
         assert!(outputs.open(&name).is_some());
         assert!(outputs.open("../../etc/passwd").is_none());
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(outputs.sweep(), 1);
         assert!(outputs.open(&name).is_none());
         assert!(!dir.path().join(&name).exists());
-        let other = outputs.write("json", b"{}").unwrap();
+        let other = outputs.write_with("json", |out| out.write_all(b"{}")).unwrap();
         assert_eq!(outputs.expire_all(), 1);
         assert!(outputs.open(&other).is_none());
     }
