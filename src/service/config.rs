@@ -15,7 +15,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Longest silence while a reply streams in: a download (result file, attachment) may take
     /// as long as it needs while bytes keep coming, and is resumed where it stopped when the
-    /// connection drops or stalls this long.
+    /// connection drops or stalls this long. It also bounds each read of a call, so it is never
+    /// shorter than `request_timeout` by default (a synchronous createReplica of a large
+    /// service may be silent for a long time before its first byte).
     pub idle_timeout: Duration,
     /// Tries per request, the first included.
     pub max_attempts: u32,
@@ -61,7 +63,7 @@ impl Default for ClientConfig {
         ClientConfig {
             request_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(120),
             max_attempts: 4,
             backoff: Backoff {
                 base: Duration::from_millis(250),
