@@ -126,14 +126,18 @@ mod tests {
     fn files_expire_after_the_ttl_without_access() {
         let dir = tempfile::tempdir().unwrap();
         let outputs = Outputs::new(dir.path().to_path_buf(), Duration::from_millis(40)).unwrap();
-        let name = outputs.write_with("json", |out| out.write_all(b"{}")).unwrap();
+        let name = outputs
+            .write_with("json", |out| out.write_all(b"{}"))
+            .unwrap();
         assert!(outputs.open(&name).is_some());
         assert!(outputs.open("../../etc/passwd").is_none());
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(outputs.sweep(), 1);
         assert!(outputs.open(&name).is_none());
         assert!(!dir.path().join(&name).exists());
-        let other = outputs.write_with("json", |out| out.write_all(b"{}")).unwrap();
+        let other = outputs
+            .write_with("json", |out| out.write_all(b"{}"))
+            .unwrap();
         assert_eq!(outputs.expire_all(), 1);
         assert!(outputs.open(&other).is_none());
     }
