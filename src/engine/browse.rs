@@ -28,7 +28,7 @@ pub(crate) async fn describe(
         Ok(facts) => deps.events.send(Event::ServiceDescribed {
             facts: Box::new(facts),
         }),
-        Err(e) => failed(&deps, command, "read the service", &e),
+        Err(e) => super::job::answer_failed(&deps, command, "read the service", &e),
     }
 }
 
@@ -55,15 +55,6 @@ pub(crate) async fn count_area(
             area,
             counts,
         }),
-        Err(e) => failed(&deps, command, "count the area's features", &e),
+        Err(e) => super::job::answer_failed(&deps, command, "count the area's features", &e),
     }
-}
-
-fn failed(deps: &Deps, command: Option<CommandId>, what: &str, error: &EngineError) {
-    tracing::info!(error = %error, "{what} failed");
-    deps.events.send(Event::CommandFailed {
-        what: what.to_owned(),
-        error: error.to_failure(),
-        command,
-    });
 }

@@ -42,7 +42,7 @@ pub(crate) async fn load(
     };
     match read.await {
         Ok(map) => deps.events.send(Event::FeatureMap(Box::new(map))),
-        Err(e) => failed(&deps, command, "load the feature's map", &e),
+        Err(e) => super::job::answer_failed(&deps, command, "load the feature's map", &e),
     }
 }
 
@@ -186,7 +186,7 @@ pub(crate) async fn preview(
 ) {
     match read_preview(&deps, &service_url, token, &layers, max_features).await {
         Ok(p) => deps.events.send(Event::ServicePreview(Box::new(p))),
-        Err(e) => failed(&deps, command, "load the service preview", &e),
+        Err(e) => super::job::answer_failed(&deps, command, "load the service preview", &e),
     }
 }
 
@@ -283,13 +283,4 @@ async fn preview_layer(
         Err(e) => layer.error = Some(chain(&e)),
     }
     layer
-}
-
-fn failed(deps: &Deps, command: Option<CommandId>, what: &str, error: &EngineError) {
-    tracing::warn!(error = %error, "{what} failed");
-    deps.events.send(Event::CommandFailed {
-        what: what.to_owned(),
-        error: error.to_failure(),
-        command,
-    });
 }

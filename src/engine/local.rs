@@ -23,67 +23,80 @@ pub(crate) async fn edit_feature(
     layer_id: i64,
     edit: LocalEdit,
 ) -> Result<ReplicaSummary, EngineError> {
+    change_then_summarize(deps, replica, move |file| {
+        let is_attachment = matches!(edit, LocalEdit::Attach(_) | LocalEdit::Detach { .. });
+        match edit {
+            LocalEdit::Add {
+                attributes,
+                geometry,
+            } => {
+                file.record_add(
+                    layer_id,
+                    Feature {
+                        geometry,
+                        attributes,
+                    },
+                )?;
+            }
+            LocalEdit::Update {
+                global_id,
+                attributes,
+                geometry,
+            } => file.record_update(layer_id, &global_id, attributes, geometry)?,
+            LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
+            LocalEdit::Attach(new) => {
+                let NewAttachment {
+                    global_id,
+                    parent_global_id,
+                    file: source,
+                    content_type,
+                } = *new;
+                let data = std::fs::read(&source).map_err(|e| EngineError::Io {
+                    path: source.clone(),
+                    source: e,
+                })?;
+                let name = source
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "attachment".into());
+                let content_type = content_type.unwrap_or_else(|| guess_content_type(&name).into());
+                file.record_attachment_add_as(
+                    &global_id,
+                    &parent_global_id,
+                    &name,
+                    &content_type,
+                    &data,
+                )?;
+            }
+            LocalEdit::Detach { global_id } => {
+                file.record_attachment_delete(&global_id)?;
+            }
+        }
+        // Judged again once edits pause (prediction::refresh): judging the whole queue on
+        // every edit would make a burst of edits quadratic. A feature change marked the
+        // predictions due in its own transaction; an attachment change is marked here.
+        if is_attachment {
+            file.mark_predictions_due()?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Opens the replica's file, lets `change` record in it (in transactions of its own), and
+/// answers the replica's summary afterwards (`syncing` reads false); the predictions are judged
+/// again once edits pause.
+async fn change_then_summarize(
+    deps: &Deps,
+    replica: LocalReplicaId,
+    change: impl FnOnce(&mut ReplicaFile) -> Result<(), EngineError> + Send + 'static,
+) -> Result<ReplicaSummary, EngineError> {
     let summary = deps
         .blocking(move |store| {
-            let path = store.replica(replica)?.file_path;
-            let mut file = ReplicaFile::open(&path)?;
-            let is_attachment = matches!(edit, LocalEdit::Attach(_) | LocalEdit::Detach { .. });
-            match edit {
-                LocalEdit::Add {
-                    attributes,
-                    geometry,
-                } => {
-                    file.record_add(
-                        layer_id,
-                        Feature {
-                            geometry,
-                            attributes,
-                        },
-                    )?;
-                }
-                LocalEdit::Update {
-                    global_id,
-                    attributes,
-                    geometry,
-                } => file.record_update(layer_id, &global_id, attributes, geometry)?,
-                LocalEdit::Delete { global_id } => file.record_delete(layer_id, &global_id)?,
-                LocalEdit::Attach(new) => {
-                    let NewAttachment {
-                        global_id,
-                        parent_global_id,
-                        file: source,
-                        content_type,
-                    } = *new;
-                    let data = std::fs::read(&source).map_err(|e| EngineError::Io {
-                        path: source.clone(),
-                        source: e,
-                    })?;
-                    let name = source
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "attachment".into());
-                    let content_type =
-                        content_type.unwrap_or_else(|| guess_content_type(&name).into());
-                    file.record_attachment_add_as(
-                        &global_id,
-                        &parent_global_id,
-                        &name,
-                        &content_type,
-                        &data,
-                    )?;
-                }
-                LocalEdit::Detach { global_id } => {
-                    file.record_attachment_delete(&global_id)?;
-                }
-            }
-            // Judged again once edits pause (prediction::refresh): judging the whole queue on
-            // every edit would make a burst of edits quadratic. A feature change marked the
-            // predictions due in its own transaction; an attachment change is marked here.
-            if is_attachment {
-                file.mark_predictions_due()?;
-            }
-            drop(file);
             let record = store.replica(replica)?;
+            let mut file = ReplicaFile::open(&record.file_path)?;
+            change(&mut file)?;
+            drop(file);
             Ok(super::summary::build(store, &record, false)?)
         })
         .await;
@@ -107,26 +120,16 @@ pub(crate) async fn record_edits(
         .enumerate()
         .map(|(position, (layer_id, edit))| queued_edit(position, layer_id, edit))
         .collect::<Result<Vec<_>, _>>()?;
-    let summary = deps
-        .blocking(move |store| {
-            let path = store.replica(replica)?.file_path;
-            let mut file = ReplicaFile::open(&path)?;
-            file.record_batch(&queued).map_err(|e| match e.position {
-                Some(position) => EngineError::BatchEntry {
-                    position,
-                    source: e.source,
-                },
-                None => EngineError::ReplicaFile(e.source),
-            })?;
-            drop(file);
-            let record = store.replica(replica)?;
-            Ok(super::summary::build(store, &record, false)?)
+    change_then_summarize(deps, replica, move |file| {
+        file.record_batch(&queued).map_err(|e| match e.position {
+            Some(position) => EngineError::BatchEntry {
+                position,
+                source: e.source,
+            },
+            None => EngineError::ReplicaFile(e.source),
         })
-        .await;
-    if summary.is_ok() {
-        super::prediction::refresh::schedule(deps, replica);
-    }
-    summary
+    })
+    .await
 }
 
 fn queued_edit(position: usize, layer_id: i64, edit: LocalEdit) -> Result<QueuedEdit, EngineError> {

@@ -60,7 +60,7 @@ fn chosen(
 pub(crate) async fn answer_list(deps: Deps, command: Option<CommandId>, replica: LocalReplicaId) {
     match list(&deps, replica).await {
         Ok((_, backups)) => deps.events.send(Event::BackupsListed { replica, backups }),
-        Err(e) => failed(&deps, command, "list backups", &e),
+        Err(e) => super::job::answer_failed(&deps, command, "list backups", &e),
     }
 }
 
@@ -75,7 +75,7 @@ pub(crate) async fn answer_preview(
         Ok(preview) => deps.events.send(Event::BackupPreviewed {
             preview: Box::new(preview),
         }),
-        Err(e) => failed(&deps, command, "preview the backup", &e),
+        Err(e) => super::job::answer_failed(&deps, command, "preview the backup", &e),
     }
 }
 
@@ -148,13 +148,4 @@ fn restore_error(e: rules::RestoreError) -> EngineError {
         rules::RestoreError::Replica(e) => EngineError::ReplicaFile(e),
         other => EngineError::Unsupported(chain(&other)),
     }
-}
-
-fn failed(deps: &Deps, command: Option<CommandId>, what: &str, error: &EngineError) {
-    tracing::warn!(error = %chain(error), "{what} failed");
-    deps.events.send(Event::CommandFailed {
-        what: what.to_owned(),
-        error: error.to_failure(),
-        command,
-    });
 }

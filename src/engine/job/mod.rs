@@ -26,8 +26,8 @@ mod unregister;
 
 pub use crash_point::{CRASH_AT_ENV, CRASH_EXIT_CODE};
 pub(crate) use report::{
-    answer_edit_results, client_for, command_failed, log, log_soon, send_edit_results,
-    send_log_history, send_summary,
+    answer_edit_results, answer_failed, client_for, command_failed, log, log_soon,
+    send_edit_results, send_log_history, send_summary,
 };
 
 use super::api::{CreateRequest, Event, JobId, JobOutcome, LocalReplicaId, ResetMode, SyncOptions};

@@ -46,8 +46,7 @@ pub(crate) async fn send_log_history(deps: &Deps) {
 
 /// Answers a command that could not be carried out: [`Event::CommandFailed`] for whoever sent
 /// it, and a line in the sync error log (written from a task of its own, so callers that are
-/// not async can report too). A dialog's question that the dialog answers itself (the service
-/// browser's description and counts, a map preview) sends its `CommandFailed` without a line.
+/// not async can report too). A dialog's own question answers with [`answer_failed`] instead.
 pub(crate) fn command_failed(
     deps: &Deps,
     command: Option<CommandId>,
@@ -64,6 +63,23 @@ pub(crate) fn command_failed(
         command,
     });
     log_soon(deps, None, code, message);
+}
+
+/// Answers a dialog's question that could not be answered ([`Event::CommandFailed`] only): the
+/// dialog shows it, so it is no line of the sync error log (the service browser, a map preview,
+/// a restore's list and preview).
+pub(crate) fn answer_failed(
+    deps: &Deps,
+    command: Option<CommandId>,
+    what: &str,
+    error: &EngineError,
+) {
+    tracing::info!(error = %chain(error), "{what} failed");
+    deps.events.send(Event::CommandFailed {
+        what: what.to_owned(),
+        error: error.to_failure(),
+        command,
+    });
 }
 
 /// [`log`] from a task of its own, for callers that are not async (the engine's own notes, a
