@@ -14,6 +14,7 @@ pub mod lenient;
 pub mod query;
 pub mod replica_info;
 pub mod replica_reply;
+pub mod replica_stream;
 pub mod rules;
 pub mod service_info;
 pub mod spatial;
@@ -37,6 +38,7 @@ pub use job_state::JobState;
 pub use query::{CountReply, IdsReply, OrderBy, QueryFormat, QueryParams, QueryReply};
 pub use replica_info::{ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry};
 pub use replica_reply::{LayerServerGen, ReplicaLayerData, ReplicaResponse};
+pub use replica_stream::{FeatureSink, StreamError, StreamedReply, read_replica_stream};
 pub use service_info::{
     AdvancedQueryCapabilities, CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo,
     FeatureServiceInfo, Field, FieldType, Index, LayerInfo, LayerRef, OwnershipAccessControl,

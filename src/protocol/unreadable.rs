@@ -56,17 +56,26 @@ pub(super) fn read_features<T: DeserializeOwned>(
     let mut features = Vec::with_capacity(raw.len());
     let mut unreadable = Vec::new();
     for (position, item) in raw.into_iter().enumerate() {
-        match serde_json::from_str::<T>(item.get()) {
+        match read_one::<T>(&item, list, position) {
             Ok(feature) => features.push(feature),
-            Err(e) => unreadable.push(UnreadableFeature {
-                list,
-                position,
-                global_id: global_id_of(item.get()),
-                reason: e.to_string(),
-            }),
+            Err(skipped) => unreadable.push(skipped),
         }
     }
     (features, unreadable)
+}
+
+/// Reads one raw feature as a `T`, or says why it cannot be read.
+pub(super) fn read_one<T: DeserializeOwned>(
+    item: &RawValue,
+    list: &'static str,
+    position: usize,
+) -> Result<T, UnreadableFeature> {
+    serde_json::from_str::<T>(item.get()).map_err(|e| UnreadableFeature {
+        list,
+        position,
+        global_id: global_id_of(item.get()),
+        reason: e.to_string(),
+    })
 }
 
 /// The GlobalID of a feature whose whole cannot be read: only the attributes are read (any

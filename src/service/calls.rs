@@ -7,7 +7,7 @@
 use super::client::FeatureServiceClient;
 use super::create_attempt::CreateAttempt;
 use super::error::ServiceClientError;
-use super::job_polling::{ProgressFn, ReplicaResult};
+use super::job_polling::{ProgressFn, ReplicaResult, ResultIn};
 use super::transport::json_form;
 use crate::protocol::{
     CreateReplicaParams, FeatureServiceInfo, Guid, LayerInfo, QueryParams, QueryReply, ReplicaInfo,
@@ -133,12 +133,42 @@ impl FeatureServiceClient {
         let mut params = params.clone();
         params.replica_name = attempt.service_name();
         let outcome = self
-            .create_replica_once(&params, result_dir, progress)
+            .create_replica_once(&params, ResultIn::Reply, result_dir, progress)
             .await;
         let kept = outcome
             .as_ref()
             .ok()
             .and_then(|r| r.response.replica_id.clone());
+        if let Err(e) = self.remove_attempt_replicas(attempt, kept.as_ref()).await {
+            tracing::debug!(error = %e, "replica list unavailable; strays cannot be cleaned up");
+        }
+        outcome
+    }
+
+    /// [`FeatureServiceClient::create_replica_as`] whose JSON result stays on disk
+    /// (`ReplicaResult::json_file`) to be read as a stream; an embedded reply comes back parsed as
+    /// usual. When neither the reply nor the job's status names the replica (its id is then only
+    /// in the file), strays are not cleaned up here: the caller's next attempt does it.
+    pub async fn create_replica_to_file_as(
+        &self,
+        attempt: &CreateAttempt,
+        params: &CreateReplicaParams,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
+        let mut params = params.clone();
+        params.replica_name = attempt.service_name();
+        let outcome = self
+            .create_replica_once(&params, ResultIn::File, result_dir, progress)
+            .await;
+        let kept = match &outcome {
+            Ok(r) => match r.response.replica_id.clone() {
+                Some(id) => Some(id),
+                None if r.json_file.is_some() => return outcome,
+                None => None,
+            },
+            Err(_) => None,
+        };
         if let Err(e) = self.remove_attempt_replicas(attempt, kept.as_ref()).await {
             tracing::debug!(error = %e, "replica list unavailable; strays cannot be cleaned up");
         }
@@ -177,6 +207,7 @@ impl FeatureServiceClient {
     async fn create_replica_once(
         &self,
         params: &CreateReplicaParams,
+        result_in: ResultIn,
         result_dir: &Path,
         progress: ProgressFn<'_>,
     ) -> Result<ReplicaResult, ServiceClientError> {
@@ -188,6 +219,7 @@ impl FeatureServiceClient {
             "createReplica",
             first,
             params.data_format,
+            result_in,
             result_dir,
             progress,
         )
@@ -210,6 +242,7 @@ impl FeatureServiceClient {
             "synchronizeReplica",
             first,
             params.data_format,
+            ResultIn::Reply,
             result_dir,
             progress,
         )

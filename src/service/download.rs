@@ -88,6 +88,50 @@ impl FeatureServiceClient {
         }
     }
 
+    /// A JSON result file streamed to `dir` and left there (`<guid>.json`) to be read as a
+    /// stream; an expired file is [`expired`], a refused token is renewed once.
+    pub(super) async fn download_json_file(
+        &self,
+        url: &Url,
+        dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<PathBuf, ServiceClientError> {
+        let operation = "download result";
+        let path = dir.join(format!("{}.json", Guid::new_v4().bare()));
+        let part = path.with_extension("json.part");
+        let limit = self.inner.config.max_replica_reply_bytes;
+        let mut renewed = false;
+        loop {
+            match self
+                .stream_to_file(operation, url, &part, limit, Some(progress))
+                .await
+            {
+                Ok(_) => break,
+                Err(ServiceClientError::Service { error, .. }) if error.code == Some(404) => {
+                    return Err(expired(url));
+                }
+                Err(e) if e.is_token_refusal() && !renewed => {
+                    let sent = self.request_token(operation, url).await?;
+                    self.renew_refused_token(operation, e, sent.as_ref())
+                        .await?;
+                    renewed = true;
+                }
+                Err(e) if e.is_token_refusal() => {
+                    let had_token = self.request_token(operation, url).await?.is_some();
+                    return Err(self.sign_in_needed(operation, &e, had_token));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        tokio::fs::rename(&part, &path)
+            .await
+            .map_err(|source| ServiceClientError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(path)
+    }
+
     /// Streams a result file to `dir` (a `.part` file renamed when complete), resuming after a
     /// dropped or stalled connection ([`Self::stream_to_file`]).
     pub(super) async fn download_file(

@@ -293,17 +293,25 @@ pub(super) fn expired(url: &Url) -> ServiceClientError {
     }
 }
 
+impl ServiceClientError {
+    /// A reply that could not be read, or the service's error envelope, read by the caller (a
+    /// result file read as a stream) rather than here.
+    pub fn from_reply(operation: &'static str, error: ReplyError) -> ServiceClientError {
+        match error {
+            ReplyError::Malformed { reason, snippet } => ServiceClientError::Malformed {
+                operation,
+                reason,
+                snippet,
+            },
+            ReplyError::Service(error) => ServiceClientError::Service { operation, error },
+        }
+    }
+}
+
 pub(super) fn malformed(
     operation: &'static str,
     reason: String,
     body: &[u8],
 ) -> ServiceClientError {
-    match crate::protocol::error::malformed(reason, body) {
-        ReplyError::Malformed { reason, snippet } => ServiceClientError::Malformed {
-            operation,
-            reason,
-            snippet,
-        },
-        ReplyError::Service(error) => ServiceClientError::Service { operation, error },
-    }
+    ServiceClientError::from_reply(operation, crate::protocol::error::malformed(reason, body))
 }

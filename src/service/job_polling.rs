@@ -32,6 +32,25 @@ pub struct ReplicaResult {
     /// Final job state (Completed or CompletedWithErrors for async jobs; Completed for direct replies).
     pub state: JobState,
     pub sqlite_file: Option<PathBuf>,
+    /// For a result asked to stay on disk ([`ResultIn::File`]): the downloaded JSON result, to
+    /// be read as a stream; `response` then holds only what the reply and the job's status said.
+    pub json_file: Option<JsonResultFile>,
+}
+
+/// A JSON result downloaded and left on disk, with where it came from (to fetch it again when
+/// what arrived cannot be read: a proxy that cut it short).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonResultFile {
+    pub path: PathBuf,
+    pub url: String,
+}
+
+/// Where a JSON result file ends up: parsed into the reply, or left on disk for the caller to
+/// read as a stream (a large createReplica).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultIn {
+    Reply,
+    File,
 }
 
 impl FeatureServiceClient {
@@ -49,6 +68,7 @@ impl FeatureServiceClient {
         operation: &'static str,
         first: ReplicaResponse,
         format: DataFormat,
+        result_in: ResultIn,
         result_dir: &Path,
         progress: ProgressFn<'_>,
     ) -> Result<ReplicaResult, ServiceClientError> {
@@ -66,6 +86,7 @@ impl FeatureServiceClient {
                 response: reply,
                 state,
                 sqlite_file: None,
+                json_file: None,
             });
         };
         let url = self.resolve("download result", &location)?;
@@ -75,6 +96,19 @@ impl FeatureServiceClient {
                 response: reply,
                 state,
                 sqlite_file: Some(path),
+                json_file: None,
+            });
+        }
+        if result_in == ResultIn::File {
+            let path = self.download_json_file(&url, result_dir, progress).await?;
+            return Ok(ReplicaResult {
+                response: reply,
+                state,
+                sqlite_file: None,
+                json_file: Some(JsonResultFile {
+                    path,
+                    url: url.to_string(),
+                }),
             });
         }
         let mut result: ReplicaResponse = self.download_json(&url, result_dir, progress).await?;
@@ -83,7 +117,19 @@ impl FeatureServiceClient {
             response: result,
             state,
             sqlite_file: None,
+            json_file: None,
         })
+    }
+
+    /// Downloads a JSON result again (see [`JsonResultFile`]) into `dir`; its new path.
+    pub async fn download_json_result(
+        &self,
+        url: &str,
+        dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<PathBuf, ServiceClientError> {
+        let url = self.resolve("download result", url)?;
+        self.download_json_file(&url, dir, progress).await
     }
 
     /// Polls `status_url` until the job ends. Transport failures are retried with backoff for up to
@@ -166,7 +212,7 @@ impl FeatureServiceClient {
 }
 
 /// A result file may omit what the status already said (generations, response type); keep both.
-fn merge_status_into_result(result: &mut ReplicaResponse, status: &ReplicaResponse) {
+pub fn merge_status_into_result(result: &mut ReplicaResponse, status: &ReplicaResponse) {
     if result.replica_server_gen.is_none() {
         result.replica_server_gen = status.replica_server_gen;
     }

@@ -28,7 +28,9 @@ pub use client::FeatureServiceClient;
 pub use config::{ClientConfig, FIRST_POLL_DELAY, Token};
 pub use create_attempt::CreateAttempt;
 pub use error::ServiceClientError;
-pub use job_polling::{JobProgress, ProgressFn, ReplicaResult};
+pub use job_polling::{
+    JobProgress, JsonResultFile, ProgressFn, ReplicaResult, merge_status_into_result,
+};
 pub use replica_listing::{INFO_CONCURRENCY, ListedReplica};
 pub use sign_in::{SignInClient, SignInError, SignInPlan, SignInSession, TokenProvider};
 pub use trust::{CaCertificate, TrustError, fingerprint_sha256, presented_certificate};

@@ -33,6 +33,7 @@ mod engine {
     mod bulk_edits;
     mod conflicts;
     mod feature_map;
+    mod large_create;
     mod offline_maps;
     mod predictions;
     mod reset;

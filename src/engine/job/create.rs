@@ -7,6 +7,7 @@
 
 use super::crash_point::crash_point;
 use super::interrupted_create::{self, CreateLock};
+use super::replica_ingest;
 use super::report::{
     cancelled, client_for, log_unreadable_features, progress_events, signed_in_client,
 };
@@ -15,13 +16,16 @@ use crate::engine::api::{CreateRequest, JobId, LocalReplicaId};
 use crate::engine::error::{EngineError, chain};
 use crate::engine::{Deps, attachment_transfer, now_ms};
 use crate::geodatabase::replica_file::{
-    AttachmentSetup, ReplicaDefinition, ReplicaFile, ReplicaLayer,
+    AttachmentSetup, ReplicaDefinition, ReplicaFile, ReplicaLayer, StagedFile,
 };
 use crate::protocol::{
     AttachmentsSyncDirection, CreateReplicaParams, DataFormat, Guid, JobState, LayerInfo,
     ReplicaResponse, SyncDirection,
 };
-use crate::service::{CreateAttempt, FeatureServiceClient};
+use crate::service::{
+    CreateAttempt, FeatureServiceClient, JobProgress, JsonResultFile, ServiceClientError,
+    merge_status_into_result,
+};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -142,7 +146,12 @@ pub(crate) struct RequestedReplica {
     /// The work area it was made for, kept in its file.
     area: crate::model::WorkArea,
     definition: ReplicaDefinition,
+    /// The reply; without its features when they were staged while read (`staged`).
     response: ReplicaResponse,
+    /// The features, already in a staged replica file (a JSON result read as a stream).
+    staged: Option<std::sync::Mutex<StagedFile>>,
+    /// Features and attachments the reply carried.
+    downloaded: u32,
     service_info: crate::protocol::FeatureServiceInfo,
     pub layer_infos: Vec<LayerInfo>,
     /// How the replica syncs attachments.
@@ -156,11 +165,7 @@ pub(crate) struct RequestedReplica {
 impl RequestedReplica {
     /// Features and attachments the createReplica reply carried.
     pub fn downloaded(&self) -> u32 {
-        self.response
-            .layers
-            .iter()
-            .map(|l| (l.features.len() + l.attachments.len()) as u32)
-            .sum()
+        self.downloaded
     }
 
     /// Writes the replica to a new file at `path` (never overwriting; blocking).
@@ -172,14 +177,30 @@ impl RequestedReplica {
             direction: self.attachments,
             payloads: &self.fetched.payloads,
         };
-        let mut file = ReplicaFile::create_with_attachments(
-            path,
-            &self.definition,
-            &self.response,
-            Some(&self.service_info),
-            &self.layer_infos,
-            &setup,
-        )?;
+        let mut file = match &self.staged {
+            Some(staged) => {
+                let mut staged = staged
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                ReplicaFile::create_from_staged(
+                    path,
+                    &mut staged,
+                    &self.definition,
+                    &self.response,
+                    Some(&self.service_info),
+                    &self.layer_infos,
+                    &setup,
+                )?
+            }
+            None => ReplicaFile::create_with_attachments(
+                path,
+                &self.definition,
+                &self.response,
+                Some(&self.service_info),
+                &self.layer_infos,
+                &setup,
+            )?,
+        };
         if let Some(editor) = &self.editor {
             file.set_editor(editor)?;
         }
@@ -277,10 +298,25 @@ async fn request_replica_as(
     let progress = progress_events(deps, replica, job_id);
     let results_dir = deps.dirs.results_dir();
     let result = tokio::select! {
-        r = client.create_replica_as(attempt, &params, &results_dir, &progress) => r?,
+        r = client.create_replica_to_file_as(attempt, &params, &results_dir, &progress) => r?,
         _ = cancelled(cancel) => return Err(EngineError::Cancelled),
     };
-    let response = result.response;
+    let (response, staged, features) = match result.json_file {
+        Some(json) => {
+            read_result_file(client, result.response, json, &results_dir, progress).await?
+        }
+        None => {
+            let features = result
+                .response
+                .layers
+                .iter()
+                .map(|l| l.features.len() as u64)
+                .sum();
+            (result.response, None, features)
+        }
+    };
+    let attachment_count: usize = response.layers.iter().map(|l| l.attachments.len()).sum();
+    let downloaded = u32::try_from(features + attachment_count as u64).unwrap_or(u32::MAX);
     log_unreadable_features(deps, replica, &request.name, &response).await;
     let guid = response
         .replica_id
@@ -333,12 +369,67 @@ async fn request_replica_as(
         area: request.scope.area.clone(),
         definition,
         response,
+        staged: staged.map(std::sync::Mutex::new),
+        downloaded,
         service_info,
         layer_infos,
         attachments,
         fetched,
         editor,
     })
+}
+
+/// Reads a JSON result left on disk into a staged replica file, as a stream (bounded memory),
+/// and completes it with what the reply and the job's status said. A file that does not read
+/// (cut short by a proxy) is fetched again, twice at most; if it still cannot be read, the
+/// replica the service made is given back (when its id is known).
+async fn read_result_file(
+    client: &FeatureServiceClient,
+    status: ReplicaResponse,
+    result: JsonResultFile,
+    results_dir: &std::path::Path,
+    progress: impl Fn(JobProgress) + Send + Sync + 'static,
+) -> Result<(ReplicaResponse, Option<StagedFile>, u64), EngineError> {
+    let progress = Arc::new(progress);
+    let mut path = result.path;
+    let mut attempt = 0;
+    let read = loop {
+        let staging = results_dir.join(format!("{}.staged", Guid::new_v4().bare()));
+        let report = progress.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            replica_ingest::ingest(&path, &staging, report.as_ref())
+        })
+        .await
+        .map_err(EngineError::from)
+        .and_then(|r| r);
+        match read {
+            Err(EngineError::Service(e @ ServiceClientError::Malformed { .. })) if attempt < 2 => {
+                tracing::info!(attempt, error = %e, "the result file does not read; downloading it again");
+                attempt += 1;
+                match client
+                    .download_json_result(&result.url, results_dir, progress.as_ref())
+                    .await
+                {
+                    Ok(again) => path = again,
+                    Err(e) => break Err(e.into()),
+                }
+            }
+            other => break other,
+        }
+    };
+    match read {
+        Ok((mut streamed, staged)) => {
+            merge_status_into_result(&mut streamed.response, &status);
+            let features = streamed.feature_count();
+            Ok((streamed.response, Some(staged), features))
+        }
+        Err(e) => {
+            if let Some(guid) = &status.replica_id {
+                unregister_quietly(client, guid).await;
+            }
+            Err(e)
+        }
+    }
 }
 
 /// The user the service knows the replica's uploads by (`replicaOwner`); `None` when the

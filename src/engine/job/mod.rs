@@ -14,6 +14,7 @@ mod conflicts;
 mod crash_point;
 mod create;
 mod interrupted_create;
+mod replica_ingest;
 mod report;
 mod reset;
 mod reset_fresh;

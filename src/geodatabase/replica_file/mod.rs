@@ -68,6 +68,7 @@ mod predictions;
 mod queue;
 mod schema;
 mod server_features;
+mod staged;
 mod upload;
 
 pub use apply::AppliedSync;
@@ -81,6 +82,7 @@ pub use local_edits::{BatchError, QueuedEdit};
 pub use neighbours::NearFeature;
 pub use queue::{ChangeKey, ChangeKind, ChangeState, LocalChange, Refusal};
 use schema::FORMAT_VERSION;
+pub use staged::{StagedFeatures, StagedFile};
 pub use upload::{Trim, Upload, UploadPlan, wire_feature};
 
 /// How long a write waits for another process holding the file (the GUI and a CLI command).
@@ -241,28 +243,59 @@ impl ReplicaFile {
             });
         }
         let partial = path.with_extension("partial");
-        if partial.exists() {
-            // A half-written file from an interrupted create holds nothing the user made.
-            std::fs::remove_file(&partial).map_err(|source| ReplicaFileError::Io {
-                path: partial.clone(),
-                source,
-            })?;
-        }
+        remove_partial(&partial)?;
         create_private_file(&partial)?;
         {
             let mut file = ReplicaFile::connect(&partial, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-            file.write_initial(definition, response, service_info, layer_infos, attachments)?;
+            file.write_initial(
+                false,
+                definition,
+                response,
+                service_info,
+                layer_infos,
+                attachments,
+            )?;
         }
+        finish_partial(&partial, path)
+    }
+
+    /// [`ReplicaFile::create_with_attachments`] for features already staged while they were
+    /// downloaded: the staged file becomes the replica file at `path` (never overwriting), and
+    /// `response` (the reply without its features) gives the rest.
+    pub fn create_from_staged(
+        path: &Path,
+        staged: &mut StagedFile,
+        definition: &ReplicaDefinition,
+        response: &ReplicaResponse,
+        service_info: Option<&FeatureServiceInfo>,
+        layer_infos: &[LayerInfo],
+        attachments: &AttachmentSetup<'_>,
+    ) -> Result<ReplicaFile, ReplicaFileError> {
         if path.exists() {
             return Err(ReplicaFileError::AlreadyExists {
                 path: path.to_path_buf(),
             });
         }
-        std::fs::rename(&partial, path).map_err(|source| ReplicaFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        ReplicaFile::open(path)
+        let partial = path.with_extension("partial");
+        remove_partial(&partial)?;
+        staged.move_to(&partial)?;
+        let written = ReplicaFile::connect(&partial, OpenFlags::SQLITE_OPEN_READ_WRITE).and_then(
+            |mut file| {
+                file.write_initial(
+                    true,
+                    definition,
+                    response,
+                    service_info,
+                    layer_infos,
+                    attachments,
+                )
+            },
+        );
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+        finish_partial(&partial, path)
     }
 
     /// Opens an existing replica file. A missing, corrupt or foreign file is a typed error naming it.
@@ -340,6 +373,31 @@ impl ReplicaFile {
 }
 
 /// Creates an empty file readable and writable by the user only.
+/// A half-written file from an interrupted create holds nothing the user made: removed.
+fn remove_partial(partial: &Path) -> Result<(), ReplicaFileError> {
+    if partial.exists() {
+        std::fs::remove_file(partial).map_err(|source| ReplicaFileError::Io {
+            path: partial.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Gives a completely written `.partial` file its name (never overwriting) and opens it.
+fn finish_partial(partial: &Path, path: &Path) -> Result<ReplicaFile, ReplicaFileError> {
+    if path.exists() {
+        return Err(ReplicaFileError::AlreadyExists {
+            path: path.to_path_buf(),
+        });
+    }
+    std::fs::rename(partial, path).map_err(|source| ReplicaFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ReplicaFile::open(path)
+}
+
 fn create_private_file(path: &Path) -> Result<(), ReplicaFileError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

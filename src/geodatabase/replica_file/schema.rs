@@ -11,7 +11,8 @@ use super::definition::{ReplicaDefinition, store_generations};
 use super::server_features::upsert_server_feature;
 use super::{AttachmentSetup, ReplicaFile, ReplicaFileError, sql_at, to_json};
 use crate::protocol::{FeatureServiceInfo, LayerInfo, ReplicaResponse};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
 
 /// Marks a SQLite file as a syncwatch replica file (stored in `meta`).
 const FORMAT_MARKER: &str = "syncwatch-replica";
@@ -99,6 +100,33 @@ const COUNT_EXISTING_QUEUE: &str = "
             AND predicted_revision = revision, 0))
     FROM changes GROUP BY layer_id;
 ";
+
+/// Creates every table and trigger of the current format in an empty file.
+pub(super) fn create_schema(conn: &Connection, path: &Path) -> Result<(), ReplicaFileError> {
+    conn.execute_batch(SCHEMA)
+        .and_then(|()| conn.execute_batch(&queue_counts_sql()))
+        .and_then(|()| conn.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
+        .and_then(|()| conn.execute_batch(ATTACHMENT_SCHEMA))
+        .and_then(|()| conn.execute_batch(CONFLICT_SCHEMA))
+        .map_err(|e| sql_at(path, e))
+}
+
+/// Staged features were stored before the layers were known: each must belong to one.
+fn check_staged_layers(conn: &Connection, path: &Path) -> Result<(), ReplicaFileError> {
+    let stray: Option<i64> = conn
+        .query_row(
+            "SELECT DISTINCT layer_id FROM features
+             WHERE layer_id NOT IN (SELECT layer_id FROM layers) LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| sql_at(path, e))?;
+    match stray {
+        Some(layer_id) => Err(ReplicaFileError::UnknownLayer { layer_id }),
+        None => Ok(()),
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -275,8 +303,11 @@ impl ReplicaFile {
         Ok(version)
     }
 
+    /// Writes a new file's first content; `staged`: the file already holds the schema and the
+    /// features (`StagedFeatures`), `response` only the rest.
     pub(super) fn write_initial(
         &mut self,
+        staged: bool,
         definition: &ReplicaDefinition,
         response: &ReplicaResponse,
         service_info: Option<&FeatureServiceInfo>,
@@ -285,13 +316,9 @@ impl ReplicaFile {
     ) -> Result<(), ReplicaFileError> {
         let path = self.path.clone();
         let tx = self.write_tx()?;
-        tx.execute_batch(SCHEMA).map_err(|e| sql_at(&path, e))?;
-        tx.execute_batch(&queue_counts_sql())
-            .and_then(|()| tx.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
-            .map_err(|e| sql_at(&path, e))?;
-        tx.execute_batch(ATTACHMENT_SCHEMA)
-            .and_then(|()| tx.execute_batch(CONFLICT_SCHEMA))
-            .map_err(|e| sql_at(&path, e))?;
+        if !staged {
+            create_schema(&tx, &path)?;
+        }
         attachments::store_direction(&tx, &path, setup.direction)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('format', ?1), ('version', ?2)",
@@ -343,6 +370,9 @@ impl ReplicaFile {
                 setup.payloads,
                 &mut stored,
             )?;
+        }
+        if staged {
+            check_staged_layers(&tx, &path)?;
         }
         store_generations(&tx, &path, response)?;
         tx.commit().map_err(|e| sql_at(&path, e))

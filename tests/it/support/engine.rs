@@ -149,6 +149,11 @@ impl Harness {
         self.seen.lock().unwrap().clear();
     }
 
+    /// Every event taken off the channel so far (since the start or `forget_seen`).
+    pub fn seen_events(&self) -> Vec<Event> {
+        self.seen.lock().unwrap().clone()
+    }
+
     /// The client-reset events in the log, by name, in the order they came.
     pub fn reset_events_seen(&self) -> Vec<&'static str> {
         self.seen
@@ -393,12 +398,14 @@ impl Harness {
         ReplicaFile::open(&store.replica(replica).unwrap().file_path).unwrap()
     }
 
-    /// The file written last in the engine's `replicas/` folder, opened.
+    /// The replica file written last in the engine's `replicas/` folder, opened (not a
+    /// `-journal` a write in progress has beside it).
     pub fn newest_file(&self) -> ReplicaFile {
         let dir = self.dir.path().join("replicas");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "replica"))
             .collect();
         files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
         ReplicaFile::open(files.last().unwrap()).unwrap()

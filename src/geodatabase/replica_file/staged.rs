@@ -1,0 +1,170 @@
+//! A replica file filled with a createReplica reply's features while they are read (streamed
+//! from the downloaded result, one at a time, in one transaction), before the replica's
+//! definition is known: [`StagedFeatures`]. It holds the replica file's whole schema and the
+//! server's copy of the features, nothing else; [`ReplicaFile::create_from_staged`] moves it to
+//! its place and writes the rest (definition, layers, attachments, generations), so a replica of
+//! a million features is never held in memory. A staged file holds nothing a technician made:
+//! an interrupted one is simply deleted. Blocking (rusqlite).
+
+use super::schema::create_schema;
+use super::server_features::object_id_of;
+use super::{ReplicaFileError, create_private_file, sql_at, to_json};
+use crate::protocol::{Feature, FeatureSink};
+use rusqlite::{Connection, OpenFlags, params};
+use std::path::{Path, PathBuf};
+
+/// Page cache of the staging connection: the features' primary-key index is written in
+/// GlobalID order, so a larger cache saves re-reading pages (bounded: 32 MiB).
+const STAGING_CACHE_KIB: i64 = 32 * 1024;
+
+/// A replica file being filled with downloaded features; see the module docs.
+pub struct StagedFeatures {
+    conn: Connection,
+    path: PathBuf,
+    /// Removes the file when staging stops before [`StagedFeatures::finish`].
+    file: StagedFile,
+    stored: u64,
+    skipped: u64,
+}
+
+impl StagedFeatures {
+    /// Starts a staged file at `path` (which must not exist) and opens its one transaction.
+    pub fn begin(path: &Path) -> Result<StagedFeatures, ReplicaFileError> {
+        if path.exists() {
+            return Err(ReplicaFileError::AlreadyExists {
+                path: path.to_path_buf(),
+            });
+        }
+        create_private_file(path)?;
+        let file = StagedFile {
+            path: Some(path.to_path_buf()),
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| ReplicaFileError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // A staged file is thrown away when anything stops it, so it needs no journal; the
+        // finished replica file is written with the usual durability. The layers are not known
+        // yet (they come after the features): `create_from_staged` checks each row has one.
+        conn.execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -{STAGING_CACHE_KIB}; BEGIN;"
+        ))
+        .map_err(|e| sql_at(path, e))?;
+        conn.set_prepared_statement_cache_capacity(4);
+        create_schema(&conn, path)?;
+        Ok(StagedFeatures {
+            conn,
+            path: path.to_path_buf(),
+            file,
+            stored: 0,
+            skipped: 0,
+        })
+    }
+
+    /// Stores one feature as the server's copy (a later one with the same GlobalID replaces it);
+    /// a feature without a GlobalID is skipped, as a whole reply's would be.
+    pub fn add(&mut self, layer_id: i64, feature: &Feature) -> Result<(), ReplicaFileError> {
+        let Some(global_id) = feature.global_id() else {
+            self.skipped += 1;
+            return Ok(());
+        };
+        let attributes_json = to_json(&feature.attributes)?;
+        let geometry_json = feature.geometry.as_ref().map(to_json).transpose()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO features (layer_id, global_id, object_id, attributes_json, geometry_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (layer_id, global_id) DO UPDATE SET object_id = excluded.object_id,
+                     attributes_json = excluded.attributes_json, geometry_json = excluded.geometry_json",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    layer_id,
+                    global_id.as_str(),
+                    object_id_of(feature),
+                    attributes_json,
+                    geometry_json,
+                ])
+            })
+            .map_err(|e| sql_at(&self.path, e))?;
+        self.stored += 1;
+        Ok(())
+    }
+
+    /// Features stored so far.
+    pub fn stored(&self) -> u64 {
+        self.stored
+    }
+
+    /// Commits what was staged; the file is then ready for [`ReplicaFile::create_from_staged`].
+    pub fn finish(self) -> Result<StagedFile, ReplicaFileError> {
+        if self.skipped > 0 {
+            tracing::warn!(
+                skipped = self.skipped,
+                "skipped downloaded features without a GlobalID"
+            );
+        }
+        self.conn
+            .execute_batch("COMMIT;")
+            .map_err(|e| sql_at(&self.path, e))?;
+        drop(self.conn);
+        Ok(self.file)
+    }
+}
+
+impl FeatureSink for StagedFeatures {
+    type Error = ReplicaFileError;
+    fn feature(&mut self, layer_id: i64, feature: Feature) -> Result<(), ReplicaFileError> {
+        self.add(layer_id, &feature)
+    }
+}
+
+/// A finished staged file on disk; deleted when dropped unless it was taken into a replica file.
+#[derive(Debug)]
+pub struct StagedFile {
+    path: Option<PathBuf>,
+}
+
+impl StagedFile {
+    /// Where it is.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Moves the file to `target` (which must not exist); from then on it is not deleted.
+    pub(super) fn move_to(&mut self, target: &Path) -> Result<(), ReplicaFileError> {
+        let Some(from) = self.path.as_deref() else {
+            return Err(ReplicaFileError::Missing {
+                path: target.to_path_buf(),
+            });
+        };
+        let io = |source| ReplicaFileError::Io {
+            path: target.to_path_buf(),
+            source,
+        };
+        if target.exists() {
+            return Err(ReplicaFileError::AlreadyExists {
+                path: target.to_path_buf(),
+            });
+        }
+        if std::fs::rename(from, target).is_err() {
+            // Another file system: copy, then remove the staged one.
+            std::fs::copy(from, target).map_err(io)?;
+            let _ = std::fs::remove_file(from);
+        }
+        self.path = None;
+        Ok(())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! Reading a createReplica result document (JSON) as a stream: each feature of each layer's
+//! `features` is handed to a [`FeatureSink`] as soon as it is read, so a replica of a million
+//! features is never held whole; everything else (the replica id and generations, each layer's
+//! id and attachments, the features that could not be read) comes back as a
+//! [`ReplicaResponse`] whose layers hold no features. Features are read one by one as in
+//! `unreadable` (one that cannot be read is set aside, not fatal). The reader is any
+//! `std::io::Read` (a downloaded result file); this file does no I/O of its own and knows no
+//! storage: the sink decides where features go.
+
+use super::edits::{Attachment, Feature};
+use super::error::{ReplyError, ServiceError, malformed};
+use super::lenient::required_int;
+use super::replica_reply::{ReplicaLayerData, ReplicaResponse};
+use super::unreadable::read_one;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+use std::io::Read;
+
+/// Where streamed features go (a replica file being written, a counter in a test).
+pub trait FeatureSink {
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// One readable feature of layer `layer_id`, in the order of the document.
+    fn feature(&mut self, layer_id: i64, feature: Feature) -> Result<(), Self::Error>;
+}
+
+/// What a streamed read produced besides the features: the document without them, and how
+/// many features went to the sink.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamedReply {
+    /// The reply with every member but the layers' features (attachments and unreadable
+    /// features included).
+    pub response: ReplicaResponse,
+    /// Features handed to the sink, per layer id in document order.
+    pub features: Vec<(i64, u64)>,
+}
+
+impl StreamedReply {
+    /// Features handed to the sink, all layers together.
+    pub fn feature_count(&self) -> u64 {
+        self.features.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Why a streamed read stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError<E: std::error::Error + 'static> {
+    /// The document is not a readable reply, or it is the service's error envelope.
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+    /// The sink refused a feature (the replica file could not be written).
+    #[error(transparent)]
+    Sink(E),
+}
+
+/// Reads a createReplica document from `reader`, handing each layer's features to `sink`.
+/// An `{"error": …}` document is [`ReplyError::Service`]; anything else unreadable (wrong
+/// types, truncated text) is [`ReplyError::Malformed`]. Never panics on any input.
+pub fn read_replica_stream<R: Read, S: FeatureSink>(
+    reader: R,
+    sink: &mut S,
+) -> Result<StreamedReply, StreamError<S::Error>> {
+    let mut state = State {
+        sink,
+        failed: None,
+        counts: Vec::new(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let outcome = de::Deserializer::deserialize_map(&mut de, Document(&mut state))
+        .and_then(|parts| de.end().map(|()| parts));
+    if let Some(e) = state.failed.take() {
+        return Err(StreamError::Sink(e));
+    }
+    let (rest, layers) = outcome.map_err(|e| malformed(e.to_string(), b""))?;
+    if let Some(error) = rest.get("error").filter(|e| !e.is_null()) {
+        let error: ServiceError = serde_json::from_value(error.clone())
+            .map_err(|e| malformed(format!("error envelope: {e}"), b""))?;
+        return Err(ReplyError::Service(error).into());
+    }
+    let mut response: ReplicaResponse = serde_json::from_value(serde_json::Value::Object(rest))
+        .map_err(|e| malformed(e.to_string(), b""))?;
+    response.layers = layers;
+    Ok(StreamedReply {
+        response,
+        features: state.counts,
+    })
+}
+
+struct State<'s, S: FeatureSink> {
+    sink: &'s mut S,
+    /// The sink's error, kept while serde unwinds with a plain message.
+    failed: Option<S::Error>,
+    counts: Vec<(i64, u64)>,
+}
+
+impl<S: FeatureSink> State<'_, S> {
+    fn hand<E: de::Error>(&mut self, layer_id: i64, feature: Feature) -> Result<(), E> {
+        match self.sink.feature(layer_id, feature) {
+            Ok(()) => {
+                match self.counts.last_mut() {
+                    Some((id, n)) if *id == layer_id => *n += 1,
+                    _ => self.counts.push((layer_id, 1)),
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.failed = Some(e);
+                Err(E::custom("the features could not be stored"))
+            }
+        }
+    }
+}
+
+type Members = serde_json::Map<String, serde_json::Value>;
+
+/// The top-level object: `layers` streamed, every other member kept as JSON.
+struct Document<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
+
+impl<'de, S: FeatureSink> Visitor<'de> for Document<'_, '_, S> {
+    type Value = (Members, Vec<ReplicaLayerData>);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a createReplica reply object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut rest = Members::new();
+        let mut layers = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "layers" {
+                layers = map.next_value_seed(Layers(&mut *self.0))?;
+            } else {
+                rest.insert(key, map.next_value()?);
+            }
+        }
+        Ok((rest, layers))
+    }
+}
+
+struct Layers<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
+
+impl<'de, S: FeatureSink> DeserializeSeed<'de> for Layers<'_, '_, S> {
+    type Value = Vec<ReplicaLayerData>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: FeatureSink> Visitor<'de> for Layers<'_, '_, S> {
+    type Value = Vec<ReplicaLayerData>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of layers")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut layers = Vec::new();
+        while let Some(layer) = seq.next_element_seed(Layer(&mut *self.0))? {
+            layers.push(layer);
+        }
+        Ok(layers)
+    }
+}
+
+struct Layer<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
+
+impl<'de, S: FeatureSink> DeserializeSeed<'de> for Layer<'_, '_, S> {
+    type Value = ReplicaLayerData;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// The layer's `id` as the lenient wire reads it (a number or its text).
+struct LayerId;
+
+impl<'de> DeserializeSeed<'de> for LayerId {
+    type Value = i64;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<i64, D::Error> {
+        required_int(d)
+    }
+}
+
+impl<'de, S: FeatureSink> Visitor<'de> for Layer<'_, '_, S> {
+    type Value = ReplicaLayerData;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a layer object with an id")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut id = None;
+        let mut layer = ReplicaLayerData::default();
+        // Features that came before the layer's id (services write the id first; kept until
+        // the id is known).
+        let mut early: Vec<Box<RawValue>> = Vec::new();
+        let mut position = 0;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "id" => id = Some(map.next_value_seed(LayerId)?),
+                "features" => {
+                    let seed = Features {
+                        state: &mut *self.0,
+                        layer_id: id,
+                        early: &mut early,
+                        unreadable: &mut layer.unreadable,
+                        position: &mut position,
+                    };
+                    map.next_value_seed(seed)?
+                }
+                "attachments" => {
+                    layer.attachments = map
+                        .next_value::<Option<Vec<Attachment>>>()?
+                        .unwrap_or_default()
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let id = id.ok_or_else(|| de::Error::custom("a layer has no id"))?;
+        layer.id = id;
+        for (at, raw) in early.into_iter().enumerate() {
+            match read_one::<Feature>(&raw, "features", at) {
+                Ok(feature) => self.0.hand(id, feature)?,
+                Err(skipped) => layer.unreadable.push(skipped),
+            }
+        }
+        Ok(layer)
+    }
+}
+
+struct Features<'a, 's, S: FeatureSink> {
+    state: &'a mut State<'s, S>,
+    /// `None` while the layer's id has not been read yet.
+    layer_id: Option<i64>,
+    early: &'a mut Vec<Box<RawValue>>,
+    unreadable: &'a mut Vec<super::unreadable::UnreadableFeature>,
+    position: &'a mut usize,
+}
+
+impl<'de, S: FeatureSink> DeserializeSeed<'de> for Features<'_, '_, S> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: FeatureSink> Visitor<'de> for Features<'_, '_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of features")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            let position = *self.position;
+            *self.position += 1;
+            let Some(layer_id) = self.layer_id else {
+                self.early.push(raw);
+                continue;
+            };
+            match read_one::<Feature>(&raw, "features", position) {
+                Ok(feature) => self.state.hand(layer_id, feature)?,
+                Err(skipped) => self.unreadable.push(skipped),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::parse_reply;
+
+    #[derive(Default)]
+    struct Collect(Vec<(i64, Feature)>);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("full")]
+    struct Full;
+
+    impl FeatureSink for Collect {
+        type Error = Full;
+        fn feature(&mut self, layer_id: i64, feature: Feature) -> Result<(), Full> {
+            if self.0.len() == 1000 {
+                return Err(Full);
+            }
+            self.0.push((layer_id, feature));
+            Ok(())
+        }
+    }
+
+    const DOC: &str = r#"{"replicaName":"r","replicaID":"7a0c2c24-5ca5-408f-8705-a23ef105f351",
+        "replicaServerGen":"12","transportType":"esriTransportTypeUrl",
+        "responseType":"esriReplicaResponseTypeData","layers":[
+          {"id":0,"features":[{"attributes":{"GlobalID":"{419D227B-2A61-43C4-8884-4B7B5BF3EABB}","A":1},
+                               "geometry":{"x":1,"y":2}},
+                              {"attributes":7},
+                              {"attributes":{"GlobalID":"{7C18638F-BA93-4D12-869F-E7087B5BD691}"}}],
+           "attachments":[{"attachmentId":3,"globalId":"{1C18638F-BA93-4D12-869F-E7087B5BD691}",
+                           "parentGlobalId":"{7C18638F-BA93-4D12-869F-E7087B5BD691}","name":"a.jpg",
+                           "contentType":"image/jpeg","size":3,"url":"http://x/a"}]},
+          {"features":[{"attributes":{"GlobalID":"{519D227B-2A61-43C4-8884-4B7B5BF3EABB}"}}],"id":"1",
+           "extra":{"ignored":[1,2]}}]}"#;
+
+    #[test]
+    fn streams_features_and_keeps_the_rest_as_the_whole_parse_does() {
+        let mut sink = Collect::default();
+        let streamed = read_replica_stream(DOC.as_bytes(), &mut sink).unwrap();
+        let whole: ReplicaResponse = parse_reply(DOC.as_bytes()).unwrap();
+        let features: Vec<(i64, Feature)> = whole
+            .layers
+            .iter()
+            .flat_map(|l| l.features.iter().map(move |f| (l.id, f.clone())))
+            .collect();
+        assert_eq!(sink.0, features);
+        assert_eq!(streamed.features, vec![(0, 2), (1, 1)]);
+        assert_eq!(streamed.feature_count(), 3);
+        let mut without = whole.clone();
+        for layer in &mut without.layers {
+            layer.features.clear();
+        }
+        assert_eq!(streamed.response, without);
+        assert_eq!(streamed.response.replica_server_gen, Some(12));
+        assert_eq!(streamed.response.layers[0].unreadable.len(), 1);
+        assert_eq!(streamed.response.layers[0].unreadable[0].position, 1);
+        assert_eq!(streamed.response.layers[0].attachments.len(), 1);
+    }
+
+    #[test]
+    fn an_error_envelope_is_the_services_error() {
+        let body =
+            br#"{"error":{"code":400,"message":"Unable to complete operation.","details":[]}}"#;
+        let err = read_replica_stream(&body[..], &mut Collect::default()).unwrap_err();
+        assert!(
+            matches!(err, StreamError::Reply(ReplyError::Service(ref e)) if e.code == Some(400)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn truncated_or_wrong_documents_are_malformed() {
+        for body in [
+            &DOC[..DOC.len() / 2],
+            "[1,2]",
+            r#"{"layers":[{"features":[]}]}"#,
+            "{} x",
+        ] {
+            let err = read_replica_stream(body.as_bytes(), &mut Collect::default()).unwrap_err();
+            assert!(
+                matches!(err, StreamError::Reply(ReplyError::Malformed { .. })),
+                "{body}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sink_that_fails_stops_the_read_with_its_error() {
+        let features: Vec<String> = (0..1500)
+            .map(|i| format!(r#"{{"attributes":{{"OBJECTID":{i}}}}}"#))
+            .collect();
+        let body = format!(
+            r#"{{"layers":[{{"id":0,"features":[{}]}}]}}"#,
+            features.join(",")
+        );
+        let mut sink = Collect::default();
+        let err = read_replica_stream(body.as_bytes(), &mut sink).unwrap_err();
+        assert!(matches!(err, StreamError::Sink(Full)), "{err:?}");
+        assert_eq!(sink.0.len(), 1000);
+    }
+}

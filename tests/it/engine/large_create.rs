@@ -1,0 +1,193 @@
+//! A replica read as a stream (issue 21), through the real engine against the reference service
+//! over HTTP: the createReplica result file is read feature by feature into the replica file
+//! (the engine never holds the whole reply), and what lands in the file is exactly what the
+//! service holds; the job view hears how many features are stored; a result file that cannot be
+//! read fails the create in one line, leaves no replica file and no staged file, and gives the
+//! service's replica back.
+
+use crate::support::client_config::fast;
+use crate::support::engine::Harness;
+use crate::support::server::{demo, hydrant, new_gid};
+use serde_json::{Value, json};
+use syncwatch::engine::{Command, Event};
+use syncwatch::protocol::Feature;
+use syncwatch::server::{ServerConfig, ServiceDefinition};
+
+const HYDRANTS: usize = 3_000;
+
+/// The demo service with `n` more hydrants in layer 0.
+fn many_hydrants(n: usize) -> ServiceDefinition {
+    let mut def = demo();
+    let layer = def
+        .layers
+        .iter_mut()
+        .find(|l| l.id == 0)
+        .expect("the demo has layer 0");
+    for i in 0..n {
+        let mut feature = hydrant(&new_gid(), &format!("H-{i:05}"));
+        feature["geometry"] = json!({"x": -122.7 + i as f64 * 1e-5, "y": 45.5});
+        layer
+            .seed
+            .push(serde_json::from_value::<Feature>(feature).expect("a feature"));
+    }
+    def
+}
+
+/// Every feature of layer 0 as the service's query gives it (page by page), by GlobalID.
+async fn service_features(h: &Harness) -> Vec<(String, Value, Value)> {
+    let mut rows: Vec<(String, Value, Value)> = Vec::new();
+    loop {
+        let offset = rows.len().to_string();
+        let reply: Value = reqwest::Client::new()
+            .get(format!("{}/0/query", h.service_url))
+            .query(&[
+                ("where", "1=1"),
+                ("outFields", "*"),
+                ("orderByFields", "OBJECTID"),
+                ("resultOffset", offset.as_str()),
+                ("f", "json"),
+            ])
+            .send()
+            .await
+            .expect("query")
+            .json()
+            .await
+            .expect("a FeatureSet");
+        let page = reply["features"]
+            .as_array()
+            .unwrap_or_else(|| panic!("features in {reply}"));
+        rows.extend(page.iter().map(|f| {
+            let gid = f["attributes"]["GlobalID"].as_str().expect("a GlobalID");
+            (
+                gid.to_uppercase(),
+                f["attributes"].clone(),
+                f["geometry"].clone(),
+            )
+        }));
+        if page.is_empty() || reply["exceededTransferLimit"] != json!(true) {
+            break;
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
+#[tokio::test]
+async fn a_large_replica_is_read_feature_by_feature_into_its_file() {
+    let config = ServerConfig {
+        definition: Some(many_hydrants(HYDRANTS)),
+        ..Default::default()
+    };
+    let h = Harness::start(config, fast()).await;
+    let replica = h.create("streamed").await;
+    let expected = service_features(&h).await;
+    assert!(expected.len() > HYDRANTS, "{} features", expected.len());
+
+    let file = h.file(replica);
+    assert_eq!(
+        file.server_feature_count(0).unwrap() as usize,
+        expected.len()
+    );
+    for (gid, attributes, geometry) in &expected {
+        let gid = syncwatch::protocol::Guid::parse(gid).unwrap();
+        let stored = file
+            .server_feature(0, &gid)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{gid} is in the replica file"));
+        let mut stored_attributes = serde_json::to_value(&stored.attributes).unwrap();
+        // The query answers GlobalIDs as stored; the replica keeps them as the service sent them.
+        for v in [&mut stored_attributes] {
+            if let Some(g) = v.get_mut("GlobalID") {
+                *g = json!(g.as_str().unwrap_or_default().to_uppercase());
+            }
+        }
+        let mut want = attributes.clone();
+        want["GlobalID"] = json!(want["GlobalID"].as_str().unwrap_or_default().to_uppercase());
+        assert_eq!(stored_attributes, want, "attributes of {gid}");
+        assert_eq!(
+            stored.geometry.as_ref(),
+            Some(geometry),
+            "geometry of {gid}"
+        );
+    }
+
+    // The job view heard the features being stored, ending with all of them.
+    let stored: Vec<String> = h
+        .seen_events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::JobStatus {
+                replica: r,
+                message,
+                ..
+            } if *r == replica && message.starts_with("storing the features: ") => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stored.last().map(String::as_str),
+        Some(format!("storing the features: {} stored", expected.len()).as_str()),
+        "{stored:?}"
+    );
+    // Nothing of the download is left in the results folder.
+    assert_eq!(leftovers(&h), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_result_file_that_cannot_be_read_fails_the_create_and_gives_the_replica_back() {
+    let h = Harness::start(ServerConfig::default(), fast()).await;
+    // Every download of the result file gets only the first half of its JSON.
+    let (status, reply) = admin(
+        &h,
+        reqwest::Method::POST,
+        "/admin/faults",
+        Some(json!({"operation": "result", "kind": "truncatedJson", "count": 10})),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let (replica, end) = h
+        .job(Command::CreateReplica(h.create_request("half", false)))
+        .await;
+    let failure = end.expect_err("a half result file cannot make a replica");
+    assert!(
+        !failure.message.contains('\n') && failure.message.contains("not valid sync JSON"),
+        "{failure:?}"
+    );
+    assert!(h.file_path(replica).is_none(), "no replica file was left");
+    assert_eq!(leftovers(&h), Vec::<String>::new());
+    let (_, status) = admin(&h, reqwest::Method::GET, "/admin/status", None).await;
+    assert_eq!(status["replicas"], json!(0), "{status}");
+}
+
+/// A call to the service's admin API.
+async fn admin(
+    h: &Harness,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", h.server.base_url()))
+        .header("X-Admin-Key", h.server.admin_key());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("admin request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// What is left in the engine's results folder (downloads, staged files).
+fn leftovers(h: &Harness) -> Vec<String> {
+    let dir = h.dir.path().join("results");
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
