@@ -189,7 +189,9 @@ impl DeltaWriter {
     /// Writes the reply's ids and generations and commits: the file is complete.
     pub fn finish(self, info: &DeltaInfo) -> Result<(), DeltaError> {
         write_info(&self.conn, info).map_err(|e| self.fail(e))?;
-        self.conn.execute_batch("COMMIT").map_err(|e| self.fail(e))?;
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 }

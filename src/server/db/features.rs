@@ -131,7 +131,11 @@ impl RawRow {
             Ok(a) => a,
             Err(e) => return Err((self.global_id, e)),
         };
-        let geometry = match self.geometry.map(|g| serde_json::from_str::<Value>(&g)).transpose() {
+        let geometry = match self
+            .geometry
+            .map(|g| serde_json::from_str::<Value>(&g))
+            .transpose()
+        {
             Ok(g) => g,
             Err(e) => return Err((self.global_id, e)),
         };

@@ -23,9 +23,9 @@ pub use attachments::{
 };
 pub use bulk::{Inserted, NewRow};
 pub use features::{
-    FeatureInsert, StoredRow, changes_between, delete_feature, existing_global_ids, for_each_live_row,
-    live_rows,
-    max_object_id, readable_row_by_global_id, row_by_global_id, unique_values, update_feature,
+    FeatureInsert, StoredRow, changes_between, delete_feature, existing_global_ids,
+    for_each_live_row, live_rows, max_object_id, readable_row_by_global_id, row_by_global_id,
+    unique_values, update_feature,
 };
 pub use replicas::{
     RegisteredReplica, ReplicaArea, ReplicaLayerRecord, delete_replica, put_replica,

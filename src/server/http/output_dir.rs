@@ -27,10 +27,7 @@ impl Outputs {
         std::fs::create_dir_all(&dir)?;
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let path = entry.path();
-            if path
-                .extension()
-                .is_some_and(|e| e == SPOOL_EXTENSION)
-            {
+            if path.extension().is_some_and(|e| e == SPOOL_EXTENSION) {
                 remove_file(&path);
             }
         }

@@ -358,4 +358,3 @@ impl ReplicaSink for DeltaSink<'_> {
         Ok(())
     }
 }
-

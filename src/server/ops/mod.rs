@@ -23,8 +23,8 @@ mod replicas;
 mod synchronize;
 
 pub use create::create_replica;
-pub use replica_sink::ReplicaSink;
 pub use query::{QUERY_REFUSED, QueryOutput, query};
+pub use replica_sink::ReplicaSink;
 pub use replicas::{attachment_data, info, list, parse_replica_id, unregister};
 pub use synchronize::synchronize;
 
