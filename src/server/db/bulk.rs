@@ -46,8 +46,7 @@ impl ServiceDb {
             let first_object_id = max_object_id(&tx)? + 1;
             {
                 let mut insert = FeatureInsert::prepare(&tx)?;
-                let mut object_id = first_object_id;
-                for _ in 0..count {
+                for (object_id, _) in (first_object_id..).zip(0..count) {
                     let row = make(object_id);
                     insert.insert(
                         layer_id,
@@ -58,7 +57,6 @@ impl ServiceDb {
                         "",
                         generation,
                     )?;
-                    object_id += 1;
                 }
             }
             tx.commit()?;
