@@ -63,6 +63,12 @@ pub struct ServeArgs {
     /// Serve HTTPS with a self-signed certificate kept in <data dir>/tls/cert.pem (printed).
     #[arg(long)]
     pub tls_self_signed: bool,
+    /// Before serving, write N generated parcels (closed rings of 5-12 points, a few attributes,
+    /// GlobalIDs) into the service's first polygon layer, in one transaction; a new data
+    /// directory of a definition without one gets a `Parcels` layer. For large-replica
+    /// benchmarks (more later: `POST /admin/generate` `{"polygons": N}`).
+    #[arg(long, value_name = "N")]
+    pub generate_polygons: Option<u64>,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
@@ -94,6 +100,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         auth,
         tls: tls_source(args),
         public_hosts: args.public_host.clone(),
+        generate_polygons: args.generate_polygons,
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;

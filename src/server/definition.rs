@@ -307,6 +307,14 @@ impl ServiceDefinition {
         }
     }
 
+    /// Adds `layer` (its system fields and indexes completed), checked like a definition file.
+    pub fn with_layer(mut self, mut layer: LayerDef) -> Result<Self, DefinitionError> {
+        add_system_fields(&mut layer);
+        self.layers.push(layer);
+        self.validate()?;
+        Ok(self)
+    }
+
     /// Layers then tables.
     pub fn all_layers(&self) -> impl Iterator<Item = &LayerDef> {
         self.layers.iter().chain(self.tables.iter())

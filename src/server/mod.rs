@@ -17,7 +17,7 @@
 //! PKCE, OAuth apps), `definition` (the service definition file), `where_clause`
 //! (layerQueries filters), `curves` (true curves: densify, 1005), `attachment_checks` (the
 //! per-attachment rules; the per-edit feature rules are `protocol::rules`, shared with the
-//! client's validator) and `background_free`.
+//! client's validator), `background_free` and `parcels` (generated polygons for benchmarks).
 //!
 //! The listener (`listener`, with `limits`, `slots`, `own_hosts` and `tls`) accepts
 //! connections under the bounds of [`Limits`], over HTTP or HTTPS, before the router sees them.
@@ -37,6 +37,7 @@ mod limits;
 mod listener;
 mod ops;
 mod own_hosts;
+mod parcels;
 mod slots;
 mod tls;
 mod where_clause;
@@ -85,6 +86,9 @@ pub struct ServerConfig {
     /// Host names (`NAME` or `NAME:PORT`) the service also answers to, besides `localhost`
     /// and its addresses; any other `Host` is refused (DNS rebinding).
     pub public_hosts: Vec<String>,
+    /// Write this many generated parcels into the service's polygon layer before listening
+    /// (`parcels`; a definition without one gets a `Parcels` layer, in a new data directory).
+    pub generate_polygons: Option<u64>,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +104,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             tls: None,
             public_hosts: Vec::new(),
+            generate_polygons: None,
         }
     }
 }
@@ -180,10 +185,13 @@ impl Drop for RunningServer {
 /// Must be called inside a tokio runtime (multi-threaded: database work uses
 /// `spawn_blocking`). Outside async code use [`start_blocking`].
 pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
-    let definition = match config.definition.clone() {
+    let mut definition = match config.definition.clone() {
         Some(def) => def,
         None => ServiceDefinition::demo().map_err(io::Error::other)?,
     };
+    if config.generate_polygons.is_some() {
+        definition = parcels::with_parcels_layer(definition).map_err(io::Error::other)?;
+    }
     let (data_dir, temp_dir) = match &config.data_dir {
         Some(dir) => (dir.clone(), None),
         None => {
@@ -215,9 +223,18 @@ pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
         own_hosts: own_hosts::OwnHosts::new(local_addr, tls.is_some(), &config.public_hosts),
         https: tls.is_some(),
     };
-    let state = tokio::task::spawn_blocking(move || http::AppState::open(definition, settings))
-        .await
-        .map_err(io::Error::other)??;
+    let generate = config.generate_polygons;
+    let state = tokio::task::spawn_blocking(move || {
+        let state = http::AppState::open(definition, settings)?;
+        if let Some(count) = generate {
+            let mut core = state.shared.core();
+            let core = &mut *core;
+            parcels::generate(&mut core.db, &core.def, None, count).map_err(io::Error::other)?;
+        }
+        Ok::<_, io::Error>(state)
+    })
+    .await
+    .map_err(io::Error::other)??;
     let service_name = state.service_name();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());

@@ -14,6 +14,7 @@ mod server {
     mod api;
     mod attachments;
     mod checks;
+    mod large_replica;
     mod listener;
     mod oauth;
     mod ownership;

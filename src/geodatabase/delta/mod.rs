@@ -6,7 +6,8 @@
 //! createReplica's initial data travels as adds.
 //!
 //! This file owns the format (tables, [`Delta`], [`DeltaError`]) and the conversions between a
-//! [`Delta`] and the protocol reply. The server writes delta files ([`write`], `writer.rs`); the
+//! [`Delta`] and the protocol reply. The server writes delta files ([`write`], or row by row
+//! with [`DeltaWriter`] for a reply too large to hold, `writer.rs`); the
 //! client reads them back ([`read`], `reader.rs`, then [`Delta::to_response`]). Reading never
 //! panics: a corrupt or truncated file is a [`DeltaError`]. Blocking (rusqlite); call from
 //! `spawn_blocking`. It must not know replica files or the engine.
@@ -31,7 +32,7 @@ mod reader;
 mod writer;
 
 pub use reader::read;
-pub use writer::write;
+pub use writer::{DeltaInfo, DeltaWriter, write};
 
 /// Version written to `GDB_DeltaInfo.FormatVersion`.
 pub const FORMAT_VERSION: i64 = 1;

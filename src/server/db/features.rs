@@ -54,6 +54,22 @@ pub fn live_rows(conn: &Connection, layer_id: i64) -> Result<Vec<StoredRow>, Ser
     parse_rows(FEATURES.live(conn, layer_id, read_row)?)
 }
 
+/// Every live row of a layer, in object id order, handed to `each` as it is read: a large
+/// layer is never held in memory. A row whose stored JSON cannot be read is logged and skipped,
+/// as [`live_rows`] leaves it out.
+pub fn for_each_live_row<E: From<ServiceDbError>>(
+    conn: &Connection,
+    layer_id: i64,
+    mut each: impl FnMut(StoredRow) -> Result<(), E>,
+) -> Result<(), E> {
+    FEATURES.for_each_live(conn, layer_id, read_row, |raw: RawRow| {
+        match parse_one(raw) {
+            Some(row) => each(row),
+            None => Ok(()),
+        }
+    })
+}
+
 /// Rows (live or tombstones) changed in generations `(after, before)`, both exclusive.
 pub fn changes_between(
     conn: &Connection,
@@ -109,6 +125,32 @@ struct RawRow {
 }
 
 impl RawRow {
+    /// As [`RawRow::parse`], handing the GlobalID back with the error (without a copy per row).
+    fn parse_keeping_id(self) -> Result<StoredRow, (String, serde_json::Error)> {
+        let attributes = match serde_json::from_str(&self.attributes) {
+            Ok(a) => a,
+            Err(e) => return Err((self.global_id, e)),
+        };
+        let geometry = match self
+            .geometry
+            .map(|g| serde_json::from_str::<Value>(&g))
+            .transpose()
+        {
+            Ok(g) => g,
+            Err(e) => return Err((self.global_id, e)),
+        };
+        Ok(StoredRow {
+            object_id: self.object_id,
+            global_id: self.global_id,
+            attributes,
+            geometry,
+            owner: self.owner,
+            generation: self.generation,
+            created_gen: self.created_gen,
+            deleted: self.deleted,
+        })
+    }
+
     fn parse(self) -> Result<StoredRow, ServiceDbError> {
         Ok(StoredRow {
             object_id: self.object_id,
@@ -143,20 +185,20 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
 /// service that kept any geometry) is logged with its GlobalID and left out, so one bad row does
 /// not fail every replica's download of its layer.
 fn parse_rows(rows: Vec<RawRow>) -> Result<Vec<StoredRow>, ServiceDbError> {
-    Ok(rows
-        .into_iter()
-        .filter_map(|raw| {
-            let (object_id, global_id) = (raw.object_id, raw.global_id.clone());
-            match raw.parse() {
-                Ok(row) => Some(row),
-                Err(e) => {
-                    tracing::error!(object_id, global_id = %global_id, error = %e,
-                        "a stored feature cannot be read; it is left out of downloads");
-                    None
-                }
-            }
-        })
-        .collect())
+    Ok(rows.into_iter().filter_map(parse_one).collect())
+}
+
+/// The row parsed, or `None` (logged with its GlobalID) when its stored JSON cannot be read.
+fn parse_one(raw: RawRow) -> Option<StoredRow> {
+    let object_id = raw.object_id;
+    match raw.parse_keeping_id() {
+        Ok(row) => Some(row),
+        Err((global_id, e)) => {
+            tracing::error!(object_id, global_id = %global_id, error = %e,
+                "a stored feature cannot be read; it is left out of downloads");
+            None
+        }
+    }
 }
 
 /// The highest object id in the service, 0 when it has no rows. Object ids are unique across

@@ -2,12 +2,13 @@
 //! schema, the meta table (generation counter, sync switch, the current and possibly
 //! admin-changed service definition with its schema version). The rows live in `features`,
 //! `attachments` (with the reads both share in `versioned`), `replicas` and `replica_members` (`members`: what an area-filtered replica holds); `seed` loads a new
-//! database's seed features; `checkpointer` copies the write-ahead log off the request path.
+//! database's seed features; `bulk` inserts many generated rows in one transaction; `checkpointer` copies the write-ahead log off the request path.
 //! Owns the schema and every SQL statement; callers get plain rows. Every write happens inside
 //! a transaction; nothing here is async and nothing here decides whether an edit is allowed
 //! (that is `protocol::rules`, `attachment_checks` and `apply`).
 
 mod attachments;
+mod bulk;
 mod checkpointer;
 mod features;
 pub mod members;
@@ -20,9 +21,11 @@ pub use attachments::{
     attachment_data, attachment_under, delete_attachment, delete_attachments_of, insert_attachment,
     live_attachments, update_attachment,
 };
+pub use bulk::{Inserted, NewRow};
 pub use features::{
-    FeatureInsert, StoredRow, changes_between, delete_feature, existing_global_ids, live_rows,
-    max_object_id, readable_row_by_global_id, row_by_global_id, unique_values, update_feature,
+    FeatureInsert, StoredRow, changes_between, delete_feature, existing_global_ids,
+    for_each_live_row, live_rows, max_object_id, readable_row_by_global_id, row_by_global_id,
+    unique_values, update_feature,
 };
 pub use replicas::{
     RegisteredReplica, ReplicaArea, ReplicaLayerRecord, delete_replica, put_replica,

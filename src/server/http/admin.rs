@@ -2,7 +2,8 @@
 //! `X-Admin-Key`: terminate and re-enable sync, expire every result file, inject and clear
 //! faults, make breaking schema changes (drop a field or a layer, change a field type), and
 //! change a layer's ownership rules (not breaking: replicas keep syncing under the new rules),
-//! and move replicas' dates back (`admin_clock`).
+//! move replicas' dates back (`admin_clock`), and fill a polygon layer with generated parcels
+//! (`parcels`, for large-replica benchmarks).
 //! Owns these endpoints and their guard; the effects live in `db`, `output_dir` and `faults`.
 //! Never logs the key.
 
@@ -11,6 +12,7 @@ use super::state::{AppState, Shared};
 use crate::protocol::{ErrorEnvelope, FieldType, ServiceError};
 use crate::server::definition::{self, ServiceDefinition};
 use crate::server::ops::OpError;
+use crate::server::parcels;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -37,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/schema", post(change_schema))
         .route("/admin/ownership", post(change_ownership))
         .route("/admin/replicas/age", post(age_replicas))
+        .route("/admin/generate", post(generate_parcels))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -197,6 +200,65 @@ async fn add_faults(State(state): State<AppState>, body: axum::body::Bytes) -> R
 async fn clear_faults(State(state): State<AppState>) -> Response {
     state.shared.faults.clear();
     Json(serde_json::json!({"success": true})).into_response()
+}
+
+/// The most parcels one `POST /admin/generate` writes.
+const MAX_GENERATED: u64 = 10_000_000;
+
+/// `POST /admin/generate`: `{"polygons": N}` (and optionally `"layer": ID`, default the first
+/// polygon layer) writes N generated parcels in one transaction.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GenerateRequest {
+    polygons: u64,
+    #[serde(default)]
+    layer: Option<i64>,
+}
+
+async fn generate_parcels(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let invalid = |detail: String| {
+        reply(Err(OpError::Service(ServiceError::new(
+            400,
+            "Invalid generate request.",
+            vec![detail],
+        ))))
+    };
+    let request = match serde_json::from_slice::<GenerateRequest>(&body) {
+        Ok(r) if r.polygons <= MAX_GENERATED => r,
+        Ok(r) => {
+            return invalid(format!(
+                "at most {MAX_GENERATED} polygons at once, not {}",
+                r.polygons
+            ));
+        }
+        Err(e) => return invalid(format!("expected {{\"polygons\": N, \"layer\": ID}}: {e}")),
+    };
+    let result = state
+        .blocking(move |s: &Shared| {
+            let started = std::time::Instant::now();
+            let mut core = s.core();
+            let core = &mut *core;
+            let generated =
+                parcels::generate(&mut core.db, &core.def, request.layer, request.polygons)
+                    .map_err(|e| match e {
+                        parcels::GenerateError::Db(e) => OpError::Db(e),
+                        other => OpError::Service(ServiceError::new(
+                            400,
+                            "Invalid generate request.",
+                            vec![other.to_string()],
+                        )),
+                    })?;
+            Ok(serde_json::json!({
+                "success": true,
+                "layer": generated.layer_id,
+                "added": generated.inserted.count,
+                "firstObjectId": generated.inserted.first_object_id,
+                "generation": generated.inserted.generation,
+                "elapsedMs": started.elapsed().as_millis() as u64,
+            }))
+        })
+        .await;
+    reply(result)
 }
 
 /// A breaking schema change.

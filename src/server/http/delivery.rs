@@ -1,7 +1,11 @@
 //! Running createReplica or synchronizeReplica and delivering the result: attachment URLs made
 //! absolute, then the reply embedded as JSON or written as a JSON or delta SQLite result file
-//! and answered with its URL. Blocking: called inside `AppState::blocking`.
+//! and answered with its URL. createReplica's data is written row by row into its output
+//! (`replica_sinks`) and never held; synchronizeReplica's reply is still built whole (its
+//! downloads are bounded by what changed since the replica's generation). Blocking: called
+//! inside `AppState::blocking`.
 
+use super::replica_sinks::{DeltaSink, EmbeddedBody, JsonOutput, JsonSink, JsonTarget};
 use super::reply::internal_error;
 use super::state::Shared;
 use crate::geodatabase::delta::{self, Delta};
@@ -47,7 +51,10 @@ impl Work {
 
 /// The reply of an executed operation.
 pub(super) struct Executed {
+    /// The reply, or (with `embedded`) its header without the `layers`.
     pub(super) reply: ReplicaResponse,
+    /// An embedded createReplica reply, streamed from disk: the body to send instead of `reply`.
+    pub(super) embedded: Option<EmbeddedBody>,
     pub(super) has_failed_edits: bool,
 }
 
@@ -59,17 +66,17 @@ pub(super) fn execute(
     work: &Work,
     force_url: bool,
 ) -> Result<Executed, OpError> {
+    let service_url = format!(
+        "{base_url}/arcgis/rest/services/{}/FeatureServer",
+        shared.service_name
+    );
     let (mut document, has_failed_edits) = match work {
-        Work::Create(p) => (ops::create_replica(&mut shared.core(), who, p)?, false),
+        Work::Create(p) => return create(shared, base_url, &service_url, who, p, force_url),
         Work::Sync(p) => {
             let outcome = ops::synchronize(&mut shared.core(), who, p)?;
             (outcome.response, outcome.has_failed_edits)
         }
     };
-    let service_url = format!(
-        "{base_url}/arcgis/rest/services/{}/FeatureServer",
-        shared.service_name
-    );
     absolute_attachment_urls(&mut document, &service_url);
     let reply = deliver(
         shared,
@@ -81,7 +88,57 @@ pub(super) fn execute(
     )?;
     Ok(Executed {
         reply,
+        embedded: None,
         has_failed_edits,
+    })
+}
+
+/// createReplica, its data written row by row into the output it is delivered in (a JSON
+/// result file, an embedded body spooled to disk, a delta file): the features are never held.
+/// The output is completed after the core's lock is released.
+fn create(
+    shared: &Shared,
+    base_url: &str,
+    service_url: &str,
+    who: &Caller,
+    params: &CreateReplicaParams,
+    force_url: bool,
+) -> Result<Executed, OpError> {
+    let service_url = service_url.to_string();
+    let (header, file_name) = match params.data_format {
+        DataFormat::Sqlite => {
+            let mut sink = DeltaSink::new(&shared.outputs, service_url);
+            let header = ops::create_replica(&mut shared.core(), who, params, &mut sink)?;
+            let name = sink.complete(&header)?;
+            (header, name)
+        }
+        _ => {
+            let mut sink = JsonSink::new(&shared.outputs, service_url);
+            let header = ops::create_replica(&mut shared.core(), who, params, &mut sink)?;
+            let target = if params.transport_type == TransportType::Embedded
+                && params.data_format == DataFormat::Json
+                && !force_url
+            {
+                JsonTarget::Embedded
+            } else {
+                JsonTarget::ResultFile
+            };
+            match sink.complete(&header, target)? {
+                JsonOutput::Embedded(body) => {
+                    return Ok(Executed {
+                        reply: header,
+                        embedded: Some(body),
+                        has_failed_edits: false,
+                    });
+                }
+                JsonOutput::ResultFile(name) => (header, name),
+            }
+        }
+    };
+    Ok(Executed {
+        reply: url_reply(shared, base_url, header, &file_name),
+        embedded: None,
+        has_failed_edits: false,
     })
 }
 
@@ -141,11 +198,21 @@ fn deliver(
                 OpError::Service(internal_error())
             })?,
     };
+    Ok(url_reply(shared, base_url, document, &file_name))
+}
+
+/// The reply naming a result file: the document's ids, generations and response type.
+fn url_reply(
+    shared: &Shared,
+    base_url: &str,
+    document: ReplicaResponse,
+    file_name: &str,
+) -> ReplicaResponse {
     let url = format!(
         "{base_url}/arcgis/rest/directories/arcgisoutput/{}/{file_name}",
         shared.service_name
     );
-    Ok(ReplicaResponse {
+    ReplicaResponse {
         replica_name: document.replica_name,
         replica_id: document.replica_id,
         replica_server_gen: document.replica_server_gen,
@@ -154,5 +221,5 @@ fn deliver(
         response_type: document.response_type,
         url: Some(url),
         ..Default::default()
-    })
+    }
 }

@@ -4,7 +4,7 @@
 //! synchronizeReplica, unRegisterReplica), `async_jobs` and `files` (attachment data, result
 //! files); `request` parses requests and finds the caller, `reply` shapes JSON and error
 //! envelopes, `delivery` runs an operation and delivers its result (embedded JSON, a JSON or
-//! delta SQLite result file), `tokens` (the server's generateToken and `authInfo`), `portal`
+//! delta SQLite result file; createReplica's written row by row through `replica_sinks`), `tokens` (the server's generateToken and `authInfo`), `portal`
 //! (the built-in portal's info and generateToken) and `oauth` (its OAuth 2.0 endpoints, with the
 //! pages of `sign_in_page`) sign users in, `state` holds what the handlers share, among it the registries
 //! of `job_registry` (async jobs' status documents) and `output_dir` (result files). Handlers
@@ -28,6 +28,7 @@ mod output_dir;
 mod portal;
 mod query;
 mod replica_ops;
+mod replica_sinks;
 mod reply;
 mod request;
 mod resources;

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The extension of spool files: parts of a reply being written, never served, removed at start
+/// when an earlier run left them.
+pub const SPOOL_EXTENSION: &str = "part";
+
 /// Result files and their last access.
 pub struct Outputs {
     dir: PathBuf,
@@ -17,8 +21,16 @@ pub struct Outputs {
 }
 
 impl Outputs {
+    /// The output directory at `dir` (created when missing); spools an earlier run left there
+    /// (it stopped while writing a reply) are removed.
     pub fn new(dir: PathBuf, ttl: Duration) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == SPOOL_EXTENSION) {
+                remove_file(&path);
+            }
+        }
         Ok(Outputs {
             dir,
             ttl,
@@ -26,7 +38,7 @@ impl Outputs {
         })
     }
 
-    /// A fresh file name with this extension (`json` or `geodatabase`) and its path.
+    /// A fresh file name with this extension (`json`, `geodatabase`, or a spool's) and its path.
     pub fn new_name(&self, extension: &str) -> (String, PathBuf) {
         let name = format!("_ags_data_{}.{extension}", uuid::Uuid::new_v4().simple());
         let path = self.dir.join(&name);

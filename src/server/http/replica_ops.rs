@@ -83,7 +83,10 @@ async fn run(state: &AppState, req: &Req, who: Caller, work: Work) -> Result<Res
             executed
         })
         .await?;
+    if let Some(body) = result.embedded {
+        return body.into_response();
+    }
     let response = json(&result.reply);
-    free_in_background(result);
+    free_in_background(result.reply);
     Ok(response)
 }

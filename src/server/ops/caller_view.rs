@@ -1,7 +1,7 @@
 //! What a caller may see of a replica layer: its live rows that pass the layer's filter (its
 //! `where` and, with `useGeometry`, the replica's work area) and the layer's ownership rules,
-//! projected to the layer's current fields with true curves densified, and the live
-//! attachments of those rows. Read-only.
+//! projected to the layer's current fields with true curves densified (collected, or one at a
+//! time for a createReplica of any size), and the live attachments of those rows. Read-only.
 
 use super::area::feature_shape;
 use super::attachment_wire::{self, DataBy};
@@ -13,23 +13,29 @@ use crate::server::db::{self, RegisteredReplica, ReplicaLayerRecord, ServiceDbEr
 use crate::server::definition::{LayerDef, ServiceDefinition};
 use crate::server::where_clause::Condition;
 use rusqlite::Connection;
+use std::collections::HashSet;
 
-/// The live attachments of the replica's `features` (those the caller may see).
+/// The GlobalIDs of `features`, the parents [`replica_attachments`] looks for.
+pub(super) fn parents_of(features: &[Feature]) -> HashSet<String> {
+    features
+        .iter()
+        .filter_map(|f| f.global_id())
+        .map(|g| g.as_str().to_string())
+        .collect()
+}
+
+/// The live attachments of the replica's features (the caller may see), named by their
+/// GlobalIDs (`parents`).
 pub(super) fn replica_attachments(
     conn: &Connection,
     def: &ServiceDefinition,
     layer_id: i64,
-    features: &[Feature],
+    parents: &HashSet<String>,
     data_by: DataBy,
 ) -> Result<Vec<Attachment>, ServiceDbError> {
     if !def.layer(layer_id).is_some_and(|l| l.has_attachments) {
         return Ok(Vec::new());
     }
-    let parents: std::collections::HashSet<String> = features
-        .iter()
-        .filter_map(|f| f.global_id())
-        .map(|g| g.as_str().to_string())
-        .collect();
     let mut out = Vec::new();
     for stored in db::live_attachments(conn, layer_id)? {
         if parents.contains(&stored.parent_global_id)
@@ -114,6 +120,31 @@ pub(super) fn replica_rows(
         .filter(|row| visible(layer_def, caller, filter, row))
         .map(|row| project(layer_def, row))
         .collect())
+}
+
+/// As [`replica_rows`], each feature handed to `each` as it is read from the database, so a
+/// layer of any size passes through in bounded memory.
+pub(super) fn for_each_replica_feature<E: From<ServiceDbError>>(
+    conn: &Connection,
+    def: &ServiceDefinition,
+    caller: &Caller,
+    filter: &RowFilter,
+    layer: &ReplicaLayerRecord,
+    mut each: impl FnMut(Feature) -> Result<(), E>,
+) -> Result<(), E> {
+    let Some(layer_def) = def.layer(layer.id) else {
+        return Ok(());
+    };
+    if layer.query_option == QueryOption::None {
+        return Ok(());
+    }
+    db::for_each_live_row(conn, layer.id, |row| {
+        if visible(layer_def, caller, filter, &row) {
+            each(project(layer_def, row))
+        } else {
+            Ok(())
+        }
+    })
 }
 
 /// The row as a feature with only the layer's current fields (a dropped field disappears) and

@@ -1,28 +1,35 @@
 //! createReplica: checks the request's layers, filters, work area and attachment settings,
-//! registers the replica (unless syncModel=none) at a fresh generation, with what its
-//! area-filtered layers hold, and returns its data: the rows and attachments of each layer the
-//! caller may see inside its filters.
+//! writes its data into a [`ReplicaSink`] row by row as it reads it (the rows and attachments
+//! of each layer the caller may see inside its filters), then registers the replica (unless
+//! syncModel=none) at a fresh generation, with what its area-filtered layers hold. It must not
+//! collect the features: a replica of a million polygons passes through in bounded memory.
 
 use super::area::{read_area, service_sr};
 use super::attachment_wire::DataBy;
-use super::caller_view::{layer_filter, replica_attachments, replica_rows};
+use super::caller_view::{for_each_replica_feature, layer_filter, replica_attachments};
+use super::replica_sink::ReplicaSink;
 use super::{Core, OpError, bad_request, set_generations, sync_disabled};
 use crate::protocol::rules::Caller;
 use crate::protocol::spatial::Shape;
 use crate::protocol::{
-    AttachmentsSyncDirection, CreateReplicaParams, Guid, QueryOption, ReplicaLayerData,
-    ReplicaResponse, ResponseType, SyncDirection, SyncModel,
+    AttachmentsSyncDirection, CreateReplicaParams, Guid, QueryOption, ReplicaResponse,
+    ResponseType, SyncDirection, SyncModel,
 };
 use crate::server::db::{RegisteredReplica, ReplicaArea, ReplicaLayerRecord};
 use crate::server::definition::{LayerDef, ServiceDefinition};
 use crate::server::now_ms;
 use crate::server::where_clause::Condition;
+use std::collections::HashSet;
 
-/// createReplica: registers the replica (unless syncModel=none) and returns its data.
+/// createReplica: writes the replica's data into `sink` as it is read, registers the replica
+/// (unless syncModel=none) and returns the reply without its `layers`, for the sink's owner to
+/// complete the output with. Nothing but the GlobalIDs a work-area replica holds, and the parents and metadata of
+/// returned attachments, is kept in memory.
 pub fn create_replica(
     core: &mut Core,
     caller: &Caller,
     params: &CreateReplicaParams,
+    sink: &mut dyn ReplicaSink,
 ) -> Result<ReplicaResponse, OpError> {
     if !core.db.sync_enabled()? {
         return Err(sync_disabled());
@@ -68,26 +75,47 @@ pub fn create_replica(
     } else {
         DataBy::Base64
     };
-    let mut data = Vec::new();
     let mut members = Vec::new();
+    let mut features_written = 0_u64;
     for layer in &record.layers {
         let filter = layer_filter(&core.def, area.as_ref(), layer);
-        let features = replica_rows(&core.db.conn, &core.def, caller, &filter, layer)?;
-        if filter.has_area() {
-            let held = features.iter().filter_map(|f| f.global_id());
-            members.push((layer.id, held.map(|g| g.as_str().to_string()).collect()));
+        let holds = filter.has_area();
+        let with_attachments = record.return_attachments
+            && core.def.layer(layer.id).is_some_and(|l| l.has_attachments);
+        let mut held = Vec::new();
+        let mut parents = HashSet::new();
+        sink.begin_layer(layer.id)?;
+        for_each_replica_feature(
+            &core.db.conn,
+            &core.def,
+            caller,
+            &filter,
+            layer,
+            |feature| -> Result<(), OpError> {
+                if (holds || with_attachments)
+                    && let Some(global_id) = feature.global_id()
+                {
+                    let global_id = global_id.as_str().to_string();
+                    if with_attachments {
+                        parents.insert(global_id.clone());
+                    }
+                    if holds {
+                        held.push(global_id);
+                    }
+                }
+                features_written += 1;
+                sink.feature(&feature)
+            },
+        )?;
+        if holds {
+            members.push((layer.id, held));
         }
-        let attachments = if record.return_attachments {
-            replica_attachments(&core.db.conn, &core.def, layer.id, &features, data_by)?
+        let attachments = if with_attachments {
+            replica_attachments(&core.db.conn, &core.def, layer.id, &parents, data_by)?
         } else {
             Vec::new()
         };
-        data.push(ReplicaLayerData {
-            id: layer.id,
-            features,
-            attachments,
-            ..Default::default()
-        });
+        sink.end_layer(attachments)?;
     }
     let registered = params.sync_model != SyncModel::None;
     let generation = if registered {
@@ -95,24 +123,23 @@ pub fn create_replica(
     } else {
         core.db.current_gen()?
     };
-    let mut response = ReplicaResponse {
+    let mut header = ReplicaResponse {
         replica_name: Some(record.name.clone()),
         transport_type: Some(params.transport_type),
         response_type: Some(ResponseType::Data),
-        layers: data,
         ..Default::default()
     };
     if registered {
-        response.replica_id = Some(record.replica_id.clone());
+        header.replica_id = Some(record.replica_id.clone());
         set_generations(
-            &mut response,
+            &mut header,
             &record,
             generation,
             record.layers.iter().map(|l| l.id),
         );
     }
-    tracing::info!(replica = %record.replica_id, registered, generation, "replica created");
-    Ok(response)
+    tracing::info!(replica = %record.replica_id, registered, generation, features = features_written, "replica created");
+    Ok(header)
 }
 
 /// `attachmentsSyncDirection`, defaulting as the Runtime does: bidirectional when attachments are

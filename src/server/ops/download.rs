@@ -8,7 +8,8 @@
 
 use super::attachment_wire::{self, DataBy};
 use super::caller_view::{
-    RowFilter, area_shape, layer_filter, project, replica_attachments, replica_rows, visible,
+    RowFilter, area_shape, layer_filter, parents_of, project, replica_attachments, replica_rows,
+    visible,
 };
 use super::plan::LayerPlan;
 use crate::protocol::rules::Caller;
@@ -83,7 +84,7 @@ pub(super) fn download(
                     });
                 }
                 let attachments = if record.return_attachments {
-                    replica_attachments(conn, def, p.id, &features, data_by)?
+                    replica_attachments(conn, def, p.id, &parents_of(&features), data_by)?
                 } else {
                     Vec::new()
                 };

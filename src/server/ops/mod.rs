@@ -1,5 +1,5 @@
 //! The replica operations as blocking functions over the service core (database + definition):
-//! `create` (createReplica), `synchronize` (synchronizeReplica, with `plan` choosing each
+//! `create` (createReplica, written row by row into a `replica_sink::ReplicaSink`), `synchronize` (synchronizeReplica, with `plan` choosing each
 //! layer's part and `download` gathering the server's changes), `replicas` (unRegisterReplica,
 //! the replicas list, replica info, attachment data), `query` (a layer's query), `area` (filter
 //! geometry and work areas in the service's spatial reference), `replica_access` (who may act on a
@@ -18,11 +18,13 @@ mod download;
 mod plan;
 mod query;
 mod replica_access;
+mod replica_sink;
 mod replicas;
 mod synchronize;
 
 pub use create::create_replica;
 pub use query::{QUERY_REFUSED, QueryOutput, query};
+pub use replica_sink::ReplicaSink;
 pub use replicas::{attachment_data, info, list, parse_replica_id, unregister};
 pub use synchronize::synchronize;
 

@@ -3,7 +3,9 @@
 //! in which order (`orderByFields`, else object id), which page of them (`resultOffset`,
 //! `resultRecordCount` up to the service's `maxRecordCount`, `exceededTransferLimit`), and their
 //! shape in the reply (`outFields`, `returnGeometry`, `outSR`, `maxAllowableOffset`; counts, ids,
-//! JSON or GeoJSON). Read-only; must be called with the core locked, off the async runtime.
+//! JSON or GeoJSON). Rows are read one at a time and only the page's are kept (every match only
+//! when `orderByFields` sorts them), so a count or a page of a million-row layer stays small.
+//! Read-only; must be called with the core locked, off the async runtime.
 
 use super::area::{feature_shape, invalid_parameter, read_area, service_sr};
 use super::caller_view::{owner_visible, project};
@@ -58,32 +60,29 @@ pub fn query(
         )
     })?;
     let plan = plan(core, layer, params)?;
-    let mut rows: Vec<StoredRow> = db::live_rows(&core.db.conn, layer_id)?
-        .into_iter()
-        .filter(|row| matches(&plan, caller, params, row))
-        .collect();
-    sort(&mut rows, &params.order_by_fields);
+    let offset = usize::try_from(params.result_offset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let limit = params
+        .result_record_count
+        .map_or(MAX_RECORD_COUNT, |n| n.clamp(0, MAX_RECORD_COUNT)) as usize;
+    let matched = matching_rows(core, &plan, caller, params, layer_id, (offset, limit))?;
     if params.return_count_only {
         return Ok(QueryOutput::Count(CountReply {
-            count: rows.len() as i64,
+            count: matched.total as i64,
             error: None,
         }));
     }
     if params.return_ids_only {
         return Ok(QueryOutput::Ids(IdsReply {
             object_id_field_name: OBJECT_ID_FIELD.into(),
-            object_ids: rows.iter().map(|r| r.object_id).collect(),
+            object_ids: matched.ids,
             error: None,
         }));
     }
-    let total = rows.len();
-    let offset = usize::try_from(params.result_offset.unwrap_or(0)).unwrap_or(usize::MAX);
-    let limit = params
-        .result_record_count
-        .map_or(MAX_RECORD_COUNT, |n| n.clamp(0, MAX_RECORD_COUNT)) as usize;
-    let page: Vec<(i64, Feature)> = rows
+    let total = matched.total;
+    let page: Vec<(i64, Feature)> = matched
+        .rows
         .into_iter()
-        .skip(offset)
+        .skip(matched.rows_from)
         .take(limit)
         .map(|row| (row.object_id, shape_feature(&plan, params, row)))
         .collect();
@@ -95,6 +94,61 @@ pub fn query(
             QueryOutput::Features(json_reply(&plan, features, exceeded))
         }
     })
+}
+
+/// What a query keeps of the rows that match, read one at a time: never the whole layer unless
+/// an `orderByFields` sort needs every match.
+struct Matched {
+    /// How many rows match.
+    total: usize,
+    /// Matching rows: every one when sorted, else only the page's.
+    rows: Vec<StoredRow>,
+    /// The index in `rows` the page starts at.
+    rows_from: usize,
+    /// Every matching object id, in the reply's order (`returnIdsOnly` only).
+    ids: Vec<i64>,
+}
+
+fn matching_rows(
+    core: &Core,
+    plan: &Plan<'_>,
+    caller: &Caller,
+    params: &QueryParams,
+    layer_id: i64,
+    (offset, limit): (usize, usize),
+) -> Result<Matched, OpError> {
+    let sorted = !params.order_by_fields.is_empty();
+    let wants_rows = !params.return_count_only && (sorted || !params.return_ids_only);
+    let mut matched = Matched {
+        total: 0,
+        rows: Vec::new(),
+        rows_from: 0,
+        ids: Vec::new(),
+    };
+    db::for_each_live_row(&core.db.conn, layer_id, |row| -> Result<(), OpError> {
+        if !matches(plan, caller, params, &row) {
+            return Ok(());
+        }
+        let index = matched.total;
+        matched.total += 1;
+        if params.return_ids_only && !sorted {
+            matched.ids.push(row.object_id);
+        }
+        // Unsorted rows come in object id order: only the page's are kept.
+        let on_page = sorted || (index >= offset && index - offset < limit);
+        if wants_rows && on_page {
+            matched.rows.push(row);
+        }
+        Ok(())
+    })?;
+    if sorted {
+        sort(&mut matched.rows, &params.order_by_fields);
+        if params.return_ids_only {
+            matched.ids = matched.rows.iter().map(|r| r.object_id).collect();
+        }
+        matched.rows_from = offset;
+    }
+    Ok(matched)
 }
 
 fn plan<'a>(

@@ -1,0 +1,285 @@
+//! A large createReplica (issue 21): 20,000 generated parcels (15,000 by `generate_polygons` at
+//! start, 5,000 more by `POST /admin/generate`) come back feature for feature as the layer's
+//! `query` returns them, in every output the service writes row by row: the embedded JSON reply,
+//! a JSON result file (synchronous and async), and a SQLite delta file; no spool is left in the
+//! output directory. The memory side of it is measured in BENCHMARKS.md, not here.
+
+use crate::support::server::{Fixture, start_with};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use syncwatch::geodatabase::delta;
+use syncwatch::server::ServerConfig;
+
+const AT_START: u64 = 15_000;
+const ADDED: u64 = 5_000;
+const TOTAL: usize = (AT_START + ADDED) as usize;
+
+/// GlobalID → (attributes, geometry), for comparing feature for feature.
+type Features = HashMap<String, (Value, Value)>;
+
+fn by_global_id(features: &[Value]) -> Features {
+    let mut out = HashMap::new();
+    for f in features {
+        let gid = f["attributes"]["GlobalID"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a feature without GlobalID: {f}"))
+            .to_string();
+        let geometry = strip_sr(f["geometry"].clone());
+        let previous = out.insert(gid.clone(), (f["attributes"].clone(), geometry));
+        assert!(previous.is_none(), "{gid} came twice");
+    }
+    out
+}
+
+/// Geometry JSON without its `spatialReference` (the query's features may carry it).
+fn strip_sr(mut geometry: Value) -> Value {
+    if let Some(map) = geometry.as_object_mut() {
+        map.remove("spatialReference");
+    }
+    geometry
+}
+
+/// Every feature of `layer`, paged through the layer's `query` (maxRecordCount 2000).
+async fn queried(fx: &Fixture, layer: i64) -> Vec<Value> {
+    let mut all: Vec<Value> = Vec::new();
+    loop {
+        let offset = all.len().to_string();
+        let page: Value = fx
+            .http
+            .get(format!("{}/{layer}/query", fx.url))
+            .query(&[
+                ("f", "json"),
+                ("where", "1=1"),
+                ("outFields", "*"),
+                ("returnGeometry", "true"),
+                ("orderByFields", "OBJECTID"),
+                ("resultOffset", &offset),
+            ])
+            .send()
+            .await
+            .expect("query")
+            .json()
+            .await
+            .expect("JSON");
+        let features = page["features"].as_array().expect("features").clone();
+        assert!(!features.is_empty() || page["exceededTransferLimit"] != json!(true));
+        all.extend(features);
+        if page["exceededTransferLimit"] != json!(true) {
+            return all;
+        }
+    }
+}
+
+async fn create(fx: &Fixture, layer: i64, name: &str, extra: &[(&str, &str)]) -> Value {
+    let layer_text = layer.to_string();
+    let mut form = vec![
+        ("f", "json"),
+        ("replicaName", name),
+        ("layers", layer_text.as_str()),
+        ("syncModel", "perReplica"),
+    ];
+    form.extend_from_slice(extra);
+    fx.post("createReplica", &form).await
+}
+
+async fn download(fx: &Fixture, url: &str) -> bytes::Bytes {
+    let resp = fx.http.get(url).send().await.expect("result file");
+    assert_eq!(resp.status().as_u16(), 200, "{url}");
+    resp.bytes().await.expect("its bytes")
+}
+
+/// The features of the only layer of a createReplica reply (JSON).
+fn reply_features(reply: &Value, layer: i64) -> Vec<Value> {
+    let layers = reply["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), 1, "one layer");
+    assert_eq!(layers[0]["id"], layer);
+    layers[0]["features"].as_array().expect("features").clone()
+}
+
+/// The service's layers as the FeatureServer resource lists them: the Parcels layer's id.
+async fn parcels_layer(fx: &Fixture) -> i64 {
+    let (_, root) = fx.get_json(&format!("{}?f=json", fx.url)).await;
+    let layers = root["layers"].as_array().expect("layers");
+    let parcels = layers
+        .iter()
+        .find(|l| l["name"] == "Parcels")
+        .unwrap_or_else(|| panic!("no Parcels layer in {root}"));
+    parcels["id"].as_i64().expect("an id")
+}
+
+/// Spools (`*.part`) and other files in the output directory.
+fn output_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir.join("arcgisoutput"))
+        .expect("the output directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_replica_equals_the_layer_query_in_every_output() {
+    let data = tempfile::tempdir().unwrap();
+    let fx = start_with(ServerConfig {
+        data_dir: Some(data.path().to_path_buf()),
+        generate_polygons: Some(AT_START),
+        ..Default::default()
+    })
+    .await;
+    let layer = parcels_layer(&fx).await;
+    let (status, generated) = fx
+        .admin(
+            reqwest::Method::POST,
+            "/admin/generate",
+            Some(json!({"polygons": ADDED})),
+        )
+        .await;
+    assert_eq!(status, 200, "{generated}");
+    assert_eq!(generated["layer"], layer);
+    assert_eq!(generated["added"], ADDED);
+    let (status, refused) = fx
+        .admin(
+            reqwest::Method::POST,
+            "/admin/generate",
+            Some(json!({"polygons": 10, "layer": 0})),
+        )
+        .await;
+    assert_eq!(status, 400, "hydrants are points: {refused}");
+
+    let expected = by_global_id(&queried(&fx, layer).await);
+    assert_eq!(expected.len(), TOTAL);
+    let (sample_attributes, sample_geometry) = expected.values().next().expect("a parcel");
+    let ring = sample_geometry["rings"][0].as_array().expect("a ring");
+    assert!((5..=12).contains(&ring.len()) && ring.first() == ring.last());
+    for field in ["ParcelID", "Zoning", "Area_m2", "LandValue", "LastSale"] {
+        assert!(!sample_attributes[field].is_null(), "{field}");
+    }
+
+    // Embedded: the reply itself, header members before the layers (as a whole reply
+    // serializes, and as ArcGIS sends it).
+    let body = fx
+        .http
+        .post(format!("{}/createReplica", fx.url))
+        .form(&[
+            ("f", "json"),
+            ("replicaName", "embedded"),
+            ("layers", layer.to_string().as_str()),
+            ("syncModel", "perReplica"),
+            ("transportType", "esriTransportTypeEmbedded"),
+        ])
+        .send()
+        .await
+        .expect("createReplica")
+        .text()
+        .await
+        .expect("a body");
+    assert!(
+        body.starts_with(r#"{"replicaName":"embedded","replicaID":"#),
+        "{}",
+        &body[..200.min(body.len())]
+    );
+    let embedded: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(embedded["replicaServerGen"].as_i64().is_some());
+    assert_eq!(by_global_id(&reply_features(&embedded, layer)), expected);
+
+    // A JSON result file, synchronous.
+    let reply = create(
+        &fx,
+        layer,
+        "file",
+        &[("transportType", "esriTransportTypeUrl")],
+    )
+    .await;
+    let url = reply["URL"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let file: Value = serde_json::from_slice(&download(&fx, url).await).expect("JSON file");
+    assert_eq!(file["replicaID"], reply["replicaID"]);
+    assert_eq!(file["replicaServerGen"], reply["replicaServerGen"]);
+    assert_eq!(by_global_id(&reply_features(&file, layer)), expected);
+
+    // A JSON result file from an async job.
+    let job = create(&fx, layer, "async", &[("async", "true")]).await;
+    let status_url = job["statusUrl"].as_str().unwrap_or_else(|| panic!("{job}"));
+    let (_, done) = fx.poll(status_url).await;
+    assert_eq!(done["status"], "Completed", "{done}");
+    let url = done["resultUrl"].as_str().expect("resultUrl");
+    let file: Value = serde_json::from_slice(&download(&fx, url).await).expect("JSON file");
+    assert_eq!(file["replicaID"], done["replicaID"]);
+    assert_eq!(by_global_id(&reply_features(&file, layer)), expected);
+
+    // A SQLite delta file.
+    let reply = create(
+        &fx,
+        layer,
+        "sqlite",
+        &[
+            ("transportType", "esriTransportTypeUrl"),
+            ("dataFormat", "sqlite"),
+        ],
+    )
+    .await;
+    let url = reply["URL"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    assert!(url.ends_with(".geodatabase"), "{url}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.geodatabase");
+    std::fs::write(&path, download(&fx, url).await).unwrap();
+    let delta = delta::read(&path).expect("a readable delta");
+    assert_eq!(
+        delta.replica_id.as_ref().map(|g| g.as_str().to_string()),
+        reply["replicaID"].as_str().map(str::to_string)
+    );
+    assert_eq!(
+        delta.replica_server_gen,
+        reply["replicaServerGen"].as_i64(),
+        "the delta's generation is the reply's"
+    );
+    assert_eq!(delta.changes.len(), 1);
+    let adds: Vec<Value> = delta.changes[0]
+        .features
+        .adds
+        .iter()
+        .map(|f| serde_json::to_value(f).unwrap())
+        .collect();
+    assert_eq!(by_global_id(&adds), expected);
+
+    // Four replicas registered, each at its own generation; no spool left behind.
+    let listed = fx.post("replicas", &[("f", "json")]).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(4), "{listed}");
+    let files = output_files(data.path());
+    assert!(
+        files.iter().all(|f| !f.ends_with(".part")),
+        "spools left: {files:?}"
+    );
+    assert_eq!(files.len(), 3, "three result files: {files:?}");
+}
+
+/// A createReplica that is refused writes nothing into the output directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_create_leaves_no_file() {
+    let data = tempfile::tempdir().unwrap();
+    let fx = start_with(ServerConfig {
+        data_dir: Some(data.path().to_path_buf()),
+        generate_polygons: Some(100),
+        ..Default::default()
+    })
+    .await;
+    let layer = parcels_layer(&fx).await;
+    let bad_where = json!({layer.to_string(): {"where": "NoSuchField = 1"}}).to_string();
+    for format in ["json", "sqlite"] {
+        let reply = create(
+            &fx,
+            layer,
+            "bad",
+            &[
+                ("transportType", "esriTransportTypeUrl"),
+                ("dataFormat", format),
+                ("layerQueries", bad_where.as_str()),
+            ],
+        )
+        .await;
+        assert!(reply["error"].is_object(), "{reply}");
+    }
+    assert_eq!(output_files(data.path()), Vec::<String>::new());
+}
