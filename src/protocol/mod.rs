@@ -38,7 +38,9 @@ pub use job_state::JobState;
 pub use query::{CountReply, IdsReply, OrderBy, QueryFormat, QueryParams, QueryReply};
 pub use replica_info::{ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry};
 pub use replica_reply::{LayerServerGen, ReplicaLayerData, ReplicaResponse};
-pub use replica_stream::{FeatureSink, StreamError, StreamedReply, read_replica_stream};
+pub use replica_stream::{
+    FeatureSink, StreamError, StreamedReply, read_replica_stream, read_sync_stream,
+};
 pub use service_info::{
     AdvancedQueryCapabilities, CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo,
     FeatureServiceInfo, Field, FieldType, Index, LayerInfo, LayerRef, OwnershipAccessControl,

@@ -1,13 +1,14 @@
-//! Reading a createReplica result document (JSON) as a stream: each feature of each layer's
-//! `features` is handed to a [`FeatureSink`] as soon as it is read, so a replica of a million
-//! features is never held whole; everything else (the replica id and generations, each layer's
-//! id and attachments, the features that could not be read) comes back as a
-//! [`ReplicaResponse`] whose layers hold no features. Features are read one by one as in
+//! Reading a createReplica or synchronizeReplica result document (JSON) as a stream: each
+//! feature of each layer's `features` (createReplica) or `features.adds` / `features.updates`
+//! (synchronizeReplica) is handed to a [`FeatureSink`] as soon as it is read, so a replica of a
+//! million features is never held whole; everything else (the replica id and generations, each
+//! layer's id, deletes, edit results and attachments, the features that could not be read) comes
+//! back as a [`ReplicaResponse`] whose layers hold no features. Features are read one by one as in
 //! `unreadable` (one that cannot be read is set aside, not fatal). The reader is any
 //! `std::io::Read` (a downloaded result file); this file does no I/O of its own and knows no
 //! storage: the sink decides where features go.
 
-use super::edits::{Attachment, Feature};
+use super::edits::{Attachment, ChangeType, Feature, LayerSyncResult};
 use super::error::{ReplyError, ServiceError, malformed};
 use super::lenient::required_int;
 use super::replica_reply::{ReplicaLayerData, ReplicaResponse};
@@ -20,8 +21,14 @@ use std::io::Read;
 /// Where streamed features go (a replica file being written, a counter in a test).
 pub trait FeatureSink {
     type Error: std::error::Error + Send + Sync + 'static;
-    /// One readable feature of layer `layer_id`, in the order of the document.
-    fn feature(&mut self, layer_id: i64, feature: Feature) -> Result<(), Self::Error>;
+    /// One readable feature of layer `layer_id`, in the order of the document: an add
+    /// (`Insert`: every feature of a createReplica reply) or an update.
+    fn feature(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        feature: Feature,
+    ) -> Result<(), Self::Error>;
 }
 
 /// What a streamed read produced besides the features: the document without them, and how
@@ -60,13 +67,40 @@ pub fn read_replica_stream<R: Read, S: FeatureSink>(
     reader: R,
     sink: &mut S,
 ) -> Result<StreamedReply, StreamError<S::Error>> {
+    read_document(reader, sink, Shape::Create)
+}
+
+/// Reads a synchronizeReplica document from `reader`, handing each layer's downloaded adds and
+/// updates to `sink`; the deletes, edit results and attachments stay in the reply's `edits`.
+/// Errors as [`read_replica_stream`].
+pub fn read_sync_stream<R: Read, S: FeatureSink>(
+    reader: R,
+    sink: &mut S,
+) -> Result<StreamedReply, StreamError<S::Error>> {
+    read_document(reader, sink, Shape::Sync)
+}
+
+/// Which reply a document is: where its features are.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// `layers[].features`.
+    Create,
+    /// `edits[].features.adds` and `.updates`.
+    Sync,
+}
+
+fn read_document<R: Read, S: FeatureSink>(
+    reader: R,
+    sink: &mut S,
+    shape: Shape,
+) -> Result<StreamedReply, StreamError<S::Error>> {
     let mut state = State {
         sink,
         failed: None,
         counts: Vec::new(),
     };
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let outcome = de::Deserializer::deserialize_map(&mut de, Document(&mut state))
+    let outcome = de::Deserializer::deserialize_map(&mut de, Document(&mut state, shape))
         .and_then(|parts| de.end().map(|()| parts));
     if let Some(e) = state.failed.take() {
         return Err(StreamError::Sink(e));
@@ -79,11 +113,20 @@ pub fn read_replica_stream<R: Read, S: FeatureSink>(
     }
     let mut response: ReplicaResponse = serde_json::from_value(serde_json::Value::Object(rest))
         .map_err(|e| malformed(e.to_string(), b""))?;
-    response.layers = layers;
+    match layers {
+        StreamedLayers::Create(layers) => response.layers = layers,
+        StreamedLayers::Sync(edits) => response.edits = edits,
+    }
     Ok(StreamedReply {
         response,
         features: state.counts,
     })
+}
+
+/// The streamed member of a document, features taken out.
+enum StreamedLayers {
+    Create(Vec<ReplicaLayerData>),
+    Sync(Vec<LayerSyncResult>),
 }
 
 struct State<'s, S: FeatureSink> {
@@ -94,8 +137,13 @@ struct State<'s, S: FeatureSink> {
 }
 
 impl<S: FeatureSink> State<'_, S> {
-    fn hand<E: de::Error>(&mut self, layer_id: i64, feature: Feature) -> Result<(), E> {
-        match self.sink.feature(layer_id, feature) {
+    fn hand<E: de::Error>(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        feature: Feature,
+    ) -> Result<(), E> {
+        match self.sink.feature(layer_id, change, feature) {
             Ok(()) => {
                 match self.counts.last_mut() {
                     Some((id, n)) if *id == layer_id => *n += 1,
@@ -113,22 +161,31 @@ impl<S: FeatureSink> State<'_, S> {
 
 type Members = serde_json::Map<String, serde_json::Value>;
 
-/// The top-level object: `layers` streamed, every other member kept as JSON.
-struct Document<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
+/// The top-level object: `layers` (or `edits`) streamed, every other member kept as JSON.
+struct Document<'a, 's, S: FeatureSink>(&'a mut State<'s, S>, Shape);
 
 impl<'de, S: FeatureSink> Visitor<'de> for Document<'_, '_, S> {
-    type Value = (Members, Vec<ReplicaLayerData>);
+    type Value = (Members, StreamedLayers);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a createReplica reply object")
+        f.write_str("a createReplica or synchronizeReplica reply object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut rest = Members::new();
-        let mut layers = Vec::new();
+        let mut layers = match self.1 {
+            Shape::Create => StreamedLayers::Create(Vec::new()),
+            Shape::Sync => StreamedLayers::Sync(Vec::new()),
+        };
         while let Some(key) = map.next_key::<String>()? {
-            if key == "layers" {
-                layers = map.next_value_seed(Layers(&mut *self.0))?;
-            } else {
-                rest.insert(key, map.next_value()?);
+            match (key.as_str(), self.1) {
+                ("layers", Shape::Create) => {
+                    layers = StreamedLayers::Create(map.next_value_seed(Layers(&mut *self.0))?)
+                }
+                ("edits", Shape::Sync) => {
+                    layers = StreamedLayers::Sync(map.next_value_seed(SyncLayers(&mut *self.0))?)
+                }
+                _ => {
+                    rest.insert(key, map.next_value()?);
+                }
             }
         }
         Ok((rest, layers))
@@ -190,7 +247,7 @@ impl<'de, S: FeatureSink> Visitor<'de> for Layer<'_, '_, S> {
         let mut layer = ReplicaLayerData::default();
         // Features that came before the layer's id (services write the id first; kept until
         // the id is known).
-        let mut early: Vec<Box<RawValue>> = Vec::new();
+        let mut early: Vec<Early> = Vec::new();
         let mut position = 0;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -199,6 +256,8 @@ impl<'de, S: FeatureSink> Visitor<'de> for Layer<'_, '_, S> {
                     let seed = Features {
                         state: &mut *self.0,
                         layer_id: id,
+                        change: ChangeType::Insert,
+                        list: "features",
                         early: &mut early,
                         unreadable: &mut layer.unreadable,
                         position: &mut position,
@@ -217,21 +276,38 @@ impl<'de, S: FeatureSink> Visitor<'de> for Layer<'_, '_, S> {
         }
         let id = id.ok_or_else(|| de::Error::custom("a layer has no id"))?;
         layer.id = id;
-        for (at, raw) in early.into_iter().enumerate() {
-            match read_one::<Feature>(&raw, "features", at) {
-                Ok(feature) => self.0.hand(id, feature)?,
-                Err(skipped) => layer.unreadable.push(skipped),
-            }
-        }
+        hand_early(self.0, id, early, &mut layer.unreadable)?;
         Ok(layer)
     }
+}
+
+/// A feature read before its layer's id: its list, position there and text.
+type Early = (ChangeType, &'static str, usize, Box<RawValue>);
+
+/// Hands the features that came before the layer's id, now that it is known.
+fn hand_early<S: FeatureSink, E: de::Error>(
+    state: &mut State<'_, S>,
+    layer_id: i64,
+    early: Vec<Early>,
+    unreadable: &mut Vec<super::unreadable::UnreadableFeature>,
+) -> Result<(), E> {
+    for (change, list, at, raw) in early {
+        match read_one::<Feature>(&raw, list, at) {
+            Ok(feature) => state.hand(layer_id, change, feature)?,
+            Err(skipped) => unreadable.push(skipped),
+        }
+    }
+    Ok(())
 }
 
 struct Features<'a, 's, S: FeatureSink> {
     state: &'a mut State<'s, S>,
     /// `None` while the layer's id has not been read yet.
     layer_id: Option<i64>,
-    early: &'a mut Vec<Box<RawValue>>,
+    change: ChangeType,
+    /// The list's name, for the unreadable ones.
+    list: &'static str,
+    early: &'a mut Vec<Early>,
     unreadable: &'a mut Vec<super::unreadable::UnreadableFeature>,
     position: &'a mut usize,
 }
@@ -256,13 +332,145 @@ impl<'de, S: FeatureSink> Visitor<'de> for Features<'_, '_, S> {
             let position = *self.position;
             *self.position += 1;
             let Some(layer_id) = self.layer_id else {
-                self.early.push(raw);
+                self.early.push((self.change, self.list, position, raw));
                 continue;
             };
-            match read_one::<Feature>(&raw, "features", position) {
-                Ok(feature) => self.state.hand(layer_id, feature)?,
+            match read_one::<Feature>(&raw, self.list, position) {
+                Ok(feature) => self.state.hand(layer_id, self.change, feature)?,
                 Err(skipped) => self.unreadable.push(skipped),
             }
+        }
+        Ok(())
+    }
+}
+
+struct SyncLayers<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
+
+impl<'de, S: FeatureSink> DeserializeSeed<'de> for SyncLayers<'_, '_, S> {
+    type Value = Vec<LayerSyncResult>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: FeatureSink> Visitor<'de> for SyncLayers<'_, '_, S> {
+    type Value = Vec<LayerSyncResult>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of layer edits")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut layers = Vec::new();
+        while let Some(layer) = seq.next_element_seed(SyncLayer(&mut *self.0))? {
+            layers.push(layer);
+        }
+        Ok(layers)
+    }
+}
+
+/// One layer of a synchronizeReplica reply: `features.adds` and `.updates` streamed, every
+/// other member (deletes, results, attachments) read as the whole parse reads it.
+struct SyncLayer<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
+
+impl<'de, S: FeatureSink> DeserializeSeed<'de> for SyncLayer<'_, '_, S> {
+    type Value = LayerSyncResult;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, S: FeatureSink> Visitor<'de> for SyncLayer<'_, '_, S> {
+    type Value = LayerSyncResult;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a layer's edits with an id")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut id = None;
+        let mut rest = Members::new();
+        let mut changes = ChangesRead::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "id" => {
+                    let value: serde_json::Value = map.next_value()?;
+                    id = Some(required_int(value.clone()).map_err(de::Error::custom)?);
+                    rest.insert(key, value);
+                }
+                "features" => map.next_value_seed(SyncFeatures {
+                    state: &mut *self.0,
+                    layer_id: id,
+                    changes: &mut changes,
+                })?,
+                _ => {
+                    rest.insert(key, map.next_value()?);
+                }
+            }
+        }
+        let id = id.ok_or_else(|| de::Error::custom("a layer has no id"))?;
+        let mut layer: LayerSyncResult =
+            serde_json::from_value(serde_json::Value::Object(rest)).map_err(de::Error::custom)?;
+        hand_early(self.0, id, changes.early, &mut changes.unreadable)?;
+        layer.features.delete_ids = changes.delete_ids;
+        layer.features.unreadable = changes.unreadable;
+        Ok(layer)
+    }
+}
+
+/// What a layer's `features` left besides the streamed features.
+#[derive(Default)]
+struct ChangesRead {
+    delete_ids: Vec<String>,
+    unreadable: Vec<super::unreadable::UnreadableFeature>,
+    early: Vec<Early>,
+}
+
+struct SyncFeatures<'a, 's, S: FeatureSink> {
+    state: &'a mut State<'s, S>,
+    layer_id: Option<i64>,
+    changes: &'a mut ChangesRead,
+}
+
+impl<'de, S: FeatureSink> DeserializeSeed<'de> for SyncFeatures<'_, '_, S> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: FeatureSink> Visitor<'de> for SyncFeatures<'_, '_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a layer's feature changes")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            let (change, list) = match key.as_str() {
+                "adds" => (ChangeType::Insert, "adds"),
+                "updates" => (ChangeType::Update, "updates"),
+                "deleteIds" | "deletes" => {
+                    let ids: Option<Vec<String>> = map.next_value()?;
+                    self.changes.delete_ids.extend(ids.unwrap_or_default());
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            let mut position = 0;
+            map.next_value_seed(Features {
+                state: &mut *self.state,
+                layer_id: self.layer_id,
+                change,
+                list,
+                early: &mut self.changes.early,
+                unreadable: &mut self.changes.unreadable,
+                position: &mut position,
+            })?;
         }
         Ok(())
     }
@@ -282,7 +490,12 @@ mod tests {
 
     impl FeatureSink for Collect {
         type Error = Full;
-        fn feature(&mut self, layer_id: i64, feature: Feature) -> Result<(), Full> {
+        fn feature(
+            &mut self,
+            layer_id: i64,
+            _change: ChangeType,
+            feature: Feature,
+        ) -> Result<(), Full> {
             if self.0.len() == 1000 {
                 return Err(Full);
             }
@@ -368,5 +581,96 @@ mod tests {
         let err = read_replica_stream(body.as_bytes(), &mut sink).unwrap_err();
         assert!(matches!(err, StreamError::Sink(Full)), "{err:?}");
         assert_eq!(sink.0.len(), 1000);
+    }
+
+    #[derive(Default)]
+    struct Changes(Vec<(i64, ChangeType, Feature)>);
+
+    impl FeatureSink for Changes {
+        type Error = Full;
+        fn feature(
+            &mut self,
+            layer_id: i64,
+            change: ChangeType,
+            feature: Feature,
+        ) -> Result<(), Full> {
+            self.0.push((layer_id, change, feature));
+            Ok(())
+        }
+    }
+
+    const SYNC_DOC: &str = r#"{"replicaName":"r","replicaID":"7a0c2c24-5ca5-408f-8705-a23ef105f351",
+        "replicaServerGen":"14","layerServerGens":[{"id":0,"serverGen":14}],
+        "transportType":"esriTransportTypeEmbedded","responseType":"esriReplicaResponseTypeEdits",
+        "edits":[
+          {"features":{"updates":[{"attributes":{"GlobalID":"{519D227B-2A61-43C4-8884-4B7B5BF3EABB}","A":2}}],
+                       "adds":[{"attributes":{"GlobalID":"{419D227B-2A61-43C4-8884-4B7B5BF3EABB}","A":1},
+                                "geometry":{"x":1,"y":2}},
+                               {"attributes":"not an object"}],
+                       "deleteIds":["{619D227B-2A61-43C4-8884-4B7B5BF3EABB}"]},
+           "id":"0",
+           "addResults":[{"globalId":"{719D227B-2A61-43C4-8884-4B7B5BF3EABB}","success":false,
+                          "error":{"code":1003,"description":"refused"}}],
+           "attachments":{"adds":[],"deleteIds":["{819D227B-2A61-43C4-8884-4B7B5BF3EABB}"]}},
+          {"id":1,"features":{"adds":[],"updates":[{"attributes":{"GlobalID":"{919D227B-2A61-43C4-8884-4B7B5BF3EABB}"}}]},
+           "deleteResults":[{"globalId":"{A19D227B-2A61-43C4-8884-4B7B5BF3EABB}","success":true}]}]}"#;
+
+    #[test]
+    fn a_sync_reply_streams_adds_and_updates_and_keeps_the_rest_as_the_whole_parse_does() {
+        let mut sink = Changes::default();
+        let streamed = read_sync_stream(SYNC_DOC.as_bytes(), &mut sink).unwrap();
+        let whole: ReplicaResponse = parse_reply(SYNC_DOC.as_bytes()).unwrap();
+        let mut expected = Vec::new();
+        for layer in &whole.edits {
+            for f in &layer.features.updates {
+                expected.push((layer.id, ChangeType::Update, f.clone()));
+            }
+            for f in &layer.features.adds {
+                expected.push((layer.id, ChangeType::Insert, f.clone()));
+            }
+        }
+        // Layer 0 sends its updates before its adds: the document's order.
+        assert_eq!(sink.0, expected);
+        assert_eq!(
+            streamed.feature_count(),
+            3,
+            "the unreadable add is set aside"
+        );
+        let mut without = whole.clone();
+        for layer in &mut without.edits {
+            layer.features.adds.clear();
+            layer.features.updates.clear();
+        }
+        assert_eq!(streamed.response, without);
+        assert_eq!(streamed.response.result_rows(), whole.result_rows());
+        assert_eq!(streamed.response.edits[0].features.delete_ids.len(), 1);
+        assert_eq!(streamed.response.edits[0].features.unreadable.len(), 1);
+        assert_eq!(
+            streamed.response.edits[0].features.unreadable[0].list,
+            "adds"
+        );
+        assert_eq!(
+            streamed.response.edits[0].features.unreadable[0].position,
+            1
+        );
+        assert_eq!(streamed.response.replica_server_gen, Some(14));
+    }
+
+    #[test]
+    fn a_sync_reply_cut_short_or_an_error_envelope_is_no_reply() {
+        let cut = read_sync_stream(
+            &SYNC_DOC.as_bytes()[..SYNC_DOC.len() / 2],
+            &mut Changes::default(),
+        );
+        assert!(
+            matches!(cut, Err(StreamError::Reply(ReplyError::Malformed { .. }))),
+            "{cut:?}"
+        );
+        let body = br#"{"error":{"code":498,"message":"Invalid token.","details":[]}}"#;
+        let err = read_sync_stream(&body[..], &mut Changes::default()).unwrap_err();
+        assert!(
+            matches!(err, StreamError::Reply(ReplyError::Service(ref e)) if e.code == Some(498)),
+            "{err:?}"
+        );
     }
 }

@@ -234,6 +234,30 @@ impl FeatureServiceClient {
         result_dir: &Path,
         progress: ProgressFn<'_>,
     ) -> Result<ReplicaResult, ServiceClientError> {
+        self.synchronize_replica_into(params, ResultIn::Reply, result_dir, progress)
+            .await
+    }
+
+    /// [`FeatureServiceClient::synchronize_replica`] whose JSON result file stays on disk
+    /// (`ReplicaResult::json_file`) to be read as a stream; a reply without a result file (a
+    /// synchronous sync) comes back parsed as usual.
+    pub async fn synchronize_replica_to_file(
+        &self,
+        params: &SyncReplicaParams,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
+        self.synchronize_replica_into(params, ResultIn::File, result_dir, progress)
+            .await
+    }
+
+    async fn synchronize_replica_into(
+        &self,
+        params: &SyncReplicaParams,
+        result_in: ResultIn,
+        result_dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<ReplicaResult, ServiceClientError> {
         let url = self.endpoint(&["synchronizeReplica"]);
         let first: ReplicaResponse = self
             .call("synchronizeReplica", Method::POST, url, params.to_form())
@@ -242,7 +266,7 @@ impl FeatureServiceClient {
             "synchronizeReplica",
             first,
             params.data_format,
-            ResultIn::Reply,
+            result_in,
             result_dir,
             progress,
         )

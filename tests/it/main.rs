@@ -35,6 +35,7 @@ mod engine {
     mod conflicts;
     mod feature_map;
     mod large_create;
+    mod large_sync;
     mod offline_maps;
     mod predictions;
     mod reset;

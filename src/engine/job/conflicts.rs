@@ -12,6 +12,7 @@ use super::Failed;
 use super::report::{cancelled, log, log_unreadable_features, progress_events};
 use super::rollback::sync_failed;
 use super::sync_params::sync_params;
+use super::sync_result::{ApplyAs, SyncReplyBody};
 use crate::engine::api::{Conflict, ConflictStatus, JobId, LocalReplicaId, SyncOptions};
 use crate::engine::error::EngineError;
 use crate::engine::{Deps, attachment_transfer};
@@ -143,7 +144,7 @@ async fn download_first(
     let progress = progress_events(deps, replica, job_id);
     let results_dir = deps.dirs.results_dir();
     let reply = tokio::select! {
-        r = client.synchronize_replica(&params, &results_dir, &progress) => r,
+        r = client.synchronize_replica_to_file(&params, &results_dir, &progress) => r,
         _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
     };
     let result = match reply {
@@ -157,18 +158,23 @@ async fn download_first(
         )
         .into());
     }
-    let wanted = attachment_transfer::by_url(&result.response);
+    let body = SyncReplyBody::read(client, result, &results_dir, &progress).await?;
+    let wanted = attachment_transfer::by_url(&body.response);
     let fetched = tokio::select! {
         r = attachment_transfer::fetch(client, &wanted, &results_dir) => r?,
         _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
     };
-    let response = result.response;
     let apply_path = path.to_path_buf();
     let (applied, response) = tokio::task::spawn_blocking(move || {
         let mut file = ReplicaFile::open(&apply_path)?;
-        let applied = file.apply_download_first(&response, &fetched.payloads)?;
+        let how = ApplyAs {
+            upload_gen: None,
+            advance_generations: true,
+            keep_local_updates: true,
+        };
+        let applied = body.apply(&mut file, &how, &fetched.payloads)?;
         drop(fetched);
-        Ok::<_, EngineError>((applied, response))
+        Ok::<_, EngineError>(applied)
     })
     .await
     .map_err(EngineError::from)??;

@@ -23,6 +23,7 @@ mod rollback;
 mod sync;
 mod sync_params;
 mod sync_reply;
+mod sync_result;
 mod unregister;
 
 pub use crash_point::{CRASH_AT_ENV, CRASH_EXIT_CODE};

@@ -6,7 +6,7 @@
 use crate::engine::error::EngineError;
 use crate::geodatabase::replica_file::{StagedFeatures, StagedFile};
 use crate::protocol::{
-    Feature, FeatureSink, JobState, StreamError, StreamedReply, read_replica_stream,
+    ChangeType, Feature, FeatureSink, JobState, StreamError, StreamedReply, read_replica_stream,
 };
 use crate::service::{JobProgress, ServiceClientError};
 use std::io::{BufReader, Read};
@@ -112,7 +112,12 @@ impl ReportingSink<'_> {
 
 impl FeatureSink for ReportingSink<'_> {
     type Error = crate::geodatabase::replica_file::ReplicaFileError;
-    fn feature(&mut self, layer_id: i64, feature: Feature) -> Result<(), Self::Error> {
+    fn feature(
+        &mut self,
+        layer_id: i64,
+        _change: ChangeType,
+        feature: Feature,
+    ) -> Result<(), Self::Error> {
         self.staged.add(layer_id, &feature)?;
         if self.staged.stored().is_multiple_of(1024) {
             self.tell(false);

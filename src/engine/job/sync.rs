@@ -9,6 +9,7 @@ use super::report::{cancelled, log, predicted_rows, progress_events, replica_cli
 use super::rollback::sync_failed;
 use super::sync_params::sync_params;
 use super::sync_reply::{Sent, apply_reply};
+use super::sync_result::SyncReplyBody;
 use super::{Done, Failed, conflicts, reset};
 use crate::engine::api::{
     EditResultRecord, Event, JobId, LocalReplicaId, PredictedPolicy, SyncOptions,
@@ -112,7 +113,7 @@ pub(super) async fn sync(
         let progress = progress_events(deps, replica, job_id);
         let results_dir = deps.dirs.results_dir();
         let reply = tokio::select! {
-            r = client.synchronize_replica(&params, &results_dir, &progress) => r,
+            r = client.synchronize_replica_to_file(&params, &results_dir, &progress) => r,
             _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
         };
         match reply {
@@ -124,9 +125,11 @@ pub(super) async fn sync(
                     )
                     .into());
                 }
+                let state = result.state.clone();
+                let body = SyncReplyBody::read(&client, result, &results_dir, &progress).await?;
                 // Attachment data by URL is fetched before anything is applied: a failed
                 // download leaves the replica exactly as it was (the sync can simply run again).
-                let wanted = attachment_transfer::by_url(&result.response);
+                let wanted = attachment_transfer::by_url(&body.response);
                 let fetched = tokio::select! {
                     r = attachment_transfer::fetch(&client, &wanted, &results_dir) => r?,
                     _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
@@ -143,8 +146,8 @@ pub(super) async fn sync(
                     &record.name,
                     &options,
                     sent,
-                    result.response,
-                    result.state,
+                    body,
+                    state,
                     fetched,
                 )
                 .await?;

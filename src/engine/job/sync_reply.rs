@@ -4,11 +4,12 @@
 //! answer is what is kept). Talks to no service.
 
 use super::report::{layer_name, log, log_unreadable_features, send_edit_results};
+use super::sync_result::{ApplyAs, SyncReplyBody};
 use super::{Done, Failed};
 use crate::engine::api::{JobId, LocalReplicaId, SyncOptions};
 use crate::engine::{Deps, attachment_transfer, now_ms, prediction};
 use crate::geodatabase::replica_file::{AppliedSync, Refusal, ReplicaFile};
-use crate::protocol::{EditResultRow, Guid, JobState, ObjectType, ReplicaResponse, SyncDirection};
+use crate::protocol::{EditResultRow, Guid, JobState, ObjectType, SyncDirection};
 
 /// What an upload sent: its generation, how many changes, and the predictions made for it.
 pub(super) struct Sent {
@@ -73,7 +74,7 @@ pub(super) async fn apply_reply(
     replica_name: &str,
     options: &SyncOptions,
     sent: Sent,
-    response: ReplicaResponse,
+    body: SyncReplyBody,
     state: JobState,
     fetched: attachment_transfer::Fetched,
 ) -> Result<Done, Failed> {
@@ -84,12 +85,12 @@ pub(super) async fn apply_reply(
         .blocking(move |store| {
             let path = store.replica(replica)?.file_path;
             let mut file = ReplicaFile::open(&path)?;
-            let applied: AppliedSync = file.apply_sync_with_attachments(
+            let how = ApplyAs {
                 upload_gen,
-                &response,
-                advance,
-                &fetched.payloads,
-            )?;
+                advance_generations: advance,
+                keep_local_updates: false,
+            };
+            let (applied, response) = body.apply(&mut file, &how, &fetched.payloads)?;
             drop(fetched);
             // What is still queued is judged again against what the server now holds.
             prediction::predict_and_store(&mut file)?;

@@ -16,7 +16,10 @@ use super::server_features::{object_id_of, read_server_feature, upsert_server_fe
 use super::{
     ReplicaFile, ReplicaFileError, attachment_sync, attachments, conflicts, from_json, sql_at,
 };
-use crate::protocol::{EditResultRow, Feature, FeatureChanges, Guid, ObjectType, ReplicaResponse};
+use crate::protocol::{
+    ChangeType, EditResultRow, Feature, FeatureChanges, FeatureSink, Guid, ObjectType,
+    ReplicaResponse,
+};
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -109,47 +112,51 @@ impl ReplicaFile {
         let path = self.path.clone();
         let tx = self.write_tx()?;
         let mut applied = AppliedSync::default();
-        let mut attached = attachment_sync::AttachmentSync::default();
-        // Downloads first: a server echo of one of our own adds (a redo after an expired result)
-        // is then simply overwritten by the acknowledgement below; nothing is duplicated.
-        for layer in &response.edits {
-            apply_download(
-                &tx,
-                &path,
-                layer.id,
-                &layer.features,
-                keep_local_updates,
-                &mut applied,
-            )?;
-            let items: Vec<_> = layer
-                .attachments
-                .adds
-                .iter()
-                .chain(&layer.attachments.updates)
-                .collect();
-            attachments::apply_download(
-                &tx,
-                &path,
-                layer.id,
-                &items,
-                &layer.attachments.delete_ids,
-                payloads,
-                &mut applied.downloaded_attachments,
-            )?;
-        }
-        if let Some(generation) = upload_gen {
-            let rows = response.result_rows();
-            acknowledge(&tx, &path, generation, &rows, &mut applied)?;
-            attachment_sync::acknowledge(&tx, &path, generation, &rows, &mut attached)?;
-        }
-        applied.acknowledged_attachments = attached.acknowledged;
-        applied.refused_attachments = attached.refused;
-        if advance_generations {
-            store_generations(&tx, &path, response)?;
-        }
-        applied.generations = read_generations(&tx, &path)?;
+        let reply = ReplyApply {
+            upload_gen,
+            advance_generations,
+            payloads,
+            keep_local_updates,
+        };
+        reply.apply(&tx, &path, response, &mut applied)?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(applied)
+    }
+
+    /// [`ReplicaFile::apply_sync_with_attachments`] (or, with `keep_local_updates`,
+    /// [`ReplicaFile::apply_download_first`]) for a reply read as a stream: in the one
+    /// transaction, `read` first hands every downloaded add and update to the
+    /// [`DownloadedFeatures`] it is given (e.g. `protocol::read_sync_stream`) and returns the reply
+    /// without them, whose deletes, acknowledgements, refusals and generations are then applied
+    /// as for a whole reply. Nothing is kept when `read` or anything after it fails.
+    pub fn apply_sync_streamed<E: From<ReplicaFileError>>(
+        &mut self,
+        upload_gen: Option<i64>,
+        advance_generations: bool,
+        payloads: &AttachmentPayloads,
+        keep_local_updates: bool,
+        read: impl FnOnce(&mut DownloadedFeatures<'_>) -> Result<ReplicaResponse, E>,
+    ) -> Result<(AppliedSync, ReplicaResponse), E> {
+        let path = self.path.clone();
+        let tx = self.write_tx()?;
+        let mut applied = AppliedSync::default();
+        let response = {
+            let mut sink = DownloadedFeatures {
+                tx: &tx,
+                path: &path,
+                applied: &mut applied,
+            };
+            read(&mut sink)?
+        };
+        let reply = ReplyApply {
+            upload_gen,
+            advance_generations,
+            payloads,
+            keep_local_updates,
+        };
+        reply.apply(&tx, &path, &response, &mut applied)?;
+        tx.commit().map_err(|e| sql_at(&path, e))?;
+        Ok((applied, response))
     }
 
     /// Records refusals that arrived without a completed sync (a rolled-back sync's `infos`):
@@ -161,6 +168,102 @@ impl ReplicaFile {
             + Queue::Features.record_refusals(&tx, &path, rows)?;
         tx.commit().map_err(|e| sql_at(&path, e))?;
         Ok(count)
+    }
+}
+
+/// How one sync reply is applied (see [`ReplicaFile::apply_sync`]).
+struct ReplyApply<'p> {
+    upload_gen: Option<i64>,
+    advance_generations: bool,
+    payloads: &'p AttachmentPayloads,
+    keep_local_updates: bool,
+}
+
+impl ReplyApply<'_> {
+    /// Everything of `response` inside `tx`: downloads, then acknowledgements and refusals,
+    /// then the generations.
+    fn apply(
+        &self,
+        tx: &Transaction,
+        path: &Path,
+        response: &ReplicaResponse,
+        applied: &mut AppliedSync,
+    ) -> Result<(), ReplicaFileError> {
+        let mut attached = attachment_sync::AttachmentSync::default();
+        // Downloads first: a server echo of one of our own adds (a redo after an expired result)
+        // is then simply overwritten by the acknowledgement below; nothing is duplicated.
+        for layer in &response.edits {
+            apply_download(
+                tx,
+                path,
+                layer.id,
+                &layer.features,
+                self.keep_local_updates,
+                applied,
+            )?;
+            let items: Vec<_> = layer
+                .attachments
+                .adds
+                .iter()
+                .chain(&layer.attachments.updates)
+                .collect();
+            attachments::apply_download(
+                tx,
+                path,
+                layer.id,
+                &items,
+                &layer.attachments.delete_ids,
+                self.payloads,
+                &mut applied.downloaded_attachments,
+            )?;
+        }
+        if let Some(generation) = self.upload_gen {
+            let rows = response.result_rows();
+            acknowledge(tx, path, generation, &rows, applied)?;
+            attachment_sync::acknowledge(tx, path, generation, &rows, &mut attached)?;
+        }
+        applied.acknowledged_attachments = attached.acknowledged;
+        applied.refused_attachments = attached.refused;
+        if self.advance_generations {
+            store_generations(tx, path, response)?;
+        }
+        applied.generations = read_generations(tx, path)?;
+        Ok(())
+    }
+}
+
+/// The downloaded adds and updates of a sync reply read as a stream, stored as the server's
+/// copy inside the apply's transaction ([`ReplicaFile::apply_sync_streamed`]).
+pub struct DownloadedFeatures<'t> {
+    tx: &'t Transaction<'t>,
+    path: &'t Path,
+    applied: &'t mut AppliedSync,
+}
+
+impl DownloadedFeatures<'_> {
+    /// Downloaded features stored so far.
+    pub fn stored(&self) -> u64 {
+        u64::from(self.applied.downloaded_adds) + u64::from(self.applied.downloaded_updates)
+    }
+}
+
+impl FeatureSink for DownloadedFeatures<'_> {
+    type Error = ReplicaFileError;
+    fn feature(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        feature: Feature,
+    ) -> Result<(), ReplicaFileError> {
+        let add = change == ChangeType::Insert;
+        if upsert_server_feature(self.tx, self.path, layer_id, &feature, add)? {
+            if add {
+                self.applied.downloaded_adds += 1;
+            } else {
+                self.applied.downloaded_updates += 1;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -71,7 +71,7 @@ mod server_features;
 mod staged;
 mod upload;
 
-pub use apply::AppliedSync;
+pub use apply::{AppliedSync, DownloadedFeatures};
 pub use attachment_queue::QueuedAttachment;
 pub use attachments::{AttachmentPayloads, LocalAttachment};
 pub use conflict_check::ConflictCheck;

@@ -9,7 +9,7 @@
 use super::schema::create_schema;
 use super::server_features::object_id_of;
 use super::{ReplicaFileError, create_private_file, sql_at, to_json};
-use crate::protocol::{Feature, FeatureSink};
+use crate::protocol::{ChangeType, Feature, FeatureSink};
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::{Path, PathBuf};
 
@@ -118,7 +118,12 @@ impl StagedFeatures {
 
 impl FeatureSink for StagedFeatures {
     type Error = ReplicaFileError;
-    fn feature(&mut self, layer_id: i64, feature: Feature) -> Result<(), ReplicaFileError> {
+    fn feature(
+        &mut self,
+        layer_id: i64,
+        _change: ChangeType,
+        feature: Feature,
+    ) -> Result<(), ReplicaFileError> {
         self.add(layer_id, &feature)
     }
 }
