@@ -2,7 +2,9 @@
 //! start, 5,000 more by `POST /admin/generate`) come back feature for feature as the layer's
 //! `query` returns them, in every output the service writes row by row: the embedded JSON reply,
 //! a JSON result file (synchronous and async), and a SQLite delta file; no spool is left in the
-//! output directory. The memory side of it is measured in BENCHMARKS.md, not here.
+//! output directory. A large synchronizeReplica download (20,000 parcels generated after the
+//! replicas were created, some updated and deleted by another client) arrives change for
+//! change in the same outputs. The memory side of it is measured in BENCHMARKS.md, not here.
 
 use crate::support::server::{Fixture, start_with};
 use serde_json::{Value, json};
