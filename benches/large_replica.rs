@@ -6,6 +6,9 @@
 //! large_replica.py`). For each client and size: wall time, CPU time (user + system, from
 //! `wait4`) and peak RSS (`ru_maxrss`) of the client process, the service's peak RSS during the
 //! create (`VmHWM` after resetting it through `clear_refs`), and syncwatch / Python ratios.
+//! Then the service's peak RSS while one synchronizeReplica downloads parcels generated after
+//! its replica was created (as many as the largest size up to 300,000), into a JSON result
+//! file, a delta file and an embedded body.
 //! Budgets: syncwatch's peak RSS ≤ 250 MB at 1,000,000 and flat over the sizes; its CPU time
 //! ≤ 1/5 of Python's.
 //!
@@ -192,6 +195,125 @@ mod linux {
         }
     }
 
+    impl ServiceProcess {
+        /// A replica of `layer` registered over plain HTTP, its data written by the service as
+        /// a delta file the bench never downloads; its id and generation.
+        async fn register(&self, layer: i64) -> (String, i64) {
+            let reply: Value = reqwest::Client::new()
+                .post(format!("{}/createReplica", self.url))
+                .form(&[
+                    ("f", "json"),
+                    ("replicaName", "sync-download"),
+                    ("layers", &layer.to_string()),
+                    ("syncModel", "perReplica"),
+                    ("transportType", "esriTransportTypeUrl"),
+                    ("dataFormat", "sqlite"),
+                ])
+                .timeout(Duration::from_secs(1800))
+                .send()
+                .await
+                .expect("createReplica answers")
+                .json()
+                .await
+                .expect("a JSON reply");
+            let id = reply["replicaID"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no replicaID in {reply}"))
+                .to_string();
+            (id, reply["replicaServerGen"].as_i64().unwrap_or(-1))
+        }
+
+        /// A download synchronizeReplica from `generation` in `format` over `transport`; the
+        /// bytes of its body (an embedded reply is read to its end and dropped as it comes).
+        async fn sync_download(
+            &self,
+            replica: &str,
+            generation: i64,
+            format: &str,
+            transport: &str,
+        ) -> (Value, u64) {
+            let mut resp = reqwest::Client::new()
+                .post(format!("{}/synchronizeReplica", self.url))
+                .form(&[
+                    ("f", "json"),
+                    ("replicaID", replica),
+                    ("replicaServerGen", &generation.to_string()),
+                    ("syncDirection", "download"),
+                    ("dataFormat", format),
+                    ("transportType", transport),
+                ])
+                .timeout(Duration::from_secs(1800))
+                .send()
+                .await
+                .expect("synchronizeReplica answers");
+            let mut bytes = 0_u64;
+            let mut head = Vec::new();
+            while let Some(chunk) = resp.chunk().await.expect("the reply's body") {
+                bytes += chunk.len() as u64;
+                if head.len() < 4096 {
+                    head.extend_from_slice(&chunk[..chunk.len().min(4096)]);
+                }
+            }
+            let reply = serde_json::from_slice(&head).unwrap_or_else(|_| {
+                // An embedded reply is too large to keep: only its header is read.
+                let text = String::from_utf8_lossy(&head);
+                let kind = text
+                    .split("\"responseType\":\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_default()
+                    .to_string();
+                json!({ "responseType": kind })
+            });
+            (reply, bytes)
+        }
+    }
+
+    /// The service's peak RSS while one sync downloads `count` parcels generated after its
+    /// replica was created, in each output (a JSON result file, a delta file, an embedded body).
+    async fn sync_download_rows(service: &ServiceProcess, count: u64) -> Vec<Value> {
+        let (layer, _) = service.parcels().await;
+        let (replica, generation) = service.register(layer).await;
+        let reply = service.generate(count).await;
+        assert_eq!(reply["success"], true, "{reply}");
+        let mut rows = Vec::new();
+        for (format, transport) in [
+            ("json", "esriTransportTypeUrl"),
+            ("sqlite", "esriTransportTypeUrl"),
+            ("json", "esriTransportTypeEmbedded"),
+        ] {
+            service.reset_peak();
+            let started = Instant::now();
+            let (reply, bytes) = service
+                .sync_download(&replica, generation, format, transport)
+                .await;
+            let wall = started.elapsed().as_secs_f64();
+            let peak = service.peak_rss();
+            assert_eq!(
+                reply["responseType"], "esriReplicaResponseTypeEdits",
+                "{reply}"
+            );
+            let output = if transport.ends_with("Embedded") {
+                "embedded"
+            } else {
+                format
+            };
+            println!(
+                "sync      {count:>9}  {output:<8}  wall {wall:>7.2} s  body {:>11}  service peak {}",
+                support::mib(Some(bytes)),
+                support::mib(peak)
+            );
+            rows.push(json!({
+                "new_features": count,
+                "output": output,
+                "wall_s": wall,
+                "body_bytes": bytes,
+                "service_peak_rss_bytes": peak,
+            }));
+        }
+        rows
+    }
+
     impl Drop for ServiceProcess {
         fn drop(&mut self) {
             let _ = self.child.kill();
@@ -364,6 +486,15 @@ mod linux {
             let _ = std::fs::remove_dir_all(&data_dir);
             rows.push(row);
         }
+        // A sync download of parcels generated after the replica was created (the largest
+        // size up to 300,000 of them).
+        let sync_count = sizes
+            .iter()
+            .copied()
+            .filter(|&s| s <= 300_000)
+            .max()
+            .unwrap_or(sizes[0]);
+        let sync_rows = sync_download_rows(&service, sync_count).await;
         let peaks: Vec<u64> = rows
             .iter()
             .filter_map(|r| r["syncwatch"]["peak_rss_bytes"].as_u64())
@@ -386,6 +517,7 @@ mod linux {
                 "sizes": sizes,
                 "python": python.map(|p| p.display().to_string()),
                 "rows": rows,
+                "sync_download": sync_rows,
             }),
         );
     }

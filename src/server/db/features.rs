@@ -49,14 +49,9 @@ const FEATURES: VersionedTable = VersionedTable {
     key: "object_id",
 };
 
-/// Every live row of a layer, in object id order.
-pub fn live_rows(conn: &Connection, layer_id: i64) -> Result<Vec<StoredRow>, ServiceDbError> {
-    parse_rows(FEATURES.live(conn, layer_id, read_row)?)
-}
-
 /// Every live row of a layer, in object id order, handed to `each` as it is read: a large
-/// layer is never held in memory. A row whose stored JSON cannot be read is logged and skipped,
-/// as [`live_rows`] leaves it out.
+/// layer is never held in memory. A row whose stored JSON cannot be read is logged and skipped
+/// (left out of downloads).
 pub fn for_each_live_row<E: From<ServiceDbError>>(
     conn: &Connection,
     layer_id: i64,
@@ -70,14 +65,22 @@ pub fn for_each_live_row<E: From<ServiceDbError>>(
     })
 }
 
-/// Rows (live or tombstones) changed in generations `(after, before)`, both exclusive.
-pub fn changes_between(
+/// Rows (live or tombstones) changed in generations `(after, before)`, both exclusive, each
+/// handed to `each` as it is read: the changes of a long time offline are never held. A row whose stored JSON cannot be read is logged and skipped, as
+/// [`for_each_live_row`] does.
+pub fn for_each_change_between<E: From<ServiceDbError>>(
     conn: &Connection,
     layer_id: i64,
     after: i64,
     before: i64,
-) -> Result<Vec<StoredRow>, ServiceDbError> {
-    parse_rows(FEATURES.changed_between(conn, layer_id, (after, before), read_row)?)
+    mut each: impl FnMut(StoredRow) -> Result<(), E>,
+) -> Result<(), E> {
+    FEATURES.for_each_changed_between(conn, layer_id, (after, before), read_row, |raw: RawRow| {
+        match parse_one(raw) {
+            Some(row) => each(row),
+            None => Ok(()),
+        }
+    })
 }
 
 pub fn row_by_global_id(
@@ -184,10 +187,6 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
 /// The rows that can be read; a row whose stored JSON cannot be read (written by an older
 /// service that kept any geometry) is logged with its GlobalID and left out, so one bad row does
 /// not fail every replica's download of its layer.
-fn parse_rows(rows: Vec<RawRow>) -> Result<Vec<StoredRow>, ServiceDbError> {
-    Ok(rows.into_iter().filter_map(parse_one).collect())
-}
-
 /// The row parsed, or `None` (logged with its GlobalID) when its stored JSON cannot be read.
 fn parse_one(raw: RawRow) -> Option<StoredRow> {
     let object_id = raw.object_id;

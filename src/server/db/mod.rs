@@ -23,9 +23,9 @@ pub use attachments::{
 };
 pub use bulk::{Inserted, NewRow};
 pub use features::{
-    FeatureInsert, StoredRow, changes_between, delete_feature, existing_global_ids,
-    for_each_live_row, live_rows, max_object_id, readable_row_by_global_id, row_by_global_id,
-    unique_values, update_feature,
+    FeatureInsert, StoredRow, delete_feature, existing_global_ids, for_each_change_between,
+    for_each_live_row, max_object_id, readable_row_by_global_id, row_by_global_id, unique_values,
+    update_feature,
 };
 pub use replicas::{
     RegisteredReplica, ReplicaArea, ReplicaLayerRecord, delete_replica, put_replica,
@@ -194,7 +194,12 @@ impl ServiceDb {
     /// Every live row of a layer, in object id order.
     #[cfg(test)]
     pub fn live_rows(&self, layer_id: i64) -> Result<Vec<StoredRow>, ServiceDbError> {
-        live_rows(&self.conn, layer_id)
+        let mut rows = Vec::new();
+        for_each_live_row(&self.conn, layer_id, |row| -> Result<(), ServiceDbError> {
+            rows.push(row);
+            Ok(())
+        })?;
+        Ok(rows)
     }
 
     /// Number of live rows of a layer.

@@ -1,20 +1,17 @@
-//! Running createReplica or synchronizeReplica and delivering the result: attachment URLs made
-//! absolute, then the reply embedded as JSON or written as a JSON or delta SQLite result file
-//! and answered with its URL. createReplica's data is written row by row into its output
-//! (`replica_sinks`) and never held; synchronizeReplica's reply is still built whole (its
-//! downloads are bounded by what changed since the replica's generation). Blocking: called
-//! inside `AppState::blocking`.
+//! Running createReplica or synchronizeReplica and delivering the result: the reply embedded as
+//! JSON or written as a JSON or delta SQLite result file and answered with its URL. The data
+//! (createReplica's layers, synchronizeReplica's downloaded changes and snapshot layers) is
+//! written row by row into its output (`replica_sinks`) and never held; only a sync's upload
+//! results, bounded by the upload, are in memory. Blocking: called inside `AppState::blocking`.
 
 use super::replica_sinks::{DeltaSink, EmbeddedBody, JsonOutput, JsonSink, JsonTarget};
-use super::reply::internal_error;
 use super::state::Shared;
-use crate::geodatabase::delta::{self, Delta};
 use crate::protocol::rules::Caller;
 use crate::protocol::{
     CreateReplicaParams, DataFormat, ReplicaResponse, ResponseType, SyncReplicaParams,
     TransportType,
 };
-use crate::server::ops::{self, OpError};
+use crate::server::ops::{self, OpError, ReplicaSink};
 
 /// What an async job or a direct call runs.
 pub(super) enum Work {
@@ -53,12 +50,15 @@ impl Work {
 pub(super) struct Executed {
     /// The reply, or (with `embedded`) its header without the `layers`.
     pub(super) reply: ReplicaResponse,
-    /// An embedded createReplica reply, streamed from disk: the body to send instead of `reply`.
+    /// An embedded reply, streamed from disk: the body to send instead of `reply`.
     pub(super) embedded: Option<EmbeddedBody>,
     pub(super) has_failed_edits: bool,
 }
 
 /// Runs the operation and delivers its result: embedded, or as a JSON or SQLite result file.
+/// The data is written row by row into the output it is delivered in (a JSON result file, an
+/// embedded body spooled to disk, a delta file) and never held; the output is completed after
+/// the core's lock is released. A sync with nothing to say (`NoEdits`) writes no file.
 pub(super) fn execute(
     shared: &Shared,
     base_url: &str,
@@ -70,135 +70,69 @@ pub(super) fn execute(
         "{base_url}/arcgis/rest/services/{}/FeatureServer",
         shared.service_name
     );
-    let (mut document, has_failed_edits) = match work {
-        Work::Create(p) => return create(shared, base_url, &service_url, who, p, force_url),
-        Work::Sync(p) => {
-            let outcome = ops::synchronize(&mut shared.core(), who, p)?;
-            (outcome.response, outcome.has_failed_edits)
-        }
-    };
-    absolute_attachment_urls(&mut document, &service_url);
-    let reply = deliver(
-        shared,
-        base_url,
-        document,
-        work.data_format(),
-        work.transport(),
-        force_url,
-    )?;
-    Ok(Executed {
+    let format = work.data_format();
+    let done = |reply, embedded, has_failed_edits| Executed {
         reply,
-        embedded: None,
+        embedded,
         has_failed_edits,
-    })
-}
-
-/// createReplica, its data written row by row into the output it is delivered in (a JSON
-/// result file, an embedded body spooled to disk, a delta file): the features are never held.
-/// The output is completed after the core's lock is released.
-fn create(
-    shared: &Shared,
-    base_url: &str,
-    service_url: &str,
-    who: &Caller,
-    params: &CreateReplicaParams,
-    force_url: bool,
-) -> Result<Executed, OpError> {
-    let service_url = service_url.to_string();
-    let (header, file_name) = match params.data_format {
-        DataFormat::Sqlite => {
-            let mut sink = DeltaSink::new(&shared.outputs, service_url);
-            let header = ops::create_replica(&mut shared.core(), who, params, &mut sink)?;
-            let name = sink.complete(&header)?;
-            (header, name)
-        }
-        _ => {
-            let mut sink = JsonSink::new(&shared.outputs, service_url);
-            let header = ops::create_replica(&mut shared.core(), who, params, &mut sink)?;
-            let target = if params.transport_type == TransportType::Embedded
-                && params.data_format == DataFormat::Json
-                && !force_url
-            {
-                JsonTarget::Embedded
-            } else {
-                JsonTarget::ResultFile
-            };
-            match sink.complete(&header, target)? {
-                JsonOutput::Embedded(body) => {
-                    return Ok(Executed {
-                        reply: header,
-                        embedded: Some(body),
-                        has_failed_edits: false,
-                    });
-                }
-                JsonOutput::ResultFile(name) => (header, name),
-            }
-        }
     };
-    Ok(Executed {
-        reply: url_reply(shared, base_url, header, &file_name),
-        embedded: None,
-        has_failed_edits: false,
-    })
-}
-
-/// Attachment data URLs come from `ops` relative to the FeatureServer; clients get them absolute.
-fn absolute_attachment_urls(document: &mut ReplicaResponse, service_url: &str) {
-    let layers = document
-        .layers
-        .iter_mut()
-        .flat_map(|l| l.attachments.iter_mut());
-    let edits = document.edits.iter_mut().flat_map(|l| {
-        l.attachments
-            .adds
-            .iter_mut()
-            .chain(l.attachments.updates.iter_mut())
-    });
-    for attachment in layers.chain(edits) {
-        if let Some(url) = attachment.url.as_mut()
-            && !url.starts_with("http")
-        {
-            *url = format!("{service_url}/{url}");
+    if format == DataFormat::Sqlite {
+        let mut sink = DeltaSink::new(&shared.outputs, service_url);
+        let (header, failed) = run(shared, who, work, &mut sink)?;
+        if says_nothing(&header) {
+            return Ok(done(header, None, failed));
         }
+        let name = sink.complete(&header)?;
+        return Ok(done(
+            url_reply(shared, base_url, header, &name),
+            None,
+            failed,
+        ));
     }
-}
-
-fn deliver(
-    shared: &Shared,
-    base_url: &str,
-    document: ReplicaResponse,
-    format: DataFormat,
-    transport: TransportType,
-    force_url: bool,
-) -> Result<ReplicaResponse, OpError> {
-    let no_edits = document.response_type == Some(ResponseType::NoEdits);
-    if no_edits
-        || (transport == TransportType::Embedded && format == DataFormat::Json && !force_url)
+    let mut sink = JsonSink::new(&shared.outputs, service_url);
+    let (header, failed) = run(shared, who, work, &mut sink)?;
+    if says_nothing(&header) {
+        return Ok(done(header, None, failed));
+    }
+    let target = if work.transport() == TransportType::Embedded
+        && format == DataFormat::Json
+        && !force_url
     {
-        return Ok(document);
-    }
-    let file_name = match format {
-        DataFormat::Sqlite => {
-            let (name, path) = shared.outputs.new_name("geodatabase");
-            delta::write(&path, &Delta::from_response(&document)).map_err(|e| {
-                tracing::error!(error = %e, "could not write a delta file");
-                OpError::Service(internal_error())
-            })?;
-            shared.outputs.publish(&name);
-            name
-        }
-        // Serialized straight into the file: the reply is not held a second time as text.
-        _ => shared
-            .outputs
-            .write_with("json", |out| {
-                serde_json::to_writer(out, &document).map_err(std::io::Error::other)
-            })
-            .map_err(|e| {
-                tracing::error!(error = %e, "could not write a result file");
-                OpError::Service(internal_error())
-            })?,
+        JsonTarget::Embedded
+    } else {
+        JsonTarget::ResultFile
     };
-    Ok(url_reply(shared, base_url, document, &file_name))
+    Ok(match sink.complete(&header, target)? {
+        JsonOutput::Embedded(body) => done(header, Some(body), failed),
+        JsonOutput::ResultFile(name) => {
+            done(url_reply(shared, base_url, header, &name), None, failed)
+        }
+    })
+}
+
+/// The operation, its data written into `sink`: the reply without its data, and whether some
+/// uploaded edits failed. The core is locked for the call only.
+fn run(
+    shared: &Shared,
+    who: &Caller,
+    work: &Work,
+    sink: &mut dyn ReplicaSink,
+) -> Result<(ReplicaResponse, bool), OpError> {
+    match work {
+        Work::Create(p) => Ok((
+            ops::create_replica(&mut shared.core(), who, p, sink)?,
+            false,
+        )),
+        Work::Sync(p) => {
+            let outcome = ops::synchronize(&mut shared.core(), who, p, sink)?;
+            Ok((outcome.response, outcome.has_failed_edits))
+        }
+    }
+}
+
+/// A sync that neither downloads nor has results: answered as it is, with no result file.
+fn says_nothing(header: &ReplicaResponse) -> bool {
+    header.response_type == Some(ResponseType::NoEdits)
 }
 
 /// The reply naming a result file: the document's ids, generations and response type.

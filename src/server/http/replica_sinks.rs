@@ -1,9 +1,12 @@
-//! The outputs createReplica writes its data into as it reads it (`ops::ReplicaSink`), so a
-//! replica of a million features never sits in memory: [`JsonSink`] (a JSON result file, or an
-//! embedded JSON reply streamed from disk as the body) and [`DeltaSink`] (a delta SQLite file,
-//! through `geodatabase::delta::DeltaWriter`). JSON keeps the shape and member order a whole
-//! `ReplicaResponse` serializes to (the header first, `layers` last): the layers go to a spool
-//! file in the output directory as they come, and once the replica is registered the header is
+//! The outputs createReplica and synchronizeReplica write their data into as they read it
+//! (`ops::ReplicaSink`), so a replica of a million features, or the server changes of a long
+//! time offline, never sit in memory: [`JsonSink`] (a JSON result file, or an embedded JSON reply
+//! streamed from disk as the body) and [`DeltaSink`] (a delta SQLite file, through
+//! `geodatabase::delta::DeltaWriter`). JSON keeps the shape and member order a whole
+//! `ReplicaResponse` serializes to (the header first, then `layers`, then `edits`; in an `edits`
+//! entry `id`, `features` with `adds`, `updates`, `deleteIds`, then the rest): the sections go
+//! to spool files in the output directory as they come (a sync entry's updates and deleteIds to
+//! spools of their own until the entry ends), and once the operation is done the header is
 //! written before them. Attachment data URLs are made absolute here.
 //!
 //! Blocking (files): used inside `AppState::blocking`. What it must not do: keep features, or
@@ -12,14 +15,16 @@
 use super::output_dir::{Outputs, SPOOL_EXTENSION};
 use super::reply::internal_error;
 use crate::geodatabase::delta::{DeltaInfo, DeltaWriter};
-use crate::protocol::{Attachment, ChangeType, Feature, ReplicaResponse};
-use crate::server::ops::{OpError, ReplicaSink};
+use crate::protocol::{
+    Attachment, ChangeType, EditResultRow, Feature, LayerSyncResult, ReplicaResponse,
+};
+use crate::server::ops::{Change, OpError, ReplicaSink};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use bytes::Bytes;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 /// Buffer of the spool and result file writers.
@@ -83,14 +88,107 @@ pub(super) enum JsonTarget {
     Embedded,
 }
 
-/// The layers of a JSON reply, spooled to a file as they come.
+/// A file in the output directory written through a buffer, then read back from its start.
+struct Spool {
+    writer: BufWriter<File>,
+    guard: Unpublished,
+}
+
+impl Spool {
+    fn open(outputs: &Outputs) -> Result<Spool, OpError> {
+        let (_, path) = outputs.new_name(SPOOL_EXTENSION);
+        let guard = Unpublished::new(path);
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&guard.path)
+            .map_err(|e| write_failed("a spool file", &e))?;
+        Ok(Spool {
+            writer: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
+            guard,
+        })
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<(), OpError> {
+        self.writer
+            .write_all(bytes)
+            .map_err(|e| write_failed("a spool file", &e))
+    }
+
+    fn json(&mut self, value: &impl serde::Serialize) -> Result<(), OpError> {
+        serde_json::to_writer(&mut self.writer, value).map_err(|e| write_failed("a spool file", &e))
+    }
+
+    /// Everything written, as a file open at its start (its name removed with the guard).
+    fn finish(self) -> Result<(File, Unpublished), OpError> {
+        let mut file = self
+            .writer
+            .into_inner()
+            .map_err(|e| write_failed("a spool file", e.error()))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| write_failed("a spool file", &e))?;
+        Ok((file, self.guard))
+    }
+
+    /// Appends everything written to `out`; the spool is removed.
+    fn copy_into(self, out: &mut Spool) -> Result<(), OpError> {
+        let (mut file, _guard) = self.finish()?;
+        std::io::copy(&mut file, &mut out.writer)
+            .map(drop)
+            .map_err(|e| write_failed("a spool file", &e))
+    }
+}
+
+/// A JSON array being spooled item by item: `[` before the first item, `,` before the others;
+/// the closing `]` is the reader's. Opened with its first item.
+#[derive(Default)]
+struct Section {
+    spool: Option<Spool>,
+    items: usize,
+}
+
+impl Section {
+    fn spool(&mut self, outputs: &Outputs) -> Result<&mut Spool, OpError> {
+        if self.spool.is_none() {
+            self.spool = Some(Spool::open(outputs)?);
+        }
+        self.spool
+            .as_mut()
+            .ok_or_else(|| OpError::Service(internal_error()))
+    }
+
+    /// The next item begins: its separator is written, the spool is the caller's to write it.
+    fn next_item(&mut self, outputs: &Outputs) -> Result<&mut Spool, OpError> {
+        let separator: &[u8] = if self.items == 0 { b"[" } else { b"," };
+        self.items += 1;
+        let spool = self.spool(outputs)?;
+        spool.put(separator)?;
+        Ok(spool)
+    }
+}
+
+/// The sync `edits` entry being written: `{"id":…` goes into the `edits` section with the
+/// entry's first add (the adds follow it there); updates and deleteIds wait in spools of their
+/// own, since a reply names them after every add.
+struct Entry {
+    id: i64,
+    /// `{"id":…` is written.
+    opened: bool,
+    adds: usize,
+    updates: Section,
+    deletes: Section,
+}
+
+/// A JSON reply's `layers` (createReplica's data, a sync's snapshot layers) and `edits` (a
+/// sync's changes and edit results), spooled to files as they come.
 pub(super) struct JsonSink<'a> {
     outputs: &'a Outputs,
     service_url: String,
-    /// Opened with the first layer.
-    spool: Option<(BufWriter<File>, Unpublished)>,
-    layers: usize,
+    layers: Section,
     features_in_layer: usize,
+    edits: Section,
+    entry: Option<Entry>,
 }
 
 impl<'a> JsonSink<'a> {
@@ -98,63 +196,46 @@ impl<'a> JsonSink<'a> {
         JsonSink {
             outputs,
             service_url,
-            spool: None,
-            layers: 0,
+            layers: Section::default(),
             features_in_layer: 0,
+            edits: Section::default(),
+            entry: None,
         }
     }
 
-    fn spool(&mut self) -> Result<&mut BufWriter<File>, OpError> {
-        if self.spool.is_none() {
-            let (_, path) = self.outputs.new_name(SPOOL_EXTENSION);
-            let guard = Unpublished::new(path);
-            let file = File::create(&guard.path).map_err(|e| write_failed("a spool file", &e))?;
-            self.spool = Some((BufWriter::with_capacity(WRITE_BUFFER_BYTES, file), guard));
-        }
-        self.spool
+    fn entry(&mut self) -> Result<&mut Entry, OpError> {
+        self.entry
             .as_mut()
-            .map(|(writer, _)| writer)
             .ok_or_else(|| OpError::Service(internal_error()))
     }
 
-    fn put(&mut self, bytes: &[u8]) -> Result<(), OpError> {
-        self.spool()?
-            .write_all(bytes)
-            .map_err(|e| write_failed("a spool file", &e))
-    }
-
-    /// The reply as `header` with the spooled layers as its `layers`: a published result file
+    /// The reply as `header` with the spooled `layers` and `edits`: a published result file
     /// (its name) or an embedded body read from disk.
     pub(super) fn complete(
         self,
         header: &ReplicaResponse,
         target: JsonTarget,
     ) -> Result<JsonOutput, OpError> {
-        let (prefix, suffix) = frame(header, self.layers > 0)?;
-        let spool = match self.spool {
-            Some((mut writer, guard)) => {
-                writer
-                    .flush()
-                    .map_err(|e| write_failed("a spool file", &e))?;
-                Some(guard)
-            }
-            None => None,
-        };
+        if self.entry.is_some() {
+            tracing::error!("a sync entry was left open");
+            return Err(OpError::Service(internal_error()));
+        }
+        let mut parts = frame(header, [("layers", self.layers), ("edits", self.edits)])?;
         match target {
-            JsonTarget::Embedded => Ok(JsonOutput::Embedded(EmbeddedBody {
-                prefix,
-                spool,
-                suffix,
-            })),
+            JsonTarget::Embedded => Ok(JsonOutput::Embedded(EmbeddedBody { parts })),
             JsonTarget::ResultFile => {
                 let name = self
                     .outputs
                     .write_with("json", |out| {
-                        out.write_all(&prefix)?;
-                        if let Some(spool) = &spool {
-                            std::io::copy(&mut File::open(&spool.path)?, out)?;
+                        for part in &mut parts {
+                            match part {
+                                Part::Bytes(bytes) => out.write_all(bytes)?,
+                                Part::Spool(file, _) => {
+                                    std::io::copy(file, out)?;
+                                }
+                            }
                         }
-                        out.write_all(&suffix)
+                        Ok(())
                     })
                     .map_err(|e| write_failed("a result file", &e))?;
                 Ok(JsonOutput::ResultFile(name))
@@ -163,51 +244,176 @@ impl<'a> JsonSink<'a> {
     }
 }
 
-/// The bytes before and after the spooled layers: `{…header…,"layers":` + spool + `]}`.
-fn frame(header: &ReplicaResponse, has_layers: bool) -> Result<(Vec<u8>, Vec<u8>), OpError> {
-    let mut prefix =
-        serde_json::to_vec(header).map_err(|e| write_failed("a reply's header", &e))?;
-    if !has_layers {
-        return Ok((prefix, Vec::new()));
+/// The spool of `edits` with the entry's `{"id":…` written into it (once).
+fn open_entry<'s>(
+    edits: &'s mut Section,
+    outputs: &Outputs,
+    id: i64,
+    opened: &mut bool,
+) -> Result<&'s mut Spool, OpError> {
+    if *opened {
+        return edits.spool(outputs);
     }
+    *opened = true;
+    let spool = edits.next_item(outputs)?;
+    spool.put(format!("{{\"id\":{id}").as_bytes())?;
+    Ok(spool)
+}
+
+/// A piece of a JSON reply: bytes in memory, or a spooled section on disk.
+enum Part {
+    Bytes(Vec<u8>),
+    Spool(File, Unpublished),
+}
+
+/// The reply: `{…header…,"layers":` + spool + `],"edits":` + spool + `]}`, each section only
+/// when it has an item (as a whole `ReplicaResponse` serializes: the header's members first,
+/// then `layers`, then `edits`).
+fn frame(header: &ReplicaResponse, sections: [(&str, Section); 2]) -> Result<Vec<Part>, OpError> {
+    let mut bytes = serde_json::to_vec(header).map_err(|e| write_failed("a reply's header", &e))?;
     // A serialized struct always ends with `}`; `{}` takes no comma.
-    prefix.pop();
-    if prefix.len() > 1 {
-        prefix.push(b',');
+    bytes.pop();
+    let mut parts = Vec::new();
+    for (name, section) in sections {
+        let Some(spool) = section.spool.filter(|_| section.items > 0) else {
+            continue;
+        };
+        if bytes.len() > 1 || !parts.is_empty() {
+            bytes.push(b',');
+        }
+        bytes.extend_from_slice(format!("\"{name}\":").as_bytes());
+        parts.push(Part::Bytes(std::mem::take(&mut bytes)));
+        let (file, guard) = spool.finish()?;
+        parts.push(Part::Spool(file, guard));
+        bytes.push(b']');
     }
-    prefix.extend_from_slice(b"\"layers\":");
-    Ok((prefix, b"]}".to_vec()))
+    bytes.push(b'}');
+    parts.push(Part::Bytes(bytes));
+    Ok(parts)
 }
 
 impl ReplicaSink for JsonSink<'_> {
     fn begin_layer(&mut self, layer_id: i64) -> Result<(), OpError> {
-        let open = if self.layers == 0 { "[" } else { "," };
-        self.layers += 1;
         self.features_in_layer = 0;
-        self.put(format!("{open}{{\"id\":{layer_id},\"features\":[").as_bytes())
+        self.layers
+            .next_item(self.outputs)?
+            .put(format!("{{\"id\":{layer_id},\"features\":[").as_bytes())
     }
 
     fn feature(&mut self, feature: &Feature) -> Result<(), OpError> {
         let first = self.features_in_layer == 0;
         self.features_in_layer += 1;
-        let out = self.spool()?;
-        let written = if first { Ok(()) } else { out.write_all(b",") };
-        written
-            .map_err(serde_json::Error::io)
-            .and_then(|()| serde_json::to_writer(out, feature))
-            .map_err(|e| write_failed("a spool file", &e))
+        let out = self.layers.spool(self.outputs)?;
+        if !first {
+            out.put(b",")?;
+        }
+        out.json(feature)
     }
 
     fn end_layer(&mut self, mut attachments: Vec<Attachment>) -> Result<(), OpError> {
-        self.put(b"]")?;
+        let out = self.layers.spool(self.outputs)?;
+        out.put(b"]")?;
         if !attachments.is_empty() {
             absolute_urls(&mut attachments, &self.service_url);
-            self.put(b",\"attachments\":")?;
-            let out = self.spool()?;
-            serde_json::to_writer(out, &attachments)
-                .map_err(|e| write_failed("a spool file", &e))?;
+            out.put(b",\"attachments\":")?;
+            out.json(&attachments)?;
         }
-        self.put(b"}")
+        out.put(b"}")
+    }
+
+    fn begin_changes(&mut self, layer_id: i64) -> Result<(), OpError> {
+        if self.entry.is_some() {
+            tracing::error!("a sync entry began before the last one ended");
+            return Err(OpError::Service(internal_error()));
+        }
+        self.entry = Some(Entry {
+            id: layer_id,
+            opened: false,
+            adds: 0,
+            updates: Section::default(),
+            deletes: Section::default(),
+        });
+        Ok(())
+    }
+
+    fn change(&mut self, change: Change<'_>) -> Result<(), OpError> {
+        let outputs = self.outputs;
+        match change {
+            Change::Add(feature) => {
+                let Some(entry) = self.entry.as_mut() else {
+                    return Err(OpError::Service(internal_error()));
+                };
+                let first = entry.adds == 0;
+                entry.adds += 1;
+                let out = open_entry(&mut self.edits, outputs, entry.id, &mut entry.opened)?;
+                out.put(if first {
+                    b",\"features\":{\"adds\":["
+                } else {
+                    b","
+                })?;
+                out.json(feature)
+            }
+            Change::Update(feature) => self.entry()?.updates.next_item(outputs)?.json(feature),
+            Change::Delete(global_id) => self.entry()?.deletes.next_item(outputs)?.json(&global_id),
+        }
+    }
+
+    fn end_changes(&mut self, mut rest: LayerSyncResult, in_reply: bool) -> Result<(), OpError> {
+        let Some(entry) = self.entry.take() else {
+            return Err(OpError::Service(internal_error()));
+        };
+        let changes = entry.adds + entry.updates.items + entry.deletes.items;
+        if !in_reply {
+            if entry.opened || changes > 0 {
+                tracing::error!(layer = entry.id, "a sync entry with changes was left out");
+                return Err(OpError::Service(internal_error()));
+            }
+            return Ok(());
+        }
+        // The entry's members after `features`, as the whole entry serializes them.
+        rest.id = entry.id;
+        rest.features = Default::default();
+        absolute_urls(&mut rest.attachments.adds, &self.service_url);
+        absolute_urls(&mut rest.attachments.updates, &self.service_url);
+        let tail = serde_json::to_vec(&rest).map_err(|e| write_failed("a sync entry", &e))?;
+        let head = format!("{{\"id\":{}", entry.id);
+        let Some(tail) = tail.strip_prefix(head.as_bytes()) else {
+            tracing::error!(
+                layer = entry.id,
+                "a sync entry did not serialize as expected"
+            );
+            return Err(OpError::Service(internal_error()));
+        };
+        let Entry {
+            id,
+            mut opened,
+            adds,
+            updates,
+            deletes,
+        } = entry;
+        let out = open_entry(&mut self.edits, self.outputs, id, &mut opened)?;
+        let mut features_open = adds > 0;
+        if features_open {
+            out.put(b"]")?;
+        }
+        for (name, section) in [("updates", updates), ("deleteIds", deletes)] {
+            let Some(spool) = section.spool.filter(|_| section.items > 0) else {
+                continue;
+            };
+            out.put(if features_open {
+                b","
+            } else {
+                b",\"features\":{"
+            })?;
+            features_open = true;
+            out.put(format!("\"{name}\":").as_bytes())?;
+            spool.copy_into(out)?;
+            out.put(b"]")?;
+        }
+        if features_open {
+            out.put(b"}")?;
+        }
+        out.put(tail)
     }
 }
 
@@ -218,55 +424,73 @@ pub(super) enum JsonOutput {
     Embedded(EmbeddedBody),
 }
 
-/// An embedded JSON reply: a small header in memory, the layers on disk (removed once sent).
+/// An embedded JSON reply: its framing in memory, its `layers` and `edits` on disk (removed
+/// once sent).
 pub(super) struct EmbeddedBody {
-    prefix: Vec<u8>,
-    spool: Option<Unpublished>,
-    suffix: Vec<u8>,
+    parts: Vec<Part>,
+}
+
+/// A piece of an embedded body as it is sent.
+enum Sending {
+    Bytes(Bytes),
+    File(tokio::fs::File),
 }
 
 impl EmbeddedBody {
-    /// The reply (status 200, JSON), its layers read from disk chunk by chunk as they are sent.
-    /// The spool is unlinked once open (the open file stays readable), so it is gone whatever
-    /// becomes of the connection.
+    /// The reply (status 200, JSON), its spooled sections read from disk chunk by chunk as they
+    /// are sent. The spools are unlinked here (the open files stay readable), so they are gone
+    /// whatever becomes of the connection.
     pub(super) fn into_response(self) -> Result<Response, OpError> {
-        let EmbeddedBody {
-            prefix,
-            spool,
-            suffix,
-        } = self;
-        let (file, spooled) = match spool {
-            Some(guard) => {
-                let file =
-                    File::open(&guard.path).map_err(|e| write_failed("an embedded reply", &e))?;
-                let len = file
-                    .metadata()
-                    .map_err(|e| write_failed("an embedded reply", &e))?
-                    .len();
-                // Dropping the guard removes the name; the open file is read to its end.
-                drop(guard);
-                (Some(tokio::fs::File::from_std(file)), len)
-            }
-            None => (None, 0),
-        };
-        let len = prefix.len() as u64 + spooled + suffix.len() as u64;
-        let head = futures_util::stream::once(async move { Ok(Bytes::from(prefix)) });
-        let tail = futures_util::stream::once(async move { Ok(Bytes::from(suffix)) });
-        let middle = futures_util::stream::unfold(file, |file| async move {
-            use tokio::io::AsyncReadExt as _;
-            let mut file = file?;
-            let mut buf = vec![0u8; BODY_CHUNK_BYTES];
-            match file.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok::<_, std::io::Error>(Bytes::from(buf)), Some(file)))
+        let mut len = 0_u64;
+        let mut queue = std::collections::VecDeque::new();
+        for part in self.parts {
+            match part {
+                Part::Bytes(bytes) => {
+                    len += bytes.len() as u64;
+                    queue.push_back(Sending::Bytes(Bytes::from(bytes)));
                 }
-                Err(e) => Some((Err(e), None)),
+                Part::Spool(file, guard) => {
+                    len += file
+                        .metadata()
+                        .map_err(|e| write_failed("an embedded reply", &e))?
+                        .len();
+                    // Dropping the guard removes the name; the open file is read to its end.
+                    drop(guard);
+                    queue.push_back(Sending::File(tokio::fs::File::from_std(file)));
+                }
+            }
+        }
+        let body = futures_util::stream::unfold(queue, |mut queue| async move {
+            use tokio::io::AsyncReadExt as _;
+            loop {
+                match queue.front_mut()? {
+                    Sending::Bytes(bytes) => {
+                        let bytes = std::mem::take(bytes);
+                        queue.pop_front();
+                        if !bytes.is_empty() {
+                            return Some((Ok::<_, std::io::Error>(bytes), queue));
+                        }
+                    }
+                    Sending::File(file) => {
+                        let mut buf = vec![0u8; BODY_CHUNK_BYTES];
+                        match file.read(&mut buf).await {
+                            Ok(0) => {
+                                queue.pop_front();
+                            }
+                            Ok(n) => {
+                                buf.truncate(n);
+                                return Some((Ok(Bytes::from(buf)), queue));
+                            }
+                            Err(e) => {
+                                queue.clear();
+                                return Some((Err(e), queue));
+                            }
+                        }
+                    }
+                }
             }
         });
-        use futures_util::StreamExt as _;
-        let mut response = Response::new(Body::from_stream(head.chain(middle).chain(tail)));
+        let mut response = Response::new(Body::from_stream(body));
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -279,7 +503,8 @@ impl EmbeddedBody {
     }
 }
 
-/// A createReplica's data as a delta SQLite file, row by row in one transaction.
+/// A createReplica's data, or a synchronizeReplica's changes and edit results, as a delta
+/// SQLite file, row by row in one transaction.
 pub(super) struct DeltaSink<'a> {
     outputs: &'a Outputs,
     service_url: String,
@@ -356,5 +581,48 @@ impl ReplicaSink for DeltaSink<'_> {
                 .map_err(|e| write_failed("a delta file", &e))?;
         }
         Ok(())
+    }
+
+    fn begin_changes(&mut self, layer_id: i64) -> Result<(), OpError> {
+        self.begin_layer(layer_id)
+    }
+
+    fn change(&mut self, change: Change<'_>) -> Result<(), OpError> {
+        let layer_id = self.layer_id;
+        let writer = self.writer()?;
+        match change {
+            Change::Add(feature) => writer.feature(layer_id, ChangeType::Insert, feature),
+            Change::Update(feature) => writer.feature(layer_id, ChangeType::Update, feature),
+            Change::Delete(global_id) => writer.feature_delete(layer_id, global_id),
+        }
+        .map_err(|e| write_failed("a delta file", &e))
+    }
+
+    fn end_changes(&mut self, mut rest: LayerSyncResult, in_reply: bool) -> Result<(), OpError> {
+        if !in_reply {
+            return Ok(());
+        }
+        let layer_id = self.layer_id;
+        absolute_urls(&mut rest.attachments.adds, &self.service_url);
+        absolute_urls(&mut rest.attachments.updates, &self.service_url);
+        let mut results: Vec<EditResultRow> = Vec::new();
+        rest.push_result_rows(&mut results);
+        let writer = self.writer()?;
+        let mut written = Ok(());
+        for (items, change_type) in [
+            (&rest.attachments.adds, ChangeType::Insert),
+            (&rest.attachments.updates, ChangeType::Update),
+        ] {
+            for item in items {
+                written = written.and_then(|()| writer.attachment(layer_id, change_type, item));
+            }
+        }
+        for global_id in &rest.attachments.delete_ids {
+            written = written.and_then(|()| writer.attachment_delete(layer_id, global_id));
+        }
+        for row in &results {
+            written = written.and_then(|()| writer.edit_result(row));
+        }
+        written.map_err(|e| write_failed("a delta file", &e))
     }
 }

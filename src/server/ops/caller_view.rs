@@ -1,7 +1,8 @@
 //! What a caller may see of a replica layer: its live rows that pass the layer's filter (its
 //! `where` and, with `useGeometry`, the replica's work area) and the layer's ownership rules,
-//! projected to the layer's current fields with true curves densified (collected, or one at a
-//! time for a createReplica of any size), and the live attachments of those rows. Read-only.
+//! projected to the layer's current fields with true curves densified (one at a time, so a
+//! replica of any size passes through in bounded memory), and the live attachments of those
+//! rows. Read-only.
 
 use super::area::feature_shape;
 use super::attachment_wire::{self, DataBy};
@@ -14,15 +15,6 @@ use crate::server::definition::{LayerDef, ServiceDefinition};
 use crate::server::where_clause::Condition;
 use rusqlite::Connection;
 use std::collections::HashSet;
-
-/// The GlobalIDs of `features`, the parents [`replica_attachments`] looks for.
-pub(super) fn parents_of(features: &[Feature]) -> HashSet<String> {
-    features
-        .iter()
-        .filter_map(|f| f.global_id())
-        .map(|g| g.as_str().to_string())
-        .collect()
-}
 
 /// The live attachments of the replica's features (the caller may see), named by their
 /// GlobalIDs (`parents`).
@@ -101,29 +93,8 @@ pub(super) fn layer_filter(
     }
 }
 
-/// The rows of one replica layer the caller may see, as features.
-pub(super) fn replica_rows(
-    conn: &Connection,
-    def: &ServiceDefinition,
-    caller: &Caller,
-    filter: &RowFilter,
-    layer: &ReplicaLayerRecord,
-) -> Result<Vec<Feature>, ServiceDbError> {
-    let Some(layer_def) = def.layer(layer.id) else {
-        return Ok(Vec::new());
-    };
-    if layer.query_option == QueryOption::None {
-        return Ok(Vec::new());
-    }
-    Ok(db::live_rows(conn, layer.id)?
-        .into_iter()
-        .filter(|row| visible(layer_def, caller, filter, row))
-        .map(|row| project(layer_def, row))
-        .collect())
-}
-
-/// As [`replica_rows`], each feature handed to `each` as it is read from the database, so a
-/// layer of any size passes through in bounded memory.
+/// The rows of one replica layer the caller may see, as features, each handed to `each` as it
+/// is read from the database, so a layer of any size passes through in bounded memory.
 pub(super) fn for_each_replica_feature<E: From<ServiceDbError>>(
     conn: &Connection,
     def: &ServiceDefinition,

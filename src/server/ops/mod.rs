@@ -1,6 +1,6 @@
 //! The replica operations as blocking functions over the service core (database + definition):
 //! `create` (createReplica, written row by row into a `replica_sink::ReplicaSink`), `synchronize` (synchronizeReplica, with `plan` choosing each
-//! layer's part and `download` gathering the server's changes), `replicas` (unRegisterReplica,
+//! layer's part and `download` writing the server's changes into the same sink, row by row), `replicas` (unRegisterReplica,
 //! the replicas list, replica info, attachment data), `query` (a layer's query), `area` (filter
 //! geometry and work areas in the service's spatial reference), `replica_access` (who may act on a
 //! replica), `caller_view` (what a caller may see of a layer) and `attachment_wire` (stored attachments as download JSON). They return protocol types (`ReplicaResponse`, `ReplicaInfo`, …) or a
@@ -24,7 +24,7 @@ mod synchronize;
 
 pub use create::create_replica;
 pub use query::{QUERY_REFUSED, QueryOutput, query};
-pub use replica_sink::ReplicaSink;
+pub use replica_sink::{Change, ReplicaSink};
 pub use replicas::{attachment_data, info, list, parse_replica_id, unregister};
 pub use synchronize::synchronize;
 

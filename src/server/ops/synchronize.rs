@@ -1,18 +1,21 @@
 //! synchronizeReplica, all in one transaction: checks the replica and its generations, applies
-//! the uploaded edits (through `apply`), gathers the server's changes (through `download`),
-//! records what an area-filtered replica now holds, moves the replica's generations and answers, or rolls everything back on a failed edit
-//! under rollbackOnFailure.
+//! the uploaded edits (through `apply`), writes the server's changes with the upload's results
+//! into a [`ReplicaSink`] row by row (through `download`), records what an area-filtered replica
+//! now holds, moves the replica's generations and returns the reply without its `edits` and
+//! `layers`, or rolls everything back on a failed edit under rollbackOnFailure (before anything
+//! is written into the sink). It must not collect the downloaded features.
 
 use super::attachment_wire::DataBy;
-use super::download::{download, merge_downloads, record_holdings};
+use super::download::{Download, record_holdings};
 use super::plan::{LayerPlan, plan_layers, upload_mode};
 use super::replica_access::accessible_replica;
+use super::replica_sink::ReplicaSink;
 use super::{Core, OpError, bad_request, set_generations, sync_disabled};
 use crate::protocol::catalog;
 use crate::protocol::rules::Caller;
 use crate::protocol::{
-    AttachmentsSyncDirection, ErrorInfo, LayerEdits, LayerSyncResult, ReplicaLayerData,
-    ReplicaResponse, ResponseType, ServiceError, SyncDirection, SyncReplicaParams,
+    AttachmentsSyncDirection, ErrorInfo, LayerEdits, ReplicaResponse, ResponseType, ServiceError,
+    SyncDirection, SyncReplicaParams,
 };
 use crate::server::apply::{self, ApplyOptions, ApplyOutcome, FailedEdit};
 use crate::server::db::{self, RegisteredReplica, ServiceDbError, members};
@@ -21,16 +24,20 @@ use crate::server::now_ms;
 /// A synchronizeReplica result.
 #[derive(Debug)]
 pub struct SyncOutcome {
+    /// The reply without its `edits` and `layers` (they are in the sink), for the sink's owner
+    /// to complete the output with.
     pub response: ReplicaResponse,
     /// Some uploaded edits failed (the job ends CompletedWithErrors).
     pub has_failed_edits: bool,
 }
 
-/// synchronizeReplica, all in one transaction.
+/// synchronizeReplica, all in one transaction; the reply's `edits` and `layers` are written
+/// into `sink` as they are read.
 pub fn synchronize(
     core: &mut Core,
     caller: &Caller,
     params: &SyncReplicaParams,
+    sink: &mut dyn ReplicaSink,
 ) -> Result<SyncOutcome, OpError> {
     let started = std::time::Instant::now();
     if !core.db.sync_enabled()? {
@@ -69,7 +76,7 @@ pub fn synchronize(
         return_ids_for_adds: params.return_ids_for_adds,
         attachments_upload: record.attachments_sync_direction != AttachmentsSyncDirection::None,
     };
-    let (mut results, failed, applied) =
+    let (results, failed, applied) =
         match apply::apply_edits(&tx, &params.edits, &uploads, &options)? {
             ApplyOutcome::RolledBack(failure) => {
                 drop(tx);
@@ -86,11 +93,18 @@ pub fn synchronize(
     } else {
         DataBy::Base64
     };
-    let (downloads, snapshot, holdings) =
-        download(&tx, def, caller, &record, &plan, generation, data_by)?;
-    merge_downloads(&mut results, downloads);
+    let downloaded = Download {
+        conn: &tx,
+        def,
+        caller,
+        record: &record,
+        plan: &plan,
+        generation,
+        data_by,
+    }
+    .write(results, sink)?;
     record_uploads_held(&tx, &record, generation)?;
-    record_holdings(&tx, &record.replica_id, &holdings)?;
+    record_holdings(&tx, &record.replica_id, &downloaded.holdings)?;
     record.last_sync_ms = Some(now_ms());
     for p in &plan {
         if let Some(layer) = record.layers.iter_mut().find(|l| l.id == p.id) {
@@ -105,14 +119,12 @@ pub fn synchronize(
     }
     tx.commit().map_err(ServiceDbError::from)?;
     core.db.checkpoint_soon();
-    let response_type = response_type(&plan, &results, &snapshot);
+    let response_type = response_type(&plan, downloaded.edits, downloaded.snapshot);
     let mut response = ReplicaResponse {
         replica_name: Some(record.name.clone()),
         replica_id: Some(record.replica_id.clone()),
         transport_type: Some(params.transport_type),
         response_type: Some(response_type),
-        edits: results,
-        layers: snapshot,
         ..Default::default()
     };
     set_generations(
@@ -179,17 +191,14 @@ fn rolled_back(failure: &FailedEdit, edits: &[LayerEdits]) -> ServiceError {
     error
 }
 
-fn response_type(
-    plan: &[LayerPlan],
-    edits: &[LayerSyncResult],
-    snapshot: &[ReplicaLayerData],
-) -> ResponseType {
+/// The reply's type from how many `edits` entries and snapshot `layers` it has.
+fn response_type(plan: &[LayerPlan], edits: usize, snapshot: usize) -> ResponseType {
     let all_snapshot = plan.iter().all(|p| p.direction == SyncDirection::Snapshot);
     if !plan.is_empty() && all_snapshot {
         ResponseType::ReplacementData
-    } else if !snapshot.is_empty() {
+    } else if snapshot > 0 {
         ResponseType::EditsAndData
-    } else if edits.is_empty() {
+    } else if edits == 0 {
         ResponseType::NoEdits
     } else {
         ResponseType::Edits

@@ -2,7 +2,9 @@
 //! start, 5,000 more by `POST /admin/generate`) come back feature for feature as the layer's
 //! `query` returns them, in every output the service writes row by row: the embedded JSON reply,
 //! a JSON result file (synchronous and async), and a SQLite delta file; no spool is left in the
-//! output directory. The memory side of it is measured in BENCHMARKS.md, not here.
+//! output directory. A large synchronizeReplica download (20,000 parcels generated after the
+//! replicas were created, some updated and deleted by another client) arrives change for
+//! change in the same outputs. The memory side of it is measured in BENCHMARKS.md, not here.
 
 use crate::support::server::{Fixture, start_with};
 use serde_json::{Value, json};
@@ -282,4 +284,318 @@ async fn a_refused_create_leaves_no_file() {
         assert!(reply["error"].is_object(), "{reply}");
     }
     assert_eq!(output_files(data.path()), Vec::<String>::new());
+}
+
+/// Parcels at start for the sync test, and parcels `POST /admin/generate` adds after the
+/// replicas were created (the server changes a sync downloads).
+const SYNC_AT_START: u64 = 400;
+const SYNC_ADDED: u64 = 20_000;
+/// Parcels another client updates and deletes after the replicas were created.
+const UPDATED: usize = 40;
+const DELETED: usize = 25;
+
+/// Registers a perReplica replica of `layers`; its id and generation.
+async fn register(fx: &Fixture, layers: &str, name: &str) -> (String, i64) {
+    let reply = fx
+        .post(
+            "createReplica",
+            &[
+                ("f", "json"),
+                ("replicaName", name),
+                ("layers", layers),
+                ("syncModel", "perReplica"),
+                ("transportType", "esriTransportTypeEmbedded"),
+            ],
+        )
+        .await;
+    let id = reply["replicaID"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{reply}"))
+        .to_string();
+    let generation = reply["replicaServerGen"].as_i64().expect("a generation");
+    (id, generation)
+}
+
+/// A download synchronizeReplica form for `replica` from `generation`.
+fn sync_form<'a>(replica: &'a str, generation: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("f", "json"),
+        ("replicaID", replica),
+        ("replicaServerGen", generation),
+        ("syncDirection", "download"),
+    ]
+}
+
+/// What a sync downloaded of one layer: adds and updates by GlobalID, and its deleteIds.
+struct Downloaded {
+    adds: Features,
+    updates: Features,
+    deletes: Vec<String>,
+}
+
+fn downloaded_of(reply: &Value, layer: i64) -> Downloaded {
+    let entries = reply["edits"].as_array().expect("edits");
+    let mine: Vec<&Value> = entries.iter().filter(|e| e["id"] == layer).collect();
+    assert_eq!(mine.len(), 1, "one entry for layer {layer}");
+    let features = &mine[0]["features"];
+    let list = |key: &str| features[key].as_array().cloned().unwrap_or_default();
+    Downloaded {
+        adds: by_global_id(&list("adds")),
+        updates: by_global_id(&list("updates")),
+        deletes: list("deleteIds")
+            .iter()
+            .map(|g| g.as_str().expect("a GlobalID").to_string())
+            .collect(),
+    }
+}
+
+/// Every generated parcel arrives once as an add, every updated one once as an update with
+/// its new attributes, every deleted one once in deleteIds.
+fn check_download(got: &Downloaded, expected: &Features, wanted: &Wanted, output: &str) {
+    assert_eq!(got.adds.len(), SYNC_ADDED as usize, "{output}: adds");
+    for (gid, feature) in &got.adds {
+        assert!(wanted.generated.contains(gid), "{output}: {gid} is not new");
+        assert_eq!(Some(feature), expected.get(gid), "{output}: add {gid}");
+    }
+    assert_eq!(got.updates.len(), UPDATED, "{output}: updates");
+    for gid in &wanted.updated {
+        assert_eq!(
+            got.updates.get(gid),
+            expected.get(gid),
+            "{output}: update {gid}"
+        );
+    }
+    let mut deletes = got.deletes.clone();
+    deletes.sort();
+    assert_eq!(deletes, wanted.deleted, "{output}: deleteIds, each once");
+}
+
+/// What the sync must bring.
+struct Wanted {
+    generated: std::collections::HashSet<String>,
+    updated: Vec<String>,
+    /// Sorted.
+    deleted: Vec<String>,
+}
+
+/// A large synchronizeReplica download (issue 21): after four replicas were created, the
+/// service gets 20,000 generated parcels and another client updates and deletes some; each
+/// replica's download brings every generated parcel exactly once as an add (attributes and
+/// geometry as the layer's query returns them), the updates with their new values and the
+/// deleteIds, in the embedded reply (with the upload's results, header first, adds before
+/// updates before deleteIds), a JSON result file (sync and async) and a SQLite delta.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_sync_download_brings_every_server_change_once_in_every_output() {
+    let data = tempfile::tempdir().unwrap();
+    let fx = start_with(ServerConfig {
+        data_dir: Some(data.path().to_path_buf()),
+        generate_polygons: Some(SYNC_AT_START),
+        ..Default::default()
+    })
+    .await;
+    let layer = parcels_layer(&fx).await;
+    let layer_text = layer.to_string();
+    let initial: Vec<String> = by_global_id(&queried(&fx, layer).await)
+        .into_keys()
+        .collect();
+    let both = format!("0,{layer}");
+    let (embedded_id, embedded_gen) = register(&fx, &both, "embedded").await;
+    let (file_id, file_gen) = register(&fx, &layer_text, "file").await;
+    let (job_id, job_gen) = register(&fx, &layer_text, "async").await;
+    let (sqlite_id, sqlite_gen) = register(&fx, &layer_text, "sqlite").await;
+    let (editor_id, editor_gen) = register(&fx, &layer_text, "editor").await;
+
+    let (status, generated) = fx
+        .admin(
+            reqwest::Method::POST,
+            "/admin/generate",
+            Some(json!({"polygons": SYNC_ADDED})),
+        )
+        .await;
+    assert_eq!(status, 200, "{generated}");
+    let updated: Vec<String> = initial[..UPDATED].to_vec();
+    let mut deleted: Vec<String> = initial[UPDATED..UPDATED + DELETED].to_vec();
+    let updates: Vec<Value> = updated
+        .iter()
+        .enumerate()
+        .map(|(i, gid)| json!({"attributes": {"GlobalID": gid, "LandValue": 1_000 + i}}))
+        .collect();
+    let edits = json!([{"id": layer, "features": {"updates": updates, "deleteIds": deleted}}]);
+    let edited = fx
+        .sync(
+            &editor_id,
+            editor_gen,
+            &edits,
+            &[("syncDirection", "upload")],
+        )
+        .await;
+    // A sync reports only failed edits (and adds under returnIdsForAdds): none here.
+    assert!(edited.get("error").is_none(), "{edited}");
+    assert_eq!(edited["edits"], Value::Null, "no failed edit: {edited}");
+
+    let expected = by_global_id(&queried(&fx, layer).await);
+    assert_eq!(
+        expected.len(),
+        SYNC_AT_START as usize + SYNC_ADDED as usize - DELETED
+    );
+    deleted.sort();
+    let initial: std::collections::HashSet<String> = initial.into_iter().collect();
+    let wanted = Wanted {
+        generated: expected
+            .keys()
+            .filter(|g| !initial.contains(*g))
+            .cloned()
+            .collect(),
+        updated,
+        deleted,
+    };
+    assert_eq!(wanted.generated.len(), SYNC_ADDED as usize);
+
+    // Embedded, with an upload: the upload's results (layer 0) come first, then the parcels'
+    // changes; header members first, and in the entry adds, updates, deleteIds in that order.
+    let hydrant_gid = crate::support::server::new_gid();
+    let upload = crate::support::server::adds(
+        0,
+        vec![crate::support::server::hydrant(&hydrant_gid, "HL-1")],
+    );
+    let upload_text = upload.to_string();
+    let gen_text = embedded_gen.to_string();
+    let mut form = sync_form(&embedded_id, &gen_text);
+    form.retain(|(k, _)| *k != "syncDirection");
+    form.extend([
+        ("syncDirection", "bidirectional"),
+        ("transportType", "esriTransportTypeEmbedded"),
+        ("edits", upload_text.as_str()),
+        ("returnIdsForAdds", "true"),
+    ]);
+    let body = fx
+        .http
+        .post(format!("{}/synchronizeReplica", fx.url))
+        .form(&form)
+        .send()
+        .await
+        .expect("synchronizeReplica")
+        .text()
+        .await
+        .expect("a body");
+    assert!(
+        body.starts_with(r#"{"replicaName":"embedded","replicaID":"#),
+        "{}",
+        &body[..200.min(body.len())]
+    );
+    let order: Vec<usize> = [
+        "\"responseType\":",
+        "\"edits\":[{\"id\":0,\"addResults\":",
+        &format!("{{\"id\":{layer},\"features\":{{\"adds\":["),
+        "\"updates\":[",
+        "\"deleteIds\":[",
+    ]
+    .iter()
+    .map(|needle| body.find(needle).unwrap_or_else(|| panic!("no {needle}")))
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "member order {order:?}"
+    );
+    let reply: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(reply["responseType"], "esriReplicaResponseTypeEdits");
+    assert!(reply["replicaServerGen"].as_i64() > Some(embedded_gen));
+    let hydrant = &reply["edits"][0]["addResults"][0];
+    assert_eq!(
+        hydrant["globalId"].as_str().map(str::to_lowercase),
+        Some(hydrant_gid.to_lowercase()),
+        "{hydrant}"
+    );
+    assert_eq!(hydrant["success"], true, "{hydrant}");
+    check_download(
+        &downloaded_of(&reply, layer),
+        &expected,
+        &wanted,
+        "embedded",
+    );
+
+    // A JSON result file, synchronous.
+    let gen_text = file_gen.to_string();
+    let mut form = sync_form(&file_id, &gen_text);
+    form.push(("transportType", "esriTransportTypeUrl"));
+    let reply = fx.post("synchronizeReplica", &form).await;
+    let url = reply["URL"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let file: Value = serde_json::from_slice(&download(&fx, url).await).expect("JSON file");
+    assert_eq!(file["replicaID"], reply["replicaID"]);
+    assert_eq!(file["replicaServerGen"], reply["replicaServerGen"]);
+    assert_eq!(file["responseType"], "esriReplicaResponseTypeEdits");
+    check_download(
+        &downloaded_of(&file, layer),
+        &expected,
+        &wanted,
+        "result file",
+    );
+
+    // A JSON result file from an async job.
+    let gen_text = job_gen.to_string();
+    let mut form = sync_form(&job_id, &gen_text);
+    form.push(("async", "true"));
+    let job = fx.post("synchronizeReplica", &form).await;
+    let status_url = job["statusUrl"].as_str().unwrap_or_else(|| panic!("{job}"));
+    let (_, done) = fx.poll(status_url).await;
+    assert_eq!(done["status"], "Completed", "{done}");
+    let url = done["resultUrl"].as_str().expect("resultUrl");
+    let file: Value = serde_json::from_slice(&download(&fx, url).await).expect("JSON file");
+    assert_eq!(file["replicaID"], done["replicaID"]);
+    check_download(
+        &downloaded_of(&file, layer),
+        &expected,
+        &wanted,
+        "async result file",
+    );
+
+    // A SQLite delta file.
+    let gen_text = sqlite_gen.to_string();
+    let mut form = sync_form(&sqlite_id, &gen_text);
+    form.extend([
+        ("transportType", "esriTransportTypeUrl"),
+        ("dataFormat", "sqlite"),
+    ]);
+    let reply = fx.post("synchronizeReplica", &form).await;
+    let url = reply["URL"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    assert!(url.ends_with(".geodatabase"), "{url}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sync.geodatabase");
+    std::fs::write(&path, download(&fx, url).await).unwrap();
+    let delta = delta::read(&path).expect("a readable delta");
+    assert_eq!(
+        delta.replica_id.as_ref().map(|g| g.as_str().to_string()),
+        reply["replicaID"].as_str().map(str::to_string)
+    );
+    assert_eq!(delta.replica_server_gen, reply["replicaServerGen"].as_i64());
+    let as_reply = serde_json::to_value(delta.to_response()).expect("the delta as a reply");
+    check_download(
+        &downloaded_of(&as_reply, layer),
+        &expected,
+        &wanted,
+        "delta",
+    );
+
+    // Nothing changed since: NoEdits, and no file for it.
+    let before = output_files(data.path()).len();
+    let gen_text = reply["replicaServerGen"]
+        .as_i64()
+        .expect("a generation")
+        .to_string();
+    let mut form = sync_form(&sqlite_id, &gen_text);
+    form.extend([
+        ("transportType", "esriTransportTypeUrl"),
+        ("dataFormat", "sqlite"),
+    ]);
+    let reply = fx.post("synchronizeReplica", &form).await;
+    assert_eq!(
+        reply["responseType"], "esriReplicaResponseTypeNoEdits",
+        "{reply}"
+    );
+    let files = output_files(data.path());
+    assert_eq!(files.len(), before, "{files:?}");
+    assert!(
+        files.iter().all(|f| !f.ends_with(".part")),
+        "spools left: {files:?}"
+    );
 }
