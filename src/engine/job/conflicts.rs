@@ -165,6 +165,7 @@ async fn download_first(
         _ = cancelled(cancel.clone()) => return Err(EngineError::Cancelled.into()),
     };
     let apply_path = path.to_path_buf();
+    let report = progress_events(deps, replica, job_id);
     let (applied, response) = tokio::task::spawn_blocking(move || {
         let mut file = ReplicaFile::open(&apply_path)?;
         let how = ApplyAs {
@@ -172,7 +173,7 @@ async fn download_first(
             advance_generations: true,
             keep_local_updates: true,
         };
-        let applied = body.apply(&mut file, &how, &fetched.payloads)?;
+        let applied = body.apply(&mut file, &how, &fetched.payloads, &report)?;
         drop(fetched);
         Ok::<_, EngineError>(applied)
     })

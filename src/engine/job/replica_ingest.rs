@@ -1,12 +1,17 @@
-//! Reading a downloaded createReplica JSON result into a staged replica file as a stream
-//! (`protocol::read_replica_stream` into `geodatabase::replica_file::StagedFeatures`): memory
-//! stays bounded whatever the replica's size, and the job view hears how many features are
-//! stored. The result file is removed once read. Blocking: run inside `spawn_blocking`.
+//! Reading a downloaded JSON result into a replica file as a stream, with progress: a
+//! createReplica result into a staged replica file ([`ingest`]: `protocol::read_replica_stream`
+//! into `geodatabase::replica_file::StagedFeatures`), and the reading of a sync result inside
+//! its apply transaction ([`read_with_progress`], used by `sync_result`). Memory stays bounded
+//! whatever the reply's size, and the job view (and the CLI's bar) hears how many features are
+//! stored and how much of the file is read. Blocking: run inside `spawn_blocking`.
 
 use crate::engine::error::EngineError;
-use crate::geodatabase::replica_file::{StagedFeatures, StagedFile};
+use crate::geodatabase::replica_file::{
+    DownloadedFeatures, ReplicaFileError, StagedFeatures, StagedFile,
+};
 use crate::protocol::{
     ChangeType, Feature, FeatureSink, JobState, StreamError, StreamedReply, read_replica_stream,
+    read_sync_stream,
 };
 use crate::service::{JobProgress, ServiceClientError};
 use std::io::{BufReader, Read};
@@ -21,52 +26,96 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Read buffer of the result file.
 const READ_BUFFER: usize = 256 * 1024;
 
+/// Which reply a result file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReplyKind {
+    Create,
+    Sync,
+}
+
+/// A sink that says how many features it has stored.
+pub(crate) trait StoredCount: FeatureSink<Error = ReplicaFileError> {
+    fn stored(&self) -> u64;
+}
+
+impl StoredCount for StagedFeatures {
+    fn stored(&self) -> u64 {
+        StagedFeatures::stored(self)
+    }
+}
+
+impl StoredCount for DownloadedFeatures<'_> {
+    fn stored(&self) -> u64 {
+        DownloadedFeatures::stored(self)
+    }
+}
+
 /// Reads the JSON result at `json` into a new staged file at `staging`; removes `json`.
 pub(crate) fn ingest(
     json: &Path,
     staging: &Path,
     report: &(dyn Fn(JobProgress) + Send + Sync),
 ) -> Result<(StreamedReply, StagedFile), EngineError> {
-    let outcome = ingest_kept(json, staging, report);
+    let outcome = StagedFeatures::begin(staging)
+        .map_err(EngineError::from)
+        .and_then(|mut staged| {
+            let streamed = read_with_progress(
+                json,
+                &mut staged,
+                "storing the features",
+                report,
+                ReplyKind::Create,
+            )?;
+            Ok((streamed, staged.finish()?))
+        });
     let _ = std::fs::remove_file(json);
     outcome
 }
 
-fn ingest_kept(
+/// Reads the JSON `reply` at `json`, each feature into `sink`, telling `report`
+/// "`what`: N stored" every quarter second and at the end.
+pub(crate) fn read_with_progress<S: StoredCount>(
     json: &Path,
-    staging: &Path,
+    sink: &mut S,
+    what: &'static str,
     report: &(dyn Fn(JobProgress) + Send + Sync),
-) -> Result<(StreamedReply, StagedFile), EngineError> {
+    reply: ReplyKind,
+) -> Result<StreamedReply, EngineError> {
     let io = |source| EngineError::Io {
         path: json.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(json).map_err(io)?;
     let total = file.metadata().map_err(io)?.len();
-    let read = Arc::new(AtomicU64::new(0));
+    let count = Arc::new(AtomicU64::new(0));
     let reader = BufReader::with_capacity(
         READ_BUFFER,
         CountingReader {
             inner: file,
-            read: read.clone(),
+            read: count.clone(),
         },
     );
-    let mut sink = ReportingSink {
-        staged: StagedFeatures::begin(staging)?,
+    let mut reporting = ReportingSink {
+        sink,
+        what,
         report,
-        read,
+        read: count,
         total,
         last: None,
     };
-    let streamed = match read_replica_stream(reader, &mut sink) {
+    let read = match reply {
+        ReplyKind::Create => read_replica_stream(reader, &mut reporting),
+        ReplyKind::Sync => read_sync_stream(reader, &mut reporting),
+    };
+    let streamed = match read {
         Ok(streamed) => streamed,
         Err(StreamError::Sink(e)) => return Err(e.into()),
         Err(StreamError::Reply(e)) => {
             return Err(ServiceClientError::from_reply("read the result", e).into());
         }
     };
-    sink.tell(true);
-    Ok((streamed, sink.staged.finish()?))
+    reporting.tell(true);
+    Ok(streamed)
 }
 
 /// Counts the bytes read, for the progress fraction.
@@ -83,16 +132,17 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Stores each feature and says every quarter second how many are stored.
-struct ReportingSink<'a> {
-    staged: StagedFeatures,
+/// Hands each feature to the sink and says every quarter second how many are stored.
+struct ReportingSink<'a, S> {
+    sink: &'a mut S,
+    what: &'static str,
     report: &'a (dyn Fn(JobProgress) + Send + Sync),
     read: Arc<AtomicU64>,
     total: u64,
     last: Option<Instant>,
 }
 
-impl ReportingSink<'_> {
+impl<S: StoredCount> ReportingSink<'_, S> {
     fn tell(&mut self, force: bool) {
         let now = Instant::now();
         if !force && self.last.is_some_and(|t| now - t < PROGRESS_EVERY) {
@@ -105,21 +155,21 @@ impl ReportingSink<'_> {
         (self.report)(JobProgress {
             state: JobState::Running("Storing".into()),
             fraction,
-            message: format!("storing the features: {} stored", self.staged.stored()),
+            message: format!("{}: {} stored", self.what, self.sink.stored()),
         });
     }
 }
 
-impl FeatureSink for ReportingSink<'_> {
-    type Error = crate::geodatabase::replica_file::ReplicaFileError;
+impl<S: StoredCount> FeatureSink for ReportingSink<'_, S> {
+    type Error = ReplicaFileError;
     fn feature(
         &mut self,
         layer_id: i64,
-        _change: ChangeType,
+        change: ChangeType,
         feature: Feature,
     ) -> Result<(), Self::Error> {
-        self.staged.add(layer_id, &feature)?;
-        if self.staged.stored().is_multiple_of(1024) {
+        self.sink.feature(layer_id, change, feature)?;
+        if self.sink.stored().is_multiple_of(1024) {
             self.tell(false);
         }
         Ok(())

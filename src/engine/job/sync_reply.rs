@@ -3,7 +3,7 @@
 //! what was predicted and what the server answered goes to the sync error log (the server's
 //! answer is what is kept). Talks to no service.
 
-use super::report::{layer_name, log, log_unreadable_features, send_edit_results};
+use super::report::{layer_name, log, log_unreadable_features, progress_events, send_edit_results};
 use super::sync_result::{ApplyAs, SyncReplyBody};
 use super::{Done, Failed};
 use crate::engine::api::{JobId, LocalReplicaId, SyncOptions};
@@ -81,6 +81,7 @@ pub(super) async fn apply_reply(
     let advance = options.direction != SyncDirection::Upload;
     let upload_gen = sent.upload_gen;
     let uploaded = sent.count;
+    let report = progress_events(deps, replica, job_id);
     let (applied, layer_names, response) = deps
         .blocking(move |store| {
             let path = store.replica(replica)?.file_path;
@@ -90,7 +91,7 @@ pub(super) async fn apply_reply(
                 advance_generations: advance,
                 keep_local_updates: false,
             };
-            let (applied, response) = body.apply(&mut file, &how, &fetched.payloads)?;
+            let (applied, response) = body.apply(&mut file, &how, &fetched.payloads, &report)?;
             drop(fetched);
             // What is still queued is judged again against what the server now holds.
             prediction::predict_and_store(&mut file)?;

@@ -6,6 +6,7 @@
 //! is applied as it is. Owns the result file and removes it when dropped. Blocking parts run
 //! in `spawn_blocking`.
 
+use super::replica_ingest::{self, ReplyKind};
 use crate::engine::error::EngineError;
 use crate::geodatabase::replica_file::{
     AppliedSync, AttachmentPayloads, DownloadedFeatures, ReplicaFile,
@@ -97,13 +98,14 @@ impl SyncReplyBody {
     }
 
     /// Applies the reply to `file` in one transaction (blocking); the downloaded features are
-    /// read from the result file as they are stored. Returns what was applied and the reply
+    /// read from the result file as they are stored, `report` hearing how many. Returns what was applied and the reply
     /// without its features (what was read on the first pass).
     pub(super) fn apply(
         self,
         file: &mut ReplicaFile,
         how: &ApplyAs,
         payloads: &AttachmentPayloads,
+        report: &(dyn Fn(JobProgress) + Send + Sync),
     ) -> Result<(AppliedSync, ReplicaResponse), EngineError> {
         let Some(result) = &self.file else {
             let applied = if how.keep_local_updates {
@@ -125,12 +127,13 @@ impl SyncReplyBody {
             payloads,
             how.keep_local_updates,
             |sink: &mut DownloadedFeatures<'_>| {
-                let reply = std::fs::File::open(&result.0).map_err(|source| EngineError::Io {
-                    path: result.0.clone(),
-                    source,
-                })?;
-                read_sync_stream(BufReader::with_capacity(READ_BUFFER, reply), sink)
-                    .map_err(|e| stream_failed(e, EngineError::from))?;
+                replica_ingest::read_with_progress(
+                    &result.0,
+                    sink,
+                    "applying the downloaded features",
+                    report,
+                    ReplyKind::Sync,
+                )?;
                 // The first pass's reply, with what the job's status added.
                 Ok::<_, EngineError>(first_pass.clone())
             },

@@ -8,7 +8,7 @@
 use crate::support::client_config::fast;
 use crate::support::engine::{Harness, attrs};
 use serde_json::{Value, json};
-use syncwatch::engine::LocalEdit;
+use syncwatch::engine::{Event, LocalEdit};
 use syncwatch::protocol::{Guid, JobState};
 use syncwatch::server::ServerConfig;
 
@@ -94,6 +94,26 @@ async fn a_large_download_lands_in_the_replica_file_exactly_as_uploaded() {
         office_file.generations().unwrap().replica_server_gen
             >= field_file.generations().unwrap().replica_server_gen,
         "the download moved the office replica past the upload's generation"
+    );
+    // The job view (and the CLI's bar) heard the features being applied, ending with all.
+    let applying: Vec<String> = h
+        .seen_events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::JobStatus {
+                replica: r,
+                message,
+                ..
+            } if *r == office && message.starts_with("applying the downloaded features: ") => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        applying.last().map(String::as_str),
+        Some(format!("applying the downloaded features: {ADDS} stored").as_str()),
+        "{applying:?}"
     );
     assert_eq!(leftovers(&h), Vec::<String>::new());
 }
