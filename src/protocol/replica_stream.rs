@@ -12,7 +12,7 @@ use super::edits::{Attachment, ChangeType, Feature, LayerSyncResult};
 use super::error::{ReplyError, ServiceError, malformed};
 use super::lenient::required_int;
 use super::replica_reply::{ReplicaLayerData, ReplicaResponse};
-use super::unreadable::read_one;
+use super::unreadable::{UnreadableFeature, read_one};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
@@ -29,6 +29,34 @@ pub trait FeatureSink {
         change: ChangeType,
         feature: Feature,
     ) -> Result<(), Self::Error>;
+
+    /// One feature as its JSON text, `position` in its `list`: by default read as a
+    /// [`Feature`] ([`read_feature`]) and handed to [`FeatureSink::feature`]; one that cannot be
+    /// read is returned, set aside. A sink may store the text with less work (its geometry
+    /// as it came, never parsed), as long as it reads and sets aside exactly what this does.
+    fn feature_text(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        text: &RawValue,
+        list: &'static str,
+        position: usize,
+    ) -> Result<Option<UnreadableFeature>, Self::Error> {
+        match read_feature(text, list, position) {
+            Ok(feature) => self.feature(layer_id, change, feature).map(|()| None),
+            Err(skipped) => Ok(Some(skipped)),
+        }
+    }
+}
+
+/// One downloaded feature's JSON text read as a [`Feature`], or why it cannot be (its
+/// position in `list` and, when it can be found, its GlobalID).
+pub fn read_feature(
+    text: &RawValue,
+    list: &'static str,
+    position: usize,
+) -> Result<Feature, UnreadableFeature> {
+    read_one::<Feature>(text, list, position)
 }
 
 /// What a streamed read produced besides the features: the document without them, and how
@@ -137,19 +165,26 @@ struct State<'s, S: FeatureSink> {
 }
 
 impl<S: FeatureSink> State<'_, S> {
+    /// Hands one feature's text to the sink; `Some` when it could not be read (set aside).
     fn hand<E: de::Error>(
         &mut self,
         layer_id: i64,
         change: ChangeType,
-        feature: Feature,
-    ) -> Result<(), E> {
-        match self.sink.feature(layer_id, change, feature) {
-            Ok(()) => {
+        text: &RawValue,
+        list: &'static str,
+        position: usize,
+    ) -> Result<Option<UnreadableFeature>, E> {
+        match self
+            .sink
+            .feature_text(layer_id, change, text, list, position)
+        {
+            Ok(Some(skipped)) => Ok(Some(skipped)),
+            Ok(None) => {
                 match self.counts.last_mut() {
                     Some((id, n)) if *id == layer_id => *n += 1,
                     _ => self.counts.push((layer_id, 1)),
                 }
-                Ok(())
+                Ok(None)
             }
             Err(e) => {
                 self.failed = Some(e);
@@ -289,12 +324,11 @@ fn hand_early<S: FeatureSink, E: de::Error>(
     state: &mut State<'_, S>,
     layer_id: i64,
     early: Vec<Early>,
-    unreadable: &mut Vec<super::unreadable::UnreadableFeature>,
+    unreadable: &mut Vec<UnreadableFeature>,
 ) -> Result<(), E> {
     for (change, list, at, raw) in early {
-        match read_one::<Feature>(&raw, list, at) {
-            Ok(feature) => state.hand(layer_id, change, feature)?,
-            Err(skipped) => unreadable.push(skipped),
+        if let Some(skipped) = state.hand(layer_id, change, &raw, list, at)? {
+            unreadable.push(skipped);
         }
     }
     Ok(())
@@ -308,7 +342,7 @@ struct Features<'a, 's, S: FeatureSink> {
     /// The list's name, for the unreadable ones.
     list: &'static str,
     early: &'a mut Vec<Early>,
-    unreadable: &'a mut Vec<super::unreadable::UnreadableFeature>,
+    unreadable: &'a mut Vec<UnreadableFeature>,
     position: &'a mut usize,
 }
 
@@ -335,9 +369,11 @@ impl<'de, S: FeatureSink> Visitor<'de> for Features<'_, '_, S> {
                 self.early.push((self.change, self.list, position, raw));
                 continue;
             };
-            match read_one::<Feature>(&raw, self.list, position) {
-                Ok(feature) => self.state.hand(layer_id, self.change, feature)?,
-                Err(skipped) => self.unreadable.push(skipped),
+            if let Some(skipped) =
+                self.state
+                    .hand(layer_id, self.change, &raw, self.list, position)?
+            {
+                self.unreadable.push(skipped);
             }
         }
         Ok(())
@@ -421,7 +457,7 @@ impl<'de, S: FeatureSink> Visitor<'de> for SyncLayer<'_, '_, S> {
 #[derive(Default)]
 struct ChangesRead {
     delete_ids: Vec<String>,
-    unreadable: Vec<super::unreadable::UnreadableFeature>,
+    unreadable: Vec<UnreadableFeature>,
     early: Vec<Early>,
 }
 

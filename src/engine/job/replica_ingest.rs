@@ -10,10 +10,11 @@ use crate::geodatabase::replica_file::{
     DownloadedFeatures, ReplicaFileError, StagedFeatures, StagedFile,
 };
 use crate::protocol::{
-    ChangeType, Feature, FeatureSink, JobState, StreamError, StreamedReply, read_replica_stream,
-    read_sync_stream,
+    ChangeType, Feature, FeatureSink, JobState, StreamError, StreamedReply, UnreadableFeature,
+    read_replica_stream, read_sync_stream,
 };
 use crate::service::{JobProgress, ServiceClientError};
+use serde_json::value::RawValue;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -143,6 +144,13 @@ struct ReportingSink<'a, S> {
 }
 
 impl<S: StoredCount> ReportingSink<'_, S> {
+    /// After each feature: tells now and then.
+    fn stored_one(&mut self) {
+        if self.sink.stored().is_multiple_of(1024) {
+            self.tell(false);
+        }
+    }
+
     fn tell(&mut self, force: bool) {
         let now = Instant::now();
         if !force && self.last.is_some_and(|t| now - t < PROGRESS_EVERY) {
@@ -169,9 +177,22 @@ impl<S: StoredCount> FeatureSink for ReportingSink<'_, S> {
         feature: Feature,
     ) -> Result<(), Self::Error> {
         self.sink.feature(layer_id, change, feature)?;
-        if self.sink.stored().is_multiple_of(1024) {
-            self.tell(false);
-        }
+        self.stored_one();
         Ok(())
+    }
+
+    fn feature_text(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        text: &RawValue,
+        list: &'static str,
+        position: usize,
+    ) -> Result<Option<UnreadableFeature>, Self::Error> {
+        let skipped = self
+            .sink
+            .feature_text(layer_id, change, text, list, position)?;
+        self.stored_one();
+        Ok(skipped)
     }
 }

@@ -9,8 +9,12 @@
 use super::schema::create_schema;
 use super::server_features::object_id_of;
 use super::{ReplicaFileError, create_private_file, sql_at, to_json};
-use crate::protocol::{ChangeType, Feature, FeatureSink};
+use crate::protocol::{
+    Attributes, ChangeType, Feature, FeatureSink, UnreadableFeature, read_feature,
+};
 use rusqlite::{Connection, OpenFlags, params};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::path::{Path, PathBuf};
 
 /// Page cache of the staging connection: the features' primary-key index is written in
@@ -68,12 +72,46 @@ impl StagedFeatures {
     /// Stores one feature as the server's copy (a later one with the same GlobalID replaces it);
     /// a feature without a GlobalID is skipped, as a whole reply's would be.
     pub fn add(&mut self, layer_id: i64, feature: &Feature) -> Result<(), ReplicaFileError> {
+        let geometry_json = feature.geometry.as_ref().map(to_json).transpose()?;
+        self.insert(layer_id, feature, geometry_json.as_deref())
+    }
+
+    /// [`StagedFeatures::add`] for a feature's JSON text, its geometry stored as the text it
+    /// came in (never parsed into values and written back: most of a polygon's bytes and
+    /// time). A feature that does not read this way is read as `protocol::read_feature` reads
+    /// it, so exactly the same features are stored or set aside (returned).
+    pub fn add_text(
+        &mut self,
+        layer_id: i64,
+        text: &RawValue,
+        list: &'static str,
+        position: usize,
+    ) -> Result<Option<UnreadableFeature>, ReplicaFileError> {
+        let Ok(parts) = serde_json::from_str::<FeatureText<'_>>(text.get()) else {
+            return match read_feature(text, list, position) {
+                Ok(feature) => self.add(layer_id, &feature).map(|()| None),
+                Err(skipped) => Ok(Some(skipped)),
+            };
+        };
+        let feature = Feature {
+            geometry: None,
+            attributes: parts.attributes,
+        };
+        self.insert(layer_id, &feature, parts.geometry.map(RawValue::get))?;
+        Ok(None)
+    }
+
+    fn insert(
+        &mut self,
+        layer_id: i64,
+        feature: &Feature,
+        geometry_json: Option<&str>,
+    ) -> Result<(), ReplicaFileError> {
         let Some(global_id) = feature.global_id() else {
             self.skipped += 1;
             return Ok(());
         };
         let attributes_json = to_json(&feature.attributes)?;
-        let geometry_json = feature.geometry.as_ref().map(to_json).transpose()?;
         self.conn
             .prepare_cached(
                 "INSERT INTO features (layer_id, global_id, object_id, attributes_json, geometry_json)
@@ -116,6 +154,15 @@ impl StagedFeatures {
     }
 }
 
+/// A downloaded feature with its geometry left as text.
+#[derive(Deserialize)]
+struct FeatureText<'a> {
+    #[serde(default, borrow)]
+    geometry: Option<&'a RawValue>,
+    #[serde(default)]
+    attributes: Attributes,
+}
+
 impl FeatureSink for StagedFeatures {
     type Error = ReplicaFileError;
     fn feature(
@@ -125,6 +172,17 @@ impl FeatureSink for StagedFeatures {
         feature: Feature,
     ) -> Result<(), ReplicaFileError> {
         self.add(layer_id, &feature)
+    }
+
+    fn feature_text(
+        &mut self,
+        layer_id: i64,
+        _change: ChangeType,
+        text: &RawValue,
+        list: &'static str,
+        position: usize,
+    ) -> Result<Option<UnreadableFeature>, ReplicaFileError> {
+        self.add_text(layer_id, text, list, position)
     }
 }
 

@@ -204,4 +204,5 @@ mod definition;
 mod local_edits;
 mod predictions;
 mod schema;
+mod staged;
 mod upload;
