@@ -87,7 +87,14 @@ impl StagedFeatures {
         list: &'static str,
         position: usize,
     ) -> Result<Option<UnreadableFeature>, ReplicaFileError> {
-        let Ok(parts) = serde_json::from_str::<FeatureText<'_>>(text.get()) else {
+        let parts = serde_json::from_str::<FeatureText<'_>>(text.get())
+            .ok()
+            .filter(|parts| {
+                parts
+                    .geometry
+                    .is_none_or(|g| nesting_depth(g.get()) <= SHALLOW)
+            });
+        let Some(parts) = parts else {
             return match read_feature(text, list, position) {
                 Ok(feature) => self.add(layer_id, &feature).map(|()| None),
                 Err(skipped) => Ok(Some(skipped)),
@@ -152,6 +159,39 @@ impl StagedFeatures {
         drop(self.conn);
         Ok(self.file)
     }
+}
+
+/// Geometry nesting up to which the text path is sure to agree with the whole parse. Skipping
+/// a value as raw text has no depth limit, but parsing it does (serde_json's 128 levels, the
+/// feature's own included); real geometries nest four deep (rings, ring, point), so anything
+/// deeper than this is decided by the whole parse instead.
+const SHALLOW: usize = 32;
+
+/// How deep arrays and objects nest in a JSON text (brackets inside strings not counted).
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// A downloaded feature with its geometry left as text.

@@ -120,3 +120,37 @@ fn the_default_text_path_reads_features_as_the_whole_parse() {
         .collect();
     assert_eq!(sink.0, expected);
 }
+
+/// Skipping a geometry as raw text has no depth limit but the whole parse has one: a geometry
+/// nested deeper than the whole parse reads is set aside on the text path too, and brackets
+/// inside strings do not count as nesting.
+#[test]
+fn the_text_path_sets_aside_what_the_whole_parse_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut staged = StagedFeatures::begin(&dir.path().join("features.staged")).unwrap();
+    let feature = |id: &str, geometry: String| {
+        serde_json::value::RawValue::from_string(format!(
+            r#"{{"attributes":{{"GlobalID":"{id}"}},"geometry":{geometry}}}"#
+        ))
+        .unwrap()
+    };
+    let mut too_deep = "1".to_string();
+    for _ in 0..126 {
+        too_deep = format!("[{too_deep}]");
+    }
+    let too_deep = feature(
+        "{66666666-6666-6666-6666-666666666666}",
+        format!(r#"{{"x":1,"y":2,"spatialReference":{too_deep}}}"#),
+    );
+    let whole = crate::protocol::read_feature(&too_deep, "features", 0);
+    let skipped = staged.add_text(0, &too_deep, "features", 0).unwrap();
+    assert!(whole.is_err(), "the whole parse cannot read it");
+    assert_eq!(skipped, whole.err(), "set aside the same way");
+
+    let bracketed = feature(
+        "{77777777-7777-7777-7777-777777777777}",
+        format!(r#"{{"x":1,"y":2,"note":"{}"}}"#, "[{".repeat(200)),
+    );
+    assert_eq!(staged.add_text(0, &bracketed, "features", 1).unwrap(), None);
+    assert_eq!(staged.stored(), 1, "only the readable one is stored");
+}
