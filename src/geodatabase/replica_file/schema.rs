@@ -103,12 +103,42 @@ const COUNT_EXISTING_QUEUE: &str = "
 
 /// Creates every table and trigger of the current format in an empty file.
 pub(super) fn create_schema(conn: &Connection, path: &Path) -> Result<(), ReplicaFileError> {
+    create_schema_unkeyed(conn, path)?;
+    conn.execute_batch(FEATURES_KEY)
+        .map_err(|e| sql_at(path, e))
+}
+
+/// [`create_schema`] without the server copy's key ([`FEATURES_KEY`]): the features of a
+/// download are appended in the order they come, then keyed once by [`key_features`] (building
+/// the index from sorted keys, not a million inserts into it in random GlobalID order).
+pub(super) fn create_schema_unkeyed(
+    conn: &Connection,
+    path: &Path,
+) -> Result<(), ReplicaFileError> {
     conn.execute_batch(SCHEMA)
         .and_then(|()| conn.execute_batch(&queue_counts_sql()))
         .and_then(|()| conn.execute_batch(PREDICTIONS_DUE_ON_CHANGE))
         .and_then(|()| conn.execute_batch(ATTACHMENT_SCHEMA))
         .and_then(|()| conn.execute_batch(CONFLICT_SCHEMA))
         .map_err(|e| sql_at(path, e))
+}
+
+/// Keys a server copy filled by [`create_schema_unkeyed`]. A feature that came more than once
+/// (a later copy replaces an earlier one, as in a reply read whole) keeps only its last row.
+pub(super) fn key_features(conn: &Connection, path: &Path) -> Result<(), ReplicaFileError> {
+    match conn.execute_batch(FEATURES_KEY) {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            conn.execute_batch(
+                "DELETE FROM features WHERE rowid NOT IN
+                     (SELECT max(rowid) FROM features GROUP BY layer_id, global_id);",
+            )
+            .and_then(|()| conn.execute_batch(FEATURES_KEY))
+            .map_err(|e| sql_at(path, e))
+        }
+        other => other.map_err(|e| sql_at(path, e)),
+    }
 }
 
 /// Staged features were stored before the layers were known: each must belong to one.
@@ -154,8 +184,7 @@ CREATE TABLE features (
     global_id TEXT NOT NULL,
     object_id INTEGER,
     attributes_json TEXT NOT NULL,
-    geometry_json TEXT,
-    PRIMARY KEY (layer_id, global_id)
+    geometry_json TEXT
 );
 CREATE TABLE changes (
     layer_id INTEGER NOT NULL REFERENCES layers(layer_id),
@@ -178,6 +207,11 @@ CREATE TABLE changes (
     PRIMARY KEY (layer_id, global_id)
 );
 ";
+
+/// The server copy's key: one row per feature of a layer. (Files before this build declare it
+/// as the table's `PRIMARY KEY`, which is the same unique index under another name.)
+const FEATURES_KEY: &str =
+    "CREATE UNIQUE INDEX IF NOT EXISTS features_key ON features (layer_id, global_id);";
 
 /// The attachment tables, added in version 2 (also run on version 1 files when they are opened).
 const ATTACHMENT_SCHEMA: &str = "

@@ -6,7 +6,7 @@
 //! a million features is never held in memory. A staged file holds nothing a technician made:
 //! an interrupted one is simply deleted. Blocking (rusqlite).
 
-use super::schema::create_schema;
+use super::schema::{create_schema_unkeyed, key_features};
 use super::server_features::object_id_of;
 use super::{ReplicaFileError, create_private_file, sql_at, to_json};
 use crate::protocol::{
@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::path::{Path, PathBuf};
 
-/// Page cache of the staging connection: the features' primary-key index is written in
-/// GlobalID order, so a larger cache saves re-reading pages (bounded: 32 MiB).
+/// Page cache of the staging connection (bounded: 32 MiB). Rows are appended without a key;
+/// the cache is mostly the sorter's memory when the key is built at the end.
 const STAGING_CACHE_KIB: i64 = 32 * 1024;
 
 /// A replica file being filled with downloaded features; see the module docs.
@@ -51,15 +51,18 @@ impl StagedFeatures {
             path: path.to_path_buf(),
             source,
         })?;
-        // A staged file is thrown away when anything stops it, so it needs no journal; the
-        // finished replica file is written with the usual durability. The layers are not known
+        // A staged file is thrown away when anything stops it, so it needs no journal on disk;
+        // one in memory (nearly empty: the file is new, and pages added after a transaction
+        // begins are not journaled) lets one statement fail cleanly, as keying a download
+        // that repeats a feature does (`key_features`). The finished replica file is written
+        // with the usual durability. The layers are not known
         // yet (they come after the features): `create_from_staged` checks each row has one.
         conn.execute_batch(&format!(
-            "PRAGMA foreign_keys = OFF; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -{STAGING_CACHE_KIB}; BEGIN;"
+            "PRAGMA foreign_keys = OFF; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -{STAGING_CACHE_KIB}; BEGIN;"
         ))
         .map_err(|e| sql_at(path, e))?;
         conn.set_prepared_statement_cache_capacity(4);
-        create_schema(&conn, path)?;
+        create_schema_unkeyed(&conn, path)?;
         Ok(StagedFeatures {
             conn,
             path: path.to_path_buf(),
@@ -122,9 +125,7 @@ impl StagedFeatures {
         self.conn
             .prepare_cached(
                 "INSERT INTO features (layer_id, global_id, object_id, attributes_json, geometry_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (layer_id, global_id) DO UPDATE SET object_id = excluded.object_id,
-                     attributes_json = excluded.attributes_json, geometry_json = excluded.geometry_json",
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -153,6 +154,7 @@ impl StagedFeatures {
                 "skipped downloaded features without a GlobalID"
             );
         }
+        key_features(&self.conn, &self.path)?;
         self.conn
             .execute_batch("COMMIT;")
             .map_err(|e| sql_at(&self.path, e))?;
