@@ -8,7 +8,7 @@
 use super::crash_point::crash_point;
 use super::data_format::data_format;
 use super::interrupted_create::{self, CreateLock};
-use super::replica_ingest::{self, ResultFormat};
+use super::replica_ingest::{self, ResultFormat, download_again, worth_downloading_again};
 use super::report::{
     cancelled, client_for, log_unreadable_features, progress_events, signed_in_client,
 };
@@ -24,8 +24,7 @@ use crate::protocol::{
     SyncDirection,
 };
 use crate::service::{
-    CreateAttempt, FeatureServiceClient, JobProgress, JsonResultFile, ServiceClientError,
-    merge_status_into_result,
+    CreateAttempt, FeatureServiceClient, JobProgress, JsonResultFile, merge_status_into_result,
 };
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -304,7 +303,7 @@ async fn request_replica_as(
     };
     let downloaded = match (result.json_file, result.sqlite_file) {
         (Some(json), _) => Some(Downloaded::Json(json)),
-        (None, Some(path)) => Some(Downloaded::Delta(path)),
+        (None, Some(path)) => Some(Downloaded::Delta(path, result.sqlite_url)),
         (None, None) => None,
     };
     let (response, staged, features) = match downloaded {
@@ -388,15 +387,15 @@ async fn request_replica_as(
 /// A createReplica result left on disk.
 enum Downloaded {
     Json(JsonResultFile),
-    /// A SQLite result: a syncwatch delta, or refused.
-    Delta(std::path::PathBuf),
+    /// A SQLite result (a syncwatch delta, or refused) and where it came from.
+    Delta(std::path::PathBuf, Option<String>),
 }
 
 /// Reads a result left on disk (JSON, or a SQLite delta) into a staged replica file, as a
 /// stream (bounded memory), and completes it with what the reply and the job's status said. A
-/// JSON file that does not read (cut short by a proxy) is fetched again, twice at most; if it
-/// still cannot be read (or a SQLite result is not a delta), the replica the service made is
-/// given back (when its id is known).
+/// file that does not read (cut short by a proxy) is fetched again, twice at most; if it still
+/// cannot be read (or a SQLite result is not a delta), the replica the service made is given
+/// back (when its id is known).
 async fn read_result_file(
     client: &FeatureServiceClient,
     status: ReplicaResponse,
@@ -407,7 +406,7 @@ async fn read_result_file(
     let progress = Arc::new(progress);
     let (mut path, format, url) = match result {
         Downloaded::Json(json) => (json.path, ResultFormat::Json, Some(json.url)),
-        Downloaded::Delta(path) => (path, ResultFormat::Delta, None),
+        Downloaded::Delta(path, url) => (path, ResultFormat::Delta, url),
     };
     let mut attempt = 0;
     let read = loop {
@@ -420,15 +419,10 @@ async fn read_result_file(
         .map_err(EngineError::from)
         .and_then(|r| r);
         match (read, &url) {
-            (Err(EngineError::Service(e @ ServiceClientError::Malformed { .. })), Some(url))
-                if attempt < 2 =>
-            {
-                tracing::info!(attempt, error = %e, "the result file does not read; downloading it again");
+            (Err(e), Some(url)) if attempt < 2 && worth_downloading_again(&e) => {
+                tracing::info!(attempt, error = %chain(&e), "the result file does not read; downloading it again");
                 attempt += 1;
-                match client
-                    .download_json_result(url, results_dir, progress.as_ref())
-                    .await
-                {
+                match download_again(client, format, url, results_dir, progress.as_ref()).await {
                     Ok(again) => path = again,
                     Err(e) => break Err(e.into()),
                 }

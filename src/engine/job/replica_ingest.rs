@@ -5,8 +5,9 @@
 //! its apply transaction ([`read_with_progress`], used by `sync_result`). Memory stays bounded
 //! whatever the reply's size, and the job view (and the CLI's bar) hears how many features are
 //! stored and how much of the file is read (its bytes for JSON, its feature rows for a delta).
-//! A SQLite result that is not a syncwatch delta is refused in one line ([`delta_refused`]).
-//! Blocking: run inside `spawn_blocking`.
+//! A SQLite result that is not a syncwatch delta is refused in one line ([`delta_refused`]); a
+//! result file cut short may be fetched again ([`worth_downloading_again`], [`download_again`],
+//! the one async step here). Everything else is blocking: run inside `spawn_blocking`.
 
 use crate::engine::error::EngineError;
 use crate::geodatabase::delta::{self, DeltaError, DeltaReadError};
@@ -17,7 +18,7 @@ use crate::protocol::{
     ChangeType, Feature, FeatureSink, JobState, StreamError, StreamedReply, UnreadableFeature,
     read_replica_stream, read_sync_stream,
 };
-use crate::service::{JobProgress, ServiceClientError};
+use crate::service::{FeatureServiceClient, JobProgress, ServiceClientError};
 use serde_json::value::RawValue;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -115,6 +116,31 @@ pub(crate) fn delta_refused(error: DeltaError) -> EngineError {
                 .into(),
         ),
         other => EngineError::Delta(other),
+    }
+}
+
+/// Whether a result file that did not read may read when downloaded again: JSON that is not
+/// a whole document, a SQLite file SQLite cannot read (both: cut short on the way). A file that
+/// reads but says something wrong, or is not a delta, would arrive the same again.
+pub(crate) fn worth_downloading_again(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Service(ServiceClientError::Malformed { .. })
+            | EngineError::Delta(DeltaError::Unreadable { .. })
+    )
+}
+
+/// Downloads the result at `url` again into `dir`, as a file of `format`; its new path.
+pub(crate) async fn download_again(
+    client: &FeatureServiceClient,
+    format: ResultFormat,
+    url: &str,
+    dir: &Path,
+    progress: &(dyn Fn(JobProgress) + Send + Sync),
+) -> Result<std::path::PathBuf, ServiceClientError> {
+    match format {
+        ResultFormat::Json => client.download_json_result(url, dir, progress).await,
+        ResultFormat::Delta => client.download_sqlite_result(url, dir, progress).await,
     }
 }
 

@@ -1,14 +1,16 @@
 //! A synchronizeReplica result on disk — a JSON document or a SQLite delta — read as a stream
 //! in two passes so the downloaded features are never held in memory: [`SyncReplyBody::read`]
 //! first reads the file without its features (what attachments to fetch, the edit results, the
-//! generations; a JSON file that does not read is fetched again, twice at most; a SQLite result
+//! generations; a file cut short is fetched again, twice at most; a SQLite result
 //! that is not a syncwatch delta is refused in one line), then [`SyncReplyBody::apply`] reads it
 //! again straight into the replica file's one apply transaction. A reply that came whole (a
 //! synchronous sync) is applied as it is. Owns the result file and removes it when dropped.
 //! Blocking parts run in `spawn_blocking`.
 
-use super::replica_ingest::{self, ReplyKind, ResultFormat, delta_refused};
-use crate::engine::error::EngineError;
+use super::replica_ingest::{
+    self, ReplyKind, ResultFormat, delta_refused, download_again, worth_downloading_again,
+};
+use crate::engine::error::{EngineError, chain};
 use crate::geodatabase::delta;
 use crate::geodatabase::replica_file::{
     AppliedSync, AttachmentPayloads, DownloadedFeatures, ReplicaFile,
@@ -77,7 +79,7 @@ impl SyncReplyBody {
                     path,
                     format: ResultFormat::Delta,
                 },
-                None,
+                result.sqlite_url,
             ),
             (None, None) => {
                 return Ok(SyncReplyBody {
@@ -101,18 +103,17 @@ impl SyncReplyBody {
                         file: Some(file),
                     });
                 }
-                Err(EngineError::Service(e @ ServiceClientError::Malformed { .. }))
-                    if attempt < DOWNLOADS_AGAIN && url.is_some() =>
-                {
-                    tracing::info!(attempt, error = %e, "the sync result does not read; downloading it again");
+                Err(e) if attempt < DOWNLOADS_AGAIN && worth_downloading_again(&e) => {
+                    let Some(url) = url.as_deref() else {
+                        return Err(e);
+                    };
+                    tracing::info!(attempt, error = %chain(&e), "the sync result does not read; downloading it again");
                     attempt += 1;
+                    let format = file.format;
                     drop(file);
-                    let url = url.as_deref().unwrap_or_default();
                     file = ResultFile {
-                        path: client
-                            .download_json_result(url, results_dir, progress)
-                            .await?,
-                        format: ResultFormat::Json,
+                        path: download_again(client, format, url, results_dir, progress).await?,
+                        format,
                     };
                 }
                 Err(e) => return Err(e),

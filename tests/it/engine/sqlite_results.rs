@@ -3,8 +3,9 @@
 //! same create and sync land through JSON on the same service (server features, generations,
 //! attachments, the upload's results), reading the delta in the same streamed passes and
 //! removing it afterwards; `auto` asks SQLite of the reference service (it says its SQLite
-//! results are deltas); a SQLite result that is not a syncwatch delta (a real ArcGIS service's
-//! mobile geodatabase) is refused in one line, nothing applied, the replica as it was.
+//! results are deltas); a delta cut short is fetched again; a SQLite result that is not a
+//! syncwatch delta (a real ArcGIS service's mobile geodatabase) or never arrives whole is refused
+//! in one line, nothing applied, the replica as it was.
 
 use crate::support::client_config::fast;
 use crate::support::demo_data::{HYD_2, HYD_3};
@@ -425,6 +426,54 @@ async fn a_sqlite_result_that_is_not_a_delta_is_refused_and_changes_nothing() {
         replicas_before,
         "the service's replica was given back"
     );
+}
+
+#[tokio::test]
+async fn a_delta_cut_short_is_fetched_again_and_one_that_never_arrives_whole_changes_nothing() {
+    let h = harness(DownloadFormat::Sqlite).await;
+    let field = h.create("field").await;
+    let office = h.create("office").await;
+    h.add_hydrant(field, "SRV-1").await;
+    h.sync(field, true).await.expect("the upload syncs");
+    let office_path = h.file_path(office).expect("a replica file");
+    let before = server_copy(&office_path);
+
+    // The result file and both downloads again get only the first half of the delta.
+    fault(
+        &h,
+        json!({"operation": "result", "kind": "truncatedJson", "count": 3}),
+    )
+    .await;
+    let failure = h
+        .sync(office, true)
+        .await
+        .expect_err("half a delta is no sync");
+    assert!(
+        !failure.message.contains('\n')
+            && failure.message.contains("SQLite result could not be read"),
+        "{failure:?}"
+    );
+    assert_eq!(server_copy(&office_path), before, "nothing was applied");
+    assert_eq!(leftovers(&h), Vec::<String>::new());
+
+    // Cut short once: the download again is whole.
+    h.add_hydrant(field, "SRV-2").await;
+    h.sync(field, true).await.expect("the upload syncs");
+    fault(
+        &h,
+        json!({"operation": "result", "kind": "truncatedJson", "count": 1}),
+    )
+    .await;
+    let got = h
+        .sync(office, true)
+        .await
+        .expect("the delta fetched again reads");
+    assert_eq!(got.downloaded, 2);
+    assert_eq!(
+        server_copy(&office_path).features.len(),
+        before.features.len() + 2
+    );
+    assert_eq!(leftovers(&h), Vec::<String>::new());
 }
 
 /// How many replicas the service holds (admin status).
