@@ -1,11 +1,13 @@
 //! `syncwatch create`: create a replica on a feature service and download it: layers by name
 //! or id, an optional work area (`--extent`), per-layer `--where` clauses, attachments on or
-//! off, a name suggested when none is given. Layer names, the area and the clauses are checked
+//! off, a name suggested when none is given, the result format (`--download-format`). Layer names, the area and the clauses are checked
 //! against the service's facts first: bad input is one line and creates nothing.
 
-use super::session::{JobEnd, Session, data_dir, print_json};
+use super::session::{
+    JobEnd, Session, data_dir, parse_download_format, print_json, use_download_format,
+};
 use super::terminal::outln;
-use crate::engine::{Command, CreateRequest, CreateScope};
+use crate::engine::{Command, CreateRequest, CreateScope, DownloadFormat};
 use crate::model::{Extent, WorkArea, parse_where};
 use crate::protocol::SyncModel;
 use anyhow::bail;
@@ -46,6 +48,12 @@ pub struct CreateArgs {
     /// Token for a secured service (stored in the app database, never printed).
     #[arg(long, env = "SYNCWATCH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The result format to ask the service for: auto (the default: SQLite only from a service
+    /// that says its SQLite results are syncwatch deltas, the reference service; JSON from
+    /// ArcGIS, whose SQLite result is a mobile geodatabase syncwatch cannot read), json or
+    /// sqlite.
+    #[arg(long, default_value = "auto", value_parser = parse_download_format)]
+    pub download_format: DownloadFormat,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -74,6 +82,7 @@ pub fn run(args: &CreateArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8
         .iter()
         .map(|w| parse_where(w))
         .collect::<Result<Vec<_>, _>>()?;
+    use_download_format(args.download_format);
     let session = Session::start(&data_dir(data_dir_flag)?, args.json)?;
     let request = match request(&session, args, area, &wheres) {
         Ok(request) => request,

@@ -23,9 +23,27 @@ pub fn trust_ca_cert(path: Option<PathBuf>) {
     }
 }
 
-/// The engine's settings for `data_dir`, trusting the `--ca-cert` file if one was given.
+/// The `--download-format` of `create` or `sync`, set once before its engine starts.
+static DOWNLOAD_FORMAT: std::sync::OnceLock<engine::DownloadFormat> = std::sync::OnceLock::new();
+
+/// Remembers a command's `--download-format` for the engine it starts.
+pub fn use_download_format(format: engine::DownloadFormat) {
+    let _ = DOWNLOAD_FORMAT.set(format);
+}
+
+/// Reads `--download-format auto|json|sqlite`.
+pub fn parse_download_format(text: &str) -> Result<engine::DownloadFormat, String> {
+    engine::DownloadFormat::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a download format; use auto, json or sqlite"))
+}
+
+/// The engine's settings for `data_dir`, trusting the `--ca-cert` file if one was given, asking
+/// results in the `--download-format` if one was given.
 pub fn engine_config(data_dir: &Path) -> anyhow::Result<EngineConfig> {
-    let config = EngineConfig::new(data_dir);
+    let mut config = EngineConfig::new(data_dir);
+    if let Some(format) = DOWNLOAD_FORMAT.get() {
+        config.download_format = *format;
+    }
     match CA_CERT.get() {
         Some(path) => Ok(config.trust_ca_file(path)?),
         None => Ok(config),

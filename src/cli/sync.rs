@@ -1,13 +1,16 @@
 //! `syncwatch sync`: synchronize one replica and report how it ended, after the refusals the
-//! service's rules predicted before the upload (and what the replica's policy did with them).
+//! service's rules predicted before the upload (and what the replica's policy did with them),
+//! asking its result in `--download-format`.
 //! Exit code 0 when every edit was accepted, 1 when the server refused some (they stay queued)
 //! or conflicting edits are held (reported on their own line),
 //! 2 when the sync failed, 3 when the replica needs a client reset, 4 when a sign-in is needed
 //! (the sync waits in the engine; this command reports and exits).
 
-use super::session::{JobEnd, Predicted, Session, data_dir, print_json};
+use super::session::{
+    JobEnd, Predicted, Session, data_dir, parse_download_format, print_json, use_download_format,
+};
 use super::terminal::{errln, outln};
-use crate::engine::{Command, EditResultRecord, PredictedPolicy, SyncOptions};
+use crate::engine::{Command, DownloadFormat, EditResultRecord, PredictedPolicy, SyncOptions};
 use crate::protocol::{JobState, SyncDirection};
 use std::path::Path;
 
@@ -24,6 +27,12 @@ pub struct SyncArgs {
     /// One refused edit rolls back every edit of the upload.
     #[arg(long)]
     pub rollback_on_failure: bool,
+    /// The result format to ask the service for: auto (the default: SQLite only from a service
+    /// that says its SQLite results are syncwatch deltas, the reference service; JSON from
+    /// ArcGIS, whose SQLite result is a mobile geodatabase syncwatch cannot read), json or
+    /// sqlite.
+    #[arg(long, default_value = "auto", value_parser = parse_download_format)]
+    pub download_format: DownloadFormat,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -37,6 +46,7 @@ fn parse_direction(text: &str) -> Result<SyncDirection, String> {
 }
 
 pub fn run(args: &SyncArgs, data_dir_flag: Option<&Path>) -> anyhow::Result<u8> {
+    use_download_format(args.download_format);
     let (session, summary) =
         Session::start_for(&data_dir(data_dir_flag)?, args.json, &args.replica)?;
     let options = SyncOptions {

@@ -13,6 +13,9 @@ pub enum EngineError {
     Service(#[from] ServiceClientError),
     #[error("the local replica file failed")]
     ReplicaFile(#[from] ReplicaFileError),
+    /// A downloaded SQLite delta that cannot be read (damaged, cut short).
+    #[error("the downloaded SQLite result could not be read")]
+    Delta(#[source] crate::geodatabase::delta::DeltaError),
     #[error("the app database failed")]
     Store(#[from] StoreError),
     #[error("the secret store failed")]

@@ -81,6 +81,9 @@ pub struct EngineConfig {
     /// Where new secrets go; `None`: `SYNCWATCH_SECRET_STORE`, else the app setting
     /// `secret_store`, else the OS keychain (see `credentials`).
     pub secret_store: Option<SecretStoreKind>,
+    /// The result format createReplica and synchronizeReplica ask for (`--download-format`;
+    /// `auto`: see [`DownloadFormat::Auto`] and `job/data_format.rs`).
+    pub download_format: DownloadFormat,
 }
 
 impl EngineConfig {
@@ -92,6 +95,7 @@ impl EngineConfig {
             max_unreachable_backoff_secs: 15 * 60,
             reset_on_detection: true,
             secret_store: None,
+            download_format: DownloadFormat::Auto,
         }
     }
 

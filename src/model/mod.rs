@@ -67,7 +67,7 @@ pub use service_facts::{
 pub use service_replicas::{
     DEFAULT_STALE_DAYS, ServiceReplica, ServiceReplicaLayer, UnregisterResult, area_text, is_stale,
 };
-pub use settings::{PredictedPolicy, ResetMode};
+pub use settings::{DownloadFormat, PredictedPolicy, ResetMode};
 pub use time::now_ms;
 pub use vertices::{Vertex, vertices_of, with_z_m};
 pub use work_area::{AreaGeometry, WorkArea, WorkAreaError};

@@ -1,6 +1,8 @@
-//! Per-replica settings the technician chooses: how a client reset treats unsynced changes
-//! ([`ResetMode`]) and what a sync does with predicted refusals ([`PredictedPolicy`]). Each has
-//! one stored text (the app database, the command line) from [`text_enum!`](super::text_enum).
+//! Settings the technician chooses: per replica, how a client reset treats unsynced changes
+//! ([`ResetMode`]) and what a sync does with predicted refusals ([`PredictedPolicy`]); for the
+//! engine, which result format createReplica and synchronizeReplica ask for
+//! ([`DownloadFormat`]). Each has one stored text (the app database, the command line) from
+//! [`text_enum!`](super::text_enum).
 
 use super::text_enum;
 use serde::{Deserialize, Serialize};
@@ -80,6 +82,29 @@ impl PredictedPolicy {
     }
 }
 
+/// Which result format (`dataFormat`) the engine asks createReplica and synchronizeReplica
+/// for. Both are read as a stream, in bounded memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DownloadFormat {
+    /// SQLite where the service says its SQLite result is a delta syncwatch reads (the
+    /// reference service's `syncCapabilities.syncwatchDeltaFormat`); JSON anywhere else, so
+    /// always JSON against ArcGIS, whose SQLite result is an Esri mobile geodatabase whose
+    /// geometry syncwatch cannot decode.
+    #[default]
+    Auto,
+    /// Always JSON.
+    Json,
+    /// Always SQLite; a result that is not a syncwatch delta is refused, nothing applied.
+    Sqlite,
+}
+
+text_enum!(DownloadFormat {
+    Auto => "auto",
+    Json => "json",
+    Sqlite => "sqlite",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +130,10 @@ mod tests {
         for policy in PredictedPolicy::ALL {
             let json = serde_json::to_value(policy).unwrap();
             assert_eq!(json.as_str(), Some(policy.as_str()));
+        }
+        for format in DownloadFormat::ALL {
+            let json = serde_json::to_value(format).unwrap();
+            assert_eq!(json.as_str(), Some(format.as_str()));
         }
     }
 }

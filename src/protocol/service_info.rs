@@ -32,6 +32,15 @@ pub struct SyncCapabilities {
     pub supports_attachments_sync_direction: bool,
     #[serde(default, deserialize_with = "bool_or_text")]
     pub supports_bi_directional_sync_for_server: bool,
+    /// The version of syncwatch's own delta format a `dataFormat=sqlite` result is written in
+    /// (a syncwatch reference-service extension; absent on ArcGIS services, whose SQLite result
+    /// is an Esri mobile geodatabase).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_int_or_text"
+    )]
+    pub syncwatch_delta_format: Option<i64>,
 }
 
 impl Default for SyncCapabilities {
@@ -46,6 +55,7 @@ impl Default for SyncCapabilities {
             supports_rollback_on_failure: false,
             supports_attachments_sync_direction: false,
             supports_bi_directional_sync_for_server: false,
+            syncwatch_delta_format: None,
         }
     }
 }

@@ -363,6 +363,8 @@ impl ServiceDefinition {
                 supports_rollback_on_failure: true,
                 supports_attachments_sync_direction: true,
                 supports_bi_directional_sync_for_server: false,
+                // Its `dataFormat=sqlite` results are syncwatch deltas (`geodatabase::delta`).
+                syncwatch_delta_format: Some(crate::geodatabase::delta::FORMAT_VERSION),
             },
             supports_disconnected_editing: true,
             allow_geometry_updates: self.allow_geometry_updates,

@@ -146,7 +146,8 @@ impl FeatureServiceClient {
     }
 
     /// [`FeatureServiceClient::create_replica_as`] whose JSON result stays on disk
-    /// (`ReplicaResult::json_file`) to be read as a stream; an embedded reply comes back parsed as
+    /// (`ReplicaResult::json_file`; a SQLite one is always on disk, `sqlite_file`) to be read as
+    /// a stream; an embedded reply comes back parsed as
     /// usual. When neither the reply nor the job's status names the replica (its id is then only
     /// in the file), strays are not cleaned up here: the caller's next attempt does it.
     pub async fn create_replica_to_file_as(
@@ -164,7 +165,7 @@ impl FeatureServiceClient {
         let kept = match &outcome {
             Ok(r) => match r.response.replica_id.clone() {
                 Some(id) => Some(id),
-                None if r.json_file.is_some() => return outcome,
+                None if r.json_file.is_some() || r.sqlite_file.is_some() => return outcome,
                 None => None,
             },
             Err(_) => None,

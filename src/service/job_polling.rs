@@ -32,6 +32,8 @@ pub struct ReplicaResult {
     /// Final job state (Completed or CompletedWithErrors for async jobs; Completed for direct replies).
     pub state: JobState,
     pub sqlite_file: Option<PathBuf>,
+    /// Where `sqlite_file` came from (to fetch it again when what arrived cannot be read).
+    pub sqlite_url: Option<String>,
     /// For a result asked to stay on disk ([`ResultIn::File`]): the downloaded JSON result, to
     /// be read as a stream; `response` then holds only what the reply and the job's status said.
     pub json_file: Option<JsonResultFile>,
@@ -86,6 +88,7 @@ impl FeatureServiceClient {
                 response: reply,
                 state,
                 sqlite_file: None,
+                sqlite_url: None,
                 json_file: None,
             });
         };
@@ -96,6 +99,7 @@ impl FeatureServiceClient {
                 response: reply,
                 state,
                 sqlite_file: Some(path),
+                sqlite_url: Some(url.to_string()),
                 json_file: None,
             });
         }
@@ -105,6 +109,7 @@ impl FeatureServiceClient {
                 response: reply,
                 state,
                 sqlite_file: None,
+                sqlite_url: None,
                 json_file: Some(JsonResultFile {
                     path,
                     url: url.to_string(),
@@ -117,8 +122,21 @@ impl FeatureServiceClient {
             response: result,
             state,
             sqlite_file: None,
+            sqlite_url: None,
             json_file: None,
         })
+    }
+
+    /// Downloads a SQLite result again (see [`ReplicaResult::sqlite_url`]) into `dir`; its new
+    /// path.
+    pub async fn download_sqlite_result(
+        &self,
+        url: &str,
+        dir: &Path,
+        progress: ProgressFn<'_>,
+    ) -> Result<PathBuf, ServiceClientError> {
+        let url = self.resolve("download result", url)?;
+        self.download_file(&url, dir, progress).await
     }
 
     /// Downloads a JSON result again (see [`JsonResultFile`]) into `dir`; its new path.

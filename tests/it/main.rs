@@ -43,6 +43,7 @@ mod engine {
     mod service_client;
     mod service_replicas;
     mod sign_in;
+    mod sqlite_results;
     mod sync;
     mod trusted_certificates;
 }

@@ -9,6 +9,7 @@
 //! win as before, and the log says so once per sync.
 
 use super::Failed;
+use super::data_format::data_format;
 use super::report::{cancelled, log, log_unreadable_features, progress_events};
 use super::rollback::sync_failed;
 use super::sync_params::sync_params;
@@ -130,9 +131,13 @@ async fn download_first(
     cancel: watch::Receiver<bool>,
 ) -> Result<u32, Failed> {
     let read = path.to_path_buf();
-    let (definition, generations) = tokio::task::spawn_blocking(move || {
+    let (definition, generations, service) = tokio::task::spawn_blocking(move || {
         let file = ReplicaFile::open(&read)?;
-        Ok::<_, EngineError>((file.definition()?, file.generations()?))
+        Ok::<_, EngineError>((
+            file.definition()?,
+            file.generations()?,
+            file.service_info()?,
+        ))
     })
     .await
     .map_err(EngineError::from)??;
@@ -140,7 +145,8 @@ async fn download_first(
         direction: SyncDirection::Download,
         ..options.clone()
     };
-    let params = sync_params(guid, &definition, &generations, &download, None);
+    let format = data_format(deps.config.download_format, service.as_ref());
+    let params = sync_params(guid, &definition, &generations, &download, None, format);
     let progress = progress_events(deps, replica, job_id);
     let results_dir = deps.dirs.results_dir();
     let reply = tokio::select! {
@@ -151,13 +157,6 @@ async fn download_first(
         Ok(result) => result,
         Err(e) => return Err(sync_failed(deps, replica, job_id, e, path.to_path_buf()).await),
     };
-    if let Some(file) = &result.sqlite_file {
-        let _ = std::fs::remove_file(file);
-        return Err(EngineError::Unsupported(
-            "the service sent a SQLite delta; syncwatch asks for JSON results".into(),
-        )
-        .into());
-    }
     let body = SyncReplyBody::read(client, result, &results_dir, &progress).await?;
     let wanted = attachment_transfer::by_url(&body.response);
     let fetched = tokio::select! {

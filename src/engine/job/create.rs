@@ -6,8 +6,9 @@
 //! Client resets reuse [`request_replica`] and [`RequestedReplica`] for their fresh replica.
 
 use super::crash_point::crash_point;
+use super::data_format::data_format;
 use super::interrupted_create::{self, CreateLock};
-use super::replica_ingest;
+use super::replica_ingest::{self, ResultFormat, download_again, worth_downloading_again};
 use super::report::{
     cancelled, client_for, log_unreadable_features, progress_events, signed_in_client,
 };
@@ -19,12 +20,11 @@ use crate::geodatabase::replica_file::{
     AttachmentSetup, ReplicaDefinition, ReplicaFile, ReplicaLayer, StagedFile,
 };
 use crate::protocol::{
-    AttachmentsSyncDirection, CreateReplicaParams, DataFormat, Guid, JobState, LayerInfo,
-    ReplicaResponse, SyncDirection,
+    AttachmentsSyncDirection, CreateReplicaParams, Guid, JobState, LayerInfo, ReplicaResponse,
+    SyncDirection,
 };
 use crate::service::{
-    CreateAttempt, FeatureServiceClient, JobProgress, JsonResultFile, ServiceClientError,
-    merge_status_into_result,
+    CreateAttempt, FeatureServiceClient, JobProgress, JsonResultFile, merge_status_into_result,
 };
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -269,7 +269,7 @@ async fn request_replica_as(
     let mut params = CreateReplicaParams::new(&request.name, request.layers.clone());
     params.sync_model = request.sync_model;
     params.is_async = request.is_async;
-    params.data_format = DataFormat::Json;
+    params.data_format = data_format(deps.config.download_format, Some(&service_info));
     let scope = &request.scope;
     params.layer_queries = request
         .layers
@@ -301,9 +301,14 @@ async fn request_replica_as(
         r = client.create_replica_to_file_as(attempt, &params, &results_dir, &progress) => r?,
         _ = cancelled(cancel) => return Err(EngineError::Cancelled),
     };
-    let (response, staged, features) = match result.json_file {
-        Some(json) => {
-            read_result_file(client, result.response, json, &results_dir, progress).await?
+    let downloaded = match (result.json_file, result.sqlite_file) {
+        (Some(json), _) => Some(Downloaded::Json(json)),
+        (None, Some(path)) => Some(Downloaded::Delta(path, result.sqlite_url)),
+        (None, None) => None,
+    };
+    let (response, staged, features) = match downloaded {
+        Some(file) => {
+            read_result_file(client, result.response, file, &results_dir, progress).await?
         }
         None => {
             let features = result
@@ -379,42 +384,50 @@ async fn request_replica_as(
     })
 }
 
-/// Reads a JSON result left on disk into a staged replica file, as a stream (bounded memory),
-/// and completes it with what the reply and the job's status said. A file that does not read
-/// (cut short by a proxy) is fetched again, twice at most; if it still cannot be read, the
-/// replica the service made is given back (when its id is known).
+/// A createReplica result left on disk.
+enum Downloaded {
+    Json(JsonResultFile),
+    /// A SQLite result (a syncwatch delta, or refused) and where it came from.
+    Delta(std::path::PathBuf, Option<String>),
+}
+
+/// Reads a result left on disk (JSON, or a SQLite delta) into a staged replica file, as a
+/// stream (bounded memory), and completes it with what the reply and the job's status said. A
+/// file that does not read (cut short by a proxy) is fetched again, twice at most; if it still
+/// cannot be read (or a SQLite result is not a delta), the replica the service made is given
+/// back (when its id is known).
 async fn read_result_file(
     client: &FeatureServiceClient,
     status: ReplicaResponse,
-    result: JsonResultFile,
+    result: Downloaded,
     results_dir: &std::path::Path,
     progress: impl Fn(JobProgress) + Send + Sync + 'static,
 ) -> Result<(ReplicaResponse, Option<StagedFile>, u64), EngineError> {
     let progress = Arc::new(progress);
-    let mut path = result.path;
+    let (mut path, format, url) = match result {
+        Downloaded::Json(json) => (json.path, ResultFormat::Json, Some(json.url)),
+        Downloaded::Delta(path, url) => (path, ResultFormat::Delta, url),
+    };
     let mut attempt = 0;
     let read = loop {
         let staging = results_dir.join(format!("{}.staged", Guid::new_v4().bare()));
         let report = progress.clone();
         let read = tokio::task::spawn_blocking(move || {
-            replica_ingest::ingest(&path, &staging, report.as_ref())
+            replica_ingest::ingest(&path, format, &staging, report.as_ref())
         })
         .await
         .map_err(EngineError::from)
         .and_then(|r| r);
-        match read {
-            Err(EngineError::Service(e @ ServiceClientError::Malformed { .. })) if attempt < 2 => {
-                tracing::info!(attempt, error = %e, "the result file does not read; downloading it again");
+        match (read, &url) {
+            (Err(e), Some(url)) if attempt < 2 && worth_downloading_again(&e) => {
+                tracing::info!(attempt, error = %chain(&e), "the result file does not read; downloading it again");
                 attempt += 1;
-                match client
-                    .download_json_result(&result.url, results_dir, progress.as_ref())
-                    .await
-                {
+                match download_again(client, format, url, results_dir, progress.as_ref()).await {
                     Ok(again) => path = again,
                     Err(e) => break Err(e.into()),
                 }
             }
-            other => break other,
+            (other, _) => break other,
         }
     };
     match read {

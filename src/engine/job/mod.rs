@@ -13,6 +13,7 @@
 mod conflicts;
 mod crash_point;
 mod create;
+mod data_format;
 mod interrupted_create;
 mod replica_ingest;
 mod report;

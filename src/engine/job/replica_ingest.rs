@@ -1,11 +1,16 @@
-//! Reading a downloaded JSON result into a replica file as a stream, with progress: a
-//! createReplica result into a staged replica file ([`ingest`]: `protocol::read_replica_stream`
+//! Reading a downloaded result into a replica file as a stream, with progress: a
+//! createReplica result into a staged replica file ([`ingest`]: a JSON result through
+//! `protocol::read_replica_stream`, a SQLite delta through `geodatabase::delta::read_streamed`,
 //! into `geodatabase::replica_file::StagedFeatures`), and the reading of a sync result inside
 //! its apply transaction ([`read_with_progress`], used by `sync_result`). Memory stays bounded
 //! whatever the reply's size, and the job view (and the CLI's bar) hears how many features are
-//! stored and how much of the file is read. Blocking: run inside `spawn_blocking`.
+//! stored and how much of the file is read (its bytes for JSON, its feature rows for a delta).
+//! A SQLite result that is not a syncwatch delta is refused in one line ([`delta_refused`]); a
+//! result file cut short may be fetched again ([`worth_downloading_again`], [`download_again`],
+//! the one async step here). Everything else is blocking: run inside `spawn_blocking`.
 
 use crate::engine::error::EngineError;
+use crate::geodatabase::delta::{self, DeltaError, DeltaReadError};
 use crate::geodatabase::replica_file::{
     DownloadedFeatures, ReplicaFileError, StagedFeatures, StagedFile,
 };
@@ -13,7 +18,7 @@ use crate::protocol::{
     ChangeType, Feature, FeatureSink, JobState, StreamError, StreamedReply, UnreadableFeature,
     read_replica_stream, read_sync_stream,
 };
-use crate::service::{JobProgress, ServiceClientError};
+use crate::service::{FeatureServiceClient, JobProgress, ServiceClientError};
 use serde_json::value::RawValue;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -26,6 +31,15 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Read buffer of the result file.
 const READ_BUFFER: usize = 256 * 1024;
+
+/// How a downloaded result file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResultFormat {
+    /// The reply as a JSON document.
+    Json,
+    /// syncwatch's SQLite delta (`geodatabase::delta`).
+    Delta,
+}
 
 /// Which reply a result file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +65,10 @@ impl StoredCount for DownloadedFeatures<'_> {
     }
 }
 
-/// Reads the JSON result at `json` into a new staged file at `staging`; removes `json`.
+/// Reads the result at `file` into a new staged file at `staging`; removes `file`.
 pub(crate) fn ingest(
-    json: &Path,
+    file: &Path,
+    format: ResultFormat,
     staging: &Path,
     report: &(dyn Fn(JobProgress) + Send + Sync),
 ) -> Result<(StreamedReply, StagedFile), EngineError> {
@@ -61,7 +76,8 @@ pub(crate) fn ingest(
         .map_err(EngineError::from)
         .and_then(|mut staged| {
             let streamed = read_with_progress(
-                json,
+                file,
+                format,
                 &mut staged,
                 "storing the features",
                 report,
@@ -69,13 +85,93 @@ pub(crate) fn ingest(
             )?;
             Ok((streamed, staged.finish()?))
         });
-    let _ = std::fs::remove_file(json);
+    let _ = std::fs::remove_file(file);
     outcome
 }
 
-/// Reads the JSON `reply` at `json`, each feature into `sink`, telling `report`
+/// Reads the `reply` at `file`, each feature into `sink`, telling `report`
 /// "`what`: N stored" every quarter second and at the end.
 pub(crate) fn read_with_progress<S: StoredCount>(
+    file: &Path,
+    format: ResultFormat,
+    sink: &mut S,
+    what: &'static str,
+    report: &(dyn Fn(JobProgress) + Send + Sync),
+    reply: ReplyKind,
+) -> Result<StreamedReply, EngineError> {
+    match format {
+        ResultFormat::Json => read_json(file, sink, what, report, reply),
+        ResultFormat::Delta => read_delta(file, sink, what, report),
+    }
+}
+
+/// A SQLite result that cannot be used, as the engine reports it: one that is not a syncwatch
+/// delta (an Esri mobile geodatabase) says to ask for JSON instead.
+pub(crate) fn delta_refused(error: DeltaError) -> EngineError {
+    match error {
+        DeltaError::NotADelta { .. } => EngineError::Unsupported(
+            "the service's SQLite result is not a syncwatch delta (an Esri mobile geodatabase?): \
+             syncwatch reads JSON results from this service; set the download format to JSON \
+             (--download-format json); nothing was applied"
+                .into(),
+        ),
+        other => EngineError::Delta(other),
+    }
+}
+
+/// Whether a result file that did not read may read when downloaded again: JSON that is not
+/// a whole document, a SQLite file SQLite cannot read (both: cut short on the way). A file that
+/// reads but says something wrong, or is not a delta, would arrive the same again.
+pub(crate) fn worth_downloading_again(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Service(ServiceClientError::Malformed { .. })
+            | EngineError::Delta(DeltaError::Unreadable { .. })
+    )
+}
+
+/// Downloads the result at `url` again into `dir`, as a file of `format`; its new path.
+pub(crate) async fn download_again(
+    client: &FeatureServiceClient,
+    format: ResultFormat,
+    url: &str,
+    dir: &Path,
+    progress: &(dyn Fn(JobProgress) + Send + Sync),
+) -> Result<std::path::PathBuf, ServiceClientError> {
+    match format {
+        ResultFormat::Json => client.download_json_result(url, dir, progress).await,
+        ResultFormat::Delta => client.download_sqlite_result(url, dir, progress).await,
+    }
+}
+
+/// A delta's features into `sink`, progress counted in feature rows.
+fn read_delta<S: StoredCount>(
+    file: &Path,
+    sink: &mut S,
+    what: &'static str,
+    report: &(dyn Fn(JobProgress) + Send + Sync),
+) -> Result<StreamedReply, EngineError> {
+    let total = delta::feature_rows(file).map_err(delta_refused)?;
+    let mut reporting = ReportingSink {
+        sink,
+        what,
+        report,
+        read: Arc::new(AtomicU64::new(0)),
+        total,
+        last: None,
+        counts_rows: true,
+    };
+    let streamed = match delta::read_streamed(file, &mut reporting) {
+        Ok(streamed) => streamed,
+        Err(DeltaReadError::Sink(e)) => return Err(e.into()),
+        Err(DeltaReadError::Delta(e)) => return Err(delta_refused(e)),
+    };
+    reporting.tell(true);
+    Ok(streamed)
+}
+
+/// A JSON document's features into `sink`, progress counted in bytes read.
+fn read_json<S: StoredCount>(
     json: &Path,
     sink: &mut S,
     what: &'static str,
@@ -103,6 +199,7 @@ pub(crate) fn read_with_progress<S: StoredCount>(
         read: count,
         total,
         last: None,
+        counts_rows: false,
     };
     let read = match reply {
         ReplyKind::Create => read_replica_stream(reader, &mut reporting),
@@ -141,11 +238,16 @@ struct ReportingSink<'a, S> {
     read: Arc<AtomicU64>,
     total: u64,
     last: Option<Instant>,
+    /// `read` counts the features handed on (a delta's rows), not bytes.
+    counts_rows: bool,
 }
 
 impl<S: StoredCount> ReportingSink<'_, S> {
     /// After each feature: tells now and then.
     fn stored_one(&mut self) {
+        if self.counts_rows {
+            self.read.fetch_add(1, Ordering::Relaxed);
+        }
         if self.sink.stored().is_multiple_of(1024) {
             self.tell(false);
         }

@@ -5,6 +5,7 @@
 //! reply is [`super::sync_reply`]'s; a failed call is [`super::rollback`]'s.
 
 use super::create::refresh_rules;
+use super::data_format::data_format;
 use super::report::{cancelled, log, predicted_rows, progress_events, replica_client};
 use super::rollback::sync_failed;
 use super::sync_params::sync_params;
@@ -20,7 +21,7 @@ use crate::geodatabase::replica_file::{
     ChangeKey, Generations, Refusal, ReplicaDefinition, ReplicaFile, Upload,
 };
 use crate::protocol::catalog::TransportKind;
-use crate::protocol::{JobState, SyncDirection};
+use crate::protocol::{FeatureServiceInfo, JobState, SyncDirection};
 use std::path::PathBuf;
 use tokio::sync::watch;
 
@@ -87,6 +88,7 @@ pub(super) async fn sync(
             upload,
             predictions,
             predicted_rows,
+            service,
         } = prepared;
         if !predicted_rows.is_empty() {
             report_predictions(
@@ -102,7 +104,8 @@ pub(super) async fn sync(
         }
         let uploaded = upload.as_ref().map_or(0, |u| u.change_count);
         let upload_gen = upload.as_ref().map(|u| u.upload_gen);
-        let params = sync_params(&guid, &definition, &generations, &options, upload);
+        let format = data_format(deps.config.download_format, service.as_ref());
+        let params = sync_params(&guid, &definition, &generations, &options, upload, format);
         deps.events.send(Event::JobStatus {
             replica,
             job: job_id,
@@ -118,13 +121,6 @@ pub(super) async fn sync(
         };
         match reply {
             Ok(result) => {
-                if let Some(file) = &result.sqlite_file {
-                    let _ = std::fs::remove_file(file);
-                    return Err(EngineError::Unsupported(
-                        "the service sent a SQLite delta; syncwatch asks for JSON results".into(),
-                    )
-                    .into());
-                }
                 let state = result.state.clone();
                 let body = SyncReplyBody::read(&client, result, &results_dir, &progress).await?;
                 // Attachment data by URL is fetched before anything is applied: a failed
@@ -186,6 +182,8 @@ struct Prepared {
     predictions: Vec<Refusal>,
     /// Every queued change's predicted refusal, as rows for front ends.
     predicted_rows: Vec<EditResultRecord>,
+    /// The service's properties as just refreshed (which result format it can give).
+    service: Option<FeatureServiceInfo>,
 }
 
 /// Reads the definition and generations, predicts the queued changes' refusals and, unless
@@ -217,6 +215,7 @@ async fn prepare_upload(
             upload,
             predictions,
             predicted_rows,
+            service: file.service_info()?,
         })
     })
     .await?

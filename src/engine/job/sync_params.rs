@@ -1,5 +1,6 @@
 //! The synchronizeReplica parameters of one sync of a replica: its stored generation(s) per
-//! sync model, the direction, and the upload's edits. Shared by the sync job and its conflict
+//! sync model, the direction, the result format (chosen by `data_format`) and the upload's
+//! edits. Shared by the sync job and its conflict
 //! step's download-first; does no I/O.
 
 use crate::engine::api::SyncOptions;
@@ -15,10 +16,11 @@ pub(super) fn sync_params(
     generations: &Generations,
     options: &SyncOptions,
     upload: Option<Upload>,
+    format: DataFormat,
 ) -> SyncReplicaParams {
     let mut params = SyncReplicaParams::new(guid.clone(), options.direction);
     params.is_async = options.is_async;
-    params.data_format = DataFormat::Json;
+    params.data_format = format;
     params.return_ids_for_adds = true;
     if let Some(upload) = upload
         && options.direction != SyncDirection::Download

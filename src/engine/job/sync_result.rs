@@ -1,13 +1,17 @@
-//! A synchronizeReplica result on disk, read as a stream in two passes so the downloaded
-//! features are never held in memory: [`SyncReplyBody::read`] first reads the file without its
-//! features (what attachments to fetch, the edit results, the generations; a file that does not
-//! read is fetched again, twice at most), then [`SyncReplyBody::apply`] reads it again straight
-//! into the replica file's one apply transaction. A reply that came whole (a synchronous sync)
-//! is applied as it is. Owns the result file and removes it when dropped. Blocking parts run
-//! in `spawn_blocking`.
+//! A synchronizeReplica result on disk — a JSON document or a SQLite delta — read as a stream
+//! in two passes so the downloaded features are never held in memory: [`SyncReplyBody::read`]
+//! first reads the file without its features (what attachments to fetch, the edit results, the
+//! generations; a file cut short is fetched again, twice at most; a SQLite result
+//! that is not a syncwatch delta is refused in one line), then [`SyncReplyBody::apply`] reads it
+//! again straight into the replica file's one apply transaction. A reply that came whole (a
+//! synchronous sync) is applied as it is. Owns the result file and removes it when dropped.
+//! Blocking parts run in `spawn_blocking`.
 
-use super::replica_ingest::{self, ReplyKind};
-use crate::engine::error::EngineError;
+use super::replica_ingest::{
+    self, ReplyKind, ResultFormat, delta_refused, download_again, worth_downloading_again,
+};
+use crate::engine::error::{EngineError, chain};
+use crate::geodatabase::delta;
 use crate::geodatabase::replica_file::{
     AppliedSync, AttachmentPayloads, DownloadedFeatures, ReplicaFile,
 };
@@ -33,11 +37,14 @@ pub(super) struct SyncReplyBody {
 }
 
 /// A downloaded result file, removed when dropped.
-struct ResultFile(PathBuf);
+struct ResultFile {
+    path: PathBuf,
+    format: ResultFormat,
+}
 
 impl Drop for ResultFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -50,25 +57,41 @@ pub(super) struct ApplyAs {
 }
 
 impl SyncReplyBody {
-    /// The reply of `result`: a JSON result file is read once without its features (fetched
-    /// again when it does not read), and completed with what the job's status said.
+    /// The reply of `result`: a result file (JSON, or a SQLite delta) is read once without its
+    /// features (a JSON one fetched again when it does not read), and completed with what the
+    /// job's status said.
     pub(super) async fn read(
         client: &FeatureServiceClient,
         result: ReplicaResult,
         results_dir: &Path,
         progress: &(dyn Fn(JobProgress) + Send + Sync),
     ) -> Result<SyncReplyBody, EngineError> {
-        let Some(json) = result.json_file else {
-            return Ok(SyncReplyBody {
-                response: result.response,
-                file: None,
-            });
+        let (mut file, url) = match (result.json_file, result.sqlite_file) {
+            (Some(json), _) => (
+                ResultFile {
+                    path: json.path,
+                    format: ResultFormat::Json,
+                },
+                Some(json.url),
+            ),
+            (None, Some(path)) => (
+                ResultFile {
+                    path,
+                    format: ResultFormat::Delta,
+                },
+                result.sqlite_url,
+            ),
+            (None, None) => {
+                return Ok(SyncReplyBody {
+                    response: result.response,
+                    file: None,
+                });
+            }
         };
-        let mut file = ResultFile(json.path);
         let mut attempt = 0;
         loop {
-            let path = file.0.clone();
-            let read = tokio::task::spawn_blocking(move || read_without_features(&path))
+            let (path, format) = (file.path.clone(), file.format);
+            let read = tokio::task::spawn_blocking(move || read_without_features(&path, format))
                 .await
                 .map_err(EngineError::from)
                 .and_then(|r| r);
@@ -80,17 +103,18 @@ impl SyncReplyBody {
                         file: Some(file),
                     });
                 }
-                Err(EngineError::Service(e @ ServiceClientError::Malformed { .. }))
-                    if attempt < DOWNLOADS_AGAIN =>
-                {
-                    tracing::info!(attempt, error = %e, "the sync result does not read; downloading it again");
+                Err(e) if attempt < DOWNLOADS_AGAIN && worth_downloading_again(&e) => {
+                    let Some(url) = url.as_deref() else {
+                        return Err(e);
+                    };
+                    tracing::info!(attempt, error = %chain(&e), "the sync result does not read; downloading it again");
                     attempt += 1;
+                    let format = file.format;
                     drop(file);
-                    file = ResultFile(
-                        client
-                            .download_json_result(&json.url, results_dir, progress)
-                            .await?,
-                    );
+                    file = ResultFile {
+                        path: download_again(client, format, url, results_dir, progress).await?,
+                        format,
+                    };
                 }
                 Err(e) => return Err(e),
             }
@@ -121,29 +145,59 @@ impl SyncReplyBody {
             return Ok((applied, self.response));
         };
         let first_pass = self.response;
-        let (applied, _) = file.apply_sync_streamed(
+        let (applied, response) = file.apply_sync_streamed(
             how.upload_gen,
             how.advance_generations,
             payloads,
             how.keep_local_updates,
             |sink: &mut DownloadedFeatures<'_>| {
-                replica_ingest::read_with_progress(
-                    &result.0,
+                let streamed = replica_ingest::read_with_progress(
+                    &result.path,
+                    result.format,
                     sink,
                     "applying the downloaded features",
                     report,
                     ReplyKind::Sync,
                 )?;
-                // The first pass's reply, with what the job's status added.
-                Ok::<_, EngineError>(first_pass.clone())
+                // The first pass's reply, with what the job's status added, and the features
+                // this pass set aside (a delta's first pass does not read them).
+                Ok::<_, EngineError>(with_unreadable_of(first_pass, streamed.response))
             },
         )?;
-        Ok((applied, first_pass))
+        Ok((applied, response))
     }
 }
 
-/// The reply in `path` without its downloaded features (they are counted, not kept).
-fn read_without_features(path: &Path) -> Result<ReplicaResponse, EngineError> {
+/// `reply` with the unreadable features `streamed` found, layer by layer.
+fn with_unreadable_of(mut reply: ReplicaResponse, streamed: ReplicaResponse) -> ReplicaResponse {
+    for layer in streamed.edits {
+        if layer.features.unreadable.is_empty() {
+            continue;
+        }
+        let index = match reply.edits.iter().position(|l| l.id == layer.id) {
+            Some(i) => i,
+            None => {
+                reply.edits.push(crate::protocol::LayerSyncResult {
+                    id: layer.id,
+                    ..Default::default()
+                });
+                reply.edits.len() - 1
+            }
+        };
+        reply.edits[index].features.unreadable = layer.features.unreadable;
+    }
+    reply
+}
+
+/// The reply in `path` without its downloaded features (for JSON they are read and counted,
+/// not kept; a delta's feature rows are checked, not read).
+fn read_without_features(
+    path: &Path,
+    format: ResultFormat,
+) -> Result<ReplicaResponse, EngineError> {
+    if format == ResultFormat::Delta {
+        return delta::read_skeleton(path).map_err(delta_refused);
+    }
     let reply = std::fs::File::open(path).map_err(|source| EngineError::Io {
         path: path.to_path_buf(),
         source,

@@ -8,7 +8,9 @@
 //! This file owns the format (tables, [`Delta`], [`DeltaError`]) and the conversions between a
 //! [`Delta`] and the protocol reply. The server writes delta files ([`write`], or row by row
 //! with [`DeltaWriter`] for a reply too large to hold, `writer.rs`); the
-//! client reads them back ([`read`], `reader.rs`, then [`Delta::to_response`]). Reading never
+//! client reads them back in bounded memory (`reader.rs`: [`read_skeleton`] the reply without
+//! its features, [`read_features`] each feature row into a `protocol::FeatureSink`) or whole
+//! ([`read`], then [`Delta::to_response`]). Reading never
 //! panics: a corrupt or truncated file is a [`DeltaError`]. Blocking (rusqlite); call from
 //! `spawn_blocking`. It must not know replica files or the engine.
 //!
@@ -31,7 +33,10 @@ use crate::protocol::{
 mod reader;
 mod writer;
 
-pub use reader::read;
+pub use reader::{
+    DeltaFeatures, DeltaReadError, feature_rows, place_unreadable, read, read_features,
+    read_skeleton, read_streamed,
+};
 pub use writer::{DeltaInfo, DeltaWriter, write};
 
 /// Version written to `GDB_DeltaInfo.FormatVersion`.
@@ -77,6 +82,12 @@ pub enum DeltaError {
         #[source]
         source: rusqlite::Error,
     },
+    /// An SQLite file without `GDB_DeltaInfo`: not syncwatch's delta format (a real ArcGIS
+    /// service's `dataFormat=sqlite` result is an Esri mobile geodatabase).
+    #[error(
+        "{path} is not a syncwatch delta file (no GDB_DeltaInfo table; an Esri mobile geodatabase?)"
+    )]
+    NotADelta { path: String },
     #[error("the delta file has no table {table}: {path}")]
     MissingTable { table: &'static str, path: String },
     #[error("the delta file holds an invalid value ({reason}): {path}")]

@@ -1,7 +1,8 @@
 //! Fault injection for the next N requests to an operation: a delay, a reply held back past the
 //! client's timeout, HTTP 500 or 503, a connection dropped mid-response (the body stream errors
 //! after some bytes), a reply trickled out slowly but steadily, malformed JSON, truncated JSON, an HTML error page with status 200, the 404
-//! of an expired result file, or an error envelope with any code and text. Owns the rule list
+//! of an expired result file, an error envelope with any code and text, or an SQLite file that
+//! is not a syncwatch delta (what a real ArcGIS service's `dataFormat=sqlite` result is). Owns the rule list
 //! (set through the admin API) and the axum middleware that applies it. Faults that answer
 //! instead of the operation (500, 503, malformed, HTML, expired, an envelope) never run it; a
 //! timeout, a dropped connection and truncated JSON run the operation first, so its effects are
@@ -64,6 +65,10 @@ pub enum FaultKind {
     /// Status 200 with the error envelope carrying this code and message, as ArcGIS sends its
     /// errors (any text: a hostile or broken service's); the operation does not run.
     ErrorEnvelope { code: i64, message: String },
+    /// Status 200 with an SQLite file holding the system tables of an Esri mobile geodatabase
+    /// and no `GDB_DeltaInfo` (what a real ArcGIS service answers `dataFormat=sqlite` with);
+    /// the operation does not run.
+    MobileGeodatabase,
 }
 
 fn default_after_bytes() -> usize {
@@ -197,6 +202,7 @@ pub async fn inject(
             b"{\"responseType\": esriReplicaResponseTypeEdits, \"replicaServerGen\": }",
         )),
         FaultKind::HtmlPage => html_page(),
+        FaultKind::MobileGeodatabase => mobile_geodatabase().await,
         FaultKind::ErrorEnvelope { code, message } => envelope(StatusCode::OK, code, &message),
         FaultKind::TruncatedJson => {
             let (parts, body) = next.run(request).await.into_parts();
@@ -278,6 +284,47 @@ fn json_text(bytes: Bytes) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// An SQLite file with a mobile geodatabase's system tables (no delta), as the result body.
+async fn mobile_geodatabase() -> Response {
+    let made = tokio::task::spawn_blocking(|| -> Result<Vec<u8>, String> {
+        let path = std::env::temp_dir().join(format!(
+            "syncwatch-fault-{}.geodatabase",
+            crate::protocol::Guid::new_v4().bare()
+        ));
+        let written = rusqlite::Connection::open(&path)
+            .and_then(|conn| {
+                conn.execute_batch(
+                    "CREATE TABLE GDB_Items(ObjectID INTEGER PRIMARY KEY, UUID TEXT, Type TEXT,
+                         Name TEXT, Definition TEXT);
+                     CREATE TABLE GDB_ServiceItems(OBJECTID INTEGER PRIMARY KEY, ItemType INTEGER,
+                         ItemInfo TEXT, ItemId INTEGER, DatasetName TEXT);
+                     CREATE TABLE GDB_ReplicaLog(ID INTEGER PRIMARY KEY, ReplicaID TEXT);
+                     INSERT INTO GDB_Items(Name) VALUES ('replica');",
+                )
+            })
+            .map_err(|e| e.to_string());
+        let bytes = written.and_then(|()| std::fs::read(&path).map_err(|e| e.to_string()));
+        let _ = std::fs::remove_file(&path);
+        bytes
+    })
+    .await;
+    match made {
+        Ok(Ok(bytes)) => {
+            let mut response = Response::new(Body::from(bytes));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-sqlite3"),
+            );
+            response
+        }
+        _ => envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            500,
+            "The injected geodatabase could not be made.",
+        ),
+    }
 }
 
 fn html_page() -> Response {

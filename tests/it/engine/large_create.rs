@@ -9,7 +9,7 @@ use crate::support::client_config::fast;
 use crate::support::engine::Harness;
 use crate::support::server::{demo, hydrant, new_gid};
 use serde_json::{Value, json};
-use syncwatch::engine::{Command, Event};
+use syncwatch::engine::{Command, DownloadFormat, Event};
 use syncwatch::protocol::Feature;
 use syncwatch::server::{ServerConfig, ServiceDefinition};
 
@@ -137,7 +137,11 @@ async fn a_large_replica_is_read_feature_by_feature_into_its_file() {
 
 #[tokio::test]
 async fn a_result_file_that_cannot_be_read_fails_the_create_and_gives_the_replica_back() {
-    let h = Harness::start(ServerConfig::default(), fast()).await;
+    // JSON results (the SQLite delta's are `sqlite_results`'s).
+    let h = Harness::start_with(ServerConfig::default(), fast(), |c| {
+        c.download_format = DownloadFormat::Json
+    })
+    .await;
     // Every download of the result file gets only the first half of its JSON.
     let (status, reply) = admin(
         &h,

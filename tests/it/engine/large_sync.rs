@@ -8,7 +8,7 @@
 use crate::support::client_config::fast;
 use crate::support::engine::{Harness, attrs};
 use serde_json::{Value, json};
-use syncwatch::engine::{Event, LocalEdit};
+use syncwatch::engine::{DownloadFormat, Event, LocalEdit};
 use syncwatch::protocol::{Guid, JobState};
 use syncwatch::server::ServerConfig;
 
@@ -120,7 +120,11 @@ async fn a_large_download_lands_in_the_replica_file_exactly_as_uploaded() {
 
 #[tokio::test]
 async fn a_sync_result_that_cannot_be_read_changes_nothing_and_the_next_sync_brings_it() {
-    let h = Harness::start(ServerConfig::default(), fast()).await;
+    // JSON results (the SQLite delta's are `sqlite_results`'s).
+    let h = Harness::start_with(ServerConfig::default(), fast(), |c| {
+        c.download_format = DownloadFormat::Json
+    })
+    .await;
     let field = h.create("field").await;
     let office = h.create("office").await;
     add_hydrants(&h, field, 50).await;

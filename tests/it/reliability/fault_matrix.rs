@@ -158,19 +158,23 @@ fn matrix_client() -> ClientConfig {
         .max_outage(Duration::from_secs(1))
 }
 
-/// The service behind a relay; replicas are created through the relay.
+/// The service behind a relay; replicas are created through the relay. Results are asked as
+/// JSON, what ArcGIS sends: the reference service's SQLite deltas are resumed byte by byte
+/// under a persistent `dropConnection` (every try moves the download on, so it never counts as
+/// failing), and their own faults are in `engine::sqlite_results`.
 struct Rig {
     h: Harness,
     proxy: Proxy,
 }
 
 async fn rig() -> Rig {
-    let mut h = Harness::start(
+    let mut h = Harness::start_with(
         ServerConfig {
             job_step_delay: Duration::from_millis(20),
             ..ServerConfig::default()
         },
         matrix_client(),
+        |c| c.download_format = syncwatch::engine::DownloadFormat::Json,
     )
     .await;
     let proxy = Proxy::start(h.server.local_addr()).await;
