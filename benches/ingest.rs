@@ -1,12 +1,14 @@
-//! Ingest: parsing synchronizeReplica replies with 100,000 and 1,000,000 edit results into the
-//! protocol types and flattening them into edit-result rows (budget: ≥ 200 MB/s), and reading
+//! Ingest: reading synchronizeReplica replies with 100,000 and 1,000,000 edit results the way
+//! the client does, embedded (`parse_reply`) and as a result file (`read_sync_stream`), their
+//! results flattened into edit-result rows (budget: ≥ 300 MB/s), and reading
 //! `GDB_DataChangesEditResults` from a delta SQLite file (budget: ≥ 1,000,000 rows/s; BENCHMARKS.md).
 //! Run: `cargo bench --bench ingest`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use syncwatch::geodatabase::delta::{self, Delta};
 use syncwatch::protocol::{
-    EditResult, Guid, LayerSyncResult, ReplicaResponse, ResponseType, parse_reply,
+    ChangeType, EditResult, Feature, FeatureSink, Guid, LayerSyncResult, ReplicaResponse,
+    ResponseType, parse_reply, read_sync_stream,
 };
 
 /// A realistic reply: 10 layers, results split between adds, updates and deletes, one in five failed.
@@ -53,16 +55,42 @@ fn sync_reply_json(results: usize) -> Vec<u8> {
     serde_json::to_vec(&sync_reply(results)).expect("serialize bench reply")
 }
 
+/// Discards streamed features (the bench replies carry none).
+struct NoFeatures;
+
+impl FeatureSink for NoFeatures {
+    type Error = std::convert::Infallible;
+    fn feature(&mut self, _: i64, _: ChangeType, _: Feature) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Both ways the client reads a reply's edit results: an embedded reply parsed from the body
+/// (`parse_reply`), and a result file on disk read as a stream (`read_sync_stream`, as
+/// `engine/job/sync_result.rs` does), each flattened into rows.
 fn ingest(c: &mut Criterion) {
     let mut group = c.benchmark_group("ingest_json");
     group.sample_size(10);
+    let dir = tempfile::tempdir().expect("temp dir");
     for results in [100_000usize, 1_000_000] {
         let body = sync_reply_json(results);
+        let path = dir.path().join(format!("result-{results}.json"));
+        std::fs::write(&path, &body).expect("write the result file");
         group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(results), &body, |b, body| {
+        group.bench_with_input(BenchmarkId::new("embedded", results), &body, |b, body| {
             b.iter(|| {
                 let reply: ReplicaResponse = parse_reply(body).expect("bench reply parses");
                 let rows = reply.result_rows();
+                assert_eq!(rows.len(), results);
+                rows
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("result_file", results), &path, |b, path| {
+            b.iter(|| {
+                let file = std::fs::File::open(path).expect("open the result file");
+                let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+                let read = read_sync_stream(reader, &mut NoFeatures).expect("bench reply reads");
+                let rows = read.response.result_rows();
                 assert_eq!(rows.len(), results);
                 rows
             })

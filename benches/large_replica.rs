@@ -388,6 +388,31 @@ mod linux {
         );
     }
 
+    /// `syncwatch create` of the parcels into `data_dir`, results asked as `format`; the run
+    /// and the service's peak RSS during it.
+    fn create_with(
+        service: &ServiceProcess,
+        data_dir: &Path,
+        size: u64,
+        format: &str,
+    ) -> (Run, Option<u64>) {
+        let mut create = Command::new(env!("CARGO_BIN_EXE_syncwatch"));
+        create
+            .args(["create", "--service", &service.url, "--layers", "Parcels"])
+            .args(["--download-format", format])
+            .args(["--name", &format!("parcels-{size}-{format}"), "--json", "--data-dir"])
+            .arg(data_dir);
+        service.reset_peak();
+        let run = measure(create);
+        let service_peak = service.peak_rss();
+        assert!(
+            run.success,
+            "syncwatch create ({format}) failed:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        (run, service_peak)
+    }
+
     #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
     pub async fn main() {
         let sizes = sizes();
@@ -418,25 +443,19 @@ mod linux {
             let (layer, count) = service.parcels().await;
             assert_eq!(count, size as i64, "the layer holds {size} parcels");
 
+            // JSON, as Python asks and as syncwatch asks of ArcGIS; then a syncwatch delta.
             let data_dir = dir.path().join(format!("client-{size}"));
-            let mut create = Command::new(env!("CARGO_BIN_EXE_syncwatch"));
-            create
-                .args(["create", "--service", &service.url, "--layers", "Parcels"])
-                .args(["--name", &format!("parcels-{size}"), "--json", "--data-dir"])
-                .arg(&data_dir);
-            service.reset_peak();
-            let ours = measure(create);
-            let ours_service = service.peak_rss();
-            assert!(
-                ours.success,
-                "syncwatch create failed:\n{}\n{}",
-                ours.stdout, ours.stderr
-            );
+            let (ours, ours_service) = create_with(&service, &data_dir, size, "json");
             line("syncwatch", size, &ours, ours_service);
+            let delta_dir = dir.path().join(format!("client-{size}-sqlite"));
+            let (delta, delta_service) = create_with(&service, &delta_dir, size, "sqlite");
+            let _ = std::fs::remove_dir_all(&delta_dir);
+            line("sw sqlite", size, &delta, delta_service);
             let mut row = json!({
                 "features": size,
                 "syncwatch": entry(&ours, ours_service),
                 "syncwatch_reply": serde_json::from_str::<Value>(ours.stdout.trim()).unwrap_or(Value::Null),
+                "syncwatch_sqlite": entry(&delta, delta_service),
             });
 
             if let Some(python) = &python {

@@ -8,7 +8,7 @@
 //! `std::io::Read` (a downloaded result file); this file does no I/O of its own and knows no
 //! storage: the sink decides where features go.
 
-use super::edits::{Attachment, ChangeType, Feature, LayerSyncResult};
+use super::edits::{Attachment, ChangeType, EditResult, Feature, LayerSyncResult};
 use super::error::{ReplyError, ServiceError, malformed};
 use super::lenient::required_int;
 use super::replica_reply::{ReplicaLayerData, ReplicaResponse};
@@ -426,7 +426,14 @@ impl<'de, S: FeatureSink> Visitor<'de> for SyncLayer<'_, '_, S> {
         let mut id = None;
         let mut rest = Members::new();
         let mut changes = ChangesRead::default();
+        // The result lists, read straight into `EditResult`s (never as `serde_json::Value`s:
+        // they are most of a sync reply's bytes). As in `rest`, a list sent twice: the last wins.
+        let mut results = LayerSyncResult::default();
         while let Some(key) = map.next_key::<String>()? {
+            if let Some(list) = result_list(&mut results, &key) {
+                *list = map.next_value()?;
+                continue;
+            }
             match key.as_str() {
                 "id" => {
                     let value: serde_json::Value = map.next_value()?;
@@ -446,11 +453,36 @@ impl<'de, S: FeatureSink> Visitor<'de> for SyncLayer<'_, '_, S> {
         let id = id.ok_or_else(|| de::Error::custom("a layer has no id"))?;
         let mut layer: LayerSyncResult =
             serde_json::from_value(serde_json::Value::Object(rest)).map_err(de::Error::custom)?;
+        move_results(results, &mut layer);
         hand_early(self.0, id, changes.early, &mut changes.unreadable)?;
         layer.features.delete_ids = changes.delete_ids;
         layer.features.unreadable = changes.unreadable;
         Ok(layer)
     }
+}
+
+/// The result list of `layer` that member `name` holds, if it is one (the results inside
+/// `attachments` are rare: read with the rest of the layer).
+fn result_list<'l>(layer: &'l mut LayerSyncResult, name: &str) -> Option<&'l mut Vec<EditResult>> {
+    Some(match name {
+        "addResults" => &mut layer.add_results,
+        "updateResults" => &mut layer.update_results,
+        "deleteResults" => &mut layer.delete_results,
+        "addAttachmentResults" => &mut layer.add_attachment_results,
+        "updateAttachmentResults" => &mut layer.update_attachment_results,
+        "deleteAttachmentResults" => &mut layer.delete_attachment_results,
+        _ => return None,
+    })
+}
+
+/// Moves the lists [`result_list`] names from `from` into `into`.
+fn move_results(from: LayerSyncResult, into: &mut LayerSyncResult) {
+    into.add_results = from.add_results;
+    into.update_results = from.update_results;
+    into.delete_results = from.delete_results;
+    into.add_attachment_results = from.add_attachment_results;
+    into.update_attachment_results = from.update_attachment_results;
+    into.delete_attachment_results = from.delete_attachment_results;
 }
 
 /// What a layer's `features` left besides the streamed features.
