@@ -85,16 +85,21 @@ fn ingest(c: &mut Criterion) {
                 rows
             })
         });
-        group.bench_with_input(BenchmarkId::new("result_file", results), &path, |b, path| {
-            b.iter(|| {
-                let file = std::fs::File::open(path).expect("open the result file");
-                let reader = std::io::BufReader::with_capacity(256 * 1024, file);
-                let read = read_sync_stream(reader, &mut NoFeatures).expect("bench reply reads");
-                let rows = read.response.result_rows();
-                assert_eq!(rows.len(), results);
-                rows
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("result_file", results),
+            &path,
+            |b, path| {
+                b.iter(|| {
+                    let file = std::fs::File::open(path).expect("open the result file");
+                    let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+                    let read =
+                        read_sync_stream(reader, &mut NoFeatures).expect("bench reply reads");
+                    let rows = read.response.result_rows();
+                    assert_eq!(rows.len(), results);
+                    rows
+                })
+            },
+        );
     }
     group.finish();
 }

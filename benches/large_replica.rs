@@ -400,7 +400,12 @@ mod linux {
         create
             .args(["create", "--service", &service.url, "--layers", "Parcels"])
             .args(["--download-format", format])
-            .args(["--name", &format!("parcels-{size}-{format}"), "--json", "--data-dir"])
+            .args([
+                "--name",
+                &format!("parcels-{size}-{format}"),
+                "--json",
+                "--data-dir",
+            ])
             .arg(data_dir);
         service.reset_peak();
         let run = measure(create);

@@ -10,6 +10,7 @@ pub mod form;
 pub mod geometry;
 pub mod guid;
 pub mod job_state;
+mod json_scan;
 pub mod lenient;
 pub mod query;
 pub mod replica_info;

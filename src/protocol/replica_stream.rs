@@ -10,12 +10,12 @@
 
 use super::edits::{Attachment, ChangeType, EditResult, Feature, LayerSyncResult};
 use super::error::{ReplyError, ServiceError, malformed};
+use super::json_scan::{JsonScan, ScanError, Seq};
 use super::lenient::required_int;
 use super::replica_reply::{ReplicaLayerData, ReplicaResponse};
 use super::unreadable::{UnreadableFeature, read_one};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
-use std::fmt;
 use std::io::Read;
 
 /// Where streamed features go (a replica file being written, a counter in a test).
@@ -122,18 +122,16 @@ fn read_document<R: Read, S: FeatureSink>(
     sink: &mut S,
     shape: Shape,
 ) -> Result<StreamedReply, StreamError<S::Error>> {
-    let mut state = State {
+    let mut walk = Walk {
+        scan: JsonScan::new(reader),
         sink,
-        failed: None,
         counts: Vec::new(),
+        scratch: Vec::new(),
     };
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let outcome = de::Deserializer::deserialize_map(&mut de, Document(&mut state, shape))
-        .and_then(|parts| de.end().map(|()| parts));
-    if let Some(e) = state.failed.take() {
-        return Err(StreamError::Sink(e));
-    }
-    let (rest, layers) = outcome.map_err(|e| malformed(e.to_string(), b""))?;
+    let (rest, layers) = walk.document(shape).map_err(|stop| match stop {
+        Stop::Malformed(reason) => StreamError::Reply(malformed(reason, b"")),
+        Stop::Sink(e) => StreamError::Sink(e),
+    })?;
     if let Some(error) = rest.get("error").filter(|e| !e.is_null()) {
         let error: ServiceError = serde_json::from_value(error.clone())
             .map_err(|e| malformed(format!("error envelope: {e}"), b""))?;
@@ -147,7 +145,7 @@ fn read_document<R: Read, S: FeatureSink>(
     }
     Ok(StreamedReply {
         response,
-        features: state.counts,
+        features: walk.counts,
     })
 }
 
@@ -157,307 +155,325 @@ enum StreamedLayers {
     Sync(Vec<LayerSyncResult>),
 }
 
-struct State<'s, S: FeatureSink> {
-    sink: &'s mut S,
-    /// The sink's error, kept while serde unwinds with a plain message.
-    failed: Option<S::Error>,
-    counts: Vec<(i64, u64)>,
+/// Why a walk stopped.
+enum Stop<E> {
+    /// The document is not a readable reply: why.
+    Malformed(String),
+    /// The sink refused a feature.
+    Sink(E),
 }
 
-impl<S: FeatureSink> State<'_, S> {
-    /// Hands one feature's text to the sink; `Some` when it could not be read (set aside).
-    fn hand<E: de::Error>(
-        &mut self,
-        layer_id: i64,
-        change: ChangeType,
-        text: &RawValue,
-        list: &'static str,
-        position: usize,
-    ) -> Result<Option<UnreadableFeature>, E> {
-        match self
-            .sink
-            .feature_text(layer_id, change, text, list, position)
-        {
-            Ok(Some(skipped)) => Ok(Some(skipped)),
-            Ok(None) => {
-                match self.counts.last_mut() {
-                    Some((id, n)) if *id == layer_id => *n += 1,
-                    _ => self.counts.push((layer_id, 1)),
-                }
-                Ok(None)
-            }
-            Err(e) => {
-                self.failed = Some(e);
-                Err(E::custom("the features could not be stored"))
-            }
-        }
+impl<E> From<ScanError> for Stop<E> {
+    fn from(e: ScanError) -> Self {
+        Stop::Malformed(e.to_string())
+    }
+}
+
+impl<E> From<serde_json::Error> for Stop<E> {
+    fn from(e: serde_json::Error) -> Self {
+        Stop::Malformed(e.to_string())
     }
 }
 
 type Members = serde_json::Map<String, serde_json::Value>;
 
-/// The top-level object: `layers` (or `edits`) streamed, every other member kept as JSON.
-struct Document<'a, 's, S: FeatureSink>(&'a mut State<'s, S>, Shape);
-
-impl<'de, S: FeatureSink> Visitor<'de> for Document<'_, '_, S> {
-    type Value = (Members, StreamedLayers);
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a createReplica or synchronizeReplica reply object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut rest = Members::new();
-        let mut layers = match self.1 {
-            Shape::Create => StreamedLayers::Create(Vec::new()),
-            Shape::Sync => StreamedLayers::Sync(Vec::new()),
-        };
-        while let Some(key) = map.next_key::<String>()? {
-            match (key.as_str(), self.1) {
-                ("layers", Shape::Create) => {
-                    layers = StreamedLayers::Create(map.next_value_seed(Layers(&mut *self.0))?)
-                }
-                ("edits", Shape::Sync) => {
-                    layers = StreamedLayers::Sync(map.next_value_seed(SyncLayers(&mut *self.0))?)
-                }
-                _ => {
-                    rest.insert(key, map.next_value()?);
-                }
-            }
-        }
-        Ok((rest, layers))
-    }
-}
-
-struct Layers<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
-
-impl<'de, S: FeatureSink> DeserializeSeed<'de> for Layers<'_, '_, S> {
-    type Value = Vec<ReplicaLayerData>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, S: FeatureSink> Visitor<'de> for Layers<'_, '_, S> {
-    type Value = Vec<ReplicaLayerData>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of layers")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut layers = Vec::new();
-        while let Some(layer) = seq.next_element_seed(Layer(&mut *self.0))? {
-            layers.push(layer);
-        }
-        Ok(layers)
-    }
-}
-
-struct Layer<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
-
-impl<'de, S: FeatureSink> DeserializeSeed<'de> for Layer<'_, '_, S> {
-    type Value = ReplicaLayerData;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-/// The layer's `id` as the lenient wire reads it (a number or its text).
-struct LayerId;
-
-impl<'de> DeserializeSeed<'de> for LayerId {
-    type Value = i64;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<i64, D::Error> {
-        required_int(d)
-    }
-}
-
-impl<'de, S: FeatureSink> Visitor<'de> for Layer<'_, '_, S> {
-    type Value = ReplicaLayerData;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a layer object with an id")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut id = None;
-        let mut layer = ReplicaLayerData::default();
-        // Features that came before the layer's id (services write the id first; kept until
-        // the id is known).
-        let mut early: Vec<Early> = Vec::new();
-        let mut position = 0;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "id" => id = Some(map.next_value_seed(LayerId)?),
-                "features" => {
-                    let seed = Features {
-                        state: &mut *self.0,
-                        layer_id: id,
-                        change: ChangeType::Insert,
-                        list: "features",
-                        early: &mut early,
-                        unreadable: &mut layer.unreadable,
-                        position: &mut position,
-                    };
-                    map.next_value_seed(seed)?
-                }
-                "attachments" => {
-                    layer.attachments = map
-                        .next_value::<Option<Vec<Attachment>>>()?
-                        .unwrap_or_default()
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        let id = id.ok_or_else(|| de::Error::custom("a layer has no id"))?;
-        layer.id = id;
-        hand_early(self.0, id, early, &mut layer.unreadable)?;
-        Ok(layer)
-    }
-}
-
 /// A feature read before its layer's id: its list, position there and text.
 type Early = (ChangeType, &'static str, usize, Box<RawValue>);
 
-/// Hands the features that came before the layer's id, now that it is known.
-fn hand_early<S: FeatureSink, E: de::Error>(
-    state: &mut State<'_, S>,
-    layer_id: i64,
-    early: Vec<Early>,
-    unreadable: &mut Vec<UnreadableFeature>,
-) -> Result<(), E> {
-    for (change, list, at, raw) in early {
-        if let Some(skipped) = state.hand(layer_id, change, &raw, list, at)? {
-            unreadable.push(skipped);
-        }
-    }
-    Ok(())
+/// One walk through a document: the scanner, where features go, and a buffer each value
+/// is copied into before serde reads it from there.
+struct Walk<'s, R, S: FeatureSink> {
+    scan: JsonScan<R>,
+    sink: &'s mut S,
+    /// Features handed to the sink, per layer id in document order.
+    counts: Vec<(i64, u64)>,
+    scratch: Vec<u8>,
 }
 
-struct Features<'a, 's, S: FeatureSink> {
-    state: &'a mut State<'s, S>,
-    /// `None` while the layer's id has not been read yet.
+/// Where a streamed list's features go: their layer (`None` while its id is not read yet),
+/// what they are, and what is kept of them besides.
+struct FeatureList<'a> {
     layer_id: Option<i64>,
     change: ChangeType,
     /// The list's name, for the unreadable ones.
     list: &'static str,
     early: &'a mut Vec<Early>,
     unreadable: &'a mut Vec<UnreadableFeature>,
-    position: &'a mut usize,
 }
 
-impl<'de, S: FeatureSink> DeserializeSeed<'de> for Features<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+impl<R: Read, S: FeatureSink> Walk<'_, R, S> {
+    /// The next value, read by serde from its copied text.
+    fn value<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, Stop<S::Error>> {
+        self.scratch.clear();
+        self.scan.copy_value(&mut self.scratch)?;
+        Ok(serde_json::from_slice(&self.scratch)?)
     }
-}
 
-impl<'de, S: FeatureSink> Visitor<'de> for Features<'_, '_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of features")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
-            let position = *self.position;
-            *self.position += 1;
-            let Some(layer_id) = self.layer_id else {
-                self.early.push((self.change, self.list, position, raw));
-                continue;
-            };
-            if let Some(skipped) =
-                self.state
-                    .hand(layer_id, self.change, &raw, self.list, position)?
-            {
-                self.unreadable.push(skipped);
+    /// A list of `what`, each element read by `element`; `null` is an empty list.
+    fn list<T>(
+        &mut self,
+        what: &'static str,
+        mut element: impl FnMut(&mut Self) -> Result<T, Stop<S::Error>>,
+    ) -> Result<Vec<T>, Stop<S::Error>> {
+        let mut out = Vec::new();
+        if self.scan.open_or_null(b'[', what)? {
+            let mut seq = Seq::Start;
+            while self.scan.next_element(&mut seq)? {
+                out.push(element(self)?);
             }
         }
-        Ok(())
+        Ok(out)
     }
-}
 
-struct SyncLayers<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
-
-impl<'de, S: FeatureSink> DeserializeSeed<'de> for SyncLayers<'_, '_, S> {
-    type Value = Vec<LayerSyncResult>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, S: FeatureSink> Visitor<'de> for SyncLayers<'_, '_, S> {
-    type Value = Vec<LayerSyncResult>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of layer edits")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut layers = Vec::new();
-        while let Some(layer) = seq.next_element_seed(SyncLayer(&mut *self.0))? {
-            layers.push(layer);
+    /// The top-level object: `layers` (or `edits`) streamed, every other member kept as JSON.
+    fn document(&mut self, shape: Shape) -> Result<(Members, StreamedLayers), Stop<S::Error>> {
+        if !self.scan.open_or_null(b'{', "a reply object")? {
+            return Err(Stop::Malformed("the reply is null, not an object".into()));
         }
-        Ok(layers)
+        let mut rest = Members::new();
+        let mut layers = match shape {
+            Shape::Create => StreamedLayers::Create(Vec::new()),
+            Shape::Sync => StreamedLayers::Sync(Vec::new()),
+        };
+        let mut seq = Seq::Start;
+        while let Some(key) = self.scan.next_key(&mut seq)? {
+            match (key.as_str(), shape) {
+                ("layers", Shape::Create) => {
+                    layers = StreamedLayers::Create(self.list("a list of layers", Self::layer)?)
+                }
+                ("edits", Shape::Sync) => {
+                    layers =
+                        StreamedLayers::Sync(self.list("a list of layer edits", Self::sync_layer)?)
+                }
+                _ => {
+                    let value = self.value()?;
+                    rest.insert(key, value);
+                }
+            }
+        }
+        self.scan.finish()?;
+        Ok((rest, layers))
     }
-}
 
-/// One layer of a synchronizeReplica reply: `features.adds` and `.updates` streamed, every
-/// other member (deletes, results, attachments) read as the whole parse reads it.
-struct SyncLayer<'a, 's, S: FeatureSink>(&'a mut State<'s, S>);
-
-impl<'de, S: FeatureSink> DeserializeSeed<'de> for SyncLayer<'_, '_, S> {
-    type Value = LayerSyncResult;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
+    /// The layer's `id` as the lenient wire reads it (a number or its text).
+    fn layer_id(&mut self) -> Result<(i64, serde_json::Value), Stop<S::Error>> {
+        let value: serde_json::Value = self.value()?;
+        Ok((required_int(value.clone())?, value))
     }
-}
 
-impl<'de, S: FeatureSink> Visitor<'de> for SyncLayer<'_, '_, S> {
-    type Value = LayerSyncResult;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a layer's edits with an id")
+    /// One layer of a createReplica reply: its features streamed, its attachments kept.
+    fn layer(&mut self) -> Result<ReplicaLayerData, Stop<S::Error>> {
+        if !self.scan.open_or_null(b'{', "a layer object with an id")? {
+            return Err(Stop::Malformed(
+                "a layer is null, not an object with an id".into(),
+            ));
+        }
+        let mut id = None;
+        let mut layer = ReplicaLayerData::default();
+        // Features that came before the layer's id (services write the id first; kept until
+        // the id is known).
+        let mut early: Vec<Early> = Vec::new();
+        let mut position = 0;
+        let mut seq = Seq::Start;
+        while let Some(key) = self.scan.next_key(&mut seq)? {
+            match key.as_str() {
+                "id" => id = Some(self.layer_id()?.0),
+                "features" => {
+                    let list = FeatureList {
+                        layer_id: id,
+                        change: ChangeType::Insert,
+                        list: "features",
+                        early: &mut early,
+                        unreadable: &mut layer.unreadable,
+                    };
+                    self.features(list, &mut position)?
+                }
+                "attachments" => {
+                    layer.attachments = self.value::<Option<Vec<Attachment>>>()?.unwrap_or_default()
+                }
+                _ => {
+                    self.value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let id = id.ok_or_else(|| Stop::Malformed("a layer has no id".into()))?;
+        layer.id = id;
+        self.hand_early(id, early, &mut layer.unreadable)?;
+        Ok(layer)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+
+    /// One layer of a synchronizeReplica reply: `features.adds` and `.updates` streamed, the
+    /// result lists read straight into `EditResult`s one by one, every other member (deletes,
+    /// attachments) read as the whole parse reads it.
+    fn sync_layer(&mut self) -> Result<LayerSyncResult, Stop<S::Error>> {
+        if !self.scan.open_or_null(b'{', "a layer's edits with an id")? {
+            return Err(Stop::Malformed(
+                "a layer's edits are null, not an object with an id".into(),
+            ));
+        }
         let mut id = None;
         let mut rest = Members::new();
         let mut changes = ChangesRead::default();
-        // The result lists, read straight into `EditResult`s (never as `serde_json::Value`s:
-        // they are most of a sync reply's bytes). As in `rest`, a list sent twice: the last wins.
+        // As in `rest`, a list sent twice: the last wins.
         let mut results = LayerSyncResult::default();
-        while let Some(key) = map.next_key::<String>()? {
+        let mut seq = Seq::Start;
+        while let Some(key) = self.scan.next_key(&mut seq)? {
             if let Some(list) = result_list(&mut results, &key) {
-                *list = map.next_value()?;
+                *list = self.results()?;
                 continue;
             }
             match key.as_str() {
                 "id" => {
-                    let value: serde_json::Value = map.next_value()?;
-                    id = Some(required_int(value.clone()).map_err(de::Error::custom)?);
+                    let (layer_id, value) = self.layer_id()?;
+                    id = Some(layer_id);
                     rest.insert(key, value);
                 }
-                "features" => map.next_value_seed(SyncFeatures {
-                    state: &mut *self.0,
-                    layer_id: id,
-                    changes: &mut changes,
-                })?,
+                "features" => self.sync_features(id, &mut changes)?,
                 _ => {
-                    rest.insert(key, map.next_value()?);
+                    let value = self.value()?;
+                    rest.insert(key, value);
                 }
             }
         }
-        let id = id.ok_or_else(|| de::Error::custom("a layer has no id"))?;
-        let mut layer: LayerSyncResult =
-            serde_json::from_value(serde_json::Value::Object(rest)).map_err(de::Error::custom)?;
+        let id = id.ok_or_else(|| Stop::Malformed("a layer has no id".into()))?;
+        let mut layer: LayerSyncResult = serde_json::from_value(serde_json::Value::Object(rest))?;
         move_results(results, &mut layer);
-        hand_early(self.0, id, changes.early, &mut changes.unreadable)?;
+        self.hand_early(id, changes.early, &mut changes.unreadable)?;
         layer.features.delete_ids = changes.delete_ids;
         layer.features.unreadable = changes.unreadable;
         Ok(layer)
+    }
+
+    /// A list of edit results, each read from its own copied text.
+    fn results(&mut self) -> Result<Vec<EditResult>, Stop<S::Error>> {
+        if !self.scan.open_or_null(b'[', "a list of edit results")? {
+            return Err(Stop::Malformed("a list of edit results is null".into()));
+        }
+        let mut out = Vec::new();
+        let mut seq = Seq::Start;
+        while self.scan.next_element(&mut seq)? {
+            out.push(self.value()?);
+        }
+        Ok(out)
+    }
+
+    /// A layer's `features` in a synchronizeReplica reply: adds and updates streamed (each
+    /// list counting its own positions), deletes kept, anything else skipped.
+    fn sync_features(
+        &mut self,
+        layer_id: Option<i64>,
+        changes: &mut ChangesRead,
+    ) -> Result<(), Stop<S::Error>> {
+        if !self.scan.open_or_null(b'{', "a layer's feature changes")? {
+            return Ok(());
+        }
+        let mut seq = Seq::Start;
+        while let Some(key) = self.scan.next_key(&mut seq)? {
+            let (change, list) = match key.as_str() {
+                "adds" => (ChangeType::Insert, "adds"),
+                "updates" => (ChangeType::Update, "updates"),
+                "deleteIds" | "deletes" => {
+                    let ids: Option<Vec<String>> = self.value()?;
+                    changes.delete_ids.extend(ids.unwrap_or_default());
+                    continue;
+                }
+                _ => {
+                    self.value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            let list = FeatureList {
+                layer_id,
+                change,
+                list,
+                early: &mut changes.early,
+                unreadable: &mut changes.unreadable,
+            };
+            self.features(list, &mut 0)?;
+        }
+        Ok(())
+    }
+
+    /// A list of features, each handed to the sink as its text (or kept until the layer's id
+    /// is known); `position` counts on from where it stands.
+    fn features(
+        &mut self,
+        into: FeatureList<'_>,
+        position: &mut usize,
+    ) -> Result<(), Stop<S::Error>> {
+        if !self.scan.open_or_null(b'[', "a list of features")? {
+            return Ok(());
+        }
+        let mut seq = Seq::Start;
+        while self.scan.next_element(&mut seq)? {
+            self.scratch.clear();
+            self.scan.copy_value(&mut self.scratch)?;
+            let at = *position;
+            *position += 1;
+            let Some(layer_id) = into.layer_id else {
+                let raw: Box<RawValue> = serde_json::from_slice(&self.scratch)?;
+                into.early.push((into.change, into.list, at, raw));
+                continue;
+            };
+            let raw: &RawValue = serde_json::from_slice(&self.scratch)?;
+            let skipped = hand(
+                self.sink,
+                &mut self.counts,
+                layer_id,
+                into.change,
+                raw,
+                into.list,
+                at,
+            )?;
+            into.unreadable.extend(skipped);
+        }
+        Ok(())
+    }
+
+    /// Hands the features that came before the layer's id, now that it is known.
+    fn hand_early(
+        &mut self,
+        layer_id: i64,
+        early: Vec<Early>,
+        unreadable: &mut Vec<UnreadableFeature>,
+    ) -> Result<(), Stop<S::Error>> {
+        for (change, list, at, raw) in early {
+            let skipped = hand(
+                self.sink,
+                &mut self.counts,
+                layer_id,
+                change,
+                &raw,
+                list,
+                at,
+            )?;
+            unreadable.extend(skipped);
+        }
+        Ok(())
+    }
+}
+
+/// Hands one feature's text to the sink, counting it; `Some` when it could not be read (set
+/// aside).
+fn hand<S: FeatureSink>(
+    sink: &mut S,
+    counts: &mut Vec<(i64, u64)>,
+    layer_id: i64,
+    change: ChangeType,
+    text: &RawValue,
+    list: &'static str,
+    position: usize,
+) -> Result<Option<UnreadableFeature>, Stop<S::Error>> {
+    match sink.feature_text(layer_id, change, text, list, position) {
+        Ok(Some(skipped)) => Ok(Some(skipped)),
+        Ok(None) => {
+            match counts.last_mut() {
+                Some((id, n)) if *id == layer_id => *n += 1,
+                _ => counts.push((layer_id, 1)),
+            }
+            Ok(None)
+        }
+        Err(e) => Err(Stop::Sink(e)),
     }
 }
 
@@ -491,57 +507,6 @@ struct ChangesRead {
     delete_ids: Vec<String>,
     unreadable: Vec<UnreadableFeature>,
     early: Vec<Early>,
-}
-
-struct SyncFeatures<'a, 's, S: FeatureSink> {
-    state: &'a mut State<'s, S>,
-    layer_id: Option<i64>,
-    changes: &'a mut ChangesRead,
-}
-
-impl<'de, S: FeatureSink> DeserializeSeed<'de> for SyncFeatures<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, S: FeatureSink> Visitor<'de> for SyncFeatures<'_, '_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a layer's feature changes")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            let (change, list) = match key.as_str() {
-                "adds" => (ChangeType::Insert, "adds"),
-                "updates" => (ChangeType::Update, "updates"),
-                "deleteIds" | "deletes" => {
-                    let ids: Option<Vec<String>> = map.next_value()?;
-                    self.changes.delete_ids.extend(ids.unwrap_or_default());
-                    continue;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            let mut position = 0;
-            map.next_value_seed(Features {
-                state: &mut *self.state,
-                layer_id: self.layer_id,
-                change,
-                list,
-                early: &mut self.changes.early,
-                unreadable: &mut self.changes.unreadable,
-                position: &mut position,
-            })?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
