@@ -21,6 +21,23 @@ pub(super) enum ScanError {
     Eof { at: u64 },
     #[error("reading the document: {0}")]
     Io(#[from] std::io::Error),
+    /// A value the scanner walked past is not what serde reads there.
+    #[error("{0}")]
+    Value(#[from] serde_json::Error),
+}
+
+/// One value of type `T` from the front of `slice` and the bytes it took; `None` when the
+/// slice ends inside it.
+pub(super) fn front<'a, T: serde::Deserialize<'a>>(
+    slice: &'a [u8],
+) -> Result<Option<(T, usize)>, serde_json::Error> {
+    let mut values = serde_json::Deserializer::from_slice(slice).into_iter::<T>();
+    match values.next() {
+        Some(Ok(value)) => Ok(Some((value, values.byte_offset()))),
+        Some(Err(e)) if e.is_eof() => Ok(None),
+        Some(Err(e)) => Err(e),
+        None => Ok(None),
+    }
 }
 
 /// The walk over one document read from `R`.
@@ -183,6 +200,31 @@ impl<R: Read> JsonScan<R> {
                 self.pos -= 1;
                 Err(self.syntax(expected))
             }
+        }
+    }
+
+    /// Reads the next value with `read` (a serde read of one value from the front of a slice,
+    /// such as [`front`]): straight from the buffer when the value is all there (the common
+    /// case: one pass, no copy), else from its copy in `spill`. Only values that close
+    /// themselves (objects, arrays, strings) are read in place: a number at the buffer's end
+    /// could be the front of a longer one.
+    pub(super) fn read_value<U>(
+        &mut self,
+        spill: &mut Vec<u8>,
+        mut read: impl FnMut(&[u8]) -> Result<Option<(U, usize)>, serde_json::Error>,
+    ) -> Result<U, ScanError> {
+        let first = self.peek()?.ok_or(ScanError::Eof { at: self.at() })?;
+        if matches!(first, b'{' | b'[' | b'"') {
+            if let Some((value, used)) = read(&self.buf[self.pos..self.end])? {
+                self.pos += used;
+                return Ok(value);
+            }
+        }
+        spill.clear();
+        self.copy_value(spill)?;
+        match read(spill)? {
+            Some((value, used)) if used == spill.len() => Ok(value),
+            _ => Err(self.syntax("a whole value")),
         }
     }
 
@@ -356,6 +398,35 @@ mod tests {
         ];
         assert_eq!(members(DOC.as_bytes()).unwrap(), expected);
         assert_eq!(members(Trickle(DOC.as_bytes())).unwrap(), expected);
+    }
+
+    #[test]
+    fn reads_values_in_place_or_from_a_copy_alike() {
+        let doc = r#"[{"a":"x\"]"}, "s\u0041", 12345, [1,[2]], true, {"b":null}]"#;
+        let read_all = |scan: &mut JsonScan<&mut dyn Read>| {
+            assert!(scan.open_or_null(b'[', "a list").unwrap());
+            let (mut seq, mut spill, mut all) = (Seq::Start, Vec::new(), Vec::new());
+            while scan.next_element(&mut seq).unwrap() {
+                let value: serde_json::Value = scan.read_value(&mut spill, |s| front(s)).unwrap();
+                all.push(value);
+            }
+            scan.finish().unwrap();
+            all
+        };
+        let whole: Vec<serde_json::Value> = serde_json::from_str(doc).unwrap();
+        let mut in_place: &[u8] = doc.as_bytes();
+        assert_eq!(
+            read_all(&mut JsonScan::new(&mut in_place as &mut dyn Read)),
+            whole
+        );
+        let mut trickle = Trickle(doc.as_bytes());
+        assert_eq!(
+            read_all(&mut JsonScan::new(&mut trickle as &mut dyn Read)),
+            whole
+        );
+        let mut bad = JsonScan::new(&br#"{"a":tru}"#[..]);
+        let err = bad.read_value(&mut Vec::new(), |s| front::<serde_json::Value>(s));
+        assert!(err.is_err());
     }
 
     #[test]

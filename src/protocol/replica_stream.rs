@@ -10,7 +10,7 @@
 
 use super::edits::{Attachment, ChangeType, EditResult, Feature, LayerSyncResult};
 use super::error::{ReplyError, ServiceError, malformed};
-use super::json_scan::{JsonScan, ScanError, Seq};
+use super::json_scan::{JsonScan, ScanError, Seq, front};
 use super::lenient::required_int;
 use super::replica_reply::{ReplicaLayerData, ReplicaResponse};
 use super::unreadable::{UnreadableFeature, read_one};
@@ -204,9 +204,7 @@ struct FeatureList<'a> {
 impl<R: Read, S: FeatureSink> Walk<'_, R, S> {
     /// The next value, read by serde from its copied text.
     fn value<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, Stop<S::Error>> {
-        self.scratch.clear();
-        self.scan.copy_value(&mut self.scratch)?;
-        Ok(serde_json::from_slice(&self.scratch)?)
+        Ok(self.scan.read_value(&mut self.scratch, |s| front::<T>(s))?)
     }
 
     /// A list of `what`, each element read by `element`; `null` is an empty list.
@@ -406,26 +404,20 @@ impl<R: Read, S: FeatureSink> Walk<'_, R, S> {
         }
         let mut seq = Seq::Start;
         while self.scan.next_element(&mut seq)? {
-            self.scratch.clear();
-            self.scan.copy_value(&mut self.scratch)?;
             let at = *position;
             *position += 1;
             let Some(layer_id) = into.layer_id else {
-                let raw: Box<RawValue> = serde_json::from_slice(&self.scratch)?;
+                let raw: Box<RawValue> = self.value()?;
                 into.early.push((into.change, into.list, at, raw));
                 continue;
             };
-            let raw: &RawValue = serde_json::from_slice(&self.scratch)?;
-            let skipped = hand(
-                self.sink,
-                &mut self.counts,
-                layer_id,
-                into.change,
-                raw,
-                into.list,
-                at,
-            )?;
-            into.unreadable.extend(skipped);
+            let (sink, counts) = (&mut *self.sink, &mut self.counts);
+            let (change, list) = (into.change, into.list);
+            let handed = self.scan.read_value(&mut self.scratch, |s| {
+                Ok(front::<&RawValue>(s)?
+                    .map(|(raw, used)| (hand(sink, counts, layer_id, change, raw, list, at), used)))
+            })?;
+            into.unreadable.extend(handed?);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::support::ui::stack::{Stack, click, stack, wait_until};
 use crate::support::ui::wizard::new_replica;
 use egui_kittest::kittest::Queryable as _;
 use serde_json::json;
-use syncwatch::engine::{Command, Health, LocalEdit, LocalReplicaId};
+use syncwatch::engine::{Command, Health, JobId, LocalEdit, LocalReplicaId};
 use syncwatch::protocol::{Attributes, Guid, JobState};
 use syncwatch::ui::Tab;
 
@@ -27,13 +27,19 @@ fn update(s: &mut Stack, replica: LocalReplicaId, global_id: &str, values: serde
         .expect("record edit");
 }
 
-fn sync_finished(s: &mut Stack, replica: LocalReplicaId, what: &str) {
+/// Waits until a sync started after `before` (the job shown before the click) has ended.
+fn sync_finished(s: &mut Stack, replica: LocalReplicaId, before: Option<JobId>, what: &str) {
     wait_until(&mut s.h, what, |a| {
         a.vm.jobs
             .get(&replica)
-            .is_some_and(|j| j.state.is_terminal())
+            .is_some_and(|j| Some(j.job) != before && j.state.is_terminal())
             && a.vm.replica(replica).is_some_and(|r| !r.syncing)
     });
+}
+
+/// The job the window shows for `replica` now (a later one is the job just started).
+fn shown_job(s: &Stack, replica: LocalReplicaId) -> Option<JobId> {
+    s.h.state().vm.jobs.get(&replica).map(|j| j.job)
 }
 
 /// The snapshot index of the replica's predicted row with `code`.
@@ -75,8 +81,9 @@ fn predicted_refusals_show_in_the_grid_with_guidance_fix_and_drop() {
     assert!(s.h.query_all_by_label("⚠ Failed edits").count() >= 1);
 
     // Synced anyway (the default): the server's refusal is now the real result (1023).
+    let before = shown_job(&s, replica);
     click(&mut s.h, "⟳ Sync now");
-    sync_finished(&mut s, replica, "the first sync");
+    sync_finished(&mut s, replica, before, "the first sync");
     assert_eq!(
         s.h.state().vm.jobs[&replica].state,
         JobState::CompletedWithErrors
