@@ -215,7 +215,10 @@ impl<R: Read> JsonScan<R> {
     ) -> Result<U, ScanError> {
         let first = self.peek()?.ok_or(ScanError::Eof { at: self.at() })?;
         if matches!(first, b'{' | b'[' | b'"') {
-            if let Some((value, used)) = read(&self.buf[self.pos..self.end])? {
+            // A value read whole is complete (it closed). Any failure may be the buffer's end
+            // cutting it (serde_json calls a number cut after its `.` or `e` invalid, not
+            // cut): the copy decides.
+            if let Ok(Some((value, used))) = read(&self.buf[self.pos..self.end]) {
                 self.pos += used;
                 return Ok(value);
             }
@@ -353,6 +356,7 @@ impl<R: Read> JsonScan<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::value::RawValue;
 
     /// Reads `source` one byte at a time, so every value crosses chunk boundaries.
     struct Trickle<'a>(&'a [u8]);
@@ -427,6 +431,46 @@ mod tests {
         let mut bad = JsonScan::new(&br#"{"a":tru}"#[..]);
         let err = bad.read_value(&mut Vec::new(), |s| front::<serde_json::Value>(s));
         assert!(err.is_err());
+    }
+
+    /// Reads `source` `n` bytes at a time.
+    struct Chunks<'a>(&'a [u8], usize);
+
+    impl Read for Chunks<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_value_cut_anywhere_by_the_buffer_reads_as_it_does_whole() {
+        let feature = r#"{"rings":[[[1.5,-2.25e3],[-7,0.125E-2]]],"s":"a\"b"}"#;
+        let doc = format!(r#"[{feature},{feature},"x\u00e9",[true,null],{feature},{feature}]"#);
+        let whole: Vec<serde_json::Value> = serde_json::from_str(&doc).unwrap();
+        let text_value =
+            |raw: &RawValue| serde_json::from_str::<serde_json::Value>(raw.get()).unwrap();
+        for n in 1..=doc.len() {
+            let mut scan = JsonScan::new(Chunks(doc.as_bytes(), n));
+            scan.buf = vec![0; n].into_boxed_slice();
+            assert!(scan.open_or_null(b'[', "a list").unwrap());
+            let (mut seq, mut spill, mut all) = (Seq::Start, Vec::new(), Vec::new());
+            while scan.next_element(&mut seq).unwrap() {
+                // Both ways serde reads numbers: parsed (a value) and skipped (a raw text).
+                let value = if all.len() % 2 == 0 {
+                    scan.read_value(&mut spill, |s| front::<serde_json::Value>(s))
+                } else {
+                    scan.read_value(&mut spill, |s| {
+                        Ok(front::<&RawValue>(s)?.map(|(raw, used)| (text_value(raw), used)))
+                    })
+                };
+                all.push(value.unwrap_or_else(|e| panic!("chunks of {n}: {e}")));
+            }
+            scan.finish().unwrap();
+            assert_eq!(all, whole, "chunks of {n}");
+        }
     }
 
     #[test]
