@@ -504,7 +504,7 @@ struct ChangesRead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::parse_reply;
+    use crate::protocol::{Guid, parse_reply};
 
     #[derive(Default)]
     struct Collect(Vec<(i64, Feature)>);
@@ -564,6 +564,87 @@ mod tests {
         assert_eq!(streamed.response.layers[0].unreadable.len(), 1);
         assert_eq!(streamed.response.layers[0].unreadable[0].position, 1);
         assert_eq!(streamed.response.layers[0].attachments.len(), 1);
+    }
+
+    /// A sink with no limit.
+    #[derive(Default)]
+    struct All(Vec<(i64, ChangeType, Feature)>);
+
+    impl FeatureSink for All {
+        type Error = Full;
+        fn feature(&mut self, layer_id: i64, change: ChangeType, f: Feature) -> Result<(), Full> {
+            self.0.push((layer_id, change, f));
+            Ok(())
+        }
+    }
+
+    /// A sync reply of `n` polygons with decimal coordinates and `n` edit results: several
+    /// read buffers long, so values are cut by a buffer's end everywhere.
+    fn long_sync_doc(n: usize) -> String {
+        let adds: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"attributes":{{"OBJECTID":{i},"Area":{i}.25,"GlobalID":"{{{}}}"}},
+                    "geometry":{{"rings":[[[-123.{i}5,45.{i}e-1],[1.5E+2,-0.{i}],[-123.{i}5,45.{i}e-1]]]}}}}"#,
+                    Guid::new_v4().bare()
+                )
+            })
+            .collect();
+        let results: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"objectId":{i},"globalId":"{{{}}}","success":{},"error":{}}}"#,
+                    Guid::new_v4().bare(),
+                    i % 5 != 0,
+                    if i % 5 == 0 {
+                        r#"{"code":1001,"description":"x"}"#
+                    } else {
+                        "null"
+                    }
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"replicaServerGen":3,"edits":[{{"id":0,"features":{{"adds":[{}]}},
+            "addResults":[{}]}}]}}"#,
+            adds.join(","),
+            results.join(",")
+        )
+    }
+
+    #[test]
+    fn a_reply_many_buffers_long_reads_as_the_whole_parse_does() {
+        let doc = long_sync_doc(4000);
+        assert!(doc.len() > 4 * 256 * 1024, "{} bytes", doc.len());
+        let whole: ReplicaResponse = parse_reply(doc.as_bytes()).unwrap();
+        let adds: Vec<(i64, ChangeType, Feature)> = whole.edits[0]
+            .features
+            .adds
+            .iter()
+            .map(|f| (0, ChangeType::Insert, f.clone()))
+            .collect();
+        // Whole reads, and reads of a few bytes at a time (the scanner's buffer then holds
+        // only those: its values are cut everywhere).
+        for chunk in [usize::MAX, 97, 1009] {
+            let mut sink = All::default();
+            let reader = Chunked(doc.as_bytes(), chunk);
+            let streamed = read_sync_stream(reader, &mut sink).unwrap();
+            assert_eq!(sink.0, adds, "chunks of {chunk}");
+            assert_eq!(streamed.response.result_rows(), whole.result_rows());
+            assert_eq!(streamed.response.result_rows().len(), 4000);
+        }
+    }
+
+    /// Reads its bytes at most `.1` at a time.
+    struct Chunked<'a>(&'a [u8], usize);
+
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
     }
 
     #[test]
