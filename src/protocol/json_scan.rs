@@ -354,7 +354,7 @@ impl<R: Read> JsonScan<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::value::RawValue;
 
@@ -433,8 +433,8 @@ mod tests {
         assert!(err.is_err());
     }
 
-    /// Reads `source` `n` bytes at a time.
-    struct Chunks<'a>(&'a [u8], usize);
+    /// Reads its bytes at most `.1` at a time (shared with `replica_stream`'s tests).
+    pub(in crate::protocol) struct Chunks<'a>(pub &'a [u8], pub usize);
 
     impl Read for Chunks<'_> {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -504,6 +504,7 @@ struct ChangesRead {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::json_scan::tests::Chunks;
     use crate::protocol::{Guid, parse_reply};
 
     #[derive(Default)]
@@ -627,23 +628,11 @@ mod tests {
         // only those: its values are cut everywhere).
         for chunk in [usize::MAX, 97, 1009] {
             let mut sink = All::default();
-            let reader = Chunked(doc.as_bytes(), chunk);
+            let reader = Chunks(doc.as_bytes(), chunk);
             let streamed = read_sync_stream(reader, &mut sink).unwrap();
             assert_eq!(sink.0, adds, "chunks of {chunk}");
             assert_eq!(streamed.response.result_rows(), whole.result_rows());
             assert_eq!(streamed.response.result_rows().len(), 4000);
-        }
-    }
-
-    /// Reads its bytes at most `.1` at a time.
-    struct Chunked<'a>(&'a [u8], usize);
-
-    impl Read for Chunked<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.1.min(self.0.len()).min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
         }
     }
 

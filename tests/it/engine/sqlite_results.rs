@@ -11,7 +11,7 @@ use crate::support::client_config::fast;
 use crate::support::demo_data::{HYD_2, HYD_3};
 use crate::support::engine::{HYD_1, Harness, attrs, gid};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use syncwatch::engine::{Command, DownloadFormat, Event, JobOutcome, LocalEdit, LocalReplicaId};
 use syncwatch::protocol::{Guid, JobState};
 use syncwatch::server::ServerConfig;
@@ -368,6 +368,20 @@ async fn fault(h: &Harness, rule: Value) {
     assert_eq!(response.status().as_u16(), 200);
 }
 
+/// A harness asking SQLite results, a "field" replica whose add is on the service, and an
+/// "office" replica that has not downloaded it yet: both ids, the office's file and its
+/// server copy.
+async fn office_behind() -> (Harness, [LocalReplicaId; 2], PathBuf, ServerCopy) {
+    let h = harness(DownloadFormat::Sqlite).await;
+    let field = h.create("field").await;
+    let office = h.create("office").await;
+    h.add_hydrant(field, "SRV-1").await;
+    h.sync(field, true).await.expect("the upload syncs");
+    let office_path = h.file_path(office).expect("a replica file");
+    let before = server_copy(&office_path);
+    (h, [field, office], office_path, before)
+}
+
 /// The one line a refused non-delta result is reported with.
 fn refused_in_one_line(message: &str) {
     assert!(
@@ -380,13 +394,7 @@ fn refused_in_one_line(message: &str) {
 
 #[tokio::test]
 async fn a_sqlite_result_that_is_not_a_delta_is_refused_and_changes_nothing() {
-    let h = harness(DownloadFormat::Sqlite).await;
-    let field = h.create("field").await;
-    let office = h.create("office").await;
-    h.add_hydrant(field, "SRV-1").await;
-    h.sync(field, true).await.expect("the upload syncs");
-    let office_path = h.file_path(office).expect("a replica file");
-    let before = server_copy(&office_path);
+    let (h, [_, office], office_path, before) = office_behind().await;
 
     // The result comes as an Esri mobile geodatabase, as real ArcGIS sends it.
     fault(
@@ -430,13 +438,7 @@ async fn a_sqlite_result_that_is_not_a_delta_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_delta_cut_short_is_fetched_again_and_one_that_never_arrives_whole_changes_nothing() {
-    let h = harness(DownloadFormat::Sqlite).await;
-    let field = h.create("field").await;
-    let office = h.create("office").await;
-    h.add_hydrant(field, "SRV-1").await;
-    h.sync(field, true).await.expect("the upload syncs");
-    let office_path = h.file_path(office).expect("a replica file");
-    let before = server_copy(&office_path);
+    let (h, [field, office], office_path, before) = office_behind().await;
 
     // The result file and both downloads again get only the first half of the delta.
     fault(
