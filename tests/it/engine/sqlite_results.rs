@@ -24,12 +24,17 @@ async fn harness(format: DownloadFormat) -> Harness {
     .await
 }
 
+/// A stored server feature: layer, GlobalID, OBJECTID, attributes, geometry.
+type StoredFeature = (i64, String, Option<i64>, Value, Option<Value>);
+/// A stored attachment: layer, GlobalID, parent GlobalID, name, size, data.
+type StoredAttachment = (i64, String, String, String, i64, Vec<u8>);
+
 /// Everything a replica file holds of the server: features and attachments of every layer (JSON
 /// parsed, so spacing does not count), and the generations.
 #[derive(Debug, PartialEq)]
 struct ServerCopy {
-    features: Vec<(i64, String, Option<i64>, Value, Option<Value>)>,
-    attachments: Vec<(i64, String, String, String, i64, Vec<u8>)>,
+    features: Vec<StoredFeature>,
+    attachments: Vec<StoredAttachment>,
     replica_server_gen: Option<i64>,
     layer_server_gens: Vec<(i64, Option<i64>)>,
     queued: i64,
