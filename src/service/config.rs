@@ -38,7 +38,8 @@ pub struct ClientConfig {
     /// 105 MB). A reply past the limit fails the call with a clear error instead of filling
     /// the memory.
     pub max_replica_reply_bytes: u64,
-    /// Largest result file written to disk.
+    /// Largest result file written to disk and read from there as a stream (a JSON result or
+    /// a SQLite delta of a create or sync: 1,000,000 parcels are about 430 MB of JSON).
     pub max_result_file_bytes: u64,
     /// Send the token as a `token` parameter instead of the `X-Esri-Authorization` header.
     pub token_as_parameter: bool,

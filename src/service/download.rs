@@ -99,7 +99,8 @@ impl FeatureServiceClient {
         let operation = "download result";
         let path = dir.join(format!("{}.json", Guid::new_v4().bare()));
         let part = path.with_extension("json.part");
-        let limit = self.inner.config.max_replica_reply_bytes;
+        // Read as a stream from disk, never into memory: a file's limit, not a reply's.
+        let limit = self.inner.config.max_result_file_bytes;
         let mut renewed = false;
         loop {
             match self

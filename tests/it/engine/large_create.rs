@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use syncwatch::engine::{Command, DownloadFormat, Event};
 use syncwatch::protocol::Feature;
 use syncwatch::server::{ServerConfig, ServiceDefinition};
+use syncwatch::service::ClientConfig;
 
 const HYDRANTS: usize = 3_000;
 
@@ -163,6 +164,51 @@ async fn a_result_file_that_cannot_be_read_fails_the_create_and_gives_the_replic
     assert_eq!(leftovers(&h), Vec::<String>::new());
     let (_, status) = admin(&h, reqwest::Method::GET, "/admin/status", None).await;
     assert_eq!(status["replicas"], json!(0), "{status}");
+}
+
+/// A JSON result file is read as a stream from disk, so it is held to the result-file limit,
+/// not to the limit of a reply read into memory: a result larger than the in-memory limit makes
+/// a replica (2,000,000 parcels are about 860 MB, past that 512 MiB default), and one larger
+/// than the file limit fails in one line with nothing left behind.
+#[tokio::test]
+async fn a_result_file_is_limited_as_a_file_not_as_a_reply_in_memory() {
+    const LIMIT: u64 = 16 << 10;
+    let start = |client: ClientConfig| {
+        let config = ServerConfig {
+            definition: Some(many_hydrants(500)),
+            ..Default::default()
+        };
+        Harness::start_with(config, client, |c| c.download_format = DownloadFormat::Json)
+    };
+    let past_memory = start(ClientConfig {
+        max_replica_reply_bytes: LIMIT,
+        ..fast()
+    })
+    .await;
+    let replica = past_memory.create("past the memory limit").await;
+    let stored = past_memory.file(replica).server_feature_count(0).unwrap();
+    assert!(stored > 500, "{stored} features");
+
+    let past_file = start(ClientConfig {
+        max_result_file_bytes: LIMIT,
+        ..fast()
+    })
+    .await;
+    let (replica, end) = past_file
+        .job(Command::CreateReplica(
+            past_file.create_request("past the file limit", false),
+        ))
+        .await;
+    let failure = end.expect_err("a result past the file limit is refused");
+    assert!(
+        !failure.message.contains('\n') && failure.message.contains("larger than"),
+        "{failure:?}"
+    );
+    assert!(
+        past_file.file_path(replica).is_none(),
+        "no replica file was left"
+    );
+    assert_eq!(leftovers(&past_file), Vec::<String>::new());
 }
 
 /// A call to the service's admin API.
