@@ -1,10 +1,11 @@
 //! A pull scanner over a JSON byte stream: walks an object's members and an array's elements
-//! and copies any one value's text out verbatim, reading its source in fixed chunks, so memory
-//! is bounded by the largest value copied, never by the document. It checks the structure it
-//! walks (brackets, quotes, separators) and nothing more: every value it copies is parsed, and
-//! so fully checked, by serde_json from the copy (a slice, which serde_json reads several times
-//! faster than a `Read`). It knows no reply shapes (`replica_stream` walks those) and does no
-//! I/O beyond the reader it is given.
+//! and hands any one value to serde_json as a slice (serde_json reads a slice several times
+//! faster than a `Read`): straight from its read buffer when the value is all there, else
+//! copied out first. The source is read in fixed chunks, so memory is bounded by the largest
+//! single value, never by the document. It checks the structure it walks (brackets, quotes,
+//! separators) and nothing more: every value is fully checked by serde_json as it is read. It
+//! knows no reply shapes (`replica_stream` walks those) and does no I/O beyond the reader it is
+//! given.
 
 use memchr::memchr2;
 use std::io::Read;
@@ -103,7 +104,7 @@ impl<R: Read> JsonScan<R> {
     }
 
     /// The next byte that is not whitespace, not consumed; `None` at the end of the source.
-    pub(super) fn peek(&mut self) -> Result<Option<u8>, ScanError> {
+    fn peek(&mut self) -> Result<Option<u8>, ScanError> {
         loop {
             while self.pos < self.end {
                 match self.buf[self.pos] {
@@ -232,7 +233,7 @@ impl<R: Read> JsonScan<R> {
     }
 
     /// Appends the next value's text to `out`, exactly as it is in the document.
-    pub(super) fn copy_value(&mut self, out: &mut Vec<u8>) -> Result<(), ScanError> {
+    fn copy_value(&mut self, out: &mut Vec<u8>) -> Result<(), ScanError> {
         match self.peek()? {
             None => Err(ScanError::Eof { at: self.at() }),
             Some(b'"') => self.copy_string(out),

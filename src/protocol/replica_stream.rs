@@ -5,8 +5,8 @@
 //! layer's id, deletes, edit results and attachments, the features that could not be read) comes
 //! back as a [`ReplicaResponse`] whose layers hold no features. Features are read one by one as in
 //! `unreadable` (one that cannot be read is set aside, not fatal). The reader is any
-//! `std::io::Read` (a downloaded result file); this file does no I/O of its own and knows no
-//! storage: the sink decides where features go.
+//! `std::io::Read` (a downloaded result file), walked by `protocol::json_scan`; this
+//! file does no I/O of its own and knows no storage: the sink decides where features go.
 
 use super::edits::{Attachment, ChangeType, EditResult, Feature, LayerSyncResult};
 use super::error::{ReplyError, ServiceError, malformed};
@@ -180,8 +180,8 @@ type Members = serde_json::Map<String, serde_json::Value>;
 /// A feature read before its layer's id: its list, position there and text.
 type Early = (ChangeType, &'static str, usize, Box<RawValue>);
 
-/// One walk through a document: the scanner, where features go, and a buffer each value
-/// is copied into before serde reads it from there.
+/// One walk through a document: the scanner, where features go, and the buffer a value cut by
+/// the end of the scanner's buffer is copied into before serde reads it.
 struct Walk<'s, R, S: FeatureSink> {
     scan: JsonScan<R>,
     sink: &'s mut S,
