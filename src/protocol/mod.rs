@@ -40,7 +40,8 @@ pub use query::{CountReply, IdsReply, OrderBy, QueryFormat, QueryParams, QueryRe
 pub use replica_info::{ReplicaInfo, ReplicaLayerInfo, ReplicaListEntry};
 pub use replica_reply::{LayerServerGen, ReplicaLayerData, ReplicaResponse};
 pub use replica_stream::{
-    FeatureSink, StreamError, StreamedReply, read_feature, read_replica_stream, read_sync_stream,
+    FeatureSink, FrontRead, StreamError, StreamedReply, read_feature, read_front_text,
+    read_replica_stream, read_sync_stream,
 };
 pub use service_info::{
     AdvancedQueryCapabilities, CodedValue, Domain, EditFieldsInfo, EditorTrackingInfo,

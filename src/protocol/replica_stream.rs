@@ -47,6 +47,47 @@ pub trait FeatureSink {
             Err(skipped) => Ok(Some(skipped)),
         }
     }
+
+    /// [`FeatureSink::feature_text`] for the feature at the front of `json`, the document's
+    /// bytes from where the feature starts (they may go on past it, or end inside it): by
+    /// default [`read_front_text`]. A sink may read the feature straight from these bytes, in
+    /// one pass, as long as it stores, sets aside and refuses exactly what the default does.
+    fn feature_front(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        json: &[u8],
+        list: &'static str,
+        position: usize,
+    ) -> FrontRead<Self::Error> {
+        read_front_text(self, layer_id, change, json, list, position)
+    }
+}
+
+/// What [`FeatureSink::feature_front`] says: what [`FeatureSink::feature_text`] would say of
+/// the feature and how many bytes it took; `None` when the bytes end inside it; `Err` when it
+/// is not JSON (serde_json also calls some numbers cut by the bytes' end invalid, so the
+/// caller reads a feature that failed this way again from its whole text before failing).
+pub type FrontRead<E> =
+    Result<Option<(Result<Option<UnreadableFeature>, E>, usize)>, serde_json::Error>;
+
+/// [`FeatureSink::feature_front`] as every sink does it unless it reads the feature itself: the
+/// feature's text checked as JSON, then handed to [`FeatureSink::feature_text`].
+pub fn read_front_text<S: FeatureSink + ?Sized>(
+    sink: &mut S,
+    layer_id: i64,
+    change: ChangeType,
+    json: &[u8],
+    list: &'static str,
+    position: usize,
+) -> FrontRead<S::Error> {
+    let Some((text, used)) = front::<&RawValue>(json)? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        sink.feature_text(layer_id, change, text, list, position),
+        used,
+    )))
 }
 
 /// One downloaded feature's JSON text read as a [`Feature`], or why it cannot be (its
@@ -413,11 +454,14 @@ impl<R: Read, S: FeatureSink> Walk<'_, R, S> {
             };
             let (sink, counts) = (&mut *self.sink, &mut self.counts);
             let (change, list) = (into.change, into.list);
-            let handed = self.scan.read_value(&mut self.scratch, |s| {
-                Ok(front::<&RawValue>(s)?
-                    .map(|(raw, used)| (hand(sink, counts, layer_id, change, raw, list, at), used)))
+            let handed = self.scan.read_value(&mut self.scratch, |json| {
+                sink.feature_front(layer_id, change, json, list, at)
             })?;
-            into.unreadable.extend(handed?);
+            let skipped = handed.map_err(Stop::Sink)?;
+            if skipped.is_none() {
+                count(counts, layer_id);
+            }
+            into.unreadable.extend(skipped);
         }
         Ok(())
     }
@@ -459,13 +503,18 @@ fn hand<S: FeatureSink>(
     match sink.feature_text(layer_id, change, text, list, position) {
         Ok(Some(skipped)) => Ok(Some(skipped)),
         Ok(None) => {
-            match counts.last_mut() {
-                Some((id, n)) if *id == layer_id => *n += 1,
-                _ => counts.push((layer_id, 1)),
-            }
+            count(counts, layer_id);
             Ok(None)
         }
         Err(e) => Err(Stop::Sink(e)),
+    }
+}
+
+/// Counts one feature of `layer_id` handed to the sink.
+fn count(counts: &mut Vec<(i64, u64)>, layer_id: i64) {
+    match counts.last_mut() {
+        Some((id, n)) if *id == layer_id => *n += 1,
+        _ => counts.push((layer_id, 1)),
     }
 }
 

@@ -15,8 +15,8 @@ use crate::geodatabase::replica_file::{
     DownloadedFeatures, ReplicaFileError, StagedFeatures, StagedFile,
 };
 use crate::protocol::{
-    ChangeType, Feature, FeatureSink, JobState, StreamError, StreamedReply, UnreadableFeature,
-    read_replica_stream, read_sync_stream,
+    ChangeType, Feature, FeatureSink, FrontRead, JobState, StreamError, StreamedReply,
+    UnreadableFeature, read_replica_stream, read_sync_stream,
 };
 use crate::service::{FeatureServiceClient, JobProgress, ServiceClientError};
 use serde_json::value::RawValue;
@@ -296,5 +296,22 @@ impl<S: StoredCount> FeatureSink for ReportingSink<'_, S> {
             .feature_text(layer_id, change, text, list, position)?;
         self.stored_one();
         Ok(skipped)
+    }
+
+    fn feature_front(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        json: &[u8],
+        list: &'static str,
+        position: usize,
+    ) -> FrontRead<Self::Error> {
+        let read = self
+            .sink
+            .feature_front(layer_id, change, json, list, position)?;
+        if read.as_ref().is_some_and(|(handed, _)| handed.is_ok()) {
+            self.stored_one();
+        }
+        Ok(read)
     }
 }

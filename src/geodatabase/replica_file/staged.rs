@@ -10,7 +10,8 @@ use super::schema::{create_schema_unkeyed, key_features};
 use super::server_features::object_id_of;
 use super::{ReplicaFileError, create_private_file, sql_at, to_json};
 use crate::protocol::{
-    Attributes, ChangeType, Feature, FeatureSink, UnreadableFeature, read_feature,
+    Attributes, ChangeType, Feature, FeatureSink, FrontRead, UnreadableFeature, read_feature,
+    read_front_text,
 };
 use rusqlite::{Connection, OpenFlags, params};
 use serde::Deserialize;
@@ -90,25 +91,33 @@ impl StagedFeatures {
         list: &'static str,
         position: usize,
     ) -> Result<Option<UnreadableFeature>, ReplicaFileError> {
-        let parts = serde_json::from_str::<FeatureText<'_>>(text.get())
-            .ok()
-            .filter(|parts| {
-                parts
-                    .geometry
-                    .is_none_or(|g| nesting_depth(g.get()) <= SHALLOW)
-            });
-        let Some(parts) = parts else {
-            return match read_feature(text, list, position) {
-                Ok(feature) => self.add(layer_id, &feature).map(|()| None),
-                Err(skipped) => Ok(Some(skipped)),
-            };
-        };
+        match serde_json::from_str::<FeatureText<'_>>(text.get()) {
+            Ok(parts) if parts.is_shallow() => self.add_parts(layer_id, parts).map(|()| None),
+            _ => self.add_whole(layer_id, text, list, position),
+        }
+    }
+
+    /// A feature `FeatureText` did not read, read as `protocol::read_feature` reads it.
+    fn add_whole(
+        &mut self,
+        layer_id: i64,
+        text: &RawValue,
+        list: &'static str,
+        position: usize,
+    ) -> Result<Option<UnreadableFeature>, ReplicaFileError> {
+        match read_feature(text, list, position) {
+            Ok(feature) => self.add(layer_id, &feature).map(|()| None),
+            Err(skipped) => Ok(Some(skipped)),
+        }
+    }
+
+    /// A feature read as its attributes and its geometry's text.
+    fn add_parts(&mut self, layer_id: i64, parts: FeatureText<'_>) -> Result<(), ReplicaFileError> {
         let feature = Feature {
             geometry: None,
             attributes: parts.attributes,
         };
-        self.insert(layer_id, &feature, parts.geometry.map(RawValue::get))?;
-        Ok(None)
+        self.insert(layer_id, &feature, parts.geometry.map(RawValue::get))
     }
 
     fn insert(
@@ -205,6 +214,14 @@ struct FeatureText<'a> {
     attributes: Attributes,
 }
 
+impl FeatureText<'_> {
+    /// Whether its geometry nests no deeper than the whole parse is sure to read.
+    fn is_shallow(&self) -> bool {
+        self.geometry
+            .is_none_or(|g| nesting_depth(g.get()) <= SHALLOW)
+    }
+}
+
 impl FeatureSink for StagedFeatures {
     type Error = ReplicaFileError;
     fn feature(
@@ -225,6 +242,27 @@ impl FeatureSink for StagedFeatures {
         position: usize,
     ) -> Result<Option<UnreadableFeature>, ReplicaFileError> {
         self.add_text(layer_id, text, list, position)
+    }
+
+    /// Reads the feature as `FeatureText` straight from the document's bytes: one pass that
+    /// both checks the JSON and finds the feature's end. Anything else (a feature that does not
+    /// read so, bytes that end inside it, no JSON) is decided as by default.
+    fn feature_front(
+        &mut self,
+        layer_id: i64,
+        change: ChangeType,
+        json: &[u8],
+        list: &'static str,
+        position: usize,
+    ) -> FrontRead<ReplicaFileError> {
+        let mut values = serde_json::Deserializer::from_slice(json).into_iter::<FeatureText<'_>>();
+        if let Some(Ok(parts)) = values.next()
+            && parts.is_shallow()
+        {
+            let used = values.byte_offset();
+            return Ok(Some((self.add_parts(layer_id, parts).map(|()| None), used)));
+        }
+        read_front_text(self, layer_id, change, json, list, position)
     }
 }
 

@@ -153,4 +153,44 @@ fn the_text_path_sets_aside_what_the_whole_parse_cannot_read() {
     );
     assert_eq!(staged.add_text(0, &bracketed, "features", 1).unwrap(), None);
     assert_eq!(staged.stored(), 1, "only the readable one is stored");
+
+    // Read straight from the document's bytes (what the stream does): the same decisions, the
+    // feature's end found, and bytes that end inside a feature are not a feature.
+    let insert = crate::protocol::ChangeType::Insert;
+    let followed = format!("{}, {{\"next\":1}}]", too_deep.get());
+    let (handed, used) = staged
+        .feature_front(0, insert, followed.as_bytes(), "features", 2)
+        .unwrap()
+        .expect("the whole feature is there");
+    let whole_again = crate::protocol::read_feature(&too_deep, "features", 2);
+    assert_eq!(handed.unwrap(), whole_again.err(), "set aside the same way");
+    assert_eq!(used, too_deep.get().len());
+    let text = bracketed.get().as_bytes();
+    let (handed, used) = staged
+        .feature_front(0, insert, text, "features", 3)
+        .unwrap()
+        .expect("the whole feature is there");
+    assert_eq!((handed.unwrap(), used), (None, text.len()));
+    assert_eq!(staged.stored(), 2);
+    let cut = &text[..text.len() - 3];
+    assert!(
+        !matches!(
+            staged.feature_front(0, insert, cut, "features", 4),
+            Ok(Some(_))
+        ),
+        "a feature cut short is not read"
+    );
+    assert!(
+        staged
+            .feature_front(
+                0,
+                insert,
+                br#"{"attributes":{"GlobalID" 1}}"#,
+                "features",
+                5
+            )
+            .is_err(),
+        "not JSON"
+    );
+    assert_eq!(staged.stored(), 2, "nothing stored of either");
 }
