@@ -457,11 +457,7 @@ impl<R: Read, S: FeatureSink> Walk<'_, R, S> {
             let handed = self.scan.read_value(&mut self.scratch, |json| {
                 sink.feature_front(layer_id, change, json, list, at)
             })?;
-            let skipped = handed.map_err(Stop::Sink)?;
-            if skipped.is_none() {
-                count(counts, layer_id);
-            }
-            into.unreadable.extend(skipped);
+            into.unreadable.extend(tally(counts, layer_id, handed)?);
         }
         Ok(())
     }
@@ -474,48 +470,28 @@ impl<R: Read, S: FeatureSink> Walk<'_, R, S> {
         unreadable: &mut Vec<UnreadableFeature>,
     ) -> Result<(), Stop<S::Error>> {
         for (change, list, at, raw) in early {
-            let skipped = hand(
-                self.sink,
-                &mut self.counts,
-                layer_id,
-                change,
-                &raw,
-                list,
-                at,
-            )?;
-            unreadable.extend(skipped);
+            let handed = self.sink.feature_text(layer_id, change, &raw, list, at);
+            unreadable.extend(tally(&mut self.counts, layer_id, handed)?);
         }
         Ok(())
     }
 }
 
-/// Hands one feature's text to the sink, counting it; `Some` when it could not be read (set
-/// aside).
-fn hand<S: FeatureSink>(
-    sink: &mut S,
+/// What the sink said of one feature of `layer_id`: a stored one counted, a set-aside one
+/// passed on, a refusal the sink's error.
+fn tally<E>(
     counts: &mut Vec<(i64, u64)>,
     layer_id: i64,
-    change: ChangeType,
-    text: &RawValue,
-    list: &'static str,
-    position: usize,
-) -> Result<Option<UnreadableFeature>, Stop<S::Error>> {
-    match sink.feature_text(layer_id, change, text, list, position) {
-        Ok(Some(skipped)) => Ok(Some(skipped)),
-        Ok(None) => {
-            count(counts, layer_id);
-            Ok(None)
+    handed: Result<Option<UnreadableFeature>, E>,
+) -> Result<Option<UnreadableFeature>, Stop<E>> {
+    let skipped = handed.map_err(Stop::Sink)?;
+    if skipped.is_none() {
+        match counts.last_mut() {
+            Some((id, n)) if *id == layer_id => *n += 1,
+            _ => counts.push((layer_id, 1)),
         }
-        Err(e) => Err(Stop::Sink(e)),
     }
-}
-
-/// Counts one feature of `layer_id` handed to the sink.
-fn count(counts: &mut Vec<(i64, u64)>, layer_id: i64) {
-    match counts.last_mut() {
-        Some((id, n)) if *id == layer_id => *n += 1,
-        _ => counts.push((layer_id, 1)),
-    }
+    Ok(skipped)
 }
 
 /// The result list of `layer` that member `name` holds, if it is one (the results inside

@@ -56,8 +56,8 @@ impl StagedFeatures {
         // one in memory (nearly empty: the file is new, and pages added after a transaction
         // begins are not journaled) lets one statement fail cleanly, as keying a download
         // that repeats a feature does (`key_features`). The finished replica file is written
-        // with the usual durability. The layers are not known
-        // yet (they come after the features): `create_from_staged` checks each row has one.
+        // with the usual durability. The layers are not known yet (they come after the
+        // features): `create_from_staged` checks each row has one.
         conn.execute_batch(&format!(
             "PRAGMA foreign_keys = OFF; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -{STAGING_CACHE_KIB}; BEGIN;"
         ))
